@@ -1,0 +1,155 @@
+"""The NKSCluster custom resource: one NKS cluster with its default worker group."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from nks_operator.api.base import (
+    CRDModel,
+    DeletionPolicy,
+    KubernetesVersion,
+    LocalObjectReference,
+    NKSName,
+    UUIDish,
+)
+from nks_operator.api.status import ResourceStatus
+from nks_operator.api.worker import WorkerSpec
+
+Region = Literal["kr1", "kr2", "kr3"]
+CNI = Literal["calico", "calico-ebpf"]
+CIDR = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$", max_length=18)]
+IPOrCIDR = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$", max_length=18)]
+
+
+class Network(CRDModel):
+    vpc_network_id: Annotated[UUIDish, Field(alias="vpcNetworkID")]
+    """VPC network UUID the nodes attach to (immutable)."""
+    subnet_id: Annotated[UUIDish, Field(alias="subnetID")]
+    """VPC subnet UUID of the nodes (immutable)."""
+    external_network_id: Annotated[UUIDish | None, Field(alias="externalNetworkID")] = None
+    """UUID of the VPC network attached to the internet gateway; needed when the subnet's
+    router is attached to an internet gateway (immutable)."""
+    external_subnet_ids: Annotated[
+        list[UUIDish], Field(alias="externalSubnetIDs", max_length=16)
+    ] = Field(default_factory=list)
+    """Subnets of the internet gateway network (immutable)."""
+    pods_network_cidr: Annotated[CIDR | None, Field(alias="podsNetworkCIDR")] = None
+    """Pod network CIDR, e.g. 10.100.0.0/16; prefix length at most 24. Set at creation;
+    changing it is only possible together with a CNI change."""
+    pods_network_subnet: Annotated[int | None, Field(ge=20, le=28)] = None
+    """Per-node pod subnet prefix length, 20..28 and at least the pod CIDR's prefix + 2."""
+    service_cluster_ip_range: Annotated[CIDR | None, Field(alias="serviceClusterIPRange")] = None
+    """Service ClusterIP range, e.g. 10.254.0.0/16 (immutable)."""
+    cni: CNI | None = None
+    """CNI of the cluster: calico (Calico-VXLAN, NKS's default) or calico-ebpf. A cluster
+    still on Flannel is moved to Calico when this says calico."""
+
+
+class IPAccessControlTarget(CRDModel):
+    cidr: IPOrCIDR
+    """An IP address or CIDR."""
+    description: Annotated[str | None, Field(max_length=255)] = None
+    """Free text shown in NKS."""
+
+
+class IPAccessControl(CRDModel):
+    enabled: bool = False
+    """Restrict access to the Kubernetes API endpoint by source IP."""
+    action: Literal["ALLOW", "DENY"] = "ALLOW"
+    """ALLOW: only the targets may connect. DENY: the targets may not."""
+    targets: Annotated[list[IPAccessControlTarget], Field(max_length=100)] = Field(
+        default_factory=list
+    )
+    """Addresses the action applies to (at most 100)."""
+
+
+class APIEndpoint(CRDModel):
+    public_ip: Annotated[bool, Field(alias="publicIP")] = True
+    """Give the Kubernetes API endpoint a public address (immutable)."""
+    ip_access_control: IPAccessControl | None = None
+    """IP access control of the API endpoint; absent means not managed by the operator."""
+
+
+class Certificate(CRDModel):
+    validity_years: Annotated[int, Field(ge=1, le=5)] = 5
+    """Validity of a renewed cluster certificate, in years."""
+    auto_renew: bool = True
+    """Renew the certificate automatically `renewBeforeDays` before it expires."""
+    renew_before_days: Annotated[int, Field(ge=1, le=365)] = 30
+    """How long before expiry the automatic renewal happens."""
+
+
+class ServiceGateways(CRDModel):
+    ncr: UUIDish | None = None
+    """Service gateway UUID of type NCR (container registry), in the cluster's VPC."""
+    obs: UUIDish | None = None
+    """Service gateway UUID of type OBS (object storage), in the cluster's VPC."""
+
+
+class KubeconfigSecret(CRDModel):
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    """Name of the Secret that receives the kubeconfig (key `value`)."""
+
+
+class NKSClusterSpec(CRDModel):
+    """Desired state of an NKS cluster."""
+
+    cluster_name: NKSName | None = None
+    """Name of the cluster in NKS; defaults to metadata.name (immutable). At most 20
+    characters of [a-z0-9-], starting with a letter and ending with a letter or digit."""
+    region: Region
+    """NHN Cloud region: kr1 (Pangyo), kr2 (Pyeongchon) or kr3 (Gwangju) (immutable)."""
+    credentials_ref: LocalObjectReference | None = None
+    """Secret in this namespace with keys tenantId, username, password and optionally
+    identityUrl and nksUrl. Absent: the operator's default credentials."""
+    kubernetes_version: KubernetesVersion
+    """Kubernetes version, e.g. v1.29.3, as listed by NKS's supported versions. Raising it
+    upgrades the control plane, then the worker groups, one minor version at a time."""
+    keypair: Annotated[str, Field(min_length=1, max_length=255)]
+    """Name of the key pair installed on the default worker nodes (immutable)."""
+    network: Network
+    """Network placement of the cluster."""
+    api_endpoint: APIEndpoint = Field(default_factory=APIEndpoint)
+    """The Kubernetes API endpoint."""
+    certificate: Certificate = Field(default_factory=Certificate)
+    """Cluster certificate renewal."""
+    service_gateways: ServiceGateways | None = None
+    """Service gateways for NCR and OBS."""
+    strict_security_group_rules: bool = False
+    """Create only the required rules in the worker security group (immutable)."""
+    default_worker: WorkerSpec
+    """The `default-worker` node group created with the cluster."""
+    create_timeout_minutes: Annotated[int, Field(ge=10, le=1440)] = 60
+    """How long NKS may take to create the cluster before it fails it."""
+    kubeconfig_secret: KubeconfigSecret | None = None
+    """Where to write the kubeconfig; default `<metadata.name>-kubeconfig`."""
+    deletion_policy: DeletionPolicy = "Delete"
+    """Delete: deleting this resource deletes the NKS cluster. Retain: leave it in NKS."""
+    cluster_id: Annotated[UUIDish | None, Field(alias="clusterID")] = None
+    """Adopt this existing NKS cluster (UUID) instead of creating one."""
+
+
+class NKSClusterStatus(ResourceStatus):
+    """Observed state of an NKS cluster."""
+
+    cluster_id: Annotated[str | None, Field(alias="clusterID")] = None
+    """UUID of the cluster in NKS."""
+    api_address: str | None = None
+    """URL of the cluster's Kubernetes API."""
+    certificate_expiry: str | None = None
+    """When the cluster certificate expires, as NKS reports it."""
+    cni: str | None = None
+    """CNI NKS reports for the cluster."""
+    kubeconfig_secret_name: str | None = None
+    """Name of the Secret holding the kubeconfig (key `value`)."""
+
+
+class NKSCluster(CRDModel):
+    """Kind NKSCluster (for typing the body the operator receives)."""
+
+    model_config = CRDModel.model_config | {"extra": "ignore"}
+
+    spec: NKSClusterSpec
+    status: NKSClusterStatus = Field(default_factory=NKSClusterStatus)

@@ -1,0 +1,62 @@
+"""The NKSNodeGroup custom resource: one extra worker node group of an NKSCluster."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from nks_operator.api.base import (
+    CRDModel,
+    DeletionPolicy,
+    KubernetesVersion,
+    LocalObjectReference,
+    NKSName,
+    UUIDish,
+)
+from nks_operator.api.status import ResourceStatus
+from nks_operator.api.worker import WorkerSpec
+
+
+class Rollout(CRDModel):
+    buffer_nodes: Annotated[int, Field(ge=0, le=100)] = 1
+    """Extra nodes created while nodes are replaced (flavor change, upgrade)."""
+    max_unavailable_nodes: Annotated[int, Field(ge=1, le=100)] = 1
+    """Nodes replaced at a time."""
+
+
+class NKSNodeGroupSpec(WorkerSpec):
+    """Desired state of an NKS node group."""
+
+    cluster_ref: LocalObjectReference
+    """The NKSCluster (same namespace) this group belongs to (immutable)."""
+    node_group_name: NKSName | None = None
+    """Name in NKS; defaults to metadata.name (immutable)."""
+    kubernetes_version: KubernetesVersion | None = None
+    """Pin the group to this version; absent means follow the cluster's version."""
+    rollout: Rollout = Field(default_factory=Rollout)
+    """How nodes are replaced during a flavor change or an upgrade."""
+    stopped_nodes: Annotated[list[str], Field(max_length=100)] = Field(default_factory=list)
+    """Node instance UUIDs to keep stopped; removing one starts it again."""
+    deletion_policy: DeletionPolicy = "Delete"
+    """Delete: deleting this resource deletes the node group in NKS. Retain: leave it."""
+    node_group_id: Annotated[UUIDish | None, Field(alias="nodeGroupID")] = None
+    """Adopt this existing node group (UUID) instead of creating one."""
+
+
+class NKSNodeGroupStatus(ResourceStatus):
+    """Observed state of an NKS node group."""
+
+    node_group_id: Annotated[str | None, Field(alias="nodeGroupID")] = None
+    """UUID of the node group in NKS."""
+    cluster_id: Annotated[str | None, Field(alias="clusterID")] = None
+    """UUID of the NKS cluster it belongs to."""
+
+
+class NKSNodeGroup(CRDModel):
+    """Kind NKSNodeGroup (for typing the body the operator receives)."""
+
+    model_config = CRDModel.model_config | {"extra": "ignore"}
+
+    spec: NKSNodeGroupSpec
+    status: NKSNodeGroupStatus = Field(default_factory=NKSNodeGroupStatus)

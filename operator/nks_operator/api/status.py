@@ -1,0 +1,83 @@
+"""Status fields shared by both kinds: phase, conditions and the NKS view."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from nks_operator.api.base import CRDModel
+
+Phase = Literal[
+    "Pending", "Provisioning", "Ready", "Updating", "Upgrading", "Deleting", "Failed", "Paused"
+]
+
+
+class StatusModel(CRDModel):
+    # The operator reads status back that an older version may have written: keep
+    # unknown fields instead of failing (status is never user input).
+    model_config = ConfigDict(**(CRDModel.model_config | {"extra": "ignore"}))
+
+
+class Condition(StatusModel):
+    type: str
+    """Condition type: Ready, Synced, ..."""
+    status: Literal["True", "False", "Unknown"]
+    """Whether the condition holds."""
+    reason: str
+    """CamelCase reason, stable for automation."""
+    message: str = ""
+    """Human-readable detail."""
+    last_transition_time: str
+    """When `status` last changed (RFC 3339)."""
+    observed_generation: int | None = None
+    """metadata.generation the condition was computed for."""
+
+
+class LastOperation(StatusModel):
+    type: str
+    """The NKS operation, e.g. CLUSTER_CREATE, CLUSTER_RESIZE, NODEGROUP_UPGRADE."""
+    state: Literal["Requested", "InProgress", "Succeeded", "Failed"]
+    """Where it stands."""
+    task_id: Annotated[str | None, Field(alias="taskID")] = None
+    """NKS task (event) UUID when known."""
+    started_at: str | None = None
+    """When the operator sent it (RFC 3339)."""
+    message: str = ""
+    """NKS's detail, if any."""
+
+
+class CreationIntent(StatusModel):
+    """Written before the create call, so that a restart adopts what a lost response created."""
+
+    name: str
+    """Name the resource was created with in NKS."""
+    requested_at: str
+    """When the create call was about to be sent (RFC 3339)."""
+
+
+class ResourceStatus(StatusModel):
+    observed_generation: int | None = None
+    """metadata.generation last acted on."""
+    phase: Phase | None = None
+    """Pending, Provisioning, Ready, Updating, Upgrading, Deleting, Failed or Paused."""
+    nks_status: str | None = None
+    """Raw NKS status, e.g. CREATE_COMPLETE."""
+    status_reason: str | None = None
+    """NKS's reason for that status."""
+    health_status: str | None = None
+    """NKS health status (opaque string)."""
+    kubernetes_version: str | None = None
+    """Kubernetes version NKS reports."""
+    node_count: int | None = None
+    """Number of nodes NKS reports (of the default worker group for a cluster)."""
+    node_addresses: list[str] = Field(default_factory=list)
+    """Node IP addresses NKS reports."""
+    last_operation: LastOperation | None = None
+    """The last operation the operator sent to NKS."""
+    creation: CreationIntent | None = None
+    """Present while a create call may be in flight."""
+    last_task_id: Annotated[int | None, Field(alias="lastTaskID")] = None
+    """Highest NKS task-history id already posted as an Event."""
+    conditions: list[Condition] = Field(default_factory=list)
+    """Ready, Synced and others."""

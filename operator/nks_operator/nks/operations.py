@@ -1,0 +1,89 @@
+"""The NKS API operations of the guide: one name, HTTP method and path template each.
+
+The client, the simulator (routing and call counting) and metrics all use these names,
+so a call log line, a metric label and a client method always agree.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # `{cluster}`, `{nodegroup}`, `{event}` are URL parameters
+
+
+class Operation(enum.StrEnum):
+    ISSUE_TOKEN = "issue_token"
+    GET_SUPPORTS = "get_supports"
+    LIST_CLUSTERS = "list_clusters"
+    GET_CLUSTER = "get_cluster"
+    CREATE_CLUSTER = "create_cluster"
+    DELETE_CLUSTER = "delete_cluster"
+    RESIZE_CLUSTER = "resize_cluster"
+    GET_KUBECONFIG = "get_kubeconfig"
+    UPDATE_CNI = "update_cni"
+    SET_IP_ACL = "set_ip_acl"
+    GET_IP_ACL = "get_ip_acl"
+    RENEW_CERTIFICATE = "renew_certificate"
+    UPDATE_SERVICE_GATEWAY = "update_service_gateway"
+    LIST_EVENTS = "list_events"
+    GET_EVENT = "get_event"
+    LIST_NODEGROUPS = "list_nodegroups"
+    GET_NODEGROUP = "get_nodegroup"
+    CREATE_NODEGROUP = "create_nodegroup"
+    DELETE_NODEGROUP = "delete_nodegroup"
+    STOP_NODES = "stop_nodes"
+    START_NODES = "start_nodes"
+    GET_AUTOSCALER = "get_autoscaler"
+    SET_AUTOSCALER = "set_autoscaler"
+    UPGRADE_NODEGROUP = "upgrade_nodegroup"
+    UPDATE_USER_SCRIPT = "update_user_script"
+    CHANGE_FLAVOR = "change_flavor"
+
+    @property
+    def route(self) -> Route:
+        return ROUTES[self]
+
+    @property
+    def is_write(self) -> bool:
+        """True for calls that change NKS state (never blindly retried)."""
+        return self.route.method != "GET" and self is not Operation.ISSUE_TOKEN
+
+
+_C = "/v1/clusters/{cluster}"
+_NG = _C + "/nodegroups/{nodegroup}"
+
+ROUTES: dict[Operation, Route] = {
+    Operation.ISSUE_TOKEN: Route("POST", "/v2.0/tokens"),
+    Operation.GET_SUPPORTS: Route("GET", "/v1/supports"),
+    Operation.LIST_CLUSTERS: Route("GET", "/v1/clusters"),
+    Operation.GET_CLUSTER: Route("GET", _C),
+    Operation.CREATE_CLUSTER: Route("POST", "/v1/clusters"),
+    Operation.DELETE_CLUSTER: Route("DELETE", _C),
+    Operation.RESIZE_CLUSTER: Route("POST", _C + "/actions/resize"),
+    Operation.GET_KUBECONFIG: Route("GET", _C + "/config"),
+    Operation.UPDATE_CNI: Route("POST", _C + "/actions/cni_update"),
+    Operation.SET_IP_ACL: Route("POST", _C + "/api_ep_ipacl"),
+    Operation.GET_IP_ACL: Route("GET", _C + "/api_ep_ipacl"),
+    Operation.RENEW_CERTIFICATE: Route("PATCH", "/v1/certificates/{cluster}"),
+    Operation.UPDATE_SERVICE_GATEWAY: Route("POST", _C + "/actions/update_sgw"),
+    Operation.LIST_EVENTS: Route("GET", _C + "/events"),
+    Operation.GET_EVENT: Route("GET", _C + "/events/{event}"),
+    Operation.LIST_NODEGROUPS: Route("GET", _C + "/nodegroups"),
+    Operation.GET_NODEGROUP: Route("GET", _NG),
+    Operation.CREATE_NODEGROUP: Route("POST", _C + "/nodegroups"),
+    Operation.DELETE_NODEGROUP: Route("DELETE", _NG),
+    Operation.STOP_NODES: Route("POST", _NG + "/stop_node"),
+    Operation.START_NODES: Route("POST", _NG + "/start_node"),
+    Operation.GET_AUTOSCALER: Route("GET", _NG + "/autoscale"),
+    Operation.SET_AUTOSCALER: Route("POST", _NG + "/autoscale"),
+    Operation.UPGRADE_NODEGROUP: Route("POST", _NG + "/upgrade"),
+    Operation.UPDATE_USER_SCRIPT: Route("POST", _NG + "/userscript"),
+    Operation.CHANGE_FLAVOR: Route("PATCH", _NG),
+}
+
+API_VERSION_HEADER = {"OpenStack-API-Version": "container-infra latest"}

@@ -1,0 +1,6 @@
+"""Shared pytest setup: fixtures live in tests/fixtures/, one module per real component."""
+
+pytest_plugins = [
+    "tests.fixtures.simulator",
+    "tests.fixtures.kube",
+]
