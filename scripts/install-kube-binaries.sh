@@ -27,6 +27,10 @@ apt_install() {
 }
 
 mkdir -p "$CACHE"
+# One build at a time: setup.sh and test.sh, or parallel sessions, may call this together;
+# the second caller waits and then finds the binaries cached.
+exec 9>"$CACHE/.lock"
+flock 9
 if [ ! -x "$CACHE/etcd" ]; then
   command -v etcd >/dev/null 2>&1 || apt_install etcd-server
   ln -sf "$(command -v etcd)" "$CACHE/etcd"
@@ -39,14 +43,20 @@ fi
 
 log "building kube-apiserver and kube-controller-manager from Debian's kubernetes source (about 7 minutes, once)"
 src_list=/etc/apt/sources.list.d/debian-src.sources
-if ! grep -rqs "deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/ ; then
-  sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources | $SUDO tee "$src_list" >/dev/null
+if ! grep -rqsE "^(deb-src|Types:.*deb-src)" /etc/apt/sources.list /etc/apt/sources.list.d/ ; then
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources | $SUDO tee "$src_list" >/dev/null
+  else  # one-line style
+    grep -hE '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' \
+      | $SUDO tee /etc/apt/sources.list.d/debian-src.list >/dev/null
+  fi
   apt_updated=""
 fi
 apt_install golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/kube-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"  # apt-get source downloads as _apt when it can write here
 cd "$work"
 apt-get source --download-only kubernetes >&2
 tarball="$(ls kubernetes_*.orig.tar.gz | head -n1)"
@@ -63,6 +73,10 @@ export GOPATH="$PWD/.go" CGO_ENABLED=0 GO111MODULE=off GOFLAGS=
 export GOCACHE="$work/gocache"
 cd .go/src/k8s.io/kubernetes
 make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >&2
-install -m 0755 _output/bin/kube-apiserver _output/bin/kube-controller-manager "$CACHE/"
+# Copy then rename: a half-copied binary must never look installed.
+for b in kube-apiserver kube-controller-manager; do
+  install -m 0755 "_output/bin/$b" "$CACHE/.$b.tmp"
+  mv -f "$CACHE/.$b.tmp" "$CACHE/$b"
+done
 log "cached in $CACHE"
 echo "$CACHE"

@@ -12,10 +12,15 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 def _registrars() -> list[Register]:
     # Imported lazily so `nks-operator --help` stays fast and one broken subcommand
     # cannot hide the others.
+    from nks_operator import run_command
     from nks_operator.api import command as crds_command
     from nks_operator.simulator import command as simulator_command
 
-    registrars: list[Register] = [simulator_command.register, crds_command.register]
+    registrars: list[Register] = [
+        run_command.register,
+        simulator_command.register,
+        crds_command.register,
+    ]
     return registrars
 
 

@@ -30,9 +30,10 @@ import time
 import urllib.error
 import urllib.request
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
 import yaml
@@ -144,6 +145,22 @@ class _Process:
     popen: subprocess.Popen[bytes]
     log: Path
     log_file: IO[bytes]
+    log_offset: int  # where this run's output starts (a restart appends to the same log)
+
+    def stop(self, grace: float) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.log_file.close()
+
+    def output(self) -> str:
+        with self.log.open("rb") as log:
+            log.seek(self.log_offset)
+            return log.read().decode(errors="replace")
 
 
 @dataclass
@@ -158,15 +175,7 @@ class _Running:
         # Dependents first: the controller manager and apiserver would only log errors
         # about a vanished etcd and slow the shutdown down.
         while self.processes:
-            proc = self.processes.pop()
-            if proc.popen.poll() is None:
-                proc.popen.terminate()
-                try:
-                    proc.popen.wait(grace)
-                except subprocess.TimeoutExpired:
-                    proc.popen.kill()
-                    proc.popen.wait()
-            proc.log_file.close()
+            self.processes.pop().stop(grace)
         if self.workdir is not None and not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -208,6 +217,7 @@ class LocalKube:
         self._parent_dir = Path(workdir) if workdir is not None else None
         self._keep_workdir = keep_workdir
         self._running: _Running | None = None
+        self._binaries: KubeBinaries | None = None
         self._finalizer: weakref.finalize[..., LocalKube] | None = None
         self.token: str = ""
         self.server: str = ""
@@ -270,6 +280,21 @@ class LocalKube:
         config.ssl_ca_cert = str(self.ca_file)
         return client.ApiClient(config)
 
+    def restart_controller_manager(self, timeout: float = 60.0) -> None:
+        """Restart kube-controller-manager so its garbage collector watches every kind now served.
+
+        The collector rediscovers resource types only every 30 s, and a dependent whose
+        owner kind it does not watch yet is collected up to a minute late. Call this after
+        installing CRDs when ownerReference clean-up must follow deletions promptly.
+        """
+        if self._running is None or not self.controller_manager_running:
+            raise LocalKubeError("kube-controller-manager is not running")
+        manager = next(p for p in self._running.processes if p.name == "kube-controller-manager")
+        self._running.processes.remove(manager)
+        self.controller_manager_running = False
+        manager.stop(grace=10.0)
+        self._start_controller_manager(time.monotonic() + timeout)
+
     def start(self) -> Self:
         """Start all processes and wait until the apiserver serves; idempotent."""
         if self._running is not None:
@@ -281,18 +306,21 @@ class LocalKube:
                 f"kube-controller-manager not found next to {binaries.apiserver}, in "
                 f"{default_assets_dir()} or on PATH; run {INSTALL_SCRIPT}"
             )
-        for attempt in range(1, _PORT_ATTEMPTS + 1):
+        with_manager = use_manager and binaries.controller_manager is not None
+        self._binaries = binaries
+        attempt = 1
+        while True:
             try:
-                self._start_once(binaries, use_manager and binaries.controller_manager is not None)
+                self._start_once(binaries, with_manager)
                 return self
             except _PortConflictError:
                 self.stop()
                 if attempt == _PORT_ATTEMPTS:
                     raise
+                attempt += 1
             except BaseException:
                 self.stop()
                 raise
-        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         """Terminate (then kill) the processes and remove the temporary folder; idempotent."""
@@ -392,34 +420,44 @@ class LocalKube:
         self._write_kubeconfig(self._kubeconfig)
 
         if with_manager:
-            assert binaries.controller_manager is not None
-            manager_port = _free_port()
-            manager_args = [
-                str(binaries.controller_manager),
-                f"--kubeconfig={self._kubeconfig}",
-                f"--controllers={','.join(self._controllers)}",
-                "--use-service-account-credentials=false",
-                "--leader-elect=false",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={manager_port}",
-                f"--cert-dir={workdir / 'controller-manager-certs'}",
-                f"--service-account-private-key-file={sa_key}",
-            ]
-            if _minor_version(binaries.controller_manager) < 24:
-                manager_args.append("--port=0")  # else an insecure port on fixed 10252
-            self._spawn("kube-controller-manager", manager_args)
-            self._wait_http(
-                "kube-controller-manager",
-                f"https://127.0.0.1:{manager_port}/healthz",
-                deadline,
-                token=None,
-            )
-            self.controller_manager_running = True
+            self._start_controller_manager(deadline)
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _start_controller_manager(self, deadline: float) -> None:
+        """Start it with the admin kubeconfig; ready once its garbage collector has synced."""
+        binaries = self._binaries
+        assert binaries is not None and binaries.controller_manager is not None
+        workdir = self.workdir
+        port = _free_port()
+        args = [
+            str(binaries.controller_manager),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--controllers={','.join(self._controllers)}",
+            "--use-service-account-credentials=false",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--cert-dir={workdir / 'controller-manager-certs'}",
+            f"--service-account-private-key-file={workdir / 'service-account.key'}",
+        ]
+        if _minor_version(binaries.controller_manager) < 24:
+            args.append("--port=0")  # else an insecure port on the fixed 10252
+        manager = self._spawn("kube-controller-manager", args)
+        url = f"https://127.0.0.1:{port}/healthz"
+        self._wait_http("kube-controller-manager", url, deadline, token=None)
+        if "garbagecollector" in self._controllers:
+            # Logged once every watched kind is listed: from then on deletions are seen.
+            synced = re.compile(r"(?i)all resource monitors have synced")
+            self._wait_for(
+                "the garbage collector",
+                lambda: None if synced.search(manager.output()) else "monitors not synced yet",
+                deadline,
+            )
+        self.controller_manager_running = True
+
+    def _spawn(self, name: str, args: list[str]) -> _Process:
         assert self._running is not None and self._running.workdir is not None
         log = self._running.workdir / f"{name}.log"
-        log_file = log.open("wb")
+        log_file = log.open("ab")
         popen = subprocess.Popen(
             _with_parent_death_signal(args),
             stdin=subprocess.DEVNULL,
@@ -430,13 +468,29 @@ class LocalKube:
             # the processes in order instead of all of them dying at once.
             start_new_session=True,
         )
-        self._running.processes.append(_Process(name, popen, log, log_file))
+        process = _Process(name, popen, log, log_file, log_offset=log_file.tell())
+        self._running.processes.append(process)
+        return process
 
-    def _wait_http(self, name: str, url: str, deadline: float, *, token: str | None) -> None:
-        """Poll `url` until it answers 200; fail early when any process has exited."""
+    def _wait_for(self, what: str, ready: Callable[[], str | None], deadline: float) -> None:
+        """Poll `ready` (None when ready, else why not); fail early if a process exited."""
+        while True:
+            self._check_alive()
+            why_not = ready()
+            if why_not is None:
+                return
+            if time.monotonic() > deadline:
+                raise LocalKubeError(
+                    f"{what} not ready in time ({why_not}); start timeout "
+                    f"{self._start_timeout:.0f}s\n{self._logs()}"
+                )
+            time.sleep(0.2)
+
+    def _wait_http(self, what: str, url: str, deadline: float, *, token: str | None) -> None:
+        """Wait until `url` answers 200."""
         context = ssl.create_default_context()
         context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE  # self-signed and not yet written when polling
+        context.verify_mode = ssl.CERT_NONE  # self-signed, and only a liveness probe
         # No proxy: a configured HTTP(S)_PROXY must not swallow loopback requests.
         opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
@@ -444,24 +498,17 @@ class LocalKube:
         request = urllib.request.Request(url)
         if token:
             request.add_header("Authorization", f"Bearer {token}")
-        last = "no answer yet"
-        while True:
-            self._check_alive()
+
+        def answered() -> str | None:
             try:
                 with opener.open(request, timeout=5) as response:
-                    if response.status == 200:
-                        return
-                    last = f"HTTP {response.status}"
+                    return None if response.status == 200 else f"{url}: HTTP {response.status}"
             except urllib.error.HTTPError as err:
-                last = f"HTTP {err.code}: {err.read(300).decode(errors='replace')}"
-            except (OSError, ssl.SSLError) as err:
-                last = str(err)
-            if time.monotonic() > deadline:
-                raise LocalKubeError(
-                    f"{name} not ready after {self._start_timeout:.0f}s ({url}: {last})\n"
-                    + self._logs()
-                )
-            time.sleep(0.2)
+                return f"{url}: HTTP {err.code}: {err.read(300).decode(errors='replace')}"
+            except OSError as err:  # connection refused, TLS not up yet, timeouts
+                return f"{url}: {err}"
+
+        self._wait_for(what, answered, deadline)
 
     def _check_alive(self) -> None:
         assert self._running is not None
@@ -544,6 +591,10 @@ def _with_parent_death_signal(args: list[str]) -> list[str]:
     return [setpriv, "--pdeathsig", "KILL", "--", *args]
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start a LocalKube for a human and keep it up until Ctrl-C (or SIGTERM)."""
     parser = argparse.ArgumentParser(
@@ -559,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # SIGTERM ends like Ctrl-C, so the processes are stopped in order and the folder removed.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     kube = LocalKube(
         args.assets,
         controller_manager=False if args.no_controller_manager else None,

@@ -1,0 +1,1 @@
+"""One reconcile pass per resource: gather inputs, let reconcile/ decide, act, write status."""

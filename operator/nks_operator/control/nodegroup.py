@@ -1,0 +1,368 @@
+"""One reconcile pass and the deletion of an NKSNodeGroup."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from nks_operator.api.cluster import NKSClusterStatus
+from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
+from nks_operator.api.resources import CLUSTER, NODEGROUP
+from nks_operator.api.status import CreationIntent, LastOperation
+from nks_operator.control.base import ResourcePass, Retry, age_seconds, format_validation_error
+from nks_operator.control.common import clear_warning, is_paused, now_iso, post_event
+from nks_operator.nks import errors
+from nks_operator.polling.accounts import Account
+from nks_operator.polling.snapshot import ClusterSnapshot
+from nks_operator.reconcile import conditions, observed, payloads, phase, task_events, validation
+
+
+class Parent:
+    """The NKSCluster a node group belongs to, as far as the node group needs it."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        spec = body.get("spec") or {}
+        self.region: str | None = spec.get("region")
+        self.credentials_secret: str | None = (spec.get("credentialsRef") or {}).get("name")
+        self.status = NKSClusterStatus.model_validate(body.get("status") or {})
+        self.strict_sg_rules: bool | None = spec.get("strictSecurityGroupRules")
+
+    @property
+    def cluster_id(self) -> str | None:
+        return self.status.cluster_id
+
+    @property
+    def ready(self) -> bool:
+        return self.cluster_id is not None and conditions.is_true(
+            self.status.conditions, conditions.READY
+        )
+
+
+def _by_uuid(snapshot: ClusterSnapshot, uuid: str) -> dict[str, Any] | None:
+    return next((g for g in snapshot.nodegroups.values() if g.get("uuid") == uuid), None)
+
+
+class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
+    """One pass over one NKSNodeGroup."""
+
+    resource = NODEGROUP
+    status_model = NKSNodeGroupStatus
+
+    def _has_nks_id(self) -> bool:
+        return self.status.node_group_id is not None
+
+    def _spec(self) -> NKSNodeGroupSpec:
+        try:
+            return NKSNodeGroupSpec.model_validate(self.body.get("spec") or {})
+        except ValidationError as error:
+            self._invalid(format_validation_error(error))
+            raise Retry(self.settings.error_backoff_seconds) from None
+
+    async def _parent(self, cluster_name: str) -> Parent | None:
+        body = await self.ctx.kube.get_object(CLUSTER, self.namespace, cluster_name)
+        return None if body is None else Parent(body)
+
+    def _waiting(self, reason: str, message: str) -> float:
+        """Not an error: the cluster is not there yet. Woken when any NKSCluster changes."""
+        if not self._has_nks_id():
+            self.status.phase = "Pending"
+        self.writer.ready("False", reason, message)
+        self.writer.synced("True", reason, message)
+        return self.settings.slow_poll_seconds
+
+    async def _run(self) -> float:
+        spec = self._spec()
+        name = spec.node_group_name or self.name
+        parent = await self._parent(spec.cluster_ref.name)
+        if parent is None:
+            if self._has_nks_id():
+                return self._cluster_gone(f"NKSCluster {spec.cluster_ref.name} no longer exists")
+            return self._waiting(
+                "WaitingForCluster", f"NKSCluster {spec.cluster_ref.name} does not exist yet"
+            )
+        if parent.cluster_id is None or (not parent.ready and not self._has_nks_id()):
+            return self._waiting(
+                "WaitingForCluster", f"waiting for NKSCluster {spec.cluster_ref.name} to be Ready"
+            )
+        cluster_id = parent.cluster_id
+        self.status.cluster_id = cluster_id
+        account = await self._account(parent.region or "", parent.credentials_secret)
+        supported = await self._supported(account)
+        snapshot = account.poller.watch(cluster_id, self.slot.waker)
+        if snapshot.details is None and not snapshot.gone:
+            with contextlib.suppress(TimeoutError):
+                await account.poller.refresh(cluster_id)
+            if snapshot.details is None and not snapshot.gone:
+                if account.poller.last_error is not None:
+                    self._nks_unavailable(account.poller.last_error)
+                return self.settings.fast_poll_seconds
+        if snapshot.gone:
+            return self._cluster_gone(f"NKS cluster {cluster_id} no longer exists")
+        group_id = self.status.node_group_id or spec.node_group_id
+        group = _by_uuid(snapshot, group_id) if group_id else None
+        problems = validation.nodegroup_problems(
+            spec, self.name, supported, for_create=group_id is None
+        )
+        if (
+            spec.node_group_id
+            and self.status.node_group_id
+            and spec.node_group_id != self.status.node_group_id
+        ):
+            problems.append(
+                f"spec.nodeGroupID is immutable: this resource manages "
+                f"{self.status.node_group_id}, the spec asks for {spec.node_group_id}"
+            )
+        if group is not None:
+            problems += observed.nodegroup_drift(spec, name, group)
+        if problems:
+            self._invalid(problems)
+            if group is not None:
+                self._report(cluster_id, group, snapshot)
+            return self.settings.error_backoff_seconds
+        clear_warning(self.slot, "InvalidSpec")
+        if group_id is None:
+            if is_paused(self.body):
+                self.status.phase = "Paused"
+                self.writer.ready("False", "Paused", "paused before creation: nothing is sent")
+                self.writer.synced("True", "Paused", "the paused annotation is set")
+                return self.settings.slow_poll_seconds
+            return await self._create(spec, name, parent, account, snapshot)
+        if group is None:
+            message = (
+                f"NKS node group {group_id} no longer exists (deleted outside the operator); "
+                "it is not re-created"
+            )
+            self.status.phase = "Failed"
+            self._problem("NodeGroupNotFound", message)
+            return self.settings.slow_poll_seconds
+        return self._converge(cluster_id, group, snapshot, account)
+
+    def _cluster_gone(self, message: str) -> float:
+        self.status.phase = "Failed"
+        self._problem("ClusterNotFound", message)
+        return self.settings.slow_poll_seconds
+
+    async def _create(
+        self,
+        spec: NKSNodeGroupSpec,
+        name: str,
+        parent: Parent,
+        account: Account,
+        snapshot: ClusterSnapshot,
+    ) -> float:
+        cluster_id = snapshot.uuid
+        existing = snapshot.nodegroup(name)
+        if self.status.creation is not None:
+            # A create may have happened before a crash or a lost response: re-read first.
+            with contextlib.suppress(TimeoutError):
+                await account.poller.refresh(cluster_id)
+            existing = snapshot.nodegroup(name)
+            if existing is not None:
+                return self._adopt(
+                    account,
+                    cluster_id,
+                    existing,
+                    "found the node group a lost create response made",
+                )
+            if (
+                age_seconds(self.status.creation.requested_at)
+                < self.settings.adoption_grace_seconds
+            ):
+                return self.settings.fast_poll_seconds
+        elif existing is not None:
+            message = (
+                f"cluster {cluster_id} already has a node group named {name!r} "
+                f"({existing.get('uuid')}); set spec.nodeGroupID to adopt it"
+            )
+            self.status.phase = "Failed"
+            self._problem("NodeGroupNameInUse", message)
+            return self.settings.error_backoff_seconds
+        if not phase.is_stable(snapshot.status):
+            # NKS refuses (or silently drops) operations while another one runs.
+            self.status.phase = "Pending"
+            self.writer.ready("False", "WaitingForCluster", f"cluster is {snapshot.status}")
+            return self.settings.fast_poll_seconds
+        secrets = await self._secret_values(spec)
+        body = payloads.create_nodegroup_body(spec, name, secrets)
+        self.status.creation = CreationIntent(name=name, requested_at=now_iso())
+        self.status.phase = "Provisioning"
+        self.writer.ready("False", "Creating", "creating the node group in NKS")
+        await self.writer.flush()
+        try:
+            group_id = await account.gateway.create_nodegroup(cluster_id, body)
+        except errors.ConflictError:
+            return self.settings.fast_poll_seconds  # it exists: the next pass adopts it
+        except (errors.InvalidRequestError, errors.ForbiddenError) as error:
+            self.status.creation = None
+            self.status.phase = "Failed"
+            self._problem("CreateRefused", f"NKS refused to create the node group: {error}")
+            return self.settings.error_backoff_seconds
+        except errors.NKSError as error:
+            self._nks_unavailable(error)
+            post_event(self.body, self.slot, "Warning", "CreateUncertain", str(error))
+            account.poller.expect_change(cluster_id)
+            return self.settings.fast_poll_seconds
+        self.status.node_group_id = group_id
+        self.status.creation = None
+        self.status.last_operation = LastOperation(
+            type="NODEGROUP_CREATE", state="Requested", started_at=now_iso()
+        )
+        self.writer.synced("True", "CreateRequested", f"NKS accepted the node group {group_id}")
+        post_event(
+            self.body,
+            self.slot,
+            "Normal",
+            "CreateRequested",
+            f"NKS node group {name} ({group_id}) requested",
+        )
+        await self.writer.flush()
+        account.poller.expect_change(cluster_id)
+        return self.settings.fast_poll_seconds
+
+    def _adopt(self, account: Account, cluster_id: str, group: dict[str, Any], why: str) -> float:
+        self.status.node_group_id = group.get("uuid")
+        self.status.creation = None
+        self.writer.synced("True", "Adopted", f"{why}: {group.get('uuid')}")
+        post_event(self.body, self.slot, "Normal", "Adopted", f"{why}: {group.get('uuid')}")
+        account.poller.expect_change(cluster_id)
+        return self.settings.fast_poll_seconds
+
+    def _report(self, cluster_id: str, group: dict[str, Any], snapshot: ClusterSnapshot) -> None:
+        for key, value in observed.nodegroup_status_fields(cluster_id, group).items():
+            setattr(self.status, key, value)
+        self.status.observed_generation = self.meta.get("generation")
+        events, watermark = task_events.new_task_events(
+            snapshot.events,
+            last_task_id=self.status.last_task_id,
+            resource_uuid=group.get("uuid"),
+            resource_type="nodegroup",
+            announced=self.slot.announced_tasks,
+        )
+        for event in events:
+            post_event(self.body, self.slot, event.type, event.reason, event.message)
+        self.status.last_task_id = watermark
+        last = self.status.last_operation
+        if last is not None and last.state in ("Requested", "InProgress"):
+            if phase.is_failed(group.get("status")):
+                last.state, last.message = "Failed", str(group.get("status_reason") or "")
+            elif phase.is_stable(group.get("status")):
+                last.state = "Succeeded"
+            else:
+                last.state = "InProgress"
+
+    def _converge(
+        self, cluster_id: str, group: dict[str, Any], snapshot: ClusterSnapshot, account: Account
+    ) -> float:
+        self._report(cluster_id, group, snapshot)
+        nks_status = group.get("status")
+        paused = is_paused(self.body)
+        if phase.is_failed(nks_status):
+            reason = str(group.get("status_reason") or nks_status)
+            self.status.phase = "Failed"
+            self.writer.ready("False", "NKSFailed", f"NKS reports {nks_status}: {reason}")
+            self.writer.synced("True", "Observed", "NKS state observed")
+            post_event(
+                self.body, self.slot, "Warning", "NKSFailed", f"{nks_status}: {reason}", once=True
+            )
+            return self.settings.slow_poll_seconds
+        if phase.is_in_progress(nks_status):
+            self.status.phase = "Paused" if paused else phase.phase_for(nks_status)
+            self.writer.ready(
+                "False", self.status.phase or "Provisioning", f"NKS reports {nks_status}"
+            )
+            self.writer.synced("True", "Observed", "waiting for NKS to finish")
+            return self.settings.fast_poll_seconds
+        if paused:
+            self.status.phase = "Paused"
+            self.writer.ready("True", "Paused", "node group is up; paused: nothing is sent to NKS")
+            self.writer.synced("True", "Paused", "the paused annotation is set")
+            return self.settings.slow_poll_seconds
+        self.status.phase = "Ready"
+        self.writer.ready("True", "NodeGroupReady", f"NKS reports {nks_status}")
+        self.writer.synced("True", "Synced", "spec and NKS agree")
+        return self.settings.slow_poll_seconds
+
+
+class NodeGroupDeletion(NodeGroupPass):
+    """Deletion: NKS delete once, then wait for NKS to confirm before releasing."""
+
+    async def delete(self) -> float | None:
+        try:
+            result = await self._delete()
+        except Retry as retry:
+            result = retry.delay
+        await self.writer.flush()
+        return result
+
+    async def _delete(self) -> float | None:
+        raw = self.body.get("spec") or {}
+        if raw.get("deletionPolicy", "Delete") == "Retain":
+            return None
+        group_id = self.status.node_group_id or raw.get("nodeGroupID")
+        if group_id is None and self.status.creation is None:
+            return None
+        parent = await self._parent((raw.get("clusterRef") or {}).get("name", ""))
+        cluster_id = self.status.cluster_id or (parent.cluster_id if parent else None)
+        if parent is None or cluster_id is None:
+            # Without its cluster there is nothing to call; NKS deletes node groups with it.
+            post_event(
+                self.body,
+                self.slot,
+                "Normal",
+                "Released",
+                "the NKSCluster is gone; nothing to delete",
+            )
+            return None
+        if is_paused(self.body):
+            self.status.phase = "Paused"
+            self.writer.ready("False", "Paused", "deletion waits: the paused annotation is set")
+            return self.settings.slow_poll_seconds
+        account = await self._account(parent.region or "", parent.credentials_secret)
+        try:
+            groups = await account.gateway.list_nodegroups(cluster_id)
+        except errors.NotFoundError:
+            return None  # the cluster is gone, and its node groups with it
+        except errors.NKSError as error:
+            self._nks_unavailable(error)
+            return self._backoff_for(error)
+        if group_id is None:
+            name = self.status.creation.name if self.status.creation else self.name
+            match = next((g for g in groups if g.get("name") == name), None)
+            if match is None:
+                return None
+            group_id = str(match.get("uuid"))
+            self.status.node_group_id = group_id
+            self.status.creation = None
+        group = next((g for g in groups if g.get("uuid") == group_id), None)
+        if group is None:
+            post_event(
+                self.body, self.slot, "Normal", "Deleted", f"NKS node group {group_id} is gone"
+            )
+            return None
+        nks_status = str(group.get("status") or "")
+        self.status.phase = "Deleting"
+        self.status.nks_status = nks_status or None
+        if nks_status.endswith("_IN_PROGRESS"):
+            self.writer.ready("False", "Deleting", f"NKS reports {nks_status}")
+            return self.settings.fast_poll_seconds
+        try:
+            accepted = await account.gateway.delete_nodegroup(cluster_id, group_id)
+        except errors.NotFoundError:
+            return None
+        except errors.NKSError as error:
+            self._nks_unavailable(error)
+            post_event(self.body, self.slot, "Warning", "DeleteRefused", str(error), once=True)
+            return max(self._backoff_for(error), self.settings.fast_poll_seconds)
+        if not accepted:
+            return None
+        self.status.last_operation = LastOperation(
+            type="NODEGROUP_DELETE", state="Requested", started_at=now_iso()
+        )
+        self.writer.ready("False", "Deleting", "NKS is deleting the node group")
+        post_event(
+            self.body, self.slot, "Normal", "DeleteRequested", f"deleting NKS node group {group_id}"
+        )
+        return self.settings.fast_poll_seconds

@@ -1,0 +1,66 @@
+"""kopf handlers of NKSCluster."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import kopf
+
+from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION
+from nks_operator.control.cluster import ClusterDeletion, ClusterPass
+from nks_operator.control.common import (
+    RECONCILE_REQUESTED_ANNOTATION,
+    OperatorContext,
+    change_trigger,
+)
+from nks_operator.control.registry import ResourceSlot
+from nks_operator.handlers.loop import run_daemon
+
+
+async def _one_pass(ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot) -> float:
+    delay = await ClusterPass(ctx, body, slot).run()
+    # Node groups wait for their cluster: let them look again.
+    ctx.registry.wake_kind(NODEGROUP.kind, body["metadata"]["namespace"])
+    return delay
+
+
+@kopf.daemon(GROUP, VERSION, CLUSTER.plural, id="reconcile", cancellation_timeout=30)
+async def reconcile(body: kopf.Body, stopped: Any, memo: kopf.Memo, **_: Any) -> None:
+    await run_daemon(CLUSTER.kind, body, stopped, memo, _one_pass)
+
+
+@kopf.on.event(GROUP, VERSION, CLUSTER.plural)
+async def wake_on_change(
+    body: kopf.Body, meta: kopf.Meta, memo: kopf.Memo, type: str | None, **_: Any
+) -> None:
+    """Any change of the object (spec, annotations) wakes its daemon now."""
+    ctx: OperatorContext | None = memo.get("ctx")
+    if ctx is None or type == "DELETED":
+        return
+    if not ctx.registry.wake(
+        CLUSTER.kind, meta["namespace"], meta["name"], trigger=change_trigger(body)
+    ):
+        return
+    annotations = meta.get("annotations") or {}
+    if RECONCILE_REQUESTED_ANNOTATION in annotations:
+        status = body.get("status") or {}
+        cluster_id = status.get("clusterID")
+        for account in list(ctx.accounts._accounts.values()):
+            if cluster_id in account.poller.snapshots:
+                account.poller.expect_change(cluster_id, seconds=0)
+
+
+@kopf.on.delete(GROUP, VERSION, CLUSTER.plural, id="delete")
+async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    ctx: OperatorContext = memo.ctx
+    meta = body["metadata"]
+    slot = ctx.registry.slot(meta["uid"], CLUSTER.kind, meta["namespace"], meta["name"])
+    async with slot.lock:  # never overlaps a pass that may be creating the cluster
+        fresh = await ctx.kube.get_object(CLUSTER, meta["namespace"], meta["name"])
+        current = copy.deepcopy(dict(fresh if fresh is not None else body))
+        delay = await ClusterDeletion(ctx, current, slot).delete()
+    if delay is not None:
+        raise kopf.TemporaryError("waiting for NKS to delete the cluster", delay=delay)
+    ctx.registry.forget(meta["uid"])
+    ctx.registry.wake_kind(NODEGROUP.kind, meta["namespace"])

@@ -1,0 +1,47 @@
+"""kopf handlers of NKSNodeGroup."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import kopf
+
+from nks_operator.api.resources import GROUP, NODEGROUP, VERSION
+from nks_operator.control.common import OperatorContext, change_trigger
+from nks_operator.control.nodegroup import NodeGroupDeletion, NodeGroupPass
+from nks_operator.control.registry import ResourceSlot
+from nks_operator.handlers.loop import run_daemon
+
+
+async def _one_pass(ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot) -> float:
+    return await NodeGroupPass(ctx, body, slot).run()
+
+
+@kopf.daemon(GROUP, VERSION, NODEGROUP.plural, id="reconcile", cancellation_timeout=30)
+async def reconcile(body: kopf.Body, stopped: Any, memo: kopf.Memo, **_: Any) -> None:
+    await run_daemon(NODEGROUP.kind, body, stopped, memo, _one_pass)
+
+
+@kopf.on.event(GROUP, VERSION, NODEGROUP.plural)
+async def wake_on_change(
+    body: kopf.Body, meta: kopf.Meta, memo: kopf.Memo, type: str | None, **_: Any
+) -> None:
+    ctx: OperatorContext | None = memo.get("ctx")
+    if ctx is not None and type != "DELETED":
+        trigger = change_trigger(body)
+        ctx.registry.wake(NODEGROUP.kind, meta["namespace"], meta["name"], trigger=trigger)
+
+
+@kopf.on.delete(GROUP, VERSION, NODEGROUP.plural, id="delete")
+async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    ctx: OperatorContext = memo.ctx
+    meta = body["metadata"]
+    slot = ctx.registry.slot(meta["uid"], NODEGROUP.kind, meta["namespace"], meta["name"])
+    async with slot.lock:
+        fresh = await ctx.kube.get_object(NODEGROUP, meta["namespace"], meta["name"])
+        current = copy.deepcopy(dict(fresh if fresh is not None else body))
+        delay = await NodeGroupDeletion(ctx, current, slot).delete()
+    if delay is not None:
+        raise kopf.TemporaryError("waiting for NKS to delete the node group", delay=delay)
+    ctx.registry.forget(meta["uid"])

@@ -1,0 +1,1 @@
+"""Kubernetes side effects: status patches, Secrets (credentials, kubeconfig), Events."""

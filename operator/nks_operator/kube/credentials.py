@@ -1,0 +1,102 @@
+"""Credentials of a resource: its `credentialsRef` Secret or the operator's defaults."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from nks_operator.kube.api import KubeAPI
+from nks_operator.settings import DefaultCredentials
+
+REQUIRED_KEYS = ("tenantId", "username", "password")
+
+
+class CredentialsProblem(Exception):
+    """A user-fixable credentials problem; `reason` becomes the condition reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ResolvedCredentials:
+    tenant_id: str
+    username: str
+    password: SecretStr
+    identity_url: str | None
+    nks_url: str | None
+    source: str  # "secret ns/name" or "operator defaults", for messages
+
+
+def _decode(data: dict[str, str], key: str) -> str | None:
+    raw = data.get(key)
+    if raw is None:
+        return None
+    try:
+        return base64.b64decode(raw, validate=True).decode("utf-8").strip()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+async def resolve(
+    kube: KubeAPI, namespace: str, secret_name: str | None, defaults: DefaultCredentials | None
+) -> ResolvedCredentials:
+    """Read the credentials; never looks outside the resource's own namespace."""
+    if secret_name is None:
+        if defaults is None:
+            raise CredentialsProblem(
+                "CredentialsMissing",
+                "spec.credentialsRef is not set and the operator has no default credentials",
+            )
+        return ResolvedCredentials(
+            defaults.tenant_id,
+            defaults.username,
+            defaults.password,
+            defaults.identity_url,
+            defaults.nks_url,
+            "operator defaults",
+        )
+    secret = await kube.read_secret(namespace, secret_name)
+    if secret is None:
+        raise CredentialsProblem(
+            "CredentialsSecretNotFound",
+            f"Secret {namespace}/{secret_name} named by spec.credentialsRef does not exist",
+        )
+    data = secret.data or {}
+    values = {key: _decode(data, key) for key in (*REQUIRED_KEYS, "identityUrl", "nksUrl")}
+    missing = [key for key in REQUIRED_KEYS if not values[key]]
+    if missing:
+        raise CredentialsProblem(
+            "CredentialsInvalid",
+            f"Secret {namespace}/{secret_name} lacks key(s) {', '.join(missing)} "
+            f"(needs {', '.join(REQUIRED_KEYS)}; optional identityUrl, nksUrl)",
+        )
+    return ResolvedCredentials(
+        tenant_id=values["tenantId"] or "",
+        username=values["username"] or "",
+        password=SecretStr(values["password"] or ""),
+        identity_url=values["identityUrl"] or None,
+        nks_url=values["nksUrl"] or None,
+        source=f"Secret {namespace}/{secret_name}",
+    )
+
+
+async def resolve_secret_keys(
+    kube: KubeAPI, namespace: str, refs: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Values of (secret, key) references, e.g. encrypted volume app keys."""
+    values: dict[tuple[str, str], str] = {}
+    for name, key in refs:
+        secret = await kube.read_secret(namespace, name)
+        value = None if secret is None else _decode(secret.data or {}, key)
+        if value is None:
+            raise CredentialsProblem(
+                "SecretKeyMissing", f"Secret {namespace}/{name} has no key {key!r}"
+            )
+        values[(name, key)] = value
+    return values

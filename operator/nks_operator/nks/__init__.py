@@ -1,0 +1,123 @@
+"""The NKS (NHN Kubernetes Service) API client: async, typed, safe to retry and to log.
+
+One `NKSClient` per (credentials, region); one `TokenCache` per process, shared by all
+clients so a token is issued once per set of credentials::
+
+    from nks_operator.nks import Credentials, NKSClient, NotFoundError, TokenCache
+
+    cache = TokenCache()
+    credentials = Credentials(tenant_id="...", username="me@example.com", password="...")
+    async with NKSClient(credentials, "kr1", token_cache=cache) as nks:
+        for cluster in await nks.list_clusters():
+            print(cluster.name, cluster.status, cluster.kubernetes_version)
+        try:
+            kubeconfig = await nks.get_kubeconfig("my-cluster-uuid")  # a SecretStr
+        except NotFoundError:
+            ...
+
+Against the simulator or a private endpoint, pass `nks_url=` / `identity_url=` (base
+URLs; `/v1/...` and `/v2.0/tokens` are appended). Errors are subclasses of `NKSError`;
+reads are retried on transient failures, writes never blindly (see `retry`).
+"""
+
+from nks_operator.nks.auth import CacheKey, Credentials, Token, TokenCache
+from nks_operator.nks.client import DeleteResult, NKSClient
+from nks_operator.nks.endpoints import (
+    DEFAULT_IDENTITY_URL,
+    NKS_REGIONS,
+    Endpoints,
+    resolve_endpoints,
+)
+from nks_operator.nks.errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    InvalidResponseError,
+    NKSError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnauthorizedError,
+)
+from nks_operator.nks.metrics import MetricsHook, RequestSample
+from nks_operator.nks.models import (
+    CLUSTER_TEMPLATE_ID,
+    DEFAULT_MASTER,
+    DEFAULT_WORKER,
+    IPACL,
+    ActionResponse,
+    AutoscalerConfig,
+    AutoscalerUpdate,
+    Cluster,
+    ClusterCreateLabels,
+    ClusterCreateRequest,
+    ClusterLabels,
+    ExtraSecurityGroup,
+    ExtraVolume,
+    IPACLTarget,
+    NodeGroup,
+    NodeGroupCreateLabels,
+    NodeGroupCreateRequest,
+    NodeGroupLabels,
+    Supports,
+    TaskEvent,
+)
+from nks_operator.nks.operations import Operation
+from nks_operator.nks.retry import NO_RETRIES, RetryPolicy
+from nks_operator.nks.transport import DEFAULT_TIMEOUT
+
+__all__ = [
+    "CLUSTER_TEMPLATE_ID",
+    "DEFAULT_IDENTITY_URL",
+    "DEFAULT_MASTER",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_WORKER",
+    "IPACL",
+    "NKS_REGIONS",
+    "NO_RETRIES",
+    "APIError",
+    "ActionResponse",
+    "AuthenticationError",
+    "AutoscalerConfig",
+    "AutoscalerUpdate",
+    "CacheKey",
+    "Cluster",
+    "ClusterCreateLabels",
+    "ClusterCreateRequest",
+    "ClusterLabels",
+    "ConfigurationError",
+    "ConflictError",
+    "Credentials",
+    "DeleteResult",
+    "Endpoints",
+    "ExtraSecurityGroup",
+    "ExtraVolume",
+    "ForbiddenError",
+    "IPACLTarget",
+    "InvalidRequestError",
+    "InvalidResponseError",
+    "MetricsHook",
+    "NKSClient",
+    "NKSError",
+    "NodeGroup",
+    "NodeGroupCreateLabels",
+    "NodeGroupCreateRequest",
+    "NodeGroupLabels",
+    "NotFoundError",
+    "Operation",
+    "RateLimitedError",
+    "RequestSample",
+    "RetryPolicy",
+    "ServerError",
+    "Supports",
+    "TaskEvent",
+    "Token",
+    "TokenCache",
+    "TransportError",
+    "UnauthorizedError",
+    "resolve_endpoints",
+]

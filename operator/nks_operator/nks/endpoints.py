@@ -1,0 +1,78 @@
+"""Where the NKS and identity APIs live: region names to base URLs, with overrides.
+
+Base URLs are given without the API path: the client appends `/v2.0/tokens` to the
+identity base and `/v1/...` to the NKS base. Overrides serve the simulator, private
+clouds and the government cloud (`*.gov-nhncloudservice.com`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nks_operator.nks.errors import ConfigurationError
+
+NKS_REGIONS: tuple[str, ...] = ("kr1", "kr2", "kr3")
+NKS_URL_TEMPLATE = "https://{region}-api-kubernetes-infrastructure.nhncloudservice.com"
+DEFAULT_IDENTITY_URL = "https://api-identity-infrastructure.nhncloudservice.com"
+
+TOKENS_PATH = "/v2.0/tokens"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Resolved base URLs (no trailing slash, no API path)."""
+
+    nks: str
+    identity: str
+
+    @property
+    def tokens_url(self) -> str:
+        return self.identity + TOKENS_PATH
+
+
+def resolve_endpoints(
+    region: str | None,
+    *,
+    nks_url: str | None = None,
+    identity_url: str | None = None,
+) -> Endpoints:
+    """Base URLs for `region`, overridden by `nks_url` / `identity_url` when given.
+
+    With an `nks_url` override the region may be None (e.g. the simulator). An unknown
+    region without an override raises `ConfigurationError` rather than guessing a host.
+    """
+    if nks_url:
+        nks = normalize_base_url(nks_url, strip_suffixes=("/v1",))
+    else:
+        nks = NKS_URL_TEMPLATE.format(region=check_region(region))
+    identity = normalize_base_url(
+        identity_url or DEFAULT_IDENTITY_URL, strip_suffixes=(TOKENS_PATH, "/v2.0")
+    )
+    return Endpoints(nks=nks, identity=identity)
+
+
+def check_region(region: str | None) -> str:
+    """The canonical (lower-case) region name; raises ConfigurationError if NKS lacks it."""
+    name = (region or "").strip().lower()
+    if name not in NKS_REGIONS:
+        raise ConfigurationError(
+            f"unknown NKS region {region!r}: NKS runs in {', '.join(NKS_REGIONS)}; "
+            "set an NKS base URL to use another endpoint"
+        )
+    return name
+
+
+def normalize_base_url(url: str, *, strip_suffixes: tuple[str, ...] = ()) -> str:
+    """`url` without trailing slashes or an API path the caller already appends.
+
+    Tolerates `https://host/v2.0/tokens` for an identity base, or `.../v1` for NKS, since
+    those are the forms people copy from documentation.
+    """
+    base = url.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigurationError(f"base URL must start with http:// or https://: {url!r}")
+    for suffix in strip_suffixes:
+        if base.endswith(suffix):
+            base = base[: -len(suffix)].rstrip("/")
+            break
+    return base

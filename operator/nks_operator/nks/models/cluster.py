@@ -1,0 +1,132 @@
+"""Cluster payloads: the cluster itself, its create request and cluster-level actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, PlainSerializer
+
+from nks_operator.nks.models.base import (
+    AddressList,
+    LabelInt,
+    LooseBool,
+    LooseInt,
+    NKSModel,
+    NoneAsEmptyDict,
+    NullAsEmptyList,
+    Timestamp,
+)
+from nks_operator.nks.models.labels import ClusterCreateLabels, ClusterLabels
+from nks_operator.nks.models.status import StatusMixin
+
+CLUSTER_TEMPLATE_ID = "iaas_console"
+
+
+class Cluster(StatusMixin, NKSModel):
+    """A cluster as listed or fetched (the list answer carries fewer fields)."""
+
+    uuid: str
+    name: str | None = None
+    status: str | None = None
+    status_reason: str | None = None
+    health_status: str | None = None  # opaque: documented FRESH/STALE/ROTTEN, seen HEALTHY
+    health_status_reason: Any = None
+    api_address: str | None = None
+    coe_version: str | None = None
+    node_count: LooseInt | None = None
+    node_addresses: AddressList = []
+    master_addresses: AddressList = []
+    flavor_id: str | None = None
+    keypair: str | None = None
+    stack_id: str | None = None
+    project_id: str | None = None
+    user_id: str | None = None
+    fixed_network: str | None = None
+    fixed_subnet: str | None = None
+    floating_ip_enabled: LooseBool | None = None
+    cluster_template_id: str | None = None
+    create_timeout: LooseInt | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+    labels: Annotated[ClusterLabels, NoneAsEmptyDict] = Field(default_factory=ClusterLabels)
+
+    @property
+    def kubernetes_version(self) -> str | None:
+        """The control plane's version: `labels.kube_tag`, else `coe_version`."""
+        return self.labels.kube_tag or self.coe_version
+
+
+class ClusterCreateRequest(NKSModel):
+    """The body of "Create a Cluster" (`cluster_template_id` is always "iaas_console")."""
+
+    name: str
+    keypair: str
+    flavor_id: str
+    fixed_network: str
+    fixed_subnet: str
+    labels: ClusterCreateLabels
+    node_count: LooseInt = 1  # documented as String, sent as a number
+    cluster_template_id: Literal["iaas_console"] = CLUSTER_TEMPLATE_ID
+    create_timeout: LooseInt | None = None  # minutes
+
+
+class ResizeRequest(NKSModel):
+    nodegroup: str
+    node_count: LooseInt
+    nodes_to_remove: list[str] | None = None
+
+
+class CNIUpdateRequest(NKSModel):
+    cni: str = "calico"
+    pod_cidr: str
+    pod_subnet: LabelInt | None = None  # documented as String
+    num_buffer_nodes: LooseInt | None = None
+    num_max_unavailable_nodes: LooseInt | None = None
+
+
+def _ipacl_enable(value: bool) -> str:
+    return "true" if value else "false"
+
+
+# The guide: `enable` "can be set to either 'true' or 'false'".
+IPACLEnable = Annotated[
+    LooseBool, PlainSerializer(_ipacl_enable, return_type=str, when_used="json-unless-none")
+]
+
+
+IPACLAction = Literal["ALLOW", "DENY"]
+
+
+class IPACLTarget(NKSModel):
+    """One address or CIDR; the guide's `descripion` typo is read too."""
+
+    cidr_address: str
+    description: str | None = Field(
+        None, validation_alias=AliasChoices("description", "descripion")
+    )
+
+
+class IPACLUpdate(NKSModel):
+    """The body of "Enforce IP Access Control" (`action` is the guide's "Endpoint stage ID")."""
+
+    enable: IPACLEnable
+    action: IPACLAction | None = None
+    ipacl_targets: list[IPACLTarget] | None = None
+
+
+class IPACL(NKSModel):
+    """The API endpoint's IP access control; `enable` False means open to all."""
+
+    cluster_uuid: str | None = None
+    enable: LooseBool = False
+    action: str | None = None
+    ipacl_targets: Annotated[list[IPACLTarget], NullAsEmptyList] = []
+
+
+class CertificateRenewal(NKSModel):
+    term_of_validity: LooseInt  # years, 1..5
+
+
+class ServiceGatewayUpdate(NKSModel):
+    ncr_sgw: str | None = None
+    obs_sgw: str | None = None

@@ -1,0 +1,35 @@
+"""Task history ("events"): the most reliable proof that an operation started."""
+
+from __future__ import annotations
+
+from nks_operator.nks.models.base import LooseInt, NKSModel, Timestamp
+
+
+class TaskEvent(NKSModel):
+    """One task of a cluster's history; `state` is SUCCESS, FAIL or IN_PROGRESS."""
+
+    uuid: str
+    id: LooseInt | None = None
+    type: str | None = None  # e.g. CLUSTER_CREATE, NODEGROUP_UPGRADE (see /v1/supports)
+    state: str | None = None
+    contents: str | None = None  # progress or failure detail; null on success
+    project_id: str | None = None
+    cluster_uuid: str | None = None
+    cluster_name: str | None = None
+    resource_uuid: str | None = None
+    resource_name: str | None = None
+    resource_type: str | None = None  # "cluster" or "nodegroup"
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return (self.state or "").upper() == "SUCCESS"
+
+    @property
+    def failed(self) -> bool:
+        return (self.state or "").upper() == "FAIL"
+
+    @property
+    def in_progress(self) -> bool:
+        return not self.succeeded and not self.failed

@@ -1,0 +1,125 @@
+"""Cluster and node group labels: Magnum's string map where NKS keeps most settings.
+
+Each label has a typed field: booleans and numbers are read from any shape and written
+as the strings the guide documents, colon-joined id lists are `list[str]` fields named
+`*_ids` (the wire name stays the alias), and `extra_security_groups` / `extra_volumes`
+are arrays of objects. Unknown labels are kept as extra fields.
+
+Response classes have every field optional (clusters created before a feature existed
+lack its label); the `*CreateLabels` request classes require what the guide requires.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from nks_operator.nks.models.base import (
+    ColonList,
+    CommaList,
+    JsonText,
+    LabelBool,
+    LabelInt,
+    LooseInt,
+    NKSModel,
+    WireSecret,
+)
+
+
+class ExtraSecurityGroup(NKSModel):
+    """Extra security groups for the nodes' ports on one subnet."""
+
+    target_subnet: str
+    security_group_ids: CommaList  # comma-joined on the wire (not colon-joined)
+
+
+class ExtraVolume(NKSModel):
+    """An additional block storage volume per node (at most 3 per group; grow-only)."""
+
+    volume_type: str
+    volume_size: LooseInt  # a JSON number on the wire
+    volume_key_id: str | None = None
+    volume_appkey: WireSecret | None = None
+    volume_mount_path: str | None = None
+
+
+ExtraSecurityGroups = Annotated[list[ExtraSecurityGroup], JsonText]
+ExtraVolumes = Annotated[list[ExtraVolume], JsonText]
+
+
+class AutoscalerLabels(NKSModel):
+    """The `ca_*` labels: a worker group's cluster autoscaler settings."""
+
+    ca_enable: LabelBool | None = None
+    ca_max_node_count: LabelInt | None = None
+    ca_min_node_count: LabelInt | None = None
+    ca_scale_down_enable: LabelBool | None = None
+    ca_scale_down_unneeded_time: LabelInt | None = None  # minutes
+    ca_scale_down_util_thresh: LabelInt | None = None  # percent
+    ca_scale_down_delay_after_add: LabelInt | None = None  # minutes
+
+
+class WorkerLabels(AutoscalerLabels):
+    """Labels describing a worker node group's nodes."""
+
+    availability_zone: str | None = None
+    node_image: str | None = None
+    boot_volume_type: str | None = None  # the volume type name, e.g. "General HDD"
+    boot_volume_size: LabelInt | None = None  # GB
+    boot_volume_key_id: str | None = None
+    boot_volume_appkey: WireSecret | None = None
+    user_script: str | None = None
+    user_script_v2: str | None = None
+    additional_network_ids: ColonList | None = Field(None, alias="additional_network_id_list")
+    additional_subnet_ids: ColonList | None = Field(None, alias="additional_subnet_id_list")
+    extra_security_groups: ExtraSecurityGroups | None = None
+    extra_volumes: ExtraVolumes | None = None
+
+
+class ClusterLabels(WorkerLabels):
+    """A cluster's labels: cluster-wide settings plus its default worker group's."""
+
+    kube_tag: str | None = None  # the control plane's Kubernetes version, e.g. "v1.27.3"
+    external_network_id: str | None = None
+    external_subnet_ids: ColonList | None = Field(None, alias="external_subnet_id_list")
+    cert_manager_api: LabelBool | None = None
+    master_lb_floating_ip_enabled: LabelBool | None = None
+    strict_sg_rules: LabelBool | None = None
+    cni_driver: str | None = None
+    service_cluster_ip_range: str | None = None
+    pods_network_cidr: str | None = None
+    pods_network_subnet: LooseInt | None = None  # the one numeric label sent as a number
+    ncr_sgw: str | None = None
+    obs_sgw: str | None = None
+    term_of_validity: LabelInt | None = None  # certificate validity, years
+    certificate_expiry: str | None = None  # opaque: the guide does not give its format
+    kube_version_status: str | None = None  # e.g. "LATEST", "NEED_UPGRADE"
+    clusterautoscale: str | None = None
+
+
+class NodeGroupLabels(ClusterLabels):
+    """A node group's labels: its own worker settings plus a copy of cluster-wide ones."""
+
+
+class ClusterCreateLabels(ClusterLabels):
+    """Labels of "Create a Cluster"; the default worker group's settings live here too."""
+
+    availability_zone: str
+    node_image: str
+    boot_volume_type: str
+    boot_volume_size: LabelInt
+    kube_tag: str
+    master_lb_floating_ip_enabled: LabelBool
+    cert_manager_api: LabelBool = True  # the guide: must be "True"
+    ca_enable: LabelBool = False
+    clusterautoscale: str | None = "nodegroupfeature"  # as in the guide's example
+
+
+class NodeGroupCreateLabels(WorkerLabels):
+    """Labels of "Create a Node Group" (the image goes in the top-level `image_id`)."""
+
+    availability_zone: str
+    boot_volume_type: str
+    boot_volume_size: LabelInt
+    ca_enable: LabelBool = False

@@ -1,0 +1,113 @@
+"""Node group payloads: the node group, its create request and node group actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from nks_operator.nks.models.base import (
+    AddressList,
+    ColonList,
+    LooseBool,
+    LooseInt,
+    NKSModel,
+    NoneAsEmptyDict,
+    Timestamp,
+)
+from nks_operator.nks.models.labels import NodeGroupCreateLabels, NodeGroupLabels
+from nks_operator.nks.models.status import StatusMixin
+
+DEFAULT_WORKER = "default-worker"
+DEFAULT_MASTER = "default-master"  # the control plane; only usable as an upgrade target
+
+
+class NodeGroup(StatusMixin, NKSModel):
+    """A node group as listed, fetched or just created (lists carry fewer fields)."""
+
+    uuid: str
+    name: str | None = None
+    cluster_id: str | None = None
+    role: str | None = None
+    is_default: LooseBool | None = None
+    status: str | None = None
+    status_reason: str | None = None
+    flavor_id: str | None = None
+    image_id: str | None = None
+    node_count: LooseInt | None = None
+    min_node_count: LooseInt | None = None
+    max_node_count: LooseInt | None = None
+    node_addresses: AddressList = []
+    stack_id: str | None = None
+    project_id: str | None = None
+    version: str | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+    labels: Annotated[NodeGroupLabels, NoneAsEmptyDict] = Field(default_factory=NodeGroupLabels)
+
+    @property
+    def kubernetes_version(self) -> str | None:
+        """The group's Kubernetes version (`labels.kube_tag`)."""
+        return self.labels.kube_tag
+
+
+class NodeGroupCreateRequest(NKSModel):
+    name: str
+    flavor_id: str
+    image_id: str
+    labels: NodeGroupCreateLabels
+    node_count: LooseInt = 1
+
+
+class NodeListRequest(NKSModel):
+    """stop_node / start_node: node instance UUIDs, colon-joined on the wire."""
+
+    node_list: ColonList
+
+
+class AutoscalerConfig(NKSModel):
+    """A node group's autoscaler settings as NKS reports them (bools/numbers in any shape)."""
+
+    ca_enable: LooseBool = False
+    ca_max_node_count: LooseInt | None = None
+    ca_min_node_count: LooseInt | None = None
+    ca_scale_down_enable: LooseBool | None = None
+    ca_scale_down_unneeded_time: LooseInt | None = None  # minutes
+    ca_scale_down_util_thresh: LooseInt | None = None  # percent
+    ca_scale_down_delay_after_add: LooseInt | None = None  # minutes
+
+
+class AutoscalerUpdate(NKSModel):
+    """The body of "Change Autoscaler Configuration".
+
+    The guide's table says String but its example sends JSON booleans and numbers; we
+    follow the example (the shape NKS itself answers with), unset fields left out.
+    """
+
+    ca_enable: LooseBool
+    ca_max_node_count: LooseInt | None = None
+    ca_min_node_count: LooseInt | None = None
+    ca_scale_down_enable: LooseBool | None = None
+    ca_scale_down_unneeded_time: LooseInt | None = None
+    ca_scale_down_util_thresh: LooseInt | None = None
+    ca_scale_down_delay_after_add: LooseInt | None = None
+
+
+class RollingUpdateRequest(NKSModel):
+    """Shared by upgrade and flavor change, which both roll the group's nodes."""
+
+    num_buffer_nodes: LooseInt | None = None  # default 1 at NKS
+    num_max_unavailable_nodes: LooseInt | None = None  # default 1 at NKS
+
+
+class UpgradeRequest(RollingUpdateRequest):
+    version: str
+
+
+class FlavorChangeRequest(RollingUpdateRequest):
+    type: Literal["flavor_id"] = "flavor_id"
+    flavor_id: str
+
+
+class UserScriptUpdate(NKSModel):
+    contents: str

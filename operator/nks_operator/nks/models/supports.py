@@ -1,0 +1,33 @@
+"""`GET /v1/supports`: Kubernetes versions and task types NKS offers."""
+
+from __future__ import annotations
+
+import re
+
+from nks_operator.nks.models.base import LooseBool, NKSModel
+
+_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """Sort key for "v1.27.3"-style versions; unparsable ones sort first."""
+    match = _VERSION.match(version.strip())
+    if match is None:
+        return (-1, -1, -1)
+    major, minor, patch = match.groups()
+    return (int(major), int(minor), int(patch or 0))
+
+
+class Supports(NKSModel):
+    supported_k8s: dict[str, LooseBool | None] = {}  # version -> usable for new clusters
+    supported_event_type: dict[str, dict[str, str]] = {}  # category -> type -> description
+
+    @property
+    def versions(self) -> list[str]:
+        """Every version NKS knows (including ones only existing clusters run), ascending."""
+        return sorted(self.supported_k8s, key=version_key)
+
+    @property
+    def creatable_versions(self) -> list[str]:
+        """Versions usable for new clusters (the `true` ones), ascending."""
+        return [v for v in self.versions if self.supported_k8s[v]]

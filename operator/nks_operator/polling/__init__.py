@@ -1,0 +1,1 @@
+"""Cheap observation of NKS, which has no watch: one list call per account per cycle."""

@@ -1,0 +1,56 @@
+"""Kubernetes-style conditions, updated without touching lastTransitionTime needlessly."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from nks_operator.api.status import Condition
+
+READY = "Ready"
+SYNCED = "Synced"
+PROGRESSING = "Progressing"
+
+
+@dataclass(frozen=True)
+class ConditionUpdate:
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    message: str = ""
+
+
+def apply(
+    current: Sequence[Condition],
+    updates: Sequence[ConditionUpdate],
+    *,
+    generation: int | None,
+    now: str,
+) -> list[Condition]:
+    """Merge updates into conditions; the transition time moves only when status changes."""
+    by_type = {condition.type: condition for condition in current}
+    for update in updates:
+        previous = by_type.get(update.type)
+        changed = previous is None or previous.status != update.status
+        by_type[update.type] = Condition(
+            type=update.type,
+            status=update.status,
+            reason=update.reason,
+            message=update.message,
+            last_transition_time=now
+            if changed or previous is None
+            else previous.last_transition_time,
+            observed_generation=generation,
+        )
+    order = {READY: 0, SYNCED: 1, PROGRESSING: 2}
+    return sorted(by_type.values(), key=lambda c: (order.get(c.type, 9), c.type))
+
+
+def find(conditions: Sequence[Condition], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
+
+
+def is_true(conditions: Sequence[Condition], type_: str) -> bool:
+    condition = find(conditions, type_)
+    return condition is not None and condition.status == "True"

@@ -1,0 +1,149 @@
+"""Spec -> the exact JSON bodies of NKS's "Create a Cluster" and "Create a Node Group".
+
+NKS wants label values as strings ("True"/"False", numbers as text), lists joined by
+colons, and arrays only for extra_security_groups / extra_volumes (see nks-facts.md).
+App keys of encrypted volumes come from Secrets and are passed in already resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nks_operator.api.base import SecretKeyReference
+from nks_operator.api.cluster import NKSClusterSpec
+from nks_operator.api.nodegroup import NKSNodeGroupSpec
+from nks_operator.api.worker import Autoscaler, WorkerSpec
+
+SecretValues = Mapping[tuple[str, str], str]  # (secret name, key) -> value
+
+
+def flag(value: bool) -> str:
+    return "True" if value else "False"
+
+
+def _secret(ref: SecretKeyReference | None, secrets: SecretValues) -> str | None:
+    return None if ref is None else secrets[(ref.name, ref.key)]
+
+
+def autoscaler_labels(autoscaler: Autoscaler | None) -> dict[str, str]:
+    """The ca_* labels (also the body of POST .../autoscale)."""
+    if autoscaler is None or not autoscaler.enabled:
+        return {"ca_enable": "False"}
+    down = autoscaler.scale_down
+    return {
+        "ca_enable": "True",
+        "ca_min_node_count": str(autoscaler.min_nodes),
+        "ca_max_node_count": str(autoscaler.max_nodes),
+        "ca_scale_down_enable": flag(down.enabled),
+        "ca_scale_down_unneeded_time": str(down.unneeded_time_minutes),
+        "ca_scale_down_util_thresh": str(down.utilization_threshold_percent),
+        "ca_scale_down_delay_after_add": str(down.delay_after_add_minutes),
+    }
+
+
+def _worker_labels(worker: WorkerSpec, secrets: SecretValues) -> dict[str, Any]:
+    labels: dict[str, Any] = {
+        "availability_zone": worker.availability_zone,
+        "boot_volume_type": worker.boot_volume.type,
+        "boot_volume_size": str(worker.boot_volume.size_gb),
+        **autoscaler_labels(worker.autoscaler),
+    }
+    if worker.boot_volume.key_id is not None:
+        labels["boot_volume_key_id"] = worker.boot_volume.key_id
+        labels["boot_volume_appkey"] = _secret(worker.boot_volume.app_key_secret_ref, secrets)
+    if worker.user_script is not None:
+        labels["user_script_v2"] = worker.user_script
+    if worker.additional_networks:
+        labels["additional_network_id_list"] = ":".join(
+            n.network_id for n in worker.additional_networks
+        )
+        labels["additional_subnet_id_list"] = ":".join(
+            n.subnet_id for n in worker.additional_networks
+        )
+    if worker.extra_security_groups:
+        labels["extra_security_groups"] = [
+            {
+                "target_subnet": group.target_subnet_id,
+                "security_group_ids": ",".join(group.security_group_ids),
+            }
+            for group in worker.extra_security_groups
+        ]
+    if worker.extra_volumes:
+        volumes = []
+        for volume in worker.extra_volumes:
+            entry: dict[str, Any] = {"volume_type": volume.type, "volume_size": volume.size_gb}
+            if volume.mount_path is not None:
+                entry["volume_mount_path"] = volume.mount_path
+            if volume.key_id is not None:
+                entry["volume_key_id"] = volume.key_id
+                entry["volume_appkey"] = _secret(volume.app_key_secret_ref, secrets)
+            volumes.append(entry)
+        labels["extra_volumes"] = volumes
+    return labels
+
+
+def secret_refs(worker: WorkerSpec) -> list[SecretKeyReference]:
+    """Secrets a worker spec needs resolved before a create call."""
+    refs = [worker.boot_volume.app_key_secret_ref]
+    refs += [volume.app_key_secret_ref for volume in worker.extra_volumes]
+    return [ref for ref in refs if ref is not None]
+
+
+def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) -> dict[str, Any]:
+    worker = spec.default_worker
+    network = spec.network
+    labels = _worker_labels(worker, secrets)
+    labels.update(
+        {
+            "kube_tag": spec.kubernetes_version,
+            "node_image": worker.image_id,
+            "cert_manager_api": "True",
+            "clusterautoscale": "nodegroupfeature",
+            "master_lb_floating_ip_enabled": flag(spec.api_endpoint.public_ip),
+            "strict_sg_rules": flag(spec.strict_security_group_rules),
+        }
+    )
+    if network.external_network_id is not None:
+        labels["external_network_id"] = network.external_network_id
+    if network.external_subnet_ids:
+        labels["external_subnet_id_list"] = ":".join(network.external_subnet_ids)
+    if network.service_cluster_ip_range is not None:
+        labels["service_cluster_ip_range"] = network.service_cluster_ip_range
+    if network.pods_network_cidr is not None:
+        labels["pods_network_cidr"] = network.pods_network_cidr
+    if network.pods_network_subnet is not None:
+        labels["pods_network_subnet"] = network.pods_network_subnet
+    if network.cni is not None:
+        labels["cni_driver"] = network.cni
+    if spec.service_gateways is not None:
+        if spec.service_gateways.ncr is not None:
+            labels["ncr_sgw"] = spec.service_gateways.ncr
+        if spec.service_gateways.obs is not None:
+            labels["obs_sgw"] = spec.service_gateways.obs
+    return {
+        "name": name,
+        "cluster_template_id": "iaas_console",
+        "keypair": spec.keypair,
+        "flavor_id": worker.flavor_id,
+        "fixed_network": network.vpc_network_id,
+        "fixed_subnet": network.subnet_id,
+        "node_count": worker.node_count,
+        "create_timeout": spec.create_timeout_minutes,
+        "labels": labels,
+    }
+
+
+def create_nodegroup_body(
+    spec: NKSNodeGroupSpec, name: str, secrets: SecretValues, *, strict_sg_rules: bool | None = None
+) -> dict[str, Any]:
+    labels = _worker_labels(spec, secrets)
+    if strict_sg_rules is not None:
+        labels["strict_sg_rules"] = flag(strict_sg_rules)
+    return {
+        "name": name,
+        "node_count": spec.node_count,
+        "flavor_id": spec.flavor_id,
+        "image_id": spec.image_id,
+        "labels": labels,
+    }

@@ -1,0 +1,100 @@
+"""`nks-operator run`: the operator itself."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from nks_operator.settings import OperatorSettings
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the operator",
+        description=(
+            "Watch NKSCluster and NKSNodeGroup resources and reconcile them with NKS. Uses "
+            "the in-cluster service account, else the current kubeconfig. Default credentials "
+            "come from NKS_TENANT_ID / NKS_USERNAME / NKS_PASSWORD (and NKS_IDENTITY_URL, "
+            "NKS_URL)."
+        ),
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="watch every namespace (default)"
+    )
+    scope.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch only this namespace (repeatable; globs allowed)",
+    )
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster or ~/.kube)")
+    parser.add_argument(
+        "--liveness",
+        default=os.environ.get("NKS_LIVENESS_ENDPOINT", "http://0.0.0.0:8080/healthz"),
+        help="liveness endpoint URL (default %(default)s; empty to disable)",
+    )
+    parser.add_argument("--fast-poll", type=float, help="seconds between polls while NKS is busy")
+    parser.add_argument("--slow-poll", type=float, help="seconds between steady-state resyncs")
+    parser.add_argument("--error-backoff", type=float, help="retry delay after user errors")
+    parser.add_argument(
+        "--peering",
+        metavar="NAME",
+        help="kopf peering name for an active/standby pair (needs kopf's peering CRDs)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("NKS_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
+    parser.add_argument(
+        "--log-format",
+        default=os.environ.get("NKS_LOG_FORMAT", "plain"),
+        choices=["plain", "full", "json"],
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import nks_operator.handlers  # noqa: F401  (registers the handlers)
+
+    settings = OperatorSettings.from_env(
+        fast_poll_seconds=args.fast_poll,
+        slow_poll_seconds=args.slow_poll,
+        error_backoff_seconds=args.error_backoff,
+        namespaces=tuple(args.namespace) or None,
+    )
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig
+    log_format = {
+        "plain": kopf.LogFormat.PLAIN,
+        "full": kopf.LogFormat.FULL,
+        "json": kopf.LogFormat.JSON,
+    }[args.log_format]
+    kopf.configure(
+        debug=args.log_level == "DEBUG",
+        verbose=args.log_level in ("DEBUG", "INFO"),
+        quiet=args.log_level in ("WARNING", "ERROR"),
+        log_format=log_format,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    memo = kopf.Memo(settings=settings, kubeconfig=args.kubeconfig)
+    asyncio.run(
+        kopf.operator(
+            clusterwide=not args.namespace,
+            namespaces=args.namespace,
+            liveness_endpoint=args.liveness or None,
+            standalone=args.peering is None,
+            peering_name=args.peering,
+            memo=memo,
+        )
+    )
+    return 0

@@ -1,0 +1,507 @@
+"""Cluster operations of the guide: list, get, create, delete, resize, kubeconfig, CNI
+change, IP ACL, certificate renewal, service gateway, task history and supported versions.
+
+Each handler resolves the cluster, applies the rules in the order NKS does (body first,
+then state, then "operation in progress"), and either answers at once or starts an
+asynchronous operation whose effect lands when it completes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from nks_operator.nks.operations import Operation
+from nks_operator.simulator import cidr, kubeconfig, labels, nodes, rules, supports, versions, views
+from nks_operator.simulator.core import Reply, RequestContext, Simulator
+from nks_operator.simulator.errors import BadRequest, Forbidden, NotFound
+from nks_operator.simulator.state import (
+    DEFAULT_MASTER,
+    DEFAULT_WORKER,
+    Cluster,
+    NodeGroup,
+)
+
+Params = Mapping[str, str]
+YEAR = 365.25 * 86400
+
+CREATE_FIELDS = {
+    "name",
+    "cluster_template_id",
+    "keypair",
+    "node_count",
+    "labels",
+    "flavor_id",
+    "fixed_network",
+    "fixed_subnet",
+    "create_timeout",
+}
+CNI_CHOICES = ("calico", "calico-ebpf")
+DEFAULT_TERM_OF_VALIDITY = 5
+SORT_KEYS: dict[str, Callable[[Cluster], Any]] = {
+    "id": lambda c: c.id,
+    "uuid": lambda c: c.uuid,
+    "name": lambda c: c.name,
+    "created_at": lambda c: c.created_at,
+    "updated_at": lambda c: c.updated_at or 0.0,
+    "status": lambda c: c.status,
+}
+
+
+def _cluster(ctx: RequestContext, params: Params) -> Cluster:
+    return ctx.tenant.find_cluster(params["cluster"])
+
+
+def _accepted(cluster: Cluster) -> tuple[int, dict[str, str]]:
+    return 202, {"uuid": cluster.uuid}
+
+
+def _body(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body
+
+
+# --- reads -----------------------------------------------------------------------------
+
+
+def list_clusters(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    """Magnum-style pagination: limit (<= page_max_limit), marker, sort_key, sort_dir, next."""
+    limit = sim.config.page_max_limit
+    if "limit" in query:
+        limit = min(rules.as_int(query["limit"], "limit"), limit)
+        if limit <= 0:
+            raise BadRequest("Limit must be positive")
+    sort_key = query.get("sort_key", "id")
+    if sort_key not in SORT_KEYS:
+        raise BadRequest(f"The sort_key value {sort_key!r} is an invalid field for sorting")
+    sort_dir = query.get("sort_dir", "asc")
+    if sort_dir not in ("asc", "desc"):
+        raise BadRequest(f"Invalid sort direction: {sort_dir}. Acceptable values are 'asc' or 'desc'")
+    key = SORT_KEYS[sort_key]
+    ordered = sorted(ctx.tenant.clusters.values(), key=lambda c: (key(c), c.id))
+    if sort_dir == "desc":
+        ordered.reverse()
+    start = 0
+    if "marker" in query:
+        marker = query["marker"]
+        index = next((i for i, c in enumerate(ordered) if c.uuid == marker), None)
+        if index is None:
+            raise NotFound(f"Cluster {marker} could not be found.")
+        start = index + 1
+    page = ordered[start : start + limit]
+    result: dict[str, Any] = {
+        "clusters": [views.cluster_summary(c, ctx.base_url, sim.config.supported_k8s) for c in page]
+    }
+    if page and len(page) == limit and start + limit < len(ordered):
+        extra = "".join(f"&{k}={query[k]}" for k in ("sort_key", "sort_dir") if k in query)
+        result["next"] = f"{ctx.base_url}/v1/clusters?limit={limit}&marker={page[-1].uuid}{extra}"
+    return Reply(200, result)
+
+
+def get_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    return Reply(200, views.cluster_detail(cluster, ctx.base_url, sim.config.supported_k8s))
+
+
+def get_kubeconfig(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    if not cluster.api_address:
+        raise BadRequest(
+            f"Cluster {cluster.name} is in status {cluster.status}; its kubeconfig exists once "
+            "the cluster is created."
+        )
+    return Reply(200, {"config": kubeconfig.render(cluster)})
+
+
+def get_ip_acl(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    return Reply(200, views.ipacl(cluster, cluster.ipacl))
+
+
+def list_events(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    return Reply(200, {"events": [views.event(e) for e in cluster.events]})
+
+
+def get_event(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    event = cluster.event(params["event"])
+    if event is None:
+        raise NotFound(f"Event {params['event']} could not be found.")
+    return Reply(200, views.event(event))
+
+
+def get_supports(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    return Reply(200, supports.document(sim.config.supported_k8s))
+
+
+# --- create and delete -----------------------------------------------------------------
+
+
+def _validate_create(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    config = sim.config
+    rules.check_known_fields(body, CREATE_FIELDS, "cluster")
+    name = rules.check_name(body.get("name"), "cluster")
+    if body.get("cluster_template_id") != "iaas_console":
+        raise BadRequest('cluster_template_id must be "iaas_console".')
+    keypair = rules.require_str(body, "keypair")
+    ids = {f: rules.require_uuid(body, f) for f in ("flavor_id", "fixed_network", "fixed_subnet")}
+    if "node_count" not in body:
+        raise BadRequest("Mandatory field missing: node_count")
+    node_count = rules.as_int(body["node_count"], "node_count", 1, config.max_nodes_per_group)
+    timeout = rules.as_int(body.get("create_timeout", 60), "create_timeout", 0, 10080)
+    if "labels" not in body:
+        raise BadRequest("Mandatory field missing: labels")
+    given = rules.check_label_types(body["labels"])
+    rules.require_labels(given, labels.CLUSTER_REQUIRED)
+    kube_tag = given["kube_tag"]
+    kube = versions.require(kube_tag, "labels.kube_tag")
+    if not config.supported_k8s.get(kube_tag, False):
+        raise BadRequest(f"Kubernetes version {kube_tag} cannot be used for new clusters.")
+    rules.require_uuid(given, "node_image")
+    if not rules.as_bool(given["cert_manager_api"], "labels.cert_manager_api"):
+        raise BadRequest('labels.cert_manager_api must be "True".')
+    for flag in ("master_lb_floating_ip_enabled", "strict_sg_rules"):
+        if flag in given:
+            rules.as_bool(given[flag], f"labels.{flag}")
+    if given.get("cni_driver", "calico") not in CNI_CHOICES:
+        raise BadRequest(f"labels.cni_driver must be one of {', '.join(CNI_CHOICES)}.")
+    if "external_subnet_id_list" in given and "external_network_id" not in given:
+        raise BadRequest("labels.external_subnet_id_list needs labels.external_network_id.")
+    for key in ("external_network_id", "ncr_sgw", "obs_sgw"):
+        if key in given:
+            rules.require_uuid(given, key)
+    if "term_of_validity" in given:
+        rules.check_term_of_validity(given["term_of_validity"])
+    worker = rules.check_worker_labels(given, config.max_nodes_per_group)
+    subnet_cidr = config.subnet_cidr(ids["fixed_subnet"])
+    networks = cidr.check_cluster_networks(given, subnet_cidr, kube)
+    return {
+        "name": name,
+        "keypair": keypair,
+        **ids,
+        "node_count": node_count,
+        "create_timeout": timeout,
+        "kube_tag": kube_tag,
+        "subnet_cidr": str(subnet_cidr),
+        "cluster_labels": {
+            "cni_driver": "calico",
+            "strict_sg_rules": "False",
+            "term_of_validity": str(DEFAULT_TERM_OF_VALIDITY),
+            **{k: v for k, v in given.items() if k not in labels.WORKER_KEYS and k != "kube_tag"},
+            **networks,
+        },
+        "worker_labels": {k: v for k, v in worker.items() if k in labels.WORKER_KEYS},
+    }
+
+
+def _new_nodegroup(
+    sim: Simulator,
+    cluster: Cluster,
+    now: float,
+    *,
+    name: str,
+    role: str,
+    flavor_id: str,
+    image_id: str,
+    node_count: int,
+    group_labels: dict[str, Any],
+) -> NodeGroup:
+    ng = NodeGroup(
+        id=sim.store.next_id(),
+        uuid=sim.new_uuid(),
+        name=name,
+        cluster_uuid=cluster.uuid,
+        role=role,
+        is_default=name in (DEFAULT_WORKER, DEFAULT_MASTER),
+        flavor_id=flavor_id,
+        image_id=image_id,
+        labels=group_labels,
+        node_count=node_count,
+        stack_id=sim.new_uuid(),
+        status="CREATE_IN_PROGRESS",
+        created_at=now,
+    )
+    apply_autoscaler_bounds(ng)
+    return ng
+
+
+def apply_autoscaler_bounds(ng: NodeGroup) -> None:
+    """min/max_node_count follow the autoscaler (as in the guide's examples)."""
+    if ng.autoscaler_enabled:
+        ng.min_node_count = int(ng.labels["ca_min_node_count"])
+        ng.max_node_count = int(ng.labels["ca_max_node_count"])
+    else:
+        ng.min_node_count, ng.max_node_count = 1, None
+
+
+def _api_address(sim: Simulator, cluster: Cluster) -> str:
+    public = str(cluster.labels.get("master_lb_floating_ip_enabled", "false")).lower() == "true"
+    if public:
+        region = sim.config.region.lower()
+        return f"https://{cluster.uuid[:8]}-{region}-k8s.container.nhncloud.com:6443"
+    return f"https://{nodes.allocate_address(cluster)}:6443"
+
+
+def create_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    spec = _validate_create(sim, _body(body))
+    quota = sim.config.max_clusters_per_tenant
+    if quota is not None and len(ctx.tenant.clusters) >= quota:
+        raise Forbidden(
+            f"You have reached the maximum clusters per project, {quota}. You may delete a "
+            "cluster to make room for a new one."
+        )
+    now = ctx.now
+    cluster = Cluster(
+        id=sim.store.next_id(),
+        uuid=sim.new_uuid(),
+        name=spec["name"],
+        project_id=ctx.tenant.id,
+        user_id=ctx.token.user_id,
+        keypair=spec["keypair"],
+        fixed_network=spec["fixed_network"],
+        fixed_subnet=spec["fixed_subnet"],
+        subnet_cidr=spec["subnet_cidr"],
+        cluster_template_id=sim.new_uuid(),
+        create_timeout=spec["create_timeout"],
+        labels=spec["cluster_labels"],
+        stack_id=sim.new_uuid(),
+        status="CREATE_IN_PROGRESS",
+        created_at=now,
+    )
+    master = _new_nodegroup(
+        sim,
+        cluster,
+        now,
+        name=DEFAULT_MASTER,
+        role="master",
+        flavor_id=spec["flavor_id"],
+        image_id=spec["worker_labels"]["node_image"],
+        node_count=1,
+        group_labels={"kube_tag": spec["kube_tag"]},
+    )
+    worker = _new_nodegroup(
+        sim,
+        cluster,
+        now,
+        name=DEFAULT_WORKER,
+        role="worker",
+        flavor_id=spec["flavor_id"],
+        image_id=spec["worker_labels"]["node_image"],
+        node_count=spec["node_count"],
+        group_labels={**spec["worker_labels"], "kube_tag": spec["kube_tag"]},
+    )
+    cluster.nodegroups = [master, worker]
+    ctx.tenant.clusters[cluster.uuid] = cluster
+    worker_uuid = worker.uuid
+
+    def created(c: Cluster, at: float) -> None:
+        c.api_address = _api_address(sim, c)
+        years = int(c.labels.get("term_of_validity", DEFAULT_TERM_OF_VALIDITY))
+        c.labels["certificate_expiry"] = views.timestamp(at + years * YEAR)
+        ng = c.nodegroup_by_uuid(worker_uuid)
+        if ng is not None:
+            nodes.add_nodes(c, ng, ng.node_count, at, sim.new_uuid)
+
+    sim.lifecycle.start(
+        ctx.tenant,
+        cluster,
+        now=now,
+        operation=Operation.CREATE_CLUSTER,
+        phase="CREATE",
+        event_type="CLUSTER_CREATE",
+        resource=None,
+        sets_cluster_status=True,
+        nodegroups=[master, worker],
+        effect=created,
+        fail_reason=ctx.fail_reason,
+    )
+    return Reply(*_accepted(cluster))
+
+
+def delete_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    rules.ensure_idle(cluster, 204, None)
+    sim.lifecycle.start(
+        ctx.tenant,
+        cluster,
+        now=ctx.now,
+        operation=Operation.DELETE_CLUSTER,
+        phase="DELETE",
+        event_type="CLUSTER_DELETE",
+        resource=None,
+        sets_cluster_status=True,
+        nodegroups=list(cluster.nodegroups),
+        fail_reason=ctx.fail_reason,
+        removes="cluster",
+    )
+    return Reply(204)
+
+
+# --- cluster updates -------------------------------------------------------------------
+
+
+def _update(
+    sim: Simulator,
+    ctx: RequestContext,
+    cluster: Cluster,
+    operation: Operation,
+    event_type: str,
+    effect: Callable[[Cluster, float], None],
+    target: NodeGroup | None = None,
+    sets_cluster_status: bool = True,
+) -> None:
+    sim.lifecycle.start(
+        ctx.tenant,
+        cluster,
+        now=ctx.now,
+        operation=operation,
+        phase="UPDATE",
+        event_type=event_type,
+        resource=target,
+        sets_cluster_status=sets_cluster_status,
+        nodegroups=[target] if target else [],
+        effect=effect,
+        fail_reason=ctx.fail_reason,
+    )
+
+
+def resize_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    body = _body(body)
+    rules.check_known_fields(body, {"nodegroup", "node_count", "nodes_to_remove"}, "resize")
+    ng = cluster.find_worker(rules.require_str(body, "nodegroup"))
+    if "node_count" not in body:
+        raise BadRequest("Mandatory field missing: node_count")
+    count = rules.as_int(body["node_count"], "node_count", 1, sim.config.max_nodes_per_group)
+    to_remove = body.get("nodes_to_remove") or []
+    if not isinstance(to_remove, list) or not all(isinstance(u, str) for u in to_remove):
+        raise BadRequest("nodes_to_remove must be a list of node UUIDs.")
+    unknown = [u for u in to_remove if ng.node(u) is None]
+    if unknown:
+        raise BadRequest(f"Nodes {', '.join(unknown)} are not in node group {ng.name}.")
+    if len(set(to_remove)) > max(ng.node_count - count, 0):
+        raise BadRequest("nodes_to_remove names more nodes than the scale-in removes.")
+    rules.ensure_operable(cluster, ng)
+    if ng.autoscaler_enabled:
+        raise BadRequest(f"Node group {ng.name} has the autoscaler enabled; resize is refused.")
+    rules.ensure_idle(cluster, *_accepted(cluster))
+    ng_uuid, removal = ng.uuid, list(dict.fromkeys(to_remove))
+
+    def resized(c: Cluster, at: float) -> None:
+        group = c.nodegroup_by_uuid(ng_uuid)
+        if group is not None:
+            nodes.resize(c, group, count, removal, at, sim.rng, sim.new_uuid)
+
+    _update(sim, ctx, cluster, Operation.RESIZE_CLUSTER, "CLUSTER_RESIZE", resized, target=ng)
+    return Reply(*_accepted(cluster))
+
+
+def _node_subnets(sim: Simulator, cluster: Cluster) -> list[ipaddress.IPv4Network]:
+    subnets = [sim.config.subnet_cidr(cluster.fixed_subnet)]
+    for ng in cluster.workers:
+        extra = str(ng.labels.get("additional_subnet_id_list", ""))
+        subnets += [sim.config.subnet_cidr(s) for s in extra.split(":") if s in sim.config.subnets]
+    return subnets
+
+
+def update_cni(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    body = _body(body)
+    allowed = {"cni", "num_buffer_nodes", "num_max_unavailable_nodes", "pod_cidr", "pod_subnet"}
+    rules.check_known_fields(body, allowed, "cni_update")
+    if body.get("cni") != "calico":
+        raise BadRequest('cni must be "calico".')
+    current = str(cluster.labels.get("cni_driver", "calico")).lower()
+    if current != "flannel":
+        raise BadRequest(f"The CNI of cluster {cluster.name} is {current}; only Flannel changes.")
+    if "pod_cidr" not in body:
+        raise BadRequest("Mandatory field missing: pod_cidr")
+    service = cidr.parse(cluster.labels.get("service_cluster_ip_range", cidr.DEFAULT_SERVICE_CIDR), "service_cluster_ip_range")
+    in_use = cluster.labels.get("pods_network_cidr")
+    pods, pod_subnet = cidr.check_cni_pod_network(
+        body["pod_cidr"],
+        body.get("pod_subnet", cidr.DEFAULT_PODS_SUBNET),
+        service,
+        _node_subnets(sim, cluster),
+        cidr.parse(in_use, "pods_network_cidr") if in_use else None,
+    )
+    quota = sim.config.max_nodes_per_group
+    room = min((quota - ng.node_count for ng in cluster.workers), default=0)
+    if "num_buffer_nodes" in body:
+        rules.as_int(body["num_buffer_nodes"], "num_buffer_nodes", 0, max(room, 0))
+    if "num_max_unavailable_nodes" in body:
+        total = sum(ng.node_count for ng in cluster.workers)
+        rules.as_int(body["num_max_unavailable_nodes"], "num_max_unavailable_nodes", 1, total)
+    rules.ensure_operable(cluster)
+    rules.ensure_idle(cluster, *_accepted(cluster))
+
+    def changed(c: Cluster, at: float) -> None:
+        c.labels.update(
+            cni_driver="calico", pods_network_cidr=str(pods), pods_network_subnet=str(pod_subnet)
+        )
+
+    _update(sim, ctx, cluster, Operation.UPDATE_CNI, "CLUSTER_CNI_UPDATE", changed)
+    return Reply(*_accepted(cluster))
+
+
+def set_ip_acl(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    """Applied at once (a load balancer setting), recorded as a finished task."""
+    cluster = _cluster(ctx, params)
+    acl = rules.check_ipacl(_body(body))
+    rules.ensure_operable(cluster)
+    rules.ensure_idle(cluster, 200, {"uuid": cluster.uuid})
+    cluster.ipacl = acl
+    cluster.updated_at = ctx.now
+    sim.lifecycle.record_event(cluster, "CLUSTER_UPDATE_API_EP_IPACL", None, ctx.now)
+    return Reply(200, {"uuid": cluster.uuid})
+
+
+def renew_certificate(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+    cluster = _cluster(ctx, params)
+    body = _body(body)
+    rules.check_known_fields(body, {"term_of_validity"}, "certificates")
+    if "term_of_validity" not in body:
+        raise BadRequest("Mandatory field missing: term_of_validity")
+    years = rules.check_term_of_validity(body["term_of_validity"])
+    kube = versions.require(cluster.kube_tag, "kube_tag")
+    cni = str(cluster.labels.get("cni_driver", "calico")).lower()
+    if kube < (1, 24, 0) or not cni.startswith("calico"):
+        raise BadRequest("Certificate renewal needs Kubernetes v1.24 or later with Calico.")
+    rules.ensure_operable(cluster)
+    rules.ensure_idle(cluster, *_accepted(cluster))
+
+    def renewed(c: Cluster, at: float) -> None:
+        c.certificate_generation += 1
+        c.labels["term_of_validity"] = str(years)
+        c.labels["certificate_expiry"] = views.timestamp(at + years * YEAR)
+
+    _update(sim, ctx, cluster, Operation.RENEW_CERTIFICATE, "CLUSTER_RENEW_CERTIFICATE", renewed)
+    return Reply(*_accepted(cluster))
+
+
+def update_service_gateway(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = _cluster(ctx, params)
+    body = _body(body)
+    rules.check_known_fields(body, {"ncr_sgw", "obs_sgw"}, "update_sgw")
+    if not body:
+        raise BadRequest("Mandatory field missing: ncr_sgw or obs_sgw")
+    changes = {key: rules.require_uuid(body, key) for key in body}
+    for key in changes:
+        if not cluster.labels.get(key):
+            raise BadRequest(
+                f"Cluster {cluster.name} was created without {key}; only a service gateway set "
+                "at creation can be changed."
+            )
+    rules.ensure_operable(cluster)
+    rules.ensure_idle(cluster, *_accepted(cluster))
+
+    def changed(c: Cluster, at: float) -> None:
+        c.labels.update(changes)
+
+    _update(sim, ctx, cluster, Operation.UPDATE_SERVICE_GATEWAY, "CLUSTER_UPDATE_SGW", changed)
+    return Reply(*_accepted(cluster))

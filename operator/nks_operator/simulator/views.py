@@ -1,0 +1,187 @@
+"""JSON documents shaped like the guide's examples (field names, nulls, links, strings)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from nks_operator.simulator import labels
+from nks_operator.simulator.state import Cluster, Event, IpAcl, Node, NodeGroup
+
+CONTAINER_VERSION = "1.7.2"
+
+
+def timestamp(t: float | None) -> str | None:
+    """NKS's `2021-08-05T01:48:39+00:00`."""
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def links(base_url: str, path: str) -> list[dict[str, str]]:
+    return [
+        {"href": f"{base_url}/v1/{path}", "rel": "self"},
+        {"href": f"{base_url}/{path}", "rel": "bookmark"},
+    ]
+
+
+def _worker_nodes(cluster: Cluster) -> list[Node]:
+    return [n for ng in cluster.workers for n in ng.nodes]
+
+
+def cluster_summary(cluster: Cluster, base_url: str, supported: dict[str, bool]) -> dict[str, Any]:
+    """An entry of `GET /v1/clusters` (the list example's fields only, as in Magnum)."""
+    worker = cluster.default_worker
+    return {
+        "cluster_template_id": cluster.cluster_template_id,
+        "create_timeout": cluster.create_timeout,
+        "docker_volume_size": None,
+        "flavor_id": worker.flavor_id if worker else None,
+        "health_status": health_status(cluster),
+        "keypair": cluster.keypair,
+        "labels": labels.for_cluster(cluster, supported),
+        "links": links(base_url, f"clusters/{cluster.uuid}"),
+        "name": cluster.name,
+        "node_count": sum(ng.node_count for ng in cluster.workers),
+        "stack_id": cluster.stack_id,
+        "status": cluster.status,
+        "uuid": cluster.uuid,
+    }
+
+
+def health_status(cluster: Cluster) -> str | None:
+    return "HEALTHY" if cluster.api_address else None
+
+
+def health_reason(cluster: Cluster) -> dict[str, str]:
+    if not cluster.api_address:
+        return {}
+    reason = {f"{n.name}.Ready": str(not n.stopped) for n in _worker_nodes(cluster)}
+    reason["api"] = "ok"
+    return reason
+
+
+def cluster_detail(cluster: Cluster, base_url: str, supported: dict[str, bool]) -> dict[str, Any]:
+    """`GET /v1/clusters/{id}`."""
+    return {
+        **cluster_summary(cluster, base_url, supported),
+        "api_address": cluster.api_address,
+        "coe_version": cluster.kube_tag,
+        "container_version": CONTAINER_VERSION,
+        "created_at": timestamp(cluster.created_at),
+        "fixed_network": cluster.fixed_network,
+        "fixed_subnet": cluster.fixed_subnet,
+        "floating_ip_enabled": False,
+        "health_status_reason": health_reason(cluster),
+        "node_addresses": [n.address for n in _worker_nodes(cluster)],
+        "project_id": cluster.project_id,
+        "status_reason": cluster.status_reason,
+        "updated_at": timestamp(cluster.updated_at),
+        "user_id": cluster.user_id,
+    }
+
+
+def nodegroup_summary(ng: NodeGroup) -> dict[str, Any]:
+    """An entry of `GET .../nodegroups`."""
+    return {
+        "flavor_id": ng.flavor_id,
+        "image_id": ng.image_id,
+        "is_default": ng.is_default,
+        "max_node_count": ng.max_node_count,
+        "min_node_count": ng.min_node_count,
+        "name": ng.name,
+        "node_count": ng.node_count,
+        "role": ng.role,
+        "stack_id": ng.stack_id,
+        "status": ng.status,
+        "uuid": ng.uuid,
+    }
+
+
+def node(n: Node) -> dict[str, Any]:
+    return {"uuid": n.uuid, "name": n.name, "address": n.address, "status": n.status}
+
+
+def nodegroup_created(
+    cluster: Cluster, ng: NodeGroup, base_url: str, supported: dict[str, bool]
+) -> dict[str, Any]:
+    """The answer of `POST .../nodegroups` (the guide's example fields)."""
+    return {
+        "cluster_id": cluster.uuid,
+        "flavor_id": ng.flavor_id,
+        "image_id": ng.image_id,
+        "labels": labels.for_nodegroup(cluster, ng, supported),
+        "links": links(base_url, f"clusters/{cluster.uuid}/nodegroups/{ng.uuid}"),
+        "max_node_count": ng.max_node_count,
+        "min_node_count": ng.min_node_count,
+        "name": ng.name,
+        "node_count": ng.node_count,
+        "project_id": cluster.project_id,
+        "role": ng.role,
+        "uuid": ng.uuid,
+    }
+
+
+def nodegroup_detail(
+    cluster: Cluster, ng: NodeGroup, base_url: str, supported: dict[str, bool]
+) -> dict[str, Any]:
+    """`GET .../nodegroups/{id}`, plus `nodes` (instance UUIDs for stop/start/scale-in)."""
+    return {
+        **nodegroup_created(cluster, ng, base_url, supported),
+        "created_at": timestamp(ng.created_at),
+        "docker_volume_size": None,
+        "id": ng.id,
+        "is_default": ng.is_default,
+        "node_addresses": [n.address for n in ng.nodes],
+        "nodes": [node(n) for n in ng.nodes],
+        "stack_id": ng.stack_id,
+        "status": ng.status,
+        "status_reason": ng.status_reason,
+        "updated_at": timestamp(ng.updated_at),
+        "version": None,
+    }
+
+
+def autoscaler(ng: NodeGroup) -> dict[str, Any]:
+    """`GET .../autoscale`: typed values, as in the guide's example."""
+    get = ng.labels.get
+    return {
+        "ca_enable": ng.autoscaler_enabled,
+        "ca_image": labels.CA_IMAGE,
+        "ca_max_node_count": int(get("ca_max_node_count", 10)),
+        "ca_min_node_count": int(get("ca_min_node_count", 1)),
+        "ca_scale_down_delay_after_add": int(get("ca_scale_down_delay_after_add", 10)),
+        "ca_scale_down_enable": str(get("ca_scale_down_enable", "True")).lower() == "true",
+        "ca_scale_down_unneeded_time": int(get("ca_scale_down_unneeded_time", 10)),
+        "ca_scale_down_util_thresh": int(get("ca_scale_down_util_thresh", 50)),
+        "clusterautoscale": "nodegroupfeature",
+    }
+
+
+def event(e: Event) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "uuid": e.uuid,
+        "project_id": e.project_id,
+        "cluster_uuid": e.cluster_uuid,
+        "cluster_name": e.cluster_name,
+        "resource_uuid": e.resource_uuid,
+        "resource_name": e.resource_name,
+        "resource_type": e.resource_type,
+        "type": e.type,
+        "state": e.state,
+        "contents": e.contents,
+        "created_at": timestamp(e.created_at),
+        "updated_at": timestamp(e.updated_at),
+    }
+
+
+def ipacl(cluster: Cluster, acl: IpAcl) -> dict[str, Any]:
+    if not acl.enable:
+        return {"cluster_uuid": cluster.uuid, "enable": "false"}
+    return {
+        "cluster_uuid": cluster.uuid,
+        "enable": "true",
+        "action": acl.action,
+        "ipacl_targets": [dict(t) for t in acl.targets],
+    }

@@ -1,0 +1,283 @@
+"""Smoke tests of the local control plane: the behaviours the operator relies on are real.
+
+Each test checks something a mock would happily fake: storage round trips, OpenAPI schema
+validation of a CRD, garbage collection by kube-controller-manager, and the status
+subresource semantics kopf depends on (status patches do not bump metadata.generation).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from nks_operator.localkube import LocalKube, LocalKubeError
+from tests.fixtures.kube import Kubectl
+
+pytestmark = pytest.mark.kube
+
+GROUP = "localkube.test.nks.nhncloud.com"
+VERSION = "v1"
+PLURAL = "widgets"
+CRD_NAME = f"{PLURAL}.{GROUP}"
+MAX_REPLICAS = 5
+
+WIDGET_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": CRD_NAME},
+    "spec": {
+        "group": GROUP,
+        "scope": "Namespaced",
+        "names": {"plural": PLURAL, "singular": "widget", "kind": "Widget"},
+        "versions": [
+            {
+                "name": VERSION,
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "properties": {
+                                    "replicas": {
+                                        "type": "integer",
+                                        "minimum": 1,
+                                        "maximum": MAX_REPLICAS,
+                                    }
+                                },
+                            },
+                            "status": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            },
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll `condition` until true; return the seconds it took, fail after `timeout`."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"{what}: not within {timeout:.0f}s")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def widget(name: str, replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas},
+    }
+
+
+def secret_exists(core: client.CoreV1Api, namespace: str, name: str) -> bool:
+    try:
+        core.read_namespaced_secret(name, namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
+
+
+@pytest.fixture(scope="module")
+def widget_crd(kube: LocalKube, kubectl: Kubectl, kube_api: client.ApiClient) -> Iterator[str]:
+    """The Widget CRD, applied with kubectl like users do, served and watched by the GC."""
+    kubectl("apply", "-f", "-", input=yaml.safe_dump(WIDGET_CRD))
+    kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=30s")
+    custom = client.CustomObjectsApi(kube_api)
+
+    def served() -> bool:
+        # Discovery is what kube-controller-manager reads; listing is what clients need.
+        try:
+            resources = custom.get_api_resources(GROUP, VERSION).resources
+            custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)
+        except ApiException as err:
+            if err.status == 404:
+                return False
+            raise
+        groups = client.ApisApi(kube_api).get_api_versions().groups
+        return any(r.name == PLURAL for r in resources) and any(g.name == GROUP for g in groups)
+
+    wait_until(served, 15, f"{CRD_NAME} served after Established")
+    kube.restart_controller_manager()
+    yield CRD_NAME
+    kubectl("delete", "crd", CRD_NAME, "--wait=false")
+
+
+def test_namespace_and_secret_round_trip(
+    kube_api: client.ApiClient, namespace: str, kubectl: Kubectl
+) -> None:
+    core = client.CoreV1Api(kube_api)
+    assert core.read_namespace(namespace).status.phase == "Active"
+    secret = client.V1Secret(
+        metadata=client.V1ObjectMeta(name="creds", labels={"app": "nks"}),
+        type="Opaque",
+        string_data={"password": "s3cret", "username": "alice"},
+    )
+    core.create_namespaced_secret(namespace, secret)
+
+    stored = core.read_namespaced_secret("creds", namespace)
+    decoded = {key: base64.b64decode(value).decode() for key, value in stored.data.items()}
+    assert decoded == {"password": "s3cret", "username": "alice"}
+    assert stored.metadata.labels == {"app": "nks"}
+    assert stored.metadata.uid and stored.metadata.resource_version
+
+    # The same object through kubectl and the kubeconfig file the operator will use.
+    listed = json.loads(
+        kubectl("get", "secrets", "-n", namespace, "-l", "app=nks", "-o", "json").stdout
+    )
+    assert [item["metadata"]["name"] for item in listed["items"]] == ["creds"]
+
+    with pytest.raises(ApiException) as conflict:
+        core.create_namespaced_secret(namespace, secret)
+    assert conflict.value.status == 409
+
+
+def test_crd_schema_rejects_violating_object(
+    widget_crd: str, kube_api: client.ApiClient, namespace: str
+) -> None:
+    custom = client.CustomObjectsApi(kube_api)
+    with pytest.raises(ApiException) as rejected:
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, widget("too-big", MAX_REPLICAS + 4)
+        )
+    assert rejected.value.status == 422
+    message = json.loads(rejected.value.body)["message"]
+    assert "spec.replicas" in message
+    assert f"less than or equal to {MAX_REPLICAS}" in message
+
+    created = custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, widget("just-right", MAX_REPLICAS)
+    )
+    assert created["spec"]["replicas"] == MAX_REPLICAS
+
+
+def assert_dependent_collected(
+    core: client.CoreV1Api,
+    namespace: str,
+    owner: client.V1OwnerReference,
+    delete: Callable[[], Any],
+) -> None:
+    """Create an owned and an unrelated Secret, delete the owner: only the owned one goes."""
+    owned = client.V1ObjectMeta(name=f"{owner.name}-owned", owner_references=[owner])
+    core.create_namespaced_secret(namespace, client.V1Secret(metadata=owned))
+    unrelated = client.V1ObjectMeta(name=f"{owner.name}-unrelated")
+    core.create_namespaced_secret(namespace, client.V1Secret(metadata=unrelated))
+
+    delete()
+    wait_until(lambda: not secret_exists(core, namespace, owned.name), 30, "dependent collected")
+    assert secret_exists(core, namespace, unrelated.name)
+
+
+def test_owner_reference_garbage_collection(
+    kube: LocalKube, kube_api: client.ApiClient, namespace: str
+) -> None:
+    assert kube.controller_manager_running, "kube-controller-manager is needed for GC"
+    core = client.CoreV1Api(kube_api)
+    owner = core.create_namespaced_config_map(
+        namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="owner"))
+    )
+    reference = client.V1OwnerReference(
+        api_version="v1",
+        kind="ConfigMap",
+        name=owner.metadata.name,
+        uid=owner.metadata.uid,
+        controller=True,
+        block_owner_deletion=True,
+    )
+    assert_dependent_collected(
+        core,
+        namespace,
+        reference,
+        lambda: core.delete_namespaced_config_map(
+            "owner", namespace, propagation_policy="Background"
+        ),
+    )
+
+
+def test_custom_resource_owner_garbage_collection(
+    widget_crd: str, kube: LocalKube, kube_api: client.ApiClient, namespace: str
+) -> None:
+    # The operator's case: the kubeconfig Secret owned by its NKSCluster custom resource.
+    assert kube.controller_manager_running, "kube-controller-manager is needed for GC"
+    custom = client.CustomObjectsApi(kube_api)
+    created = custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, widget("owner", 1)
+    )
+    reference = client.V1OwnerReference(
+        api_version=f"{GROUP}/{VERSION}",
+        kind="Widget",
+        name="owner",
+        uid=created["metadata"]["uid"],
+        controller=True,
+        block_owner_deletion=True,
+    )
+    assert_dependent_collected(
+        client.CoreV1Api(kube_api),
+        namespace,
+        reference,
+        lambda: custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "owner"),
+    )
+
+
+def test_status_subresource_patch_like_kopf(
+    widget_crd: str, kube_api: client.ApiClient, namespace: str
+) -> None:
+    custom = client.CustomObjectsApi(kube_api)
+    args = (GROUP, VERSION, namespace, PLURAL)
+    created = custom.create_namespaced_custom_object(*args, widget("w", 2))
+    generation = created["metadata"]["generation"]
+
+    # kopf writes status with a JSON merge patch on the /status subresource.
+    status = {"status": {"phase": "Ready", "observedGeneration": generation}}
+    patched = custom.patch_namespaced_custom_object_status(
+        *args, "w", status, _content_type="application/merge-patch+json"
+    )
+    assert patched["status"] == status["status"]
+    assert patched["metadata"]["generation"] == generation, "status must not bump generation"
+
+    # With the subresource on, the main endpoint ignores status and bumps generation on spec.
+    patched = custom.patch_namespaced_custom_object(
+        *args,
+        "w",
+        {"spec": {"replicas": 3}, "status": {"phase": "Hacked"}},
+        _content_type="application/merge-patch+json",
+    )
+    assert patched["status"]["phase"] == "Ready"
+    assert patched["metadata"]["generation"] == generation + 1
+
+    # The subresource ignores spec in turn.
+    patched = custom.patch_namespaced_custom_object_status(
+        *args,
+        "w",
+        {"spec": {"replicas": 4}, "status": {"phase": "Updating"}},
+        _content_type="application/merge-patch+json",
+    )
+    assert patched["spec"]["replicas"] == 3
+    assert patched["status"]["phase"] == "Updating"
+
+
+def test_missing_binaries_error_names_install_script(tmp_path: Path) -> None:
+    with pytest.raises(LocalKubeError, match=r"scripts/install-kube-binaries\.sh"):
+        LocalKube(tmp_path).start()

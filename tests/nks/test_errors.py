@@ -1,0 +1,257 @@
+"""Each HTTP failure maps to its exception type, with NKS's message from any body shape."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import respx
+
+from nks_operator.nks import (
+    NO_RETRIES,
+    APIError,
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    InvalidResponseError,
+    NKSClient,
+    NKSError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnauthorizedError,
+)
+from nks_operator.nks.error_body import parse_error_body
+
+from .conftest import IDENTITY_URL, NKS_URL
+
+CL = "c0ffee00-0000-4000-8000-000000000001"
+URL = f"{NKS_URL}/v1/clusters/{CL}"
+
+
+def magnum_body(status: int, detail: str) -> dict:
+    return {
+        "errors": [
+            {
+                "request_id": "req-magnum-1",
+                "code": "client" if status < 500 else "server",
+                "status": status,
+                "title": "Title only",
+                "detail": detail,
+                "links": [],
+            }
+        ]
+    }
+
+
+def keystone_body(status: int, message: str) -> dict:
+    return {"error": {"message": message, "code": status, "title": "Some Title"}}
+
+
+def wsme_body(message: str) -> dict:
+    inner = {"faultstring": message, "faultcode": "Client", "debuginfo": None}
+    return {"error_message": json.dumps(inner)}
+
+
+SHAPES = {
+    "magnum": lambda status, msg: httpx.Response(status, json=magnum_body(status, msg)),
+    "keystone": lambda status, msg: httpx.Response(status, json=keystone_body(status, msg)),
+    "wsme": lambda status, msg: httpx.Response(status, json=wsme_body(msg)),
+    "wsme-plain": lambda status, msg: httpx.Response(status, json={"error_message": msg}),
+    "text": lambda status, msg: httpx.Response(status, text=f"<html><body>{msg}</body></html>"),
+}
+
+STATUSES = {
+    400: InvalidRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    405: InvalidRequestError,
+    406: InvalidRequestError,
+    409: ConflictError,
+    422: InvalidRequestError,
+    429: RateLimitedError,
+    500: ServerError,
+    502: ServerError,
+    503: ServerError,
+}
+
+
+@pytest.fixture
+async def client_without_retries(credentials, mock_api, token_cache):
+    async with NKSClient(
+        credentials,
+        nks_url=NKS_URL,
+        identity_url=IDENTITY_URL,
+        token_cache=token_cache,
+        retry=NO_RETRIES,
+    ) as nks:
+        yield nks
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("status", sorted(STATUSES))
+async def test_status_maps_to_error_class_with_message(
+    status: int, shape: str, client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    message = f"Cluster {CL} says no ({status})"
+    mock_api.get(URL).mock(return_value=SHAPES[shape](status, message))
+
+    with pytest.raises(NKSError) as caught:
+        await client_without_retries.get_cluster(CL)
+
+    error = caught.value
+    assert type(error) is STATUSES[status]
+    assert isinstance(error, APIError)
+    assert error.status_code == status
+    assert error.operation == "get_cluster"
+    assert message in error.message
+    assert message in str(error)
+    assert "get_cluster" in str(error)
+    if shape == "magnum":
+        assert error.request_id == "req-magnum-1"
+        assert "Title only" not in error.message  # detail wins over title
+
+
+async def test_request_id_from_header(
+    client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(
+            404,
+            json=keystone_body(404, "nope"),
+            headers={"x-openstack-request-id": "req-header-7"},
+        )
+    )
+    with pytest.raises(NotFoundError) as caught:
+        await client_without_retries.get_cluster(CL)
+    assert caught.value.request_id == "req-header-7"
+    assert "req-header-7" in str(caught.value)
+
+
+async def test_quota_is_a_forbidden_error(
+    client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(403, json=magnum_body(403, "Quota exceeded for nodes"))
+    )
+    with pytest.raises(ForbiddenError) as caught:
+        await client_without_retries.get_cluster(CL)
+    assert caught.value.is_quota
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("7", 7.0), ("0", 0.0), ("1.5", 1.5), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0), (None, None)],
+)
+async def test_rate_limited_carries_retry_after(
+    header: str | None,
+    expected: float | None,
+    client_without_retries: NKSClient,
+    mock_api: respx.MockRouter,
+) -> None:
+    headers = {"Retry-After": header} if header is not None else {}
+    mock_api.get(URL).mock(return_value=httpx.Response(429, text="slow down", headers=headers))
+    with pytest.raises(RateLimitedError) as caught:
+        await client_without_retries.get_cluster(CL)
+    assert caught.value.retry_after == expected
+
+
+async def test_long_raw_text_is_truncated(
+    client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get(URL).mock(return_value=httpx.Response(502, text="x" * 10_000))
+    with pytest.raises(ServerError) as caught:
+        await client_without_retries.get_cluster(CL)
+    assert len(caught.value.message) <= 500
+    assert caught.value.message.endswith("...")
+
+
+@pytest.mark.parametrize(
+    ("exception", "reached"),
+    [
+        (httpx.ConnectError("refused"), False),
+        (httpx.ConnectTimeout("connect timed out"), False),
+        (httpx.PoolTimeout("pool"), False),
+        (httpx.ReadTimeout("read timed out"), True),
+        (httpx.WriteTimeout("write timed out"), True),
+        (httpx.RemoteProtocolError("server disconnected"), True),
+        (httpx.ReadError("reset"), True),
+    ],
+)
+async def test_transport_failures(
+    exception: Exception,
+    reached: bool,
+    client_without_retries: NKSClient,
+    mock_api: respx.MockRouter,
+) -> None:
+    mock_api.get(URL).mock(side_effect=exception)
+    with pytest.raises(TransportError) as caught:
+        await client_without_retries.get_cluster(CL)
+    assert caught.value.may_have_reached_server is reached
+    assert caught.value.status_code is None
+    assert type(exception).__name__ in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text="{not json"),
+        httpx.Response(200, json=["a", "list"]),
+        httpx.Response(200, json={"name": "no uuid"}),
+        httpx.Response(200, json={"uuid": "x", "labels": "not an object"}),
+    ],
+    ids=["invalid-json", "list", "missing-uuid", "bad-labels"],
+)
+async def test_invalid_success_bodies(
+    response: httpx.Response, client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get(URL).mock(return_value=response)
+    with pytest.raises(InvalidResponseError) as caught:
+        await client_without_retries.get_cluster(CL)
+    assert caught.value.operation == "get_cluster"
+
+
+async def test_unexpected_success_status_is_invalid_response(
+    client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get(URL).mock(return_value=httpx.Response(302, headers={"Location": "/elsewhere"}))
+    with pytest.raises(InvalidResponseError) as caught:
+        await client_without_retries.get_cluster(CL)
+    assert caught.value.status_code == 302
+
+
+async def test_list_with_one_malformed_item_fails_whole(
+    client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get(f"{NKS_URL}/v1/clusters").mock(
+        return_value=httpx.Response(200, json={"clusters": [{"uuid": "ok"}, {"name": "x"}]})
+    )
+    with pytest.raises(InvalidResponseError):
+        await client_without_retries.list_clusters()
+
+
+async def test_create_without_uuid_is_invalid_response(
+    client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    from .test_wire_format import cluster_create_request
+
+    mock_api.post(f"{NKS_URL}/v1/clusters").mock(return_value=httpx.Response(202, json={}))
+    with pytest.raises(InvalidResponseError):
+        await client_without_retries.create_cluster(cluster_create_request())
+
+
+def test_error_message_json_string_without_faultstring() -> None:
+    details = parse_error_body(json.dumps({"error_message": json.dumps({"other": 1})}))
+    assert details.message == '{"other": 1}'
+
+
+def test_multiple_magnum_errors_are_joined() -> None:
+    body = {"errors": [{"detail": "first"}, {"title": "second"}, {"detail": "first"}]}
+    assert parse_error_body(json.dumps(body)).message == "first; second"
+
+
+def test_empty_body() -> None:
+    assert parse_error_body("").message == "(empty body)"

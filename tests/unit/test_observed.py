@@ -1,0 +1,131 @@
+"""NKS answers -> status fields, immutable-field drift and task-history Events."""
+
+from __future__ import annotations
+
+from nks_operator.reconcile import observed, phase, task_events
+from tests.unit.specs import cluster_spec
+
+DETAILS = {
+    "uuid": "c1",
+    "name": "demo",
+    "status": "CREATE_COMPLETE",
+    "status_reason": None,
+    "health_status": "HEALTHY",
+    "api_address": "https://c1.example:6443",
+    "keypair": "my-keypair",
+    "fixed_network": "eb212079-b6ec-430c-ba57-14280a457bcb",
+    "fixed_subnet": "4fdf5b80-3d35-43f5-a5c1-010a3b6c8e90",
+    "node_count": 3,
+    "node_addresses": ["192.168.0.5"],
+    "labels": {
+        "kube_tag": "v1.29.3",
+        "master_lb_floating_ip_enabled": "true",
+        "strict_sg_rules": "False",
+        "certificate_expiry": "2031-01-01",
+        "cni_driver": "calico",
+    },
+}
+WORKER = {
+    "uuid": "w1",
+    "name": "default-worker",
+    "node_count": 2,
+    "image_id": "f462a2a5-ba24-46d6-b7a1-9a9febcd3cfc",
+    "node_addresses": ["192.168.0.7", "192.168.0.8"],
+    "labels": {
+        "availability_zone": "kr2-pub-b",
+        "boot_volume_type": "General HDD",
+        "boot_volume_size": "50",
+    },
+}
+
+
+def test_status_fields_prefer_the_default_worker() -> None:
+    fields = observed.cluster_status_fields(DETAILS, WORKER)
+    assert fields["node_count"] == 2
+    assert fields["node_addresses"] == ["192.168.0.7", "192.168.0.8"]
+    assert fields["kubernetes_version"] == "v1.29.3"
+    assert fields["certificate_expiry"] == "2031-01-01"
+    assert fields["api_address"] == "https://c1.example:6443"
+
+
+def test_no_drift_when_spec_matches() -> None:
+    assert observed.cluster_drift(cluster_spec(), "demo", DETAILS, WORKER) == []
+
+
+def test_drift_names_each_immutable_field() -> None:
+    spec = cluster_spec(
+        keypair="other",
+        network={"subnetID": "changed"},
+        apiEndpoint={"publicIP": False},
+        defaultWorker={"availabilityZone": "kr2-pub-a"},
+    )
+    found = " ".join(observed.cluster_drift(spec, "demo", DETAILS, WORKER))
+    for field in (
+        "spec.keypair",
+        "spec.network.subnetID",
+        "spec.apiEndpoint.publicIP",
+        "spec.defaultWorker.availabilityZone",
+    ):
+        assert field in found
+
+
+def test_phase_mapping() -> None:
+    assert phase.phase_for("CREATE_IN_PROGRESS") == "Provisioning"
+    assert phase.phase_for("CREATE_COMPLETE") == "Ready"
+    assert phase.phase_for("UPDATE_IN_PROGRESS") == "Updating"
+    assert phase.phase_for("UPDATE_IN_PROGRESS", upgrading=True) == "Upgrading"
+    assert phase.phase_for("DELETE_IN_PROGRESS") == "Deleting"
+    assert phase.phase_for("UPDATE_FAILED") == "Failed"
+    assert phase.is_in_progress("SOMETHING_NEW")  # unknown values count as in progress
+    assert phase.is_stable("RESUME_COMPLETE")
+
+
+def test_task_events_posted_once_per_state() -> None:
+    tasks = [
+        {"id": 1, "type": "CLUSTER_CREATE", "state": "SUCCESS", "resource_type": "cluster"},
+        {
+            "id": 2,
+            "type": "CLUSTER_RESIZE",
+            "state": "IN_PROGRESS",
+            "resource_type": "nodegroup",
+            "resource_uuid": "w1",
+        },
+        {
+            "id": 3,
+            "type": "CLUSTER_CNI_UPDATE",
+            "state": "FAIL",
+            "contents": "no",
+            "resource_type": "cluster",
+        },
+    ]
+    announced: set[tuple[int, str]] = set()
+    events, mark = task_events.new_task_events(
+        tasks, last_task_id=None, resource_uuid=None, resource_type="cluster", announced=announced
+    )
+    assert [(e.type, e.reason) for e in events] == [
+        ("Normal", "NKSTaskSucceeded"),
+        ("Warning", "NKSTaskFailed"),
+    ]
+    assert "no" in events[1].message
+    assert mark == 1  # task 2 is unfinished: the watermark waits for it
+    again, mark = task_events.new_task_events(
+        tasks, last_task_id=mark, resource_uuid=None, resource_type="cluster", announced=announced
+    )
+    assert again == []  # task 3 stays above the watermark until 2 finishes: not re-posted
+    ng_announced: set[tuple[int, str]] = set()
+    ng, _ = task_events.new_task_events(
+        tasks,
+        last_task_id=1,
+        resource_uuid="w1",
+        resource_type="nodegroup",
+        announced=ng_announced,
+    )
+    assert [e.reason for e in ng] == ["NKSTaskStarted"]
+    ng, _ = task_events.new_task_events(
+        tasks,
+        last_task_id=1,
+        resource_uuid="w1",
+        resource_type="nodegroup",
+        announced=ng_announced,
+    )
+    assert ng == []
