@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.simulator",
     "tests.fixtures.kube",
+    "tests.fixtures.operator",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -248,6 +249,7 @@ class LocalKube:
 
     @property
     def running(self) -> bool:
+        """True between a successful `start()` and `stop()`."""
         return self._running is not None
 
     def log_file(self, name: str) -> Path:
@@ -280,20 +282,25 @@ class LocalKube:
         config.ssl_ca_cert = str(self.ca_file)
         return client.ApiClient(config)
 
-    def restart_controller_manager(self, timeout: float = 60.0) -> None:
+    def restart_controller_manager(self, *crds: str, timeout: float = 60.0) -> None:
         """Restart kube-controller-manager so its garbage collector watches every kind now served.
 
         The collector rediscovers resource types only every 30 s, and a dependent whose
         owner kind it does not watch yet is collected up to a minute late. Call this after
-        installing CRDs when ownerReference clean-up must follow deletions promptly.
+        installing CRDs, naming them (`plural.group`): it first waits until API discovery
+        lists them, since discovery is what the restarted collector reads.
         """
         if self._running is None or not self.controller_manager_running:
             raise LocalKubeError("kube-controller-manager is not running")
+        deadline = time.monotonic() + timeout
+        self._wait_for(
+            f"discovery of {', '.join(crds)}", lambda: self._undiscovered(crds), deadline
+        )
         manager = next(p for p in self._running.processes if p.name == "kube-controller-manager")
         self._running.processes.remove(manager)
         self.controller_manager_running = False
         manager.stop(grace=10.0)
-        self._start_controller_manager(time.monotonic() + timeout)
+        self._start_controller_manager(deadline)
 
     def start(self) -> Self:
         """Start all processes and wait until the apiserver serves; idempotent."""
@@ -480,17 +487,15 @@ class LocalKube:
             if why_not is None:
                 return
             if time.monotonic() > deadline:
-                raise LocalKubeError(
-                    f"{what} not ready in time ({why_not}); start timeout "
-                    f"{self._start_timeout:.0f}s\n{self._logs()}"
-                )
+                raise LocalKubeError(f"{what} not ready in time ({why_not})\n{self._logs()}")
             time.sleep(0.2)
 
-    def _wait_http(self, what: str, url: str, deadline: float, *, token: str | None) -> None:
-        """Wait until `url` answers 200."""
+    @staticmethod
+    def _get(url: str, token: str | None) -> tuple[int, bytes]:
+        """GET `url` as `token`: (status, body); raises OSError when nothing answers."""
         context = ssl.create_default_context()
         context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE  # self-signed, and only a liveness probe
+        context.verify_mode = ssl.CERT_NONE  # self-signed, and not always written yet
         # No proxy: a configured HTTP(S)_PROXY must not swallow loopback requests.
         opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
@@ -498,17 +503,44 @@ class LocalKube:
         request = urllib.request.Request(url)
         if token:
             request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with opener.open(request, timeout=5) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read(300)
+
+    def _wait_http(self, what: str, url: str, deadline: float, *, token: str | None) -> None:
+        """Wait until `url` answers 200."""
 
         def answered() -> str | None:
             try:
-                with opener.open(request, timeout=5) as response:
-                    return None if response.status == 200 else f"{url}: HTTP {response.status}"
-            except urllib.error.HTTPError as err:
-                return f"{url}: HTTP {err.code}: {err.read(300).decode(errors='replace')}"
+                status, body = self._get(url, token)
             except OSError as err:  # connection refused, TLS not up yet, timeouts
                 return f"{url}: {err}"
+            return None if status == 200 else f"{url}: HTTP {status}: {body[:300]!r}"
 
         self._wait_for(what, answered, deadline)
+
+    def _undiscovered(self, crds: tuple[str, ...]) -> str | None:
+        """Which of `crds` (`plural.group`) API discovery does not list yet; None if all."""
+        try:
+            status, body = self._get(f"{self.server}/apis", self.token)
+            groups = {g["name"]: g["versions"] for g in json.loads(body)["groups"]}
+            missing = []
+            for crd in crds:
+                plural, _, group = crd.partition(".")
+                listed = False
+                for version in groups.get(group, []):
+                    status, body = self._get(
+                        f"{self.server}/apis/{version['groupVersion']}", self.token
+                    )
+                    resources = json.loads(body).get("resources", []) if status == 200 else []
+                    listed = listed or any(r["name"] == plural for r in resources)
+                if not listed:
+                    missing.append(crd)
+        except (OSError, ValueError, KeyError) as err:
+            return f"discovery failed: {err}"
+        return f"not listed: {', '.join(missing)}" if missing else None
 
     def _check_alive(self) -> None:
         assert self._running is not None

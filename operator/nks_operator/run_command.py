@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
+import warnings
 from typing import Any
 
 import kopf
+import urllib3
 
 from nks_operator.settings import OperatorSettings
 
@@ -85,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.log_level in ("WARNING", "ERROR"),
         log_format=log_format,
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Transport chatter (and urllib3's per-request lines) stays out of the operator's log.
+    for noisy in ("httpx", "httpcore", "urllib3", "kubernetes"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     memo = kopf.Memo(settings=settings, kubeconfig=args.kubeconfig)
     asyncio.run(
         kopf.operator(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,13 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube, LocalKubeError
+from nks_operator import localkube
+from nks_operator.localkube import (
+    KubeBinariesMissingError,
+    LocalKube,
+    LocalKubeError,
+    find_binaries,
+)
 from tests.fixtures.kube import Kubectl
 
 pytestmark = pytest.mark.kube
@@ -101,26 +108,12 @@ def secret_exists(core: client.CoreV1Api, namespace: str, name: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def widget_crd(kube: LocalKube, kubectl: Kubectl, kube_api: client.ApiClient) -> Iterator[str]:
+def widget_crd(kube: LocalKube, kubectl: Kubectl) -> Iterator[str]:
     """The Widget CRD, applied with kubectl like users do, served and watched by the GC."""
     kubectl("apply", "-f", "-", input=yaml.safe_dump(WIDGET_CRD))
     kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=30s")
-    custom = client.CustomObjectsApi(kube_api)
-
-    def served() -> bool:
-        # Discovery is what kube-controller-manager reads; listing is what clients need.
-        try:
-            resources = custom.get_api_resources(GROUP, VERSION).resources
-            custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)
-        except ApiException as err:
-            if err.status == 404:
-                return False
-            raise
-        groups = client.ApisApi(kube_api).get_api_versions().groups
-        return any(r.name == PLURAL for r in resources) and any(g.name == GROUP for g in groups)
-
-    wait_until(served, 15, f"{CRD_NAME} served after Established")
-    kube.restart_controller_manager()
+    # Else the collector notices the new kind only at its next 30 s rediscovery.
+    kube.restart_controller_manager(CRD_NAME)
     yield CRD_NAME
     kubectl("delete", "crd", CRD_NAME, "--wait=false")
 
@@ -278,6 +271,70 @@ def test_status_subresource_patch_like_kopf(
     assert patched["status"]["phase"] == "Updating"
 
 
+# -- start-up failures: fast, with a stand-in apiserver next to the real etcd --------------
+
+
 def test_missing_binaries_error_names_install_script(tmp_path: Path) -> None:
-    with pytest.raises(LocalKubeError, match=r"scripts/install-kube-binaries\.sh"):
+    with pytest.raises(KubeBinariesMissingError, match=r"scripts/install-kube-binaries\.sh"):
         LocalKube(tmp_path).start()
+
+
+def fake_assets(folder: Path, apiserver_body: str) -> Path:
+    """An assets folder with the real etcd and a shell script posing as kube-apiserver."""
+    folder.mkdir()
+    (folder / "etcd").symlink_to(find_binaries().etcd)
+    script = folder / "kube-apiserver"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = --version ]; then echo "Kubernetes v1.20.2"; exit 0; fi\n'
+        f"{apiserver_body}\n"
+    )
+    script.chmod(0o755)
+    return folder
+
+
+def test_crash_during_startup_reports_log_and_cleans_up(tmp_path: Path) -> None:
+    assets = fake_assets(tmp_path / "assets", 'echo "boom: no such flag" >&2; exit 3')
+    work = tmp_path / "work"
+    local = LocalKube(assets, controller_manager=False, workdir=work)
+    with pytest.raises(LocalKubeError) as failed:
+        local.start()
+    assert "kube-apiserver exited with code 3" in str(failed.value)
+    assert "boom: no such flag" in str(failed.value)
+    assert "etcd.log" in str(failed.value)
+    assert not local.running
+    assert list(work.iterdir()) == []
+
+
+def test_startup_timeout_reports_log_and_stops_processes(tmp_path: Path) -> None:
+    assets = fake_assets(tmp_path / "assets", 'echo "stuck forever"; exec sleep 600')
+    local = LocalKube(assets, controller_manager=False, start_timeout=3, workdir=tmp_path / "w")
+    started = time.monotonic()
+    with pytest.raises(LocalKubeError, match="not ready in time") as failed:
+        local.start()
+    assert time.monotonic() - started < 20
+    assert "stuck forever" in str(failed.value)
+    assert list((tmp_path / "w").iterdir()) == []
+
+
+def test_port_taken_meanwhile_is_retried_with_new_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first port handed out (etcd's) gets taken by someone else before etcd binds it.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = [taken.getsockname()[1]]
+    real_free_port = localkube._free_port
+
+    def next_port() -> int:
+        ports.append(real_free_port())
+        return ports.pop(0)
+
+    monkeypatch.setattr(localkube, "_free_port", next_port)
+    assets = fake_assets(tmp_path / "assets", 'echo "boom after etcd came up" >&2; exit 3')
+    with taken, pytest.raises(LocalKubeError) as failed:
+        LocalKube(assets, controller_manager=False, workdir=tmp_path / "w").start()
+    # The second attempt got past etcd and failed on the stand-in apiserver instead.
+    assert "boom after etcd came up" in str(failed.value)
+    assert "address already in use" not in str(failed.value)

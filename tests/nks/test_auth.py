@@ -357,3 +357,20 @@ def test_invalidate_only_drops_the_rejected_token(credentials: Credentials) -> N
     assert len(cache) == 1
     cache.invalidate(key, current)
     assert len(cache) == 0
+
+
+async def test_in_flight_request_of_an_ended_event_loop_is_ignored(
+    credentials: Credentials,
+) -> None:
+    cache = TokenCache()
+    key = credentials.cache_key(IDENTITY_URL)
+    dead_loop = asyncio.new_event_loop()
+    cache._inflight[key] = dead_loop.create_future()
+    dead_loop.close()
+    expires = datetime.now(UTC) + timedelta(hours=1)
+
+    async def issue() -> Token:
+        return Token(value=SecretStr("fresh"), expires_at=expires, obtained_at=datetime.now(UTC))
+
+    token = await asyncio.wait_for(cache.get(key, issue), timeout=1)
+    assert token.value.get_secret_value() == "fresh"

@@ -50,7 +50,16 @@ _FORMATS = frozenset(
     {"int32", "int64", "float", "double", "byte", "date", "date-time", "duration", "uuid"}
 )
 _COPIED = frozenset(
-    {"pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "multipleOf"}
+    {
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "minItems",
+        "maxItems",
+        "multipleOf",
+    }
 )
 # Key order of every emitted schema node: what a reader looks for first comes first.
 _ORDER = (
@@ -80,10 +89,9 @@ _ROOT_FIELDS: dict[str, dict[str, Any]] = {
         "type": "string",
     },
     "kind": {"description": "Kind of this object.", "type": "string"},
-    "metadata": {
-        "description": "Standard object metadata: name, namespace, labels, annotations.",
-        "type": "object",
-    },
+    # The apiserver refuses anything but `type` here (even a description) and publishes
+    # ObjectMeta's own documentation in its place.
+    "metadata": {"type": "object"},
 }
 
 
@@ -247,7 +255,7 @@ def structural_schema(model: type[BaseModel], *, defaults: bool = True) -> dict[
 
 
 def openapi_schema(resource: Resource) -> dict[str, Any]:
-    """The whole `openAPIV3Schema` of a kind: apiVersion, kind, metadata, spec (required), status."""
+    """The `openAPIV3Schema` of a kind: apiVersion, kind, metadata, spec (required), status."""
     return {
         "description": describe(resource.description),
         "type": "object",

@@ -284,7 +284,6 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
             post_event(
                 self.body, self.slot, "Warning", "NKSFailed", f"{nks_status}: {reason}", once=True
             )
-            account.poller.settled(snapshot.uuid)
             return self.settings.slow_poll_seconds
         if phase.is_in_progress(nks_status):
             self.status.phase = "Paused" if paused else phase.phase_for(nks_status)
@@ -293,7 +292,6 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
             )
             self.writer.synced("True", "Observed", "waiting for NKS to finish")
             return self.settings.fast_poll_seconds
-        account.poller.settled(snapshot.uuid)
         await self._write_kubeconfig(spec, account, snapshot.uuid)
         if paused:
             self.status.phase = "Paused"

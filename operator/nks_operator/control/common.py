@@ -58,8 +58,18 @@ def is_paused(body: dict[str, Any]) -> bool:
     return str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
 
 
+def _drop_empty_strings(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_empty_strings(v) for k, v in value.items() if v != ""}
+    if isinstance(value, list):
+        return [_drop_empty_strings(item) for item in value]
+    return value
+
+
 def status_dict(status: BaseModel) -> dict[str, Any]:
-    return status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # Empty strings are left out: they carry nothing, and the Go JSON decoder of some
+    # apiserver builds (our 1.20 test build among them) reads "" in a CR as null.
+    return _drop_empty_strings(status.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 class StatusWriter:

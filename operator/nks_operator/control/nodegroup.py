@@ -103,6 +103,11 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             return self._cluster_gone(f"NKS cluster {cluster_id} no longer exists")
         group_id = self.status.node_group_id or spec.node_group_id
         group = _by_uuid(snapshot, group_id) if group_id else None
+        if group_id is not None and group is None:
+            # The snapshot may predate our create: only a fresh read proves it is gone.
+            with contextlib.suppress(TimeoutError):
+                await account.poller.refresh(cluster_id)
+            group = _by_uuid(snapshot, group_id)
         problems = validation.nodegroup_problems(
             spec, self.name, supported, for_create=group_id is None
         )

@@ -136,6 +136,8 @@ class TokenCache:
         if token is not None:
             return token
         future = self._inflight.get(key)
+        if future is not None and future.get_loop() is not asyncio.get_running_loop():
+            future = None  # left over from an event loop that ended mid-request
         if future is None:
             future = asyncio.ensure_future(self._issue(key, issue))
             # Retrieve the exception even if every waiter was cancelled.

@@ -21,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 from nks_operator.nks.auth import Credentials, Token, TokenCache, issue_token
 from nks_operator.nks.endpoints import Endpoints, resolve_endpoints
 from nks_operator.nks.errors import InvalidResponseError, NotFoundError, UnauthorizedError
+from nks_operator.nks.masking import secret_values
 from nks_operator.nks.metrics import MetricsHook
 from nks_operator.nks.models import (
     IPACL,
@@ -169,13 +170,16 @@ class NKSClient:
         """
         url = self._url(operation, path or {})
         json_body = body.to_wire() if body is not None else None
+        request_secrets = (self._credentials.password.get_secret_value(), *secret_values(body))
         reauthenticated = False
         while True:
             token = await self._token()
             secret = token.value.get_secret_value()
             headers = {**JSON_HEADERS, **API_VERSION_HEADER, "X-Auth-Token": secret}
 
-            async def attempt(headers: dict[str, str] = headers, secret: str = secret) -> Any:
+            async def attempt(
+                headers: dict[str, str] = headers, secret: str = secret
+            ) -> httpx.Response:
                 return await self._transport.send(
                     operation,
                     operation.route.method,
@@ -184,7 +188,7 @@ class NKSClient:
                     expected=expected,
                     json_body=json_body,
                     params=params,
-                    secrets=(secret, self._credentials.password.get_secret_value()),
+                    secrets=(secret, *request_secrets),
                 )
 
             try:
@@ -351,7 +355,12 @@ class NKSClient:
             enable=enable,
             action=action,
             ipacl_targets=(
-                [t if isinstance(t, IPACLTarget) else IPACLTarget(cidr_address=t) for t in targets]
+                [
+                    t
+                    if isinstance(t, IPACLTarget)
+                    else IPACLTarget(cidr_address=t, description=None)
+                    for t in targets
+                ]
                 if targets is not None
                 else None
             ),

@@ -1,26 +1,35 @@
-"""Keep passwords, tokens and kubeconfigs out of logs, reprs and exception text.
+"""Keep passwords, tokens, appkeys and kubeconfigs out of logs, reprs and exception text.
 
-Pydantic's SecretStr guards values held in models; the helpers here guard the places a
-secret could leak as plain text: HTTP headers and free text such as an error body echoed
-by a server.
+Pydantic's SecretStr guards values held in models, and the client never logs headers or
+bodies; the helpers here guard the one remaining path: text from a server (an error body)
+that echoes a secret we sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
 
 REDACTED = "***"
 
-# Headers whose values are credentials. Compared case-insensitively.
-SENSITIVE_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "cookie"})
 
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy of `headers` that is safe to log: credential values replaced."""
-    return {
-        name: (REDACTED if name.lower() in SENSITIVE_HEADERS else value)
-        for name, value in headers.items()
-    }
+def secret_values(value: Any) -> Iterator[str]:
+    """Every SecretStr value inside a model (or list/dict of them), e.g. volume appkeys."""
+    if isinstance(value, SecretStr):
+        yield value.get_secret_value()
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from secret_values(getattr(value, name))
+        for extra in (value.model_extra or {}).values():
+            yield from secret_values(extra)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from secret_values(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from secret_values(item)
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:

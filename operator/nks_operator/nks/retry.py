@@ -57,7 +57,7 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry `retry_number` (1-based), jittered."""
-        step = min(self.max_backoff, self.initial_backoff * 2 ** (retry_number - 1))
+        step = min(self.max_backoff, self.initial_backoff * 2.0 ** (retry_number - 1))
         if not self.jitter:
             return step
         return step / 2 + random.uniform(0, step / 2)

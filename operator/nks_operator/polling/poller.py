@@ -34,6 +34,17 @@ class NKSReader(Protocol):
     async def list_events(self, cluster_id: str) -> list[dict[str, Any]]: ...
 
 
+def _busy(snapshot: ClusterSnapshot) -> bool:
+    """The cluster or one of its node groups is in the middle of an operation."""
+    if snapshot.details is None:
+        return False
+    return is_in_progress(snapshot.status) or any(
+        is_in_progress(group.get("status"))
+        for name, group in snapshot.nodegroups.items()
+        if name != "default-master"
+    )
+
+
 def _fingerprint(item: dict[str, Any]) -> str:
     return json.dumps(item, sort_keys=True, default=str)
 
@@ -93,14 +104,14 @@ class AccountPoller:
                 self.snapshots.pop(cluster_id, None)
                 self._fingerprints.pop(cluster_id, None)
 
-    def expect_change(self, cluster_id: str, seconds: float = 600.0) -> None:
-        """After a write: poll fast and re-read this cluster until it settles."""
+    def expect_change(self, cluster_id: str, seconds: float = 120.0) -> None:
+        """After a write: poll fast and re-read this cluster until a change shows up.
+
+        NKS may accept a request and drop it silently, so the fast window is bounded.
+        """
         self._fast_until[cluster_id] = self._clock() + seconds
         self._forced.add(cluster_id)
         self._kick.set()
-
-    def settled(self, cluster_id: str) -> None:
-        self._fast_until.pop(cluster_id, None)
 
     async def refresh(self, cluster_id: str | None = None, wait_seconds: float = 60.0) -> None:
         """Run a cycle now (re-reading `cluster_id` in full) and wait for it to finish."""
@@ -142,9 +153,7 @@ class AccountPoller:
     def _next_delay(self) -> float:
         now = self._clock()
         busy = any(until > now for until in self._fast_until.values()) or any(
-            snapshot.details is not None and is_in_progress(snapshot.status)
-            for snapshot in self.snapshots.values()
-            if not snapshot.gone
+            _busy(snapshot) for snapshot in self.snapshots.values() if not snapshot.gone
         )
         if busy:
             return self.fast_seconds
@@ -204,6 +213,7 @@ class AccountPoller:
                 or fast
                 or snapshot.details is None
                 or is_in_progress(summary.get("status"))
+                or _busy(snapshot)
             ):
                 self._fingerprints[cluster_id] = fingerprint
                 snapshot.summary = summary
@@ -243,6 +253,9 @@ class AccountPoller:
         snapshot.refreshed_at = self._clock()
         if before != (_fingerprint(details), _fingerprint(nodegroups)) or snapshot.version == 0:
             snapshot.version += 1
+            # The change a writer waited for has shown up; in-progress states keep the
+            # loop fast from here on.
+            self._fast_until.pop(cluster_id, None)
         self._wake(cluster_id)
 
     async def _read_nodegroups(self, snapshot: ClusterSnapshot) -> dict[str, dict[str, Any]]:

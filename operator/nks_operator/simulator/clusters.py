@@ -49,7 +49,7 @@ SORT_KEYS: dict[str, Callable[[Cluster], Any]] = {
 }
 
 
-def _cluster(ctx: RequestContext, params: Params) -> Cluster:
+def find_cluster(ctx: RequestContext, params: Params) -> Cluster:
     return ctx.tenant.find_cluster(params["cluster"])
 
 
@@ -57,7 +57,7 @@ def _accepted(cluster: Cluster) -> tuple[int, dict[str, str]]:
     return 202, {"uuid": cluster.uuid}
 
 
-def _body(body: Any) -> dict[str, Any]:
+def json_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     return body
@@ -66,7 +66,9 @@ def _body(body: Any) -> dict[str, Any]:
 # --- reads -----------------------------------------------------------------------------
 
 
-def list_clusters(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+def list_clusters(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
     """Magnum-style pagination: limit (<= page_max_limit), marker, sort_key, sort_dir, next."""
     limit = sim.config.page_max_limit
     if "limit" in query:
@@ -78,7 +80,9 @@ def list_clusters(sim: Simulator, ctx: RequestContext, params: Params, query: Pa
         raise BadRequest(f"The sort_key value {sort_key!r} is an invalid field for sorting")
     sort_dir = query.get("sort_dir", "asc")
     if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid sort direction: {sort_dir}. Acceptable values are 'asc' or 'desc'")
+        raise BadRequest(
+            f"Invalid sort direction: {sort_dir}. Acceptable values are 'asc' or 'desc'"
+        )
     key = SORT_KEYS[sort_key]
     ordered = sorted(ctx.tenant.clusters.values(), key=lambda c: (key(c), c.id))
     if sort_dir == "desc":
@@ -100,13 +104,17 @@ def list_clusters(sim: Simulator, ctx: RequestContext, params: Params, query: Pa
     return Reply(200, result)
 
 
-def get_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
+def get_cluster(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
     return Reply(200, views.cluster_detail(cluster, ctx.base_url, sim.config.supported_k8s))
 
 
-def get_kubeconfig(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
+def get_kubeconfig(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
     if not cluster.api_address:
         raise BadRequest(
             f"Cluster {cluster.name} is in status {cluster.status}; its kubeconfig exists once "
@@ -115,25 +123,33 @@ def get_kubeconfig(sim: Simulator, ctx: RequestContext, params: Params, query: P
     return Reply(200, {"config": kubeconfig.render(cluster)})
 
 
-def get_ip_acl(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
+def get_ip_acl(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
     return Reply(200, views.ipacl(cluster, cluster.ipacl))
 
 
-def list_events(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
+def list_events(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
     return Reply(200, {"events": [views.event(e) for e in cluster.events]})
 
 
-def get_event(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
+def get_event(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
     event = cluster.event(params["event"])
     if event is None:
         raise NotFound(f"Event {params['event']} could not be found.")
     return Reply(200, views.event(event))
 
 
-def get_supports(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+def get_supports(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
     return Reply(200, supports.document(sim.config.supported_k8s))
 
 
@@ -197,7 +213,7 @@ def _validate_create(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _new_nodegroup(
+def new_nodegroup(
     sim: Simulator,
     cluster: Cluster,
     now: float,
@@ -245,8 +261,10 @@ def _api_address(sim: Simulator, cluster: Cluster) -> str:
     return f"https://{nodes.allocate_address(cluster)}:6443"
 
 
-def create_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    spec = _validate_create(sim, _body(body))
+def create_cluster(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    spec = _validate_create(sim, json_object(body))
     quota = sim.config.max_clusters_per_tenant
     if quota is not None and len(ctx.tenant.clusters) >= quota:
         raise Forbidden(
@@ -271,7 +289,7 @@ def create_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: P
         status="CREATE_IN_PROGRESS",
         created_at=now,
     )
-    master = _new_nodegroup(
+    master = new_nodegroup(
         sim,
         cluster,
         now,
@@ -282,7 +300,7 @@ def create_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: P
         node_count=1,
         group_labels={"kube_tag": spec["kube_tag"]},
     )
-    worker = _new_nodegroup(
+    worker = new_nodegroup(
         sim,
         cluster,
         now,
@@ -321,8 +339,10 @@ def create_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: P
     return Reply(*_accepted(cluster))
 
 
-def delete_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
+def delete_cluster(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
     rules.ensure_idle(cluster, 204, None)
     sim.lifecycle.start(
         ctx.tenant,
@@ -368,9 +388,11 @@ def _update(
     )
 
 
-def resize_cluster(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
-    body = _body(body)
+def resize_cluster(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
+    body = json_object(body)
     rules.check_known_fields(body, {"nodegroup", "node_count", "nodes_to_remove"}, "resize")
     ng = cluster.find_worker(rules.require_str(body, "nodegroup"))
     if "node_count" not in body:
@@ -407,9 +429,11 @@ def _node_subnets(sim: Simulator, cluster: Cluster) -> list[ipaddress.IPv4Networ
     return subnets
 
 
-def update_cni(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
-    body = _body(body)
+def update_cni(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
+    body = json_object(body)
     allowed = {"cni", "num_buffer_nodes", "num_max_unavailable_nodes", "pod_cidr", "pod_subnet"}
     rules.check_known_fields(body, allowed, "cni_update")
     if body.get("cni") != "calico":
@@ -419,7 +443,10 @@ def update_cni(sim: Simulator, ctx: RequestContext, params: Params, query: Param
         raise BadRequest(f"The CNI of cluster {cluster.name} is {current}; only Flannel changes.")
     if "pod_cidr" not in body:
         raise BadRequest("Mandatory field missing: pod_cidr")
-    service = cidr.parse(cluster.labels.get("service_cluster_ip_range", cidr.DEFAULT_SERVICE_CIDR), "service_cluster_ip_range")
+    service = cidr.parse(
+        cluster.labels.get("service_cluster_ip_range", cidr.DEFAULT_SERVICE_CIDR),
+        "service_cluster_ip_range",
+    )
     in_use = cluster.labels.get("pods_network_cidr")
     pods, pod_subnet = cidr.check_cni_pod_network(
         body["pod_cidr"],
@@ -447,10 +474,12 @@ def update_cni(sim: Simulator, ctx: RequestContext, params: Params, query: Param
     return Reply(*_accepted(cluster))
 
 
-def set_ip_acl(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
+def set_ip_acl(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
     """Applied at once (a load balancer setting), recorded as a finished task."""
-    cluster = _cluster(ctx, params)
-    acl = rules.check_ipacl(_body(body))
+    cluster = find_cluster(ctx, params)
+    acl = rules.check_ipacl(json_object(body))
     rules.ensure_operable(cluster)
     rules.ensure_idle(cluster, 200, {"uuid": cluster.uuid})
     cluster.ipacl = acl
@@ -459,9 +488,11 @@ def set_ip_acl(sim: Simulator, ctx: RequestContext, params: Params, query: Param
     return Reply(200, {"uuid": cluster.uuid})
 
 
-def renew_certificate(sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any) -> Reply:
-    cluster = _cluster(ctx, params)
-    body = _body(body)
+def renew_certificate(
+    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
+) -> Reply:
+    cluster = find_cluster(ctx, params)
+    body = json_object(body)
     rules.check_known_fields(body, {"term_of_validity"}, "certificates")
     if "term_of_validity" not in body:
         raise BadRequest("Mandatory field missing: term_of_validity")
@@ -485,8 +516,8 @@ def renew_certificate(sim: Simulator, ctx: RequestContext, params: Params, query
 def update_service_gateway(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
-    cluster = _cluster(ctx, params)
-    body = _body(body)
+    cluster = find_cluster(ctx, params)
+    body = json_object(body)
     rules.check_known_fields(body, {"ncr_sgw", "obs_sgw"}, "update_sgw")
     if not body:
         raise BadRequest("Mandatory field missing: ncr_sgw or obs_sgw")

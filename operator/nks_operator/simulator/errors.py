@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 
-def _title(status: int) -> str:
+def status_title(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -25,7 +25,7 @@ def nks_error_body(status: int, detail: str, request_id: str) -> dict[str, Any]:
                 "request_id": request_id,
                 "code": "client" if status < 500 else "server",
                 "status": status,
-                "title": _title(status),
+                "title": status_title(status),
                 "detail": detail,
                 "links": [],
             }
@@ -35,7 +35,7 @@ def nks_error_body(status: int, detail: str, request_id: str) -> dict[str, Any]:
 
 def keystone_error_body(status: int, message: str) -> dict[str, Any]:
     """Keystone's (and keystonemiddleware's) error document."""
-    return {"error": {"message": message, "code": status, "title": _title(status)}}
+    return {"error": {"message": message, "code": status, "title": status_title(status)}}
 
 
 class ApiError(Exception):

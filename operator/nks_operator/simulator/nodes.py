@@ -25,7 +25,7 @@ def add_nodes(
 ) -> None:
     suffix = ng.uuid.replace("-", "")[:12]
     for _ in range(count):
-        name = f"{cluster.name}-{ng.name[:9]}-w-{suffix}-node-{ng.nodes_created}"
+        name = f"{cluster.name}-{ng.name[:9]}-{suffix}-node-{ng.nodes_created}"
         ng.nodes.append(Node(new_uuid(), name, allocate_address(cluster), created_at=now))
         ng.nodes_created += 1
 

@@ -6,13 +6,15 @@ lists as colon- or comma-joined strings; nullable objects and lists. Each type b
 reads every shape leniently and writes the one shape the guide documents, so response
 models stay usable when NKS drifts and request models produce the exact wire JSON.
 
-Unreadable values in optional fields become None instead of failing the whole response:
-one odd label must not hide a cluster from the operator.
+Unreadable values in optional fields (the `Opt*` types) become None instead of failing
+the whole response: one odd label must not hide a cluster from the operator. Required
+fields use the strict forms, so a request model rejects what it cannot send.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -49,7 +51,14 @@ def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
     return "; ".join(problems[:limit]) + more
 
 
-def _loose_bool(value: Any) -> Any:
+class _Unknown:
+    """Marks a value a lenient parser could not read."""
+
+
+_UNKNOWN = _Unknown()
+
+
+def _parse_bool(value: Any) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -60,24 +69,64 @@ def _loose_bool(value: Any) -> Any:
             return True
         if text in _FALSE:
             return False
-    return None
+        if not text:
+            return None
+    return _UNKNOWN
 
 
-def _loose_int(value: Any) -> Any:
-    if value is None or isinstance(value, bool):
-        return None if value is None else int(value)
+def _parse_int(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value) if value.is_integer() else None
+        return int(value) if value.is_integer() else _UNKNOWN
     if isinstance(value, str):
         text = value.strip()
+        if not text:
+            return None
         try:
             number = float(text)
         except ValueError:
-            return None
-        return int(number) if number.is_integer() else None
-    return None
+            return _UNKNOWN
+        return int(number) if number.is_integer() else _UNKNOWN
+    return _UNKNOWN
+
+
+def _parse_datetime(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return _UNKNOWN
+    if isinstance(value, datetime):
+        # NKS times are UTC even when the offset is missing.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return _UNKNOWN
+
+
+def _strict(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """For required fields: an unreadable value is left for pydantic to reject."""
+
+    def validate(value: Any) -> Any:
+        result = parse(value)
+        return value if result is _UNKNOWN else result
+
+    return validate
+
+
+def _lenient(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """For optional fields: an unreadable value becomes None."""
+
+    def validate(value: Any) -> Any:
+        result = parse(value)
+        return None if result is _UNKNOWN else result
+
+    return validate
 
 
 def _split(separator: str) -> Any:
@@ -91,20 +140,6 @@ def _split(separator: str) -> Any:
         return value
 
     return split
-
-
-def _loose_datetime(value: Any) -> Any:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if isinstance(value, datetime) and value.tzinfo is None:
-        # NKS times are UTC even when the offset is missing.
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _json_if_text(value: Any) -> Any:
@@ -135,21 +170,20 @@ def _reveal(value: SecretStr) -> str:
     return value.get_secret_value()
 
 
+_BOOL_LABEL = PlainSerializer(_bool_label, return_type=str, when_used="json-unless-none")
+_INT_LABEL = PlainSerializer(str, return_type=str, when_used="json-unless-none")
+
 # A boolean sent as a label string: reads true/"True"/"true"/1, writes "True"/"False".
-LabelBool = Annotated[
-    bool,
-    BeforeValidator(_loose_bool),
-    PlainSerializer(_bool_label, return_type=str, when_used="json-unless-none"),
-]
+LabelBool = Annotated[bool, BeforeValidator(_strict(_parse_bool)), _BOOL_LABEL]
+OptLabelBool = Annotated[bool | None, BeforeValidator(_lenient(_parse_bool)), _BOOL_LABEL]
 # A number sent as a label string: reads 10/"10", writes "10".
-LabelInt = Annotated[
-    int,
-    BeforeValidator(_loose_int),
-    PlainSerializer(str, return_type=str, when_used="json-unless-none"),
-]
-# A boolean / number read leniently and written as JSON bool / number.
-LooseBool = Annotated[bool, BeforeValidator(_loose_bool)]
-LooseInt = Annotated[int, BeforeValidator(_loose_int)]
+LabelInt = Annotated[int, BeforeValidator(_strict(_parse_int)), _INT_LABEL]
+OptLabelInt = Annotated[int | None, BeforeValidator(_lenient(_parse_int)), _INT_LABEL]
+# A boolean / number read leniently and written as a JSON bool / number.
+LooseBool = Annotated[bool, BeforeValidator(_strict(_parse_bool))]
+OptLooseBool = Annotated[bool | None, BeforeValidator(_lenient(_parse_bool))]
+LooseInt = Annotated[int, BeforeValidator(_strict(_parse_int))]
+OptLooseInt = Annotated[int | None, BeforeValidator(_lenient(_parse_int))]
 # Lists NKS joins into one string.
 ColonList = Annotated[
     list[str],
@@ -162,7 +196,7 @@ CommaList = Annotated[
     PlainSerializer(",".join, return_type=str, when_used="json-unless-none"),
 ]
 # Timestamps: ISO 8601 with or without offset (UTC assumed); unreadable -> None.
-Timestamp = Annotated[datetime, BeforeValidator(_loose_datetime)]
+OptTimestamp = Annotated[datetime | None, BeforeValidator(_lenient(_parse_datetime))]
 # A secret that must reach the wire but never a repr or log (e.g. a volume appkey).
 WireSecret = Annotated[
     SecretStr, PlainSerializer(_reveal, return_type=str, when_used="json-unless-none")

@@ -8,13 +8,15 @@ from pydantic import AliasChoices, Field, PlainSerializer
 
 from nks_operator.nks.models.base import (
     AddressList,
-    LabelInt,
     LooseBool,
     LooseInt,
     NKSModel,
     NoneAsEmptyDict,
     NullAsEmptyList,
-    Timestamp,
+    OptLabelInt,
+    OptLooseBool,
+    OptLooseInt,
+    OptTimestamp,
 )
 from nks_operator.nks.models.labels import ClusterCreateLabels, ClusterLabels
 from nks_operator.nks.models.status import StatusMixin
@@ -33,7 +35,7 @@ class Cluster(StatusMixin, NKSModel):
     health_status_reason: Any = None
     api_address: str | None = None
     coe_version: str | None = None
-    node_count: LooseInt | None = None
+    node_count: OptLooseInt = None
     node_addresses: AddressList = []
     master_addresses: AddressList = []
     flavor_id: str | None = None
@@ -43,12 +45,14 @@ class Cluster(StatusMixin, NKSModel):
     user_id: str | None = None
     fixed_network: str | None = None
     fixed_subnet: str | None = None
-    floating_ip_enabled: LooseBool | None = None
+    floating_ip_enabled: OptLooseBool = None
     cluster_template_id: str | None = None
-    create_timeout: LooseInt | None = None
-    created_at: Timestamp | None = None
-    updated_at: Timestamp | None = None
-    labels: Annotated[ClusterLabels, NoneAsEmptyDict] = Field(default_factory=ClusterLabels)
+    create_timeout: OptLooseInt = None
+    created_at: OptTimestamp = None
+    updated_at: OptTimestamp = None
+    labels: Annotated[ClusterLabels, NoneAsEmptyDict] = Field(
+        default_factory=lambda: ClusterLabels()
+    )
 
     @property
     def kubernetes_version(self) -> str | None:
@@ -66,8 +70,8 @@ class ClusterCreateRequest(NKSModel):
     fixed_subnet: str
     labels: ClusterCreateLabels
     node_count: LooseInt = 1  # documented as String, sent as a number
-    cluster_template_id: Literal["iaas_console"] = CLUSTER_TEMPLATE_ID
-    create_timeout: LooseInt | None = None  # minutes
+    cluster_template_id: Literal["iaas_console"] = "iaas_console"
+    create_timeout: OptLooseInt = None  # minutes
 
 
 class ResizeRequest(NKSModel):
@@ -79,9 +83,9 @@ class ResizeRequest(NKSModel):
 class CNIUpdateRequest(NKSModel):
     cni: str = "calico"
     pod_cidr: str
-    pod_subnet: LabelInt | None = None  # documented as String
-    num_buffer_nodes: LooseInt | None = None
-    num_max_unavailable_nodes: LooseInt | None = None
+    pod_subnet: OptLabelInt = None  # documented as String
+    num_buffer_nodes: OptLooseInt = None
+    num_max_unavailable_nodes: OptLooseInt = None
 
 
 def _ipacl_enable(value: bool) -> str:
@@ -102,7 +106,7 @@ class IPACLTarget(NKSModel):
 
     cidr_address: str
     description: str | None = Field(
-        None, validation_alias=AliasChoices("description", "descripion")
+        default=None, validation_alias=AliasChoices("description", "descripion")
     )
 
 

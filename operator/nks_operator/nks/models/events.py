@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from nks_operator.nks.models.base import LooseInt, NKSModel, Timestamp
+from nks_operator.nks.models.base import (
+    NKSModel,
+    OptLooseInt,
+    OptTimestamp,
+)
 
 
 class TaskEvent(NKSModel):
     """One task of a cluster's history; `state` is SUCCESS, FAIL or IN_PROGRESS."""
 
     uuid: str
-    id: LooseInt | None = None
+    id: OptLooseInt = None
     type: str | None = None  # e.g. CLUSTER_CREATE, NODEGROUP_UPGRADE (see /v1/supports)
     state: str | None = None
     contents: str | None = None  # progress or failure detail; null on success
@@ -19,8 +23,8 @@ class TaskEvent(NKSModel):
     resource_uuid: str | None = None
     resource_name: str | None = None
     resource_type: str | None = None  # "cluster" or "nodegroup"
-    created_at: Timestamp | None = None
-    updated_at: Timestamp | None = None
+    created_at: OptTimestamp = None
+    updated_at: OptTimestamp = None
 
     @property
     def succeeded(self) -> bool:

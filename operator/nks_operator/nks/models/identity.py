@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from nks_operator.nks.models.base import NKSModel, Timestamp
+from nks_operator.nks.models.base import (
+    NKSModel,
+    OptTimestamp,
+)
 
 
 class TokenTenant(NKSModel):
@@ -14,8 +17,8 @@ class TokenTenant(NKSModel):
 
 class TokenInfo(NKSModel):
     id: SecretStr
-    expires: Timestamp | None = None
-    issued_at: Timestamp | None = None
+    expires: OptTimestamp = None
+    issued_at: OptTimestamp = None
     tenant: TokenTenant | None = None
 
 

@@ -23,6 +23,9 @@ from nks_operator.nks.models.base import (
     LabelInt,
     LooseInt,
     NKSModel,
+    OptLabelBool,
+    OptLabelInt,
+    OptLooseInt,
     WireSecret,
 )
 
@@ -51,13 +54,13 @@ ExtraVolumes = Annotated[list[ExtraVolume], JsonText]
 class AutoscalerLabels(NKSModel):
     """The `ca_*` labels: a worker group's cluster autoscaler settings."""
 
-    ca_enable: LabelBool | None = None
-    ca_max_node_count: LabelInt | None = None
-    ca_min_node_count: LabelInt | None = None
-    ca_scale_down_enable: LabelBool | None = None
-    ca_scale_down_unneeded_time: LabelInt | None = None  # minutes
-    ca_scale_down_util_thresh: LabelInt | None = None  # percent
-    ca_scale_down_delay_after_add: LabelInt | None = None  # minutes
+    ca_enable: OptLabelBool = None
+    ca_max_node_count: OptLabelInt = None
+    ca_min_node_count: OptLabelInt = None
+    ca_scale_down_enable: OptLabelBool = None
+    ca_scale_down_unneeded_time: OptLabelInt = None  # minutes
+    ca_scale_down_util_thresh: OptLabelInt = None  # percent
+    ca_scale_down_delay_after_add: OptLabelInt = None  # minutes
 
 
 class WorkerLabels(AutoscalerLabels):
@@ -66,13 +69,21 @@ class WorkerLabels(AutoscalerLabels):
     availability_zone: str | None = None
     node_image: str | None = None
     boot_volume_type: str | None = None  # the volume type name, e.g. "General HDD"
-    boot_volume_size: LabelInt | None = None  # GB
+    boot_volume_size: OptLabelInt = None  # GB
     boot_volume_key_id: str | None = None
     boot_volume_appkey: WireSecret | None = None
     user_script: str | None = None
     user_script_v2: str | None = None
-    additional_network_ids: ColonList | None = Field(None, alias="additional_network_id_list")
-    additional_subnet_ids: ColonList | None = Field(None, alias="additional_subnet_id_list")
+    additional_network_ids: ColonList | None = Field(
+        default=None,
+        validation_alias="additional_network_id_list",
+        serialization_alias="additional_network_id_list",
+    )
+    additional_subnet_ids: ColonList | None = Field(
+        default=None,
+        validation_alias="additional_subnet_id_list",
+        serialization_alias="additional_subnet_id_list",
+    )
     extra_security_groups: ExtraSecurityGroups | None = None
     extra_volumes: ExtraVolumes | None = None
 
@@ -82,17 +93,21 @@ class ClusterLabels(WorkerLabels):
 
     kube_tag: str | None = None  # the control plane's Kubernetes version, e.g. "v1.27.3"
     external_network_id: str | None = None
-    external_subnet_ids: ColonList | None = Field(None, alias="external_subnet_id_list")
-    cert_manager_api: LabelBool | None = None
-    master_lb_floating_ip_enabled: LabelBool | None = None
-    strict_sg_rules: LabelBool | None = None
+    external_subnet_ids: ColonList | None = Field(
+        default=None,
+        validation_alias="external_subnet_id_list",
+        serialization_alias="external_subnet_id_list",
+    )
+    cert_manager_api: OptLabelBool = None
+    master_lb_floating_ip_enabled: OptLabelBool = None
+    strict_sg_rules: OptLabelBool = None
     cni_driver: str | None = None
     service_cluster_ip_range: str | None = None
     pods_network_cidr: str | None = None
-    pods_network_subnet: LooseInt | None = None  # the one numeric label sent as a number
+    pods_network_subnet: OptLooseInt = None  # the one numeric label sent as a number
     ncr_sgw: str | None = None
     obs_sgw: str | None = None
-    term_of_validity: LabelInt | None = None  # certificate validity, years
+    term_of_validity: OptLabelInt = None  # certificate validity, years
     certificate_expiry: str | None = None  # opaque: the guide does not give its format
     kube_version_status: str | None = None  # e.g. "LATEST", "NEED_UPGRADE"
     clusterautoscale: str | None = None

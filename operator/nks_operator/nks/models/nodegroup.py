@@ -13,7 +13,9 @@ from nks_operator.nks.models.base import (
     LooseInt,
     NKSModel,
     NoneAsEmptyDict,
-    Timestamp,
+    OptLooseBool,
+    OptLooseInt,
+    OptTimestamp,
 )
 from nks_operator.nks.models.labels import NodeGroupCreateLabels, NodeGroupLabels
 from nks_operator.nks.models.status import StatusMixin
@@ -29,21 +31,23 @@ class NodeGroup(StatusMixin, NKSModel):
     name: str | None = None
     cluster_id: str | None = None
     role: str | None = None
-    is_default: LooseBool | None = None
+    is_default: OptLooseBool = None
     status: str | None = None
     status_reason: str | None = None
     flavor_id: str | None = None
     image_id: str | None = None
-    node_count: LooseInt | None = None
-    min_node_count: LooseInt | None = None
-    max_node_count: LooseInt | None = None
+    node_count: OptLooseInt = None
+    min_node_count: OptLooseInt = None
+    max_node_count: OptLooseInt = None
     node_addresses: AddressList = []
     stack_id: str | None = None
     project_id: str | None = None
     version: str | None = None
-    created_at: Timestamp | None = None
-    updated_at: Timestamp | None = None
-    labels: Annotated[NodeGroupLabels, NoneAsEmptyDict] = Field(default_factory=NodeGroupLabels)
+    created_at: OptTimestamp = None
+    updated_at: OptTimestamp = None
+    labels: Annotated[NodeGroupLabels, NoneAsEmptyDict] = Field(
+        default_factory=lambda: NodeGroupLabels()
+    )
 
     @property
     def kubernetes_version(self) -> str | None:
@@ -69,12 +73,12 @@ class AutoscalerConfig(NKSModel):
     """A node group's autoscaler settings as NKS reports them (bools/numbers in any shape)."""
 
     ca_enable: LooseBool = False
-    ca_max_node_count: LooseInt | None = None
-    ca_min_node_count: LooseInt | None = None
-    ca_scale_down_enable: LooseBool | None = None
-    ca_scale_down_unneeded_time: LooseInt | None = None  # minutes
-    ca_scale_down_util_thresh: LooseInt | None = None  # percent
-    ca_scale_down_delay_after_add: LooseInt | None = None  # minutes
+    ca_max_node_count: OptLooseInt = None
+    ca_min_node_count: OptLooseInt = None
+    ca_scale_down_enable: OptLooseBool = None
+    ca_scale_down_unneeded_time: OptLooseInt = None  # minutes
+    ca_scale_down_util_thresh: OptLooseInt = None  # percent
+    ca_scale_down_delay_after_add: OptLooseInt = None  # minutes
 
 
 class AutoscalerUpdate(NKSModel):
@@ -85,19 +89,19 @@ class AutoscalerUpdate(NKSModel):
     """
 
     ca_enable: LooseBool
-    ca_max_node_count: LooseInt | None = None
-    ca_min_node_count: LooseInt | None = None
-    ca_scale_down_enable: LooseBool | None = None
-    ca_scale_down_unneeded_time: LooseInt | None = None
-    ca_scale_down_util_thresh: LooseInt | None = None
-    ca_scale_down_delay_after_add: LooseInt | None = None
+    ca_max_node_count: OptLooseInt = None
+    ca_min_node_count: OptLooseInt = None
+    ca_scale_down_enable: OptLooseBool = None
+    ca_scale_down_unneeded_time: OptLooseInt = None
+    ca_scale_down_util_thresh: OptLooseInt = None
+    ca_scale_down_delay_after_add: OptLooseInt = None
 
 
 class RollingUpdateRequest(NKSModel):
     """Shared by upgrade and flavor change, which both roll the group's nodes."""
 
-    num_buffer_nodes: LooseInt | None = None  # default 1 at NKS
-    num_max_unavailable_nodes: LooseInt | None = None  # default 1 at NKS
+    num_buffer_nodes: OptLooseInt = None  # default 1 at NKS
+    num_max_unavailable_nodes: OptLooseInt = None  # default 1 at NKS
 
 
 class UpgradeRequest(RollingUpdateRequest):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 def is_failed(status: str | None) -> bool:
     """Any `*_FAILED` status; `status_reason` says why."""
-    return bool(status) and status.upper().endswith("_FAILED")
+    return status is not None and status.upper().endswith("_FAILED")
 
 
 def is_stable(status: str | None) -> bool:
     """A `*_COMPLETE` status: the only state from which a new operation should start."""
-    return bool(status) and status.upper().endswith("_COMPLETE")
+    return status is not None and status.upper().endswith("_COMPLETE")
 
 
 def is_in_progress(status: str | None) -> bool:

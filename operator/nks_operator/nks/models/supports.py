@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from nks_operator.nks.models.base import LooseBool, NKSModel
+from nks_operator.nks.models.base import (
+    NKSModel,
+    OptLooseBool,
+)
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -19,7 +22,7 @@ def version_key(version: str) -> tuple[int, int, int]:
 
 
 class Supports(NKSModel):
-    supported_k8s: dict[str, LooseBool | None] = {}  # version -> usable for new clusters
+    supported_k8s: dict[str, OptLooseBool] = {}  # version -> usable for new clusters
     supported_event_type: dict[str, dict[str, str]] = {}  # category -> type -> description
 
     @property

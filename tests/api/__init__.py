@@ -1,0 +1,1 @@
+"""Tests of the CRD models, the generated CRDs and reference, and the examples."""
