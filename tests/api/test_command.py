@@ -10,7 +10,7 @@ import yaml
 
 from nks_operator.api import RESOURCES
 from nks_operator.api import command as crds_command
-from nks_operator.api.crd import HEADER, crd_files
+from nks_operator.api.crd import HEADER, crd_files, crd_stream
 from nks_operator.api.reference import render_reference
 
 FILE_NAMES = sorted(f"{r.plural}.nks.nhncloud.com.yaml" for r in RESOURCES)
@@ -85,3 +85,10 @@ def test_stdout_and_output_dir_exclude_each_other(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         crds("--stdout", "--output-dir", "x")
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_wired_into_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from nks_operator.cli import main
+
+    assert main(["crds", "--stdout"]) == 0
+    assert capsys.readouterr().out == crd_stream()

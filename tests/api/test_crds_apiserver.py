@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,9 +22,7 @@ from nks_operator.api import (
     NODEGROUP,
     RESOURCES,
     VERSION,
-    NKSClusterSpec,
     NKSClusterStatus,
-    NKSNodeGroupSpec,
     NKSNodeGroupStatus,
     Resource,
 )
@@ -58,7 +57,9 @@ def get_json(kubectl: Kubectl, namespace: str, *what: str) -> dict[str, Any]:
     return json.loads(kubectl("get", "-n", namespace, *what, "-o", "json").stdout)
 
 
-def apply(kubectl: Kubectl, namespace: str, body: dict[str, Any]) -> Any:
+def apply(
+    kubectl: Kubectl, namespace: str, body: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
     # --validate=false: kubectl checks some rules itself from the published OpenAPI; these
     # tests are about the apiserver, the last line of defence (Argo CD, other clients).
     return kubectl(
@@ -71,12 +72,13 @@ def test_examples_are_accepted_and_defaulted_like_the_models(
 ) -> None:
     for file_name in EXAMPLE_FILES:
         kubectl("apply", "-n", namespace, "-f", str(EXAMPLES / file_name))
-    cases: list[tuple[Resource, str, type[NKSClusterSpec] | type[NKSNodeGroupSpec]]] = [
-        (CLUSTER, "nkscluster-minimal.yaml", NKSClusterSpec),
-        (CLUSTER, "nkscluster-full.yaml", NKSClusterSpec),
-        (NODEGROUP, "nksnodegroup.yaml", NKSNodeGroupSpec),
+    cases = [
+        (CLUSTER, "nkscluster-minimal.yaml"),
+        (CLUSTER, "nkscluster-full.yaml"),
+        (NODEGROUP, "nksnodegroup.yaml"),
     ]
-    for resource, file_name, model in cases:
+    for resource, file_name in cases:
+        model = resource.spec_model
         sent = example_object(file_name, resource.kind)
         stored = get_json(kubectl, namespace, resource.plural, sent["metadata"]["name"])["spec"]
         # The server's defaulting is the one `apply_defaults` mirrors ...

@@ -135,6 +135,13 @@ class FactoryOfRequired(Model):
     """Inner."""
 
 
+class Tree(Model):
+    """Recursive."""
+
+    children: list[Tree] = Field(default_factory=list)
+    """Subtrees."""
+
+
 class NoDocstring(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -150,6 +157,7 @@ class NoDocstring(BaseModel):
         (AnyMap, "AnyMap.value: a map of arbitrary values"),
         (FactoryOfRequired, "default"),
         (NoDocstring, "NoDocstring: no docstring"),
+        (Tree, "Tree contains itself"),
     ],
 )
 def test_refuses_what_a_structural_schema_cannot_express(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +32,7 @@ CL = "c0ffee00-0000-4000-8000-000000000001"
 URL = f"{NKS_URL}/v1/clusters/{CL}"
 
 
-def magnum_body(status: int, detail: str) -> dict:
+def magnum_body(status: int, detail: str) -> dict[str, Any]:
     return {
         "errors": [
             {
@@ -46,11 +47,11 @@ def magnum_body(status: int, detail: str) -> dict:
     }
 
 
-def keystone_body(status: int, message: str) -> dict:
+def keystone_body(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "code": status, "title": "Some Title"}}
 
 
-def wsme_body(message: str) -> dict:
+def wsme_body(message: str) -> dict[str, Any]:
     inner = {"faultstring": message, "faultcode": "Client", "debuginfo": None}
     return {"error_message": json.dumps(inner)}
 

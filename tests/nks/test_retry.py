@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -220,8 +221,8 @@ WRITE_IDS = [w[0] for w in WRITES]
 async def test_writes_are_not_retried_after_possible_execution(
     method: str,
     url: str,
-    call: Callable,
-    failure: object,
+    call: Callable[[NKSClient], Awaitable[Any]],
+    failure: httpx.Response | Exception,
     error: type[Exception],
     client: NKSClient,
     mock_api: respx.MockRouter,
@@ -242,7 +243,7 @@ async def test_writes_are_not_retried_after_possible_execution(
 async def test_writes_are_retried_after_429(
     method: str,
     url: str,
-    call: Callable,
+    call: Callable[[NKSClient], Awaitable[Any]],
     client: NKSClient,
     mock_api: respx.MockRouter,
     fake_sleep: FakeSleep,

@@ -143,7 +143,7 @@ class Case:
     body: Any  # None: no body
     answer_status: int
     answer: Any
-    check: Callable[[Any], None]
+    check: Callable[[Any], object]  # raises (assert / pytest.fail) when wrong
     params: dict[str, str] | None = None
 
 

@@ -34,6 +34,7 @@ def http_client(base_url: str, timeout: float = 10.0) -> httpx.AsyncClient:
     """A client on the simulator (plain HTTP; the shared TLS context only saves time)."""
     return httpx.AsyncClient(base_url=base_url, timeout=timeout, verify=_TLS)
 
+
 _LABELS: dict[str, Any] = {
     "availability_zone": "kr2-pub-b",
     "boot_volume_size": "20",
@@ -69,7 +70,9 @@ def cluster_body(name: str = "test-k8s", node_count: Any = 1, **labels: Any) -> 
     }
 
 
-def nodegroup_body(name: str = "added-nodegroup", node_count: int = 1, **labels: Any) -> dict[str, Any]:
+def nodegroup_body(
+    name: str = "added-nodegroup", node_count: int = 1, **labels: Any
+) -> dict[str, Any]:
     merged: dict[str, Any] = {
         "availability_zone": "kr2-pub-b",
         "boot_volume_size": "20",
@@ -114,7 +117,9 @@ def assert_keystone_error(response: httpx.Response, status: int) -> None:
 
 
 async def issue_token(
-    client: httpx.AsyncClient, tenant: str, username: str = "user@example.com",
+    client: httpx.AsyncClient,
+    tenant: str,
+    username: str = "user@example.com",
     password: str = PASSWORD,
 ) -> httpx.Response:
     return await client.post(
@@ -167,9 +172,9 @@ class Nks:
         return response.json()
 
     async def wait_for(
-        self, path: str, predicate: Callable[[Any], bool], timeout: float = 5.0
+        self, path: str, predicate: Callable[[Any], bool], within: float = 5.0
     ) -> Any:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         last: Any = None
         while time.monotonic() < deadline:
             response = await self.get(path)
@@ -179,11 +184,11 @@ class Nks:
             await asyncio.sleep(0.02)
         raise AssertionError(f"{path} never matched; last: {last!r}")
 
-    async def wait_status(self, path: str, status: str, timeout: float = 5.0) -> Any:
-        return await self.wait_for(path, lambda doc: doc["status"] == status, timeout)
+    async def wait_status(self, path: str, status: str, within: float = 5.0) -> Any:
+        return await self.wait_for(path, lambda doc: doc["status"] == status, within)
 
-    async def wait_gone(self, path: str, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_gone(self, path: str, within: float = 5.0) -> None:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if (await self.get(path)).status_code == 404:
                 return

@@ -47,7 +47,9 @@ async def test_create_runs_in_progress_then_complete(nks: Nks) -> None:
     assert (worker["name"], worker["status"]) == ("default-worker", "CREATE_IN_PROGRESS")
     (event,) = await nks.events(uuid)
     assert (event["type"], event["state"], event["resource_type"]) == (
-        "CLUSTER_CREATE", "IN_PROGRESS", "cluster",
+        "CLUSTER_CREATE",
+        "IN_PROGRESS",
+        "cluster",
     )
 
     done = await nks.wait_status(path, "CREATE_COMPLETE")
@@ -66,19 +68,47 @@ async def test_create_runs_in_progress_then_complete(nks: Nks) -> None:
 
 async def test_cluster_document_has_the_guides_fields(cluster: dict[str, Any]) -> None:
     for field in (
-        "uuid", "name", "flavor_id", "keypair", "node_count", "stack_id", "status",
-        "status_reason", "api_address", "project_id", "fixed_network", "fixed_subnet",
-        "node_addresses", "created_at", "updated_at", "labels", "links", "health_status",
-        "cluster_template_id", "create_timeout", "coe_version", "user_id",
+        "uuid",
+        "name",
+        "flavor_id",
+        "keypair",
+        "node_count",
+        "stack_id",
+        "status",
+        "status_reason",
+        "api_address",
+        "project_id",
+        "fixed_network",
+        "fixed_subnet",
+        "node_addresses",
+        "created_at",
+        "updated_at",
+        "labels",
+        "links",
+        "health_status",
+        "cluster_template_id",
+        "create_timeout",
+        "coe_version",
+        "user_id",
     ):
         assert field in cluster, field
     labels = cluster["labels"]
     assert all(isinstance(v, str) for v in labels.values())
     for key in (
-        "kube_tag", "availability_zone", "node_image", "external_network_id",
-        "external_subnet_id_list", "cert_manager_api", "master_lb_floating_ip_enabled",
-        "strict_sg_rules", "cni_driver", "service_cluster_ip_range", "pods_network_cidr",
-        "pods_network_subnet", "term_of_validity", "certificate_expiry",
+        "kube_tag",
+        "availability_zone",
+        "node_image",
+        "external_network_id",
+        "external_subnet_id_list",
+        "cert_manager_api",
+        "master_lb_floating_ip_enabled",
+        "strict_sg_rules",
+        "cni_driver",
+        "service_cluster_ip_range",
+        "pods_network_cidr",
+        "pods_network_subnet",
+        "term_of_validity",
+        "certificate_expiry",
     ):
         assert key in labels, key
     assert labels["kube_tag"] == "v1.28.3" == cluster["coe_version"]
@@ -94,9 +124,19 @@ async def test_cluster_document_has_the_guides_fields(cluster: dict[str, Any]) -
 async def test_list_has_the_summary_fields(nks: Nks, cluster: dict[str, Any]) -> None:
     (entry,) = (await nks.json("/v1/clusters"))["clusters"]
     assert set(entry) == {
-        "cluster_template_id", "create_timeout", "docker_volume_size", "flavor_id",
-        "health_status", "keypair", "labels", "links", "name", "node_count", "stack_id",
-        "status", "uuid",
+        "cluster_template_id",
+        "create_timeout",
+        "docker_volume_size",
+        "flavor_id",
+        "health_status",
+        "keypair",
+        "labels",
+        "links",
+        "name",
+        "node_count",
+        "stack_id",
+        "status",
+        "uuid",
     }
     assert entry["uuid"] == cluster["uuid"] and entry["status"] == "CREATE_COMPLETE"
 
@@ -105,7 +145,9 @@ async def test_get_by_name_and_ambiguous_names(nks: Nks, cluster: dict[str, Any]
     assert (await nks.json("/v1/clusters/test-k8s"))["uuid"] == cluster["uuid"]
     second = await nks.post("/v1/clusters", cluster_body("test-k8s"))
     assert second.status_code == 202  # names are not unique
-    assert_error(await nks.get("/v1/clusters/test-k8s"), 409, "Multiple clusters exist with same name")
+    assert_error(
+        await nks.get("/v1/clusters/test-k8s"), 409, "Multiple clusters exist with same name"
+    )
     assert (await nks.get(f"/v1/clusters/{second.json()['uuid']}")).status_code == 200
     assert_error(await nks.get("/v1/clusters/no-such-cluster"), 404)
 
@@ -131,7 +173,9 @@ async def test_resize_up_and_down_with_nodes_to_remove(nks: Nks, cpath: str) -> 
     ng_path = f"{cpath}/nodegroups/default-worker"
     before = await nks.json(ng_path)
     assert len(before["nodes"]) == 2
-    response = await nks.post(f"{cpath}/actions/resize", {"node_count": 4, "nodegroup": "default-worker"})
+    response = await nks.post(
+        f"{cpath}/actions/resize", {"node_count": 4, "nodegroup": "default-worker"}
+    )
     assert response.status_code == 202 and response.json() == {"uuid": cpath.rsplit("/", 1)[1]}
     assert (await nks.json(cpath))["status"] == "UPDATE_IN_PROGRESS"
     during = await nks.json(ng_path)
@@ -149,7 +193,10 @@ async def test_resize_up_and_down_with_nodes_to_remove(nks: Nks, cpath: str) -> 
     types = [e["type"] for e in await nks.events(cpath.rsplit("/", 1)[1])]
     assert types.count("CLUSTER_RESIZE") == 2
     resize_event = (await nks.events(cpath.rsplit("/", 1)[1]))[-1]
-    assert (resize_event["resource_type"], resize_event["resource_name"]) == ("nodegroup", "default-worker")
+    assert (resize_event["resource_type"], resize_event["resource_name"]) == (
+        "nodegroup",
+        "default-worker",
+    )
 
 
 async def test_scale_in_without_names_removes_some_nodes(nks: Nks, cpath: str) -> None:
@@ -171,7 +218,9 @@ def _decoded_kubeconfig(text: str) -> dict[str, Any]:
     return config
 
 
-async def test_kubeconfig_changes_after_certificate_renewal(nks: Nks, cluster: dict[str, Any], cpath: str) -> None:
+async def test_kubeconfig_changes_after_certificate_renewal(
+    nks: Nks, cluster: dict[str, Any], cpath: str
+) -> None:
     first = (await nks.json(f"{cpath}/config"))["config"]
     config = _decoded_kubeconfig(first)
     assert config["clusters"][0]["cluster"]["server"] == cluster["api_address"]
@@ -201,10 +250,19 @@ async def test_private_endpoint_has_an_address(nks: Nks) -> None:
     assert re.fullmatch(r"https://192\.168\.0\.\d+:6443", cluster["api_address"])
 
 
-async def test_cni_change_from_flannel(nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str) -> None:
-    body = {"cni": "calico", "pod_cidr": "10.200.0.0/16", "num_buffer_nodes": 1, "num_max_unavailable_nodes": 1}
+async def test_cni_change_from_flannel(
+    nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str
+) -> None:
+    body = {
+        "cni": "calico",
+        "pod_cidr": "10.200.0.0/16",
+        "num_buffer_nodes": 1,
+        "num_max_unavailable_nodes": 1,
+    }
     assert_error(await nks.post(f"{cpath}/actions/cni_update", body), 400, "only Flannel")
-    await http.patch(f"/_sim/clusters/{cluster['uuid']}", json={"labels": {"cni_driver": "flannel"}})
+    await http.patch(
+        f"/_sim/clusters/{cluster['uuid']}", json={"labels": {"cni_driver": "flannel"}}
+    )
     response = await nks.post(f"{cpath}/actions/cni_update", body)
     assert response.status_code == 202 and response.json() == {"uuid": cluster["uuid"]}
     assert (await nks.json(cpath))["status"] == "UPDATE_IN_PROGRESS"
@@ -216,7 +274,10 @@ async def test_cni_change_from_flannel(nks: Nks, http: httpx.AsyncClient, cluste
 
 
 async def test_ip_acl_set_and_get(nks: Nks, cluster: dict[str, Any], cpath: str) -> None:
-    assert await nks.json(f"{cpath}/api_ep_ipacl") == {"cluster_uuid": cluster["uuid"], "enable": "false"}
+    assert await nks.json(f"{cpath}/api_ep_ipacl") == {
+        "cluster_uuid": cluster["uuid"],
+        "enable": "false",
+    }
     body = {
         "enable": "True",
         "action": "ALLOW",
@@ -259,8 +320,19 @@ async def test_event_get_by_uuid(nks: Nks, cluster: dict[str, Any]) -> None:
     event = await nks.json(f"/v1/clusters/{cluster['uuid']}/events/{listed['uuid']}")
     assert event == listed
     assert set(event) == {
-        "id", "uuid", "project_id", "cluster_uuid", "cluster_name", "resource_uuid",
-        "resource_name", "resource_type", "type", "state", "contents", "created_at", "updated_at",
+        "id",
+        "uuid",
+        "project_id",
+        "cluster_uuid",
+        "cluster_name",
+        "resource_uuid",
+        "resource_name",
+        "resource_type",
+        "type",
+        "state",
+        "contents",
+        "created_at",
+        "updated_at",
     }
     assert isinstance(event["id"], int) and event["cluster_name"] == "test-k8s"
     assert_error(await nks.get(f"/v1/clusters/{cluster['uuid']}/events/{cluster['uuid']}"), 404)

@@ -12,18 +12,20 @@ import pytest
 
 from nks_operator.simulator import Credential, SimulatorConfig, SimulatorHandle, run_simulator
 from tests.simulator.helpers import (
-    http_client,
     PASSWORD,
     VERSION_HEADER,
     Nks,
     assert_error,
     assert_keystone_error,
     cluster_body,
+    http_client,
     issue_token,
 )
 
 
-async def test_token_has_the_keystone_v2_shape(http: httpx.AsyncClient, simulator: SimulatorHandle) -> None:
+async def test_token_has_the_keystone_v2_shape(
+    http: httpx.AsyncClient, simulator: SimulatorHandle
+) -> None:
     response = await issue_token(http, "tenant-a")
     assert response.status_code == 200
     access = response.json()["access"]
@@ -35,7 +37,9 @@ async def test_token_has_the_keystone_v2_shape(http: httpx.AsyncClient, simulato
     assert 11.9 * 3600 <= (expires - issued).total_seconds() <= 12 * 3600
     assert token["tenant"]["id"] == "tenant-a"
     kubernetes = [s for s in access["serviceCatalog"] if s["type"] == "kubernetes"]
-    assert kubernetes and {"region": "KR1", "publicURL": simulator.url} in kubernetes[0]["endpoints"]
+    assert (
+        kubernetes and {"region": "KR1", "publicURL": simulator.url} in kubernetes[0]["endpoints"]
+    )
     assert access["user"]["name"] == "user@example.com"
     assert "metadata" in access
 

@@ -22,15 +22,31 @@ async def _last_event(nks: Nks, cpath: str) -> dict[str, Any]:
 
 
 async def test_create_list_get_delete(nks: Nks, cpath: str) -> None:
-    response = await nks.post(f"{cpath}/nodegroups", nodegroup_body("added-nodegroup", node_count=2))
+    response = await nks.post(
+        f"{cpath}/nodegroups", nodegroup_body("added-nodegroup", node_count=2)
+    )
     assert response.status_code == 202
     created = response.json()
     for field in (
-        "uuid", "cluster_id", "flavor_id", "image_id", "labels", "links", "max_node_count",
-        "min_node_count", "name", "node_count", "project_id", "role",
+        "uuid",
+        "cluster_id",
+        "flavor_id",
+        "image_id",
+        "labels",
+        "links",
+        "max_node_count",
+        "min_node_count",
+        "name",
+        "node_count",
+        "project_id",
+        "role",
     ):
         assert field in created, field
-    assert (created["name"], created["role"], created["node_count"]) == ("added-nodegroup", "worker", 2)
+    assert (created["name"], created["role"], created["node_count"]) == (
+        "added-nodegroup",
+        "worker",
+        2,
+    )
     assert (created["min_node_count"], created["max_node_count"]) == (1, None)
     path = f"{cpath}/nodegroups/{created['uuid']}"
     assert (await nks.json(path))["status"] == "CREATE_IN_PROGRESS"
@@ -43,8 +59,17 @@ async def test_create_list_get_delete(nks: Nks, cpath: str) -> None:
     listed = (await nks.json(f"{cpath}/nodegroups"))["nodegroups"]
     assert [ng["name"] for ng in listed] == ["default-worker", "added-nodegroup"]
     assert set(listed[0]) == {
-        "flavor_id", "image_id", "is_default", "max_node_count", "min_node_count", "name",
-        "node_count", "role", "stack_id", "status", "uuid",
+        "flavor_id",
+        "image_id",
+        "is_default",
+        "max_node_count",
+        "min_node_count",
+        "name",
+        "node_count",
+        "role",
+        "stack_id",
+        "status",
+        "uuid",
     }
     assert (await nks.json(cpath))["node_count"] == 4  # all worker nodes
     assert (await nks.json(f"{cpath}/nodegroups/added-nodegroup"))["uuid"] == created["uuid"]
@@ -54,11 +79,15 @@ async def test_create_list_get_delete(nks: Nks, cpath: str) -> None:
     assert (await nks.json(path))["status"] == "DELETE_IN_PROGRESS"
     await nks.wait_gone(path)
     assert [e["type"] for e in (await nks.json(f"{cpath}/events"))["events"]] == [
-        "CLUSTER_CREATE", "NODEGROUP_CREATE", "NODEGROUP_DELETE",
+        "CLUSTER_CREATE",
+        "NODEGROUP_CREATE",
+        "NODEGROUP_DELETE",
     ]
     event = await _last_event(nks, cpath)
     assert (event["resource_type"], event["resource_name"], event["state"]) == (
-        "nodegroup", "added-nodegroup", "SUCCESS",
+        "nodegroup",
+        "added-nodegroup",
+        "SUCCESS",
     )
 
 
@@ -155,7 +184,12 @@ async def test_user_script(nks: Nks, cpath: str) -> None:
 
 async def test_flavor_change(nks: Nks, cpath: str) -> None:
     path = f"{cpath}/nodegroups/default-worker"
-    body = {"type": "flavor_id", "flavor_id": FLAVOR_2, "num_buffer_nodes": 1, "num_max_unavailable_nodes": 1}
+    body = {
+        "type": "flavor_id",
+        "flavor_id": FLAVOR_2,
+        "num_buffer_nodes": 1,
+        "num_max_unavailable_nodes": 1,
+    }
     response = await nks.patch(path, body)
     assert response.status_code == 202 and set(response.json()) == {"uuid"}
     assert (await nks.json(path))["flavor_id"] == FLAVOR  # changes when the roll-out ends
@@ -165,7 +199,9 @@ async def test_flavor_change(nks: Nks, cpath: str) -> None:
     assert (await _last_event(nks, cpath))["type"] == "NODEGROUP_UPDATE_FLAVOR"
 
 
-async def test_admin_state_shows_control_plane_and_nodes(http: httpx.AsyncClient, cluster: dict[str, Any]) -> None:
+async def test_admin_state_shows_control_plane_and_nodes(
+    http: httpx.AsyncClient, cluster: dict[str, Any]
+) -> None:
     state = (await http.get("/_sim/state")).json()
     (entry,) = state["tenants"]["tenant-a"]["clusters"]
     assert [ng["name"] for ng in entry["nodegroups"]] == ["default-master", "default-worker"]

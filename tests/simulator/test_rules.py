@@ -10,12 +10,12 @@ import pytest
 from nks_operator.simulator import SimulatorConfig, SimulatorHandle, run_simulator
 from nks_operator.simulator.config import DEFAULT_SUPPORTED_K8S
 from tests.simulator.helpers import (
-    http_client,
     FLAVOR,
     SUBNET,
     Nks,
     assert_error,
     cluster_body,
+    http_client,
     nodegroup_body,
 )
 
@@ -136,7 +136,9 @@ async def test_bad_labels_are_400(nks: Nks, labels: dict[str, Any], fragment: st
         ({"ca_scale_down_delay_after_add": "9"}, "delay_after_add"),
     ],
 )
-async def test_autoscaler_ranges_when_enabled(nks: Nks, labels: dict[str, Any], fragment: str) -> None:
+async def test_autoscaler_ranges_when_enabled(
+    nks: Nks, labels: dict[str, Any], fragment: str
+) -> None:
     body = cluster_body(ca_enable="true", **labels)
     assert_error(await nks.post("/v1/clusters", body), 400, fragment)
 
@@ -223,7 +225,10 @@ async def test_fixed_subnet_cidr_comes_from_configuration() -> None:
         assert_error(await nks.post("/v1/clusters", cluster_body()), 400, "fixed_subnet")
         body = cluster_body(pods_network_cidr="10.200.0.0/16")
         assert (await nks.post("/v1/clusters", body)).status_code == 202
-        cluster = await nks.wait_status(f"/v1/clusters/{(await nks.json('/v1/clusters'))['clusters'][0]['uuid']}", "CREATE_COMPLETE")
+        cluster = await nks.wait_status(
+            f"/v1/clusters/{(await nks.json('/v1/clusters'))['clusters'][0]['uuid']}",
+            "CREATE_COMPLETE",
+        )
         assert cluster["node_addresses"][0].startswith("10.100.8.")
 
 
@@ -236,8 +241,12 @@ async def test_bridge_range_refused_up_to_v1_23_3() -> None:
         assert (await nks.post("/v1/clusters", cluster_body(kube_tag="v1.23.3"))).status_code == 202
 
 
-async def test_cni_pod_cidr_rules(nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str) -> None:
-    await http.patch(f"/_sim/clusters/{cluster['uuid']}", json={"labels": {"cni_driver": "flannel"}})
+async def test_cni_pod_cidr_rules(
+    nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str
+) -> None:
+    await http.patch(
+        f"/_sim/clusters/{cluster['uuid']}", json={"labels": {"cni_driver": "flannel"}}
+    )
     url = f"{cpath}/actions/cni_update"
     cases = [
         ({"cni": "cilium", "pod_cidr": "10.200.0.0/16"}, "calico"),
@@ -250,7 +259,10 @@ async def test_cni_pod_cidr_rules(nks: Nks, http: httpx.AsyncClient, cluster: di
         ({"cni": "calico", "pod_cidr": "10.200.0.0/25"}, "/24"),
         ({"cni": "calico", "pod_cidr": "10.200.0.0/22", "pod_subnet": "23"}, "at least 2"),
         ({"cni": "calico", "pod_cidr": "10.200.0.0/16", "num_buffer_nodes": 9}, "num_buffer_nodes"),
-        ({"cni": "calico", "pod_cidr": "10.200.0.0/16", "num_max_unavailable_nodes": 0}, "unavailable"),
+        (
+            {"cni": "calico", "pod_cidr": "10.200.0.0/16", "num_max_unavailable_nodes": 0},
+            "unavailable",
+        ),
     ]
     for body, fragment in cases:
         assert_error(await nks.post(url, body), 400, fragment)
@@ -277,7 +289,9 @@ async def test_duplicate_nodegroup_name_is_409(nks: Nks, cpath: str) -> None:
         ({**nodegroup_body(), "role": "master"}, "role"),
     ],
 )
-async def test_bad_nodegroup_create_is_400(nks: Nks, cpath: str, body: dict[str, Any], fragment: str) -> None:
+async def test_bad_nodegroup_create_is_400(
+    nks: Nks, cpath: str, body: dict[str, Any], fragment: str
+) -> None:
     assert_error(await nks.post(f"{cpath}/nodegroups", body), 400, fragment)
 
 
@@ -302,7 +316,9 @@ async def test_default_master_is_only_an_upgrade_target(nks: Nks, cpath: str) ->
     ]
 
 
-async def test_upgrade_rules(nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str) -> None:
+async def test_upgrade_rules(
+    nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str
+) -> None:
     master = f"{cpath}/nodegroups/default-master/upgrade"
     worker = f"{cpath}/nodegroups/default-worker/upgrade"
     assert_error(await nks.post(master, {"version": "v1.30.3"}), 400, "one minor")
@@ -322,7 +338,9 @@ async def test_upgrade_rules(nks: Nks, http: httpx.AsyncClient, cluster: dict[st
     assert_error(await nks.post(master, {"version": "v1.26.3"}), 400, "Calico")
 
 
-async def test_workers_upgrade_one_minor_at_a_time(nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str) -> None:
+async def test_workers_upgrade_one_minor_at_a_time(
+    nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str
+) -> None:
     await http.patch(
         f"/_sim/clusters/{cluster['uuid']}/nodegroups/default-worker",
         json={"labels": {"kube_tag": "v1.26.3"}},
@@ -360,7 +378,9 @@ async def test_not_all_nodes_may_stop(nks: Nks, cpath: str) -> None:
     await _stop_one(nks, cpath)
     remaining = [n["uuid"] for n in (await nks.json(ng))["nodes"] if n["status"] == "ACTIVE"]
     assert_error(await nks.post(f"{ng}/stop_node", {"node_list": remaining[0]}), 400, "not all")
-    assert_error(await nks.post(f"{ng}/start_node", {"node_list": remaining[0]}), 400, "not stopped")
+    assert_error(
+        await nks.post(f"{ng}/start_node", {"node_list": remaining[0]}), 400, "not stopped"
+    )
     assert_error(await nks.post(f"{ng}/stop_node", {"node_list": "nope"}), 400, "not in node group")
 
 
@@ -388,7 +408,9 @@ async def test_autoscaler_blocks_resize_and_stop(nks: Nks, cpath: str) -> None:
         ({"ca_enable": True, "ca_image": "x"}, "ca_image"),
     ],
 )
-async def test_autoscaler_value_ranges(nks: Nks, cpath: str, body: dict[str, Any], fragment: str) -> None:
+async def test_autoscaler_value_ranges(
+    nks: Nks, cpath: str, body: dict[str, Any], fragment: str
+) -> None:
     url = f"{cpath}/nodegroups/default-worker/autoscale"
     assert_error(await nks.post(url, body), 400, fragment)
 
@@ -414,11 +436,17 @@ async def test_resize_unknown_nodegroup_is_404(nks: Nks, cpath: str) -> None:
 @pytest.mark.parametrize("term", [0, 6, "x", None])
 async def test_term_of_validity_1_to_5(nks: Nks, cluster: dict[str, Any], term: Any) -> None:
     body = {} if term is None else {"term_of_validity": term}
-    assert_error(await nks.patch(f"/v1/certificates/{cluster['uuid']}", body), 400, "term_of_validity")
+    assert_error(
+        await nks.patch(f"/v1/certificates/{cluster['uuid']}", body), 400, "term_of_validity"
+    )
 
 
-async def test_certificate_renewal_needs_calico(nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any]) -> None:
-    await http.patch(f"/_sim/clusters/{cluster['uuid']}", json={"labels": {"cni_driver": "flannel"}})
+async def test_certificate_renewal_needs_calico(
+    nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any]
+) -> None:
+    await http.patch(
+        f"/_sim/clusters/{cluster['uuid']}", json={"labels": {"cni_driver": "flannel"}}
+    )
     body = {"term_of_validity": 1}
     assert_error(await nks.patch(f"/v1/certificates/{cluster['uuid']}", body), 400, "Calico")
 
@@ -428,9 +456,16 @@ async def test_certificate_renewal_needs_calico(nks: Nks, http: httpx.AsyncClien
     [
         ({"enable": "true", "ipacl_targets": [{"cidr_address": "1.2.3.4"}]}, "action"),
         ({"enable": "true", "action": "ALLOW"}, "ipacl_targets"),
-        ({"enable": "true", "action": "ALLOW", "ipacl_targets": [{"cidr_address": "1.2.3.999"}]}, "1.2.3.999"),
         (
-            {"enable": "true", "action": "DENY", "ipacl_targets": [{"cidr_address": "10.0.0.1"}] * 101},
+            {"enable": "true", "action": "ALLOW", "ipacl_targets": [{"cidr_address": "1.2.3.999"}]},
+            "1.2.3.999",
+        ),
+        (
+            {
+                "enable": "true",
+                "action": "DENY",
+                "ipacl_targets": [{"cidr_address": "10.0.0.1"}] * 101,
+            },
             "100",
         ),
         ({"action": "ALLOW"}, "enable"),
@@ -484,7 +519,9 @@ async def test_operations_refused_while_another_runs(
 
 
 async def test_nothing_but_delete_after_a_failed_create(nks: Nks, http: httpx.AsyncClient) -> None:
-    await http.post("/_sim/fail-next", json={"operation": "create_cluster", "reason": "no capacity"})
+    await http.post(
+        "/_sim/fail-next", json={"operation": "create_cluster", "reason": "no capacity"}
+    )
     uuid = (await nks.post("/v1/clusters", cluster_body("doomed"))).json()["uuid"]
     path = f"/v1/clusters/{uuid}"
     failed = await nks.wait_status(path, "CREATE_FAILED")
@@ -496,14 +533,14 @@ async def test_nothing_but_delete_after_a_failed_create(nks: Nks, http: httpx.As
 
 
 async def test_cluster_quota_is_403() -> None:
-    async with run_simulator(SimulatorConfig(delay=0.05, max_clusters_per_tenant=2)) as sim:
-        async with http_client(sim.url) as http:
-            nks = await Nks.login(http, "t")
-            for name in ("one", "two"):
-                assert (await nks.post("/v1/clusters", cluster_body(name))).status_code == 202
-            assert_error(await nks.post("/v1/clusters", cluster_body("three")), 403, "maximum")
-            other = await Nks.login(http, "other-tenant")
-            assert (await other.post("/v1/clusters", cluster_body("three"))).status_code == 202
+    config = SimulatorConfig(delay=0.05, max_clusters_per_tenant=2)
+    async with run_simulator(config) as sim, http_client(sim.url) as http:
+        nks = await Nks.login(http, "t")
+        for name in ("one", "two"):
+            assert (await nks.post("/v1/clusters", cluster_body(name))).status_code == 202
+        assert_error(await nks.post("/v1/clusters", cluster_body("three")), 403, "maximum")
+        other = await Nks.login(http, "other-tenant")
+        assert (await other.post("/v1/clusters", cluster_body("three"))).status_code == 202
 
 
 async def test_unknown_ids_are_404(nks: Nks, cpath: str) -> None:
@@ -522,7 +559,9 @@ async def test_unknown_ids_are_404(nks: Nks, cpath: str) -> None:
 
 async def test_malformed_json_is_400(nks: Nks, simulator: SimulatorHandle) -> None:
     response = await nks.client.post(
-        "/v1/clusters", content=b"{not json", headers={**nks.headers, "Content-Type": "application/json"}
+        "/v1/clusters",
+        content=b"{not json",
+        headers={**nks.headers, "Content-Type": "application/json"},
     )
     assert_error(response, 400, "JSON")
     assert_error(await nks.post("/v1/clusters", [1, 2]), 400, "object")

@@ -133,6 +133,7 @@ class _Generator(GenerateJsonSchema):
 
 
 def _from_nothing(model: type[BaseModel]) -> BaseModel | None:
+    """`model` built from `{}` (what the apiserver starts from), or None if it needs input."""
     try:
         return model.model_validate({})
     except ValidationError:
@@ -146,8 +147,11 @@ class _Converter:
         self._defs = defs
         self._defaults = defaults
 
-    def convert(self, node: Mapping[str, Any], path: str) -> dict[str, Any]:
-        node = self._flatten(node, path)
+    def convert(
+        self, node: Mapping[str, Any], path: str, refs: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """The structural form of `node`; `refs` are the models being expanded around it."""
+        node, refs = self._flatten(node, path, refs)
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "type":
@@ -177,18 +181,18 @@ class _Converter:
                 out["format"] = value
             elif key == "properties":
                 out["properties"] = {
-                    name: self._property(sub, f"{path}.{name}") for name, sub in value.items()
+                    name: self._property(sub, f"{path}.{name}", refs) for name, sub in value.items()
                 }
             elif key == "required":
                 out["required"] = list(value)
             elif key == "items":
-                out["items"] = self.convert(value, f"{path}[]")
+                out["items"] = self.convert(value, f"{path}[]", refs)
             elif key == "additionalProperties":
                 if value is False:
                     continue
                 if value is True or not isinstance(value, Mapping):
                     raise CRDSchemaError(f"{path}: a map of arbitrary values has no schema")
-                out["additionalProperties"] = self.convert(value, f"{path}{{}}")
+                out["additionalProperties"] = self.convert(value, f"{path}{{}}", refs)
             else:
                 raise CRDSchemaError(f"{path}: JSON Schema keyword {key!r} is not supported")
         if "type" not in out and "enum" in out:
@@ -199,27 +203,37 @@ class _Converter:
             del out["default"]  # an empty list or map means the same as an absent one
         return {key: out[key] for key in _ORDER if key in out}
 
-    def _property(self, node: Mapping[str, Any], path: str) -> dict[str, Any]:
-        converted = self.convert(node, path)
+    def _property(
+        self, node: Mapping[str, Any], path: str, refs: tuple[str, ...]
+    ) -> dict[str, Any]:
+        converted = self.convert(node, path, refs)
         if not converted.get("description"):
             raise CRDSchemaError(f"{path}: no description; add a docstring below the field")
         return converted
 
-    def _flatten(self, node: Mapping[str, Any], path: str) -> dict[str, Any]:
-        """Merge `$ref`, `allOf [X]` and `anyOf [X, null]` into one node; siblings win."""
+    def _flatten(
+        self, node: Mapping[str, Any], path: str, refs: tuple[str, ...]
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """Merge `$ref`, `allOf [X]` and `anyOf [X, null]` into one node; siblings win.
+
+        A null default left over from Optional[X] is dropped later, like every null default.
+        """
         node = dict(node)
+        inner: Mapping[str, Any]
         if "$ref" in node:
             ref = node.pop("$ref")
             name = ref.removeprefix("#/$defs/")
             if name not in self._defs:
                 raise CRDSchemaError(f"{path}: unresolvable reference {ref!r}")
-            return {**self._flatten(self._defs[name], path), **node}
-        if "allOf" in node:
+            if name in refs:
+                raise CRDSchemaError(f"{path}: {name} contains itself; a CRD schema cannot recurse")
+            inner, refs = self._defs[name], (*refs, name)
+        elif "allOf" in node:
             parts = node.pop("allOf")
             if len(parts) != 1:
                 raise CRDSchemaError(f"{path}: allOf of several schemas is not supported")
-            return {**self._flatten(parts[0], path), **node}
-        if "anyOf" in node or "oneOf" in node:
+            inner = parts[0]
+        elif "anyOf" in node or "oneOf" in node:
             branches = node.pop("anyOf", None) or node.pop("oneOf")
             others = [branch for branch in branches if branch != {"type": "null"}]
             if len(others) != 1:
@@ -227,10 +241,11 @@ class _Converter:
                     f"{path}: a union of several types has no structural schema; "
                     "only Optional[X] is supported"
                 )
-            if node.get("default", 0) is None:
-                del node["default"]
-            return {**self._flatten(others[0], path), **node}
-        return node
+            inner = others[0]
+        else:
+            return node, refs
+        flattened, refs = self._flatten(inner, path, refs)
+        return {**flattened, **node}, refs
 
 
 def _enum_type(values: list[Any], path: str) -> str:
@@ -246,7 +261,10 @@ def structural_schema(model: type[BaseModel], *, defaults: bool = True) -> dict[
     With `defaults=False` no `default` is emitted (used for status, see the module doc).
     Raises CRDSchemaError for anything a structural schema cannot express.
     """
-    raw = model.model_json_schema(by_alias=True, mode="validation", schema_generator=_Generator)
+    try:
+        raw = model.model_json_schema(by_alias=True, mode="validation", schema_generator=_Generator)
+    except CRDSchemaError as err:
+        raise CRDSchemaError(f"{model.__name__}: {err}") from err
     defs = raw.pop("$defs", {})
     schema = _Converter(defs, defaults=defaults).convert(raw, model.__name__)
     if not schema.get("description"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -144,7 +145,7 @@ async def _read_json(request: web.Request, error: type[ApiError] | None = None) 
 def _fault_response(rule: FaultRule, request_id: str) -> web.Response:
     headers = {"X-Openstack-Request-Id": request_id}
     if rule.action == "throttle":
-        headers["Retry-After"] = str(max(round(rule.retry_after), 0))
+        headers["Retry-After"] = str(math.ceil(rule.retry_after))  # whole seconds, never less
         detail = "Too many requests; retry later."
     else:
         detail = INTERNAL_ERROR
@@ -211,15 +212,14 @@ async def _dispatch(request: web.Request, operation: Operation) -> web.StreamRes
             reply = Reply(exc.status, exc.body(request_id), exc.headers)
     except ApiError as exc:
         reply = Reply(exc.status, exc.body(request_id), exc.headers)
-    if tenant_id is None and (
-        token := sim.tokens.lookup(request.headers.get("X-Auth-Token"), sim.now())
-    ):
-        tenant_id = token.tenant_id
+    if tenant_id is None:  # refused after authentication: still log whose call it was
+        token = sim.tokens.lookup(request.headers.get("X-Auth-Token"), sim.now())
+        tenant_id = token.tenant_id if token else None
 
     dropped = rule is not None and rule.action == "drop_response"
-    fault = (
-        f"drop_response:{rule.drop_mode}" if dropped and rule else (rule.action if rule else None)
-    )
+    fault = rule.action if rule is not None else None
+    if dropped and rule is not None:
+        fault = f"drop_response:{rule.drop_mode}"
     _record(sim, request, operation, reply.status, tenant_id, fault, dropped)
     if dropped and rule is not None:
         return await _drop(request, rule, request_id)

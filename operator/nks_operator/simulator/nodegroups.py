@@ -25,6 +25,7 @@ from nks_operator.simulator.state import (
     NODE_ACTIVE,
     NODE_STOPPED,
     Cluster,
+    Node,
     NodeGroup,
 )
 
@@ -185,16 +186,20 @@ def delete_nodegroup(
 # --- node actions ----------------------------------------------------------------------
 
 
-def _node_list(body: dict[str, Any], ng: NodeGroup) -> list[str]:
+def _node_list(body: dict[str, Any], ng: NodeGroup) -> list[Node]:
+    """The nodes named by `node_list` (instance UUIDs joined with colons)."""
     rules.check_known_fields(body, {"node_list"}, "node_list")
     uuids = list(dict.fromkeys(u for u in rules.require_str(body, "node_list").split(":") if u))
-    unknown = [u for u in uuids if ng.node(u) is None]
+    found = {u: node for u in uuids if (node := ng.node(u)) is not None}
+    unknown = [u for u in uuids if u not in found]
     if unknown:
         raise BadRequest(f"Nodes {', '.join(unknown)} are not in node group {ng.name}.")
-    return uuids
+    return list(found.values())
 
 
-def _set_node_status(uuids: list[str], status: str) -> Callable[[NodeGroup, float], None]:
+def _set_node_status(targets: list[Node], status: str) -> Callable[[NodeGroup, float], None]:
+    uuids = [n.uuid for n in targets]
+
     def apply(ng: NodeGroup, at: float) -> None:
         for uuid in uuids:
             if (node := ng.node(uuid)) is not None:
@@ -208,14 +213,14 @@ def stop_nodes(
 ) -> Reply:
     cluster = find_cluster(ctx, params)
     ng = cluster.find_worker(params["nodegroup"])
-    uuids = _node_list(json_object(body), ng)
+    targets = _node_list(json_object(body), ng)
     rules.ensure_operable(cluster, ng)
     if ng.autoscaler_enabled:
         raise BadRequest(f"Node group {ng.name} has the autoscaler enabled; nodes cannot stop.")
-    stopped = [u for u in uuids if ng.node(u).stopped]  # type: ignore[union-attr]
+    stopped = [n.uuid for n in targets if n.stopped]
     if stopped:
         raise BadRequest(f"Nodes {', '.join(stopped)} are already stopped.")
-    if not [n for n in ng.nodes if not n.stopped and n.uuid not in uuids]:
+    if not [n for n in ng.nodes if not n.stopped and n not in targets]:
         raise BadRequest(f"Not all nodes of node group {ng.name} may be stopped.")
     rules.ensure_idle(cluster, *_accepted(ng))
     _start_update(
@@ -225,7 +230,7 @@ def stop_nodes(
         ng,
         Operation.STOP_NODES,
         "NODEGROUP_NODE_ACTION_NODE_STOP",
-        _set_node_status(uuids, NODE_STOPPED),
+        _set_node_status(targets, NODE_STOPPED),
     )
     return Reply(*_accepted(ng))
 
@@ -235,9 +240,9 @@ def start_nodes(
 ) -> Reply:
     cluster = find_cluster(ctx, params)
     ng = cluster.find_worker(params["nodegroup"])
-    uuids = _node_list(json_object(body), ng)
+    targets = _node_list(json_object(body), ng)
     rules.ensure_operable(cluster, ng)
-    running = [u for u in uuids if not ng.node(u).stopped]  # type: ignore[union-attr]
+    running = [n.uuid for n in targets if not n.stopped]
     if running:
         raise BadRequest(f"Nodes {', '.join(running)} are not stopped.")
     rules.ensure_idle(cluster, *_accepted(ng))
@@ -248,7 +253,7 @@ def start_nodes(
         ng,
         Operation.START_NODES,
         "NODEGROUP_NODE_ACTION_NODE_START",
-        _set_node_status(uuids, NODE_ACTIVE),
+        _set_node_status(targets, NODE_ACTIVE),
     )
     return Reply(*_accepted(ng))
 

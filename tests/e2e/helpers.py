@@ -1,0 +1,157 @@
+"""Small helpers of the end-to-end tests: apply manifests, read objects, read the simulator."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import secrets
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from nks_operator.nks.operations import Operation
+from tests.fixtures.operator import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+GROUP, VERSION = "nks.nhncloud.com", "v1alpha1"
+WRITES = {op.value for op in Operation if op.is_write}
+
+
+def example(name: str) -> dict[str, Any]:
+    """An example manifest as a dict (the README's examples are what the tests apply)."""
+    return yaml.safe_load((EXAMPLES / name).read_text())
+
+
+def new_tenant() -> str:
+    """A tenant of its own per test: the simulator keeps tenants apart."""
+    return "t" + secrets.token_hex(6)
+
+
+def apply(kubectl: Any, namespace: str, manifest: dict[str, Any]) -> None:
+    kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
+
+
+def credentials_secret(
+    kubectl: Any, namespace: str, sim_url: str, tenant: str, name: str = "nks-credentials"
+) -> None:
+    secret = example("credentials-secret.yaml")
+    secret["metadata"]["name"] = name
+    secret["stringData"].update(
+        {"tenantId": tenant, "identityUrl": sim_url, "nksUrl": sim_url, "password": "pw-" + tenant}
+    )
+    apply(kubectl, namespace, secret)
+
+
+def cluster_manifest(
+    name: str = "demo", example_file: str = "nkscluster-minimal.yaml", **spec: Any
+) -> dict[str, Any]:
+    manifest = copy.deepcopy(example(example_file))
+    manifest["metadata"]["name"] = name
+    manifest["spec"].update(spec)
+    return manifest
+
+
+def get(api: client.ApiClient, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        return client.CustomObjectsApi(api).get_namespaced_custom_object(
+            GROUP, VERSION, namespace, plural, name
+        )
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def condition(obj: dict[str, Any] | None, type_: str) -> dict[str, Any] | None:
+    for item in ((obj or {}).get("status") or {}).get("conditions", []):
+        if item["type"] == type_:
+            return item
+    return None
+
+
+def wait_condition(
+    api: client.ApiClient,
+    plural: str,
+    namespace: str,
+    name: str,
+    type_: str,
+    status: str,
+    reason: str | None = None,
+    timeout: float = 60,
+) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        obj = get(api, plural, namespace, name)
+        found = condition(obj, type_)
+        if found and found["status"] == status and (reason is None or found["reason"] == reason):
+            return obj
+        return None
+
+    try:
+        return wait_for(probe, timeout, what=f"{plural}/{name} {type_}={status} {reason or ''}")
+    except AssertionError as error:
+        obj = get(api, plural, namespace, name)
+        raise AssertionError(f"{error}\nstatus: {json.dumps((obj or {}).get('status'))}") from None
+
+
+def wait_gone(
+    api: client.ApiClient, plural: str, namespace: str, name: str, timeout: float = 60
+) -> None:
+    wait_for(
+        lambda: get(api, plural, namespace, name) is None, timeout, what=f"{plural}/{name} gone"
+    )
+
+
+def events(api: client.ApiClient, namespace: str, name: str) -> list[dict[str, str]]:
+    items = client.CoreV1Api(api).list_namespaced_event(namespace).items
+    return [
+        {"type": e.type, "reason": e.reason, "message": e.message or ""}
+        for e in items
+        if e.involved_object.name == name
+    ]
+
+
+def secret_value(api: client.ApiClient, namespace: str, name: str, key: str) -> str | None:
+    try:
+        secret = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+    raw = (secret.data or {}).get(key)
+    return None if raw is None else base64.b64decode(raw).decode()
+
+
+class Sim:
+    """The simulator's admin endpoints, scoped to one tenant."""
+
+    def __init__(self, url: str, tenant: str) -> None:
+        self.url = url
+        self.tenant = tenant
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def calls(self) -> Counter[str]:
+        log = self.http.get("/_sim/calls").json()["log"]
+        return Counter(entry["operation"] for entry in log if entry.get("tenant") == self.tenant)
+
+    def writes(self) -> Counter[str]:
+        return Counter({op: n for op, n in self.calls().items() if op in WRITES})
+
+    def state(self) -> dict[str, Any]:
+        tenants = self.http.get("/_sim/state", params={"tenant": self.tenant}).json()["tenants"]
+        return tenants.get(self.tenant) or {"clusters": []}
+
+    def clusters(self) -> list[dict[str, Any]]:
+        return self.state().get("clusters", [])
+
+    def patch_config(self, **changes: Any) -> None:
+        self.http.patch("/_sim/config", json=changes).raise_for_status()
+
+    def delete_behind_back(self, cluster: str) -> None:
+        self.http.delete(f"/_sim/clusters/{cluster}").raise_for_status()
