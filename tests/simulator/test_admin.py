@@ -153,3 +153,10 @@ async def test_fault_endpoints(http: httpx.AsyncClient) -> None:
     ).json()
     assert [r["action"] for r in replaced["rules"]] == ["latency"]
     assert (await http.delete("/_sim/faults")).json()["rules"] == []
+
+
+def test_every_operation_of_the_guide_is_routed() -> None:
+    from nks_operator.nks.operations import Operation
+    from nks_operator.simulator.app import HANDLERS
+
+    assert set(HANDLERS) == set(Operation) - {Operation.ISSUE_TOKEN}

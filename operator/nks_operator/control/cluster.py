@@ -47,11 +47,14 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
         snapshot = None
         if cluster_id is not None:
             snapshot = await self._observe(account, cluster_id)
+        if snapshot is not None and not snapshot.gone:
+            self.status.cluster_id = cluster_id  # adopted via spec.clusterID: ours from now
         problems = self._problems(spec, supported, snapshot)
         if problems:
             self._invalid(problems)
             if snapshot is not None and not snapshot.gone:
                 self._report(spec, snapshot)
+                self.status.phase = phase.phase_for(self.status.nks_status)
             return self.settings.error_backoff_seconds
         clear_warning(self.slot, "InvalidSpec")
         if cluster_id is None:

@@ -108,6 +108,8 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             with contextlib.suppress(TimeoutError):
                 await account.poller.refresh(cluster_id)
             group = _by_uuid(snapshot, group_id)
+        if group is not None:
+            self.status.node_group_id = group_id  # adopted via spec.nodeGroupID: ours now
         problems = validation.nodegroup_problems(
             spec, self.name, supported, for_create=group_id is None
         )
@@ -126,6 +128,7 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             self._invalid(problems)
             if group is not None:
                 self._report(cluster_id, group, snapshot)
+                self.status.phase = phase.phase_for(group.get("status"))
             return self.settings.error_backoff_seconds
         clear_warning(self.slot, "InvalidSpec")
         if group_id is None:

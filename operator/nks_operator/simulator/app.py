@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from nks_operator.nks.operations import ROUTES, Operation
-from nks_operator.simulator import admin, clusters, identity, nodegroups
+from nks_operator.simulator import admin, cluster_actions, clusters, identity, nodegroups
 from nks_operator.simulator.core import Reply, RequestContext, Simulator
 from nks_operator.simulator.errors import (
     ApiError,
@@ -41,13 +41,13 @@ HANDLERS: dict[Operation, Handler] = {
     Operation.GET_CLUSTER: clusters.get_cluster,
     Operation.CREATE_CLUSTER: clusters.create_cluster,
     Operation.DELETE_CLUSTER: clusters.delete_cluster,
-    Operation.RESIZE_CLUSTER: clusters.resize_cluster,
-    Operation.GET_KUBECONFIG: clusters.get_kubeconfig,
-    Operation.UPDATE_CNI: clusters.update_cni,
-    Operation.SET_IP_ACL: clusters.set_ip_acl,
-    Operation.GET_IP_ACL: clusters.get_ip_acl,
-    Operation.RENEW_CERTIFICATE: clusters.renew_certificate,
-    Operation.UPDATE_SERVICE_GATEWAY: clusters.update_service_gateway,
+    Operation.RESIZE_CLUSTER: cluster_actions.resize_cluster,
+    Operation.GET_KUBECONFIG: cluster_actions.get_kubeconfig,
+    Operation.UPDATE_CNI: cluster_actions.update_cni,
+    Operation.SET_IP_ACL: cluster_actions.set_ip_acl,
+    Operation.GET_IP_ACL: cluster_actions.get_ip_acl,
+    Operation.RENEW_CERTIFICATE: cluster_actions.renew_certificate,
+    Operation.UPDATE_SERVICE_GATEWAY: cluster_actions.update_service_gateway,
     Operation.LIST_EVENTS: clusters.list_events,
     Operation.GET_EVENT: clusters.get_event,
     Operation.LIST_NODEGROUPS: nodegroups.list_nodegroups,

@@ -1,19 +1,18 @@
-"""Cluster operations of the guide: list, get, create, delete, resize, kubeconfig, CNI
-change, IP ACL, certificate renewal, service gateway, task history and supported versions.
+"""Clusters as a whole: list (paginated), get, create, delete, task history and supported
+versions - plus the helpers every cluster and node group handler shares.
 
-Each handler resolves the cluster, applies the rules in the order NKS does (body first,
-then state, then "operation in progress"), and either answers at once or starts an
-asynchronous operation whose effect lands when it completes.
+Create validates the whole request first (names, fields, labels, CIDRs, versions, quota)
+and then starts the asynchronous CREATE that brings the cluster and its default node
+groups to CREATE_COMPLETE.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from nks_operator.nks.operations import Operation
-from nks_operator.simulator import cidr, kubeconfig, labels, nodes, rules, supports, versions, views
+from nks_operator.simulator import cidr, labels, nodes, rules, supports, versions, views
 from nks_operator.simulator.core import Reply, RequestContext, Simulator
 from nks_operator.simulator.errors import BadRequest, Forbidden, NotFound
 from nks_operator.simulator.state import (
@@ -53,7 +52,8 @@ def find_cluster(ctx: RequestContext, params: Params) -> Cluster:
     return ctx.tenant.find_cluster(params["cluster"])
 
 
-def _accepted(cluster: Cluster) -> tuple[int, dict[str, str]]:
+def accepted(cluster: Cluster) -> tuple[int, dict[str, str]]:
+    """The 202 answer of a cluster operation: the cluster's UUID."""
     return 202, {"uuid": cluster.uuid}
 
 
@@ -109,25 +109,6 @@ def get_cluster(
 ) -> Reply:
     cluster = find_cluster(ctx, params)
     return Reply(200, views.cluster_detail(cluster, ctx.base_url, sim.config.supported_k8s))
-
-
-def get_kubeconfig(
-    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
-) -> Reply:
-    cluster = find_cluster(ctx, params)
-    if not cluster.api_address:
-        raise BadRequest(
-            f"Cluster {cluster.name} is in status {cluster.status}; its kubeconfig exists once "
-            "the cluster is created."
-        )
-    return Reply(200, {"config": kubeconfig.render(cluster)})
-
-
-def get_ip_acl(
-    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
-) -> Reply:
-    cluster = find_cluster(ctx, params)
-    return Reply(200, views.ipacl(cluster, cluster.ipacl))
 
 
 def list_events(
@@ -336,7 +317,7 @@ def create_cluster(
         effect=created,
         fail_reason=ctx.fail_reason,
     )
-    return Reply(*_accepted(cluster))
+    return Reply(*accepted(cluster))
 
 
 def delete_cluster(
@@ -358,181 +339,3 @@ def delete_cluster(
         removes="cluster",
     )
     return Reply(204)
-
-
-# --- cluster updates -------------------------------------------------------------------
-
-
-def _update(
-    sim: Simulator,
-    ctx: RequestContext,
-    cluster: Cluster,
-    operation: Operation,
-    event_type: str,
-    effect: Callable[[Cluster, float], None],
-    target: NodeGroup | None = None,
-    sets_cluster_status: bool = True,
-) -> None:
-    sim.lifecycle.start(
-        ctx.tenant,
-        cluster,
-        now=ctx.now,
-        operation=operation,
-        phase="UPDATE",
-        event_type=event_type,
-        resource=target,
-        sets_cluster_status=sets_cluster_status,
-        nodegroups=[target] if target else [],
-        effect=effect,
-        fail_reason=ctx.fail_reason,
-    )
-
-
-def resize_cluster(
-    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
-) -> Reply:
-    cluster = find_cluster(ctx, params)
-    body = json_object(body)
-    rules.check_known_fields(body, {"nodegroup", "node_count", "nodes_to_remove"}, "resize")
-    ng = cluster.find_worker(rules.require_str(body, "nodegroup"))
-    if "node_count" not in body:
-        raise BadRequest("Mandatory field missing: node_count")
-    count = rules.as_int(body["node_count"], "node_count", 1, sim.config.max_nodes_per_group)
-    to_remove = body.get("nodes_to_remove") or []
-    if not isinstance(to_remove, list) or not all(isinstance(u, str) for u in to_remove):
-        raise BadRequest("nodes_to_remove must be a list of node UUIDs.")
-    unknown = [u for u in to_remove if ng.node(u) is None]
-    if unknown:
-        raise BadRequest(f"Nodes {', '.join(unknown)} are not in node group {ng.name}.")
-    if len(set(to_remove)) > max(ng.node_count - count, 0):
-        raise BadRequest("nodes_to_remove names more nodes than the scale-in removes.")
-    rules.ensure_operable(cluster, ng)
-    if ng.autoscaler_enabled:
-        raise BadRequest(f"Node group {ng.name} has the autoscaler enabled; resize is refused.")
-    rules.ensure_idle(cluster, *_accepted(cluster))
-    ng_uuid, removal = ng.uuid, list(dict.fromkeys(to_remove))
-
-    def resized(c: Cluster, at: float) -> None:
-        group = c.nodegroup_by_uuid(ng_uuid)
-        if group is not None:
-            nodes.resize(c, group, count, removal, at, sim.rng, sim.new_uuid)
-
-    _update(sim, ctx, cluster, Operation.RESIZE_CLUSTER, "CLUSTER_RESIZE", resized, target=ng)
-    return Reply(*_accepted(cluster))
-
-
-def _node_subnets(sim: Simulator, cluster: Cluster) -> list[ipaddress.IPv4Network]:
-    subnets = [sim.config.subnet_cidr(cluster.fixed_subnet)]
-    for ng in cluster.workers:
-        extra = str(ng.labels.get("additional_subnet_id_list", ""))
-        subnets += [sim.config.subnet_cidr(s) for s in extra.split(":") if s in sim.config.subnets]
-    return subnets
-
-
-def update_cni(
-    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
-) -> Reply:
-    cluster = find_cluster(ctx, params)
-    body = json_object(body)
-    allowed = {"cni", "num_buffer_nodes", "num_max_unavailable_nodes", "pod_cidr", "pod_subnet"}
-    rules.check_known_fields(body, allowed, "cni_update")
-    if body.get("cni") != "calico":
-        raise BadRequest('cni must be "calico".')
-    current = str(cluster.labels.get("cni_driver", "calico")).lower()
-    if current != "flannel":
-        raise BadRequest(f"The CNI of cluster {cluster.name} is {current}; only Flannel changes.")
-    if "pod_cidr" not in body:
-        raise BadRequest("Mandatory field missing: pod_cidr")
-    service = cidr.parse(
-        cluster.labels.get("service_cluster_ip_range", cidr.DEFAULT_SERVICE_CIDR),
-        "service_cluster_ip_range",
-    )
-    in_use = cluster.labels.get("pods_network_cidr")
-    pods, pod_subnet = cidr.check_cni_pod_network(
-        body["pod_cidr"],
-        body.get("pod_subnet", cidr.DEFAULT_PODS_SUBNET),
-        service,
-        _node_subnets(sim, cluster),
-        cidr.parse(in_use, "pods_network_cidr") if in_use else None,
-    )
-    quota = sim.config.max_nodes_per_group
-    room = min((quota - ng.node_count for ng in cluster.workers), default=0)
-    if "num_buffer_nodes" in body:
-        rules.as_int(body["num_buffer_nodes"], "num_buffer_nodes", 0, max(room, 0))
-    if "num_max_unavailable_nodes" in body:
-        total = sum(ng.node_count for ng in cluster.workers)
-        rules.as_int(body["num_max_unavailable_nodes"], "num_max_unavailable_nodes", 1, total)
-    rules.ensure_operable(cluster)
-    rules.ensure_idle(cluster, *_accepted(cluster))
-
-    def changed(c: Cluster, at: float) -> None:
-        c.labels.update(
-            cni_driver="calico", pods_network_cidr=str(pods), pods_network_subnet=str(pod_subnet)
-        )
-
-    _update(sim, ctx, cluster, Operation.UPDATE_CNI, "CLUSTER_CNI_UPDATE", changed)
-    return Reply(*_accepted(cluster))
-
-
-def set_ip_acl(
-    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
-) -> Reply:
-    """Applied at once (a load balancer setting), recorded as a finished task."""
-    cluster = find_cluster(ctx, params)
-    acl = rules.check_ipacl(json_object(body))
-    rules.ensure_operable(cluster)
-    rules.ensure_idle(cluster, 200, {"uuid": cluster.uuid})
-    cluster.ipacl = acl
-    cluster.updated_at = ctx.now
-    sim.lifecycle.record_event(cluster, "CLUSTER_UPDATE_API_EP_IPACL", None, ctx.now)
-    return Reply(200, {"uuid": cluster.uuid})
-
-
-def renew_certificate(
-    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
-) -> Reply:
-    cluster = find_cluster(ctx, params)
-    body = json_object(body)
-    rules.check_known_fields(body, {"term_of_validity"}, "certificates")
-    if "term_of_validity" not in body:
-        raise BadRequest("Mandatory field missing: term_of_validity")
-    years = rules.check_term_of_validity(body["term_of_validity"])
-    kube = versions.require(cluster.kube_tag, "kube_tag")
-    cni = str(cluster.labels.get("cni_driver", "calico")).lower()
-    if kube < (1, 24, 0) or not cni.startswith("calico"):
-        raise BadRequest("Certificate renewal needs Kubernetes v1.24 or later with Calico.")
-    rules.ensure_operable(cluster)
-    rules.ensure_idle(cluster, *_accepted(cluster))
-
-    def renewed(c: Cluster, at: float) -> None:
-        c.certificate_generation += 1
-        c.labels["term_of_validity"] = str(years)
-        c.labels["certificate_expiry"] = views.timestamp(at + years * YEAR)
-
-    _update(sim, ctx, cluster, Operation.RENEW_CERTIFICATE, "CLUSTER_RENEW_CERTIFICATE", renewed)
-    return Reply(*_accepted(cluster))
-
-
-def update_service_gateway(
-    sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
-) -> Reply:
-    cluster = find_cluster(ctx, params)
-    body = json_object(body)
-    rules.check_known_fields(body, {"ncr_sgw", "obs_sgw"}, "update_sgw")
-    if not body:
-        raise BadRequest("Mandatory field missing: ncr_sgw or obs_sgw")
-    changes = {key: rules.require_uuid(body, key) for key in body}
-    for key in changes:
-        if not cluster.labels.get(key):
-            raise BadRequest(
-                f"Cluster {cluster.name} was created without {key}; only a service gateway set "
-                "at creation can be changed."
-            )
-    rules.ensure_operable(cluster)
-    rules.ensure_idle(cluster, *_accepted(cluster))
-
-    def changed(c: Cluster, at: float) -> None:
-        c.labels.update(changes)
-
-    _update(sim, ctx, cluster, Operation.UPDATE_SERVICE_GATEWAY, "CLUSTER_UPDATE_SGW", changed)
-    return Reply(*_accepted(cluster))
