@@ -4,10 +4,11 @@
 # Debian bookworm ships only kubectl from its `kubernetes` source package, but the source
 # holds the whole tree, so the two server binaries are built from it once and cached.
 # Output: a folder with kube-apiserver, kube-controller-manager and etcd, printed on stdout
-# (default ~/.cache/nks-operator/kube-1.20). With KUBEBUILDER_ASSETS set, nothing is built.
+# (default ~/.cache/nks-operator/kube-1.20-r2). With KUBEBUILDER_ASSETS set, nothing is built.
 set -euo pipefail
 
-CACHE="${NKS_KUBE_CACHE:-$HOME/.cache/nks-operator/kube-1.20}"
+# The folder name changes whenever the build recipe does, so stale builds are never reused.
+CACHE="${NKS_KUBE_CACHE:-$HOME/.cache/nks-operator/kube-1.20-r2}"
 log() { echo "install-kube-binaries: $*" >&2; }
 
 if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
@@ -67,6 +68,14 @@ cd src
 rm -rf vendor/github.com/modern-go/reflect2
 cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
 rm -f vendor/github.com/modern-go/reflect2/go.mod
+# Built with a Go newer than 1.15, 1.20's vendored OpenAPI validators treat "" (a zero
+# value) as null and reject it in custom resources (kubernetes/kubernetes#99804).
+for f in vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go \
+         vendor/github.com/go-openapi/validate/type.go; do
+  [ -f "$f" ] || continue
+  sed -i 's/if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {/if data == nil {/' "$f"
+  grep -q 'if data == nil {' "$f" || { log "could not patch $f"; exit 1; }
+done
 mkdir -p .go/src/k8s.io
 ln -s ../../.. .go/src/k8s.io/kubernetes
 export GOPATH="$PWD/.go" CGO_ENABLED=0 GO111MODULE=off GOFLAGS=

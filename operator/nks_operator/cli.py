@@ -12,7 +12,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 def _registrars() -> list[Register]:
     # Imported lazily so `nks-operator --help` stays fast and one broken subcommand
     # cannot hide the others.
-    from nks_operator import run_command
+    from nks_operator import demo, run_command
     from nks_operator.api import command as crds_command
     from nks_operator.simulator import command as simulator_command
 
@@ -20,6 +20,7 @@ def _registrars() -> list[Register]:
         run_command.register,
         simulator_command.register,
         crds_command.register,
+        demo.register,
     ]
     return registrars
 

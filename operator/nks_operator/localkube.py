@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 INSTALL_SCRIPT = "scripts/install-kube-binaries.sh"
-DEFAULT_CACHE = Path.home() / ".cache" / "nks-operator" / "kube-1.20"
+DEFAULT_CACHE = Path.home() / ".cache" / "nks-operator" / "kube-1.20-r2"
 # Only what the operator relies on: ownerReference garbage collection (the kubeconfig
 # Secret owned by an NKSCluster) and namespace deletion (test and demo clean-up).
 DEFAULT_CONTROLLERS = ("garbagecollector", "namespace")

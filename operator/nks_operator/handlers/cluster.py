@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import kopf
@@ -15,7 +14,7 @@ from nks_operator.control.common import (
     change_trigger,
 )
 from nks_operator.control.registry import ResourceSlot
-from nks_operator.handlers.loop import run_daemon
+from nks_operator.handlers.loop import run_daemon, run_deletion
 
 
 async def _one_pass(ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot) -> float:
@@ -51,16 +50,13 @@ async def wake_on_change(
                 account.poller.expect_change(cluster_id, seconds=0)
 
 
+async def _delete_pass(
+    ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot
+) -> float | None:
+    return await ClusterDeletion(ctx, body, slot).delete()
+
+
 @kopf.on.delete(GROUP, VERSION, CLUSTER.plural, id="delete")
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    ctx: OperatorContext = memo.ctx
-    meta = body["metadata"]
-    slot = ctx.registry.slot(meta["uid"], CLUSTER.kind, meta["namespace"], meta["name"])
-    async with slot.lock:  # never overlaps a pass that may be creating the cluster
-        fresh = await ctx.kube.get_object(CLUSTER, meta["namespace"], meta["name"])
-        current = copy.deepcopy(dict(fresh if fresh is not None else body))
-        delay = await ClusterDeletion(ctx, current, slot).delete()
-    if delay is not None:
-        raise kopf.TemporaryError("waiting for NKS to delete the cluster", delay=delay)
-    ctx.registry.forget(meta["uid"])
-    ctx.registry.wake_kind(NODEGROUP.kind, meta["namespace"])
+    await run_deletion(CLUSTER, CLUSTER.kind, body, memo, _delete_pass)
+    memo.ctx.registry.wake_kind(NODEGROUP.kind, body["metadata"]["namespace"])

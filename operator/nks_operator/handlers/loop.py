@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
 
+from nks_operator.api.resources import Resource
 from nks_operator.control.common import OperatorContext
 from nks_operator.control.registry import ResourceSlot
 
@@ -47,3 +49,30 @@ async def run_daemon(
             delay = await one_pass(ctx, current, slot)
             status = current.get("status")
         await _sleep(slot, stopped, delay)
+
+
+DeleteFn = Callable[[OperatorContext, dict[str, Any], ResourceSlot], Awaitable[float | None]]
+# A deletion handler waits in place this long before handing back to kopf: kopf logs every
+# TemporaryError as an error, and a deletion that is simply in progress is not one.
+DELETION_PATIENCE_SECONDS = 600.0
+
+
+async def run_deletion(
+    resource: Resource, kind: str, body: kopf.Body, memo: kopf.Memo, delete_pass: DeleteFn
+) -> None:
+    """Delete in NKS and wait for NKS to confirm; returns when the finalizer may go."""
+    ctx: OperatorContext = memo.ctx
+    meta = body["metadata"]
+    slot = ctx.registry.slot(meta["uid"], kind, meta["namespace"], meta["name"])
+    deadline = time.monotonic() + DELETION_PATIENCE_SECONDS
+    while True:
+        async with slot.lock:  # never overlaps a pass that may be creating the resource
+            fresh = await ctx.kube.get_object(resource, meta["namespace"], meta["name"])
+            current = copy.deepcopy(dict(fresh if fresh is not None else body))
+            delay = await delete_pass(ctx, current, slot)
+        if delay is None:
+            ctx.registry.forget(meta["uid"])
+            return
+        if time.monotonic() + delay > deadline:
+            raise kopf.TemporaryError(f"still waiting for NKS to delete {kind}", delay=delay)
+        await asyncio.sleep(delay)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import kopf
@@ -11,7 +10,7 @@ from nks_operator.api.resources import GROUP, NODEGROUP, VERSION
 from nks_operator.control.common import OperatorContext, change_trigger
 from nks_operator.control.nodegroup import NodeGroupDeletion, NodeGroupPass
 from nks_operator.control.registry import ResourceSlot
-from nks_operator.handlers.loop import run_daemon
+from nks_operator.handlers.loop import run_daemon, run_deletion
 
 
 async def _one_pass(ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot) -> float:
@@ -33,15 +32,12 @@ async def wake_on_change(
         ctx.registry.wake(NODEGROUP.kind, meta["namespace"], meta["name"], trigger=trigger)
 
 
+async def _delete_pass(
+    ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot
+) -> float | None:
+    return await NodeGroupDeletion(ctx, body, slot).delete()
+
+
 @kopf.on.delete(GROUP, VERSION, NODEGROUP.plural, id="delete")
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    ctx: OperatorContext = memo.ctx
-    meta = body["metadata"]
-    slot = ctx.registry.slot(meta["uid"], NODEGROUP.kind, meta["namespace"], meta["name"])
-    async with slot.lock:
-        fresh = await ctx.kube.get_object(NODEGROUP, meta["namespace"], meta["name"])
-        current = copy.deepcopy(dict(fresh if fresh is not None else body))
-        delay = await NodeGroupDeletion(ctx, current, slot).delete()
-    if delay is not None:
-        raise kopf.TemporaryError("waiting for NKS to delete the node group", delay=delay)
-    ctx.registry.forget(meta["uid"])
+    await run_deletion(NODEGROUP, NODEGROUP.kind, body, memo, _delete_pass)

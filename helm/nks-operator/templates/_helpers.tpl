@@ -1,0 +1,126 @@
+{{/*
+Names and labels.
+*/}}
+{{- define "nks-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "nks-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "nks-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "nks-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "nks-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "nks-operator.labels" -}}
+helm.sh/chart: {{ include "nks-operator.chart" . }}
+{{ include "nks-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: nks-operator
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "nks-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "nks-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "nks-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the default-credentials Secret ("" when there is none).
+*/}}
+{{- define "nks-operator.credentialsSecret" -}}
+{{- if .Values.credentials.existingSecret }}
+{{- .Values.credentials.existingSecret }}
+{{- else if .Values.credentials.create }}
+{{- printf "%s-credentials" (include "nks-operator.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Watch scope: "cluster" (all namespaces, or a list with globs: cluster-wide RBAC) or
+"namespaced" (a list of plain names: a Role in each).
+kopf treats a name with `*`, `?`, `!` (exclusion) or `,` (a list) as a pattern.
+*/}}
+{{- define "nks-operator.hasGlobs" -}}
+{{- $found := false }}
+{{- range .Values.watchNamespaces }}
+{{- if regexMatch "[*?!,]" . }}{{ $found = true }}{{ end }}
+{{- end }}
+{{- if $found }}true{{ end }}
+{{- end }}
+
+{{- define "nks-operator.scope" -}}
+{{- if or (not .Values.watchNamespaces) (include "nks-operator.hasGlobs" .) }}cluster{{ else }}namespaced{{ end }}
+{{- end }}
+
+{{/*
+The rules the operator needs in every namespace it watches (a Role's in namespaced scope,
+part of the ClusterRole in cluster scope). README "RBAC" explains each rule.
+*/}}
+{{- define "nks-operator.namespacedRules" -}}
+- apiGroups: ["nks.nhncloud.com"]
+  resources: ["nksclusters", "nksnodegroups"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["nks.nhncloud.com"]
+  resources: ["nksclusters/status", "nksnodegroups/status"]
+  verbs: ["get", "patch"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
+
+{{- define "nks-operator.crdRules" -}}
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+
+{{- define "nks-operator.secretWriteRules" -}}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "create", "update", "delete"]
+{{- end }}
+
+{{/*
+Name of cluster-scoped objects: the release namespace is part of it, so the same release
+name in two namespaces (one operator per namespace list) never collides.
+*/}}
+{{- define "nks-operator.clusterObjectName" -}}
+{{- printf "%s-%s" (include "nks-operator.fullname" .) .Release.Namespace }}
+{{- end }}

@@ -1,0 +1,11 @@
+{{/*
+Checks values.schema.json cannot express; each fails the render with the reason and the fix.
+*/}}
+{{- define "nks-operator.validate" -}}
+{{- if and .Values.metrics.enabled (eq (int .Values.health.port) (int .Values.metrics.port)) }}
+{{- fail (printf "health.port and metrics.port are both %v: give them different ports" .Values.health.port) }}
+{{- end }}
+{{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
+{{- fail "serviceAccount.create is false: set serviceAccount.name to the existing ServiceAccount the operator runs as" }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,362 @@
+"""`helm template` output: the Deployment, its security, probes, credentials and the extras."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from tests.helm.helpers import (
+    CHART,
+    FULLNAME,
+    NAMESPACE,
+    Helm,
+    container,
+    env_of,
+    find,
+    one,
+)
+
+CREDENTIAL_ENV = {
+    "NKS_TENANT_ID": "tenantId",
+    "NKS_USERNAME": "username",
+    "NKS_PASSWORD": "password",
+    "NKS_IDENTITY_URL": "identityUrl",
+    "NKS_URL": "nksUrl",
+}
+APP_VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+
+
+def test_deployment_defaults_one_replica_recreate(helm: Helm) -> None:
+    deployment = one(helm.render(), "Deployment", FULLNAME)
+    assert deployment["metadata"]["namespace"] == NAMESPACE
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= pod_labels.items()
+
+
+def test_restricted_pod_security(helm: Helm) -> None:
+    manifests = helm.render()
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    security = container(manifests)["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] == 65532
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "privileged" not in security
+    assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+
+
+def test_tmp_is_a_writable_empty_dir(helm: Helm) -> None:
+    manifests = helm.render()
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    assert container(manifests)["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+
+
+def test_liveness_probe_on_kopfs_endpoint_bound_to_all_interfaces(helm: Helm) -> None:
+    operator = container(helm.render())
+    assert "--liveness=http://0.0.0.0:8080/healthz" in operator["args"]
+    probe = operator["livenessProbe"]
+    assert probe["httpGet"] == {"path": "/healthz", "port": "health"}
+    ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
+    assert ports["health"] == 8080
+    assert probe["periodSeconds"] > 0 and probe["failureThreshold"] >= 1
+
+
+def test_health_port_follows_the_value(helm: Helm) -> None:
+    operator = container(helm.render({"health": {"port": 8181}}))
+    assert "--liveness=http://0.0.0.0:8181/healthz" in operator["args"]
+    assert {p["name"]: p["containerPort"] for p in operator["ports"]}["health"] == 8181
+
+
+def test_resources_are_set(helm: Helm) -> None:
+    resources = container(helm.render())["resources"]
+    assert resources["requests"]["cpu"] and resources["requests"]["memory"]
+    assert resources["limits"]["memory"]
+
+
+def test_command_line_defaults(helm: Helm) -> None:
+    operator = container(helm.render())
+    assert "command" not in operator  # the image's ENTRYPOINT (nks-operator)
+    assert operator["args"] == [
+        "run",
+        "--all-namespaces",
+        "--liveness=http://0.0.0.0:8080/healthz",
+        "--log-level=INFO",
+        "--log-format=json",
+    ]
+
+
+def test_log_settings_poll_intervals_peering_and_extra_args(helm: Helm) -> None:
+    args = container(
+        helm.render(
+            {
+                "operator": {
+                    "logLevel": "DEBUG",
+                    "logFormat": "plain",
+                    "fastPollSeconds": 2.5,
+                    "slowPollSeconds": 300,
+                    "errorBackoffSeconds": 30,
+                    "extraArgs": ["--kubeconfig", "/etc/kube/config"],
+                },
+                "peering": {"enabled": True, "name": "nks-ha"},
+            }
+        )
+    )["args"]
+    assert args[0] == "run"
+    for expected in (
+        "--log-level=DEBUG",
+        "--log-format=plain",
+        "--fast-poll=2.5",
+        "--slow-poll=300",
+        "--error-backoff=30",
+        "--peering=nks-ha",
+    ):
+        assert expected in args
+    assert args[-2:] == ["--kubeconfig", "/etc/kube/config"]
+
+
+def test_image_tag_defaults_to_app_version_and_digest_wins(helm: Helm) -> None:
+    operator = container(helm.render())
+    assert operator["image"] == f"nks-operator:{APP_VERSION}"
+    assert operator["imagePullPolicy"] == "IfNotPresent"
+    digest = "sha256:" + "a" * 64
+    operator = container(
+        helm.render(
+            {"image": {"repository": "reg.example/nks", "tag": "1.2.3", "pullPolicy": "Always"}}
+        )
+    )
+    assert (operator["image"], operator["imagePullPolicy"]) == ("reg.example/nks:1.2.3", "Always")
+    operator = container(helm.render({"image": {"repository": "r/nks", "digest": digest}}))
+    assert operator["image"] == f"r/nks@{digest}"
+
+
+def test_no_credentials_by_default(helm: Helm) -> None:
+    manifests = helm.render()
+    assert not find(manifests, "Secret")
+    assert not set(CREDENTIAL_ENV) & set(env_of(manifests))
+
+
+def test_existing_secret_maps_every_key_through_secret_key_ref(helm: Helm) -> None:
+    manifests = helm.render({"credentials": {"existingSecret": "nks-credentials"}})
+    env = env_of(manifests)
+    for name, key in CREDENTIAL_ENV.items():
+        assert "value" not in env[name]
+        ref = env[name]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == "nks-credentials"
+        assert ref["key"] == key
+        # The base URLs are optional keys; the account is not.
+        assert ref.get("optional", False) is (key in ("identityUrl", "nksUrl"))
+    assert not find(manifests, "Secret")
+
+
+def test_no_password_anywhere_in_the_default_render(helm: Helm) -> None:
+    for values in ({}, {"credentials": {"existingSecret": "nks-credentials"}}):
+        text = helm.template(values)
+        assert "kind: Secret" not in text
+        assert not re.search(r"(?i)password\s*:", text), text
+        assert "stringData" not in text
+
+
+def test_dev_credentials_render_a_secret_and_restart_on_change(helm: Helm) -> None:
+    values = {
+        "credentials": {
+            "create": True,
+            "tenantId": "tenant-1",
+            "username": "dev@example.com",
+            "password": "dev-only-pw-1",
+            "nksUrl": "http://127.0.0.1:8000",
+        }
+    }
+    text = helm.template(values)
+    manifests = [m for m in yaml.safe_load_all(text) if m]
+    secret = one(manifests, "Secret", f"{FULLNAME}-credentials")
+    assert secret["stringData"]["password"] == "dev-only-pw-1"
+    assert "identityUrl" not in secret["stringData"]
+    assert "DEVELOPMENT ONLY" in text
+    # The password lives in the Secret only, never in the Deployment.
+    deployment_text = yaml.safe_dump(one(manifests, "Deployment"))
+    assert "dev-only-pw-1" not in deployment_text
+    env = env_of(manifests)
+    assert env["NKS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"{FULLNAME}-credentials"
+    annotations = one(manifests, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    changed = {"credentials": {**values["credentials"], "password": "dev-only-pw-2"}}
+    annotations_after = one(helm.render(changed), "Deployment")["spec"]["template"]["metadata"][
+        "annotations"
+    ]
+    assert annotations["checksum/credentials"] != annotations_after["checksum/credentials"]
+
+
+def test_pod_id_is_the_pod_name(helm: Helm) -> None:
+    env = env_of(helm.render())
+    assert env["POD_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+
+def test_metrics_service_on_9090(helm: Helm) -> None:
+    manifests = helm.render()
+    service = one(manifests, "Service", f"{FULLNAME}-metrics")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    pod_labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    operator = container(manifests)
+    assert {"name": "metrics", "containerPort": 9090, "protocol": "TCP"} in operator["ports"]
+    assert env_of(manifests)["NKS_METRICS_PORT"]["value"] == "9090"
+    assert not find(manifests, "ServiceMonitor")
+
+
+def test_metrics_disabled_renders_no_service_port_or_env(helm: Helm) -> None:
+    manifests = helm.render({"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}})
+    assert not find(manifests, "Service")
+    assert not find(manifests, "ServiceMonitor")
+    assert "NKS_METRICS_PORT" not in env_of(manifests)
+    assert [p["name"] for p in container(manifests)["ports"]] == ["health"]
+
+
+def test_service_monitor_selects_the_metrics_service(helm: Helm) -> None:
+    manifests = helm.render(
+        {"metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}}}
+    )
+    monitor = one(manifests, "ServiceMonitor")
+    service = one(manifests, "Service")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics"
+
+
+def test_network_policy(helm: Helm) -> None:
+    assert not find(helm.render(), "NetworkPolicy")
+    manifests = helm.render(
+        {"networkPolicy": {"enabled": True, "kubeAPI": {"cidrs": ["10.96.0.1/32"]}}}
+    )
+    policy = one(manifests, "NetworkPolicy")
+    pod_labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    ingress_ports = sorted(rule["ports"][0]["port"] for rule in policy["spec"]["ingress"])
+    assert ingress_ports == [8080, 9090]
+    dns, kube_api, nks = policy["spec"]["egress"]
+    assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
+    assert "to" not in dns
+    assert [p["port"] for p in kube_api["ports"]] == [443, 6443]
+    assert kube_api["to"] == [{"ipBlock": {"cidr": "10.96.0.1/32"}}]
+    assert [p["port"] for p in nks["ports"]] == [443]
+    assert nks["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+
+
+def test_network_policy_restricts_scrapers_when_asked(helm: Helm) -> None:
+    scraper = {"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}
+    policy = one(
+        helm.render({"networkPolicy": {"enabled": True, "metrics": {"from": [scraper]}}}),
+        "NetworkPolicy",
+    )
+    metrics_rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == 9090)
+    assert metrics_rule["from"] == [scraper]
+
+
+def test_scheduling_and_metadata_pass_through(helm: Helm) -> None:
+    toleration = {"key": "ops", "operator": "Exists", "effect": "NoSchedule"}
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["ops"]}]}
+                ]
+            }
+        }
+    }
+    manifests = helm.render(
+        {
+            "nodeSelector": {"pool": "ops"},
+            "tolerations": [toleration],
+            "affinity": affinity,
+            "priorityClassName": "system-cluster-critical",
+            "podAnnotations": {"example.com/team": "platform"},
+            "podLabels": {"team": "platform"},
+            "commonLabels": {"cost-center": "42"},
+            "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
+            "imagePullSecrets": [{"name": "regcred"}],
+        }
+    )
+    template = one(manifests, "Deployment")["spec"]["template"]
+    pod = template["spec"]
+    assert pod["nodeSelector"] == {"pool": "ops"}
+    assert pod["tolerations"] == [toleration]
+    assert pod["affinity"] == affinity
+    assert pod["priorityClassName"] == "system-cluster-critical"
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert template["metadata"]["annotations"] == {"example.com/team": "platform"}
+    assert template["metadata"]["labels"]["team"] == "platform"
+    assert env_of(manifests)["HTTPS_PROXY"]["value"] == "http://proxy:3128"
+    for obj in manifests:
+        assert obj["metadata"]["labels"]["cost-center"] == "42", obj["kind"]
+
+
+def test_every_object_carries_the_standard_labels(helm: Helm) -> None:
+    for obj in helm.render({"watchNamespaces": ["a"], "peering": {"enabled": True}}):
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == "nks-operator", obj["kind"]
+        assert labels["app.kubernetes.io/instance"] == "nks"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert labels["app.kubernetes.io/version"] == APP_VERSION
+
+
+def test_peering_objects_follow_the_scope(helm: Helm) -> None:
+    assert not find(helm.render(), "ClusterKopfPeering")
+    manifests = helm.render({"peering": {"enabled": True, "name": "ha"}})
+    assert one(manifests, "ClusterKopfPeering", "ha")["apiVersion"] == "kopf.dev/v1"
+    assert not find(manifests, "KopfPeering")
+    manifests = helm.render({"peering": {"enabled": True}, "watchNamespaces": ["a", "b"]})
+    assert not find(manifests, "ClusterKopfPeering")
+    assert sorted(m["metadata"]["namespace"] for m in find(manifests, "KopfPeering")) == [
+        "a",
+        "b",
+    ]
+
+
+def test_webhook_placeholder_renders_nothing(helm: Helm) -> None:
+    assert helm.template({"webhook": {"enabled": False}}) == helm.template()
+    kinds = {m["kind"] for m in helm.render()}
+    assert not {k for k in kinds if "Webhook" in k}
+
+
+def test_replicas_with_peering(helm: Helm) -> None:
+    deployment = one(helm.render({"replicaCount": 2, "peering": {"enabled": True}}), "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_notes_name_the_credentials_mode(helm: Helm) -> None:
+    def notes(values: str) -> str:
+        out = helm(
+            "install",
+            "nks",
+            str(CHART),
+            "--namespace",
+            NAMESPACE,
+            "--dry-run=client",
+            "--values",
+            "-",
+            input=values,
+        )
+        return out.split("NOTES:", 1)[1]
+
+    assert "spec.credentialsRef" in notes("{}")
+    assert "rollout restart" in notes('{"credentials": {"existingSecret": "c"}}')
+    dev = '{"credentials": {"create": true, "tenantId": "t", "username": "u", "password": "p"}}'
+    assert "WARNING: credentials.create is for development only" in notes(dev)
+    assert "kubectl apply --server-side --force-conflicts" in notes("{}")

@@ -1,0 +1,201 @@
+"""values.schema.json: bad values stop helm before anything renders, with a clear message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.helm.helpers import CHART, Helm, HelmError
+
+SCHEMA = json.loads((CHART / "values.schema.json").read_text())
+DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
+
+# (values, substrings the error must contain: the offending key's path and the reason)
+REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "negative fast poll": (
+        {"operator": {"fastPollSeconds": -1}},
+        ["/operator/fastPollSeconds", "exclusiveMinimum"],
+    ),
+    "zero slow poll": (
+        {"operator": {"slowPollSeconds": 0}},
+        ["/operator/slowPollSeconds", "exclusiveMinimum"],
+    ),
+    "negative error backoff": (
+        {"operator": {"errorBackoffSeconds": -5}},
+        ["/operator/errorBackoffSeconds", "exclusiveMinimum"],
+    ),
+    "poll interval as text": (
+        {"operator": {"fastPollSeconds": "fast"}},
+        ["/operator/fastPollSeconds", "got string"],
+    ),
+    "unknown log format": (
+        {"operator": {"logFormat": "xml"}},
+        ["/operator/logFormat", "'plain', 'full', 'json'"],
+    ),
+    "unknown log level": (
+        {"operator": {"logLevel": "TRACE"}},
+        ["/operator/logLevel", "'DEBUG', 'INFO', 'WARNING', 'ERROR'"],
+    ),
+    "two replicas without peering": (
+        {"replicaCount": 2},
+        ["/replicaCount", "maximum", "/peering/enabled", "must be true"],
+    ),
+    "negative replicas": ({"replicaCount": -1}, ["/replicaCount", "minimum"]),
+    "bad image pull policy": (
+        {"image": {"pullPolicy": "Sometimes"}},
+        ["/image/pullPolicy", "'Always', 'IfNotPresent', 'Never'"],
+    ),
+    "digest that is no digest": ({"image": {"digest": "latest"}}, ["/image/digest"]),
+    "empty image repository": ({"image": {"repository": ""}}, ["/image/repository"]),
+    "misspelt top-level key": ({"replicas": 2}, ["additional properties 'replicas'"]),
+    "misspelt nested key": (
+        {"operator": {"pollSeconds": 5}},
+        ["/operator", "additional properties 'pollSeconds'"],
+    ),
+    "dev credentials without a password": (
+        {"credentials": {"create": True, "tenantId": "t", "username": "u"}},
+        ["/credentials/password"],
+    ),
+    "dev credentials and an existing Secret": (
+        {
+            "credentials": {
+                "create": True,
+                "existingSecret": "mine",
+                "tenantId": "t",
+                "username": "u",
+                "password": "p",
+            }
+        },
+        ["/credentials/existingSecret"],
+    ),
+    "existing Secret with an invalid name": (
+        {"credentials": {"existingSecret": "My_Secret"}},
+        ["/credentials/existingSecret"],
+    ),
+    "identity URL without a scheme": (
+        {"credentials": {"existingSecret": "s", "identityUrl": "identity.example"}},
+        ["/credentials/identityUrl"],
+    ),
+    "webhook not wired yet": ({"webhook": {"enabled": True}}, ["/webhook/enabled"]),
+    "namespace that is no name": ({"watchNamespaces": ["Team_A"]}, ["/watchNamespaces/0"]),
+    "namespace listed twice": ({"watchNamespaces": ["a", "a"]}, ["/watchNamespaces"]),
+    "peering with namespace globs": (
+        {"peering": {"enabled": True}, "watchNamespaces": ["team-a", "team-*"]},
+        ["/watchNamespaces/1"],
+    ),
+    "health port out of range": ({"health": {"port": 70000}}, ["/health/port", "maximum"]),
+    "metrics service type": (
+        {"metrics": {"service": {"type": "Ingress"}}},
+        ["/metrics/service/type"],
+    ),
+    "scrape interval in words": (
+        {"metrics": {"serviceMonitor": {"interval": "30 seconds"}}},
+        ["/metrics/serviceMonitor/interval"],
+    ),
+    "CIDR with a /33": (
+        {"networkPolicy": {"nks": {"cidrs": ["10.0.0.0/33"]}}},
+        ["/networkPolicy/nks/cidrs/0"],
+    ),
+    "size limit in words": ({"tmpSizeLimit": "a lot"}, ["/tmpSizeLimit"]),
+    "env entry without a name": ({"extraEnv": [{"value": "x"}]}, ["/extraEnv/0", "name"]),
+    "node selector with a number": ({"nodeSelector": {"zone": 1}}, ["/nodeSelector/zone"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+def test_schema_rejects_with_a_clear_message(helm: Helm, case: str) -> None:
+    values, expected = REJECTED[case]
+    with pytest.raises(HelmError) as caught:
+        helm.template(values)
+    message = caught.value.stderr
+    assert "values don't meet the specifications of the schema" in message
+    for fragment in expected:
+        assert fragment in message, f"{case}: {fragment!r} not in:\n{message}"
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+def test_python_jsonschema_agrees(case: str) -> None:
+    # The schema means the same to any draft-07 validator (editors, CI linters, Helm 3).
+    values = _merged(DEFAULTS, REJECTED[case][0])
+    assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(values)), case
+
+
+def test_render_time_checks_explain_the_fix(helm: Helm) -> None:
+    with pytest.raises(HelmError, match="give them different ports"):
+        helm.template({"health": {"port": 9090}})
+    with pytest.raises(HelmError, match=r"set serviceAccount\.name"):
+        helm.template({"serviceAccount": {"create": False}})
+
+
+def test_schema_is_valid_draft_07_and_closed() -> None:
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
+    assert SCHEMA["additionalProperties"] is False
+    # Every key of values.yaml is declared (a closed schema would otherwise reject it).
+    jsonschema.validate(DEFAULTS, SCHEMA, cls=jsonschema.Draft7Validator)
+    assert set(DEFAULTS) <= set(SCHEMA["properties"])
+
+
+ACCEPTED: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "poll intervals": {
+        "operator": {"fastPollSeconds": 0.5, "slowPollSeconds": 600, "errorBackoffSeconds": 5}
+    },
+    "peered pair": {"replicaCount": 2, "peering": {"enabled": True, "name": "nks.ha"}},
+    "scaled to zero": {"replicaCount": 0},
+    "dev credentials": {
+        "credentials": {
+            "create": True,
+            "tenantId": "t",
+            "username": "u",
+            "password": "p",
+            "identityUrl": "http://127.0.0.1:8000",
+        }
+    },
+    "globs": {"watchNamespaces": ["team-*", "!kube-system", "a,b", "x?"]},
+    "everything": {
+        "image": {"repository": "reg.example/nks", "tag": "0.1.0-rc.1", "pullPolicy": "Always"},
+        "watchNamespaces": ["team-a"],
+        "rbac": {"secretNamespaces": ["argocd"]},
+        "credentials": {"existingSecret": "nks-credentials"},
+        "metrics": {"serviceMonitor": {"enabled": True, "interval": "1m30s"}},
+        "networkPolicy": {"enabled": True, "kubeAPI": {"cidrs": ["10.0.0.1/32", "fd00::1/128"]}},
+        "tolerations": [{"operator": "Exists"}],
+        "global": {"imageRegistry": "ignored"},
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(ACCEPTED))
+def test_schema_accepts_good_values(helm: Helm, case: str) -> None:
+    helm.template(ACCEPTED[case])
+    jsonschema.validate(_merged(DEFAULTS, ACCEPTED[case]), SCHEMA, cls=jsonschema.Draft7Validator)
+
+
+def test_lint(helm: Helm) -> None:
+    out = helm("lint", str(CHART), "--strict")
+    assert "1 chart(s) linted, 0 chart(s) failed" in out
+
+
+@pytest.mark.parametrize("case", ["everything", "dev credentials", "peered pair", "globs"])
+def test_lint_with_values(helm: Helm, case: str) -> None:
+    out = helm("lint", str(CHART), "--strict", "--values", "-", input=json.dumps(ACCEPTED[case]))
+    assert "0 chart(s) failed" in out
+
+
+def test_lint_reports_schema_errors(helm: Helm) -> None:
+    with pytest.raises(HelmError, match="/operator/logFormat"):
+        helm("lint", str(CHART), "--values", "-", input='{"operator": {"logFormat": "xml"}}')
+
+
+def _merged(base: Any, override: Any) -> Any:
+    """Helm's coalescing of a values file over the defaults (maps merge, the rest replaces)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = _merged(base.get(key), value) if key in base else value
+        return out
+    return override
