@@ -1,4 +1,4 @@
-"""Fixtures of the chart tests: the real helm binary, installed once per session."""
+"""Fixtures of the chart tests: the real helm binaries, installed once per session."""
 
 from __future__ import annotations
 
@@ -11,20 +11,34 @@ from tests.helm.helpers import INSTALL_SCRIPT, Helm
 
 
 @pytest.fixture(scope="session")
-def helm_binary() -> Path:
-    """Path of helm, from scripts/install-helm.sh (cached; a missing helm fails, never skips)."""
+def helm_tools() -> Path:
+    """The folder with `helm` (v4) and `helm3`, from scripts/install-helm.sh (cached).
+
+    A missing binary fails the tests, never skips them: CI installs them through the script.
+    """
     result = subprocess.run(
-        ["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=600, check=False
+        ["bash", str(INSTALL_SCRIPT), "--with-helm3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     if result.returncode != 0:
         pytest.fail(f"{INSTALL_SCRIPT} failed:\n{result.stderr}", pytrace=False)
-    binary = Path(result.stdout.strip().splitlines()[-1]) / "helm"
-    if not binary.is_file():
-        pytest.fail(f"{INSTALL_SCRIPT} printed no folder holding helm", pytrace=False)
-    return binary
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    for name in ("helm", "helm3"):
+        if not (folder / name).is_file():
+            pytest.fail(f"{INSTALL_SCRIPT} printed {folder}, which holds no {name}", pytrace=False)
+    return folder
 
 
 @pytest.fixture(scope="session")
-def helm(helm_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    """`helm(*args, kubeconfig=None, input=None)`, `.template(values)`, `.render(values)`."""
-    return Helm(helm_binary, tmp_path_factory.mktemp("helm-home"))
+def helm(helm_tools: Path, tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    """Helm 4: `helm(*args, kubeconfig=None, input=None)`, `.template(values)`, `.render()`."""
+    return Helm(helm_tools / "helm", tmp_path_factory.mktemp("helm-home"))
+
+
+@pytest.fixture(scope="session")
+def helm3(helm_tools: Path, tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    """Helm 3 (3.17), for the chart's compatibility with what most users still run."""
+    return Helm(helm_tools / "helm3", tmp_path_factory.mktemp("helm3-home"))

@@ -443,8 +443,7 @@ def _lifecycle_as_the_charts_service_account(
     kubeconfig = _service_account_kubeconfig(
         kube, kubectl, release.namespace, FULLNAME, workdir / "operator-kubeconfig"
     )
-    # KUBECONFIG, not --kubeconfig: the kubernetes client reads the variable at import time,
-    # before `run` could set it from the flag.
+    # The ServiceAccount's token instead of the admin's.
     env = {**os.environ, **FAST_ENV, "KUBECONFIG": str(kubeconfig)}
     for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD"):
         env.pop(key, None)

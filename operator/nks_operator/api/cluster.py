@@ -88,6 +88,21 @@ class ServiceGateways(CRDModel):
     """Service gateway UUID of type OBS (object storage), in the cluster's VPC."""
 
 
+class ArgoCDRegistration(CRDModel):
+    enabled: bool = False
+    """Register the cluster with Argo CD by writing an Argo CD cluster Secret."""
+    namespace: Annotated[
+        str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    ] = "argocd"
+    """Namespace Argo CD runs in (the Secret goes there; the operator needs access to it)."""
+    name: Annotated[str | None, Field(max_length=253)] = None
+    """Cluster name shown in Argo CD; default `<namespace>/<metadata.name>`."""
+    project: Annotated[str | None, Field(max_length=253)] = None
+    """Argo CD project the cluster is scoped to, if any."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Extra labels on the Secret (Argo CD ApplicationSet cluster generators select on them)."""
+
+
 class KubeconfigSecret(CRDModel):
     name: Annotated[str, Field(min_length=1, max_length=253)]
     """Name of the Secret that receives the kubeconfig (key `value`)."""
@@ -129,6 +144,9 @@ class NKSClusterSpec(CRDModel):
     """Delete: deleting this resource deletes the NKS cluster. Retain: leave it in NKS."""
     cluster_id: Annotated[UUIDish | None, Field(alias="clusterID")] = None
     """Adopt this existing NKS cluster (UUID) instead of creating one."""
+    argocd: ArgoCDRegistration | None = None
+    """Opt-in registration of the cluster in Argo CD, kept current after certificate
+    renewals and removed when the cluster is deleted."""
 
 
 class NKSClusterStatus(ResourceStatus):
@@ -144,6 +162,10 @@ class NKSClusterStatus(ResourceStatus):
     """CNI NKS reports for the cluster."""
     kubeconfig_secret_name: str | None = None
     """Name of the Secret holding the kubeconfig (key `value`)."""
+    certificate_renewal_request: str | None = None
+    """Last value of the renew-certificate annotation that was acted on."""
+    argocd_secret: str | None = None
+    """`namespace/name` of the Argo CD cluster Secret the operator maintains."""
 
 
 class NKSCluster(CRDModel):

@@ -18,13 +18,6 @@ from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
 
 
-class Rollout(CRDModel):
-    buffer_nodes: Annotated[int, Field(ge=0, le=100)] = 1
-    """Extra nodes created while nodes are replaced (flavor change, upgrade)."""
-    max_unavailable_nodes: Annotated[int, Field(ge=1, le=100)] = 1
-    """Nodes replaced at a time."""
-
-
 class NKSNodeGroupSpec(WorkerSpec):
     """Desired state of an NKS node group."""
 
@@ -34,8 +27,6 @@ class NKSNodeGroupSpec(WorkerSpec):
     """Name in NKS; defaults to metadata.name (immutable)."""
     kubernetes_version: KubernetesVersion | None = None
     """Pin the group to this version; absent means follow the cluster's version."""
-    rollout: Rollout = Field(default_factory=Rollout)
-    """How nodes are replaced during a flavor change or an upgrade."""
     stopped_nodes: Annotated[list[str], Field(max_length=100)] = Field(default_factory=list)
     """Node instance UUIDs to keep stopped; removing one starts it again."""
     deletion_policy: DeletionPolicy = "Delete"
@@ -51,6 +42,8 @@ class NKSNodeGroupStatus(ResourceStatus):
     """UUID of the node group in NKS."""
     cluster_id: Annotated[str | None, Field(alias="clusterID")] = None
     """UUID of the NKS cluster it belongs to."""
+    stopped_nodes: list[str] = Field(default_factory=list)
+    """Node instance UUIDs currently stopped by the operator."""
 
 
 class NKSNodeGroup(CRDModel):

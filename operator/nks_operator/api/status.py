@@ -39,12 +39,19 @@ class LastOperation(StatusModel):
     """The NKS operation, e.g. CLUSTER_CREATE, CLUSTER_RESIZE, NODEGROUP_UPGRADE."""
     state: Literal["Requested", "InProgress", "Succeeded", "Failed"]
     """Where it stands."""
+    target: str | None = None
+    """Node group the operation acts on (`default-master` for the control plane)."""
     task_id: Annotated[str | None, Field(alias="taskID")] = None
     """NKS task (event) UUID when known."""
     started_at: str | None = None
     """When the operator sent it (RFC 3339)."""
+    since_task_id: Annotated[int | None, Field(alias="sinceTaskID")] = None
+    """Highest NKS task id before the call: a newer task of this type proves it started."""
     message: str = ""
     """NKS's detail, if any."""
+    generation: int | None = None
+    """metadata.generation it was sent for: a failed operation is retried only after the
+    spec changes."""
 
 
 class CreationIntent(StatusModel):

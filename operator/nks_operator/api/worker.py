@@ -82,6 +82,13 @@ class ExtraVolume(CRDModel):
     """Secret key holding the appkey of `keyID`."""
 
 
+class Rollout(CRDModel):
+    buffer_nodes: Annotated[int, Field(ge=0, le=100)] = 1
+    """Extra nodes created while nodes are replaced (flavor change, upgrade)."""
+    max_unavailable_nodes: Annotated[int, Field(ge=1, le=100)] = 1
+    """Nodes replaced at a time."""
+
+
 class WorkerSpec(CRDModel):
     """Fields of a worker node group, as in the NKS guide's "Create a Node Group"."""
 
@@ -110,3 +117,7 @@ class WorkerSpec(CRDModel):
     """Additional security groups per subnet for the nodes (immutable)."""
     extra_volumes: Annotated[list[ExtraVolume], Field(max_length=3)] = Field(default_factory=list)
     """Additional block storage volumes per node, at most 3 (immutable)."""
+    rollout: Rollout = Field(default_factory=Rollout)
+    """How nodes are replaced during a flavor change or an upgrade."""
+    nodes_to_remove: Annotated[list[str], Field(max_length=100)] = Field(default_factory=list)
+    """Node instance UUIDs to remove first when `nodeCount` goes down (else NKS picks)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,12 +21,20 @@ from nks_operator.control.base import (
     format_validation_error,
     parse_time,
 )
-from nks_operator.control.common import clear_warning, is_paused, now_iso, post_event
+from nks_operator.control.common import (
+    RENEW_CERTIFICATE_ANNOTATION,
+    clear_warning,
+    is_paused,
+    now_iso,
+    post_event,
+)
+from nks_operator.control.day2 import Day2
 from nks_operator.kube import kubeconfig_secret
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import observed, payloads, phase, task_events, validation
+from nks_operator.reconcile.day2 import plan_cluster
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +77,7 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
         assert snapshot is not None
         if snapshot.gone:
             return self._gone(cluster_id)
-        return await self._converge(spec, account, snapshot)
+        return await self._converge(spec, account, snapshot, supported)
 
     # -- inputs ------------------------------------------------------------------------
 
@@ -274,11 +284,18 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
                 last.state = "InProgress"
 
     async def _converge(
-        self, spec: NKSClusterSpec, account: Account, snapshot: ClusterSnapshot
+        self,
+        spec: NKSClusterSpec,
+        account: Account,
+        snapshot: ClusterSnapshot,
+        supported: Mapping[str, bool],
     ) -> float:
         self._report(spec, snapshot)
         nks_status = self.status.nks_status
         paused = is_paused(self.body)
+        created = self.status.kubeconfig_secret_name is not None
+        day2 = Day2(self, account, snapshot)
+        in_flight = day2.follow()
         if phase.is_failed(nks_status):
             reason = str(self.status.status_reason or nks_status)
             self.status.phase = "Failed"
@@ -288,23 +305,81 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
                 self.body, self.slot, "Warning", "NKSFailed", f"{nks_status}: {reason}", once=True
             )
             return self.settings.slow_poll_seconds
-        if phase.is_in_progress(nks_status):
-            self.status.phase = "Paused" if paused else phase.phase_for(nks_status)
-            self.writer.ready(
-                "False", self.status.phase or "Provisioning", f"NKS reports {nks_status}"
-            )
+        if in_flight is not None or phase.is_in_progress(nks_status):
+            if in_flight is None:
+                self.status.phase = phase.phase_for(nks_status)
+            if paused:
+                self.status.phase = "Paused"
+            if created:  # a running cluster stays usable while NKS updates it
+                self.writer.ready(
+                    "True", self.status.phase or "Updating", f"NKS reports {nks_status}"
+                )
+            else:
+                self.writer.ready(
+                    "False", self.status.phase or "Provisioning", f"NKS reports {nks_status}"
+                )
             self.writer.synced("True", "Observed", "waiting for NKS to finish")
-            return self.settings.fast_poll_seconds
+            return in_flight or self.settings.fast_poll_seconds
         await self._write_kubeconfig(spec, account, snapshot.uuid)
+        plan = plan_cluster(
+            spec,
+            snapshot.details or {},
+            snapshot.nodegroups,
+            supported,
+            ip_acl=await self._ip_acl(spec, account, snapshot.uuid),
+            renew_requested=self._renewal_requested() is not None,
+        )
+        delay = await day2.send(plan, snapshot.uuid)
+        last = self.status.last_operation
+        if (
+            last is not None
+            and last.type == "CLUSTER_RENEW_CERTIFICATE"
+            and last.state == "Requested"
+        ):
+            self.status.certificate_renewal_request = self._renewal_requested()
+        if last is not None and last.type == "CLUSTER_UPDATE_API_EP_IPACL":
+            self.slot.ip_acl_read_at = 0.0  # read it back after our change
         if paused:
             self.status.phase = "Paused"
             self.writer.ready("True", "Paused", "cluster is up; paused: nothing is sent to NKS")
             self.writer.synced("True", "Paused", "the paused annotation is set")
             return self.settings.slow_poll_seconds
+        if delay is not None:
+            if self.status.phase not in ("Updating", "Upgrading"):
+                self.status.phase = "Ready"
+            self.writer.ready("True", "ClusterReady", f"NKS reports {nks_status}")
+            return delay
         self.status.phase = "Ready"
         self.writer.ready("True", "ClusterReady", f"NKS reports {nks_status}")
         self.writer.synced("True", "Synced", "spec and NKS agree")
         return self.settings.slow_poll_seconds
+
+    def _renewal_requested(self) -> str | None:
+        """The renew-certificate annotation, when it carries a value not acted on yet."""
+        annotations = self.meta.get("annotations") or {}
+        value = annotations.get(RENEW_CERTIFICATE_ANNOTATION)
+        if value and value != self.status.certificate_renewal_request:
+            return str(value)
+        return None
+
+    async def _ip_acl(
+        self, spec: NKSClusterSpec, account: Account, cluster_id: str
+    ) -> dict[str, Any] | None:
+        """NKS's IP ACL, read at most once per slow resync (and after our own change)."""
+        if spec.api_endpoint.ip_access_control is None:
+            return None
+        now = time.monotonic()
+        if (
+            self.slot.ip_acl is None
+            or now - self.slot.ip_acl_read_at > self.settings.slow_poll_seconds
+        ):
+            try:
+                self.slot.ip_acl = await account.gateway.get_ip_acl(cluster_id)
+            except errors.NKSError as error:
+                self._nks_unavailable(error)
+                raise Retry(self._backoff_for(error)) from None
+            self.slot.ip_acl_read_at = now
+        return self.slot.ip_acl
 
     async def _write_kubeconfig(
         self, spec: NKSClusterSpec, account: Account, cluster_id: str

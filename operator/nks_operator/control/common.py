@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 RECONCILE_REQUESTED_ANNOTATION = f"{GROUP}/reconcile-requested-at"
 FINALIZER = f"{GROUP}/finalizer"
+RENEW_CERTIFICATE_ANNOTATION = f"{GROUP}/renew-certificate"
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,10 +14,12 @@ from nks_operator.api.resources import CLUSTER, NODEGROUP
 from nks_operator.api.status import CreationIntent, LastOperation
 from nks_operator.control.base import ResourcePass, Retry, age_seconds, format_validation_error
 from nks_operator.control.common import clear_warning, is_paused, now_iso, post_event
+from nks_operator.control.day2 import Day2
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import conditions, observed, payloads, phase, task_events, validation
+from nks_operator.reconcile.day2 import Action, plan_worker
 
 
 class Parent:
@@ -29,6 +32,7 @@ class Parent:
         self.credentials_secret: str | None = (spec.get("credentialsRef") or {}).get("name")
         self.status = NKSClusterStatus.model_validate(body.get("status") or {})
         self.strict_sg_rules: bool | None = spec.get("strictSecurityGroupRules")
+        self.kubernetes_version: str | None = spec.get("kubernetesVersion")
 
     @property
     def cluster_id(self) -> str | None:
@@ -146,7 +150,7 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             self.status.phase = "Failed"
             self._problem("NodeGroupNotFound", message)
             return self.settings.slow_poll_seconds
-        return self._converge(cluster_id, group, snapshot, account)
+        return await self._converge(spec, parent, group, snapshot, account, supported)
 
     def _cluster_gone(self, message: str) -> float:
         self.status.phase = "Failed"
@@ -261,12 +265,26 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             else:
                 last.state = "InProgress"
 
-    def _converge(
-        self, cluster_id: str, group: dict[str, Any], snapshot: ClusterSnapshot, account: Account
+    async def _converge(
+        self,
+        spec: NKSNodeGroupSpec,
+        parent: Parent,
+        group: dict[str, Any],
+        snapshot: ClusterSnapshot,
+        account: Account,
+        supported: Mapping[str, bool],
     ) -> float:
+        cluster_id = snapshot.uuid
         self._report(cluster_id, group, snapshot)
         nks_status = group.get("status")
         paused = is_paused(self.body)
+        created = (
+            self.status.last_operation is None
+            or self.status.last_operation.type != ("NODEGROUP_CREATE")
+            or self.status.last_operation.state == "Succeeded"
+        )
+        day2 = Day2(self, account, snapshot)
+        in_flight = day2.follow()
         if phase.is_failed(nks_status):
             reason = str(group.get("status_reason") or nks_status)
             self.status.phase = "Failed"
@@ -276,22 +294,57 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
                 self.body, self.slot, "Warning", "NKSFailed", f"{nks_status}: {reason}", once=True
             )
             return self.settings.slow_poll_seconds
-        if phase.is_in_progress(nks_status):
-            self.status.phase = "Paused" if paused else phase.phase_for(nks_status)
+        if in_flight is not None or phase.is_in_progress(nks_status):
+            if in_flight is None:
+                self.status.phase = phase.phase_for(nks_status)
+            if paused:
+                self.status.phase = "Paused"
+            usable = created and not str(nks_status).startswith("CREATE")
             self.writer.ready(
-                "False", self.status.phase or "Provisioning", f"NKS reports {nks_status}"
+                "True" if usable else "False",
+                self.status.phase or "Provisioning",
+                f"NKS reports {nks_status}",
             )
             self.writer.synced("True", "Observed", "waiting for NKS to finish")
-            return self.settings.fast_poll_seconds
+            return in_flight or self.settings.fast_poll_seconds
+        control_plane = str(observed.labels_of(snapshot.details).get("kube_tag") or "")
+        plan = plan_worker(
+            group.get("name") or self.name,
+            spec,
+            group,
+            version_cap=control_plane or None,
+            target_version=spec.kubernetes_version or parent.kubernetes_version,
+            supported=supported,
+            desired_stopped=spec.stopped_nodes,
+            remembered_stopped=self.status.stopped_nodes,
+        )
+        delay = await day2.send(plan, cluster_id)
+        self._remember_stopped(day2.sent)
         if paused:
             self.status.phase = "Paused"
             self.writer.ready("True", "Paused", "node group is up; paused: nothing is sent to NKS")
             self.writer.synced("True", "Paused", "the paused annotation is set")
             return self.settings.slow_poll_seconds
+        if delay is not None:
+            if self.status.phase not in ("Updating", "Upgrading"):
+                self.status.phase = "Ready"
+            self.writer.ready("True", "NodeGroupReady", f"NKS reports {nks_status}")
+            return delay
         self.status.phase = "Ready"
         self.writer.ready("True", "NodeGroupReady", f"NKS reports {nks_status}")
         self.writer.synced("True", "Synced", "spec and NKS agree")
         return self.settings.slow_poll_seconds
+
+    def _remember_stopped(self, sent: Action | None) -> None:
+        """Which nodes we stopped, for NKS answers that do not list node states."""
+        if sent is None or sent.method not in ("stop_nodes", "start_nodes"):
+            return
+        current = set(self.status.stopped_nodes)
+        if sent.method == "stop_nodes":
+            current |= set(sent.args["node_ids"])
+        else:
+            current -= set(sent.args["node_ids"])
+        self.status.stopped_nodes = sorted(current)
 
 
 class NodeGroupDeletion(NodeGroupPass):

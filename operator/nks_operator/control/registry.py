@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -21,6 +22,9 @@ class ResourceSlot:
     # What of the object last woke the daemon (generation, annotations): status-only
     # changes (our own writes) must not wake it again.
     last_trigger: str | None = None
+    # NKS's IP ACL of a cluster, read at most once per slow resync (not in the list call).
+    ip_acl: dict[str, Any] | None = None
+    ip_acl_read_at: float = 0.0
 
 
 class Registry:

@@ -15,7 +15,12 @@ from pydantic import BaseModel
 from nks_operator.kube.credentials import ResolvedCredentials
 from nks_operator.nks import DeleteResult, NKSClient, TokenCache
 from nks_operator.nks.auth import Credentials
-from nks_operator.nks.models import ClusterCreateRequest, NodeGroupCreateRequest
+from nks_operator.nks.models import (
+    AutoscalerUpdate,
+    ClusterCreateRequest,
+    IPACLTarget,
+    NodeGroupCreateRequest,
+)
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.settings import OperatorSettings
 
@@ -100,6 +105,57 @@ class Gateway:
     async def delete_nodegroup(self, cluster_id: str, nodegroup_id: str) -> bool:
         result = await self.client.delete_nodegroup(cluster_id, nodegroup_id)
         return result is DeleteResult.ACCEPTED
+
+    # -- day-2 operations: `reconcile.day2.Action.method` names these ---------------------
+
+    async def resize_cluster(self, cluster_id: str, **args: Any) -> None:
+        await self.client.resize_cluster(cluster_id, **args)
+
+    async def upgrade_nodegroup(self, cluster_id: str, nodegroup: str, **args: Any) -> None:
+        await self.client.upgrade_nodegroup(cluster_id, nodegroup, **args)
+
+    async def change_flavor(self, cluster_id: str, nodegroup: str, **args: Any) -> None:
+        await self.client.change_flavor(cluster_id, nodegroup, **args)
+
+    async def set_autoscaler(self, cluster_id: str, nodegroup: str, config: dict[str, Any]) -> None:
+        await self.client.set_autoscaler(
+            cluster_id, nodegroup, AutoscalerUpdate.model_validate(config)
+        )
+
+    async def stop_nodes(self, cluster_id: str, nodegroup: str, node_ids: list[str]) -> None:
+        await self.client.stop_nodes(cluster_id, nodegroup, node_ids)
+
+    async def start_nodes(self, cluster_id: str, nodegroup: str, node_ids: list[str]) -> None:
+        await self.client.start_nodes(cluster_id, nodegroup, node_ids)
+
+    async def update_user_script(self, cluster_id: str, nodegroup: str, contents: str) -> None:
+        await self.client.update_user_script(cluster_id, nodegroup, contents)
+
+    async def update_cni(self, cluster_id: str, **args: Any) -> None:
+        await self.client.update_cni(cluster_id, **args)
+
+    async def set_ip_acl(
+        self,
+        cluster_id: str,
+        enable: bool,
+        action: str | None = None,
+        targets: list[dict[str, Any]] | None = None,
+    ) -> None:
+        await self.client.set_ip_acl(
+            cluster_id,
+            enable=enable,
+            action=action,  # type: ignore[arg-type]
+            targets=None if targets is None else [IPACLTarget(**t) for t in targets],
+        )
+
+    async def get_ip_acl(self, cluster_id: str) -> dict[str, Any]:
+        return wire(await self.client.get_ip_acl(cluster_id))
+
+    async def renew_certificate(self, cluster_id: str, term_of_validity: int) -> None:
+        await self.client.renew_certificate(cluster_id, term_of_validity=term_of_validity)
+
+    async def update_service_gateway(self, cluster_id: str, **args: Any) -> None:
+        await self.client.update_service_gateway(cluster_id, **args)
 
 
 class Account:
