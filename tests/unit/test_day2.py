@@ -112,7 +112,7 @@ def test_upgrade_refused_with_stopped_nodes() -> None:
     )
     result = day2.plan_worker(
         "pool",
-        nodegroup_spec(),
+        nodegroup_spec(nodeCount=2),
         stopped,
         version_cap="v1.30.3",
         target_version="v1.30.3",
