@@ -155,3 +155,13 @@ class Sim:
 
     def delete_behind_back(self, cluster: str) -> None:
         self.http.delete(f"/_sim/clusters/{cluster}").raise_for_status()
+
+
+def write_log(sim: Sim) -> list[tuple[str, int, str]]:
+    """(operation, status, path) of this tenant's write calls, in order (for messages)."""
+    log = sim.http.get("/_sim/calls").json()["log"]
+    return [
+        (e["operation"], e["status"], e["path"])
+        for e in log
+        if e.get("tenant") == sim.tenant and e["operation"] in WRITES
+    ]

@@ -45,10 +45,11 @@ def test_thread_as_context_manager_can_restart() -> None:
     assert first.startswith("http://127.0.0.1:")
 
 
-def test_session_thread_fixture(simulator_thread: SimulatorThread) -> None:
-    response = httpx.get(simulator_thread.url + "/_sim/health", timeout=5)
+def test_session_thread_fixture(clean_simulator_thread: SimulatorThread) -> None:
+    # Other tests change the session simulator's config; the clean fixture restores it.
+    response = httpx.get(clean_simulator_thread.url + "/_sim/health", timeout=5)
     assert response.status_code == 200
-    assert simulator_thread.simulator.config.delay == 0.05
+    assert clean_simulator_thread.simulator.config.delay == 0.05
 
 
 def test_clean_thread_fixture_wipes_state(simulator_thread: SimulatorThread) -> None:

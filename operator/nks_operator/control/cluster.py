@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from nks_operator.api.cluster import NKSClusterSpec, NKSClusterStatus
@@ -23,13 +24,14 @@ from nks_operator.control.base import (
 )
 from nks_operator.control.common import (
     RENEW_CERTIFICATE_ANNOTATION,
+    OperatorContext,
     clear_warning,
     is_paused,
     now_iso,
     post_event,
 )
 from nks_operator.control.day2 import Day2
-from nks_operator.kube import kubeconfig_secret
+from nks_operator.kube import argocd_secret, kubeconfig_secret
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
@@ -274,7 +276,11 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
             post_event(self.body, self.slot, event.type, event.reason, event.message)
         self.status.last_task_id = watermark
         last = self.status.last_operation
-        if last is not None and last.state in ("Requested", "InProgress"):
+        if (
+            last is not None
+            and last.type.endswith("_CREATE")
+            and last.state in ("Requested", "InProgress")
+        ):
             nks_status = details.get("status")
             if phase.is_failed(nks_status):
                 last.state, last.message = "Failed", str(details.get("status_reason") or "")
@@ -320,7 +326,8 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
                 )
             self.writer.synced("True", "Observed", "waiting for NKS to finish")
             return in_flight or self.settings.fast_poll_seconds
-        await self._write_kubeconfig(spec, account, snapshot.uuid)
+        kubeconfig = await self._write_kubeconfig(spec, account, snapshot.uuid)
+        await self._register_in_argocd(spec, kubeconfig, snapshot.uuid)
         plan = plan_cluster(
             spec,
             snapshot.details or {},
@@ -383,7 +390,8 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
 
     async def _write_kubeconfig(
         self, spec: NKSClusterSpec, account: Account, cluster_id: str
-    ) -> None:
+    ) -> str | None:
+        """Keep the kubeconfig Secret current; returns the kubeconfig (None: unchanged)."""
         secret_name = (
             spec.kubeconfig_secret.name
             if spec.kubeconfig_secret
@@ -393,7 +401,7 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
         current = await self.ctx.kube.read_secret(self.namespace, secret_name)
         if kubeconfig_secret.is_current(current, cluster_id, expiry):
             self.status.kubeconfig_secret_name = secret_name
-            return
+            return kubeconfig_secret.value_of(current)
         try:
             config = await account.gateway.get_kubeconfig(cluster_id)
         except errors.NKSError as error:
@@ -410,6 +418,64 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
             "KubeconfigRefreshed" if refreshed else "KubeconfigWritten",
             f"kubeconfig written to Secret {secret_name}",
         )
+        return config
+
+    async def _register_in_argocd(
+        self, spec: NKSClusterSpec, kubeconfig: str | None, cluster_id: str
+    ) -> None:
+        """The opt-in Argo CD cluster Secret: written, kept current, removed when disabled."""
+        registration = spec.argocd
+        if registration is None or not registration.enabled:
+            if self.status.argocd_secret:
+                await delete_argocd_secret(self.ctx, self.status.argocd_secret)
+                self.status.argocd_secret = None
+            return
+        if kubeconfig is None:
+            return
+        try:
+            desired = argocd_secret.build(self.body, registration, kubeconfig, cluster_id)
+        except ValueError as error:
+            self.writer.synced("False", "ArgoCDRegistrationFailed", str(error))
+            return
+        namespace, name = registration.namespace, desired.metadata.name
+        reference = f"{namespace}/{name}"
+        if self.status.argocd_secret and self.status.argocd_secret != reference:
+            await delete_argocd_secret(self.ctx, self.status.argocd_secret)
+        existing = await self.ctx.kube.read_secret(namespace, name)
+        if (
+            existing is not None
+            and (existing.metadata.labels or {}).get(argocd_secret.MANAGED_BY_LABEL)
+            != argocd_secret.MANAGED_BY
+        ):
+            message = f"Secret {reference} exists and is not managed by nks-operator; not touched"
+            self.writer.synced("False", "ArgoCDRegistrationFailed", message)
+            post_event(
+                self.body, self.slot, "Warning", "ArgoCDRegistrationFailed", message, once=True
+            )
+            return
+        if not argocd_secret.is_current(existing, desired):
+            try:
+                await self.ctx.kube.upsert_secret(namespace, desired)
+            except ApiException as error:
+                message = f"cannot write the Argo CD cluster Secret {reference}: {error.reason}"
+                self.writer.synced("False", "ArgoCDRegistrationFailed", message)
+                post_event(
+                    self.body, self.slot, "Warning", "ArgoCDRegistrationFailed", message, once=True
+                )
+                return
+            post_event(
+                self.body,
+                self.slot,
+                "Normal",
+                "ArgoCDRegistered",
+                f"Argo CD cluster Secret {reference} written",
+            )
+        self.status.argocd_secret = reference
+
+
+async def delete_argocd_secret(ctx: OperatorContext, reference: str) -> None:
+    namespace, _, name = reference.partition("/")
+    await ctx.kube.delete_secret(namespace, name)
 
 
 class ClusterDeletion(ClusterPass):
@@ -425,6 +491,13 @@ class ClusterDeletion(ClusterPass):
         return result
 
     async def _delete(self) -> float | None:
+        result = await self._delete_in_nks()
+        if result is None and self.status.argocd_secret:
+            await delete_argocd_secret(self.ctx, self.status.argocd_secret)
+            self.status.argocd_secret = None
+        return result
+
+    async def _delete_in_nks(self) -> float | None:
         raw = self.body.get("spec") or {}
         policy = raw.get("deletionPolicy", "Delete")
         cluster_id = self.status.cluster_id or raw.get("clusterID")

@@ -257,7 +257,11 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             post_event(self.body, self.slot, event.type, event.reason, event.message)
         self.status.last_task_id = watermark
         last = self.status.last_operation
-        if last is not None and last.state in ("Requested", "InProgress"):
+        if (
+            last is not None
+            and last.type.endswith("_CREATE")
+            and last.state in ("Requested", "InProgress")
+        ):
             if phase.is_failed(group.get("status")):
                 last.state, last.message = "Failed", str(group.get("status_reason") or "")
             elif phase.is_stable(group.get("status")):

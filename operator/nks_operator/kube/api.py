@@ -88,3 +88,10 @@ class KubeAPI:
             if error.status != 404:
                 raise
             await asyncio.to_thread(self.core.create_namespaced_secret, namespace, secret)
+
+    async def delete_secret(self, namespace: str, name: str) -> None:
+        try:
+            await asyncio.to_thread(self.core.delete_namespaced_secret, name, namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise

@@ -58,3 +58,8 @@ def is_current(secret: client.V1Secret | None, cluster_id: str, expiry: str | No
     return annotations.get(CLUSTER_ID_ANNOTATION) == cluster_id and annotations.get(
         EXPIRY_ANNOTATION
     ) == (expiry or None)
+
+
+def value_of(secret: client.V1Secret | None) -> str | None:
+    raw = None if secret is None else (secret.data or {}).get("value")
+    return None if raw is None else base64.b64decode(raw).decode()

@@ -239,9 +239,11 @@ class AccountPoller:
     ) -> None:
         cluster_id = snapshot.uuid
         try:
+            # Task history first: a task it shows finished is then reflected in the state
+            # read after it, so a finished operation is never mistaken for a pending one.
+            events = await self.reader.list_events(cluster_id)
             details = details or await self.reader.get_cluster(cluster_id)
             nodegroups = await self._read_nodegroups(snapshot)
-            events = await self.reader.list_events(cluster_id)
         except errors.NotFoundError:
             snapshot.gone = True
             snapshot.version += 1

@@ -1,0 +1,374 @@
+"""Day-2 operations end to end: edit a resource, see the NKS calls, state, conditions, Events."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.e2e.helpers import (
+    Sim,
+    apply,
+    cluster_manifest,
+    condition,
+    credentials_secret,
+    events,
+    example,
+    get,
+    new_tenant,
+    secret_value,
+    wait_condition,
+    wait_gone,
+    write_log,
+)
+from tests.fixtures.operator import OperatorProcess, wait_for
+
+pytestmark = pytest.mark.kube
+
+
+@pytest.fixture
+def sim(clean_simulator_thread: Any) -> Sim:
+    return Sim(clean_simulator_thread.url, new_tenant())
+
+
+def nks_group(sim: Sim, name: str) -> dict[str, Any]:
+    [cluster] = sim.clusters()
+    return next(g for g in cluster["nodegroups"] if g["name"] == name)
+
+
+def patch(kubectl: Any, ns: str, kind: str, name: str, body: dict[str, Any]) -> None:
+    kubectl("patch", kind, name, "-n", ns, "--type=merge", "-p", json.dumps(body))
+
+
+def upgrade_log(sim: Sim) -> list[tuple[str, str]]:
+    """(node group, ...) of every upgrade call, in order, from the simulator's call log."""
+    log = sim.http.get("/_sim/calls").json()["log"]
+    found = []
+    for entry in log:
+        if entry.get("tenant") == sim.tenant and entry["operation"] == "upgrade_nodegroup":
+            match = re.search(r"/nodegroups/([^/]+)/upgrade", entry["path"])
+            found.append((match.group(1) if match else "?", str(entry["status"])))
+    return found
+
+
+def reasons(api: Any, ns: str, name: str) -> list[str]:
+    return [e["reason"] for e in events(api, ns, name)]
+
+
+@pytest.fixture
+def ready_cluster(
+    operator: OperatorProcess, e2e_namespace: str, kubectl: Any, kube_api: Any, sim: Sim
+) -> str:
+    credentials_secret(kubectl, e2e_namespace, sim.url, sim.tenant)
+    apply(kubectl, e2e_namespace, cluster_manifest("demo"))
+    wait_condition(kube_api, "nksclusters", e2e_namespace, "demo", "Ready", "True", timeout=90)
+    return e2e_namespace
+
+
+def wait_idle(api: Any, ns: str, plural: str, name: str, timeout: float = 60) -> dict[str, Any]:
+    """Until the last operation ended and the resource is Ready again."""
+
+    def probe() -> dict[str, Any] | None:
+        obj = get(api, plural, ns, name)
+        status = (obj or {}).get("status") or {}
+        last = status.get("lastOperation") or {}
+        ready = condition(obj, "Ready")
+        if (
+            last.get("state") in ("Succeeded", "Failed")
+            and status.get("phase") == "Ready"
+            and ready
+            and ready["status"] == "True"
+        ):
+            return obj
+        return None
+
+    try:
+        return wait_for(probe, timeout, what=f"{plural}/{name} idle")
+    except AssertionError as error:
+        obj = get(api, plural, ns, name)
+        raise AssertionError(f"{error}: {json.dumps((obj or {}).get('status'))}") from None
+
+
+def test_resize_default_worker(ready_cluster: str, kubectl: Any, kube_api: Any, sim: Sim) -> None:
+    ns = ready_cluster
+    patch(kubectl, ns, "nksc", "demo", {"spec": {"defaultWorker": {"nodeCount": 3}}})
+    obj = wait_for(
+        lambda: (
+            (o := get(kube_api, "nksclusters", ns, "demo"))
+            and o["status"].get("nodeCount") == 3
+            and o["status"]["lastOperation"]["state"] == "Succeeded"
+            and o
+        ),
+        60,
+        what="resized",
+    )
+    assert obj["status"]["lastOperation"]["type"] == "CLUSTER_RESIZE"
+    assert nks_group(sim, "default-worker")["node_count"] == 3
+    assert sim.writes()["resize_cluster"] == 1
+    assert {"OperationRequested", "OperationSucceeded"} <= set(reasons(kube_api, ns, "demo"))
+    progressing = condition(obj, "Progressing")
+    assert progressing is not None and progressing["status"] == "False"
+
+
+def test_node_group_day2_operations(
+    ready_cluster: str, kubectl: Any, kube_api: Any, sim: Sim
+) -> None:
+    ns = ready_cluster
+    apply(kubectl, ns, example("nksnodegroup.yaml"))
+    wait_condition(kube_api, "nksnodegroups", ns, "demo-pool", "Ready", "True", timeout=60)
+
+    # Resize down, removing a chosen node.
+    nodes = [n["uuid"] for n in nks_group(sim, "demo-pool")["nodes"]]
+    patch(
+        kubectl, ns, "nksng", "demo-pool", {"spec": {"nodeCount": 1, "nodesToRemove": [nodes[1]]}}
+    )
+    wait_for(lambda: nks_group(sim, "demo-pool")["node_count"] == 1, 60, what="scale-in")
+    assert [n["uuid"] for n in nks_group(sim, "demo-pool")["nodes"]] == [nodes[0]]
+    wait_idle(kube_api, ns, "nksnodegroups", "demo-pool")
+
+    # Flavor change with the rollout settings, then the user script.
+    patch(
+        kubectl,
+        ns,
+        "nksng",
+        "demo-pool",
+        {
+            "spec": {
+                "nodeCount": 2,
+                "nodesToRemove": [],
+                "flavorID": "1d0d6983-8e9d-44dc-810e-d7689afa372c",
+                "userScript": "#!/bin/sh\necho hello",
+            }
+        },
+    )
+    wait_for(
+        lambda: (
+            nks_group(sim, "demo-pool")["flavor_id"] == "1d0d6983-8e9d-44dc-810e-d7689afa372c"
+            and nks_group(sim, "demo-pool")["node_count"] == 2
+            and nks_group(sim, "demo-pool")["labels"].get("user_script_v2")
+            == "#!/bin/sh\necho hello"
+        ),
+        90,
+        what="flavor, size and user script applied",
+    )
+    wait_idle(kube_api, ns, "nksnodegroups", "demo-pool")
+    writes = sim.writes()
+    assert writes["change_flavor"] == 1 and writes["update_user_script"] == 1, write_log(sim)
+    assert writes["resize_cluster"] == 2
+
+    # Stop a node, refuse stopping them all, start it again.
+    nodes = [n["uuid"] for n in nks_group(sim, "demo-pool")["nodes"]]
+    patch(kubectl, ns, "nksng", "demo-pool", {"spec": {"stoppedNodes": [nodes[0]]}})
+    try:
+        wait_for(
+            lambda: any(
+                n["uuid"] == nodes[0] and n["status"] in ("STOPPED", "SHUTOFF")
+                for n in nks_group(sim, "demo-pool")["nodes"]
+            ),
+            60,
+            what="node stopped",
+        )
+    except AssertionError:
+        obj = get(kube_api, "nksnodegroups", ns, "demo-pool")
+        state = [obj and obj["status"], nks_group(sim, "demo-pool"), write_log(sim)]
+        raise AssertionError(json.dumps(state)) from None
+    wait_idle(kube_api, ns, "nksnodegroups", "demo-pool")
+    patch(kubectl, ns, "nksng", "demo-pool", {"spec": {"stoppedNodes": nodes}})
+    wait_condition(
+        kube_api, "nksnodegroups", ns, "demo-pool", "Synced", "False", "StopNodesBlocked"
+    )
+    assert sim.writes()["stop_nodes"] == 1
+    patch(kubectl, ns, "nksng", "demo-pool", {"spec": {"stoppedNodes": []}})
+    wait_for(
+        lambda: all(
+            n["status"] not in ("STOPPED", "SHUTOFF") for n in nks_group(sim, "demo-pool")["nodes"]
+        ),
+        60,
+        what="node started",
+    )
+    wait_idle(kube_api, ns, "nksnodegroups", "demo-pool")
+
+    # Autoscaler: on, then the operator never resizes and refuses to stop nodes.
+    patch(
+        kubectl,
+        ns,
+        "nksng",
+        "demo-pool",
+        {"spec": {"autoscaler": {"enabled": True, "minNodes": 1, "maxNodes": 4}}},
+    )
+    wait_for(
+        lambda: nks_group(sim, "demo-pool")["labels"].get("ca_enable") in ("True", "true"),
+        60,
+        what="autoscaler on",
+    )
+    wait_idle(kube_api, ns, "nksnodegroups", "demo-pool")
+    resizes = sim.writes()["resize_cluster"]
+    patch(kubectl, ns, "nksng", "demo-pool", {"spec": {"nodeCount": 3, "stoppedNodes": [nodes[0]]}})
+    wait_condition(
+        kube_api, "nksnodegroups", ns, "demo-pool", "Synced", "False", "StopNodesBlocked"
+    )
+    assert sim.writes()["resize_cluster"] == resizes
+    assert sim.writes()["stop_nodes"] == 1
+    blocked = [e for e in events(kube_api, ns, "demo-pool") if e["reason"] == "StopNodesBlocked"]
+    assert blocked and "autoscaler" in " ".join(e["message"] for e in blocked)
+
+
+def test_multi_step_upgrade_order(
+    operator: OperatorProcess, e2e_namespace: str, kubectl: Any, kube_api: Any, sim: Sim
+) -> None:
+    ns = e2e_namespace
+    credentials_secret(kubectl, ns, sim.url, sim.tenant)
+    apply(kubectl, ns, cluster_manifest("demo", kubernetesVersion="v1.29.3"))
+    for name in ("pool-a", "pool-b"):
+        group = example("nksnodegroup.yaml")
+        group["metadata"]["name"] = name
+        apply(kubectl, ns, group)
+    for name in ("pool-a", "pool-b"):
+        wait_condition(kube_api, "nksnodegroups", ns, name, "Ready", "True", timeout=90)
+    # A downgrade is refused before any call.
+    patch(kubectl, ns, "nksc", "demo", {"spec": {"kubernetesVersion": "v1.28.3"}})
+    wait_condition(kube_api, "nksclusters", ns, "demo", "Ready", "False", "InvalidSpec")
+    assert "upgrade_nodegroup" not in sim.writes()
+
+    patch(kubectl, ns, "nksc", "demo", {"spec": {"kubernetesVersion": "v1.31.4"}})
+    wait_for(
+        lambda: all(
+            g["labels"].get("kube_tag") == "v1.31.4" for g in sim.clusters()[0]["nodegroups"]
+        ),
+        180,
+        what="every group on v1.31.4",
+    )
+    calls = [name for name, status in upgrade_log(sim) if status.startswith("2")]
+    # Control plane first, then every worker group, one minor version at a time.
+    first, second = calls[:4], calls[4:8]
+    assert first[0] == "default-master" and second[0] == "default-master"
+    assert set(first[1:]) == {"default-worker", "pool-a", "pool-b"}
+    assert set(second[1:]) == {"default-worker", "pool-a", "pool-b"}
+    assert len(calls) == 8
+    cluster = wait_idle(kube_api, ns, "nksclusters", "demo", timeout=60)
+    assert cluster["status"]["kubernetesVersion"] == "v1.31.4"
+    for name in ("pool-a", "pool-b"):
+        obj = wait_idle(kube_api, ns, "nksnodegroups", name, timeout=60)
+        assert obj["status"]["kubernetesVersion"] == "v1.31.4"
+
+
+def test_cluster_settings(ready_cluster: str, kubectl: Any, kube_api: Any, sim: Sim) -> None:
+    """IP ACL (incl. drift and disabling), certificate renewal, CNI change, gateways."""
+    ns = ready_cluster
+    obj = get(kube_api, "nksclusters", ns, "demo")
+    assert obj is not None
+    cluster_id = obj["status"]["clusterID"]
+    acl = {
+        "enabled": True,
+        "action": "ALLOW",
+        "targets": [{"cidr": "203.0.113.0/24", "description": "office"}],
+    }
+    patch(kubectl, ns, "nksc", "demo", {"spec": {"apiEndpoint": {"ipAccessControl": acl}}})
+    wait_for(
+        lambda: (
+            sim.state()["clusters"][0].get("ip_acl", {}).get("enable") in (True, "true", "True")
+        ),
+        60,
+        what="IP ACL applied",
+    )
+    wait_idle(kube_api, ns, "nksclusters", "demo")
+    # Drift: someone disables it in the console; the operator puts it back.
+    sim.http.patch(f"/_sim/clusters/{cluster_id}", json={"ip_acl": {"enable": "false"}})
+    kubectl(
+        "annotate",
+        "nksc",
+        "demo",
+        "-n",
+        ns,
+        "nks.nhncloud.com/reconcile-requested-at=1",
+        "--overwrite",
+    )
+    wait_for(lambda: sim.writes()["set_ip_acl"] >= 1, 30, what="ACL set")
+    patch(
+        kubectl,
+        ns,
+        "nksc",
+        "demo",
+        {"spec": {"apiEndpoint": {"ipAccessControl": {"enabled": False}}}},
+    )
+    wait_for(
+        lambda: (
+            str(sim.state()["clusters"][0].get("ip_acl", {}).get("enable")).lower() == "false"
+            and sim.writes()["set_ip_acl"] >= 2
+        ),
+        60,
+        what="IP ACL disabled",
+    )
+    wait_idle(kube_api, ns, "nksclusters", "demo")
+
+    # Manual certificate renewal refreshes the kubeconfig Secret.
+    before = secret_value(kube_api, ns, "demo-kubeconfig", "value")
+    kubectl("annotate", "nksc", "demo", "-n", ns, "nks.nhncloud.com/renew-certificate=2026-11-27")
+    wait_for(
+        lambda: secret_value(kube_api, ns, "demo-kubeconfig", "value") not in (before, None),
+        60,
+        what="kubeconfig refreshed",
+    )
+    assert sim.writes()["renew_certificate"] == 1
+    assert "KubeconfigRefreshed" in reasons(kube_api, ns, "demo")
+    wait_idle(kube_api, ns, "nksclusters", "demo")
+    assert sim.writes()["renew_certificate"] == 1  # once per annotation value
+
+    # Flannel -> Calico.
+    sim.http.patch(
+        f"/_sim/clusters/{cluster_id}", json={"labels": {"cni_driver": "flannel"}}
+    ).raise_for_status()
+    kubectl(
+        "annotate",
+        "nksc",
+        "demo",
+        "-n",
+        ns,
+        "nks.nhncloud.com/reconcile-requested-at=2",
+        "--overwrite",
+    )
+    patch(
+        kubectl,
+        ns,
+        "nksc",
+        "demo",
+        {"spec": {"network": {"cni": "calico", "podsNetworkCIDR": "10.200.0.0/16"}}},
+    )
+    wait_for(
+        lambda: sim.clusters()[0]["labels"].get("cni_driver") == "calico", 60, what="CNI calico"
+    )
+    assert sim.writes()["update_cni"] == 1
+    wait_idle(kube_api, ns, "nksclusters", "demo")
+
+
+def test_argocd_cluster_secret(ready_cluster: str, kubectl: Any, kube_api: Any, sim: Sim) -> None:
+    ns = ready_cluster
+    argo_ns = ns + "-argo"
+    kubectl("create", "namespace", argo_ns)
+    try:
+        patch(
+            kubectl,
+            ns,
+            "nksc",
+            "demo",
+            {
+                "spec": {
+                    "argocd": {"enabled": True, "namespace": argo_ns, "labels": {"env": "test"}}
+                }
+            },
+        )
+        name = f"nks-{ns}.demo"
+        config = wait_for(
+            lambda: secret_value(kube_api, argo_ns, name, "config"), 60, what="argo secret"
+        )
+        assert json.loads(config)["tlsClientConfig"]["caData"]
+        server = secret_value(kube_api, argo_ns, name, "server")
+        obj = get(kube_api, "nksclusters", ns, "demo")
+        assert obj is not None and server == obj["status"]["apiAddress"]
+        kubectl("delete", "nksc", "demo", "-n", ns, "--wait=false")
+        wait_gone(kube_api, "nksclusters", ns, "demo", timeout=60)
+        assert secret_value(kube_api, argo_ns, name, "config") is None
+    finally:
+        kubectl("delete", "namespace", argo_ns, "--wait=false")
