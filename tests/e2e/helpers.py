@@ -165,3 +165,18 @@ def write_log(sim: Sim) -> list[tuple[str, int, str]]:
         for e in log
         if e.get("tenant") == sim.tenant and e["operation"] in WRITES
     ]
+
+
+def nks_call(sim: Sim, fn: Any) -> Any:
+    """Run `await fn(client)` with an NKS client of the test's tenant (changes "behind the
+    operator's back", the way a console user would)."""
+    import asyncio
+
+    from nks_operator.nks import Credentials, NKSClient
+
+    async def run() -> Any:
+        creds = Credentials(tenant_id=sim.tenant, username="console-user", password="x")
+        async with NKSClient(creds, "kr2", nks_url=sim.url, identity_url=sim.url) as nks:
+            return await fn(nks)
+
+    return asyncio.run(run())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from tests.e2e.helpers import (
     example,
     get,
     new_tenant,
+    nks_call,
     secret_value,
     wait_condition,
     wait_gone,
@@ -267,15 +269,13 @@ def test_cluster_settings(ready_cluster: str, kubectl: Any, kube_api: Any, sim: 
     }
     patch(kubectl, ns, "nksc", "demo", {"spec": {"apiEndpoint": {"ipAccessControl": acl}}})
     wait_for(
-        lambda: (
-            sim.state()["clusters"][0].get("ip_acl", {}).get("enable") in (True, "true", "True")
-        ),
+        lambda: sim.state()["clusters"][0].get("ipacl", {}).get("enable") in (True, "true", "True"),
         60,
         what="IP ACL applied",
     )
     wait_idle(kube_api, ns, "nksclusters", "demo")
     # Drift: someone disables it in the console; the operator puts it back.
-    sim.http.patch(f"/_sim/clusters/{cluster_id}", json={"ip_acl": {"enable": "false"}})
+    nks_call(sim, lambda nks: nks.set_ip_acl(cluster_id, enable=False))
     kubectl(
         "annotate",
         "nksc",
@@ -285,7 +285,12 @@ def test_cluster_settings(ready_cluster: str, kubectl: Any, kube_api: Any, sim: 
         "nks.nhncloud.com/reconcile-requested-at=1",
         "--overwrite",
     )
-    wait_for(lambda: sim.writes()["set_ip_acl"] >= 1, 30, what="ACL set")
+    wait_for(lambda: sim.writes()["set_ip_acl"] >= 3, 30, what="ACL drift corrected")
+    wait_for(
+        lambda: str(sim.state()["clusters"][0]["ipacl"].get("enable")).lower() == "true",
+        30,
+        what="ACL enabled again",
+    )
     patch(
         kubectl,
         ns,
@@ -295,8 +300,8 @@ def test_cluster_settings(ready_cluster: str, kubectl: Any, kube_api: Any, sim: 
     )
     wait_for(
         lambda: (
-            str(sim.state()["clusters"][0].get("ip_acl", {}).get("enable")).lower() == "false"
-            and sim.writes()["set_ip_acl"] >= 2
+            str(sim.state()["clusters"][0].get("ipacl", {}).get("enable")).lower() == "false"
+            and sim.writes()["set_ip_acl"] >= 4
         ),
         60,
         what="IP ACL disabled",
@@ -372,3 +377,81 @@ def test_argocd_cluster_secret(ready_cluster: str, kubectl: Any, kube_api: Any, 
         assert secret_value(kube_api, argo_ns, name, "config") is None
     finally:
         kubectl("delete", "namespace", argo_ns, "--wait=false")
+
+
+def test_service_gateway_change_and_refusal(
+    operator: OperatorProcess, e2e_namespace: str, kubectl: Any, kube_api: Any, sim: Sim
+) -> None:
+    ns = e2e_namespace
+    credentials_secret(kubectl, ns, sim.url, sim.tenant)
+    apply(
+        kubectl,
+        ns,
+        cluster_manifest("gw", serviceGateways={"ncr": "48f4ff38-d14b-4f34-a40c-705524e6a755"}),
+    )
+    apply(kubectl, ns, cluster_manifest("nogw"))
+    wait_condition(kube_api, "nksclusters", ns, "gw", "Ready", "True", timeout=90)
+    wait_condition(kube_api, "nksclusters", ns, "nogw", "Ready", "True", timeout=90)
+    patch(
+        kubectl,
+        ns,
+        "nksc",
+        "gw",
+        {"spec": {"serviceGateways": {"ncr": "5bac7acd-58b7-4cf5-95f5-a25d67da13a2"}}},
+    )
+    wait_for(
+        lambda: any(
+            c["labels"].get("ncr_sgw") == "5bac7acd-58b7-4cf5-95f5-a25d67da13a2"
+            for c in sim.clusters()
+        ),
+        60,
+        what="gateway changed",
+    )
+    # NKS only changes a gateway set at creation: refused, reported, not retried hot.
+    patch(
+        kubectl,
+        ns,
+        "nksc",
+        "nogw",
+        {"spec": {"serviceGateways": {"obs": "23c550cb-6a5b-4eaa-903a-711c13316d91"}}},
+    )
+    obj = wait_condition(kube_api, "nksclusters", ns, "nogw", "Synced", "False", "OperationRefused")
+    assert "sgw" in json.dumps(obj["status"]["conditions"]).lower() or "gateway" in json.dumps(
+        obj["status"]["conditions"]
+    )
+    assert any(e["reason"] == "OperationRefused" for e in events(kube_api, ns, "nogw"))
+    time.sleep(3)
+    sends = [op for op, _, path in write_log(sim) if op == "update_service_gateway"]
+    assert len(sends) == 2  # one success, one refusal: no retry loop
+
+
+def test_automatic_certificate_renewal(
+    ready_cluster: str, kubectl: Any, kube_api: Any, sim: Sim
+) -> None:
+    ns = ready_cluster
+    obj = get(kube_api, "nksclusters", ns, "demo")
+    assert obj is not None
+    before = secret_value(kube_api, ns, "demo-kubeconfig", "value")
+    soon = "2026-11-30T00:00:00+00:00"  # within renewBeforeDays (30) of "now"
+    sim.http.patch(
+        f"/_sim/clusters/{obj['status']['clusterID']}",
+        json={"labels": {"certificate_expiry": soon}},
+    ).raise_for_status()
+    kubectl(
+        "annotate",
+        "nksc",
+        "demo",
+        "-n",
+        ns,
+        "nks.nhncloud.com/reconcile-requested-at=x",
+        "--overwrite",
+    )
+    wait_for(lambda: sim.writes()["renew_certificate"] == 1, 60, what="automatic renewal")
+    wait_for(
+        lambda: secret_value(kube_api, ns, "demo-kubeconfig", "value") not in (before, None),
+        60,
+        what="kubeconfig refreshed",
+    )
+    obj = wait_idle(kube_api, ns, "nksclusters", "demo")
+    assert obj["status"]["certificateExpiry"] != soon
+    assert sim.writes()["renew_certificate"] == 1
