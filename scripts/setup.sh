@@ -11,6 +11,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/pip install -q -e '.[dev]'
+tools="$(scripts/install-helm.sh --with-helm3)"; echo "setup: helm in $tools" >&2
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"

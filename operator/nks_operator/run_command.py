@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import random
 import warnings
 from typing import Any
 
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         slow_poll_seconds=args.slow_poll,
         error_backoff_seconds=args.error_backoff,
         namespaces=tuple(args.namespace) or None,
+        metrics_port=args.metrics_port,
     )
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
@@ -99,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
             liveness_endpoint=args.liveness or None,
             standalone=args.peering is None,
             peering_name=args.peering,
+            # Peers of equal priority all pause in kopf; a random one makes exactly one
+            # replica active and the others standby.
+            priority=random.randint(1, 2**30) if args.peering else 0,
             memo=memo,
         )
     )

@@ -32,6 +32,12 @@ class OperatorSettings:
     supports_ttl_seconds: float = 3600.0
     # A create whose response was lost is looked up by name; give NKS this much time.
     adoption_grace_seconds: float = 30.0
+    # "list": one cluster list per (credentials, region) per cycle (the default).
+    # "per-resource": one GET per cluster per cycle, as ACK/Crossplane poll; for the
+    # benchmark's comparison only.
+    polling_mode: str = "list"
+    # /metrics port; 0 disables the endpoint.
+    metrics_port: int = 0
     default_credentials: DefaultCredentials | None = None
     namespaces: tuple[str, ...] = field(default_factory=tuple)  # empty: all namespaces
 
@@ -47,6 +53,10 @@ class OperatorSettings:
         ):
             if env.get(key):
                 values[name] = float(env[key])
+        if env.get("NKS_POLLING_MODE"):
+            values["polling_mode"] = env["NKS_POLLING_MODE"]
+        if env.get("NKS_METRICS_PORT"):
+            values["metrics_port"] = int(env["NKS_METRICS_PORT"])
         tenant, user, password = (
             env.get(k) for k in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD")
         )

@@ -33,6 +33,17 @@ class Registry:
     def __init__(self) -> None:
         self._slots: dict[str, ResourceSlot] = defaultdict(ResourceSlot)
         self._by_key: dict[tuple[str, str, str], str] = {}  # (kind, ns, name) -> uid
+        self._phases: dict[str, tuple[str, str]] = {}  # uid -> (kind, phase), for metrics
+
+    def record_phase(self, uid: str, kind: str, phase: str | None) -> None:
+        self._phases[uid] = (kind, phase or "Unknown")
+
+    def phase_counts(self, kind: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for k, phase in self._phases.values():
+            if k == kind:
+                counts[phase] = counts.get(phase, 0) + 1
+        return counts
 
     def slot(self, uid: str, kind: str, namespace: str, name: str) -> ResourceSlot:
         self._by_key[(kind, namespace, name)] = uid
@@ -40,6 +51,7 @@ class Registry:
 
     def forget(self, uid: str) -> None:
         self._slots.pop(uid, None)
+        self._phases.pop(uid, None)
         for key, value in list(self._by_key.items()):
             if value == uid:
                 del self._by_key[key]

@@ -7,6 +7,7 @@ from typing import Any
 
 import kopf
 
+from nks_operator import metrics
 from nks_operator.api.resources import GROUP
 from nks_operator.control.common import FINALIZER, OperatorContext
 from nks_operator.control.registry import Registry
@@ -35,6 +36,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         accounts=Accounts(operator_settings),
         registry=Registry(),
     )
+    if operator_settings.metrics_port:
+        metrics.start_metrics_server(operator_settings.metrics_port)
+        logger.info("metrics on :%d/metrics", operator_settings.metrics_port)
+    for kind in ("nkscluster", "nksnodegroup"):
+        metrics.register_controller(kind, 1)
     logger.info(
         "nks-operator started (fast poll %.1fs, slow poll %.1fs, default credentials: %s)",
         operator_settings.fast_poll_seconds,

@@ -10,6 +10,7 @@ from typing import Any
 
 import kopf
 
+from nks_operator import metrics
 from nks_operator.api.resources import Resource
 from nks_operator.control.common import OperatorContext
 from nks_operator.control.registry import ResourceSlot
@@ -46,8 +47,12 @@ async def run_daemon(
             current = copy.deepcopy(dict(body))
             if status is not None:
                 current["status"] = status
-            delay = await one_pass(ctx, current, slot)
+            with metrics.reconcile(kind.lower()) as run:
+                delay = await one_pass(ctx, current, slot)
+                run.result = "requeue_after"
             status = current.get("status")
+            ctx.registry.record_phase(meta["uid"], kind, (status or {}).get("phase"))
+            metrics.set_managed(kind, ctx.registry.phase_counts(kind))
         await _sleep(slot, stopped, delay)
 
 
@@ -72,6 +77,7 @@ async def run_deletion(
             delay = await delete_pass(ctx, current, slot)
         if delay is None:
             ctx.registry.forget(meta["uid"])
+            metrics.set_managed(kind, ctx.registry.phase_counts(kind))
             return
         if time.monotonic() + delay > deadline:
             raise kopf.TemporaryError(f"still waiting for NKS to delete {kind}", delay=delay)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from nks_operator.kube.credentials import ResolvedCredentials
+from nks_operator.metrics import nks_request_hook
 from nks_operator.nks import DeleteResult, NKSClient, TokenCache
 from nks_operator.nks.auth import Credentials
 from nks_operator.nks.models import (
@@ -199,6 +200,7 @@ class Accounts:
                 nks_url=credentials.nks_url,
                 identity_url=credentials.identity_url,
                 token_cache=self.token_cache,
+                metrics=nks_request_hook,
             )
             gateway = Gateway(client)
             poller = AccountPoller(
@@ -207,6 +209,7 @@ class Accounts:
                 slow_seconds=self.settings.slow_poll_seconds,
                 jitter_fraction=self.settings.jitter_fraction,
                 name=key.label,
+                per_resource=self.settings.polling_mode == "per-resource",
             )
             account = Account(key, gateway, poller, self.settings.supports_ttl_seconds)
             self._accounts[key] = account

@@ -61,8 +61,11 @@ class AccountPoller:
         jitter_fraction: float = 0.2,
         name: str = "account",
         clock: Callable[[], float] = time.monotonic,
+        per_resource: bool = False,
     ) -> None:
         self.reader = reader
+        # Benchmark baseline: one GET per cluster per cycle instead of one list.
+        self.per_resource = per_resource
         self.fast_seconds = fast_seconds
         self.slow_seconds = slow_seconds
         self.jitter_fraction = jitter_fraction
@@ -189,8 +192,19 @@ class AccountPoller:
                 await asyncio.wait_for(self._kick.wait(), delay)
         self._task = None
 
+    async def _list(self) -> list[dict[str, Any]]:
+        if not self.per_resource:
+            return await self.reader.list_clusters()
+        found = []
+        for cluster_id in list(self._watchers) + sorted(self._forced - set(self._watchers)):
+            try:
+                found.append(await self.reader.get_cluster(cluster_id))
+            except errors.NotFoundError:
+                continue
+        return found
+
     async def _cycle(self) -> None:
-        summaries = await self.reader.list_clusters()
+        summaries = await self._list()
         self._summaries, self._listed_at = summaries, self._clock()
         by_id = {item.get("uuid"): item for item in summaries}
         now = self._clock()
