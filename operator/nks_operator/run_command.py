@@ -49,6 +49,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--slow-poll", type=float, help="seconds between steady-state resyncs")
     parser.add_argument("--error-backoff", type=float, help="retry delay after user errors")
     parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("NKS_METRICS_PORT") or 0),
+        help="serve Prometheus metrics on this port at /metrics (0: off; env NKS_METRICS_PORT)",
+    )
+    parser.add_argument(
         "--peering",
         metavar="NAME",
         help="kopf peering name for an active/standby pair (needs kopf's peering CRDs)",
