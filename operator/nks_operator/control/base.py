@@ -16,7 +16,7 @@ from nks_operator.control.registry import ResourceSlot
 from nks_operator.kube import credentials as kube_credentials
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
-from nks_operator.reconcile import payloads
+from nks_operator.reconcile import conditions, payloads
 
 StatusT = TypeVar("StatusT", bound=ResourceStatus)
 
@@ -98,6 +98,10 @@ class ResourcePass(Generic[StatusT]):
             self._credentials_problem(problem.reason, problem.message)
             raise Retry(self.settings.error_backoff_seconds) from None
         clear_warning(self.slot, "CredentialsError")
+        ready = conditions.find(self.status.conditions, conditions.READY)
+        if ready is not None and ready.reason.startswith("Credentials"):
+            # The problem is fixed; say so until this pass (or a later one) knows more.
+            self.writer.ready("Unknown", "CredentialsResolved", f"using {creds.source}")
         return self.ctx.accounts.get(creds, region)
 
     async def _supported(self, account: Account) -> Mapping[str, bool]:
