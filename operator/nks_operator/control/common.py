@@ -90,10 +90,15 @@ class StatusWriter:
         self.generation: int | None = self.meta.get("generation")
         self.original = status_dict(status)
         self.status = status
+        self.baseline = list(status.conditions)
 
     def conditions(self, *updates: conditions.ConditionUpdate) -> None:
         self.status.conditions = conditions.apply(
-            self.status.conditions, updates, generation=self.generation, now=now_iso()
+            self.status.conditions,
+            updates,
+            generation=self.generation,
+            now=now_iso(),
+            baseline=self.baseline,
         )
 
     def ready(
@@ -120,6 +125,7 @@ class StatusWriter:
             self.resource, self.meta["namespace"], self.meta["name"], patch
         )
         self.original = new
+        self.baseline = list(self.status.conditions)
         if result is not None:
             self.body["status"] = result.get("status", {})
 

@@ -27,20 +27,25 @@ def apply(
     *,
     generation: int | None,
     now: str,
+    baseline: Sequence[Condition] | None = None,
 ) -> list[Condition]:
-    """Merge updates into conditions; the transition time moves only when status changes."""
+    """Merge updates into conditions; the transition time moves only when the status
+    differs from `baseline` (the conditions as stored before this pass), so a pass that
+    goes through another status on its way back does not move it."""
     by_type = {condition.type: condition for condition in current}
+    stored = {c.type: c for c in (current if baseline is None else baseline)}
     for update in updates:
-        previous = by_type.get(update.type)
-        changed = previous is None or previous.status != update.status
+        previous = stored.get(update.type)
         by_type[update.type] = Condition(
             type=update.type,
             status=update.status,
             reason=update.reason,
             message=update.message,
-            last_transition_time=now
-            if changed or previous is None
-            else previous.last_transition_time,
+            last_transition_time=(
+                previous.last_transition_time
+                if previous is not None and previous.status == update.status
+                else now
+            ),
             observed_generation=generation,
         )
     order = {READY: 0, SYNCED: 1, PROGRESSING: 2}
