@@ -31,7 +31,13 @@ class SimAdmin:
         return self._json(self.http.get("/_sim/calls", params=params))  # type: ignore[no-any-return]
 
     def counts(self) -> Counter[str]:
-        return Counter(self.calls(log=False)["counts"])
+        """Calls per operation and per "operation status" (e.g. "create_nodegroup 400")."""
+        described = self.calls(log=False)
+        result: Counter[str] = Counter(described["counts"])
+        for op, statuses in described["by_status"].items():
+            for status, n in statuses.items():
+                result[f"{op} {status}"] += n
+        return result
 
     def reset_calls(self) -> None:
         self._json(self.http.post("/_sim/reset-calls"))
@@ -81,5 +87,5 @@ class CallCollector:
         while not self._stop.wait(self.interval):
             try:
                 self.collect()
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, RuntimeError) as error:  # RuntimeError: client closed
                 self.error = str(error)

@@ -13,6 +13,7 @@ from typing import Any
 import kopf
 import urllib3
 
+from nks_operator import webhook
 from nks_operator.settings import OperatorSettings
 
 
@@ -69,6 +70,7 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("NKS_LOG_FORMAT", "plain"),
         choices=["plain", "full", "json"],
     )
+    webhook.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -99,6 +101,13 @@ def run(args: argparse.Namespace) -> int:
     for noisy in ("httpx", "httpcore", "urllib3", "kubernetes"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+    webhook_options = webhook.options_from_args(args)
+    if webhook_options is not None:
+        # Imported only now: without --webhook-port no server runs and no configuration
+        # is managed.
+        from nks_operator.handlers import admission
+
+        admission.register(webhook_options)
     memo = kopf.Memo(settings=settings, kubeconfig=args.kubeconfig)
     asyncio.run(
         kopf.operator(

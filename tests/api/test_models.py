@@ -69,6 +69,8 @@ def test_full_example_sets_every_field() -> None:
         for step in path.replace("[]", ".[]").split("."):
             if step == "[]":
                 value = value[0] if value else None
+            elif step == "<key>":  # a map: any one of its entries
+                value = next(iter(value.values()), None) if isinstance(value, dict) else None
             elif isinstance(value, dict):
                 value = value.get(step)
             if value is None:

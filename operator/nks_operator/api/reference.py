@@ -53,7 +53,17 @@ def _children(schema: Mapping[str, Any], path: str) -> Iterator[FieldDoc]:
     elif schema.get("type") == "array":
         yield from _children(schema["items"], f"{path}[]")
     elif isinstance(schema.get("additionalProperties"), Mapping):
-        yield from _children(schema["additionalProperties"], f"{path}.<key>")
+        value = schema["additionalProperties"]
+        if "properties" not in value:  # a map of scalars: one row for its values
+            yield FieldDoc(
+                path=f"{path}.<key>",
+                type=_type_name(value),
+                required=False,
+                default="",
+                constraints="; ".join(_constraints(value)),
+                description=value.get("description", "Any key; the value as typed."),
+            )
+        yield from _children(value, f"{path}.<key>")
 
 
 def _type_name(schema: Mapping[str, Any]) -> str:

@@ -1,0 +1,140 @@
+"""The targets of issue 6 checked against a result, and the table printed at the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGET_APPLY_P95_S = 1.0
+TARGET_READY_P95_S = 5.0
+TARGET_RSS_MIB = 150.0
+SCALE_CLUSTERS, SCALE_NODEGROUPS = 1000, 2000
+
+
+def _target(text: str, measured: Any, met: bool | None, at: str) -> dict[str, Any]:
+    return {"target": text, "measured": measured, "met": met, "at": at}
+
+
+def targets(result: dict[str, Any]) -> dict[str, Any]:
+    """Each target with the measured figure; `met` is None when not measured."""
+    found: dict[str, Any] = {}
+    latency = result.get("latency")
+    if latency:
+        at = f"{latency['clusters']} clusters applied at once"
+        p95 = latency["apply_to_first_call_s"]["p95"]
+        found["apply_to_call_p95"] = _target(
+            f"<= {TARGET_APPLY_P95_S:g} s", p95, None if p95 is None else p95 <= 1.0, at
+        )
+        p95 = latency["complete_to_ready_s"]["p95"]
+        found["complete_to_ready_p95"] = _target(
+            f"<= {TARGET_READY_P95_S:g} s", p95, None if p95 is None else p95 <= 5.0, at
+        )
+    steady = result.get("steady")
+    if steady:
+        listed = steady["list"]
+        per_op = listed["nks_calls_per_cycle_by_operation"]
+        met = listed["cycles_measured"] > 0 and per_op == {"list_clusters": 1.0}
+        found["one_list_call_per_resync"] = _target(
+            "1 list call per resync per project",
+            per_op,
+            met,
+            f"{listed['clusters']} clusters, 1 project",
+        )
+    scale = result.get("scale")
+    if scale:
+        rss = scale["operator"]["peak_rss_mib"]
+        full = scale["clusters"] >= SCALE_CLUSTERS and scale["nodegroups"] >= SCALE_NODEGROUPS
+        found["peak_rss"] = _target(
+            f"<= {TARGET_RSS_MIB:g} MiB at {SCALE_CLUSTERS} + {SCALE_NODEGROUPS}",
+            rss,
+            (rss <= TARGET_RSS_MIB) if full else None,
+            f"{scale['clusters']} clusters + {scale['nodegroups']} node groups",
+        )
+    return found
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}{unit}" if abs(value) < 100 else f"{value:.0f}{unit}"
+    return f"{value}{unit}"
+
+
+def _pcts(summary: dict[str, Any]) -> str:
+    return (
+        f"p50 {_fmt(summary.get('p50'), ' s')}, p95 {_fmt(summary.get('p95'), ' s')}, "
+        f"max {_fmt(summary.get('max'), ' s')} (n={summary.get('count', 0)})"
+    )
+
+
+def render_table(result: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = []
+    latency = result.get("latency")
+    if latency:
+        head = f"latency ({latency['clusters']} clusters, NKS ops {latency['nks_delay_s']:g} s)"
+        rows.append((head, ""))
+        rows.append(("  apply -> create_cluster call", _pcts(latency["apply_to_first_call_s"])))
+        rows.append(("  NKS complete -> Ready=True", _pcts(latency["complete_to_ready_s"])))
+        if "nodegroup_complete_to_ready_s" in latency:
+            rows.append(
+                ("  node group complete -> Ready", _pcts(latency["nodegroup_complete_to_ready_s"]))
+            )
+        rows.append(("  NKS calls", _fmt(latency["nks_calls"]["total"])))
+    steady = result.get("steady")
+    if steady:
+        listed, per = steady["list"], steady["per_resource"]
+        rows.append((f"steady state ({listed['clusters']} clusters, 1 project)", ""))
+        rows.append(
+            (
+                "  NKS calls per resync: list",
+                f"{_fmt(listed['nks_calls_per_cycle'])} "
+                f"{listed['nks_calls_per_cycle_by_operation']}",
+            )
+        )
+        rows.append(
+            (
+                "  NKS calls per resync: per-resource",
+                f"{_fmt(per['nks_calls_per_cycle'])} {per['nks_calls_per_cycle_by_operation']}",
+            )
+        )
+        rows.append(("  ratio per-resource / list", _fmt(steady["per_resource_to_list_ratio"])))
+        rows.append(
+            (
+                "  Kubernetes API calls per resync (list)",
+                f"{_fmt(listed['kube_calls_per_resync'])} "
+                f"({_fmt(listed['kube_calls_per_resource_per_resync'])} per resource)",
+            )
+        )
+    scale = result.get("scale")
+    if scale:
+        rows.append(
+            (f"scale ({scale['clusters']} clusters + {scale['nodegroups']} node groups)", "")
+        )
+        rows.append(
+            (
+                "  converged",
+                f"{scale['converged']} in {_fmt(scale['converge_seconds_from_first_apply'], ' s')}"
+                f" from first apply (NKS ops {scale['nks_delay_s']:g} s)",
+            )
+        )
+        op = scale["operator"]
+        rows.append(("  operator peak RSS", _fmt(op["peak_rss_mib"], " MiB")))
+        rows.append(("  operator CPU", _fmt(op["cpu_seconds_total"], " s")))
+        rows.append(("  Kubernetes API calls", _fmt(scale["kube_api_calls"]["total"])))
+        rows.append(("  NKS calls", _fmt(scale["nks_calls"]["total"])))
+        rows.append(
+            (
+                "  identity tokens per credentials",
+                _fmt(scale["identity_tokens"]["issue_token_calls"]),
+            )
+        )
+        rows.append(("  apply -> create_cluster call", _pcts(scale["apply_to_first_call_s"])))
+        rows.append(("  NKS complete -> Ready=True", _pcts(scale["complete_to_ready_s"])))
+    found = result.get("targets") or {}
+    if found:
+        rows.append(("targets", ""))
+        for name, item in found.items():
+            verdict = {True: "met", False: "MISSED", None: "not measured"}[item["met"]]
+            rows.append((f"  {name} ({item['target']})", f"{_fmt(item['measured'])}: {verdict}"))
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"{label:<{width}}{value}" for label, value in rows)

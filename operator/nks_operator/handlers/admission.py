@@ -1,0 +1,82 @@
+"""kopf glue of the validating admission webhook (reconcile/admission.py decides).
+
+Nothing registers on import: `nks-operator run --webhook-port` calls `register()`, so the
+operator without a webhook never starts a server nor manages a webhook configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+
+from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION, Resource
+from nks_operator.reconcile import admission
+from nks_operator.webhook import WebhookOptions, build_server
+
+logger = logging.getLogger(__name__)
+
+# DELETE is never intercepted: a resource must stay deletable whatever its spec says.
+OPERATIONS = ["CREATE", "UPDATE"]
+
+Review = Callable[..., list[str]]
+
+
+def handler_id(resource: Resource) -> str:
+    """`validate-nkscluster`: the kopf handler id and the webhook's URL path."""
+    return f"validate-{resource.singular}"
+
+
+def review_request(
+    review: Review, body: Mapping[str, Any], old: Mapping[str, Any] | None
+) -> list[str]:
+    """Problems with one admission request (`body` is the new object, `old` the stored one)."""
+    metadata = body.get("metadata") or {}
+    if metadata.get("deletionTimestamp"):
+        return []  # finalizer removal during deletion must always go through
+    return review(
+        body.get("spec") or {},
+        None if old is None else old.get("spec") or {},
+        metadata.get("name") or "",
+        old_status=None if old is None else old.get("status") or {},
+    )
+
+
+def _handler(review: Review) -> Callable[..., Any]:
+    async def validate(body: kopf.Body, old: kopf.Body | None, **_: Any) -> None:
+        try:
+            problems = review_request(review, body, old)
+        except Exception:
+            # A bug here must not block every apply: the operator checks the spec again.
+            logger.exception("admission review failed; admitting, the operator re-checks")
+            return
+        if problems:
+            raise kopf.AdmissionError("; ".join(problems), code=422)
+
+    return validate
+
+
+def register(options: WebhookOptions, registry: kopf.OperatorRegistry | None = None) -> None:
+    """Register the webhook server and both validation handlers with kopf."""
+    server = build_server(options)  # fails now, before kopf starts, on a certificate problem
+
+    @kopf.on.startup(id="webhook-server", registry=registry)
+    def configure_webhook(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.admission.server = server
+        settings.admission.managed = options.managed_config
+
+    for resource, review in (
+        (CLUSTER, admission.review_cluster),
+        (NODEGROUP, admission.review_nodegroup),
+    ):
+        kopf.on.validate(
+            GROUP,
+            VERSION,
+            resource.plural,
+            id=handler_id(resource),
+            operations=OPERATIONS,
+            ignore_failures=options.ignore_failures,
+            registry=registry,
+        )(_handler(review))
