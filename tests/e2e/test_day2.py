@@ -235,13 +235,25 @@ def test_multi_step_upgrade_order(
     assert "upgrade_nodegroup" not in sim.writes()
 
     patch(kubectl, ns, "nksc", "demo", {"spec": {"kubernetesVersion": "v1.31.4"}})
-    wait_for(
-        lambda: all(
-            g["labels"].get("kube_tag") == "v1.31.4" for g in sim.clusters()[0]["nodegroups"]
-        ),
-        180,
-        what="every group on v1.31.4",
-    )
+    try:
+        wait_for(
+            lambda: all(
+                g["labels"].get("kube_tag") == "v1.31.4" for g in sim.clusters()[0]["nodegroups"]
+            ),
+            180,
+            what="every group on v1.31.4",
+        )
+    except AssertionError:
+        statuses = {
+            name: (get(kube_api, plural, ns, name) or {}).get("status")
+            for plural, name in (
+                ("nksclusters", "demo"),
+                ("nksnodegroups", "pool-a"),
+                ("nksnodegroups", "pool-b"),
+            )
+        }
+        versions = {g["name"]: g["labels"].get("kube_tag") for g in sim.clusters()[0]["nodegroups"]}
+        raise AssertionError(json.dumps([versions, upgrade_log(sim), statuses])) from None
     calls = [name for name, status in upgrade_log(sim) if status.startswith("2")]
     # Control plane first, then every worker group, one minor version at a time.
     first, second = calls[:4], calls[4:8]

@@ -328,7 +328,8 @@ def test_peering_objects_follow_the_scope(helm: Helm) -> None:
     ]
 
 
-def test_webhook_placeholder_renders_nothing(helm: Helm) -> None:
+def test_webhook_off_by_default_renders_nothing_of_it(helm: Helm) -> None:
+    # tests/helm/test_webhook.py covers the chart with the webhook on.
     assert helm.template({"webhook": {"enabled": False}}) == helm.template()
     kinds = {m["kind"] for m in helm.render()}
     assert not {k for k in kinds if "Webhook" in k}

@@ -80,7 +80,26 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         {"credentials": {"existingSecret": "s", "identityUrl": "identity.example"}},
         ["/credentials/identityUrl"],
     ),
-    "webhook not wired yet": ({"webhook": {"enabled": True}}, ["/webhook/enabled"]),
+    "webhook failure policy": (
+        {"webhook": {"failurePolicy": "Retry"}},
+        ["/webhook/failurePolicy", "'Fail', 'Ignore'"],
+    ),
+    "webhook timeout above Kubernetes' 30 s": (
+        {"webhook": {"timeoutSeconds": 31}},
+        ["/webhook/timeoutSeconds", "maximum"],
+    ),
+    "self-signed webhook with two replicas": (
+        {"replicaCount": 2, "peering": {"enabled": True}, "webhook": {"enabled": True}},
+        ["/replicaCount", "maximum"],
+    ),
+    "webhook issuer kind without a name": (
+        {"webhook": {"certManager": {"issuerRef": {"kind": "ClusterIssuer"}}}},
+        ["/webhook/certManager/issuerRef", "name"],
+    ),
+    "webhook certificate duration in days": (
+        {"webhook": {"certManager": {"duration": "90d"}}},
+        ["/webhook/certManager/duration"],
+    ),
     "namespace that is no name": ({"watchNamespaces": ["Team_A"]}, ["/watchNamespaces/0"]),
     "namespace listed twice": ({"watchNamespaces": ["a", "a"]}, ["/watchNamespaces"]),
     "peering with namespace globs": (
@@ -156,6 +175,15 @@ ACCEPTED: dict[str, dict[str, Any]] = {
         }
     },
     "globs": {"watchNamespaces": ["team-*", "!kube-system", "a,b", "x?"]},
+    "self-signed webhook": {"webhook": {"enabled": True, "failurePolicy": "Ignore"}},
+    "cert-manager webhook with two replicas": {
+        "replicaCount": 2,
+        "peering": {"enabled": True},
+        "webhook": {
+            "enabled": True,
+            "certManager": {"enabled": True, "issuerRef": {"kind": "ClusterIssuer", "name": "ca"}},
+        },
+    },
     "everything": {
         "image": {"repository": "reg.example/nks", "tag": "0.1.0-rc.1", "pullPolicy": "Always"},
         "watchNamespaces": ["team-a"],

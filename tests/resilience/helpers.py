@@ -146,8 +146,10 @@ def wait_settled(
     version: str,
     timeout: float,
     what: str,
+    sim: ResilienceSim | None = None,
 ) -> None:
-    """Until every named resource is `settled`; the failure names the laggards' status."""
+    """Until every named resource is `settled`; the failure shows the laggards' status
+    (and, given `sim`, what NKS holds: node groups and the latest tasks)."""
     names = list(names)
 
     def laggards() -> list[str]:
@@ -156,8 +158,20 @@ def wait_settled(
     try:
         wait_for(lambda: not laggards(), timeout, interval=0.5, what=what)
     except AssertionError as error:
-        detail = {n: (get(api, plural, ns, n) or {}).get("status") for n in laggards()}
-        raise AssertionError(f"{error}\n{json.dumps(detail, indent=1)[:6000]}") from None
+        detail: dict[str, Any] = {
+            n: (get(api, plural, ns, n) or {}).get("status") for n in laggards()
+        }
+        if sim is not None:
+            detail["NKS"] = [
+                {
+                    "name": c["name"],
+                    "status": c["status"],
+                    "nodegroups": {g["name"]: g["status"] for g in c["nodegroups"]},
+                    "tasks": c["events"][-6:],
+                }
+                for c in sim.clusters()
+            ]
+        raise AssertionError(f"{error}\n{json.dumps(detail, indent=1)[:12000]}") from None
 
 
 def nks_versions(sim: ResilienceSim, cluster: str) -> set[str]:

@@ -79,8 +79,12 @@ def test_fleet_converges_under_nks_faults_and_token_expiry(
 
     # Create.
     apply_fleet(kubectl, ns, clusters, groups)
-    wait_settled(kube_api, ns, "nksclusters", clusters, 1, OLD_VERSION, CREATE_TIMEOUT, "created")
-    wait_settled(kube_api, ns, "nksnodegroups", groups, 1, OLD_VERSION, CREATE_TIMEOUT, "groups")
+    wait_settled(
+        kube_api, ns, "nksclusters", clusters, 1, OLD_VERSION, CREATE_TIMEOUT, "created", sim
+    )
+    wait_settled(
+        kube_api, ns, "nksnodegroups", groups, 1, OLD_VERSION, CREATE_TIMEOUT, "groups", sim
+    )
     assert_one_per_name(sim, clusters, groups)
 
     # Resize, with every token of the tenant revoked while the resizes run.
@@ -91,8 +95,12 @@ def test_fleet_converges_under_nks_faults_and_token_expiry(
         patch(kubectl, ns, "nksng", group, {"spec": {"nodeCount": 2}})
     wait_for(lambda: sim.writes()["resize_cluster"] >= 2, 60, what="resizes under way")
     sim.expire_tokens()
-    wait_settled(kube_api, ns, "nksclusters", clusters, 2, OLD_VERSION, STEP_TIMEOUT, "resized")
-    wait_settled(kube_api, ns, "nksnodegroups", groups, 2, OLD_VERSION, STEP_TIMEOUT, "resized")
+    wait_settled(
+        kube_api, ns, "nksclusters", clusters, 2, OLD_VERSION, STEP_TIMEOUT, "resized", sim
+    )
+    wait_settled(
+        kube_api, ns, "nksnodegroups", groups, 2, OLD_VERSION, STEP_TIMEOUT, "resized", sim
+    )
     assert sim.calls()["issue_token"] > tokens_before, "no new token after the expiry"
     for cluster in sim.clusters():
         sizes = {g["name"]: g["node_count"] for g in cluster["nodegroups"]}
@@ -102,8 +110,12 @@ def test_fleet_converges_under_nks_faults_and_token_expiry(
     # Upgrade: control plane, then every worker group (node groups follow their cluster).
     for name in clusters:
         patch(kubectl, ns, "nksc", name, {"spec": {"kubernetesVersion": NEW_VERSION}})
-    wait_settled(kube_api, ns, "nksclusters", clusters, 2, NEW_VERSION, STEP_TIMEOUT, "upgraded")
-    wait_settled(kube_api, ns, "nksnodegroups", groups, 2, NEW_VERSION, STEP_TIMEOUT, "upgraded")
+    wait_settled(
+        kube_api, ns, "nksclusters", clusters, 2, NEW_VERSION, STEP_TIMEOUT, "upgraded", sim
+    )
+    wait_settled(
+        kube_api, ns, "nksnodegroups", groups, 2, NEW_VERSION, STEP_TIMEOUT, "upgraded", sim
+    )
     for name in clusters:
         assert nks_versions(sim, name) == {NEW_VERSION}, name
     assert_one_per_name(sim, clusters, groups)

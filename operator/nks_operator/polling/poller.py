@@ -38,10 +38,15 @@ def _busy(snapshot: ClusterSnapshot) -> bool:
     """The cluster or one of its node groups is in the middle of an operation."""
     if snapshot.details is None:
         return False
-    return is_in_progress(snapshot.status) or any(
-        is_in_progress(group.get("status"))
-        for name, group in snapshot.nodegroups.items()
-        if name != "default-master"
+    return (
+        is_in_progress(snapshot.status)
+        or any(
+            is_in_progress(group.get("status"))
+            for name, group in snapshot.nodegroups.items()
+            if name != "default-master"
+        )
+        # A task still running in the history read before the state: read both again.
+        or any(task.get("state") == "IN_PROGRESS" for task in snapshot.events[-20:])
     )
 
 

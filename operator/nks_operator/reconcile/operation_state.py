@@ -23,12 +23,24 @@ def _task_id(task: Mapping[str, Any]) -> int:
         return 0
 
 
+def _same_resource(last: LastOperation, task: Mapping[str, Any]) -> bool:
+    """Several node groups may run the same kind of task: match the target too."""
+    name = task.get("resource_name")
+    if last.target is None:
+        return task.get("resource_type") in (None, "cluster")
+    return name is None or name == last.target
+
+
 def matching_task(
     last: LastOperation, tasks: Sequence[Mapping[str, Any]]
 ) -> Mapping[str, Any] | None:
     """The newest task of this operation's type started after the call was sent."""
     since = last.since_task_id or 0
-    found = [t for t in tasks if t.get("type") == last.type and _task_id(t) > since]
+    found = [
+        t
+        for t in tasks
+        if t.get("type") == last.type and _task_id(t) > since and _same_resource(last, t)
+    ]
     return max(found, key=_task_id) if found else None
 
 
