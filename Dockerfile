@@ -51,7 +51,7 @@ ENV PATH="$VIRTUAL_ENV/bin:$PATH" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 # kopf's liveness endpoint and the Prometheus metrics.
-EXPOSE 8080 9090
+EXPOSE 8080 9090 9443
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532
 WORKDIR /tmp

@@ -44,12 +44,12 @@ RESULTS = ROOT / "bench" / "results"
 
 QUICK = {
     "clusters": 20,
-    "nodegroups": 10,
+    "nodegroups": 0,
     "delay": 2.0,
     "scale_clusters": 20,
     "scale_nodegroups": 40,
     "scale_delay": 2.0,
-    "steady_slow_poll": 2.0,
+    "steady_slow_poll": 1.5,
     "steady_cycles": 2,
     "fast_poll": 1.0,
     "error_backoff": 2.0,

@@ -349,7 +349,9 @@ class Workload:
         if self.collector is not None:
             self.collector.stop()
         if self.operator is not None:
+            t0 = time.monotonic()
             self.operator.stop(grace=5)
+            self.env.say(f"[{self.spec.label}] operator stopped in {time.monotonic() - t0:.1f}s")
 
 
 def _fast_settings(args: Any) -> dict[str, str]:

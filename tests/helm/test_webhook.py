@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -44,6 +45,7 @@ from tests.helm.helpers import (
     triples,
 )
 from tests.helm.test_rbac import CRDS, IN_NAMESPACE
+from tests.helm.test_schema import DEFAULTS, SCHEMA, _merged
 
 SELF_SIGNED: dict[str, Any] = {"webhook": {"enabled": True}}
 CERT_MANAGER: dict[str, Any] = {"webhook": {"enabled": True, "certManager": {"enabled": True}}}
@@ -225,6 +227,24 @@ def test_rendered_webhook_objects_validate(helm: Helm, values: dict[str, Any]) -
         if obj["kind"] in CERT_MANAGER_KINDS:  # cert-manager's CRDs, shape asserted above
             continue
         kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_cert_manager_with_two_replicas_is_accepted(helm: Helm, helm3: Helm) -> None:
+    values = {
+        "replicaCount": 2,
+        "peering": {"enabled": True},
+        "webhook": {
+            "enabled": True,
+            "certManager": {"enabled": True, "issuerRef": {"kind": "ClusterIssuer", "name": "ca"}},
+        },
+    }
+    jsonschema.validate(_merged(DEFAULTS, values), SCHEMA, cls=jsonschema.Draft7Validator)
+    rendered = helm.render(values)
+    assert one(rendered, "Deployment")["spec"]["replicas"] == 2
+    # Helm 3 renders the same objects; it only sorts ValidatingWebhookConfiguration (a kind
+    # it does not order) after the cert-manager ones, where Helm 4 puts it before them.
+    key = json.dumps
+    assert sorted(map(key, helm3.render(values))) == sorted(map(key, rendered))
 
 
 def test_lint_with_the_webhook(helm: Helm) -> None:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from nks_operator.api import NKSClusterSpec
-from nks_operator.control.base import format_validation_error
+from nks_operator.api.problems import format_validation_error
 from nks_operator.reconcile import validation
 from nks_operator.reconcile.admission import review_cluster, review_nodegroup
 from tests.unit.specs import CLUSTER_SPEC, NODEGROUP_SPEC, _merge

@@ -154,6 +154,8 @@ class NKSClusterStatus(ResourceStatus):
 
     cluster_id: Annotated[str | None, Field(alias="clusterID")] = None
     """UUID of the cluster in NKS."""
+    region: str | None = None
+    """Region the cluster lives in (a later change of spec.region is refused)."""
     api_address: str | None = None
     """URL of the cluster's Kubernetes API."""
     certificate_expiry: str | None = None

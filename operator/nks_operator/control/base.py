@@ -6,8 +6,6 @@ import datetime
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
-
 from nks_operator.api.resources import Resource
 from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
@@ -27,14 +25,6 @@ class Retry(Exception):
     def __init__(self, delay: float) -> None:
         super().__init__(delay)
         self.delay = delay
-
-
-def format_validation_error(error: ValidationError) -> list[str]:
-    problems = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"])
-        problems.append(f"spec.{location}: {item['msg']}")
-    return problems
 
 
 def parse_time(value: str | None) -> datetime.datetime | None:

@@ -13,13 +13,13 @@ from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from nks_operator.api.cluster import NKSClusterSpec, NKSClusterStatus
+from nks_operator.api.problems import format_validation_error
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent, LastOperation
 from nks_operator.control.base import (
     ResourcePass,
     Retry,
     age_seconds,
-    format_validation_error,
     parse_time,
 )
 from nks_operator.control.common import (
@@ -52,6 +52,15 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
 
     async def _run(self) -> float:
         spec = self._spec()
+        if self.status.region and spec.region != self.status.region:
+            # Checked before anything else: the cluster is not in the other region's list.
+            self._invalid(
+                [
+                    f"spec.region is immutable: the cluster is in {self.status.region}, "
+                    f"the spec asks for {spec.region}"
+                ]
+            )
+            return self.settings.error_backoff_seconds
         ref = spec.credentials_ref.name if spec.credentials_ref else None
         account = await self._account(spec.region, ref)
         supported = await self._supported(account)
@@ -61,6 +70,7 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
             snapshot = await self._observe(account, cluster_id)
         if snapshot is not None and not snapshot.gone:
             self.status.cluster_id = cluster_id  # adopted via spec.clusterID: ours from now
+            self.status.region = self.status.region or spec.region
         problems = self._problems(spec, supported, snapshot)
         if problems:
             self._invalid(problems)
@@ -185,6 +195,7 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
             post_event(self.body, self.slot, "Warning", "CreateUncertain", str(error))
             return self.settings.fast_poll_seconds
         self.status.cluster_id = cluster_id
+        self.status.region = spec.region
         self.status.creation = None
         self.status.last_operation = LastOperation(
             type="CLUSTER_CREATE", state="Requested", started_at=now_iso()
@@ -517,7 +528,7 @@ class ClusterDeletion(ClusterPass):
             self.status.phase = "Paused"
             self.writer.ready("False", "Paused", "deletion waits: the paused annotation is set")
             return self.settings.slow_poll_seconds
-        region = raw.get("region")
+        region = self.status.region or raw.get("region")
         ref = (raw.get("credentialsRef") or {}).get("name")
         account = await self._account(region, ref)
         if cluster_id is None and self.status.creation is not None:

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 from nks_operator.api.cluster import NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
+from nks_operator.api.problems import format_validation_error
 from nks_operator.api.resources import CLUSTER, NODEGROUP
 from nks_operator.api.status import CreationIntent, LastOperation
-from nks_operator.control.base import ResourcePass, Retry, age_seconds, format_validation_error
+from nks_operator.control.base import ResourcePass, Retry, age_seconds
 from nks_operator.control.common import clear_warning, is_paused, now_iso, post_event
 from nks_operator.control.day2 import Day2
 from nks_operator.nks import errors
@@ -92,6 +93,18 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
                 "WaitingForCluster", f"waiting for NKSCluster {spec.cluster_ref.name} to be Ready"
             )
         cluster_id = parent.cluster_id
+        if (
+            self.status.cluster_id
+            and self.status.node_group_id
+            and cluster_id != self.status.cluster_id
+        ):
+            self._invalid(
+                [
+                    f"spec.clusterRef is immutable: the node group belongs to NKS cluster "
+                    f"{self.status.cluster_id}, {spec.cluster_ref.name} is {cluster_id}"
+                ]
+            )
+            return self.settings.error_backoff_seconds
         self.status.cluster_id = cluster_id
         account = await self._account(parent.region or "", parent.credentials_secret)
         supported = await self._supported(account)

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 from nks_operator.api.cluster import NKSClusterSpec, NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
+from nks_operator.api.problems import format_validation_error
 from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
-from nks_operator.control.base import format_validation_error
 from nks_operator.reconcile import validation, versions
 
 # The operator's drift message (observed.py): "<field> is immutable: NKS has ...".
@@ -196,9 +196,13 @@ def _compare_field(
 
 
 def _compare_worker(changes: list[str], prefix: str, old: WorkerSpec, new: WorkerSpec) -> None:
-    for field in ("image_id", "availability_zone", "boot_volume"):
-        _compare_field(changes, prefix, old, new, field)
-    for field in ("additional_networks", "extra_security_groups"):
+    for field in (
+        "image_id",
+        "availability_zone",
+        "boot_volume",
+        "additional_networks",
+        "extra_security_groups",
+    ):
         _compare_field(changes, prefix, old, new, field)
     _compare_extra_volumes(changes, f"{prefix}.extraVolumes", old, new)
 
