@@ -83,7 +83,7 @@ def test_environment_and_labels() -> None:
         assert f"org.opencontainers.image.{key}" in labels, key
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
     (expose,) = runtime.of("EXPOSE")
-    assert set(expose.value) == {"8080", "9090"}
+    assert set(expose.value) == {"8080", "9090", "9443"}  # health, metrics, webhook
 
 
 def test_dockerignore_keeps_the_context_to_the_sources() -> None:
@@ -108,7 +108,8 @@ def test_chart_matches_the_image() -> None:
         == (runtime.of("USER")[0].value[0])
     )
     (expose,) = runtime.of("EXPOSE")
-    assert {str(values["health"]["port"]), str(values["metrics"]["port"])} == set(expose.value)
+    ports = {values["health"]["port"], values["metrics"]["port"], values["webhook"]["port"]}
+    assert {str(port) for port in ports} == set(expose.value)
 
 
 def test_hadolint() -> None:
