@@ -19,6 +19,7 @@ from tests.e2e.helpers import (
     Sim,
     apply,
     cluster_manifest,
+    condition,
     credentials_secret,
     events,
     get,
@@ -107,6 +108,21 @@ def test_changed_immutable_field_is_refused(
     time.sleep(1.5)
     assert sim.writes() == writes_before
     assert _warning(kube_api, ns, "demo", "InvalidSpec") is not None
+    # Another region: refused as such, never mistaken for a cluster deleted behind our back.
+    kubectl("patch", "nksc", "demo", "-n", ns, "--type=merge", "-p", '{"spec":{"region":"kr1"}}')
+    wait_for(
+        lambda: (
+            "spec.region is immutable"
+            in (condition(get(kube_api, "nksclusters", ns, "demo"), "Ready") or {}).get(
+                "message", ""
+            )
+        ),
+        30,
+        what="region refused",
+    )
+    kubectl("delete", "nksc", "demo", "-n", ns, "--wait=false")
+    wait_gone(kube_api, "nksclusters", ns, "demo", timeout=60)
+    assert sim.clusters() == []  # deleted in its real region
 
 
 def test_missing_credentials_then_secret_appears(
