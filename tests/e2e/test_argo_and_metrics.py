@@ -102,13 +102,22 @@ def test_lifecycle_never_changes_spec_labels_or_user_annotations(
     assert _user_view(get(kube_api, "nksclusters", ns, "demo") or {}) == initial["demo"]
     assert _user_view(get(kube_api, "nksnodegroups", ns, "demo-pool") or {}) == initial["demo-pool"]
 
-    # Metrics after the lifecycle, in controller-runtime's names.
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    # Metrics after the lifecycle, in controller-runtime's names (the gauge follows the
+    # resources' passes, so give it a moment).
+    ready_gauge = 'nks_managed_resources{kind="NKSCluster",phase="Ready"} 1.0'
+    text = wait_for(
+        lambda: (
+            (t := httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
+            and ready_gauge in t
+            and t
+        ),
+        20,
+        what="managed-resources gauge",
+    )
     assert (
         'controller_runtime_reconcile_total{controller="nkscluster",result="requeue_after"}' in text
     )
     assert 'nks_api_requests_total{code="202",operation="create_cluster"} 1.0' in text
-    assert 'nks_managed_resources{kind="NKSCluster",phase="Ready"} 1.0' in text
     assert "nks_identity_tokens_issued_total 1.0" in text
     assert "controller_runtime_reconcile_time_seconds_bucket" in text
 

@@ -9,25 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
+from collections import Counter
 from concurrent.futures import Future
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-# What a read answers instead of its JSON: truncated, HTML, empty, not UTF-8, and valid
-# JSON of the wrong shape.
+# What a read answers instead of its JSON: empty, valid JSON of the wrong shape, truncated,
+# HTML, not UTF-8. Each route gets the first `broken_first` of them in this order.
 BROKEN_BODIES: tuple[bytes, ...] = (
-    b'{"clusters": [{"uuid": "',
-    b"<html><body><h1>502 Bad Gateway</h1></body></html>",
     b"",
-    b"\xff\xfe\x00not json",
     b"null",
     b"[]",
+    b'{"clusters": [{"uuid": "',
+    b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+    b"\xff\xfe\x00not json",
     b'"a string"',
     b"42",
 )
+_ID = re.compile(r"/[0-9a-f]{8}-[0-9a-f-]{27,}")
 _EXTRA: dict[str, Any] = {
     "x_unexpected_object": {"nested": [1, None, "\u00fc", {"deeper": True}]},
     "x_unexpected_null": None,
@@ -58,12 +61,23 @@ def with_unexpected_fields(value: Any, in_labels: bool = False) -> Any:
 class MangleProxy:
     """The proxy, in a daemon thread with its own event loop."""
 
-    def __init__(self, upstream: str, *, extra_fields: bool = True, broken_every: int = 0) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        extra_fields: bool = True,
+        broken_first: int = 0,
+        broken_every: int = 0,
+    ) -> None:
+        """`broken_first`: the first n successful reads of every route are broken;
+        `broken_every`: then every n-th read of any route."""
         self.upstream = upstream.rstrip("/")
         self.extra_fields = extra_fields
+        self.broken_first = broken_first
         self.broken_every = broken_every
         self.reads = 0
-        self.broken = 0
+        self.broken: Counter[str] = Counter()  # route -> broken answers
+        self._route_reads: Counter[str] = Counter()
         self.url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -115,10 +129,15 @@ class MangleProxy:
                 k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_HEADERS
             }
         if request.method == "GET" and request.path.startswith("/v1/") and status == 200:
+            route = _ID.sub("/{id}", request.path)
             self.reads += 1
-            if self.broken_every and self.reads % self.broken_every == 0:
-                body = BROKEN_BODIES[self.broken % len(BROKEN_BODIES)]
-                self.broken += 1
+            self._route_reads[route] += 1
+            seen = self._route_reads[route]
+            if seen <= self.broken_first or (
+                self.broken_every and self.reads % self.broken_every == 0
+            ):
+                body = BROKEN_BODIES[(seen - 1) % len(BROKEN_BODIES)]
+                self.broken[route] += 1
                 answer_headers["Content-Type"] = "application/json"
                 return web.Response(status=200, body=body, headers=answer_headers)
         if self.extra_fields and raw:

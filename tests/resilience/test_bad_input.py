@@ -344,12 +344,111 @@ def _secret(kubectl: Any, ns: str, name: str, data: dict[str, bytes]) -> None:
     apply(kubectl, ns, body)
 
 
-def _accepted_garbage() -> dict[str, dict[str, Any]]:
-    """Specs full of junk that the schema accepts: each must end Ready or cleanly refused."""
+def _with_ok_cluster(
+    operator: OperatorProcess, ns: str, kubectl: Any, api: client.ApiClient, sim: ResilienceSim
+) -> int:
+    """Credentials and a valid cluster "ok" next to the bad input; the operator's pid."""
+    sim.patch_config(delay=0.3)
+    credentials_secret(kubectl, ns, sim.url, sim.tenant)
+    apply(kubectl, ns, cluster_manifest("ok"))
+    return pid_of(operator)
+
+
+def _ok_ready_then_all_deleted(
+    operator: OperatorProcess,
+    pid: int,
+    ns: str,
+    kubectl: Any,
+    api: client.ApiClient,
+    sim: ResilienceSim,
+) -> None:
+    """The valid cluster became Ready, everything can be deleted, nothing is left in NKS,
+    and the operator neither died nor had a handler die."""
+    wait_settled(api, ns, "nksclusters", ["ok"], 1, OLD_VERSION, 90, "valid cluster", sim)
+    operator_is_healthy(operator, pid)
+    kubectl("delete", "nksc", "--all", "-n", ns, "--wait=false")
+    wait_for(lambda: not ready_reasons(api, ns, "nksclusters"), 90, what="all deleted")
+    assert sim.clusters() == []
+    operator_is_healthy(operator, pid)
+
+
+def _ready_false(api: client.ApiClient, ns: str, name: str, reasons: tuple[str, ...]) -> Any:
+    return wait_for(
+        lambda: (
+            (o := get(api, "nksclusters", ns, name))
+            and (c := condition(o, "Ready"))
+            and c["status"] == "False"
+            and c["reason"] in reasons
+            and o
+        ),
+        60,
+        what=f"{name}: Ready=False {reasons}",
+    )
+
+
+def test_broken_credentials_secrets(
+    res_operator: OperatorProcess,
+    res_namespace: str,
+    kubectl: Any,
+    kube_api: client.ApiClient,
+    sim: ResilienceSim,
+) -> None:
+    """Wrong keys, bytes that are not UTF-8, blank values: CredentialsInvalid, no secret
+    value in the status, nothing sent to NKS for them."""
+    ns = res_namespace
+    pid = _with_ok_cluster(res_operator, ns, kubectl, kube_api, sim)
+    password, tenant = "pw-" + sim.tenant, sim.tenant.encode()
+    broken = {
+        "wrong-keys": {"tenant": tenant, "user": b"u", "apiPassword": password.encode()},
+        "not-utf8": {"tenantId": tenant, "username": b"u", "password": b"\xff\xfe\xfd"},
+        "blank-values": {"tenantId": b"  ", "username": b"\n", "password": b""},
+    }
+    for name, data in broken.items():
+        _secret(kubectl, ns, f"{name}-creds", data)
+        apply(kubectl, ns, cluster_manifest(name, credentialsRef={"name": f"{name}-creds"}))
+    for name in broken:
+        obj = _ready_false(kube_api, ns, name, ("CredentialsInvalid",))
+        assert password not in json.dumps(obj), f"{name}: the password is in the status"
+    message = (condition(get(kube_api, "nksclusters", ns, "wrong-keys"), "Ready") or {})["message"]
+    assert "lacks key(s) tenantId, username, password" in message
+    _ok_ready_then_all_deleted(res_operator, pid, ns, kubectl, kube_api, sim)
+    assert sim.writes() == {"create_cluster": 1, "delete_cluster": 1}
+
+
+def test_garbage_urls_in_credentials(
+    res_operator: OperatorProcess,
+    res_namespace: str,
+    kubectl: Any,
+    kube_api: client.ApiClient,
+    sim: ResilienceSim,
+) -> None:
+    """identityUrl / nksUrl that are not URLs, or of another scheme: reported on the
+    resource (Ready=False), never a handler dying over and over."""
+    ns = res_namespace
+    pid = _with_ok_cluster(res_operator, ns, kubectl, kube_api, sim)
+    base = {"tenantId": sim.tenant.encode(), "username": b"u", "password": b"pw-garbage-url"}
+    broken = {
+        "not-a-url": {**base, "identityUrl": b"::not a url::"},
+        "ftp-url": {**base, "nksUrl": b"ftp://127.0.0.1:9"},
+        "unclosed-bracket": {**base, "identityUrl": b"http://[::1", "nksUrl": b"http://[::1"},
+        "spaces": {**base, "nksUrl": b"http://exa mple.invalid"},
+    }
+    for name, data in broken.items():
+        _secret(kubectl, ns, f"{name}-creds", data)
+        apply(kubectl, ns, cluster_manifest(name, credentialsRef={"name": f"{name}-creds"}))
+    reasons = ("CredentialsInvalid", "CredentialsRejected", "NKSUnavailable")
+    for name in broken:
+        _ready_false(kube_api, ns, name, reasons)
+    _ok_ready_then_all_deleted(res_operator, pid, ns, kubectl, kube_api, sim)
+
+
+def _huge_and_odd_specs() -> dict[str, dict[str, Any]]:
+    """Specs full of junk that the schema accepts."""
     deep: dict[str, Any] = {"leaf": "\U0001f4a5"}
     for _ in range(60):
         deep = {"nested": deep, "list": [None, 1.5, "\u0000"]}
-    worker = cluster_manifest()["spec"]["defaultWorker"]
+    spec = cluster_manifest()["spec"]
+    worker = spec["defaultWorker"]
     return {
         "emoji-keypair": {"keypair": "\U0001f511" * 255},
         "control-chars": {
@@ -360,16 +459,7 @@ def _accepted_garbage() -> dict[str, dict[str, Any]]:
                 "bootVolume": {"type": "General HDD\u202e\u200b"},
             },
         },
-        "unknown-fields": {
-            "surprise": deep,
-            "network": {**cluster_manifest()["spec"]["network"], "x": deep},
-        },
-        "huge-user-script": {
-            "defaultWorker": {**worker, "userScript": "#!/bin/sh\n#" + "\U0001f525" * 65000}
-        },
-        "huge-nodes-to-remove": {
-            "defaultWorker": {**worker, "nodesToRemove": ["n" * 4000 + str(i) for i in range(100)]}
-        },
+        "unknown-fields": {"surprise": deep, "network": {**spec["network"], "x": deep}},
         "argocd-junk": {
             "argocd": {
                 "enabled": True,
@@ -381,170 +471,171 @@ def _accepted_garbage() -> dict[str, dict[str, Any]]:
     }
 
 
-@pytest.mark.timeout(900 if LONG else 300)
-def test_garbage_and_broken_secrets_never_break_the_operator(
-    res_operator: OperatorProcess,
-    res_namespace: str,
-    kubectl: Any,
-    kube_api: client.ApiClient,
-    sim: ResilienceSim,
-) -> None:
-    ns = res_namespace
-    pid = pid_of(res_operator)
-    sim.patch_config(delay=0.3)
-    credentials_secret(kubectl, ns, sim.url, sim.tenant)
-    password = "pw-" + sim.tenant
-    tenant = sim.tenant.encode()
-    broken: dict[str, tuple[dict[str, bytes], tuple[str, ...]]] = {
-        # name -> (Secret data, acceptable Ready=False reasons)
-        "wrong-keys": (
-            {"tenant": tenant, "user": b"u", "apiPassword": password.encode()},
-            ("CredentialsInvalid",),
-        ),
-        "not-utf8": (
-            {"tenantId": tenant, "username": b"u", "password": b"\xff\xfe\xfd"},
-            ("CredentialsInvalid",),
-        ),
-        "blank-values": (
-            {"tenantId": b"  ", "username": b"\n", "password": b""},
-            ("CredentialsInvalid",),
-        ),
-        "garbage-urls": (
-            {
-                "tenantId": tenant,
-                "username": b"u",
-                "password": password.encode(),
-                "identityUrl": b"::not a url::",
-                "nksUrl": b"http://[::1",
-            },
-            ("CredentialsInvalid", "CredentialsRejected", "NKSUnavailable", "CredentialsResolved"),
-        ),
-        "unreachable-urls": (
-            {
-                "tenantId": tenant,
-                "username": b"u",
-                "password": password.encode(),
-                "identityUrl": b"http://127.0.0.1:9",
-                "nksUrl": b"ftp://127.0.0.1:9",
-            },
-            ("CredentialsInvalid", "CredentialsRejected", "NKSUnavailable", "CredentialsResolved"),
-        ),
+def _oversized_specs() -> dict[str, dict[str, Any]]:
+    """Specs the schema accepts that exceed 256 KiB (the limit of all annotations)."""
+    worker = cluster_manifest()["spec"]["defaultWorker"]
+    return {
+        # 65,536 characters is the schema's limit; 4-byte characters make it 256 KiB.
+        "huge-user-script": {
+            "defaultWorker": {**worker, "userScript": "#!/bin/sh\n#" + "\U0001f525" * 65000}
+        },
+        "huge-nodes-to-remove": {
+            "defaultWorker": {**worker, "nodesToRemove": ["n" * 4000 + str(i) for i in range(100)]}
+        },
     }
-    for name, (data, _) in broken.items():
-        _secret(kubectl, ns, f"{name}-creds", data)
-        apply(kubectl, ns, cluster_manifest(name, credentialsRef={"name": f"{name}-creds"}))
-    garbage = _accepted_garbage()
-    for name, changes in garbage.items():
+
+
+def _garbage_lifecycle(
+    operator: OperatorProcess,
+    ns: str,
+    kubectl: Any,
+    api: client.ApiClient,
+    sim: ResilienceSim,
+    specs: dict[str, dict[str, Any]],
+) -> None:
+    pid = _with_ok_cluster(operator, ns, kubectl, api, sim)
+    for name, changes in specs.items():
         manifest = cluster_manifest(name)
         manifest["spec"].update(changes)
-        create(kube_api, ns, "nksclusters", manifest)
-    apply(kubectl, ns, cluster_manifest("ok"))
+        create(api, ns, "nksclusters", manifest)
 
     def decided(name: str) -> bool:
-        ready = condition(get(kube_api, "nksclusters", ns, name), "Ready")
+        ready = condition(get(api, "nksclusters", ns, name), "Ready")
         return ready is not None and (
-            ready["status"] == "True"
-            or ready["reason"] not in ("Creating", "Provisioning", "CredentialsResolved")
+            ready["status"] == "True" or ready["reason"] not in ("Creating", "Provisioning")
         )
 
-    wait_settled(kube_api, ns, "nksclusters", ["ok"], 1, OLD_VERSION, 90, "valid cluster", sim)
-    for name, (_, reasons) in broken.items():
-        obj = wait_for(
-            lambda: (
-                (o := get(kube_api, "nksclusters", ns, name))  # noqa: B023
-                and (c := condition(o, "Ready"))
-                and c["status"] == "False"
-                and c["reason"] in reasons  # noqa: B023
-                and o
-            ),
-            60,
-            what=f"{name}: Ready=False {reasons}",
-        )
-        assert password not in json.dumps(obj), f"{name}: the password is in the status"
-    message = condition(get(kube_api, "nksclusters", ns, "wrong-keys"), "Ready")["message"]  # type: ignore[index]
-    assert "lacks key(s) tenantId, username, password" in message
-    for name in garbage:
+    for name in specs:
         wait_for(lambda: decided(name), 60, what=f"{name} decided")  # noqa: B023
-    outcome = {name: condition(get(kube_api, "nksclusters", ns, name), "Ready") for name in garbage}
-    print(json.dumps({n: (c or {}).get("reason") for n, c in outcome.items()}))
-    # NKS got at most one cluster per resource, and only from valid credentials.
+    outcome = {name: condition(get(api, "nksclusters", ns, name), "Ready") for name in specs}
+    print(json.dumps({name: (ready or {}).get("reason") for name, ready in outcome.items()}))
     assert max(sim.cluster_names().values()) == 1
-    operator_is_healthy(res_operator, pid)
-
-    kubectl("delete", "nksc", "--all", "-n", ns, "--wait=false")
-    wait_for(lambda: not ready_reasons(kube_api, ns, "nksclusters"), 90, what="all deleted")
-    assert sim.clusters() == []
-    operator_is_healthy(res_operator, pid)
+    _ok_ready_then_all_deleted(operator, pid, ns, kubectl, api, sim)
 
 
-@pytest.mark.timeout(900 if LONG else 300)
-def test_malformed_nks_answers(
+def test_odd_values_the_schema_accepts(
     res_operator: OperatorProcess,
     res_namespace: str,
     kubectl: Any,
     kube_api: client.ApiClient,
     sim: ResilienceSim,
 ) -> None:
-    """Unexpected fields in every answer, every 5th read answered with broken JSON, and a
-    few 5xx answers with HTML and empty bodies: the cluster still becomes Ready, resizes
-    and is deleted, and the kubeconfig Secret holds NKS's real kubeconfig."""
-    ns = res_namespace
-    pid = pid_of(res_operator)
+    """Emoji, NUL and bidi control characters, deep unknown fields, an Argo CD
+    registration that cannot work: each ends Ready or refused, and can be deleted."""
+    _garbage_lifecycle(res_operator, res_namespace, kubectl, kube_api, sim, _huge_and_odd_specs())
+
+
+def test_oversized_specs_the_schema_accepts(
+    res_operator: OperatorProcess,
+    res_namespace: str,
+    kubectl: Any,
+    kube_api: client.ApiClient,
+    sim: ResilienceSim,
+) -> None:
+    """Specs of more than 256 KiB within the schema's limits: handled, and deletable."""
+    _garbage_lifecycle(res_operator, res_namespace, kubectl, kube_api, sim, _oversized_specs())
+
+
+def _through_proxy(
+    kubectl: Any, api: client.ApiClient, ns: str, sim: ResilienceSim, url: str
+) -> None:
+    credentials_secret(kubectl, ns, sim.url, sim.tenant)
+    core = client.CoreV1Api(api)
+    secret = core.read_namespaced_secret("nks-credentials", ns)
+    secret.data["nksUrl"] = base64.b64encode(url.encode()).decode()
+    core.replace_namespaced_secret("nks-credentials", ns, secret)
+
+
+def _mangled_lifecycle(
+    operator: OperatorProcess,
+    ns: str,
+    kubectl: Any,
+    api: client.ApiClient,
+    sim: ResilienceSim,
+    proxy: MangleProxy,
+) -> None:
+    """Create a cluster and a node group through `proxy`, resize, delete."""
+    pid = pid_of(operator)
     sim.patch_config(delay=0.5)
-    proxy = MangleProxy(sim.url, extra_fields=True, broken_every=5).start()
+    _through_proxy(kubectl, api, ns, sim, proxy.url)
+    apply(kubectl, ns, cluster_manifest("mangled"))
+    pool = example("nksnodegroup.yaml")
+    pool["spec"]["clusterRef"]["name"] = "mangled"
+    apply(kubectl, ns, pool)
+    wait_settled(api, ns, "nksclusters", ["mangled"], 1, OLD_VERSION, 150, "created", sim)
+    wait_settled(api, ns, "nksnodegroups", ["demo-pool"], 2, OLD_VERSION, 150, "group", sim)
+    patch(kubectl, ns, "nksc", "mangled", {"spec": {"defaultWorker": {"nodeCount": 2}}})
+    wait_settled(api, ns, "nksclusters", ["mangled"], 2, OLD_VERSION, 150, "resized", sim)
+    obj = get(api, "nksclusters", ns, "mangled")
+    assert obj is not None
+    value = secret_value(api, ns, "mangled-kubeconfig", "value")
+    assert value == sim.kubeconfig(obj["status"]["clusterID"])
+    assert "x_unexpected" not in json.dumps(obj["status"])
+    assert sim.writes() == {"create_cluster": 1, "create_nodegroup": 1, "resize_cluster": 1}
+    kubectl("delete", "nksng", "--all", "-n", ns, "--wait=false")
+    kubectl("delete", "nksc", "--all", "-n", ns, "--wait=false")
+    wait_gone(api, "nksclusters", ns, "mangled", timeout=120)
+    assert sim.clusters() == []
+    operator_is_healthy(operator, pid)
+
+
+def test_unexpected_fields_in_nks_answers(
+    res_operator: OperatorProcess,
+    res_namespace: str,
+    kubectl: Any,
+    kube_api: client.ApiClient,
+    sim: ResilienceSim,
+) -> None:
+    """Every object of every answer carries fields (and labels) NKS does not document."""
+    proxy = MangleProxy(sim.url, extra_fields=True).start()
     try:
-        credentials_secret(kubectl, ns, sim.url, sim.tenant)
-        secret = client.CoreV1Api(kube_api).read_namespaced_secret("nks-credentials", ns)
-        secret.data["nksUrl"] = base64.b64encode(proxy.url.encode()).decode()
-        client.CoreV1Api(kube_api).replace_namespaced_secret("nks-credentials", ns, secret)
-        sim.set_faults(
-            [
-                {
-                    "operation": "get_cluster",
-                    "action": "error",
-                    "status": 502,
-                    "body": "html",
-                    "count": 3,
-                },
-                {
-                    "operation": "list_nodegroups",
-                    "action": "error",
-                    "status": 500,
-                    "body": "empty",
-                    "count": 3,
-                },
-                {
-                    "operation": "get_kubeconfig",
-                    "action": "error",
-                    "status": 503,
-                    "body": "html",
-                    "count": 2,
-                },
-            ],
-            seed=SEED,
-        )
-        apply(kubectl, ns, cluster_manifest("mangled"))
-        pool = example("nksnodegroup.yaml")
-        pool["spec"]["clusterRef"]["name"] = "mangled"
-        apply(kubectl, ns, pool)
-        wait_settled(kube_api, ns, "nksclusters", ["mangled"], 1, OLD_VERSION, 120, "created", sim)
-        wait_settled(
-            kube_api, ns, "nksnodegroups", ["demo-pool"], 2, OLD_VERSION, 120, "group", sim
-        )
-        patch(kubectl, ns, "nksc", "mangled", {"spec": {"defaultWorker": {"nodeCount": 2}}})
-        wait_settled(kube_api, ns, "nksclusters", ["mangled"], 2, OLD_VERSION, 120, "resized", sim)
-        obj = get(kube_api, "nksclusters", ns, "mangled")
-        assert obj is not None
-        value = secret_value(kube_api, ns, "mangled-kubeconfig", "value")
-        assert value == sim.kubeconfig(obj["status"]["clusterID"])
-        assert "x_unexpected" not in json.dumps(obj["status"])
-        assert proxy.broken >= 3, f"only {proxy.broken} answers broken"
-        assert sim.writes() == {"create_cluster": 1, "create_nodegroup": 1, "resize_cluster": 1}
-        kubectl("delete", "nksng", "--all", "-n", ns, "--wait=false")
-        kubectl("delete", "nksc", "--all", "-n", ns, "--wait=false")
-        wait_gone(kube_api, "nksclusters", ns, "mangled", timeout=90)
-        assert sim.clusters() == []
-        operator_is_healthy(res_operator, pid)
+        _mangled_lifecycle(res_operator, res_namespace, kubectl, kube_api, sim, proxy)
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.timeout(900 if LONG else 400)
+def test_invalid_json_and_error_pages_from_nks(
+    res_operator: OperatorProcess,
+    res_namespace: str,
+    kubectl: Any,
+    kube_api: client.ApiClient,
+    sim: ResilienceSim,
+) -> None:
+    """The first two reads of every NKS route answer 200 with an empty body and `null`,
+    then every 9th read one of: `[]`, truncated JSON, HTML, bytes that are not UTF-8, a
+    JSON string or number; plus 5xx answers with HTML and empty bodies."""
+    sim.set_faults(
+        [
+            {
+                "operation": "get_cluster",
+                "action": "error",
+                "status": 502,
+                "body": "html",
+                "count": 3,
+            },
+            {
+                "operation": "list_nodegroups",
+                "action": "error",
+                "status": 500,
+                "body": "empty",
+                "count": 3,
+            },
+            {
+                "operation": "get_kubeconfig",
+                "action": "error",
+                "status": 503,
+                "body": "html",
+                "count": 2,
+            },
+        ],
+        seed=SEED,
+    )
+    proxy = MangleProxy(sim.url, extra_fields=False, broken_first=2, broken_every=9).start()
+    try:
+        _mangled_lifecycle(res_operator, res_namespace, kubectl, kube_api, sim, proxy)
+        assert sum(proxy.broken.values()) >= 10, dict(proxy.broken)
+        assert sum(sim.fault_hits().values()) >= 5
     finally:
         proxy.stop()
 
