@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.simulator",
     "tests.fixtures.kube",
     "tests.fixtures.operator",
+    "tests.fixtures.hygiene",  # secret scan of everything the session produces
 ]

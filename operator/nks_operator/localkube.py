@@ -214,6 +214,7 @@ class LocalKube:
         self._assets = assets
         self._want_manager = controller_manager
         self._controllers = controllers
+        self._api_args: list[str] | None = None
         self._start_timeout = start_timeout
         self._parent_dir = Path(workdir) if workdir is not None else None
         self._keep_workdir = keep_workdir
@@ -301,6 +302,30 @@ class LocalKube:
         self.controller_manager_running = False
         manager.stop(grace=10.0)
         self._start_controller_manager(deadline)
+
+    def restart_apiserver(
+        self, downtime: float = 0.0, *, grace: float = 5.0, timeout: float = 60.0
+    ) -> None:
+        """Stop kube-apiserver, keep it down `downtime` seconds, start it on the same port.
+
+        etcd keeps every object, so clients see an outage, not a new cluster. It gets
+        `grace` seconds to end after SIGTERM (it waits for open watches otherwise), then
+        SIGKILL: a crash and a clean shutdown look the same to its clients.
+        """
+        if self._running is None or self._api_args is None:
+            raise LocalKubeError("LocalKube is not started")
+        running = self._running
+        old = next(p for p in running.processes if p.name == "kube-apiserver")
+        index = running.processes.index(old)
+        running.processes.remove(old)
+        old.stop(grace)
+        time.sleep(downtime)
+        new = self._spawn("kube-apiserver", self._api_args)
+        # Keep the start order, so that stop() still ends dependents before etcd.
+        running.processes.remove(new)
+        running.processes.insert(index, new)
+        deadline = time.monotonic() + timeout
+        self._wait_http("kube-apiserver", f"{self.server}/readyz", deadline, token=self.token)
 
     def start(self) -> Self:
         """Start all processes and wait until the apiserver serves; idempotent."""
@@ -414,6 +439,7 @@ class LocalKube:
         ]
         if minor < 24:  # the insecure port (default 8080) was removed in 1.24
             api_args.append("--insecure-port=0")
+        self._api_args = api_args
         self._spawn("kube-apiserver", api_args)
         self._wait_http("kube-apiserver", f"{self.server}/readyz", deadline, token=self.token)
         # /readyz can answer before the bootstrap controller has created `default`.

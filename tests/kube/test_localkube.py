@@ -338,3 +338,21 @@ def test_port_taken_meanwhile_is_retried_with_new_ports(
     # The second attempt got past etcd and failed on the stand-in apiserver instead.
     assert "boom after etcd came up" in str(failed.value)
     assert "address already in use" not in str(failed.value)
+
+
+def test_apiserver_restart_keeps_data_and_port(tmp_path: Path) -> None:
+    with LocalKube(controller_manager=False, workdir=tmp_path / "w") as local:
+        server = local.server
+        with local.api_client() as api:
+            core = client.CoreV1Api(api)
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="kept")))
+            # An open watch is what makes a SIGTERM alone wait for a minute.
+            watch = core.list_namespace(watch=True, _preload_content=False, timeout_seconds=300)
+            started = time.monotonic()
+            local.restart_apiserver(downtime=0.5)
+            assert time.monotonic() - started < 30
+            watch.release_conn()
+        assert local.server == server
+        assert local.pids()["kube-apiserver"] > 0
+        with local.api_client() as api:
+            assert client.CoreV1Api(api).read_namespace("kept").metadata.name == "kept"

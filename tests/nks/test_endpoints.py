@@ -16,6 +16,8 @@ from nks_operator.nks import (
 
 from .conftest import IDENTITY_URL, NKS_URL, token_body
 
+SUPPORTS = {"supported_k8s": {"v1.29.3": True}}
+
 
 @pytest.mark.parametrize("region", ["kr1", "kr2", "kr3", "KR2", " kr3 "])
 def test_regions_map_to_public_endpoints(region: str) -> None:
@@ -76,13 +78,30 @@ def test_override_must_be_http() -> None:
         resolve_endpoints(None, nks_url="nks.example")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "::not a url::",
+        "ftp://127.0.0.1:9",
+        "http://[::1",
+        "http://exa mple.invalid",
+        "https://",
+        "http://host:99999",
+    ],
+)
+def test_override_must_be_a_usable_url(url: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_endpoints(None, nks_url=url)
+    assert repr(url) in str(caught.value)
+
+
 async def test_client_uses_overridden_path_prefix(credentials: Credentials) -> None:
     with respx.mock(assert_all_mocked=True) as router:
         router.post("https://id.example/keystone/v2.0/tokens").mock(
             return_value=httpx.Response(200, json=token_body())
         )
         route = router.get("https://gw.example/nks/v1/supports").mock(
-            return_value=httpx.Response(200, json={"supported_k8s": {}})
+            return_value=httpx.Response(200, json={"supported_k8s": {"v1.29.3": True}})
         )
         async with NKSClient(
             credentials,
@@ -114,7 +133,9 @@ def test_client_rejects_unknown_region(credentials: Credentials) -> None:
 async def test_timeouts_are_applied_to_every_request(
     credentials: Credentials, mock_api: respx.MockRouter
 ) -> None:
-    route = mock_api.get(f"{NKS_URL}/v1/supports").mock(return_value=httpx.Response(200, json={}))
+    route = mock_api.get(f"{NKS_URL}/v1/supports").mock(
+        return_value=httpx.Response(200, json=SUPPORTS)
+    )
     timeout = httpx.Timeout(connect=1.0, read=2.0, write=3.0, pool=4.0)
     async with NKSClient(
         credentials, nks_url=NKS_URL, identity_url=IDENTITY_URL, timeout=timeout
@@ -130,7 +151,9 @@ async def test_timeouts_are_applied_to_every_request(
 
 
 async def test_default_timeouts_are_finite(client: NKSClient, mock_api: respx.MockRouter) -> None:
-    route = mock_api.get(f"{NKS_URL}/v1/supports").mock(return_value=httpx.Response(200, json={}))
+    route = mock_api.get(f"{NKS_URL}/v1/supports").mock(
+        return_value=httpx.Response(200, json=SUPPORTS)
+    )
     await client.get_supports()
     timeouts = route.calls.last.request.extensions["timeout"]
     assert all(isinstance(v, float) and v > 0 for v in timeouts.values())
@@ -139,7 +162,7 @@ async def test_default_timeouts_are_finite(client: NKSClient, mock_api: respx.Mo
 async def test_shared_http_client_is_left_open(
     credentials: Credentials, mock_api: respx.MockRouter
 ) -> None:
-    mock_api.get(f"{NKS_URL}/v1/supports").mock(return_value=httpx.Response(200, json={}))
+    mock_api.get(f"{NKS_URL}/v1/supports").mock(return_value=httpx.Response(200, json=SUPPORTS))
     async with httpx.AsyncClient() as shared:
         async with NKSClient(
             credentials, nks_url=NKS_URL, identity_url=IDENTITY_URL, http=shared

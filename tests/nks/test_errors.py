@@ -203,8 +203,11 @@ async def test_transport_failures(
         httpx.Response(200, json=["a", "list"]),
         httpx.Response(200, json={"name": "no uuid"}),
         httpx.Response(200, json={"uuid": "x", "labels": "not an object"}),
+        httpx.Response(200, content=b""),
+        httpx.Response(200, json=None),
+        httpx.Response(200, json="a string"),
     ],
-    ids=["invalid-json", "list", "missing-uuid", "bad-labels"],
+    ids=["invalid-json", "list", "missing-uuid", "bad-labels", "empty", "null", "string"],
 )
 async def test_invalid_success_bodies(
     response: httpx.Response, client_without_retries: NKSClient, mock_api: respx.MockRouter
@@ -213,6 +216,18 @@ async def test_invalid_success_bodies(
     with pytest.raises(InvalidResponseError) as caught:
         await client_without_retries.get_cluster(CL)
     assert caught.value.operation == "get_cluster"
+
+
+@pytest.mark.parametrize(
+    "body", [None, {}, {"supported_k8s": {}}, {"supported_k8s": None}], ids=str
+)
+async def test_supports_without_versions_is_invalid_response(
+    body: object, client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    """An empty version list would refuse every spec as InvalidSpec: it is a bad answer."""
+    mock_api.get(f"{NKS_URL}/v1/supports").mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(InvalidResponseError):
+        await client_without_retries.get_supports()
 
 
 async def test_unexpected_success_status_is_invalid_response(

@@ -20,7 +20,6 @@ from kubernetes.client.exceptions import ApiException
 
 from nks_operator.localkube import LocalKube
 from tests.e2e.helpers import new_tenant
-from tests.fixtures.hygiene import hygiene, hygiene_watch  # noqa: F401  (fixtures)
 from tests.fixtures.operator import OperatorProcess
 from tests.resilience.helpers import ResilienceSim
 

@@ -42,14 +42,19 @@ _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "co
 
 
 def with_unexpected_fields(value: Any, in_labels: bool = False) -> Any:
-    """`value` with extra keys in every object (string-valued ones inside `labels`)."""
+    """`value` with extra keys in every object. Maps of strings (labels, event types) or
+    booleans (supported versions) get an extra entry of their own value type, as a newer
+    NKS would add; other objects get extra fields of every JSON type."""
     if isinstance(value, dict):
         result = {
             key: with_unexpected_fields(item, in_labels=key == "labels")
             for key, item in value.items()
         }
-        if in_labels:
-            result["zz_unexpected_label"] = "\u00fcn\u00efc\u00f6d\u00e9 \u2713"
+        kinds = {type(item) for item in value.values()}
+        if in_labels or (value and kinds == {str}):
+            result["zz_unexpected_key"] = "\u00fcn\u00efc\u00f6d\u00e9 \u2713"
+        elif value and kinds == {bool}:
+            result["zz_unexpected_key"] = False
         else:
             result.update(_EXTRA)
         return result

@@ -87,12 +87,17 @@ class ResourcePass(Generic[StatusT]):
         except kube_credentials.CredentialsProblem as problem:
             self._credentials_problem(problem.reason, problem.message)
             raise Retry(self.settings.error_backoff_seconds) from None
+        try:
+            account = self.ctx.accounts.get(creds, region)
+        except errors.ConfigurationError as error:  # e.g. unusable endpoint overrides
+            self._credentials_problem("CredentialsInvalid", f"{creds.source}: {error}")
+            raise Retry(self.settings.error_backoff_seconds) from None
         clear_warning(self.slot, "CredentialsError")
         ready = conditions.find(self.status.conditions, conditions.READY)
         if ready is not None and ready.reason.startswith("Credentials"):
             # The problem is fixed; say so until this pass (or a later one) knows more.
             self.writer.ready("Unknown", "CredentialsResolved", f"using {creds.source}")
-        return self.ctx.accounts.get(creds, region)
+        return account
 
     async def _supported(self, account: Account) -> Mapping[str, bool]:
         try:

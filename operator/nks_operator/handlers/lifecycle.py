@@ -12,6 +12,7 @@ from nks_operator.api.resources import GROUP
 from nks_operator.control.common import FINALIZER, OperatorContext
 from nks_operator.control.registry import Registry
 from nks_operator.kube.api import KubeAPI, load_api_client
+from nks_operator.kube.diffbase import DigestDiffBaseStorage
 from nks_operator.polling.accounts import Accounts
 from nks_operator.settings import OperatorSettings
 
@@ -23,7 +24,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # This project's own finalizer and annotation prefix, not kopf.zalando.org.
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = DigestDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING  # kopf's own per-handler chatter stays in logs

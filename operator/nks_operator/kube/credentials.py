@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from nks_operator.kube.api import KubeAPI
+from nks_operator.nks.endpoints import normalize_base_url
+from nks_operator.nks.errors import ConfigurationError
 from nks_operator.settings import DefaultCredentials
 
 REQUIRED_KEYS = ("tenantId", "username", "password")
@@ -76,6 +78,14 @@ async def resolve(
             f"Secret {namespace}/{secret_name} lacks key(s) {', '.join(missing)} "
             f"(needs {', '.join(REQUIRED_KEYS)}; optional identityUrl, nksUrl)",
         )
+    for key in ("identityUrl", "nksUrl"):
+        if values[key]:
+            try:
+                normalize_base_url(values[key] or "")
+            except ConfigurationError as exc:
+                raise CredentialsProblem(
+                    "CredentialsInvalid", f"Secret {namespace}/{secret_name} key {key}: {exc}"
+                ) from None
     return ResolvedCredentials(
         tenant_id=values["tenantId"] or "",
         username=values["username"] or "",

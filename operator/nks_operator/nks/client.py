@@ -208,7 +208,17 @@ class NKSClient:
 
     async def _call_model(self, model: type[M], operation: Operation, **kwargs: Any) -> M:
         response = await self._call(operation, **kwargs)
-        return _parse(model, decode_json(response, operation) or {}, operation)
+        data = decode_json(response, operation)
+        if data is None and kwargs.get("body") is not None:
+            data = {}  # a write may be answered with an empty body
+        if not isinstance(data, dict):
+            # `null`, `[]` or a bare string would otherwise read as an object of defaults.
+            raise InvalidResponseError(
+                f"expected a JSON object, got {'nothing' if data is None else type(data).__name__}",
+                operation=operation,
+                status_code=response.status_code,
+            )
+        return _parse(model, data, operation)
 
     async def _list(
         self,
@@ -501,7 +511,13 @@ class NKSClient:
 
     async def get_supports(self) -> Supports:
         """Supported Kubernetes versions (`true` = usable for new clusters) and task types."""
-        return await self._call_model(Supports, Operation.GET_SUPPORTS)
+        supports = await self._call_model(Supports, Operation.GET_SUPPORTS)
+        if not supports.supported_k8s:
+            # Never a real answer: taken at face value it would refuse every version.
+            raise InvalidResponseError(
+                "the answer lists no Kubernetes versions", operation=Operation.GET_SUPPORTS
+            )
+        return supports
 
 
 def _parse(model: type[M], data: Any, operation: Operation) -> M:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from nks_operator.nks.errors import ConfigurationError
 
 NKS_REGIONS: tuple[str, ...] = ("kr1", "kr2", "kr3")
@@ -71,6 +73,17 @@ def normalize_base_url(url: str, *, strip_suffixes: tuple[str, ...] = ()) -> str
     base = url.strip().rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise ConfigurationError(f"base URL must start with http:// or https://: {url!r}")
+    try:
+        parsed = httpx.URL(base)
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigurationError(f"base URL {url!r} is not a valid URL: {exc}") from None
+    # httpx percent-encodes what a host name cannot hold; a request would only fail later.
+    host = parsed.host
+    if not host or "%" in host or any(ch.isspace() for ch in host):
+        raise ConfigurationError(f"base URL {url!r} has no valid host name")
+    if port is not None and not 0 < port < 65536:
+        raise ConfigurationError(f"base URL {url!r} has an invalid port {port}")
     for suffix in strip_suffixes:
         if base.endswith(suffix):
             base = base[: -len(suffix)].rstrip("/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from nks_operator.nks.models.base import (
     NKSModel,
@@ -23,7 +24,8 @@ def version_key(version: str) -> tuple[int, int, int]:
 
 class Supports(NKSModel):
     supported_k8s: dict[str, OptLooseBool] = {}  # version -> usable for new clusters
-    supported_event_type: dict[str, dict[str, str]] = {}  # category -> type -> description
+    # category -> type -> description; informational only, so any shape is accepted
+    supported_event_type: dict[str, Any] = {}
 
     @property
     def versions(self) -> list[str]:
