@@ -93,3 +93,72 @@ async def test_rate_limit_backs_off_without_crashing() -> None:
     await poller.refresh()
     assert isinstance(poller.last_error, errors.RateLimitedError)
     await poller.close()
+
+
+class SlowNKS(FakeNKS):
+    """Every call takes a moment, and the most calls in flight at once are recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def _slow(self) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0.01)
+        self.in_flight -= 1
+
+    async def list_clusters(self) -> list[dict[str, Any]]:
+        await self._slow()
+        return await super().list_clusters()
+
+    async def get_cluster(self, cluster_id: str) -> dict[str, Any]:
+        await self._slow()
+        return await super().get_cluster(cluster_id)
+
+
+async def test_a_burst_of_name_lookups_shares_one_list_call() -> None:
+    nks = SlowNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "taken", "status": "CREATE_COMPLETE"}
+    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=5)
+    found = await asyncio.gather(*(poller.find_by_name(f"n{i}") for i in range(200)))
+    assert found == [[]] * 200
+    assert await poller.find_by_name("taken") == [nks.clusters["c1"]]  # fresh enough
+    assert nks.calls["list_clusters"] == 1
+
+
+async def test_a_failed_lookup_fails_every_waiter_and_the_next_one_lists_again() -> None:
+    nks = SlowNKS()
+    failing = True
+
+    async def list_clusters() -> list[dict[str, Any]]:
+        nks.calls["list_clusters"] += 1
+        await asyncio.sleep(0.01)
+        if failing:
+            raise errors.ServerError("boom", status_code=500)
+        return []
+
+    nks.list_clusters = list_clusters  # type: ignore[method-assign]
+    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=5)
+    outcomes = await asyncio.gather(
+        *(poller.find_by_name("x") for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(o, errors.ServerError) for o in outcomes)
+    failing = False
+    assert await poller.find_by_name("x") == []
+    assert nks.calls["list_clusters"] == 2
+
+
+async def test_details_of_many_changed_clusters_are_read_a_few_at_a_time() -> None:
+    nks = SlowNKS()
+    for i in range(40):
+        nks.clusters[f"c{i}"] = {"uuid": f"c{i}", "name": f"n{i}", "status": "CREATE_IN_PROGRESS"}
+    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=5, detail_concurrency=4)
+    for cid in nks.clusters:
+        poller.watch(cid, asyncio.Event())
+    await poller.refresh()
+    assert all(poller.snapshots[cid].details for cid in nks.clusters)
+    assert nks.calls["get_cluster"] == 40
+    assert nks.most_in_flight == 4
+    await poller.close()

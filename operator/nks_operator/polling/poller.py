@@ -23,6 +23,10 @@ from nks_operator.reconcile.phase import is_in_progress
 
 logger = logging.getLogger(__name__)
 
+# Clusters whose details one account re-reads at a time: with hundreds changing at once
+# (a burst of creates) a serial cycle would hold every Ready back by hundreds of calls.
+DETAIL_CONCURRENCY = 8
+
 
 class NKSReader(Protocol):
     """The read calls the poller needs (an NKSClient adapter provides them as wire dicts)."""
@@ -67,8 +71,10 @@ class AccountPoller:
         name: str = "account",
         clock: Callable[[], float] = time.monotonic,
         per_resource: bool = False,
+        detail_concurrency: int = DETAIL_CONCURRENCY,
     ) -> None:
         self.reader = reader
+        self.detail_concurrency = detail_concurrency
         # Benchmark baseline: one GET per cluster per cycle instead of one list.
         self.per_resource = per_resource
         self.fast_seconds = fast_seconds
@@ -83,6 +89,7 @@ class AccountPoller:
         self._fast_until: dict[str, float] = {}
         self._summaries: list[dict[str, Any]] = []
         self._listed_at = -1e9
+        self._listing: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
         self._cycle_done = asyncio.Condition()
         self._cycles = 0
@@ -141,9 +148,19 @@ class AccountPoller:
     async def find_by_name(self, name: str, max_age: float = 1.0) -> list[dict[str, Any]]:
         """Clusters of this name (NKS names are not unique), from a list at most `max_age` old."""
         if self._clock() - self._listed_at > max_age:
+            # Single flight: a burst of new resources shares one list call, instead of
+            # each parsing its own copy of a list as long as the burst.
+            if self._listing is None:
+                self._listing = asyncio.create_task(self._list_all())
+            await asyncio.shield(self._listing)
+        return [item for item in self._summaries if item.get("name") == name]
+
+    async def _list_all(self) -> None:
+        try:
             self._summaries = await self.reader.list_clusters()
             self._listed_at = self._clock()
-        return [item for item in self._summaries if item.get("name") == name]
+        finally:
+            self._listing = None
 
     async def close(self) -> None:
         if self._task is not None:
@@ -210,35 +227,46 @@ class AccountPoller:
 
     async def _cycle(self) -> None:
         summaries = await self._list()
-        self._summaries, self._listed_at = summaries, self._clock()
+        if not self.per_resource:  # per-resource reads only see the watched clusters
+            self._summaries, self._listed_at = summaries, self._clock()
         by_id = {item.get("uuid"): item for item in summaries}
         now = self._clock()
-        for cluster_id in list(self._watchers) + [
-            c for c in self._forced if c not in self._watchers
-        ]:
-            snapshot = self.snapshots.setdefault(cluster_id, ClusterSnapshot(cluster_id))
-            summary = by_id.get(cluster_id)
-            forced = cluster_id in self._forced
-            self._forced.discard(cluster_id)
-            if summary is None:
-                await self._confirm_gone(snapshot)
-                continue
-            fingerprint = _fingerprint(summary)
-            changed = fingerprint != self._fingerprints.get(cluster_id)
-            fast = self._fast_until.get(cluster_id, 0) > now
-            if (
-                changed
-                or forced
-                or fast
-                or snapshot.details is None
-                or is_in_progress(summary.get("status"))
-                or _busy(snapshot)
-            ):
-                self._fingerprints[cluster_id] = fingerprint
-                snapshot.summary = summary
-                await self._refresh_details(snapshot)
-            if cluster_id not in self._watchers:
-                self.snapshots.pop(cluster_id, None)
+        limit = asyncio.Semaphore(self.detail_concurrency)
+
+        async def check(cluster_id: str) -> None:
+            async with limit:
+                await self._check(cluster_id, by_id.get(cluster_id), now)
+
+        ids = list(self._watchers) + [c for c in self._forced if c not in self._watchers]
+        outcomes = await asyncio.gather(*(check(c) for c in ids), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # the first failure fails the cycle, after all finished
+
+    async def _check(self, cluster_id: str, summary: dict[str, Any] | None, now: float) -> None:
+        """Re-read one cluster's details when its list entry says it may have changed."""
+        snapshot = self.snapshots.setdefault(cluster_id, ClusterSnapshot(cluster_id))
+        forced = cluster_id in self._forced
+        self._forced.discard(cluster_id)
+        if summary is None:
+            await self._confirm_gone(snapshot)
+            return
+        fingerprint = _fingerprint(summary)
+        changed = fingerprint != self._fingerprints.get(cluster_id)
+        fast = self._fast_until.get(cluster_id, 0) > now
+        if (
+            changed
+            or forced
+            or fast
+            or snapshot.details is None
+            or is_in_progress(summary.get("status"))
+            or _busy(snapshot)
+        ):
+            self._fingerprints[cluster_id] = fingerprint
+            snapshot.summary = summary
+            await self._refresh_details(snapshot)
+        if cluster_id not in self._watchers:
+            self.snapshots.pop(cluster_id, None)
 
     async def _confirm_gone(self, snapshot: ClusterSnapshot) -> None:
         try:
