@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from nks_operator.localkube import _with_parent_death_signal
+
 ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -99,8 +101,9 @@ class ManagedProcess:
 
     def _spawn(self, args: list[str], env: dict[str, str]) -> None:
         with self.log_path.open("ab") as log:
+            # Killed with the bench, even a SIGKILLed one: no orphan skews the next run.
             self.process = subprocess.Popen(
-                args,
+                _with_parent_death_signal(args),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

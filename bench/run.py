@@ -29,6 +29,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import tempfile
 import time
 from typing import Any
@@ -219,7 +220,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through run()'s cleanup
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse_args(argv)
     result = run(args)
     output: Path = args.output or RESULTS / (

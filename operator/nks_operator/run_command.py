@@ -91,12 +91,14 @@ def run(args: argparse.Namespace) -> int:
         "full": kopf.LogFormat.FULL,
         "json": kopf.LogFormat.JSON,
     }[args.log_format]
+    # kopf's "verbose" means DEBUG (whole bodies on every event): only for --log-level DEBUG.
     kopf.configure(
         debug=args.log_level == "DEBUG",
-        verbose=args.log_level in ("DEBUG", "INFO"),
         quiet=args.log_level in ("WARNING", "ERROR"),
         log_format=log_format,
     )
+    if args.log_level == "ERROR":
+        logging.getLogger().setLevel(logging.ERROR)
     # Transport chatter (and urllib3's per-request lines) stays out of the operator's log.
     for noisy in ("httpx", "httpcore", "urllib3", "kubernetes"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -66,12 +66,17 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             self._invalid(format_validation_error(error))
             raise Retry(self.settings.error_backoff_seconds) from None
 
-    async def _parent(self, cluster_name: str) -> Parent | None:
-        body = await self.ctx.kube.get_object(CLUSTER, self.namespace, cluster_name)
+    async def _parent(self, cluster_name: str, *, fresh: bool = False) -> Parent | None:
+        """The NKSCluster: as the watch last delivered it, or read when not seen (or
+        `fresh`, where a stale "gone" could leak a node group in NKS)."""
+        self.ctx.registry.set_parent(self.meta["uid"], (self.namespace, cluster_name))
+        body = None if fresh else self.ctx.registry.cluster(self.namespace, cluster_name)
+        if body is None:
+            body = await self.ctx.kube.get_object(CLUSTER, self.namespace, cluster_name)
         return None if body is None else Parent(body)
 
     def _waiting(self, reason: str, message: str) -> float:
-        """Not an error: the cluster is not there yet. Woken when any NKSCluster changes."""
+        """Not an error: the cluster is not there yet. Woken when that NKSCluster changes."""
         if not self._has_nks_id():
             self.status.phase = "Pending"
         self.writer.ready("False", reason, message)
@@ -382,7 +387,7 @@ class NodeGroupDeletion(NodeGroupPass):
         group_id = self.status.node_group_id or raw.get("nodeGroupID")
         if group_id is None and self.status.creation is None:
             return None
-        parent = await self._parent((raw.get("clusterRef") or {}).get("name", ""))
+        parent = await self._parent((raw.get("clusterRef") or {}).get("name", ""), fresh=True)
         cluster_id = self.status.cluster_id or (parent.cluster_id if parent else None)
         if parent is None or cluster_id is None:
             # Without its cluster there is nothing to call; NKS deletes node groups with it.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,33 +28,84 @@ class ResourceSlot:
 
 
 class Registry:
-    """Slots by resource uid, plus the indexes needed to wake the right ones."""
+    """Slots by resource uid, plus the indexes needed to wake the right ones.
+
+    Every lookup is by key, never a scan of all resources: passes run thousands of times
+    a minute at a few thousand resources, and a scan in each would be quadratic.
+    """
 
     def __init__(self) -> None:
         self._slots: dict[str, ResourceSlot] = defaultdict(ResourceSlot)
         self._by_key: dict[tuple[str, str, str], str] = {}  # (kind, ns, name) -> uid
+        self._keys: dict[str, tuple[str, str, str]] = {}  # uid -> (kind, ns, name)
         self._phases: dict[str, tuple[str, str]] = {}  # uid -> (kind, phase), for metrics
+        self._phase_counts: dict[str, Counter[str]] = defaultdict(Counter)
+        # Node groups by the (namespace, NKSCluster name) they belong to, and back.
+        self._children: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._parents: dict[str, tuple[str, str]] = {}
+        # The latest NKSCluster objects as kopf's watch delivered them, for node groups.
+        self._clusters: dict[tuple[str, str], dict[str, Any]] = {}
 
     def record_phase(self, uid: str, kind: str, phase: str | None) -> None:
+        old = self._phases.get(uid)
+        if old is not None:
+            self._count(old, -1)
         self._phases[uid] = (kind, phase or "Unknown")
+        self._count(self._phases[uid], +1)
+
+    def _count(self, kind_phase: tuple[str, str], step: int) -> None:
+        kind, phase = kind_phase
+        counts = self._phase_counts[kind]
+        counts[phase] += step
+        if counts[phase] <= 0:
+            del counts[phase]
 
     def phase_counts(self, kind: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for k, phase in self._phases.values():
-            if k == kind:
-                counts[phase] = counts.get(phase, 0) + 1
-        return counts
+        return dict(self._phase_counts[kind])
 
     def slot(self, uid: str, kind: str, namespace: str, name: str) -> ResourceSlot:
         self._by_key[(kind, namespace, name)] = uid
+        self._keys[uid] = (kind, namespace, name)
         return self._slots[uid]
 
     def forget(self, uid: str) -> None:
         self._slots.pop(uid, None)
-        self._phases.pop(uid, None)
-        for key, value in list(self._by_key.items()):
-            if value == uid:
-                del self._by_key[key]
+        old = self._phases.pop(uid, None)
+        if old is not None:
+            self._count(old, -1)
+        key = self._keys.pop(uid, None)
+        if key is not None and self._by_key.get(key) == uid:
+            del self._by_key[key]
+        self.set_parent(uid, None)
+
+    # -- node groups and their clusters -------------------------------------------------
+
+    def set_parent(self, uid: str, parent: tuple[str, str] | None) -> None:
+        """Node group `uid` belongs to `parent` (namespace, NKSCluster name) from now on."""
+        old = self._parents.pop(uid, None)
+        if old is not None:
+            self._children[old].discard(uid)
+            if not self._children[old]:
+                del self._children[old]
+        if parent is not None:
+            self._parents[uid] = parent
+            self._children[parent].add(uid)
+
+    def wake_children(self, namespace: str, cluster_name: str) -> None:
+        """Wake the node groups of one NKSCluster (they wait for it, or follow it)."""
+        for uid in list(self._children.get((namespace, cluster_name), ())):
+            self.wake_uid(uid)
+
+    def remember_cluster(self, body: dict[str, Any]) -> None:
+        meta = body["metadata"]
+        self._clusters[(meta["namespace"], meta["name"])] = body
+
+    def forget_cluster(self, namespace: str, name: str) -> None:
+        self._clusters.pop((namespace, name), None)
+
+    def cluster(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The NKSCluster as last seen by the watch (None: not seen; ask the API)."""
+        return self._clusters.get((namespace, name))
 
     def wake(self, kind: str, namespace: str, name: str, trigger: str | None = None) -> bool:
         """Wake a daemon; with `trigger`, only when it differs from the last one seen."""
@@ -81,8 +132,3 @@ class Registry:
                 slot.waker.set()
                 woken += 1
         return woken
-
-    def wake_kind(self, kind: str, namespace: str) -> None:
-        for (k, ns, _), uid in list(self._by_key.items()):
-            if k == kind and ns == namespace and uid in self._slots:
-                self._slots[uid].waker.set()

@@ -6,7 +6,7 @@ from typing import Any
 
 import kopf
 
-from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION
+from nks_operator.api.resources import CLUSTER, GROUP, VERSION
 from nks_operator.control.cluster import ClusterDeletion, ClusterPass
 from nks_operator.control.common import (
     RECONCILE_REQUESTED_ANNOTATION,
@@ -18,10 +18,7 @@ from nks_operator.handlers.loop import run_daemon, run_deletion
 
 
 async def _one_pass(ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot) -> float:
-    delay = await ClusterPass(ctx, body, slot).run()
-    # Node groups wait for their cluster: let them look again.
-    ctx.registry.wake_kind(NODEGROUP.kind, body["metadata"]["namespace"])
-    return delay
+    return await ClusterPass(ctx, body, slot).run()
 
 
 @kopf.daemon(GROUP, VERSION, CLUSTER.plural, id="reconcile", cancellation_timeout=30)
@@ -33,9 +30,17 @@ async def reconcile(body: kopf.Body, stopped: Any, memo: kopf.Memo, **_: Any) ->
 async def wake_on_change(
     body: kopf.Body, meta: kopf.Meta, memo: kopf.Memo, type: str | None, **_: Any
 ) -> None:
-    """Any change of the object (spec, annotations) wakes its daemon now."""
+    """Any change of the object (spec, annotations) wakes its daemon now; any change at
+    all (status too) wakes its node groups, which read it from the registry."""
     ctx: OperatorContext | None = memo.get("ctx")
-    if ctx is None or type == "DELETED":
+    if ctx is None:
+        return
+    if type == "DELETED":
+        ctx.registry.forget_cluster(meta["namespace"], meta["name"])
+    else:
+        ctx.registry.remember_cluster(dict(body))
+    ctx.registry.wake_children(meta["namespace"], meta["name"])
+    if type == "DELETED":
         return
     if not ctx.registry.wake(
         CLUSTER.kind, meta["namespace"], meta["name"], trigger=change_trigger(body)
@@ -59,4 +64,4 @@ async def _delete_pass(
 @kopf.on.delete(GROUP, VERSION, CLUSTER.plural, id="delete")
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await run_deletion(CLUSTER, CLUSTER.kind, body, memo, _delete_pass)
-    memo.ctx.registry.wake_kind(NODEGROUP.kind, body["metadata"]["namespace"])
+    memo.ctx.registry.wake_children(body["metadata"]["namespace"], body["metadata"]["name"])
