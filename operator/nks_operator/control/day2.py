@@ -44,6 +44,28 @@ def _max_task_id(snapshot: ClusterSnapshot) -> int:
     return max(ids, default=0)
 
 
+def claimed_by_other(cluster_id: str, uid: str) -> bool:
+    """Another resource of this process sent an operation to the cluster that NKS has
+    not shown yet: NKS runs one at a time, so a second would be refused."""
+    holder = _pending.get(cluster_id)
+    return holder is not None and holder[0] != uid and holder[1] > time.monotonic()
+
+
+def claim(cluster_id: str, uid: str, seconds: float) -> None:
+    _pending[cluster_id] = (uid, time.monotonic() + seconds)
+
+
+def release(cluster_id: str, uid: str) -> None:
+    holder = _pending.get(cluster_id)
+    if holder is not None and holder[0] == uid:
+        del _pending[cluster_id]
+
+
+def is_busy_refusal(error: errors.NKSError) -> bool:
+    """NKS's 400 for "another operation is in progress": nothing happened, try later."""
+    return isinstance(error, errors.InvalidRequestError) and _is_busy_refusal(error)
+
+
 def _is_busy_refusal(error: errors.NKSError) -> bool:
     return "in progress" in error.message.lower() or "in_progress" in error.message.lower()
 
@@ -66,9 +88,7 @@ class Day2:
         )
 
     def _release(self) -> None:
-        holder = _pending.get(self.snapshot.uuid)
-        if holder is not None and holder[0] == self.uid:
-            del _pending[self.snapshot.uuid]
+        release(self.snapshot.uuid, self.uid)
 
     def follow(self) -> float | None:
         """Follow the operation in flight; a delay means: nothing else may happen now."""
@@ -162,10 +182,7 @@ class Day2:
         if is_paused(p.body):
             p.writer.synced("True", "Paused", f"paused: would {action.summary}")
             return p.settings.slow_poll_seconds
-        holder = _pending.get(cluster_id)
-        if cluster_busy(self.snapshot) or (
-            holder is not None and holder[0] != self.uid and holder[1] > time.monotonic()
-        ):
+        if cluster_busy(self.snapshot) or claimed_by_other(cluster_id, self.uid):
             self._progressing(
                 "True", "Waiting", f"waiting for the cluster to be idle to {action.summary}"
             )
@@ -182,7 +199,7 @@ class Day2:
         p.status.phase = "Upgrading" if action.is_upgrade else "Updating"
         self._progressing("True", action.task, action.summary)
         await p.writer.flush()  # after a crash, the next pass follows instead of re-sending
-        _pending[cluster_id] = (self.uid, time.monotonic() + self.confirm_seconds)
+        claim(cluster_id, self.uid, self.confirm_seconds)
         method: Callable[..., Any] = getattr(self.account.gateway, action.method)
         try:
             await method(cluster_id, **action.args)

@@ -13,6 +13,7 @@ from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
 from nks_operator.api.problems import format_validation_error
 from nks_operator.api.resources import CLUSTER, NODEGROUP
 from nks_operator.api.status import CreationIntent, LastOperation
+from nks_operator.control import day2
 from nks_operator.control.base import ResourcePass, Retry, age_seconds
 from nks_operator.control.common import clear_warning, is_paused, now_iso, post_event
 from nks_operator.control.day2 import Day2
@@ -132,6 +133,8 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             group = _by_uuid(snapshot, group_id)
         if group is not None:
             self.status.node_group_id = group_id  # adopted via spec.nodeGroupID: ours now
+            # NKS shows the group (and so its operation): siblings now see the cluster busy.
+            day2.release(cluster_id, self.meta["uid"])
         problems = validation.nodegroup_problems(
             spec, self.name, supported, for_create=group_id is None
         )
@@ -210,10 +213,18 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
             self.status.phase = "Failed"
             self._problem("NodeGroupNameInUse", message)
             return self.settings.error_backoff_seconds
-        if not phase.is_stable(snapshot.status):
-            # NKS refuses (or silently drops) operations while another one runs.
+        uid = self.meta["uid"]
+        if (
+            not phase.is_stable(snapshot.status)
+            or day2.cluster_busy(snapshot)
+            or day2.claimed_by_other(cluster_id, uid)
+        ):
+            # NKS refuses (or silently drops) operations while another one runs, a sibling
+            # node group's creation included.
             self.status.phase = "Pending"
-            self.writer.ready("False", "WaitingForCluster", f"cluster is {snapshot.status}")
+            self.writer.ready(
+                "False", "WaitingForCluster", "waiting for the cluster's current operation"
+            )
             return self.settings.fast_poll_seconds
         secrets = await self._secret_values(spec)
         body = payloads.create_nodegroup_body(spec, name, secrets)
@@ -221,12 +232,19 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
         self.status.phase = "Provisioning"
         self.writer.ready("False", "Creating", "creating the node group in NKS")
         await self.writer.flush()
+        day2.claim(cluster_id, uid, max(30.0, self.settings.fast_poll_seconds * 10))
         try:
             group_id = await account.gateway.create_nodegroup(cluster_id, body)
         except errors.ConflictError:
             return self.settings.fast_poll_seconds  # it exists: the next pass adopts it
         except (errors.InvalidRequestError, errors.ForbiddenError) as error:
             self.status.creation = None
+            if day2.is_busy_refusal(error):  # nothing was created: wait for the cluster
+                day2.release(cluster_id, uid)
+                self.status.phase = "Pending"
+                self.writer.ready("False", "WaitingForCluster", f"NKS is busy: {error}")
+                account.poller.expect_change(cluster_id)
+                return self.settings.fast_poll_seconds
             self.status.phase = "Failed"
             self._problem("CreateRefused", f"NKS refused to create the node group: {error}")
             return self.settings.error_backoff_seconds

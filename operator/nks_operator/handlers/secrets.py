@@ -13,4 +13,5 @@ from nks_operator.control.common import OperatorContext
 async def wake_secret_users(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
     ctx: OperatorContext | None = memo.get("ctx")
     if ctx is not None:
+        ctx.kube.secret_changed(meta["namespace"], meta["name"])
         ctx.registry.wake_secret_users(meta["namespace"], meta["name"])

@@ -35,6 +35,9 @@ class KubeAPI:
         self.api_client = api_client
         self.core = client.CoreV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
+        # Credentials Secrets, read once and dropped on every watch event of theirs.
+        self._secrets: dict[tuple[str, str], client.V1Secret] = {}
+        self._secret_events: dict[tuple[str, str], int] = {}
 
     async def get_object(
         self, resource: Resource, namespace: str, name: str
@@ -79,6 +82,28 @@ class KubeAPI:
             if error.status == 404:
                 return None
             raise
+
+    async def read_watched_secret(self, namespace: str, name: str) -> client.V1Secret | None:
+        """A Secret the operator also watches (see `secret_changed`): read from the API
+        only the first time and after it changed. Every pass of every resource needs its
+        credentials; a GET each time was most of the operator's Kubernetes traffic."""
+        key = (namespace, name)
+        cached = self._secrets.get(key)
+        if cached is not None:
+            return cached
+        seen = self._secret_events.setdefault(key, 0)
+        secret = await self.read_secret(namespace, name)
+        # A change seen while the GET was in flight may be newer than its answer.
+        if secret is not None and self._secret_events[key] == seen:
+            self._secrets[key] = secret
+        return secret
+
+    def secret_changed(self, namespace: str, name: str) -> None:
+        """The watch saw the Secret created, changed or deleted: read it again next time."""
+        key = (namespace, name)
+        if key in self._secret_events:
+            self._secret_events[key] += 1
+            self._secrets.pop(key, None)
 
     async def upsert_secret(self, namespace: str, secret: client.V1Secret) -> None:
         name = secret.metadata.name

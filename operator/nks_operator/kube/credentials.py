@@ -63,7 +63,7 @@ async def resolve(
             defaults.nks_url,
             "operator defaults",
         )
-    secret = await kube.read_secret(namespace, secret_name)
+    secret = await kube.read_watched_secret(namespace, secret_name)
     if secret is None:
         raise CredentialsProblem(
             "CredentialsSecretNotFound",
@@ -102,7 +102,7 @@ async def resolve_secret_keys(
     """Values of (secret, key) references, e.g. encrypted volume app keys."""
     values: dict[tuple[str, str], str] = {}
     for name, key in refs:
-        secret = await kube.read_secret(namespace, name)
+        secret = await kube.read_watched_secret(namespace, name)
         value = None if secret is None else _decode(secret.data or {}, key)
         if value is None:
             raise CredentialsProblem(
