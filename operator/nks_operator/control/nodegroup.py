@@ -226,13 +226,18 @@ class NodeGroupPass(ResourcePass[NKSNodeGroupStatus]):
                 "False", "WaitingForCluster", "waiting for the cluster's current operation"
             )
             return self.settings.fast_poll_seconds
-        secrets = await self._secret_values(spec)
+        # Claimed before the first await: a sibling's pass may run at any await below.
+        day2.claim(cluster_id, uid, max(30.0, self.settings.fast_poll_seconds * 10))
+        try:
+            secrets = await self._secret_values(spec)
+        except Retry:
+            day2.release(cluster_id, uid)
+            raise
         body = payloads.create_nodegroup_body(spec, name, secrets)
         self.status.creation = CreationIntent(name=name, requested_at=now_iso())
         self.status.phase = "Provisioning"
         self.writer.ready("False", "Creating", "creating the node group in NKS")
         await self.writer.flush()
-        day2.claim(cluster_id, uid, max(30.0, self.settings.fast_poll_seconds * 10))
         try:
             group_id = await account.gateway.create_nodegroup(cluster_id, body)
         except errors.ConflictError:
