@@ -62,3 +62,20 @@ async def test_a_change_during_the_read_is_not_hidden(changed_during_read: bool)
     kube.during_read = None
     await kube.read_watched_secret("ns", "creds")
     assert kube.reads == (2 if changed_during_read else 1)
+
+
+async def test_own_writes_drop_the_cached_value() -> None:
+    kube = CountingKube()
+    await kube.read_watched_secret("ns", "config")
+
+    def ignore(*_: object) -> None:
+        return None
+
+    kube.core.replace_namespaced_secret = ignore  # type: ignore[method-assign]
+    kube.core.delete_namespaced_secret = ignore  # type: ignore[method-assign]
+    await kube.upsert_secret("ns", client.V1Secret(metadata=client.V1ObjectMeta(name="config")))
+    await kube.read_watched_secret("ns", "config")
+    assert kube.reads == 2
+    await kube.delete_secret("ns", "config")
+    await kube.read_watched_secret("ns", "config")
+    assert kube.reads == 3

@@ -409,7 +409,9 @@ class ClusterPass(ResourcePass[NKSClusterStatus]):
             else kubeconfig_secret.default_name(self.name)
         )
         expiry = self.status.certificate_expiry
-        current = await self.ctx.kube.read_secret(self.namespace, secret_name)
+        # Watched like credentials: a steady-state pass reads nothing from the API, and an
+        # edited or deleted Secret is read again (and repaired) on the next pass.
+        current = await self.ctx.kube.read_watched_secret(self.namespace, secret_name)
         if kubeconfig_secret.is_current(current, cluster_id, expiry):
             self.status.kubeconfig_secret_name = secret_name
             return kubeconfig_secret.value_of(current)

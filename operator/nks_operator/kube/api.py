@@ -107,6 +107,7 @@ class KubeAPI:
 
     async def upsert_secret(self, namespace: str, secret: client.V1Secret) -> None:
         name = secret.metadata.name
+        self.secret_changed(namespace, name)  # never serve the old value after a write
         try:
             await asyncio.to_thread(self.core.replace_namespaced_secret, name, namespace, secret)
         except ApiException as error:
@@ -115,6 +116,7 @@ class KubeAPI:
             await asyncio.to_thread(self.core.create_namespaced_secret, namespace, secret)
 
     async def delete_secret(self, namespace: str, name: str) -> None:
+        self.secret_changed(namespace, name)
         try:
             await asyncio.to_thread(self.core.delete_namespaced_secret, name, namespace)
         except ApiException as error:
