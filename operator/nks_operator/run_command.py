@@ -40,6 +40,15 @@ def register(subparsers: Any) -> None:
         metavar="NS",
         help="watch only this namespace (repeatable; globs allowed)",
     )
+    parser.add_argument(
+        "-l",
+        "--selector",
+        action="append",
+        default=[part for part in [os.environ.get("NKS_SELECTOR", "")] if part],
+        metavar="KEY=VALUE",
+        help="reconcile only resources with these labels (repeatable or comma-separated; "
+        "for sharding one namespace across several operators; env NKS_SELECTOR)",
+    )
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster or ~/.kube)")
     parser.add_argument(
         "--liveness",
@@ -76,6 +85,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import nks_operator.handlers  # noqa: F401  (registers the handlers)
+    from nks_operator.handlers import shard
+
+    try:
+        shard.configure(shard.parse_selector(args.selector))
+    except shard.SelectorError as error:
+        raise SystemExit(f"nks-operator run: {error}") from None
 
     settings = OperatorSettings.from_env(
         fast_poll_seconds=args.fast_poll,

@@ -361,3 +361,11 @@ def test_notes_name_the_credentials_mode(helm: Helm) -> None:
     dev = '{"credentials": {"create": true, "tenantId": "t", "username": "u", "password": "p"}}'
     assert "WARNING: credentials.create is for development only" in notes(dev)
     assert "kubectl apply --server-side --force-conflicts" in notes("{}")
+
+
+def test_shard_selector_becomes_selector_flags(helm: Helm) -> None:
+    args = container(helm.render({"shardSelector": {"shard": "a", "example.com/team": "x"}}))[
+        "args"
+    ]
+    assert "--selector=shard=a" in args
+    assert "--selector=example.com/team=x" in args

@@ -32,6 +32,10 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         {"operator": {"fastPollSeconds": "fast"}},
         ["/operator/fastPollSeconds", "got string"],
     ),
+    "shard selector with a bad label value": (
+        {"shardSelector": {"shard": "not a label value"}},
+        ["/shardSelector/shard", "does not match"],
+    ),
     "unknown log format": (
         {"operator": {"logFormat": "xml"}},
         ["/operator/logFormat", "'plain', 'full', 'json'"],

@@ -15,13 +15,14 @@ from nks_operator.control.common import (
 )
 from nks_operator.control.registry import ResourceSlot
 from nks_operator.handlers.loop import run_daemon, run_deletion
+from nks_operator.handlers.shard import in_shard
 
 
 async def _one_pass(ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot) -> float:
     return await ClusterPass(ctx, body, slot).run()
 
 
-@kopf.daemon(GROUP, VERSION, CLUSTER.plural, id="reconcile", cancellation_timeout=30)
+@kopf.daemon(GROUP, VERSION, CLUSTER.plural, id="reconcile", cancellation_timeout=30, when=in_shard)
 async def reconcile(body: kopf.Body, stopped: Any, memo: kopf.Memo, **_: Any) -> None:
     await run_daemon(CLUSTER.kind, body, stopped, memo, _one_pass)
 
@@ -61,7 +62,7 @@ async def _delete_pass(
     return await ClusterDeletion(ctx, body, slot).delete()
 
 
-@kopf.on.delete(GROUP, VERSION, CLUSTER.plural, id="delete")
+@kopf.on.delete(GROUP, VERSION, CLUSTER.plural, id="delete", when=in_shard)
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await run_deletion(CLUSTER, CLUSTER.kind, body, memo, _delete_pass)
     memo.ctx.registry.wake_children(body["metadata"]["namespace"], body["metadata"]["name"])

@@ -11,6 +11,7 @@ from nks_operator import metrics
 from nks_operator.api.resources import GROUP
 from nks_operator.control.common import FINALIZER, OperatorContext
 from nks_operator.control.registry import Registry
+from nks_operator.handlers import shard
 from nks_operator.kube.api import KubeAPI, load_api_client
 from nks_operator.kube.diffbase import DigestDiffBaseStorage
 from nks_operator.polling.accounts import Accounts
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # This project's own finalizer and annotation prefix, not kopf.zalando.org.
-    settings.persistence.finalizer = FINALIZER
+    settings.persistence.finalizer = shard.finalizer(FINALIZER)
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = DigestDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
@@ -43,10 +44,12 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     for kind in ("nkscluster", "nksnodegroup"):
         metrics.register_controller(kind, 1)
     logger.info(
-        "nks-operator started (fast poll %.1fs, slow poll %.1fs, default credentials: %s)",
+        "nks-operator started (fast poll %.1fs, slow poll %.1fs, default credentials: %s, "
+        "shard selector: %s)",
         operator_settings.fast_poll_seconds,
         operator_settings.slow_poll_seconds,
         "yes" if operator_settings.default_credentials else "no",
+        ",".join(f"{k}={v}" for k, v in shard.selector().items()) or "none",
     )
 
 

@@ -11,13 +11,16 @@ from nks_operator.control.common import OperatorContext, change_trigger
 from nks_operator.control.nodegroup import NodeGroupDeletion, NodeGroupPass
 from nks_operator.control.registry import ResourceSlot
 from nks_operator.handlers.loop import run_daemon, run_deletion
+from nks_operator.handlers.shard import in_shard
 
 
 async def _one_pass(ctx: OperatorContext, body: dict[str, Any], slot: ResourceSlot) -> float:
     return await NodeGroupPass(ctx, body, slot).run()
 
 
-@kopf.daemon(GROUP, VERSION, NODEGROUP.plural, id="reconcile", cancellation_timeout=30)
+@kopf.daemon(
+    GROUP, VERSION, NODEGROUP.plural, id="reconcile", cancellation_timeout=30, when=in_shard
+)
 async def reconcile(body: kopf.Body, stopped: Any, memo: kopf.Memo, **_: Any) -> None:
     await run_daemon(NODEGROUP.kind, body, stopped, memo, _one_pass)
 
@@ -38,6 +41,6 @@ async def _delete_pass(
     return await NodeGroupDeletion(ctx, body, slot).delete()
 
 
-@kopf.on.delete(GROUP, VERSION, NODEGROUP.plural, id="delete")
+@kopf.on.delete(GROUP, VERSION, NODEGROUP.plural, id="delete", when=in_shard)
 async def delete(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     await run_deletion(NODEGROUP, NODEGROUP.kind, body, memo, _delete_pass)
