@@ -310,7 +310,8 @@ class LocalKube:
 
         etcd keeps every object, so clients see an outage, not a new cluster. It gets
         `grace` seconds to end after SIGTERM (it waits for open watches otherwise), then
-        SIGKILL: a crash and a clean shutdown look the same to its clients.
+        SIGKILL: a crash and a clean shutdown look the same to its clients. Returns once
+        it serves API requests again.
         """
         if self._running is None or self._api_args is None:
             raise LocalKubeError("LocalKube is not started")
@@ -326,6 +327,12 @@ class LocalKube:
         running.processes.insert(index, new)
         deadline = time.monotonic() + timeout
         self._wait_http("kube-apiserver", f"{self.server}/readyz", deadline, token=self.token)
+        self._wait_http(
+            "kube-apiserver",
+            f"{self.server}/api/v1/namespaces/default",
+            deadline,
+            token=self.token,
+        )
 
     def start(self) -> Self:
         """Start all processes and wait until the apiserver serves; idempotent."""

@@ -29,7 +29,6 @@ from tests.e2e.helpers import (
 from tests.fixtures.hygiene import session_hygiene
 from tests.fixtures.kube import Kubectl, _kubectl_binary
 from tests.fixtures.operator import OperatorProcess, wait_for
-from tests.resilience.apiserver import restart_apiserver
 from tests.resilience.helpers import (
     LONG,
     NEW_VERSION,
@@ -180,7 +179,7 @@ def test_kube_apiserver_restart_mid_run(
     try:
         apply_fleet(kubectl, ns, clusters, groups)
         wait_for(lambda: sim.writes()["create_cluster"] >= 2, 60, what="create calls")
-        restart_apiserver(private_kube, downtime=3.0)
+        private_kube.restart_apiserver(downtime=3.0)
         api.close()
         api = private_kube.api_client()
         wait_settled(api, ns, "nksclusters", clusters, 1, OLD_VERSION, 120, "created")
@@ -195,7 +194,7 @@ def test_kube_apiserver_restart_mid_run(
                 60,
                 what="resize calls",
             )
-            restart_apiserver(private_kube, downtime=3.0)
+            private_kube.restart_apiserver(downtime=3.0)
             api.close()
             api = private_kube.api_client()
             wait_settled(api, ns, "nksclusters", clusters, count, OLD_VERSION, 120, "resized")

@@ -63,11 +63,10 @@ def release(cluster_id: str, uid: str) -> None:
 
 def is_busy_refusal(error: errors.NKSError) -> bool:
     """NKS's 400 for "another operation is in progress": nothing happened, try later."""
-    return isinstance(error, errors.InvalidRequestError) and _is_busy_refusal(error)
-
-
-def _is_busy_refusal(error: errors.NKSError) -> bool:
-    return "in progress" in error.message.lower() or "in_progress" in error.message.lower()
+    message = error.message.lower()
+    return isinstance(error, errors.InvalidRequestError) and (
+        "in progress" in message or "in_progress" in message
+    )
 
 
 class Day2:
@@ -215,7 +214,7 @@ class Day2:
         p = self.p
         last = p.status.last_operation
         assert last is not None
-        if isinstance(error, errors.InvalidRequestError) and _is_busy_refusal(error):
+        if is_busy_refusal(error):
             p.status.last_operation = None  # NKS is busy: nothing happened, try again soon
             self._release()
             return p.settings.fast_poll_seconds
