@@ -176,3 +176,14 @@ async def test_own_http_client_is_closed(credentials: Credentials) -> None:
     nks = NKSClient(credentials, nks_url=NKS_URL, identity_url=IDENTITY_URL)
     await nks.aclose()
     assert nks._transport.http.is_closed
+
+
+@pytest.mark.parametrize(
+    "url", ["https://admin:s3cret@nks.example", "http://token@[::1", "ftp://u:p@host"]
+)
+def test_user_info_in_an_override_is_refused_and_never_echoed(url: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_endpoints(None, nks_url=url)
+    assert "user info" in str(caught.value)
+    assert "s3cret" not in str(caught.value) and "token" not in str(caught.value)
+    assert "u:p" not in str(caught.value)

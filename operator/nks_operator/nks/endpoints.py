@@ -7,6 +7,7 @@ clouds and the government cloud (`*.gov-nhncloudservice.com`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -71,6 +72,12 @@ def normalize_base_url(url: str, *, strip_suffixes: tuple[str, ...] = ()) -> str
     those are the forms people copy from documentation.
     """
     base = url.strip().rstrip("/")
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@", base):
+        # Never echoed: user info is a password in a place that ends up in logs and status.
+        raise ConfigurationError(
+            "base URL must not contain user info (user:password@); credentials belong in "
+            "the Secret's username and password keys"
+        )
     if not base.startswith(("http://", "https://")):
         raise ConfigurationError(f"base URL must start with http:// or https://: {url!r}")
     try:
