@@ -39,7 +39,15 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "nks_api_request_duration_seconds": ("histogram", {"operation"}),
     "nks_managed_resources": ("gauge", {"kind", "phase"}),
     "nks_identity_tokens_issued_total": ("counter", set()),
+    "controller_runtime_terminal_reconcile_errors_total": ("counter", {"controller"}),
+    "workqueue_depth": ("gauge", {"name"}),
+    "workqueue_adds_total": ("counter", {"name"}),
+    "workqueue_queue_duration_seconds": ("histogram", {"name"}),
+    "workqueue_work_duration_seconds": ("histogram", {"name"}),
+    "workqueue_retries_total": ("counter", {"name"}),
 }
+# prometheus_client's standard collectors (every Prometheus client exposes them).
+STANDARD_PREFIXES = ("process_", "python_")
 RECONCILES = "controller_runtime_reconcile_total"
 ERRORS = "controller_runtime_reconcile_errors_total"
 TIME = "controller_runtime_reconcile_time_seconds"
@@ -80,8 +88,7 @@ def families(m: OperatorMetrics) -> dict[str, Any]:
 
 def test_names_types_and_labels(m: OperatorMetrics) -> None:
     m.register_controller("nkscluster", 4)
-    with m.reconcile("nkscluster"):
-        pass
+    m.record_reconcile("nkscluster", 0.1, "error", terminal=True)
     m.nks_request_hook(sample("issue_token", 201))
     m.set_managed("NKSCluster", {"Ready": 1})
     seen = {}
@@ -92,11 +99,25 @@ def test_names_types_and_labels(m: OperatorMetrics) -> None:
         for s in family.samples:
             labels |= set(s.labels) - {"le"}
         seen[name] = (family.type, labels)
-    assert seen == EXPECTED
+    standard = {name for name in seen if name.startswith(STANDARD_PREFIXES)}
+    assert {"process_resident_memory_bytes", "process_cpu_seconds_total"} <= standard
+    assert any(name.startswith("python_gc_") for name in standard)
+    assert {k: v for k, v in seen.items() if k not in standard} == EXPECTED
 
 
 def test_metric_names_lists_every_sample_name(m: OperatorMetrics) -> None:
-    assert m.metric_names() == {
+    names = {n for n in m.metric_names() if not n.startswith(STANDARD_PREFIXES)}
+    assert names == {
+        "controller_runtime_terminal_reconcile_errors_total",
+        "workqueue_depth",
+        "workqueue_adds_total",
+        "workqueue_queue_duration_seconds_bucket",
+        "workqueue_queue_duration_seconds_sum",
+        "workqueue_queue_duration_seconds_count",
+        "workqueue_work_duration_seconds_bucket",
+        "workqueue_work_duration_seconds_sum",
+        "workqueue_work_duration_seconds_count",
+        "workqueue_retries_total",
         "controller_runtime_reconcile_total",
         "controller_runtime_reconcile_errors_total",
         "controller_runtime_reconcile_time_seconds_bucket",
@@ -145,6 +166,15 @@ def test_record_reconcile_counts_results_and_errors(m: OperatorMetrics) -> None:
     assert value(m, f"{TIME}_count", controller="nkscluster") == 3
     assert value(m, f"{TIME}_sum", controller="nkscluster") == pytest.approx(1.76)
     assert value(m, f"{TIME}_bucket", controller="nkscluster", le="0.5") == 2
+    assert (
+        value(m, "controller_runtime_terminal_reconcile_errors_total", controller="nkscluster")
+        is None
+    )
+    m.record_reconcile("nkscluster", 0.1, "error", terminal=True)
+    assert value(m, ERRORS, controller="nkscluster") == 2
+    assert (
+        value(m, "controller_runtime_terminal_reconcile_errors_total", controller="nkscluster") == 1
+    )
 
 
 def test_record_reconcile_rejects_unknown_results(m: OperatorMetrics) -> None:
@@ -164,44 +194,21 @@ def test_register_controller_creates_zero_series(m: OperatorMetrics) -> None:
     assert value(m, ERRORS, controller="nksnodegroup") == 0
 
 
-def test_reconcile_context_tracks_workers_and_result(m: OperatorMetrics) -> None:
-    with m.reconcile("nkscluster") as run:
-        assert value(m, WORKERS, controller="nkscluster") == 1
-        with m.reconcile("nkscluster"):
-            assert value(m, WORKERS, controller="nkscluster") == 2
-        run.result = "requeue_after"
-    assert value(m, WORKERS, controller="nkscluster") == 0
-    assert value(m, RECONCILES, controller="nkscluster", result="requeue_after") == 1
-    assert value(m, RECONCILES, controller="nkscluster", result="success") == 1
-    assert value(m, f"{TIME}_count", controller="nkscluster") == 2
-
-
-def test_reconcile_context_records_an_exception_as_error(m: OperatorMetrics) -> None:
-    with pytest.raises(RuntimeError), m.reconcile("nkscluster") as run:
-        run.result = "requeue_after"
-        raise RuntimeError("boom")
-    assert value(m, RECONCILES, controller="nkscluster", result="error") == 1
-    assert value(m, ERRORS, controller="nkscluster") == 1
-    assert value(m, WORKERS, controller="nkscluster") == 0
-
-
-async def test_reconcile_context_ignores_cancellation(m: OperatorMetrics) -> None:
-    """A pass cancelled at shutdown did not finish: no result, but the worker is released."""
-    started = asyncio.Event()
-
-    async def worker() -> None:
-        with m.reconcile("nkscluster"):
-            started.set()
-            await asyncio.sleep(60)
-
-    task = asyncio.create_task(worker())
-    await started.wait()
-    assert value(m, WORKERS, controller="nkscluster") == 1
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert value(m, WORKERS, controller="nkscluster") == 0
-    assert value(m, f"{TIME}_count", controller="nkscluster") is None
+def test_queue_metrics_hook_feeds_the_workqueue_series(m: OperatorMetrics) -> None:
+    hook = m.queue_metrics()
+    hook.added()
+    hook.added()
+    hook.depth(2)
+    hook.queued_for(0.5)
+    hook.worked_for(0.02)
+    hook.retried()
+    queue = {"name": "nks"}
+    get = m.registry.get_sample_value
+    assert get("workqueue_adds_total", queue) == 2
+    assert get("workqueue_depth", queue) == 2
+    assert get("workqueue_queue_duration_seconds_count", queue) == 1
+    assert get("workqueue_work_duration_seconds_sum", queue) == pytest.approx(0.02)
+    assert get("workqueue_retries_total", queue) == 1
 
 
 # -- NKS API -----------------------------------------------------------------------------
@@ -270,24 +277,6 @@ def test_set_managed_replaces_counts_and_zeroes_emptied_phases(m: OperatorMetric
 # -- module-level functions and exposition -----------------------------------------------
 
 
-def test_module_functions_act_on_the_process_wide_registry() -> None:
-    registry = metrics.METRICS.registry
-    labels = {"controller": "test-module", "result": "requeue"}
-    before = registry.get_sample_value(RECONCILES, labels) or 0
-    tokens = registry.get_sample_value("nks_identity_tokens_issued_total") or 0
-    metrics.register_controller("test-module", 2)
-    metrics.record_reconcile("test-module", 0.1, "requeue")
-    with metrics.reconcile("test-module") as run:
-        run.result = "requeue"
-    metrics.nks_request_hook(sample("issue_token", 200))
-    metrics.set_managed("TestKind", {"Ready": 7})
-    assert registry.get_sample_value(RECONCILES, labels) == before + 2
-    assert registry.get_sample_value("nks_identity_tokens_issued_total") == tokens + 1
-    text = metrics.render().decode()
-    assert 'nks_managed_resources{kind="TestKind",phase="Ready"} 7.0' in text
-    assert 'controller_runtime_max_concurrent_reconciles{controller="test-module"} 2.0' in text
-
-
 def test_render_is_valid_text_format(m: OperatorMetrics) -> None:
     m.record_reconcile("nkscluster", 0.3, "success")
     m.nks_request_hook(sample("get_cluster", 503))
@@ -316,19 +305,7 @@ def test_http_endpoint_serves_the_registry(m: OperatorMetrics) -> None:
     assert content_type.startswith("text/plain")
     line = 'controller_runtime_reconcile_total{controller="nkscluster",result="success"} 1.0'
     assert line in body.splitlines()
-    assert "python_gc_objects_collected_total" not in body  # our registry, not the default one
-
-
-def test_start_metrics_server_serves_the_process_wide_registry() -> None:
-    metrics.record_reconcile("test-http", 0.1, "success")
-    server, thread = metrics.start_metrics_server(0, addr="127.0.0.1")
-    try:
-        _, _, body = _get(f"http://127.0.0.1:{server.server_address[1]}/metrics")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-    assert 'controller="test-http"' in body
+    assert "process_resident_memory_bytes" in body
 
 
 def test_import_is_cheap_and_starts_nothing() -> None:
@@ -453,7 +430,7 @@ def test_dashboard_is_importable() -> None:
 
 def test_docs_list_exactly_the_defined_metrics() -> None:
     doc = DOC.read_text()
-    documented = set(re.findall(r"^\| `((?:controller_runtime|nks)_\w+)`", doc, re.M))
+    documented = set(re.findall(r"^\| `((?:controller_runtime|nks|workqueue)_\w+)`", doc, re.M))
     assert documented == set(EXPECTED)
     for name, (_, labels) in EXPECTED.items():
         row = re.search(rf"^\| `{name}` \|([^\n]*)$", doc, re.M)

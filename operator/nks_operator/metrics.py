@@ -10,15 +10,10 @@ one), so nothing a dependency registers leaks into our output and tests can buil
 independent instances (`OperatorMetrics()`). Importing this module starts nothing: the
 HTTP endpoint exists only after `start_metrics_server()`.
 
-The controllers call the module-level functions, which act on the process-wide `METRICS`:
-
-    with metrics.reconcile("nkscluster") as run:
-        delay = await resource_pass.run()
-        run.result = "requeue_after"
-
-    NKSClient(..., metrics=metrics.nks_request_hook)
-    metrics.set_managed("NKSCluster", {"Ready": 3, "Provisioning": 1})
-    metrics.start_metrics_server(8080)
+The work queue reports through `QueueMetrics` (controller-runtime's `workqueue_*` names),
+the worker pool through `record_reconcile()` after each pass, the NKS client through
+`nks_request_hook`; the managed-resource gauge is set from counts the reconciler keeps.
+`process_*` and `python_*` come from prometheus_client's standard collectors.
 """
 
 from __future__ import annotations
@@ -26,13 +21,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, get_args
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -48,20 +46,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTENT_TYPE",
-    "METRICS",
     "RECONCILE_RESULTS",
     "MetricsRegistry",
     "OperatorMetrics",
+    "QueueMetricsHook",
     "ReconcileResult",
     "ReconcileRun",
     "metric_names",
-    "nks_request_hook",
-    "reconcile",
-    "record_reconcile",
-    "register_controller",
-    "render",
-    "set_managed",
-    "start_metrics_server",
 ]
 
 ReconcileResult = Literal["success", "error", "requeue", "requeue_after"]
@@ -79,6 +70,9 @@ TOKEN_OPERATION: Final = "issue_token"
 RECONCILE_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 # One NKS HTTP attempt: the client's timeouts cap it at about 30 s.
 NKS_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# controller-runtime's workqueue buckets: 1 ns .. 10 s, times 10.
+QUEUE_BUCKETS: Final = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 60)
+QUEUE_NAME: Final = "nks"
 
 
 class MetricsRegistry(CollectorRegistry):
@@ -120,6 +114,13 @@ class OperatorMetrics:
         self.reconcile_errors = Counter(
             "controller_runtime_reconcile_errors_total",
             "Total number of reconciliation errors per controller.",
+            ["controller"],
+            registry=r,
+        )
+        self.terminal_errors = Counter(
+            "controller_runtime_terminal_reconcile_errors_total",
+            "Total number of terminal reconciliation errors per controller (a person must "
+            "fix the spec, the credentials or NKS).",
             ["controller"],
             registry=r,
         )
@@ -167,20 +168,58 @@ class OperatorMetrics:
             "Identity tokens NHN Cloud issued to the operator (2xx answers to issue_token).",
             registry=r,
         )
+        self.queue_depth = Gauge(
+            "workqueue_depth", "Current depth of workqueue", ["name"], registry=r
+        )
+        self.queue_adds = Counter(
+            "workqueue_adds_total",
+            "Total number of adds handled by workqueue",
+            ["name"],
+            registry=r,
+        )
+        self.queue_latency = Histogram(
+            "workqueue_queue_duration_seconds",
+            "How long in seconds an item stays in workqueue before being requested",
+            ["name"],
+            buckets=QUEUE_BUCKETS,
+            registry=r,
+        )
+        self.queue_work = Histogram(
+            "workqueue_work_duration_seconds",
+            "How long in seconds processing an item from workqueue takes.",
+            ["name"],
+            buckets=QUEUE_BUCKETS,
+            registry=r,
+        )
+        self.queue_retries = Counter(
+            "workqueue_retries_total",
+            "Total number of retries handled by workqueue",
+            ["name"],
+            registry=r,
+        )
+        if registry is None:
+            # The process and interpreter collectors, as every Prometheus client exposes.
+            for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+                r.register(collector)
         # Phases last reported per kind, so a phase that empties drops to 0, not stale.
         self._managed_phases: dict[str, set[str]] = {}
         self._managed_lock = threading.Lock()
 
     # -- reconciles (controller-runtime) ----------------------------------------------
 
-    def record_reconcile(self, controller: str, seconds: float, result: str) -> None:
-        """Count one finished reconcile and its duration; `error` also counts an error."""
+    def record_reconcile(
+        self, controller: str, seconds: float, result: str, *, terminal: bool = False
+    ) -> None:
+        """Count one finished reconcile and its duration; `error` also counts an error,
+        `terminal` a terminal one (controller-runtime counts those in both)."""
         if result not in RECONCILE_RESULTS:
             # An unchecked label value would grow the series count without bound.
             raise ValueError(f"result must be one of {RECONCILE_RESULTS}, not {result!r}")
         self.reconcile_total.labels(controller, result).inc()
         if result == "error":
             self.reconcile_errors.labels(controller).inc()
+            if terminal:
+                self.terminal_errors.labels(controller).inc()
         self.reconcile_time.labels(controller).observe(max(seconds, 0.0))
 
     @contextmanager
@@ -215,7 +254,16 @@ class OperatorMetrics:
         for result in RECONCILE_RESULTS:
             self.reconcile_total.labels(controller, result)
         self.reconcile_errors.labels(controller)
+        self.terminal_errors.labels(controller)
         self.reconcile_time.labels(controller)
+        for family in (self.queue_depth, self.queue_adds, self.queue_retries):
+            family.labels(QUEUE_NAME)
+        self.queue_latency.labels(QUEUE_NAME)
+        self.queue_work.labels(QUEUE_NAME)
+
+    def queue_metrics(self, name: str = QUEUE_NAME) -> QueueMetricsHook:
+        """What the work queue reports through (workqueue_* series of queue `name`)."""
+        return QueueMetricsHook(self, name)
 
     # -- NKS API ----------------------------------------------------------------------
 
@@ -258,6 +306,32 @@ class OperatorMetrics:
         return metric_names(self.registry)
 
 
+class QueueMetricsHook:
+    """`runtime.workqueue.QueueMetrics` on top of the operator's registry."""
+
+    def __init__(self, metrics: OperatorMetrics, name: str) -> None:
+        self._depth = metrics.queue_depth.labels(name)
+        self._adds = metrics.queue_adds.labels(name)
+        self._latency = metrics.queue_latency.labels(name)
+        self._work = metrics.queue_work.labels(name)
+        self._retries = metrics.queue_retries.labels(name)
+
+    def added(self) -> None:
+        self._adds.inc()
+
+    def depth(self, value: int) -> None:
+        self._depth.set(value)
+
+    def queued_for(self, seconds: float) -> None:
+        self._latency.observe(seconds)
+
+    def worked_for(self, seconds: float) -> None:
+        self._work.observe(seconds)
+
+    def retried(self) -> None:
+        self._retries.inc()
+
+
 _SUFFIXES: Final[dict[str, tuple[str, ...]]] = {
     "counter": ("_total",),
     "histogram": ("_bucket", "_sum", "_count"),
@@ -277,45 +351,3 @@ def metric_names(registry: CollectorRegistry) -> frozenset[str]:
         for suffix in _SUFFIXES.get(family.type, ("",)):
             names.add(family.name + suffix)
     return frozenset(names)
-
-
-METRICS: Final = OperatorMetrics()
-"""The process-wide instance the module-level functions below act on."""
-
-
-def record_reconcile(controller: str, seconds: float, result: str) -> None:
-    """Count one reconcile of `controller` (e.g. "nkscluster") with its result."""
-    METRICS.record_reconcile(controller, seconds, result)
-
-
-def reconcile(controller: str) -> AbstractContextManager[ReconcileRun]:
-    """Context manager timing one reconcile of `controller`; see `OperatorMetrics.reconcile`."""
-    return METRICS.reconcile(controller)
-
-
-def register_controller(controller: str, max_concurrent_reconciles: int) -> None:
-    """At start-up, per controller: its worker limit, and its series created at 0."""
-    METRICS.register_controller(controller, max_concurrent_reconciles)
-
-
-def nks_request_hook(sample: RequestSample) -> None:
-    """Pass as `NKSClient(metrics=...)`: counts and times every NKS HTTP attempt."""
-    METRICS.nks_request_hook(sample)
-
-
-def set_managed(kind: str, counts: Mapping[str, int]) -> None:
-    """Set `nks_managed_resources` of `kind` ("NKSCluster", "NKSNodeGroup") by phase."""
-    METRICS.set_managed(kind, counts)
-
-
-def render() -> bytes:
-    """The process-wide metrics in Prometheus text format."""
-    return METRICS.render()
-
-
-def start_metrics_server(port: int, addr: str = "0.0.0.0") -> tuple[WSGIServer, threading.Thread]:
-    """Serve /metrics (any path, in fact) on `addr:port`; port 0 picks a free port.
-
-    `server.server_address` tells the bound port; `server.shutdown()` stops it.
-    """
-    return METRICS.start_server(port, addr)

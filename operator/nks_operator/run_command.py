@@ -7,11 +7,8 @@ import asyncio
 import logging
 import os
 import random
-import warnings
+import sys
 from typing import Any
-
-import kopf
-import urllib3
 
 from nks_operator import webhook
 from nks_operator.settings import OperatorSettings
@@ -59,6 +56,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--slow-poll", type=float, help="seconds between steady-state resyncs")
     parser.add_argument("--error-backoff", type=float, help="retry delay after user errors")
     parser.add_argument(
+        "--workers",
+        type=int,
+        help="resources reconciled concurrently (default 16; env NKS_WORKERS)",
+    )
+    parser.add_argument(
         "--metrics-port",
         type=int,
         default=int(os.environ.get("NKS_METRICS_PORT") or 0),
@@ -84,11 +86,17 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The operator talks to Kubernetes through its own httpx client; kopf would import the
+    # official client (22 MiB) only to recognise its objects, which the operator never has.
+    if "kubernetes" not in sys.modules:
+        sys.modules["kubernetes"] = None  # type: ignore[assignment]
+    import kopf
+
     import nks_operator.handlers  # noqa: F401  (registers the handlers)
     from nks_operator.handlers import shard
 
     try:
-        shard.configure(shard.parse_selector(args.selector))
+        selector = shard.parse_selector(args.selector)
     except shard.SelectorError as error:
         raise SystemExit(f"nks-operator run: {error}") from None
 
@@ -96,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
         fast_poll_seconds=args.fast_poll,
         slow_poll_seconds=args.slow_poll,
         error_backoff_seconds=args.error_backoff,
-        namespaces=tuple(args.namespace) or None,
         metrics_port=args.metrics_port,
+        workers=args.workers,
+        selector=selector or None,
     )
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
@@ -114,10 +123,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.log_level == "ERROR":
         logging.getLogger().setLevel(logging.ERROR)
-    # Transport chatter (and urllib3's per-request lines) stays out of the operator's log.
-    for noisy in ("httpx", "httpcore", "urllib3", "kubernetes"):
+    # Transport chatter stays out of the operator's log.
+    for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     webhook_options = webhook.options_from_args(args)
     if webhook_options is not None:
         # Imported only now: without --webhook-port no server runs and no configuration

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
@@ -21,8 +22,9 @@ class DefaultCredentials:
 
 @dataclass(frozen=True)
 class OperatorSettings:
-    # While an operation runs, NKS state is re-read this often.
-    fast_poll_seconds: float = 10.0
+    # While an operation runs (or a change was just sent), each account lists its clusters
+    # this often; a busy cluster's details are re-read at least every 5 intervals.
+    fast_poll_seconds: float = 2.0
     # Steady-state resync of each (credentials, region); jittered by +-jitter_fraction.
     slow_poll_seconds: float = 120.0
     jitter_fraction: float = 0.2
@@ -38,6 +40,15 @@ class OperatorSettings:
     polling_mode: str = "list"
     # /metrics port; 0 disables the endpoint.
     metrics_port: int = 0
+    # Workers reconciling resources concurrently (one shared work queue).
+    workers: int = 16
+    # An operation still running after this long is reported (Progressing=False,
+    # OperationTimedOut) and still followed; the defaults are NHN's terraform provider's.
+    create_timeout_seconds: float = 3600.0
+    delete_timeout_seconds: float = 1800.0
+    update_timeout_seconds: float = 3600.0
+    # Reconcile only resources whose labels match (sharding); empty: all.
+    selector: Mapping[str, str] = field(default_factory=dict)
     default_credentials: DefaultCredentials | None = None
     namespaces: tuple[str, ...] = field(default_factory=tuple)  # empty: all namespaces
 
@@ -50,9 +61,14 @@ class OperatorSettings:
             ("fast_poll_seconds", "NKS_FAST_POLL_SECONDS"),
             ("slow_poll_seconds", "NKS_SLOW_POLL_SECONDS"),
             ("error_backoff_seconds", "NKS_ERROR_BACKOFF_SECONDS"),
+            ("create_timeout_seconds", "NKS_CREATE_TIMEOUT_SECONDS"),
+            ("delete_timeout_seconds", "NKS_DELETE_TIMEOUT_SECONDS"),
+            ("update_timeout_seconds", "NKS_UPDATE_TIMEOUT_SECONDS"),
         ):
             if env.get(key):
                 values[name] = float(env[key])
+        if env.get("NKS_WORKERS"):
+            values["workers"] = int(env["NKS_WORKERS"])
         if env.get("NKS_POLLING_MODE"):
             values["polling_mode"] = env["NKS_POLLING_MODE"]
         if env.get("NKS_METRICS_PORT"):

@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client
-
 from nks_operator.api.cluster import ArgoCDRegistration
 from nks_operator.kube import argocd_secret
 from nks_operator.simulator.kubeconfig import render
@@ -60,12 +58,8 @@ def owner(namespace: str = "team-a", name: str = "demo") -> dict[str, Any]:
     return {"metadata": {"namespace": namespace, "name": name, "uid": "0f1e2d3c"}}
 
 
-def decoded(secret: client.V1Secret) -> dict[str, str]:
-    return {k: base64.b64decode(v).decode() for k, v in secret.data.items()}
-
-
-def selector_labels(selector: str) -> dict[str, str]:
-    return dict(term.split("=", 1) for term in selector.split(","))
+def decoded(secret: dict[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
 
 def test_secret_name_is_readable_and_unique_across_namespaces() -> None:
@@ -92,16 +86,16 @@ def test_build_writes_argocd_cluster_secret_from_nks_kubeconfig() -> None:
     source = yaml.safe_load(kubeconfig)
     secret = argocd_secret.build(owner(), ArgoCDRegistration(enabled=True), kubeconfig, CLUSTER_ID)
 
-    assert secret.metadata.namespace == "argocd"
-    assert secret.metadata.name == "nks-team-a.demo"
-    assert secret.metadata.owner_references is None  # cannot cross namespaces
-    assert secret.metadata.labels == {
+    assert secret["metadata"]["namespace"] == "argocd"
+    assert secret["metadata"]["name"] == "nks-team-a.demo"
+    assert secret["metadata"].get("ownerReferences") is None  # cannot cross namespaces
+    assert secret["metadata"]["labels"] == {
         "argocd.argoproj.io/secret-type": "cluster",
         "app.kubernetes.io/managed-by": "nks-operator",
         "nks.nhncloud.com/cluster-namespace": "team-a",
         "nks.nhncloud.com/cluster-name": "demo",
     }
-    assert secret.metadata.annotations["nks.nhncloud.com/cluster-id"] == CLUSTER_ID
+    assert secret["metadata"]["annotations"]["nks.nhncloud.com/cluster-id"] == CLUSTER_ID
     data = decoded(secret)
     assert set(data) == {"name", "server", "config"}
     assert data["name"] == "team-a/demo"
@@ -121,7 +115,7 @@ def test_build_honours_name_project_and_namespace() -> None:
         enabled=True, namespace="gitops", name="prod-kr2", project="platform"
     )
     secret = argocd_secret.build(owner(), registration, nks_kubeconfig(), CLUSTER_ID)
-    assert secret.metadata.namespace == "gitops"
+    assert secret["metadata"]["namespace"] == "gitops"
     data = decoded(secret)
     assert data["name"] == "prod-kr2"
     assert data["project"] == "platform"
@@ -138,22 +132,22 @@ def test_registration_labels_cannot_override_ours() -> None:
         },
     )
     secret = argocd_secret.build(owner(), registration, nks_kubeconfig(), CLUSTER_ID)
-    labels = secret.metadata.labels
+    labels = secret["metadata"]["labels"]
     assert labels["env"] == "prod"
     assert labels["argocd.argoproj.io/secret-type"] == "cluster"
-    assert selector_labels(argocd_secret.owner_selector("team-a", "demo")).items() <= labels.items()
+    assert argocd_secret.owner_labels("team-a", "demo").items() <= labels.items()
+    assert argocd_secret.is_managed(secret)
 
 
 @pytest.mark.parametrize("name", ["demo", "c" * 253])
-def test_owner_selector_finds_the_secret(name: str) -> None:
+def test_owner_labels_identify_the_secret(name: str) -> None:
     secret = argocd_secret.build(
         owner(name=name), ArgoCDRegistration(enabled=True), nks_kubeconfig(), CLUSTER_ID
     )
-    wanted = selector_labels(argocd_secret.owner_selector("team-a", name))
-    assert wanted.items() <= secret.metadata.labels.items()
-    assert all(len(v) <= 63 and LABEL_VALUE.match(v) for v in secret.metadata.labels.values())
-    other = selector_labels(argocd_secret.owner_selector("team-b", name))
-    assert not other.items() <= secret.metadata.labels.items()
+    labels = secret["metadata"]["labels"]
+    assert argocd_secret.owner_labels("team-a", name).items() <= labels.items()
+    assert all(len(v) <= 63 and LABEL_VALUE.match(v) for v in labels.values())
+    assert not argocd_secret.owner_labels("team-b", name).items() <= labels.items()
 
 
 def test_token_kubeconfig_gives_bearer_token_config() -> None:
@@ -209,8 +203,8 @@ def test_is_current_only_when_data_labels_and_our_annotations_match() -> None:
     assert not argocd_secret.is_current(None, desired)
 
     existing = copy.deepcopy(desired)
-    existing.metadata.resource_version = "42"
-    existing.metadata.annotations["example.com/note"] = "added by someone else"
+    existing["metadata"]["resourceVersion"] = "42"
+    existing["metadata"]["annotations"]["example.com/note"] = "added by someone else"
     assert argocd_secret.is_current(existing, desired)
 
     renewed = argocd_secret.build(owner(), registration, nks_kubeconfig(1), CLUSTER_ID)

@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
-import copy
 import datetime
 from typing import Any
 
 from nks_operator.api.status import LastOperation
+from nks_operator.nks import NKSClient
+from nks_operator.nks.models import IPACL, Cluster, NodeGroup, TaskEvent
 from nks_operator.reconcile import day2, operation_state
+from nks_operator.reconcile.day2 import NodeState
 from tests.unit.specs import cluster_spec, nodegroup_spec
 
 SUPPORTED = {"v1.27.3": True, "v1.28.3": True, "v1.29.3": True, "v1.30.3": True, "v1.31.4": True}
+FLAVOR = "6ef27f21-c774-4c0e-84ff-7dd4a762571f"
 
 
-def group(**changes: Any) -> dict[str, Any]:
+def group(**changes: Any) -> NodeGroup:
     base: dict[str, Any] = {
+        "uuid": "w",
         "name": "default-worker",
         "status": "UPDATE_COMPLETE",
-        "flavor_id": "6ef27f21-c774-4c0e-84ff-7dd4a762571f",
+        "flavor_id": FLAVOR,
         "node_count": 2,
         "labels": {"kube_tag": "v1.29.3", "ca_enable": "False"},
     }
     base.update(changes)
-    return base
+    return NodeGroup.model_validate(base)
 
 
-def details(**labels: Any) -> dict[str, Any]:
-    return {
-        "uuid": "c1",
-        "status": "CREATE_COMPLETE",
-        "labels": {"kube_tag": "v1.29.3", "cni_driver": "calico", **labels},
-    }
+def details(**labels: Any) -> Cluster:
+    return Cluster.model_validate(
+        {
+            "uuid": "c1",
+            "status": "CREATE_COMPLETE",
+            "labels": {"kube_tag": "v1.29.3", "cni_driver": "calico", **labels},
+        }
+    )
 
 
 def plan(spec: Any = None, det: Any = None, groups: Any = None, **kwargs: Any) -> day2.Plan:
@@ -44,20 +50,35 @@ def plan(spec: Any = None, det: Any = None, groups: Any = None, **kwargs: Any) -
     )
 
 
+def worker_plan(spec: Any, g: NodeGroup, **kwargs: Any) -> day2.Plan:
+    return day2.plan_worker(
+        "pool", spec, g, version_cap=None, target_version=None, supported=SUPPORTED, **kwargs
+    )
+
+
 def test_in_sync() -> None:
-    assert plan().in_sync
+    assert plan().state == "in_sync"
 
 
 def test_resize_default_worker() -> None:
     action = plan(cluster_spec(defaultWorker={"nodeCount": 4})).action
-    assert action is not None and action.method == "resize_cluster"
+    assert action is not None and action.request is NKSClient.resize_cluster
     assert action.args == {"nodegroup": "default-worker", "node_count": 4}
+    assert action.operation == "CLUSTER_RESIZE" and action.confirmation == "task"
 
 
 def test_scale_in_honours_nodes_to_remove() -> None:
     spec = cluster_spec(defaultWorker={"nodeCount": 1, "nodesToRemove": ["n-2"]})
     action = plan(spec).action
     assert action is not None and action.args["nodes_to_remove"] == ["n-2"]
+
+
+def test_unknown_node_count_never_resizes() -> None:
+    odd = group(node_count="many")  # unreadable: unknown, not zero
+    assert (
+        plan(cluster_spec(defaultWorker={"nodeCount": 4}), groups={"default-worker": odd}).action
+        is None
+    )
 
 
 def test_autoscaler_on_means_no_resize() -> None:
@@ -77,46 +98,52 @@ def test_autoscaler_on_means_no_resize() -> None:
     spec = cluster_spec(
         defaultWorker={"nodeCount": 2, "autoscaler": {"enabled": True, "maxNodes": 5}}
     )
-    assert plan(spec, groups={"default-worker": on}).in_sync  # never fights the autoscaler
+    assert plan(spec, groups={"default-worker": on}).state == "in_sync"  # never fights it
     changed = cluster_spec(
         defaultWorker={"nodeCount": 2, "autoscaler": {"enabled": True, "maxNodes": 6}}
     )
     action = plan(changed, groups={"default-worker": on}).action
-    assert action is not None and action.method == "set_autoscaler"
+    assert action is not None and action.operation == "NODEGROUP_SET_CLUSTER_AUTOSCALER"
     assert action.args["config"]["ca_max_node_count"] == 6
 
 
 def test_multi_minor_upgrade_steps_control_plane_first() -> None:
     spec = cluster_spec(kubernetesVersion="v1.31.4")
-    old = details(kube_tag="v1.29.3")
-    first = plan(spec, old).action
+    first = plan(spec, details(kube_tag="v1.29.3")).action
     assert first is not None and first.args == {"nodegroup": "default-master", "version": "v1.30.3"}
+    assert first.is_upgrade
     # Control plane moved: the default worker follows before the control plane moves again.
     moved = details(kube_tag="v1.30.3")
     second = plan(spec, moved).action
     assert second is not None and second.target == "default-worker"
     assert second.args["version"] == "v1.30.3"
-    # Another group still behind: the control plane waits for it.
+    # Another group still behind: the control plane waits for it - a plan state, not sync.
     groups = {
         "default-worker": group(labels={"kube_tag": "v1.30.3"}),
-        "pool": group(name="pool", labels={"kube_tag": "v1.29.3"}),
+        "pool": group(uuid="p", name="pool", labels={"kube_tag": "v1.29.3"}),
     }
     waiting = plan(spec, moved, groups)
-    assert waiting.action is None and "pool" in (waiting.waiting or "")
+    assert waiting.state == "waiting"
+    assert waiting.waiting is not None and "pool" in waiting.waiting.message
+    assert not waiting.waiting.nks_busy
+
+
+def test_the_control_plane_never_counts_as_a_worker() -> None:
+    master = group(uuid="m", name="default-master", role="master", labels={"kube_tag": "v1.20.0"})
+    groups = {"default-worker": group(), "default-master": master}
+    assert plan(det=details(), groups=groups).state == "in_sync"
 
 
 def test_upgrade_refused_with_stopped_nodes() -> None:
-    stopped = group(
-        labels={"kube_tag": "v1.29.3"},
-        nodes=[{"uuid": "n1", "status": "STOPPED"}, {"uuid": "n2", "status": "ACTIVE"}],
-    )
+    nodes = [NodeState("n1", "a", "10.0.0.1", True), NodeState("n2", "b", "10.0.0.2", False)]
     result = day2.plan_worker(
         "pool",
         nodegroup_spec(nodeCount=2),
-        stopped,
+        group(labels={"kube_tag": "v1.29.3"}),
         version_cap="v1.30.3",
         target_version="v1.30.3",
         supported=SUPPORTED,
+        nodes=nodes,
     )
     assert result.action is None
     assert result.blocked[0].reason == "UpgradeBlocked"
@@ -131,73 +158,49 @@ def test_flannel_to_calico_before_126() -> None:
         details(kube_tag="v1.25.4", cni_driver="flannel"),
         {"default-worker": group(labels={"kube_tag": "v1.25.4"})},
     ).action
-    assert action is not None and action.method == "update_cni"
+    assert action is not None and action.operation == "CLUSTER_CNI_UPDATE"
     assert action.args["pod_cidr"] == "10.200.0.0/16"
     blocked = plan(
         cluster_spec(kubernetesVersion="v1.26.3"),
         details(kube_tag="v1.25.4", cni_driver="flannel"),
         {"default-worker": group(labels={"kube_tag": "v1.25.4"})},
     )
-    assert blocked.blocked and blocked.blocked[0].reason == "UpgradeBlocked"
+    assert blocked.state == "blocked" and blocked.blocked[0].reason == "UpgradeBlocked"
 
 
 def test_stop_and_start_nodes() -> None:
-    nodes = [{"uuid": f"n{i}", "status": "ACTIVE"} for i in range(3)]
-    g = group(name="pool", node_count=3, nodes=nodes)
-    stop = day2.plan_worker(
-        "pool",
-        nodegroup_spec(nodeCount=3, stoppedNodes=["n1"]),
-        g,
-        version_cap=None,
-        target_version=None,
-        supported=SUPPORTED,
-        desired_stopped=["n1"],
-    )
+    nodes = [NodeState(f"n{i}", f"node-{i}", f"10.0.0.{i}", False) for i in range(3)]
+    g = group(name="pool", node_count=3)
+    stop = worker_plan(nodegroup_spec(nodeCount=3), g, desired_stopped=["n1"], nodes=nodes)
     assert stop.action is not None and stop.action.args == {"nodegroup": "pool", "node_ids": ["n1"]}
-    everything = day2.plan_worker(
-        "pool",
-        nodegroup_spec(nodeCount=3),
-        g,
-        version_cap=None,
-        target_version=None,
-        supported=SUPPORTED,
-        desired_stopped=["n0", "n1", "n2"],
+    everything = worker_plan(
+        nodegroup_spec(nodeCount=3), g, desired_stopped=["n0", "n1", "n2"], nodes=nodes
     )
     assert everything.blocked[0].reason == "StopNodesBlocked"
-    g2 = copy.deepcopy(g)
-    g2["nodes"][1]["status"] = "STOPPED"
-    start = day2.plan_worker(
-        "pool",
-        nodegroup_spec(nodeCount=3),
-        g2,
-        version_cap=None,
-        target_version=None,
-        supported=SUPPORTED,
-        desired_stopped=[],
-    )
-    assert start.action is not None and start.action.method == "start_nodes"
-    auto = day2.plan_worker(
-        "pool",
-        nodegroup_spec(nodeCount=3, autoscaler={"enabled": True}),
-        g,
-        version_cap=None,
-        target_version=None,
-        supported=SUPPORTED,
-        desired_stopped=["n1"],
-    )
-    assert any(b.reason == "StopNodesBlocked" for b in auto.blocked) or (
-        auto.action is not None and auto.action.method == "set_autoscaler"
+    stopped = [NodeState(n.id, n.name, n.address, n.id == "n1") for n in nodes]
+    start = worker_plan(nodegroup_spec(nodeCount=3), g, desired_stopped=[], nodes=stopped)
+    assert start.action is not None and start.action.operation == "NODEGROUP_NODE_ACTION_NODE_START"
+    unknown = worker_plan(nodegroup_spec(nodeCount=3), g, desired_stopped=["zz"], nodes=nodes)
+    assert unknown.blocked[0].reason == "UnknownNodes"
+
+
+def test_node_states_that_cannot_be_read_are_reported_not_guessed() -> None:
+    g = group(name="pool", node_count=3)
+    result = worker_plan(nodegroup_spec(nodeCount=3), g, desired_stopped=["n1"], nodes=None)
+    assert result.action is None
+    assert result.blocked[0].reason == "NodeStateUnknown"
+    # Without stopped nodes wanted or remembered, nothing needs the node states.
+    assert worker_plan(nodegroup_spec(nodeCount=3), g, desired_stopped=[], nodes=None).state == (
+        "in_sync"
     )
 
 
-def test_flavor_user_script_sgw_acl_certificate() -> None:
-    flavor = plan(cluster_spec(defaultWorker={"flavorID": "new-flavor"})).action
-    assert flavor is not None and flavor.method == "change_flavor"
-    assert flavor.args["num_buffer_nodes"] == 1
+def test_flavor_user_script_acl_certificate() -> None:
+    flavor = plan(cluster_spec(defaultWorker={"flavorID": "1ef27f21-c774-4c0e-84ff-7dd4a762571f"}))
+    assert flavor.action is not None and flavor.action.operation == "NODEGROUP_UPDATE_FLAVOR"
+    assert flavor.action.args["num_buffer_nodes"] == 1
     script = plan(cluster_spec(defaultWorker={"userScript": "echo hi"})).action
-    assert script is not None and script.method == "update_user_script"
-    sgw = plan(cluster_spec(serviceGateways={"ncr": "sg-2"}), details(ncr_sgw="sg-1")).action
-    assert sgw is not None and sgw.args == {"ncr_sgw": "sg-2"}
+    assert script is not None and script.operation == "NODEGROUP_USERSCRIPT_UPDATE"
     acl_spec = cluster_spec(
         apiEndpoint={
             "ipAccessControl": {
@@ -206,20 +209,49 @@ def test_flavor_user_script_sgw_acl_certificate() -> None:
             }
         }
     )
-    acl = plan(acl_spec, ip_acl={"enable": "false"}).action
-    assert acl is not None and acl.args["enable"] is True
+    acl = plan(acl_spec, ip_acl=IPACL.model_validate({"enable": "false"})).action
+    assert acl is not None and acl.args["enable"] is True and acl.confirmation == "state"
     assert acl.args["targets"] == [{"cidr_address": "10.0.0.0/24", "description": "office"}]
-    in_sync = {
-        "enable": "true",
-        "action": "ALLOW",
-        "ipacl_targets": [{"cidr_address": "10.0.0.0/24", "description": "office"}],
-    }
-    assert plan(acl_spec, ip_acl=in_sync).in_sync
+    in_sync = IPACL.model_validate(
+        {
+            "enable": "true",
+            "action": "ALLOW",
+            "ipacl_targets": [{"cidr_address": "10.0.0.0/24", "description": "office"}],
+        }
+    )
+    assert plan(acl_spec, ip_acl=in_sync).state == "in_sync"
     due = plan(det=details(certificate_expiry="2026-01-20T00:00:00+00:00")).action
-    assert due is not None and due.method == "renew_certificate"
-    assert plan(det=details(certificate_expiry="2027-06-01T00:00:00+00:00")).in_sync
+    assert due is not None and due.operation == "RENEW_CERTIFICATE"
+    assert due.confirmation == "state"
+    assert plan(det=details(certificate_expiry="2027-06-01T00:00:00+00:00")).state == "in_sync"
     manual = plan(renew_requested=True).action
     assert manual is not None and manual.args == {"term_of_validity": 5}
+
+
+SGW_NCR = "48f4ff38-d14b-4f34-a40c-705524e6a755"
+SGW_OBS = "23c550cb-6a5b-4eaa-903a-711c13316d91"
+SGW_NEW = "33c550cb-6a5b-4eaa-903a-711c13316d91"
+
+
+def test_service_gateway_change_sends_both_gateways() -> None:
+    spec = cluster_spec(serviceGateways={"ncr": SGW_NEW})
+    action = plan(spec, details(ncr_sgw=SGW_NCR, obs_sgw=SGW_OBS)).action
+    assert action is not None and action.operation == "UPDATE_SERVICE_GATEWAY"
+    assert action.args == {"ncr_sgw": SGW_NEW, "obs_sgw": SGW_OBS}  # the current OBS one kept
+    assert action.confirmation == "state"
+    # NKS reports no OBS gateway: the call cannot carry both, so nothing is sent.
+    lone = plan(spec, details(ncr_sgw=SGW_NCR))
+    assert lone.action is None and "obs" in lone.blocked[0].message
+    # Applied: in sync.
+    assert plan(spec, details(ncr_sgw=SGW_NEW, obs_sgw=SGW_OBS)).state == "in_sync"
+
+
+def test_a_user_script_is_sent_once_per_spec_change() -> None:
+    spec = cluster_spec(defaultWorker={"userScript": "echo hi"})
+    first = plan(spec, generation=3, user_script_sent_for=2)
+    assert first.action is not None and first.action.operation == "NODEGROUP_USERSCRIPT_UPDATE"
+    again = plan(spec, generation=3, user_script_sent_for=3)  # NKS still shows another one
+    assert again.action is None and again.blocked[0].reason == "UserScriptNotApplied"
 
 
 def test_nothing_while_nks_is_busy() -> None:
@@ -227,31 +259,67 @@ def test_nothing_while_nks_is_busy() -> None:
         cluster_spec(defaultWorker={"nodeCount": 4}),
         groups={"default-worker": group(status="UPDATE_IN_PROGRESS")},
     )
-    assert busy.action is None and busy.waiting
+    assert busy.action is None and busy.waiting is not None and busy.waiting.nks_busy
+
+
+def task(id_: int, state: str, type_: str = "CLUSTER_RESIZE") -> TaskEvent:
+    return TaskEvent.model_validate({"uuid": f"t{id_}", "id": id_, "type": type_, "state": state})
+
+
+def follow(last: LastOperation, tasks: list[TaskEvent], status: str, **kwargs: Any) -> str:
+    settings: dict[str, Any] = {
+        "confirmation": "task",
+        "still_wanted": True,
+        "age_seconds": 1,
+        "confirm_seconds": 30,
+        "deadline_seconds": 3600,
+        **kwargs,
+    }
+    return operation_state.follow(last, tasks, status, **settings).verdict
 
 
 def test_follow_confirms_by_task_history_or_drops() -> None:
     last = LastOperation(type="CLUSTER_RESIZE", state="Requested", since_task_id=10)
-    tasks = [{"id": 9, "type": "CLUSTER_RESIZE", "state": "SUCCESS"}]
+    tasks = [task(9, "SUCCESS")]
+    assert follow(last, tasks, "UPDATE_COMPLETE") == "waiting"
+    assert follow(last, tasks, "UPDATE_COMPLETE", age_seconds=31) == "dropped"
+    tasks.append(task(11, "IN_PROGRESS"))
+    assert follow(last, tasks, "UPDATE_IN_PROGRESS") == "in_progress"
+    tasks[-1] = task(11, "FAIL")
+    assert follow(last, tasks, "UPDATE_FAILED") == "failed"
+
+
+def test_a_rollback_is_a_failure() -> None:
+    last = LastOperation(type="CLUSTER_RESIZE", state="InProgress", since_task_id=10)
+    assert follow(last, [task(11, "SUCCESS")], "ROLLBACK_COMPLETE") == "failed"
+    assert follow(last, [], "ROLLBACK_COMPLETE") == "failed"
+    assert follow(last, [], "ROLLBACK_FAILED") == "failed"
+    assert follow(last, [], "UPDATE_COMPLETE") == "succeeded"
+
+
+def test_state_confirmed_operations_need_no_task() -> None:
+    last = LastOperation(type="SET_IP_ACL", state="Requested", since_task_id=10)
+    kwargs: dict[str, Any] = {"confirmation": "state"}
+    assert follow(last, [], "UPDATE_COMPLETE", still_wanted=True, **kwargs) == "waiting"
+    assert follow(last, [], "UPDATE_COMPLETE", still_wanted=False, **kwargs) == "succeeded"
+    # Unconfirmed whether NKS moves the cluster's status meanwhile: both are followed.
+    assert follow(last, [], "UPDATE_IN_PROGRESS", still_wanted=True, **kwargs) == "in_progress"
     assert (
-        operation_state.follow(last, tasks, "UPDATE_COMPLETE", age_seconds=1, confirm_seconds=30)[0]
-        == "waiting"
-    )
-    assert (
-        operation_state.follow(last, tasks, "UPDATE_COMPLETE", age_seconds=31, confirm_seconds=30)[
-            0
-        ]
+        follow(last, [], "UPDATE_COMPLETE", still_wanted=True, age_seconds=31, **kwargs)
         == "dropped"
     )
-    tasks.append({"id": 11, "type": "CLUSTER_RESIZE", "state": "IN_PROGRESS"})
-    assert (
-        operation_state.follow(
-            last, tasks, "UPDATE_IN_PROGRESS", age_seconds=1, confirm_seconds=30
-        )[0]
-        == "in_progress"
+
+
+def test_deadline_marks_timed_out_but_keeps_following() -> None:
+    last = LastOperation(type="CLUSTER_RESIZE", state="InProgress", since_task_id=10)
+    found = operation_state.follow(
+        last,
+        [task(11, "IN_PROGRESS")],
+        "UPDATE_IN_PROGRESS",
+        confirmation="task",
+        still_wanted=True,
+        age_seconds=4000,
+        confirm_seconds=30,
+        deadline_seconds=3600,
     )
-    tasks[-1]["state"] = "FAIL"
-    assert (
-        operation_state.follow(last, tasks, "UPDATE_FAILED", age_seconds=1, confirm_seconds=30)[0]
-        == "failed"
-    )
+    assert found.verdict == "in_progress" and found.timed_out

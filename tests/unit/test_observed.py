@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
 from nks_operator.reconcile import observed, phase, task_events
 from tests.unit.specs import cluster_spec
 
-DETAILS = {
+DETAILS_WIRE = {
     "uuid": "c1",
     "name": "demo",
     "status": "CREATE_COMPLETE",
@@ -25,7 +28,7 @@ DETAILS = {
         "cni_driver": "calico",
     },
 }
-WORKER = {
+WORKER_WIRE = {
     "uuid": "w1",
     "name": "default-worker",
     "node_count": 2,
@@ -37,6 +40,9 @@ WORKER = {
         "boot_volume_size": "50",
     },
 }
+
+DETAILS = Cluster.model_validate(DETAILS_WIRE)
+WORKER = NodeGroup.model_validate(WORKER_WIRE)
 
 
 def test_status_fields_prefer_the_default_worker() -> None:
@@ -59,14 +65,21 @@ def test_drift_names_each_immutable_field() -> None:
         apiEndpoint={"publicIP": False},
         defaultWorker={"availabilityZone": "kr2-pub-a"},
     )
-    found = " ".join(observed.cluster_drift(spec, "demo", DETAILS, WORKER))
-    for field in (
+    found = observed.cluster_drift(spec, "demo", DETAILS, WORKER)
+    assert [d.field for d in found] == [
         "spec.keypair",
         "spec.network.subnetID",
         "spec.apiEndpoint.publicIP",
         "spec.defaultWorker.availabilityZone",
-    ):
-        assert field in found
+    ]
+    assert all(d.message.startswith(f"{d.field} is immutable") for d in found)
+
+
+def test_unknown_values_are_never_drift() -> None:
+    odd: dict[str, Any] = {**DETAILS_WIRE, "keypair": None}
+    odd["labels"] = {**DETAILS_WIRE["labels"], "master_lb_floating_ip_enabled": "maybe"}
+    spec = cluster_spec(keypair="other", apiEndpoint={"publicIP": False})
+    assert observed.cluster_drift(spec, "demo", Cluster.model_validate(odd), WORKER) == []
 
 
 def test_phase_mapping() -> None:
@@ -78,10 +91,13 @@ def test_phase_mapping() -> None:
     assert phase.phase_for("UPDATE_FAILED") == "Failed"
     assert phase.is_in_progress("SOMETHING_NEW")  # unknown values count as in progress
     assert phase.is_stable("RESUME_COMPLETE")
+    # A rollback: stable again, but what was asked did not happen.
+    assert phase.is_stable("ROLLBACK_COMPLETE") and not phase.is_success("ROLLBACK_COMPLETE")
+    assert phase.is_failed("ROLLBACK_FAILED") and phase.is_rolled_back("ROLLBACK_FAILED")
 
 
 def test_task_events_posted_once_per_state() -> None:
-    tasks = [
+    wire = [
         {"id": 1, "type": "CLUSTER_CREATE", "state": "SUCCESS", "resource_type": "cluster"},
         {
             "id": 2,
@@ -98,6 +114,7 @@ def test_task_events_posted_once_per_state() -> None:
             "resource_type": "cluster",
         },
     ]
+    tasks = [TaskEvent.model_validate({"uuid": f"t{t['id']}", **t}) for t in wire]
     announced: set[tuple[int, str]] = set()
     events, mark = task_events.new_task_events(
         tasks, last_task_id=None, resource_uuid=None, resource_type="cluster", announced=announced

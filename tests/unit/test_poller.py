@@ -1,13 +1,31 @@
-"""The poller's call economy: one list per cycle at steady state, details only on change."""
+"""The poller's call economy and its behaviour when NKS fails or answers oddly."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
+from collections.abc import Hashable
 from typing import Any
 
 from nks_operator.nks import errors
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
 from nks_operator.polling.poller import AccountPoller
+
+
+class Listing(list):  # type: ignore[type-arg]
+    """What the client's list calls return: a list, plus the entries it could not read."""
+
+    def __init__(self, items: list[Any], unreadable: list[Any] | None = None) -> None:
+        super().__init__(items)
+        self.unreadable = unreadable or []
+
+
+class Unreadable:
+    def __init__(self, uuid: str | None, problem: str) -> None:
+        self.uuid = uuid
+        self.name = None
+        self.problem = problem
 
 
 class FakeNKS:
@@ -15,84 +33,149 @@ class FakeNKS:
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self.list_times: list[float] = []
         self.clusters: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.unreadable: list[Any] = []
+        self.list_error: errors.NKSError | None = None
 
-    async def list_clusters(self) -> list[dict[str, Any]]:
+    async def list_clusters(self) -> Listing:
         self.calls["list_clusters"] += 1
-        return [dict(c) for c in self.clusters.values()]
+        self.list_times.append(time.monotonic())
+        if self.list_error is not None:
+            raise self.list_error
+        return Listing([Cluster.model_validate(c) for c in self.clusters.values()], self.unreadable)
 
-    async def get_cluster(self, cluster_id: str) -> dict[str, Any]:
+    async def get_cluster(self, cluster: str) -> Cluster:
         self.calls["get_cluster"] += 1
-        if cluster_id not in self.clusters:
+        if cluster not in self.clusters:
             raise errors.NotFoundError("gone", status_code=404)
-        return {**self.clusters[cluster_id], "api_address": "https://x"}
+        return Cluster.model_validate({**self.clusters[cluster], "api_address": "https://x"})
 
-    async def list_nodegroups(self, cluster_id: str) -> list[dict[str, Any]]:
+    async def list_nodegroups(self, cluster: str) -> Listing:
         self.calls["list_nodegroups"] += 1
-        return [{"uuid": "w", "name": "default-worker", "status": "CREATE_COMPLETE"}]
+        group = self.groups.get(cluster, {"status": "CREATE_COMPLETE"})
+        return Listing([NodeGroup.model_validate({"uuid": "w", "name": "default-worker", **group})])
 
-    async def get_nodegroup(self, cluster_id: str, nodegroup_id: str) -> dict[str, Any]:
+    async def get_nodegroup(self, cluster: str, nodegroup: str) -> NodeGroup:
         self.calls["get_nodegroup"] += 1
-        return {"uuid": "w", "name": "default-worker", "status": "CREATE_COMPLETE", "labels": {}}
+        group = self.groups.get(cluster, {"status": "CREATE_COMPLETE"})
+        return NodeGroup.model_validate({"uuid": "w", "name": "default-worker", **group})
 
-    async def list_events(self, cluster_id: str) -> list[dict[str, Any]]:
+    async def list_events(self, cluster: str) -> Listing:
         self.calls["list_events"] += 1
-        return []
+        return Listing([TaskEvent.model_validate({"uuid": "t1", "id": 1, "state": "SUCCESS"})])
+
+
+class Woken:
+    def __init__(self) -> None:
+        self.keys: Counter[Hashable] = Counter()
+
+    def __call__(self, key: Hashable) -> None:
+        self.keys[key] += 1
+
+
+def poller_for(nks: FakeNKS, woken: Woken | None = None, **kwargs: Any) -> AccountPoller:
+    """A poller whose cycles run when the test says (`autostart=True` runs its own loop)."""
+    settings = {
+        "fast_seconds": 0.01,
+        "slow_seconds": 5.0,
+        "jitter_fraction": 0.0,
+        "autostart": False,
+        **kwargs,
+    }
+    return AccountPoller(nks, wake=woken, **settings)
 
 
 async def test_steady_state_costs_one_list_per_cycle() -> None:
     nks = FakeNKS()
     for i in range(50):
         nks.clusters[f"c{i}"] = {"uuid": f"c{i}", "name": f"n{i}", "status": "CREATE_COMPLETE"}
-    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=0.02, jitter_fraction=0)
-    wakers = {cid: asyncio.Event() for cid in nks.clusters}
-    for cid, waker in wakers.items():
-        poller.watch(cid, waker)
-    await poller.refresh()
-    assert all(poller.snapshots[cid].details for cid in nks.clusters)
+    woken = Woken()
+    poller = poller_for(nks, woken)
+    for cid in nks.clusters:
+        poller.watch(cid, ("key", cid))
+    await poller.poll()
+    assert all(poller.snapshot(cid).ready_to_use for cid in nks.clusters)  # type: ignore[union-attr]
     assert nks.calls["get_cluster"] == 50
     nks.calls.clear()
+    woken.keys.clear()
     for _ in range(5):
-        await poller.refresh()
-    assert nks.calls["list_clusters"] >= 5
+        await poller.poll()
+    assert nks.calls["list_clusters"] == 5
     assert nks.calls["get_cluster"] == 0  # nothing changed: no per-cluster call at all
     assert nks.calls["list_nodegroups"] == 0
-    # A change of one cluster costs details for that cluster only.
+    assert not woken.keys
+    # A change of one cluster costs details for that cluster only, and wakes its watchers.
     nks.clusters["c7"]["status"] = "UPDATE_IN_PROGRESS"
-    wakers["c7"].clear()
-    await poller.refresh()
+    await poller.poll()
     assert nks.calls["get_cluster"] == 1
-    assert wakers["c7"].is_set()
+    assert woken.keys == {("key", "c7"): 1}
     await poller.close()
 
 
 async def test_deleted_cluster_is_confirmed_gone() -> None:
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
-    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=5)
-    waker = asyncio.Event()
-    snapshot = poller.watch("c1", waker)
-    await poller.refresh()
+    woken = Woken()
+    poller = poller_for(nks, woken)
+    snapshot = poller.watch("c1", "k")
+    await poller.poll()
     del nks.clusters["c1"]
-    waker.clear()
-    await poller.refresh()
-    assert snapshot.gone and waker.is_set()
+    woken.keys.clear()
+    await poller.poll()
+    assert snapshot.gone and woken.keys["k"] == 1
     await poller.close()
 
 
-async def test_rate_limit_backs_off_without_crashing() -> None:
+async def test_one_unreadable_entry_marks_only_its_cluster() -> None:
+    nks = FakeNKS()
+    nks.clusters["good"] = {"uuid": "good", "name": "g", "status": "CREATE_COMPLETE"}
+    woken = Woken()
+    poller = poller_for(nks, woken)
+    poller.watch("good", "g")
+    poller.watch("bad", "b")
+    nks.unreadable = [Unreadable("bad", "status: expected a string")]
+    await poller.poll()
+    good, bad = poller.snapshot("good"), poller.snapshot("bad")
+    assert good is not None and good.ready_to_use and not good.problems
+    assert bad is not None and bad.problems == {"cluster": "status: expected a string"}
+    assert not bad.gone  # an unreadable entry is not a deleted cluster
+    assert woken.keys["b"] >= 1 and poller.last_error is None
+    await poller.close()
+
+
+async def test_failing_polls_back_off_and_never_list_faster_than_the_fast_interval() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_IN_PROGRESS"}
+    nks.list_error = errors.ServerError("boom", status_code=503)
+    poller = poller_for(nks, fast_seconds=0.05, slow_seconds=0.4, autostart=True)
+    poller.watch("c1", "k")
+    # Lookups by name during the outage share the failure instead of listing again.
+    for _ in range(20):
+        try:
+            await poller.find_by_name("n")
+        except errors.ServerError:
+            pass
+    await asyncio.sleep(1.5)
+    await poller.close()
+    gaps = [b - a for a, b in zip(nks.list_times, nks.list_times[1:], strict=False)]
+    assert gaps and min(gaps) >= 0.045  # at most one list per fast interval, whatever fails
+    assert len(nks.list_times) <= 1.5 / 0.05 / 3  # far fewer than one per fast interval
+    assert max(gaps) <= 0.4 * 1.25  # capped at the slow interval (+ jitter)
+    assert isinstance(poller.last_error, errors.ServerError)
+
+
+async def test_rate_limit_waits_at_least_retry_after() -> None:
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
-
-    async def limited() -> list[dict[str, Any]]:
-        raise errors.RateLimitedError("slow down", status_code=429, retry_after=0.05)
-
-    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=5)
-    nks.list_clusters = limited  # type: ignore[method-assign]
-    poller.watch("c1", asyncio.Event())
-    await poller.refresh()
-    assert isinstance(poller.last_error, errors.RateLimitedError)
+    nks.list_error = errors.RateLimitedError("slow down", status_code=429, retry_after=0.3)
+    poller = poller_for(nks, fast_seconds=0.01, slow_seconds=5, autostart=True)
+    poller.watch("c1", "k")
+    await asyncio.sleep(0.5)
     await poller.close()
+    assert isinstance(poller.last_error, errors.RateLimitedError)
+    assert nks.calls["list_clusters"] <= 3
 
 
 class SlowNKS(FakeNKS):
@@ -109,43 +192,36 @@ class SlowNKS(FakeNKS):
         await asyncio.sleep(0.01)
         self.in_flight -= 1
 
-    async def list_clusters(self) -> list[dict[str, Any]]:
+    async def list_clusters(self) -> Listing:
         await self._slow()
         return await super().list_clusters()
 
-    async def get_cluster(self, cluster_id: str) -> dict[str, Any]:
+    async def get_cluster(self, cluster: str) -> Cluster:
         await self._slow()
-        return await super().get_cluster(cluster_id)
+        return await super().get_cluster(cluster)
 
 
 async def test_a_burst_of_name_lookups_shares_one_list_call() -> None:
     nks = SlowNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "taken", "status": "CREATE_COMPLETE"}
-    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=5)
+    poller = poller_for(nks, fast_seconds=1.0)
     found = await asyncio.gather(*(poller.find_by_name(f"n{i}") for i in range(200)))
     assert found == [[]] * 200
-    assert await poller.find_by_name("taken") == [nks.clusters["c1"]]  # fresh enough
+    assert [c.uuid for c in await poller.find_by_name("taken")] == ["c1"]  # fresh enough
     assert nks.calls["list_clusters"] == 1
 
 
-async def test_a_failed_lookup_fails_every_waiter_and_the_next_one_lists_again() -> None:
+async def test_a_failed_lookup_fails_every_waiter_and_a_later_one_lists_again() -> None:
     nks = SlowNKS()
-    failing = True
-
-    async def list_clusters() -> list[dict[str, Any]]:
-        nks.calls["list_clusters"] += 1
-        await asyncio.sleep(0.01)
-        if failing:
-            raise errors.ServerError("boom", status_code=500)
-        return []
-
-    nks.list_clusters = list_clusters  # type: ignore[method-assign]
-    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=5)
+    nks.list_error = errors.ServerError("boom", status_code=500)
+    poller = poller_for(nks, fast_seconds=0.05)
     outcomes = await asyncio.gather(
         *(poller.find_by_name("x") for _ in range(5)), return_exceptions=True
     )
     assert all(isinstance(o, errors.ServerError) for o in outcomes)
-    failing = False
+    assert nks.calls["list_clusters"] == 1
+    nks.list_error = None
+    await asyncio.sleep(0.06)
     assert await poller.find_by_name("x") == []
     assert nks.calls["list_clusters"] == 2
 
@@ -154,11 +230,27 @@ async def test_details_of_many_changed_clusters_are_read_a_few_at_a_time() -> No
     nks = SlowNKS()
     for i in range(40):
         nks.clusters[f"c{i}"] = {"uuid": f"c{i}", "name": f"n{i}", "status": "CREATE_IN_PROGRESS"}
-    poller = AccountPoller(nks, fast_seconds=0.01, slow_seconds=5, detail_concurrency=4)
+    poller = poller_for(nks, detail_concurrency=4)
     for cid in nks.clusters:
-        poller.watch(cid, asyncio.Event())
-    await poller.refresh()
-    assert all(poller.snapshots[cid].details for cid in nks.clusters)
+        poller.watch(cid, cid)
+    await poller.poll()
+    assert all(poller.snapshot(cid).ready_to_use for cid in nks.clusters)  # type: ignore[union-attr]
     assert nks.calls["get_cluster"] == 40
     assert nks.most_in_flight == 4
+    await poller.close()
+
+
+async def test_a_busy_cluster_is_re_read_even_when_its_entry_does_not_change() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
+    nks.groups["c1"] = {"status": "UPDATE_IN_PROGRESS"}  # a node group operation
+    poller = poller_for(nks, detail_seconds=0.05)
+    poller.watch("c1", "k")
+    await poller.poll()
+    nks.calls.clear()
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 0  # details fresh: only the list
+    await asyncio.sleep(0.06)
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 1  # busy and stale: read again
     await poller.close()

@@ -52,6 +52,9 @@ class LastOperation(StatusModel):
     generation: int | None = None
     """metadata.generation it was sent for: a failed operation is retried only after the
     spec changes."""
+    attempt: int = 1
+    """How many times it was sent for this change: NKS may accept a request and never start
+    it, and the operator sends it once more before it reports that as a failure."""
 
 
 class CreationIntent(StatusModel):
@@ -83,7 +86,14 @@ class ResourceStatus(StatusModel):
     last_operation: LastOperation | None = None
     """The last operation the operator sent to NKS."""
     creation: CreationIntent | None = None
-    """Present while a create call may be in flight."""
+    """Written by versions before 0.2 while a create call may be in flight (read, never
+    written: the intent is now the `nks.nhncloud.com/create-requested` annotation)."""
+    user_script_generation: int | None = None
+    """metadata.generation a user script change was last sent for: a script NKS still
+    reports differently afterwards is reported, never sent again until the spec changes."""
+    drift: list[str] = Field(default_factory=list)
+    """Immutable fields whose spec differs from what NKS has (changing them back is
+    allowed; the admission webhook reads this)."""
     last_task_id: Annotated[int | None, Field(alias="lastTaskID")] = None
     """Highest NKS task-history id already posted as an Event."""
     conditions: list[Condition] = Field(default_factory=list)

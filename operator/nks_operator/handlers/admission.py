@@ -41,6 +41,7 @@ def review_request(
         None if old is None else old.get("spec") or {},
         metadata.get("name") or "",
         old_status=None if old is None else old.get("status") or {},
+        old_annotations=None if old is None else (old.get("metadata") or {}).get("annotations"),
     )
 
 

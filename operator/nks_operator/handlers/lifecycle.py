@@ -1,4 +1,4 @@
-"""Operator start-up and shutdown: kopf settings and the dependencies built once."""
+"""Operator start-up and shutdown: kopf's settings and the runtime built once."""
 
 from __future__ import annotations
 
@@ -7,71 +7,117 @@ from typing import Any
 
 import kopf
 
-from nks_operator import metrics
-from nks_operator.api.resources import GROUP
-from nks_operator.control.common import FINALIZER, OperatorContext
-from nks_operator.control.registry import Registry
+from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP
+from nks_operator.control.cluster import ClusterAdapter
+from nks_operator.control.context import OperatorContext
+from nks_operator.control.nodegroup import NodeGroupAdapter
+from nks_operator.control.reconciler import Reconciler
 from nks_operator.handlers import shard
-from nks_operator.kube.api import KubeAPI, load_api_client
-from nks_operator.kube.diffbase import DigestDiffBaseStorage
+from nks_operator.kube.api import KubeAPI
+from nks_operator.kube.client import KubeClient
+from nks_operator.kube.events import EventPoster
+from nks_operator.metrics import OperatorMetrics
 from nks_operator.polling.accounts import Accounts
+from nks_operator.runtime.cache import ObjectCache
+from nks_operator.runtime.workers import Workers
+from nks_operator.runtime.workqueue import WorkQueue
 from nks_operator.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
 
+FINALIZER = f"{GROUP}/finalizer"
+# kopf removes its own finalizer from objects no handler of its needs; the operator manages
+# its finalizer itself, so kopf's is a name no object carries.
+KOPF_FINALIZER = f"{GROUP}/kopf-unused"
+
+
+def login_info() -> kopf.ConnectionInfo | None:
+    """The pod's service account, else the kubeconfig KUBECONFIG names *now*."""
+    settings = kopf.OperatorSettings()
+    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
+        settings=settings
+    )
+
+
+def build_context(settings: OperatorSettings, metrics: OperatorMetrics) -> OperatorContext:
+    queue: WorkQueue[Any] = WorkQueue(metrics=metrics.queue_metrics())
+    client = KubeClient(login_info)
+    kube = KubeAPI(client, secret_ttl=settings.slow_poll_seconds)
+    accounts = Accounts(settings, wake=queue.add, metrics=metrics.nks_request_hook)
+    return OperatorContext(
+        settings=settings,
+        kube=kube,
+        events=EventPoster(client),
+        accounts=accounts,
+        cache=ObjectCache(),
+        queue=queue,
+        metrics=metrics,
+        finalizer=shard.finalizer(FINALIZER, settings.selector),
+        selector=settings.selector,
+    )
+
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    # This project's own finalizer and annotation prefix, not kopf.zalando.org.
-    settings.persistence.finalizer = shard.finalizer(FINALIZER)
+    settings.persistence.finalizer = KOPF_FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = DigestDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
     settings.posting.level = logging.WARNING  # kopf's own per-handler chatter stays in logs
     settings.watching.server_timeout = 300
-    settings.background.cancellation_polling = 5
     operator_settings: OperatorSettings = memo.get("settings") or OperatorSettings.from_env()
-    memo.ctx = OperatorContext(
-        settings=operator_settings,
-        kube=KubeAPI(load_api_client(memo.get("kubeconfig"))),
-        accounts=Accounts(operator_settings),
-        registry=Registry(),
+    memo.settings = operator_settings
+    metrics = OperatorMetrics()
+    ctx = build_context(operator_settings, metrics)
+    reconciler = Reconciler(
+        ctx, {CLUSTER.kind: ClusterAdapter(), NODEGROUP.kind: NodeGroupAdapter()}
     )
+    workers = Workers(
+        ctx.queue, reconciler.reconcile, count=operator_settings.workers, metrics=metrics
+    )
+    memo.ctx = ctx
+    memo.workers = workers
     if operator_settings.metrics_port:
-        metrics.start_metrics_server(operator_settings.metrics_port)
+        memo.metrics_server = metrics.start_server(operator_settings.metrics_port)
         logger.info("metrics on :%d/metrics", operator_settings.metrics_port)
-    for kind in ("nkscluster", "nksnodegroup"):
-        metrics.register_controller(kind, 1)
+    for kind in (CLUSTER.kind, NODEGROUP.kind):
+        metrics.register_controller(kind.lower(), operator_settings.workers)
+    ctx.events.start()
+    workers.start()
     logger.info(
-        "nks-operator started (fast poll %.1fs, slow poll %.1fs, default credentials: %s, "
-        "shard selector: %s)",
+        "nks-operator started (%d workers, fast poll %.1fs, slow poll %.1fs, default "
+        "credentials: %s, shard selector: %s)",
+        operator_settings.workers,
         operator_settings.fast_poll_seconds,
         operator_settings.slow_poll_seconds,
         "yes" if operator_settings.default_credentials else "no",
-        ",".join(f"{k}={v}" for k, v in shard.selector().items()) or "none",
+        ",".join(f"{k}={v}" for k, v in operator_settings.selector.items()) or "none",
     )
 
 
 @kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """The pod's service account, else the kubeconfig KUBECONFIG names *now*.
-
-    kopf's default goes through the kubernetes client, which fixes the kubeconfig path at
-    import time; the demo and `--kubeconfig` set it later.
-    """
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+def login(**_: Any) -> kopf.ConnectionInfo | None:
+    """kopf's default goes through the kubernetes client, which fixes the kubeconfig path at
+    import time; the demo and `--kubeconfig` set it later."""
+    return login_info()
 
 
 @kopf.on.cleanup()
 async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+    workers: Workers | None = memo.get("workers")
+    if workers is not None:
+        await workers.stop()
     ctx: OperatorContext | None = memo.get("ctx")
     if ctx is not None:
+        await ctx.events.flush()
+        await ctx.events.stop()
         await ctx.accounts.close()
+        await ctx.kube.client.aclose()
+    server = memo.get("metrics_server")
+    if server is not None:
+        server[0].shutdown()
 
 
 @kopf.on.probe(id="accounts")
 def accounts_probe(memo: kopf.Memo, **_: Any) -> int:
     """Liveness detail: how many NKS accounts are being polled."""
     ctx: OperatorContext | None = memo.get("ctx")
-    return 0 if ctx is None else len(ctx.accounts._accounts)
+    return 0 if ctx is None else len(ctx.accounts)

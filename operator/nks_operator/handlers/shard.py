@@ -1,10 +1,8 @@
 """Label-selector sharding: a process reconciles only the resources whose labels match.
 
 Several Deployments with disjoint selectors (`--selector shard=a`, `--selector shard=b`)
-split one namespace's resources between them. Only the daemons and deletion handlers are
-filtered (so only the shard that owns a resource adds its finalizer, one per shard); the event
-handlers stay unfiltered, since they only wake daemons of this process and keep the view
-of NKSClusters that node groups read.
+split one namespace's resources between them. Only matching objects reach this process's
+cache and work queue, and each shard owns a finalizer of its own (see `finalizer`).
 """
 
 from __future__ import annotations
@@ -12,8 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from typing import Any
-
-_SELECTOR: dict[str, str] = {}
 
 
 class SelectorError(ValueError):
@@ -35,29 +31,25 @@ def parse_selector(parts: list[str]) -> dict[str, str]:
     return selector
 
 
-def configure(selector: Mapping[str, str]) -> None:
-    _SELECTOR.clear()
-    _SELECTOR.update(selector)
-
-
-def selector() -> dict[str, str]:
-    return dict(_SELECTOR)
-
-
-def finalizer(base: str) -> str:
+def finalizer(base: str, selector: Mapping[str, str]) -> str:
     """The finalizer of this shard: `base`, or `base-<digest of the selector>`.
 
-    kopf removes its finalizer from every object none of its handlers match, so shards
-    sharing one finalizer would strip each other's, and a deleted resource would go
-    without its NKS cluster being deleted. Each shard owns a finalizer of its own.
+    A shard releases only its own finalizer, so shards never strip each other's and a
+    resource is never deleted before the shard that owns it has deleted it in NKS.
     """
-    if not _SELECTOR:
+    if not selector:
         return base
-    text = ",".join(f"{key}={value}" for key, value in sorted(_SELECTOR.items()))
+    text = ",".join(f"{key}={value}" for key, value in sorted(selector.items()))
     return f"{base}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
-def in_shard(labels: Mapping[str, str] | None = None, **_: Any) -> bool:
-    """kopf `when=` filter: True when the resource's labels match this process's selector."""
+def matches(selector: Mapping[str, str], labels: Mapping[str, str] | None) -> bool:
     labels = labels or {}
-    return all(labels.get(key) == value for key, value in _SELECTOR.items())
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def in_shard(labels: Mapping[str, str] | None = None, memo: Any = None, **_: Any) -> bool:
+    """kopf `when=` filter: True when the resource's labels match this process's selector."""
+    settings = getattr(memo, "settings", None) if memo is not None else None
+    selector = getattr(settings, "selector", None) or {}
+    return matches(selector, labels)

@@ -1,124 +1,141 @@
-"""One Kubernetes API client for the process, and the few calls the operator makes itself.
+"""The Kubernetes calls the operator makes itself (kopf does the watching).
 
-kopf watches and posts Events; status patches, Secrets and fresh reads go through the
-official client, run in a worker thread so the event loop never blocks.
+Secrets are read by name, never listed or watched: the operator needs get/create/update/
+delete on Secrets and nothing that would show it every Secret of the cluster. Credentials
+Secrets are cached for a while (`secret_ttl`) and dropped as soon as they fail to work, so a
+fixed Secret is read again on the resource's next attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from collections.abc import Callable
 from typing import Any
 
-from kubernetes import client, config
-from kubernetes.client.rest import ApiException
-
 from nks_operator.api.resources import GROUP, VERSION, Resource
+from nks_operator.kube.client import MERGE_PATCH, KubeClient, KubeNotFound
+
+Secret = dict[str, Any]  # a Secret as the API returns it (JSON)
 
 
-def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
-    """The in-cluster service account when running in a pod, else the current kubeconfig."""
-    configuration = client.Configuration()
-    try:
-        if kubeconfig is None:
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            raise config.ConfigException("explicit kubeconfig")
-    except config.ConfigException:
-        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    return client.ApiClient(configuration)
+def _object_path(resource: Resource, namespace: str, name: str) -> str:
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{resource.plural}/{name}"
+
+
+def _secret_path(namespace: str, name: str | None = None) -> str:
+    base = f"/api/v1/namespaces/{namespace}/secrets"
+    return base if name is None else f"{base}/{name}"
 
 
 class KubeAPI:
-    """Async wrappers over the calls the operator makes outside kopf."""
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        secret_ttl: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.secret_ttl = secret_ttl
+        self._clock = clock
+        self._secrets: dict[tuple[str, str], tuple[float, Secret | None]] = {}
+        self._reads: dict[tuple[str, str], asyncio.Task[Secret | None]] = {}
+        self.requests = 0  # Kubernetes API calls made (for the benchmark's accounting)
 
-    def __init__(self, api_client: client.ApiClient) -> None:
-        self.api_client = api_client
-        self.core = client.CoreV1Api(api_client)
-        self.custom = client.CustomObjectsApi(api_client)
-        # Credentials Secrets, read once and dropped on every watch event of theirs.
-        self._secrets: dict[tuple[str, str], client.V1Secret] = {}
-        self._secret_events: dict[tuple[str, str], int] = {}
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        self.requests += 1
+        return await self.client.request(method, path, **kwargs)
+
+    # -- the custom resources --------------------------------------------------------------
 
     async def get_object(
         self, resource: Resource, namespace: str, name: str
     ) -> dict[str, Any] | None:
         try:
-            return await asyncio.to_thread(
-                self.custom.get_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                namespace,
-                resource.plural,
-                name,
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
+            return await self._request("GET", _object_path(resource, namespace, name))
+        except KubeNotFound:
+            return None
 
     async def patch_status(
         self, resource: Resource, namespace: str, name: str, status: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Merge-patch `status` (the subresource, so spec and metadata stay untouched)."""
+        """Merge-patch the status subresource (spec and metadata stay untouched); None when
+        the object is gone."""
         try:
-            return await asyncio.to_thread(
-                self.custom.patch_namespaced_custom_object_status,
-                GROUP,
-                VERSION,
-                namespace,
-                resource.plural,
-                name,
-                {"status": status},
+            return await self._request(
+                "PATCH",
+                _object_path(resource, namespace, name) + "/status",
+                body={"status": status},
+                content_type=MERGE_PATCH,
             )
-        except ApiException as error:
-            if error.status == 404:  # deleted meanwhile: nothing to report on
-                return None
-            raise
+        except KubeNotFound:
+            return None
 
-    async def read_secret(self, namespace: str, name: str) -> client.V1Secret | None:
+    async def patch_metadata(
+        self,
+        resource: Resource,
+        namespace: str,
+        name: str,
+        metadata: dict[str, Any],
+        *,
+        resource_version: str | None,
+    ) -> dict[str, Any] | None:
+        """Merge-patch metadata (finalizers, the operator's annotations) on the condition
+        that the object is still at `resource_version` (a 409 otherwise): a finalizer list
+        is replaced whole, and must not drop one another controller just added."""
+        meta = dict(metadata)
+        if resource_version is not None:
+            meta["resourceVersion"] = resource_version
         try:
-            return await asyncio.to_thread(self.core.read_namespaced_secret, name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
+            return await self._request(
+                "PATCH",
+                _object_path(resource, namespace, name),
+                body={"metadata": meta},
+                content_type=MERGE_PATCH,
+            )
+        except KubeNotFound:
+            return None
 
-    async def read_watched_secret(self, namespace: str, name: str) -> client.V1Secret | None:
-        """A Secret the operator also watches (see `secret_changed`): read from the API
-        only the first time and after it changed. Every pass of every resource needs its
-        credentials; a GET each time was most of the operator's Kubernetes traffic."""
+    # -- Secrets ---------------------------------------------------------------------------
+
+    async def read_secret(self, namespace: str, name: str) -> Secret | None:
+        try:
+            return await self._request("GET", _secret_path(namespace, name))
+        except KubeNotFound:
+            return None
+
+    async def read_secret_cached(self, namespace: str, name: str) -> Secret | None:
+        """A Secret read at most once per `secret_ttl` (one read shared by every caller);
+        a missing Secret is not cached, so its creation is seen on the next attempt."""
         key = (namespace, name)
         cached = self._secrets.get(key)
-        if cached is not None:
-            return cached
-        seen = self._secret_events.setdefault(key, 0)
-        secret = await self.read_secret(namespace, name)
-        # A change seen while the GET was in flight may be newer than its answer.
-        if secret is not None and self._secret_events[key] == seen:
-            self._secrets[key] = secret
+        if cached is not None and self._clock() - cached[0] < self.secret_ttl:
+            return cached[1]
+        task = self._reads.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self.read_secret(namespace, name))
+            self._reads[key] = task
+            task.add_done_callback(lambda _: self._reads.pop(key, None))
+        secret = await asyncio.shield(task)
+        if secret is not None:
+            self._secrets[key] = (self._clock(), secret)
         return secret
 
-    def secret_changed(self, namespace: str, name: str) -> None:
-        """The watch saw the Secret created, changed or deleted: read it again next time."""
-        key = (namespace, name)
-        if key in self._secret_events:
-            self._secret_events[key] += 1
-            self._secrets.pop(key, None)
+    def forget_secret(self, namespace: str, name: str) -> None:
+        """The cached value did not work (or was just written): read it again next time."""
+        self._secrets.pop((namespace, name), None)
 
-    async def upsert_secret(self, namespace: str, secret: client.V1Secret) -> None:
-        name = secret.metadata.name
-        self.secret_changed(namespace, name)  # never serve the old value after a write
+    async def upsert_secret(self, namespace: str, secret: Secret) -> None:
+        name = secret["metadata"]["name"]
+        self.forget_secret(namespace, name)
         try:
-            await asyncio.to_thread(self.core.replace_namespaced_secret, name, namespace, secret)
-        except ApiException as error:
-            if error.status != 404:
-                raise
-            await asyncio.to_thread(self.core.create_namespaced_secret, namespace, secret)
+            await self._request("PUT", _secret_path(namespace, name), body=secret)
+        except KubeNotFound:
+            await self._request("POST", _secret_path(namespace), body=secret)
 
     async def delete_secret(self, namespace: str, name: str) -> None:
-        self.secret_changed(namespace, name)
-        try:
-            await asyncio.to_thread(self.core.delete_namespaced_secret, name, namespace)
-        except ApiException as error:
-            if error.status != 404:
-                raise
+        self.forget_secret(namespace, name)
+        with contextlib.suppress(KubeNotFound):
+            await self._request("DELETE", _secret_path(namespace, name))

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from kubernetes import client
 
 from nks_operator.api.cluster import ArgoCDRegistration
 from nks_operator.api.resources import GROUP
@@ -67,12 +66,6 @@ def owner_labels(owner_namespace: str, owner_name: str) -> dict[str, str]:
         CLUSTER_NAMESPACE_LABEL: owner_namespace,
         CLUSTER_NAME_LABEL: _label_value(owner_name),
     }
-
-
-def owner_selector(owner_namespace: str, owner_name: str) -> str:
-    """Label selector for the Secret(s) of one NKSCluster, to delete them with it."""
-    labels = owner_labels(owner_namespace, owner_name)
-    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
 
 
 @dataclass(frozen=True)
@@ -176,9 +169,10 @@ def build(
     registration: ArgoCDRegistration,
     kubeconfig_yaml: str,
     cluster_id: str,
-) -> client.V1Secret:
-    """The desired Secret. Written as `data` (not `stringData`) so it compares directly with
-    what the API server returns; the JSON is canonical so equal content means equal bytes.
+) -> dict[str, Any]:
+    """The desired Secret manifest. Written as `data` (not `stringData`) so it compares
+    directly with what the API server returns; the JSON is canonical so equal content means
+    equal bytes.
 
     Raises ValueError when the kubeconfig lacks what Argo CD needs."""
     meta = owner["metadata"]
@@ -198,34 +192,41 @@ def build(
         **owner_labels(namespace, name),
         SECRET_TYPE_LABEL: "cluster",
     }
-    return client.V1Secret(
-        api_version="v1",
-        kind="Secret",
-        type="Opaque",
-        metadata=client.V1ObjectMeta(
-            name=secret_name(namespace, name),
-            namespace=registration.namespace,
-            labels=labels,
-            annotations={
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": secret_name(namespace, name),
+            "namespace": registration.namespace,
+            "labels": labels,
+            "annotations": {
                 CLUSTER_ID_ANNOTATION: cluster_id,
                 OWNER_ANNOTATION: f"{namespace}/{name}",
             },
-        ),
-        data={key: _b64(value) for key, value in values.items()},
-    )
+        },
+        "data": {key: _b64(value) for key, value in values.items()},
+    }
 
 
-def is_current(existing: client.V1Secret | None, desired: client.V1Secret) -> bool:
+def is_current(existing: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
     """Whether `existing` already says what `desired` says, so nothing needs writing.
 
     Data and labels must match exactly: the Secret is wholly the operator's, and a label
     dropped from spec.argocd.labels must disappear (ApplicationSets select on them).
     Annotations only for the keys the operator sets; other tools may add their own."""
-    if existing is None or existing.metadata is None:
+    if existing is None or not isinstance(existing.get("metadata"), dict):
         return False
-    if (existing.data or {}) != (desired.data or {}):
+    meta, wanted = existing["metadata"], desired["metadata"]
+    if (existing.get("data") or {}) != (desired.get("data") or {}):
         return False
-    if (existing.metadata.labels or {}) != (desired.metadata.labels or {}):
+    if (meta.get("labels") or {}) != (wanted.get("labels") or {}):
         return False
-    have = existing.metadata.annotations or {}
-    return all(have.get(k) == v for k, v in (desired.metadata.annotations or {}).items())
+    have = meta.get("annotations") or {}
+    return all(have.get(k) == v for k, v in (wanted.get("annotations") or {}).items())
+
+
+def is_managed(existing: dict[str, Any]) -> bool:
+    """Whether the operator made this Secret (else it is never touched)."""
+    labels = (existing.get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY

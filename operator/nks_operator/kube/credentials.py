@@ -33,6 +33,7 @@ class ResolvedCredentials:
     identity_url: str | None
     nks_url: str | None
     source: str  # "secret ns/name" or "operator defaults", for messages
+    secret: tuple[str, str] | None = None  # (namespace, name) it was read from
 
 
 def _decode(data: dict[str, str], key: str) -> str | None:
@@ -63,16 +64,17 @@ async def resolve(
             defaults.nks_url,
             "operator defaults",
         )
-    secret = await kube.read_watched_secret(namespace, secret_name)
+    secret = await kube.read_secret_cached(namespace, secret_name)
     if secret is None:
         raise CredentialsProblem(
             "CredentialsSecretNotFound",
             f"Secret {namespace}/{secret_name} named by spec.credentialsRef does not exist",
         )
-    data = secret.data or {}
+    data = secret.get("data") or {}
     values = {key: _decode(data, key) for key in (*REQUIRED_KEYS, "identityUrl", "nksUrl")}
     missing = [key for key in REQUIRED_KEYS if not values[key]]
     if missing:
+        kube.forget_secret(namespace, secret_name)
         raise CredentialsProblem(
             "CredentialsInvalid",
             f"Secret {namespace}/{secret_name} lacks key(s) {', '.join(missing)} "
@@ -83,6 +85,7 @@ async def resolve(
             try:
                 normalize_base_url(values[key] or "")
             except ConfigurationError as exc:
+                kube.forget_secret(namespace, secret_name)
                 raise CredentialsProblem(
                     "CredentialsInvalid", f"Secret {namespace}/{secret_name} key {key}: {exc}"
                 ) from None
@@ -93,6 +96,7 @@ async def resolve(
         identity_url=values["identityUrl"] or None,
         nks_url=values["nksUrl"] or None,
         source=f"Secret {namespace}/{secret_name}",
+        secret=(namespace, secret_name),
     )
 
 
@@ -102,9 +106,10 @@ async def resolve_secret_keys(
     """Values of (secret, key) references, e.g. encrypted volume app keys."""
     values: dict[tuple[str, str], str] = {}
     for name, key in refs:
-        secret = await kube.read_watched_secret(namespace, name)
-        value = None if secret is None else _decode(secret.data or {}, key)
+        secret = await kube.read_secret_cached(namespace, name)
+        value = None if secret is None else _decode(secret.get("data") or {}, key)
         if value is None:
+            kube.forget_secret(namespace, name)
             raise CredentialsProblem(
                 "SecretKeyMissing", f"Secret {namespace}/{name} has no key {key!r}"
             )

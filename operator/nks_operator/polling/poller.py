@@ -3,63 +3,69 @@
 NKS has no watch. Polling every resource on its own (as ACK and Crossplane do) costs one
 call per resource per cycle; here one `GET /v1/clusters` per (credentials, region) tells
 which clusters changed, and only those get their details, node groups and task history
-re-read. The loop runs fast while something is in progress and slowly otherwise.
+re-read. The list runs every `fast_seconds` while something is busy (an operation runs,
+or the operator just wrote and waits to see it) and every `slow_seconds` (jittered)
+otherwise. A busy cluster whose list entry did not change (node group operations do not
+show in it) is re-read every `detail_seconds`.
+
+Whatever fails, the account lists at most once per `fast_seconds`: a failing cycle backs
+off exponentially (with jitter) up to `slow_seconds`, and name lookups share the list.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 from nks_operator.nks import errors
-from nks_operator.polling.snapshot import ClusterSnapshot
-from nks_operator.reconcile.phase import is_in_progress
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progress
+from nks_operator.nks.models.nodegroup import DEFAULT_MASTER
+from nks_operator.polling.snapshot import KEPT_TASKS, ClusterSnapshot
 
 logger = logging.getLogger(__name__)
 
 # Clusters whose details one account re-reads at a time: with hundreds changing at once
 # (a burst of creates) a serial cycle would hold every Ready back by hundreds of calls.
-DETAIL_CONCURRENCY = 8
+DETAIL_CONCURRENCY = 16
 
 
 class NKSReader(Protocol):
-    """The read calls the poller needs (an NKSClient adapter provides them as wire dicts)."""
+    """The read calls the poller needs (NKSClient provides them)."""
 
-    async def list_clusters(self) -> list[dict[str, Any]]: ...
-    async def get_cluster(self, cluster_id: str) -> dict[str, Any]: ...
-    async def list_nodegroups(self, cluster_id: str) -> list[dict[str, Any]]: ...
-    async def get_nodegroup(self, cluster_id: str, nodegroup_id: str) -> dict[str, Any]: ...
-    async def list_events(self, cluster_id: str) -> list[dict[str, Any]]: ...
+    async def list_clusters(self) -> Sequence[Cluster]: ...
+    async def get_cluster(self, cluster: str) -> Cluster: ...
+    async def list_nodegroups(self, cluster: str) -> Sequence[NodeGroup]: ...
+    async def get_nodegroup(self, cluster: str, nodegroup: str) -> NodeGroup: ...
+    async def list_events(self, cluster: str) -> Sequence[TaskEvent]: ...
+
+
+Waker = Callable[[Hashable], None]
+
+
+def _unreadable(listing: Sequence[Any]) -> list[Any]:
+    """Entries a list answer held that could not be read (see nks.client's Listing)."""
+    return list(getattr(listing, "unreadable", None) or [])
 
 
 def _busy(snapshot: ClusterSnapshot) -> bool:
     """The cluster or one of its node groups is in the middle of an operation."""
-    if snapshot.details is None:
+    if snapshot.cluster is None or snapshot.gone:
         return False
     return (
         is_in_progress(snapshot.status)
-        or any(
-            is_in_progress(group.get("status"))
-            for name, group in snapshot.nodegroups.items()
-            if name != "default-master"
-        )
+        or any(is_in_progress(group.status) for group in snapshot.workers().values())
         # A task still running in the history read before the state: read both again.
-        or any(task.get("state") == "IN_PROGRESS" for task in snapshot.events[-20:])
+        or any(task.state == "IN_PROGRESS" for task in snapshot.tasks[-10:])
     )
 
 
-def _fingerprint(item: dict[str, Any]) -> str:
-    return json.dumps(item, sort_keys=True, default=str)
-
-
 class AccountPoller:
-    """Keeps `ClusterSnapshot`s of the watched clusters of one account current."""
+    """Keeps the `ClusterSnapshot`s of the watched clusters of one account current."""
 
     def __init__(
         self,
@@ -68,99 +74,91 @@ class AccountPoller:
         fast_seconds: float,
         slow_seconds: float,
         jitter_fraction: float = 0.2,
+        detail_seconds: float | None = None,
         name: str = "account",
         clock: Callable[[], float] = time.monotonic,
         per_resource: bool = False,
         detail_concurrency: int = DETAIL_CONCURRENCY,
+        wake: Waker | None = None,
+        autostart: bool = True,
     ) -> None:
         self.reader = reader
+        # False: cycles run only when `poll()` is called (tests, one-shot readers).
+        self.autostart = autostart
+        self.fast_seconds = fast_seconds
+        self.slow_seconds = max(slow_seconds, fast_seconds)
+        self.jitter_fraction = jitter_fraction
+        self.detail_seconds = detail_seconds or max(5 * fast_seconds, 10.0)
+        self.name = name
         self.detail_concurrency = detail_concurrency
         # Benchmark baseline: one GET per cluster per cycle instead of one list.
         self.per_resource = per_resource
-        self.fast_seconds = fast_seconds
-        self.slow_seconds = slow_seconds
-        self.jitter_fraction = jitter_fraction
-        self.name = name
         self._clock = clock
-        self.snapshots: dict[str, ClusterSnapshot] = {}
-        self._watchers: dict[str, set[asyncio.Event]] = {}
-        self._fingerprints: dict[str, str] = {}
+        self._wake = wake or (lambda key: None)
+        self._snapshots: dict[str, ClusterSnapshot] = {}
+        self._watchers: dict[str, set[Hashable]] = {}
+        self._fingerprints: dict[str, Cluster] = {}
         self._forced: set[str] = set()
-        self._fast_until: dict[str, float] = {}
-        self._summaries: list[dict[str, Any]] = []
-        self._listed_at = -1e9
+        self._expecting: dict[str, float] = {}  # cluster -> until when a change is expected
+        self._summaries: list[Cluster] = []
+        self._unreadable_ids: set[str] = set()  # listed, but their entries could not be read
+        self._listed_at = -1e9  # last successful list
+        self._list_tried_at = -1e9  # last list attempt, failed or not
+        self._list_error: errors.NKSError | None = None
         self._listing: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
-        self._cycle_done = asyncio.Condition()
-        self._cycles = 0
-        self._in_cycle = False
-        self._refresh_waiters = 0
+        self._failures = 0
         self._task: asyncio.Task[None] | None = None
+        self._rng = random.Random()
         self.last_error: errors.NKSError | None = None
+        self.cycles = 0
 
-    # -- what controllers call ---------------------------------------------------------
+    # -- what reconcilers call -----------------------------------------------------------
 
-    def watch(self, cluster_id: str, waker: asyncio.Event) -> ClusterSnapshot:
-        """Be woken (`waker.set()`) whenever this cluster's snapshot changes."""
-        self._watchers.setdefault(cluster_id, set()).add(waker)
-        snapshot = self.snapshots.setdefault(cluster_id, ClusterSnapshot(cluster_id))
-        if snapshot.details is None:
+    def watch(self, cluster_id: str, key: Hashable) -> ClusterSnapshot:
+        """`key` is woken whenever this cluster's snapshot changes; returns the snapshot."""
+        self._watchers.setdefault(cluster_id, set()).add(key)
+        snapshot = self._snapshots.get(cluster_id)
+        if snapshot is None:
+            snapshot = self._snapshots[cluster_id] = ClusterSnapshot(cluster_id)
+        if not snapshot.detailed and not snapshot.gone:
             self._forced.add(cluster_id)
             self._kick.set()
         self._ensure_running()
         return snapshot
 
-    def unwatch(self, cluster_id: str, waker: asyncio.Event) -> None:
+    def unwatch(self, cluster_id: str, key: Hashable) -> None:
         watchers = self._watchers.get(cluster_id)
-        if watchers is not None:
-            watchers.discard(waker)
-            if not watchers:
-                del self._watchers[cluster_id]
-                self.snapshots.pop(cluster_id, None)
-                self._fingerprints.pop(cluster_id, None)
+        if watchers is None:
+            return
+        watchers.discard(key)
+        if not watchers:
+            del self._watchers[cluster_id]
+            self._snapshots.pop(cluster_id, None)
+            self._fingerprints.pop(cluster_id, None)
+            self._expecting.pop(cluster_id, None)
+
+    def snapshot(self, cluster_id: str) -> ClusterSnapshot | None:
+        return self._snapshots.get(cluster_id)
 
     def expect_change(self, cluster_id: str, seconds: float = 120.0) -> None:
-        """After a write: poll fast and re-read this cluster until a change shows up.
+        """After a write: poll fast and re-read this cluster now and while busy, for at most
+        `seconds` (NKS may accept a request and drop it silently)."""
+        self._expecting[cluster_id] = self._clock() + seconds
+        self.request_refresh(cluster_id)
 
-        NKS may accept a request and drop it silently, so the fast window is bounded.
-        """
-        self._fast_until[cluster_id] = self._clock() + seconds
-        self._forced.add(cluster_id)
-        self._kick.set()
-
-    async def refresh(self, cluster_id: str | None = None, wait_seconds: float = 60.0) -> None:
-        """Run a cycle now (re-reading `cluster_id` in full) and wait for it to finish."""
+    def request_refresh(self, cluster_id: str | None = None) -> None:
+        """Re-read now (as soon as the list interval allows); `cluster_id` in full."""
         if cluster_id is not None:
             self._forced.add(cluster_id)
-        self._refresh_waiters += 1
-        try:
-            async with self._cycle_done:
-                # A cycle already running may have missed the request: wait for the next.
-                target = self._cycles + (2 if self._in_cycle else 1)
-                self._kick.set()
-                self._ensure_running()
-                await asyncio.wait_for(
-                    self._cycle_done.wait_for(lambda: self._cycles >= target), wait_seconds
-                )
-        finally:
-            self._refresh_waiters -= 1
+        self._kick.set()
+        self._ensure_running()
 
-    async def find_by_name(self, name: str, max_age: float = 1.0) -> list[dict[str, Any]]:
-        """Clusters of this name (NKS names are not unique), from a list at most `max_age` old."""
-        if self._clock() - self._listed_at > max_age:
-            # Single flight: a burst of new resources shares one list call, instead of
-            # each parsing its own copy of a list as long as the burst.
-            if self._listing is None:
-                self._listing = asyncio.create_task(self._list_all())
-            await asyncio.shield(self._listing)
-        return [item for item in self._summaries if item.get("name") == name]
-
-    async def _list_all(self) -> None:
-        try:
-            self._summaries = await self.reader.list_clusters()
-            self._listed_at = self._clock()
-        finally:
-            self._listing = None
+    async def find_by_name(self, name: str) -> list[Cluster]:
+        """Clusters of this name (NKS names are not unique), from a list no older than one
+        fast interval (shared by every caller)."""
+        await self._list(max_age=self.fast_seconds)
+        return [item for item in self._summaries if item.name == name]
 
     async def close(self) -> None:
         if self._task is not None:
@@ -169,67 +167,124 @@ class AccountPoller:
                 await self._task
             self._task = None
 
-    # -- the loop ----------------------------------------------------------------------
+    # -- the list call ---------------------------------------------------------------------
+
+    async def _list(self, max_age: float) -> None:
+        """Make `_summaries` at most `max_age` old, listing at most once per fast interval
+        (a failed list within that interval fails every caller without another call)."""
+        now = self._clock()
+        if now - self._listed_at <= max_age:
+            return
+        if self._listing is None:
+            if self._list_error is not None and now - self._list_tried_at < self.fast_seconds:
+                raise self._list_error
+            wait = self._list_tried_at + self.fast_seconds - now
+            self._listing = asyncio.create_task(self._list_now(max(wait, 0.0)))
+        await asyncio.shield(self._listing)
+        if self._list_error is not None and self._clock() - self._listed_at > max_age:
+            raise self._list_error
+
+    async def _list_now(self, wait: float) -> None:
+        try:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._list_tried_at = self._clock()
+            try:
+                summaries = await self.reader.list_clusters()
+            except errors.NKSError as error:
+                self._list_error = error
+                return
+            self._list_error = None
+            self._summaries = list(summaries)
+            self._listed_at = self._list_tried_at
+            self._unreadable_ids = set()
+            for entry in _unreadable(summaries):
+                uuid = getattr(entry, "uuid", None)
+                if uuid:
+                    self._unreadable_ids.add(uuid)
+                snapshot = self._snapshots.get(uuid) if uuid else None
+                if snapshot is not None:
+                    self._set_problem(snapshot, "cluster", str(getattr(entry, "problem", "")))
+                else:
+                    logger.warning(
+                        "NKS listed a cluster of %s that cannot be read: %s",
+                        self.name,
+                        getattr(entry, "problem", entry),
+                    )
+        finally:
+            self._listing = None
+
+    # -- the loop --------------------------------------------------------------------------
 
     def _ensure_running(self) -> None:
-        if self._task is None or self._task.done():
+        if self.autostart and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._run(), name=f"nks-poller-{self.name}")
 
-    def _next_delay(self) -> float:
+    def _busy(self) -> bool:
         now = self._clock()
-        busy = any(until > now for until in self._fast_until.values()) or any(
-            _busy(snapshot) for snapshot in self.snapshots.values() if not snapshot.gone
+        return any(until > now for until in self._expecting.values()) or any(
+            _busy(snapshot) for snapshot in self._snapshots.values()
         )
-        if busy:
+
+    def _next_delay(self) -> float:
+        if self._failures:
+            # fast, 2 fast, 4 fast, ... up to slow; jitter never below one fast interval.
+            base = min(self.slow_seconds, self.fast_seconds * 2 ** (self._failures - 1))
+            jittered = base * (1 + self._rng.uniform(-self.jitter_fraction, self.jitter_fraction))
+            return min(max(jittered, self.fast_seconds), self.slow_seconds)
+        if self._busy():
             return self.fast_seconds
         spread = self.slow_seconds * self.jitter_fraction
-        return self.slow_seconds + random.uniform(-spread, spread)
+        return self.slow_seconds + self._rng.uniform(-spread, spread)
+
+    async def poll(self) -> None:
+        """One poll cycle now (the loop's step; tests call it directly)."""
+        self._kick.clear()
+        try:
+            await self._cycle()
+        except errors.NKSError as error:
+            self._failed(error)
+        else:
+            self._failures = 0
+            self.last_error = None
+        self.cycles += 1
 
     async def _run(self) -> None:
-        while self._watchers or self._forced or self._refresh_waiters:
-            delay = self.fast_seconds
-            self._kick.clear()
-            try:
-                self._in_cycle = True
-                await self._cycle()
-                self.last_error = None
-                delay = self._next_delay()
-            except errors.RateLimitedError as error:
-                self.last_error = error
-                delay = max(self.fast_seconds, error.retry_after or self.slow_seconds / 4)
-                logger.warning("NKS rate limit on %s; next poll in %.1fs", self.name, delay)
-            except errors.NKSError as error:
-                self.last_error = error
-                delay = min(self.slow_seconds, max(self.fast_seconds * 3, 5.0))
-                logger.warning("Polling %s failed: %s", self.name, error)
-                for watchers in self._watchers.values():
-                    for waker in watchers:
-                        waker.set()
-            finally:
-                self._in_cycle = False
-                async with self._cycle_done:
-                    self._cycles += 1
-                    self._cycle_done.notify_all()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), delay)
+        while self._watchers or self._forced:
+            await self.poll()
+            delay = self._next_delay()
+            if self._failures == 0:
+                # A kick (new cluster, re-read request) shortens the wait, never below the
+                # list interval, which `_list` enforces.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._kick.wait(), delay)
+            else:
+                await asyncio.sleep(delay)
         self._task = None
 
-    async def _list(self) -> list[dict[str, Any]]:
-        if not self.per_resource:
-            return await self.reader.list_clusters()
-        found = []
-        for cluster_id in list(self._watchers) + sorted(self._forced - set(self._watchers)):
-            try:
-                found.append(await self.reader.get_cluster(cluster_id))
-            except errors.NotFoundError:
-                continue
-        return found
+    def _failed(self, error: errors.NKSError) -> None:
+        self._failures += 1
+        self.last_error = error
+        if isinstance(error, errors.RateLimitedError) and error.retry_after:
+            # Honour Retry-After by counting enough failures to wait at least that long.
+            while (
+                self.fast_seconds * 2 ** (self._failures - 1) < error.retry_after
+                and self.fast_seconds * 2 ** (self._failures - 1) < self.slow_seconds
+            ):
+                self._failures += 1
+        logger.warning("Polling %s failed (%d in a row): %s", self.name, self._failures, error)
+        # Reconcilers report the outage on their resources.
+        for cluster_id in list(self._watchers):
+            self._notify(cluster_id)
 
     async def _cycle(self) -> None:
-        summaries = await self._list()
-        if not self.per_resource:  # per-resource reads only see the watched clusters
-            self._summaries, self._listed_at = summaries, self._clock()
-        by_id = {item.get("uuid"): item for item in summaries}
+        ids = list(self._watchers) + [c for c in self._forced if c not in self._watchers]
+        if self.per_resource:
+            summaries = await self._get_each(ids)
+        else:
+            await self._list(max_age=0.0)
+            summaries = self._summaries
+        by_id = {item.uuid: item for item in summaries}
         now = self._clock()
         limit = asyncio.Semaphore(self.detail_concurrency)
 
@@ -237,36 +292,44 @@ class AccountPoller:
             async with limit:
                 await self._check(cluster_id, by_id.get(cluster_id), now)
 
-        ids = list(self._watchers) + [c for c in self._forced if c not in self._watchers]
         outcomes = await asyncio.gather(*(check(c) for c in ids), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome  # the first failure fails the cycle, after all finished
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:
+            raise failure  # the first failure fails the cycle, after all finished
 
-    async def _check(self, cluster_id: str, summary: dict[str, Any] | None, now: float) -> None:
+    async def _get_each(self, ids: list[str]) -> list[Cluster]:
+        found = []
+        for cluster_id in ids:
+            try:
+                found.append(await self.reader.get_cluster(cluster_id))
+            except errors.NotFoundError:
+                continue
+        return found
+
+    async def _check(self, cluster_id: str, summary: Cluster | None, now: float) -> None:
         """Re-read one cluster's details when its list entry says it may have changed."""
-        snapshot = self.snapshots.setdefault(cluster_id, ClusterSnapshot(cluster_id))
+        snapshot = self._snapshots.get(cluster_id)
+        if snapshot is None:
+            snapshot = self._snapshots[cluster_id] = ClusterSnapshot(cluster_id)
         forced = cluster_id in self._forced
         self._forced.discard(cluster_id)
+        if self._expecting.get(cluster_id, now + 1) <= now:
+            del self._expecting[cluster_id]
         if summary is None:
-            await self._confirm_gone(snapshot)
-            return
-        fingerprint = _fingerprint(summary)
-        changed = fingerprint != self._fingerprints.get(cluster_id)
-        fast = self._fast_until.get(cluster_id, 0) > now
-        if (
-            changed
-            or forced
-            or fast
-            or snapshot.details is None
-            or is_in_progress(summary.get("status"))
-            or _busy(snapshot)
-        ):
-            self._fingerprints[cluster_id] = fingerprint
-            snapshot.summary = summary
-            await self._refresh_details(snapshot)
+            if cluster_id not in self._unreadable_ids:
+                await self._confirm_gone(snapshot)
+        else:
+            changed = summary != self._fingerprints.get(cluster_id)
+            busy = (
+                cluster_id in self._expecting or is_in_progress(summary.status) or _busy(snapshot)
+            )
+            stale = now - snapshot.refreshed_at >= self.detail_seconds
+            if changed or forced or not snapshot.detailed or (busy and stale):
+                self._fingerprints[cluster_id] = summary
+                await self._refresh_details(snapshot)
         if cluster_id not in self._watchers:
-            self.snapshots.pop(cluster_id, None)
+            self._snapshots.pop(cluster_id, None)
+            self._fingerprints.pop(cluster_id, None)
 
     async def _confirm_gone(self, snapshot: ClusterSnapshot) -> None:
         try:
@@ -275,59 +338,98 @@ class AccountPoller:
             if not snapshot.gone:
                 snapshot.gone = True
                 snapshot.version += 1
-                self._wake(snapshot.uuid)
+                self._notify(snapshot.uuid)
+            return
+        except errors.InvalidResponseError as error:
+            self._set_problem(snapshot, "cluster", error.message)
             return
         # Listed nowhere but still readable (e.g. pagination race): keep it.
-        snapshot.summary = details
         await self._refresh_details(snapshot, details)
 
     async def _refresh_details(
-        self, snapshot: ClusterSnapshot, details: dict[str, Any] | None = None
+        self, snapshot: ClusterSnapshot, details: Cluster | None = None
     ) -> None:
         cluster_id = snapshot.uuid
+        problems: dict[str, str] = {}
         try:
             # Task history first: a task it shows finished is then reflected in the state
             # read after it, so a finished operation is never mistaken for a pending one.
-            events = await self.reader.list_events(cluster_id)
-            details = details or await self.reader.get_cluster(cluster_id)
-            nodegroups = await self._read_nodegroups(snapshot)
+            tasks = await self.reader.list_events(cluster_id)
+            if details is None:
+                details = await self.reader.get_cluster(cluster_id)
+            nodegroups = await self._read_nodegroups(snapshot, problems)
         except errors.NotFoundError:
             snapshot.gone = True
             snapshot.version += 1
-            self._wake(cluster_id)
+            self._notify(cluster_id)
             return
-        before = (_fingerprint(snapshot.details or {}), _fingerprint(snapshot.nodegroups))
-        snapshot.details, snapshot.nodegroups, snapshot.gone = details, nodegroups, False
-        snapshot.events = sorted(events, key=lambda e: e.get("id") or 0)
+        except errors.InvalidResponseError as error:
+            # This cluster's answer is unreadable; the others go on.
+            self._set_problem(snapshot, "cluster", error.message)
+            snapshot.refreshed_at = self._clock()
+            return
+        for entry in _unreadable(tasks):
+            logger.warning("NKS task of cluster %s cannot be read: %s", cluster_id, entry)
+        kept = sorted((t for t in tasks if t.id is not None), key=lambda t: t.id or 0)[-KEPT_TASKS:]
+        before = (snapshot.cluster, snapshot.nodegroups, snapshot.tasks, snapshot.problems)
+        snapshot.cluster, snapshot.nodegroups, snapshot.tasks = details, nodegroups, kept
+        snapshot.detailed, snapshot.gone, snapshot.problems = True, False, problems
         snapshot.refreshed_at = self._clock()
-        if before != (_fingerprint(details), _fingerprint(nodegroups)) or snapshot.version == 0:
+        if before != (details, nodegroups, kept, problems) or snapshot.version == 0:
             snapshot.version += 1
-            # The change a writer waited for has shown up; in-progress states keep the
-            # loop fast from here on.
-            self._fast_until.pop(cluster_id, None)
-        self._wake(cluster_id)
+            # The change a writer waited for has shown up.
+            self._expecting.pop(cluster_id, None)
+            self._notify(cluster_id)
 
-    async def _read_nodegroups(self, snapshot: ClusterSnapshot) -> dict[str, dict[str, Any]]:
+    async def _read_nodegroups(
+        self, snapshot: ClusterSnapshot, problems: dict[str, str]
+    ) -> dict[str, NodeGroup]:
         """One list per cluster; a GET only for groups whose list entry changed."""
         listed = await self.reader.list_nodegroups(snapshot.uuid)
-        result: dict[str, dict[str, Any]] = {}
+        for entry in _unreadable(listed):
+            key = getattr(entry, "name", None) or getattr(entry, "uuid", None)
+            if key:
+                problems[str(key)] = str(getattr(entry, "problem", ""))
+        result: dict[str, NodeGroup] = {}
         for item in listed:
-            name = item.get("name") or ""
+            name = item.name or item.uuid
+            if name == DEFAULT_MASTER or item.role == "master":
+                result[name] = item  # the control plane: its GET answers 403
+                continue
             previous = snapshot.nodegroups.get(name)
-            unchanged = previous is not None and all(
-                previous.get(key) == value for key, value in item.items()
-            )
-            if unchanged and not is_in_progress(item.get("status")):
+            if (
+                previous is not None
+                and _same_entry(previous, item)
+                and not is_in_progress(item.status)
+            ):
                 result[name] = previous
                 continue
             try:
-                result[name] = await self.reader.get_nodegroup(snapshot.uuid, item["uuid"])
+                result[name] = await self.reader.get_nodegroup(snapshot.uuid, item.uuid)
             except errors.NotFoundError:
                 continue  # deleted between list and get
             except errors.ForbiddenError:
-                result[name] = dict(item)  # default-master and similar: list data only
+                result[name] = item
+            except errors.InvalidResponseError as error:
+                problems[name] = error.message
+                problems[item.uuid] = error.message
+                result[name] = item
         return result
 
-    def _wake(self, cluster_id: str) -> None:
-        for waker in self._watchers.get(cluster_id, ()):
-            waker.set()
+    def _set_problem(self, snapshot: ClusterSnapshot, what: str, problem: str) -> None:
+        if snapshot.problems.get(what) != problem:
+            snapshot.problems = {**snapshot.problems, what: problem}
+            snapshot.version += 1
+            self._notify(snapshot.uuid)
+
+    def _notify(self, cluster_id: str) -> None:
+        for key in list(self._watchers.get(cluster_id, ())):
+            self._wake(key)
+
+
+def _same_entry(previous: NodeGroup, item: NodeGroup) -> bool:
+    """The list entry holds nothing the previous GET answer contradicts."""
+    return all(
+        getattr(previous, field) == getattr(item, field)
+        for field in ("uuid", "status", "node_count", "flavor_id", "image_id", "name")
+    )

@@ -1,28 +1,58 @@
-"""What the poller knows about one NKS cluster, handed to the controllers read-only."""
+"""What the poller knows about one NKS cluster, handed to the reconcilers read-only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
+from nks_operator.nks.models.nodegroup import DEFAULT_MASTER
+
+# Task history kept per cluster: enough to follow operations and post each task once.
+KEPT_TASKS = 30
 
 
 @dataclass
 class ClusterSnapshot:
-    """The latest view of one cluster: details, node groups and task history."""
+    """The latest view of one cluster: details, node groups and recent task history."""
 
     uuid: str
-    summary: dict[str, Any] | None = None  # the list entry (wire JSON)
-    details: dict[str, Any] | None = None  # GET /v1/clusters/{id} (wire JSON)
-    nodegroups: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> GET body
-    events: list[dict[str, Any]] = field(default_factory=list)  # /events, oldest first
+    cluster: Cluster | None = None  # GET /v1/clusters/{id} (the list entry until read)
+    detailed: bool = False  # `cluster` is a GET answer, not just the list entry
+    nodegroups: dict[str, NodeGroup] = field(default_factory=dict)  # name -> GET answer
+    tasks: list[TaskEvent] = field(default_factory=list)  # oldest first, the newest only
     gone: bool = False  # NKS answered 404: the cluster no longer exists
+    # Answers NKS gave that could not be read, by what they describe ("cluster", or a node
+    # group's name or uuid): the resources they belong to say so instead of guessing.
+    problems: dict[str, str] = field(default_factory=dict)
     refreshed_at: float = 0.0  # monotonic time of the last detail refresh
-    version: int = 0  # bumped on every change a controller should react to
+    version: int = 0  # bumped on every change a reconciler should react to
 
     @property
     def status(self) -> str | None:
-        source = self.details or self.summary or {}
-        return source.get("status")
+        return None if self.cluster is None else self.cluster.status
 
-    def nodegroup(self, name: str) -> dict[str, Any] | None:
+    @property
+    def ready_to_use(self) -> bool:
+        """Details have been read (a reconciler may act on them)."""
+        return self.detailed and self.cluster is not None
+
+    def nodegroup(self, name: str) -> NodeGroup | None:
         return self.nodegroups.get(name)
+
+    def nodegroup_by_uuid(self, uuid: str) -> NodeGroup | None:
+        return next((g for g in self.nodegroups.values() if g.uuid == uuid), None)
+
+    def workers(self) -> dict[str, NodeGroup]:
+        """Node groups other than the control plane (`default-master`)."""
+        return {
+            name: group
+            for name, group in self.nodegroups.items()
+            if name != DEFAULT_MASTER and (group.role or "worker") != "master"
+        }
+
+    def problem_of(self, *names: str | None) -> str | None:
+        """The unreadable-answer problem recorded under any of `names`."""
+        for name in names:
+            if name is not None and name in self.problems:
+                return self.problems[name]
+        return None

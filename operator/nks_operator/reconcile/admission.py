@@ -14,7 +14,6 @@ already reports as drifted from NKS may change too, since reverting it is the fi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -27,8 +26,9 @@ from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
 from nks_operator.reconcile import validation, versions
 
-# The operator's drift message (observed.py): "<field> is immutable: NKS has ...".
-_DRIFT = re.compile(r"^(spec\.[\w.\[\]]+) is immutable: NKS has ")
+# The annotation the operator records a create call in (control/reconciler.py).
+CREATE_REQUESTED_ANNOTATION = "nks.nhncloud.com/create-requested"
+Change = tuple[str, str]  # (field, message)
 M = TypeVar("M", bound=BaseModel)
 _NAME_FIELDS = ("metadata.name (as clusterName)", "metadata.name (as nodeGroupName)")
 
@@ -39,11 +39,13 @@ def review_cluster(
     name: str,
     *,
     old_status: Mapping[str, Any] | None = None,
+    old_annotations: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Problems with an NKSCluster CREATE (`old_spec` None) or UPDATE; empty: admit.
 
     `name` is metadata.name ("" when not known yet, e.g. with generateName); `old_status`
-    is the stored object's status, which says whether the cluster exists in NKS.
+    and `old_annotations` are the stored object's: they say whether the cluster exists in
+    NKS (or its create call may be in flight).
     """
     if old_spec is not None and dict(new_spec) == dict(old_spec):
         return []  # metadata, finalizers, annotations: never blocked by an old problem
@@ -64,9 +66,9 @@ def review_cluster(
             f"the spec asks for {new.cluster_id}"
         )
     problems += _downgrade("spec.kubernetesVersion", new.kubernetes_version, status, "cluster's")
-    if old is None or not _exists_in_nks(status, status.cluster_id):
+    if old is None or not _exists_in_nks(status, status.cluster_id, old_annotations):
         return problems
-    changes: list[str] = []
+    changes: list[Change] = []
     _compare(changes, "spec.clusterName", old.cluster_name or name, new.cluster_name or name)
     for field in ("region", "keypair", "strict_security_group_rules"):
         _compare_field(changes, "spec", old, new, field)
@@ -89,6 +91,7 @@ def review_nodegroup(
     name: str,
     *,
     old_status: Mapping[str, Any] | None = None,
+    old_annotations: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Problems with an NKSNodeGroup CREATE or UPDATE; see `review_cluster`."""
     if old_spec is not None and dict(new_spec) == dict(old_spec):
@@ -113,9 +116,9 @@ def review_nodegroup(
         problems += _downgrade(
             "spec.kubernetesVersion", new.kubernetes_version, status, "node group's"
         )
-    if old is None or not _exists_in_nks(status, status.node_group_id):
+    if old is None or not _exists_in_nks(status, status.node_group_id, old_annotations):
         return problems
-    changes: list[str] = []
+    changes: list[Change] = []
     _compare(changes, "spec.clusterRef.name", old.cluster_ref.name, new.cluster_ref.name)
     _compare(
         changes, "spec.nodeGroupName", old.node_group_name or name, new.node_group_name or name
@@ -142,8 +145,14 @@ def _without_unknown_name(problems: list[str], name: str) -> list[str]:
     return [p for p in problems if not p.startswith(_NAME_FIELDS)]
 
 
-def _exists_in_nks(status: ResourceStatus, nks_id: str | None) -> bool:
-    return nks_id is not None or status.creation is not None
+def _exists_in_nks(
+    status: ResourceStatus, nks_id: str | None, annotations: Mapping[str, str] | None
+) -> bool:
+    return (
+        nks_id is not None
+        or status.creation is not None
+        or CREATE_REQUESTED_ANNOTATION in (annotations or {})
+    )
 
 
 def _downgrade(field: str, version: str, status: ResourceStatus, whose: str) -> list[str]:
@@ -162,7 +171,7 @@ def _show(value: Any) -> str:
     return "unset" if value is None else repr(value)
 
 
-def _compare(changes: list[str], field: str, old: Any, new: Any) -> None:
+def _compare(changes: list[Change], field: str, old: Any, new: Any) -> None:
     """One message per changed leaf: nested objects are compared field by field."""
     if old == new:
         return
@@ -170,7 +179,9 @@ def _compare(changes: list[str], field: str, old: Any, new: Any) -> None:
         for key in dict.fromkeys([*old, *new]):
             _compare(changes, f"{field}.{key}", old.get(key), new.get(key))
         return
-    changes.append(f"{field} is immutable: it was {_show(old)}, the change asks for {_show(new)}")
+    changes.append(
+        (field, f"{field} is immutable: it was {_show(old)}, the change asks for {_show(new)}")
+    )
 
 
 def _dump(model: BaseModel, field: str) -> tuple[str, Any]:
@@ -188,14 +199,14 @@ def _dump(model: BaseModel, field: str) -> tuple[str, Any]:
 
 
 def _compare_field(
-    changes: list[str], prefix: str, old: BaseModel, new: BaseModel, field: str
+    changes: list[Change], prefix: str, old: BaseModel, new: BaseModel, field: str
 ) -> None:
     wire, old_value = _dump(old, field)
     _, new_value = _dump(new, field)
     _compare(changes, f"{prefix}.{wire}", old_value, new_value)
 
 
-def _compare_worker(changes: list[str], prefix: str, old: WorkerSpec, new: WorkerSpec) -> None:
+def _compare_worker(changes: list[Change], prefix: str, old: WorkerSpec, new: WorkerSpec) -> None:
     for field in (
         "image_id",
         "availability_zone",
@@ -208,22 +219,28 @@ def _compare_worker(changes: list[str], prefix: str, old: WorkerSpec, new: Worke
 
 
 def _compare_extra_volumes(
-    changes: list[str], field: str, old: WorkerSpec, new: WorkerSpec
+    changes: list[Change], field: str, old: WorkerSpec, new: WorkerSpec
 ) -> None:
     """Extra volumes stay as created; only a volume's size may grow (NKS never shrinks one)."""
     before, after = old.extra_volumes, new.extra_volumes
     if len(before) != len(after):
         changes.append(
-            f"{field} is immutable: it had {len(before)} volume(s), the change asks for "
-            f"{len(after)} (volumes cannot be added or removed)"
+            (
+                field,
+                f"{field} is immutable: it had {len(before)} volume(s), the change asks for "
+                f"{len(after)} (volumes cannot be added or removed)",
+            )
         )
         return
     for index, (was, now) in enumerate(zip(before, after, strict=True)):
         item = f"{field}[{index}]"
         if now.size_gb < was.size_gb:
             changes.append(
-                f"{item}.sizeGB may only grow: it was {was.size_gb}, the change asks for "
-                f"{now.size_gb}"
+                (
+                    f"{item}.sizeGB",
+                    f"{item}.sizeGB may only grow: it was {was.size_gb}, the change asks for "
+                    f"{now.size_gb}",
+                )
             )
         exclude = {"size_gb"}
         _compare(
@@ -234,23 +251,14 @@ def _compare_extra_volumes(
         )
 
 
-def _except_drifted(changes: list[str], status: ResourceStatus) -> list[str]:
-    """Drop changes to fields the operator reports as differing from NKS: those may be fixed."""
-    drifted = set()
-    for condition in status.conditions:
-        if condition.reason != "InvalidSpec":
-            continue
-        for part in condition.message.split("; "):
-            match = _DRIFT.match(part)
-            if match:
-                drifted.add(match.group(1))
-    if not drifted:
-        return changes
+def _except_drifted(changes: list[Change], status: ResourceStatus) -> list[str]:
+    """Drop changes to fields the operator reports as differing from NKS (`status.drift`):
+    changing those back is the fix."""
+    drifted = set(status.drift)
 
-    def is_drifted(change: str) -> bool:
-        field = change.split(" ", 1)[0]
+    def is_drifted(field: str) -> bool:
         return any(
             field == d or field.startswith(f"{d}.") or d.startswith(f"{field}.") for d in drifted
         )
 
-    return [change for change in changes if not is_drifted(change)]
+    return [message for field, message in changes if not is_drifted(field)]

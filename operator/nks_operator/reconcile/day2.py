@@ -1,60 +1,112 @@
 """Day-2 decisions: the next NKS operation that moves a running cluster towards its spec.
 
 Pure functions of (spec, observed NKS state). One operation at a time, in a fixed order,
-and only from a stable state; what NKS would refuse is reported as a `Blocked` before
-any call (nks-facts.md, "Rules of the operations").
+and only from a stable state; what NKS would refuse is reported as `Blocked` before any
+call (docs/nks-api-notes.md, "Rules of the operations"). An `Action` carries the client
+method that sends it, so nothing downstream looks a method up by name.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from nks_operator.api.cluster import IPAccessControl, NKSClusterSpec
 from nks_operator.api.worker import Autoscaler, WorkerSpec
+from nks_operator.nks import NKSClient
+from nks_operator.nks.models import IPACL, Cluster, IPACLTarget, NodeGroup
+from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
 from nks_operator.reconcile import versions
-from nks_operator.reconcile.observed import label_flag, labels_of
-from nks_operator.reconcile.payloads import autoscaler_labels
+from nks_operator.reconcile.operation_state import Confirmation
 from nks_operator.reconcile.phase import is_in_progress
+from nks_operator.reconcile.reasons import Reason
 
-CONTROL_PLANE = "default-master"
-DEFAULT_WORKER = "default-worker"
+CONTROL_PLANE = DEFAULT_MASTER
+# Operations NKS records no task for: confirmed by reading the state back.
+STATE_CONFIRMED = frozenset({"UPDATE_SERVICE_GATEWAY", "SET_IP_ACL", "RENEW_CERTIFICATE"})
+
+Request = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True)
 class Action:
-    """One NKS call: `method` of the gateway with `args`; `task` is NKS's task type."""
+    """One NKS call: `await request(client, cluster_id, **args)`.
 
-    task: str
-    method: str
-    args: dict[str, Any]
+    `operation` is what `status.lastOperation.type` records: the NKS task type for the
+    operations NKS records a task for, else the API operation (confirmed by reading the
+    state back, `confirmation == "state"`).
+    """
+
+    operation: str
+    request: Request
+    args: Mapping[str, Any]
     summary: str
     target: str | None = None  # node group name, CONTROL_PLANE, or None (cluster-wide)
+    confirmation: Confirmation = "task"
 
     @property
     def is_upgrade(self) -> bool:
-        return self.task == "NODEGROUP_UPGRADE"
+        return self.operation == "NODEGROUP_UPGRADE"
+
+    async def send(self, client: NKSClient, cluster_id: str) -> None:
+        await self.request(client, cluster_id, **self.args)
 
 
 @dataclass(frozen=True)
 class Blocked:
-    """A change that cannot be sent as specified; `reason` is CamelCase."""
+    """A change that cannot be sent as specified."""
 
-    reason: str
+    reason: Reason
     message: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A change that must wait for something else first (not a problem)."""
+
+    message: str
+    # Something in NKS is running: the wait ends by itself (the poller sees it end).
+    nks_busy: bool = False
+
+
+PlanState = Literal["send", "blocked", "waiting", "in_sync"]
 
 
 @dataclass
 class Plan:
     action: Action | None = None
     blocked: list[Blocked] = field(default_factory=list)
-    waiting: str | None = None  # a change that must wait for something else first
+    waiting: Waiting | None = None
 
     @property
-    def in_sync(self) -> bool:
-        return self.action is None and not self.blocked and self.waiting is None
+    def state(self) -> PlanState:
+        if self.action is not None:
+            return "send"
+        if self.blocked:
+            return "blocked"
+        if self.waiting is not None:
+            return "waiting"
+        return "in_sync"
+
+    def wants(self, operation: str, target: str | None) -> bool:
+        """Whether this plan would send `operation` to `target` (again)."""
+        return (
+            self.action is not None
+            and self.action.operation == operation
+            and self.action.target == target
+        )
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """One worker instance as the compute API reports it."""
+
+    id: str
+    name: str
+    address: str | None
+    stopped: bool
 
 
 # -- versions -------------------------------------------------------------------------
@@ -73,47 +125,34 @@ def next_step(current: str, target: str, supported: Mapping[str, bool]) -> str |
 
 
 def crosses_calico_requirement(current: str, step: str) -> bool:
-    """1.25 -> 1.26 needs Calico (nks-facts.md)."""
+    """1.25 -> 1.26 needs Calico (docs/nks-api-notes.md)."""
     return (versions.minor_of(current) or (0, 0)) <= (1, 25) < (versions.minor_of(step) or (0, 0))
 
 
 # -- worker groups --------------------------------------------------------------------
 
 
-def _nodes(group: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-    """Node instances, when NKS reports them (the simulator does; the guide does not)."""
-    nodes = group.get("nodes")
-    return [n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else None
-
-
-def stopped_nodes(group: Mapping[str, Any], remembered: Sequence[str]) -> set[str]:
-    nodes = _nodes(group)
-    if nodes is None:
-        return set(remembered)
-    return {
-        str(n.get("uuid"))
-        for n in nodes
-        if str(n.get("status", "")).upper() in ("STOPPED", "SHUTOFF")
-    }
-
-
-def autoscaler_differs(desired: Autoscaler | None, labels: Mapping[str, Any]) -> bool:
-    wanted = autoscaler_labels(desired)
-    # A group without the label (older clusters) has no autoscaler.
-    if bool(label_flag(labels.get("ca_enable"))) != (wanted["ca_enable"] == "True"):
+def autoscaler_differs(desired: Autoscaler | None, group: NodeGroup) -> bool:
+    """Whether NKS's `ca_*` labels differ from the spec; an unreadable label is unknown and
+    never a difference by itself."""
+    labels = group.labels
+    wanted = desired is not None and desired.enabled
+    if labels.ca_enable is None:
+        return wanted  # a group without the label (older clusters) has no autoscaler
+    if labels.ca_enable != wanted:
         return True
-    if wanted["ca_enable"] == "False":
+    if not wanted or desired is None:
         return False
-    for key, value in wanted.items():
-        if key == "ca_enable":
-            continue
-        actual = labels.get(key)
-        if key == "ca_scale_down_enable":
-            if label_flag(actual) != (value == "True"):
-                return True
-        elif actual is None or str(actual) != value:
-            return True
-    return False
+    down = desired.scale_down
+    pairs: list[tuple[Any, Any]] = [
+        (labels.ca_min_node_count, desired.min_nodes),
+        (labels.ca_max_node_count, desired.max_nodes),
+        (labels.ca_scale_down_enable, down.enabled),
+        (labels.ca_scale_down_unneeded_time, down.unneeded_time_minutes),
+        (labels.ca_scale_down_util_thresh, down.utilization_threshold_percent),
+        (labels.ca_scale_down_delay_after_add, down.delay_after_add_minutes),
+    ]
+    return any(actual is not None and actual != value for actual, value in pairs)
 
 
 def autoscaler_body(desired: Autoscaler | None) -> dict[str, Any]:
@@ -132,30 +171,54 @@ def autoscaler_body(desired: Autoscaler | None) -> dict[str, Any]:
     }
 
 
+async def _set_autoscaler(client: NKSClient, cluster_id: str, **args: Any) -> None:
+    from nks_operator.nks.models import AutoscalerUpdate
+
+    await client.set_autoscaler(
+        cluster_id, args["nodegroup"], AutoscalerUpdate.model_validate(args["config"])
+    )
+
+
+def user_script_differs(desired: str | None, group: NodeGroup) -> bool:
+    """Whether the group runs another user script than the spec asks for (unknown: no)."""
+    if desired is None:
+        return False
+    actual = group.labels.user_script_v2
+    return (actual or "") != desired
+
+
 def plan_worker(
     name: str,
     worker: WorkerSpec,
-    group: Mapping[str, Any],
+    group: NodeGroup,
     *,
     version_cap: str | None,
     target_version: str | None,
     supported: Mapping[str, bool],
     desired_stopped: Sequence[str] | None = None,
+    nodes: Sequence[NodeState] | None = None,
     remembered_stopped: Sequence[str] = (),
+    user_script_sent_for: int | None = None,
+    generation: int | None = None,
 ) -> Plan:
-    """The next operation for one worker group (default worker or an NKSNodeGroup)."""
+    """The next operation for one worker group (default worker or an NKSNodeGroup).
+
+    `nodes`: the group's instances from the compute API, None when unknown;
+    `remembered_stopped`: what the operator stopped itself (all it knows without `nodes`).
+    `user_script_sent_for`: the generation a user script change was last sent for.
+    """
     plan = Plan()
-    labels = labels_of(group)
+    labels = group.labels
     rollout = {
         "num_buffer_nodes": worker.rollout.buffer_nodes,
         "num_max_unavailable_nodes": worker.rollout.max_unavailable_nodes,
     }
-    stopped = stopped_nodes(group, remembered_stopped)
-    autoscaler_on_now = bool(label_flag(labels.get("ca_enable")))
+    stopped = set(remembered_stopped) if nodes is None else {n.id for n in nodes if n.stopped}
+    autoscaler_on_now = bool(labels.ca_enable)
     autoscaler_wanted = worker.autoscaler is not None and worker.autoscaler.enabled
 
     # 1. Upgrade towards the target, never past the control plane.
-    current = str(labels.get("kube_tag") or group.get("version") or "")
+    current = labels.kube_tag or group.version or ""
     goal = target_version
     if goal and version_cap and versions.compare(goal, version_cap) > 0:
         goal = version_cap
@@ -164,13 +227,14 @@ def plan_worker(
         if step is None:
             plan.blocked.append(
                 Blocked(
-                    "NoUpgradePath", f"{name}: NKS lists no version between {current} and {goal}"
+                    Reason.NO_UPGRADE_PATH,
+                    f"{name}: NKS lists no version between {current} and {goal}",
                 )
             )
         elif stopped:
             plan.blocked.append(
                 Blocked(
-                    "UpgradeBlocked",
+                    Reason.UPGRADE_BLOCKED,
                     f"{name}: NKS cannot upgrade a group with stopped nodes; start "
                     f"{', '.join(sorted(stopped))} first",
                 )
@@ -178,7 +242,7 @@ def plan_worker(
         else:
             plan.action = Action(
                 "NODEGROUP_UPGRADE",
-                "upgrade_nodegroup",
+                NKSClient.upgrade_nodegroup,
                 {"nodegroup": name, "version": step, **rollout},
                 f"upgrade {name} from {current} to {step}",
                 name,
@@ -186,11 +250,10 @@ def plan_worker(
             return plan
 
     # 2. Flavor change (rolls the nodes).
-    flavor = group.get("flavor_id")
-    if flavor and worker.flavor_id != flavor:
+    if group.flavor_id and worker.flavor_id != group.flavor_id:
         plan.action = Action(
             "NODEGROUP_UPDATE_FLAVOR",
-            "change_flavor",
+            NKSClient.change_flavor,
             {"nodegroup": name, "flavor_id": worker.flavor_id, **rollout},
             f"change the flavor of {name} to {worker.flavor_id}",
             name,
@@ -198,11 +261,11 @@ def plan_worker(
         return plan
 
     # 3. Autoscaler settings.
-    if autoscaler_differs(worker.autoscaler, labels):
+    if autoscaler_differs(worker.autoscaler, group):
         if autoscaler_wanted and stopped:
             plan.blocked.append(
                 Blocked(
-                    "AutoscalerBlocked",
+                    Reason.AUTOSCALER_BLOCKED,
                     f"{name}: the autoscaler cannot be turned on while nodes are stopped "
                     f"({', '.join(sorted(stopped))})",
                 )
@@ -210,19 +273,19 @@ def plan_worker(
         else:
             plan.action = Action(
                 "NODEGROUP_SET_CLUSTER_AUTOSCALER",
-                "set_autoscaler",
+                _set_autoscaler,
                 {"nodegroup": name, "config": autoscaler_body(worker.autoscaler)},
                 f"{'enable' if autoscaler_wanted else 'disable'} the autoscaler of {name}",
                 name,
             )
             return plan
 
-    # 4. Resize - never against the autoscaler.
-    observed_count = group.get("node_count")
+    # 4. Resize - never against the autoscaler, never on an unknown count.
+    observed_count = group.node_count
     if (
         not autoscaler_wanted
         and not autoscaler_on_now
-        and isinstance(observed_count, int)
+        and observed_count is not None
         and worker.node_count != observed_count
     ):
         args: dict[str, Any] = {"nodegroup": name, "node_count": worker.node_count}
@@ -230,7 +293,7 @@ def plan_worker(
             args["nodes_to_remove"] = list(worker.nodes_to_remove)
         plan.action = Action(
             "CLUSTER_RESIZE",
-            "resize_cluster",
+            NKSClient.resize_cluster,
             args,
             f"resize {name} from {observed_count} to {worker.node_count} nodes",
             name,
@@ -239,61 +302,102 @@ def plan_worker(
 
     # 5. Stopped nodes (NKSNodeGroup only).
     if desired_stopped is not None:
-        wanted = set(desired_stopped)
-        nodes = _nodes(group)
-        known = None if nodes is None else {str(n.get("uuid")) for n in nodes}
-        to_stop = sorted(wanted - stopped)
-        to_start = sorted(stopped - wanted)
-        if to_stop:
-            unknown = [n for n in to_stop if known is not None and n not in known]
-            if unknown:
-                plan.blocked.append(
-                    Blocked(
-                        "UnknownNodes",
-                        f"{name}: no such node(s) in the group: {', '.join(unknown)}",
-                    )
+        stop_plan = _plan_stopped(
+            name,
+            set(desired_stopped),
+            stopped,
+            nodes,
+            observed_count,
+            autoscaler_on_now or autoscaler_wanted,
+            remembered_stopped,
+        )
+        plan.blocked += stop_plan.blocked
+        if stop_plan.action is not None:
+            plan.action = stop_plan.action
+            return plan
+
+    # 6. User script: sent once per spec change, never in a loop.
+    if user_script_differs(worker.user_script, group):
+        if user_script_sent_for is not None and user_script_sent_for == generation:
+            plan.blocked.append(
+                Blocked(
+                    Reason.USER_SCRIPT_NOT_APPLIED,
+                    f"{name}: NKS still reports another user script than the spec after "
+                    "the change was sent; it is not sent again until the spec changes",
                 )
-            elif autoscaler_wanted or autoscaler_on_now:
-                plan.blocked.append(
-                    Blocked(
-                        "StopNodesBlocked",
-                        f"{name}: nodes cannot be stopped while the autoscaler is on",
-                    )
-                )
-            elif (known is not None and wanted >= known) or (
-                isinstance(observed_count, int) and len(wanted) >= observed_count
-            ):
-                plan.blocked.append(
-                    Blocked("StopNodesBlocked", f"{name}: not every node of a group may be stopped")
-                )
-            else:
-                plan.action = Action(
-                    "NODEGROUP_NODE_ACTION_NODE_STOP",
-                    "stop_nodes",
-                    {"nodegroup": name, "node_ids": to_stop},
-                    f"stop node(s) {', '.join(to_stop)} of {name}",
-                    name,
-                )
-                return plan
-        if to_start and plan.action is None:
+            )
+        else:
             plan.action = Action(
-                "NODEGROUP_NODE_ACTION_NODE_START",
-                "start_nodes",
-                {"nodegroup": name, "node_ids": to_start},
-                f"start node(s) {', '.join(to_start)} of {name}",
+                "NODEGROUP_USERSCRIPT_UPDATE",
+                NKSClient.update_user_script,
+                {"nodegroup": name, "contents": worker.user_script},
+                f"change the user script of {name}",
+                name,
+            )
+    return plan
+
+
+def _plan_stopped(
+    name: str,
+    wanted: set[str],
+    stopped: set[str],
+    nodes: Sequence[NodeState] | None,
+    observed_count: int | None,
+    autoscaler_on: bool,
+    remembered: Sequence[str],
+) -> Plan:
+    plan = Plan()
+    if nodes is None and (wanted or remembered):
+        plan.blocked.append(
+            Blocked(
+                Reason.NODE_STATE_UNKNOWN,
+                f"{name}: the nodes' power states cannot be read from the compute API, so "
+                "nodes are neither stopped nor started",
+            )
+        )
+        return plan
+    known = None if nodes is None else {n.id for n in nodes}
+    to_stop = sorted(wanted - stopped)
+    to_start = sorted(stopped - wanted)
+    if to_stop:
+        unknown = [n for n in to_stop if known is not None and n not in known]
+        if unknown:
+            plan.blocked.append(
+                Blocked(
+                    Reason.UNKNOWN_NODES,
+                    f"{name}: no such node(s) in the group: {', '.join(unknown)}",
+                )
+            )
+        elif autoscaler_on:
+            plan.blocked.append(
+                Blocked(
+                    Reason.STOP_NODES_BLOCKED,
+                    f"{name}: nodes cannot be stopped while the autoscaler is on",
+                )
+            )
+        elif (known is not None and wanted >= known) or (
+            observed_count is not None and len(wanted) >= observed_count
+        ):
+            plan.blocked.append(
+                Blocked(
+                    Reason.STOP_NODES_BLOCKED, f"{name}: not every node of a group may be stopped"
+                )
+            )
+        else:
+            plan.action = Action(
+                "NODEGROUP_NODE_ACTION_NODE_STOP",
+                NKSClient.stop_nodes,
+                {"nodegroup": name, "node_ids": to_stop},
+                f"stop node(s) {', '.join(to_stop)} of {name}",
                 name,
             )
             return plan
-
-    # 6. User script.
-    if worker.user_script is not None and worker.user_script != (
-        labels.get("user_script_v2") or ""
-    ):
+    if to_start:
         plan.action = Action(
-            "NODEGROUP_USERSCRIPT_UPDATE",
-            "update_user_script",
-            {"nodegroup": name, "contents": worker.user_script},
-            f"change the user script of {name}",
+            "NODEGROUP_NODE_ACTION_NODE_START",
+            NKSClient.start_nodes,
+            {"nodegroup": name, "node_ids": to_start},
+            f"start node(s) {', '.join(to_start)} of {name}",
             name,
         )
     return plan
@@ -302,20 +406,28 @@ def plan_worker(
 # -- the cluster ----------------------------------------------------------------------
 
 
-def _acl_in_sync(desired: IPAccessControl, observed: Mapping[str, Any] | None) -> bool:
+def acl_in_sync(desired: IPAccessControl, observed: IPACL | None) -> bool:
     if observed is None:
         return True  # not read yet
-    enabled = bool(label_flag(observed.get("enable")))
-    if enabled != desired.enabled:
+    if observed.enable != desired.enabled:
         return False
     if not desired.enabled:
         return True
-    if str(observed.get("action") or "").upper() != desired.action:
+    if (observed.action or "").upper() != desired.action:
         return False
-    targets = observed.get("ipacl_targets") or []
-    have = {(str(t.get("cidr_address")), t.get("description") or None) for t in targets}
+    have = {(t.cidr_address, t.description or None) for t in observed.ipacl_targets}
     want = {(t.cidr, t.description or None) for t in desired.targets}
     return have == want
+
+
+async def _set_ip_acl(client: NKSClient, cluster_id: str, **args: Any) -> None:
+    targets = args.get("targets")
+    await client.set_ip_acl(
+        cluster_id,
+        enable=args["enable"],
+        action=args.get("action"),
+        targets=None if targets is None else [IPACLTarget(**t) for t in targets],
+    )
 
 
 def parse_expiry(value: str | None) -> datetime.datetime | None:
@@ -333,28 +445,35 @@ def parse_expiry(value: str | None) -> datetime.datetime | None:
 
 def plan_cluster(
     spec: NKSClusterSpec,
-    details: Mapping[str, Any],
-    nodegroups: Mapping[str, Mapping[str, Any]],
+    cluster: Cluster,
+    nodegroups: Mapping[str, NodeGroup],
     supported: Mapping[str, bool],
     *,
-    ip_acl: Mapping[str, Any] | None = None,
+    ip_acl: IPACL | None = None,
     renew_requested: bool = False,
     now: datetime.datetime | None = None,
+    user_script_sent_for: int | None = None,
+    generation: int | None = None,
 ) -> Plan:
-    """The next cluster-level operation (control plane, default worker, cluster settings)."""
+    """The next cluster-level operation (control plane, default worker, cluster settings).
+
+    `nodegroups`: every node group NKS lists, by name (the control plane is skipped).
+    """
     now = now or datetime.datetime.now(datetime.UTC)
     plan = Plan()
-    labels = labels_of(details)
-    cp_version = str(labels.get("kube_tag") or details.get("coe_version") or "")
-    workers = {n: g for n, g in nodegroups.items() if n != CONTROL_PLANE}
-    if is_in_progress(details.get("status")) or any(
-        is_in_progress(g.get("status")) for g in workers.values()
-    ):
-        plan.waiting = "an operation is running in NKS"
+    labels = cluster.labels
+    cp_version = cluster.kubernetes_version or ""
+    workers = {
+        n: g
+        for n, g in nodegroups.items()
+        if n != CONTROL_PLANE and (g.role or "worker") != "master"
+    }
+    if is_in_progress(cluster.status) or any(is_in_progress(g.status) for g in workers.values()):
+        plan.waiting = Waiting("an operation is running in NKS", nks_busy=True)
         return plan
 
     # 1. CNI: Flannel -> Calico.
-    cni = str(labels.get("cni_driver") or "").lower()
+    cni = (labels.cni_driver or "").lower()
     if spec.network.cni == "calico" and cni == "flannel":
         args: dict[str, Any] = {
             "cni": "calico",
@@ -362,11 +481,14 @@ def plan_cluster(
         }
         if spec.network.pods_network_subnet is not None:
             args["pod_subnet"] = spec.network.pods_network_subnet
-        worker = spec.default_worker.rollout
-        args["num_buffer_nodes"] = worker.buffer_nodes
-        args["num_max_unavailable_nodes"] = worker.max_unavailable_nodes
+        rollout = spec.default_worker.rollout
+        args["num_buffer_nodes"] = rollout.buffer_nodes
+        args["num_max_unavailable_nodes"] = rollout.max_unavailable_nodes
         plan.action = Action(
-            "CLUSTER_CNI_UPDATE", "update_cni", args, "change the CNI from Flannel to Calico"
+            "CLUSTER_CNI_UPDATE",
+            NKSClient.update_cni,
+            args,
+            "change the CNI from Flannel to Calico",
         )
         return plan
 
@@ -375,32 +497,33 @@ def plan_cluster(
         behind = sorted(
             n
             for n, g in workers.items()
-            if versions.compare(str(labels_of(g).get("kube_tag") or cp_version), cp_version) < 0
+            if versions.compare(g.labels.kube_tag or cp_version, cp_version) < 0
         )
         step = next_step(cp_version, spec.kubernetes_version, supported)
         if step is None:
             plan.blocked.append(
                 Blocked(
-                    "NoUpgradePath",
+                    Reason.NO_UPGRADE_PATH,
                     f"NKS lists no version between {cp_version} and {spec.kubernetes_version}",
                 )
             )
         elif behind:
             if DEFAULT_WORKER not in behind:
-                plan.waiting = (
-                    f"waiting for node group(s) {', '.join(behind)} to reach {cp_version}"
+                plan.waiting = Waiting(
+                    f"upgrading the control plane waits for node group(s) "
+                    f"{', '.join(behind)} to reach {cp_version}"
                 )
         elif crosses_calico_requirement(cp_version, step) and cni == "flannel":
             plan.blocked.append(
                 Blocked(
-                    "UpgradeBlocked",
+                    Reason.UPGRADE_BLOCKED,
                     f"upgrading to {step} needs Calico: set spec.network.cni: calico",
                 )
             )
         else:
             plan.action = Action(
                 "NODEGROUP_UPGRADE",
-                "upgrade_nodegroup",
+                NKSClient.upgrade_nodegroup,
                 {"nodegroup": CONTROL_PLANE, "version": step},
                 f"upgrade the control plane from {cp_version} to {step}",
                 CONTROL_PLANE,
@@ -417,31 +540,50 @@ def plan_cluster(
             version_cap=cp_version or None,
             target_version=cp_version or None,
             supported=supported,
+            user_script_sent_for=user_script_sent_for,
+            generation=generation,
         )
         plan.blocked += worker_plan.blocked
         if worker_plan.action is not None:
             plan.action = worker_plan.action
             return plan
 
-    # 4. Service gateways.
-    if spec.service_gateways is not None:
-        changes = {}
-        if spec.service_gateways.ncr and spec.service_gateways.ncr != labels.get("ncr_sgw"):
-            changes["ncr_sgw"] = spec.service_gateways.ncr
-        if spec.service_gateways.obs and spec.service_gateways.obs != labels.get("obs_sgw"):
-            changes["obs_sgw"] = spec.service_gateways.obs
-        if changes:
-            plan.action = Action(
-                "CLUSTER_UPDATE_SGW",
-                "update_service_gateway",
-                changes,
-                "change the service gateway(s) " + ", ".join(changes),
+    # 4. Service gateways: NKS takes both in one call (the guide marks both required).
+    gateways = spec.service_gateways
+    if gateways is not None and (gateways.ncr or gateways.obs):
+        ncr = gateways.ncr or labels.ncr_sgw
+        obs = gateways.obs or labels.obs_sgw
+        changed = [
+            label
+            for label, wanted, actual in (
+                ("ncr_sgw", gateways.ncr, labels.ncr_sgw),
+                ("obs_sgw", gateways.obs, labels.obs_sgw),
             )
-            return plan
+            if wanted and wanted != actual
+        ]
+        if changed:
+            if not ncr or not obs:
+                missing = "obs" if not obs else "ncr"
+                plan.blocked.append(
+                    Blocked(
+                        Reason.INVALID_SPEC,
+                        "NKS changes both service gateways in one call and reports no "
+                        f"{missing} gateway for this cluster: set spec.serviceGateways.{missing}",
+                    )
+                )
+            else:
+                plan.action = Action(
+                    "UPDATE_SERVICE_GATEWAY",
+                    NKSClient.update_service_gateway,
+                    {"ncr_sgw": ncr, "obs_sgw": obs},
+                    "change the service gateway(s) " + ", ".join(changed),
+                    confirmation="state",
+                )
+                return plan
 
     # 5. API endpoint IP access control (drift corrected).
     acl = spec.api_endpoint.ip_access_control
-    if acl is not None and not _acl_in_sync(acl, ip_acl):
+    if acl is not None and not acl_in_sync(acl, ip_acl):
         body: dict[str, Any] = {"enable": acl.enabled}
         if acl.enabled:
             body["action"] = acl.action
@@ -453,26 +595,28 @@ def plan_cluster(
                 for t in acl.targets
             ]
         plan.action = Action(
-            "CLUSTER_UPDATE_API_EP_IPACL",
-            "set_ip_acl",
+            "SET_IP_ACL",
+            _set_ip_acl,
             body,
             f"{'apply' if acl.enabled else 'disable'} IP access control of the API endpoint",
+            confirmation="state",
         )
         return plan
 
     # 6. Certificate renewal: on request, or automatically before expiry.
-    expiry = parse_expiry(labels.get("certificate_expiry"))
+    expiry = parse_expiry(labels.certificate_expiry)
     due = (
         spec.certificate.auto_renew
         and expiry is not None
         and expiry - datetime.timedelta(days=spec.certificate.renew_before_days) <= now
     )
     if renew_requested or due:
-        why = "requested" if renew_requested else f"expires {labels.get('certificate_expiry')}"
+        why = "requested" if renew_requested else f"expires {labels.certificate_expiry}"
         plan.action = Action(
-            "CLUSTER_RENEW_CERTIFICATE",
-            "renew_certificate",
+            "RENEW_CERTIFICATE",
+            NKSClient.renew_certificate,
             {"term_of_validity": spec.certificate.validity_years},
             f"renew the cluster certificate ({why}) for {spec.certificate.validity_years} year(s)",
+            confirmation="state",
         )
     return plan

@@ -1,172 +1,146 @@
-"""NKS's answers (wire JSON) -> status fields and the drift of immutable fields.
+"""NKS's answers (typed models) -> status fields and the drift of immutable fields.
 
-NKS reports labels as strings ("True"/"true", colon-joined lists) and may add fields
-the guide does not list, so everything here reads defensively.
+A field NKS does not report (older clusters, an unreadable label) is unknown: it is left
+out of status and never counts as drift.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from nks_operator.api.cluster import NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.worker import WorkerSpec
-
-DEFAULT_WORKER = "default-worker"
-
-
-def labels_of(item: dict[str, Any] | None) -> dict[str, Any]:
-    labels = (item or {}).get("labels")
-    return labels if isinstance(labels, dict) else {}
+from nks_operator.nks.models import Cluster, NodeGroup
 
 
-def label_flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if value is None or value == "":
-        return None
-    return str(value).strip().lower() == "true"
-
-
-def colon_list(value: Any) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return [part for part in str(value).split(":") if part]
-
-
-def _addresses(item: dict[str, Any] | None) -> list[str]:
-    addresses = (item or {}).get("node_addresses")
-    return [str(a) for a in addresses] if isinstance(addresses, list) else []
-
-
-def cluster_status_fields(
-    details: dict[str, Any], default_worker: dict[str, Any] | None
-) -> dict[str, Any]:
+def cluster_status_fields(cluster: Cluster, default_worker: NodeGroup | None) -> dict[str, Any]:
     """Status fields (python names of NKSClusterStatus) from a cluster GET."""
-    labels = labels_of(details)
-    worker = default_worker or {}
+    labels = cluster.labels
+    worker_count = default_worker.node_count if default_worker is not None else None
+    addresses = (default_worker.node_addresses if default_worker is not None else []) or list(
+        cluster.node_addresses
+    )
     return {
-        "cluster_id": details.get("uuid"),
-        "nks_status": details.get("status"),
-        "status_reason": details.get("status_reason"),
-        "health_status": None
-        if details.get("health_status") is None
-        else str(details["health_status"]),
-        "api_address": details.get("api_address"),
-        "kubernetes_version": labels.get("kube_tag") or details.get("coe_version"),
-        "node_count": worker.get("node_count", details.get("node_count")),
-        "node_addresses": _addresses(worker) or _addresses(details),
-        "certificate_expiry": labels.get("certificate_expiry"),
-        "cni": labels.get("cni_driver"),
+        "cluster_id": cluster.uuid,
+        "nks_status": cluster.status,
+        "status_reason": cluster.status_reason,
+        "health_status": cluster.health_status,
+        "api_address": cluster.api_address,
+        "kubernetes_version": cluster.kubernetes_version,
+        "node_count": worker_count if worker_count is not None else cluster.node_count,
+        "node_addresses": list(addresses),
+        "certificate_expiry": labels.certificate_expiry,
+        "cni": labels.cni_driver,
     }
 
 
-def nodegroup_status_fields(cluster_id: str, nodegroup: dict[str, Any]) -> dict[str, Any]:
-    labels = labels_of(nodegroup)
+def nodegroup_status_fields(cluster_id: str, group: NodeGroup) -> dict[str, Any]:
     return {
-        "node_group_id": nodegroup.get("uuid"),
+        "node_group_id": group.uuid,
         "cluster_id": cluster_id,
-        "nks_status": nodegroup.get("status"),
-        "status_reason": nodegroup.get("status_reason"),
-        "kubernetes_version": labels.get("kube_tag") or nodegroup.get("version"),
-        "node_count": nodegroup.get("node_count"),
-        "node_addresses": _addresses(nodegroup),
+        "nks_status": group.status,
+        "status_reason": group.status_reason,
+        "kubernetes_version": group.labels.kube_tag or group.version,
+        "node_count": group.node_count,
+        "node_addresses": list(group.node_addresses),
     }
 
 
-def _drift(problems: list[str], field: str, desired: Any, actual: Any) -> None:
+class Drift(NamedTuple):
+    """An immutable field whose spec value differs from what NKS has."""
+
+    field: str  # e.g. spec.network.subnetID
+    message: str
+
+
+def _drift(problems: list[Drift], field: str, desired: Any, actual: Any) -> None:
     if actual is None or actual == "" or desired is None:
         return  # NKS does not report it (older clusters): nothing to compare
     if str(desired) != str(actual):
         problems.append(
-            f"{field} is immutable: NKS has {actual!r}, the spec asks for {desired!r} "
-            "(revert the field, or create a new resource)"
+            Drift(
+                field,
+                f"{field} is immutable: NKS has {actual!r}, the spec asks for {desired!r} "
+                "(revert the field, or create a new resource)",
+            )
         )
 
 
-def _worker_drift(
-    problems: list[str], prefix: str, worker: WorkerSpec, group: dict[str, Any]
-) -> None:
-    labels = labels_of(group)
+def _flag_drift(problems: list[Drift], field: str, desired: bool, actual: bool | None) -> None:
+    if actual is not None and actual != desired:
+        problems.append(
+            Drift(field, f"{field} is immutable: NKS has {actual}, the spec asks for {desired}")
+        )
+
+
+def _worker_drift(problems: list[Drift], prefix: str, worker: WorkerSpec, group: NodeGroup) -> None:
+    labels = group.labels
+    _drift(problems, f"{prefix}.imageID", worker.image_id, group.image_id or labels.node_image)
     _drift(
-        problems,
-        f"{prefix}.imageID",
-        worker.image_id,
-        group.get("image_id") or labels.get("node_image"),
+        problems, f"{prefix}.availabilityZone", worker.availability_zone, labels.availability_zone
     )
+    _drift(problems, f"{prefix}.bootVolume.type", worker.boot_volume.type, labels.boot_volume_type)
     _drift(
-        problems,
-        f"{prefix}.availabilityZone",
-        worker.availability_zone,
-        labels.get("availability_zone"),
-    )
-    _drift(
-        problems,
-        f"{prefix}.bootVolume.type",
-        worker.boot_volume.type,
-        labels.get("boot_volume_type"),
-    )
-    _drift(
-        problems,
-        f"{prefix}.bootVolume.sizeGB",
-        worker.boot_volume.size_gb,
-        labels.get("boot_volume_size"),
+        problems, f"{prefix}.bootVolume.sizeGB", worker.boot_volume.size_gb, labels.boot_volume_size
     )
 
 
 def cluster_drift(
-    spec: NKSClusterSpec, name: str, details: dict[str, Any], default_worker: dict[str, Any] | None
-) -> list[str]:
+    spec: NKSClusterSpec, name: str, cluster: Cluster, default_worker: NodeGroup | None
+) -> list[Drift]:
     """Immutable fields whose spec value differs from what NKS has: nothing may be sent."""
-    problems: list[str] = []
-    labels = labels_of(details)
+    problems: list[Drift] = []
+    labels = cluster.labels
     network = spec.network
-    _drift(problems, "spec.clusterName", name, details.get("name"))
-    _drift(problems, "spec.keypair", spec.keypair, details.get("keypair"))
-    _drift(
-        problems, "spec.network.vpcNetworkID", network.vpc_network_id, details.get("fixed_network")
-    )
-    _drift(problems, "spec.network.subnetID", network.subnet_id, details.get("fixed_subnet"))
+    _drift(problems, "spec.clusterName", name, cluster.name)
+    _drift(problems, "spec.keypair", spec.keypair, cluster.keypair)
+    _drift(problems, "spec.network.vpcNetworkID", network.vpc_network_id, cluster.fixed_network)
+    _drift(problems, "spec.network.subnetID", network.subnet_id, cluster.fixed_subnet)
     _drift(
         problems,
         "spec.network.externalNetworkID",
         network.external_network_id,
-        labels.get("external_network_id"),
+        labels.external_network_id,
     )
-    if network.external_subnet_ids and labels.get("external_subnet_id_list"):
+    if network.external_subnet_ids and labels.external_subnet_ids:
         _drift(
             problems,
             "spec.network.externalSubnetIDs",
             ":".join(network.external_subnet_ids),
-            ":".join(colon_list(labels.get("external_subnet_id_list"))),
+            ":".join(labels.external_subnet_ids),
         )
     _drift(
         problems,
         "spec.network.serviceClusterIPRange",
         network.service_cluster_ip_range,
-        labels.get("service_cluster_ip_range"),
+        labels.service_cluster_ip_range,
     )
-    public = label_flag(labels.get("master_lb_floating_ip_enabled"))
-    if public is not None and public != spec.api_endpoint.public_ip:
-        problems.append(
-            f"spec.apiEndpoint.publicIP is immutable: NKS has {public}, the spec asks for "
-            f"{spec.api_endpoint.public_ip}"
-        )
-    strict = label_flag(labels.get("strict_sg_rules"))
-    if strict is not None and strict != spec.strict_security_group_rules:
-        problems.append(
-            f"spec.strictSecurityGroupRules is immutable: NKS has {strict}, the spec asks for "
-            f"{spec.strict_security_group_rules}"
-        )
+    _flag_drift(
+        problems,
+        "spec.apiEndpoint.publicIP",
+        spec.api_endpoint.public_ip,
+        labels.master_lb_floating_ip_enabled,
+    )
+    _flag_drift(
+        problems,
+        "spec.strictSecurityGroupRules",
+        spec.strict_security_group_rules,
+        labels.strict_sg_rules,
+    )
     if default_worker is not None:
         _worker_drift(problems, "spec.defaultWorker", spec.default_worker, default_worker)
     return problems
 
 
-def nodegroup_drift(spec: NKSNodeGroupSpec, name: str, nodegroup: dict[str, Any]) -> list[str]:
-    problems: list[str] = []
-    _drift(problems, "spec.nodeGroupName", name, nodegroup.get("name"))
-    _worker_drift(problems, "spec", spec, nodegroup)
+def nodegroup_drift(spec: NKSNodeGroupSpec, name: str, group: NodeGroup) -> list[Drift]:
+    problems: list[Drift] = []
+    _drift(problems, "spec.nodeGroupName", name, group.name)
+    _worker_drift(problems, "spec", spec, group)
     return problems
+
+
+def unreadable_fields(model: Any) -> dict[str, str]:
+    """Fields of an NKS answer that could not be read (unknown values, see nks/models)."""
+    found = getattr(model, "unreadable", None)
+    return dict(found) if isinstance(found, dict) else {}

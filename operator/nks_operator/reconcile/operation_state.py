@@ -1,76 +1,103 @@
 """Following one sent operation: did NKS start it, and how did it end?
 
 NKS may accept a request (202) and silently drop it while something else runs, so an
-operation counts as started only when a newer task of its type appears in the task
-history, or its target moves to `*_IN_PROGRESS`.
+operation counts as started only when NKS shows it. How NKS shows it depends on the
+operation (docs/nks-api-notes.md, "Confirming operations"):
+
+- operations with a task type in the guide's `supported_event_type` list: a newer task of
+  that type in the cluster's task history, or the target moving to `*_IN_PROGRESS`;
+- IP access control, service gateway and certificate changes, which NKS records no task
+  for: the state read back - the change no longer needs sending (`still_wanted` False).
+
+A `ROLLBACK_*` status after an operation means it failed. An operation running longer than
+its deadline is reported as timed out, and still followed: it may finish later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from nks_operator.api.status import LastOperation
+from nks_operator.nks.models import TaskEvent
 from nks_operator.reconcile import phase
 
 Verdict = Literal["idle", "waiting", "in_progress", "succeeded", "failed", "dropped"]
+Confirmation = Literal["task", "state"]
 
 
-def _task_id(task: Mapping[str, Any]) -> int:
-    try:
-        return int(task.get("id") or 0)
-    except (TypeError, ValueError):
-        return 0
+@dataclass(frozen=True)
+class Following:
+    verdict: Verdict
+    task: TaskEvent | None = None
+    detail: str = ""  # why it failed, when NKS says
+    timed_out: bool = False
 
 
-def _same_resource(last: LastOperation, task: Mapping[str, Any]) -> bool:
+def _same_resource(last: LastOperation, task: TaskEvent) -> bool:
     """Several node groups may run the same kind of task: match the target too."""
-    name = task.get("resource_name")
     if last.target is None:
-        return task.get("resource_type") in (None, "cluster")
-    return name is None or name == last.target
+        return task.resource_type in (None, "cluster")
+    return task.resource_name is None or task.resource_name == last.target
 
 
-def matching_task(
-    last: LastOperation, tasks: Sequence[Mapping[str, Any]]
-) -> Mapping[str, Any] | None:
+def matching_task(last: LastOperation, tasks: Sequence[TaskEvent]) -> TaskEvent | None:
     """The newest task of this operation's type started after the call was sent."""
     since = last.since_task_id or 0
     found = [
-        t
-        for t in tasks
-        if t.get("type") == last.type and _task_id(t) > since and _same_resource(last, t)
+        t for t in tasks if t.type == last.type and (t.id or 0) > since and _same_resource(last, t)
     ]
-    return max(found, key=_task_id) if found else None
+    return max(found, key=lambda t: t.id or 0) if found else None
 
 
 def follow(
     last: LastOperation | None,
-    tasks: Sequence[Mapping[str, Any]],
+    tasks: Sequence[TaskEvent],
     target_status: str | None,
     *,
+    confirmation: Confirmation,
+    still_wanted: bool,
     age_seconds: float,
     confirm_seconds: float,
-) -> tuple[Verdict, Mapping[str, Any] | None]:
-    """Where a sent operation stands, from task history and the target's status."""
+    deadline_seconds: float,
+    status_reason: str | None = None,
+) -> Following:
+    """Where a sent operation stands.
+
+    `still_wanted`: a fresh plan would send this operation again (the change is not
+    visible in NKS's state). `age_seconds`: since it was sent.
+    """
     if last is None or last.state in ("Succeeded", "Failed"):
-        return "idle", None
-    task = matching_task(last, tasks)
-    if task is not None:
-        state = str(task.get("state") or "")
-        if state == "FAIL":
-            return "failed", task
-        if state == "SUCCESS":
-            return "succeeded", task
-        return "in_progress", task
-    if last.state == "InProgress":
-        if phase.is_failed(target_status):
-            return "failed", None
-        if phase.is_stable(target_status):
-            return "succeeded", None
-        return "in_progress", None
+        return Following("idle")
+    timed_out = age_seconds > deadline_seconds
+    if confirmation == "task":
+        task = matching_task(last, tasks)
+        if task is not None:
+            if task.failed:
+                return Following("failed", task, task.contents or status_reason or "")
+            if task.succeeded:
+                if phase.is_rolled_back(target_status):
+                    return Following("failed", task, status_reason or "rolled back")
+                return Following("succeeded", task)
+            return Following("in_progress", task, timed_out=timed_out)
+    if phase.is_failed(target_status) and last.state == "InProgress":
+        return Following("failed", detail=status_reason or str(target_status))
+    if phase.is_rolled_back(target_status) and (
+        last.state == "InProgress" or phase.is_stable(target_status)
+    ):
+        # NKS undid it: the operation did not happen.
+        return Following("failed", detail=status_reason or str(target_status))
     if phase.is_in_progress(target_status):
-        return "in_progress", None
+        return Following("in_progress", timed_out=timed_out)
+    if confirmation == "state":
+        if not still_wanted:
+            return Following("succeeded")
+    elif last.state == "InProgress":
+        # Seen running, now stable, no task recorded: its end is the target's status.
+        if phase.is_failed(target_status):
+            return Following("failed", detail=status_reason or str(target_status))
+        return Following("succeeded")
     if age_seconds > confirm_seconds:
-        return "dropped", None
-    return "waiting", None
+        return Following("dropped")
+    return Following("waiting")

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+from nks_operator.nks.models import TaskEvent
+from nks_operator.reconcile.reasons import Reason
 
 
 @dataclass(frozen=True)
 class KubeEvent:
     type: Literal["Normal", "Warning"]
-    reason: str
+    reason: Reason
     message: str
 
 
-def _task_key(task: dict[str, Any]) -> int:
-    try:
-        return int(task.get("id") or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 def new_task_events(
-    tasks: list[dict[str, Any]],
+    tasks: Sequence[TaskEvent],
     *,
     last_task_id: int | None,
     resource_uuid: str | None,
@@ -38,27 +35,35 @@ def new_task_events(
     events: list[KubeEvent] = []
     watermark = last_task_id
     first_unfinished: int | None = None
-    for task in sorted(tasks, key=_task_key):
-        key = _task_key(task)
+    for task in sorted(tasks, key=lambda t: t.id or 0):
+        key = task.id or 0
         if last_task_id is not None and key <= last_task_id:
             continue
-        mine = task.get("resource_type") == resource_type and (
-            resource_uuid is None or task.get("resource_uuid") == resource_uuid
+        mine = task.resource_type == resource_type and (
+            resource_uuid is None or task.resource_uuid == resource_uuid
         )
-        state = str(task.get("state") or "")
+        state = (task.state or "").upper()
         if state == "IN_PROGRESS" and first_unfinished is None:
             first_unfinished = key
         if mine and (key, state) not in announced:
             announced.add((key, state))
-            kind = str(task.get("type") or "TASK")
-            contents = task.get("contents")
-            detail = f": {contents}" if contents else ""
+            kind = task.type or "TASK"
+            detail = f": {task.contents}" if task.contents else ""
             if state == "FAIL":
-                events.append(KubeEvent("Warning", "NKSTaskFailed", f"{kind} failed{detail}"))
+                events.append(
+                    KubeEvent("Warning", Reason.NKS_TASK_FAILED, f"{kind} failed{detail}")
+                )
             elif state == "SUCCESS":
-                events.append(KubeEvent("Normal", "NKSTaskSucceeded", f"{kind} succeeded{detail}"))
+                events.append(
+                    KubeEvent("Normal", Reason.NKS_TASK_SUCCEEDED, f"{kind} succeeded{detail}")
+                )
             elif state == "IN_PROGRESS":
-                events.append(KubeEvent("Normal", "NKSTaskStarted", f"{kind} in progress{detail}"))
+                events.append(
+                    KubeEvent("Normal", Reason.NKS_TASK_STARTED, f"{kind} in progress{detail}")
+                )
         if state != "IN_PROGRESS" and first_unfinished is None:
             watermark = key
+    # Announced pairs at or below the watermark can never come up again.
+    if watermark is not None:
+        announced.difference_update({pair for pair in announced if pair[0] <= watermark})
     return events, watermark

@@ -1,0 +1,213 @@
+"""What differs between NKSCluster and NKSNodeGroup, behind one interface.
+
+The generic reconciler (control/reconciler.py) owns every rule both kinds share; an
+adapter answers the kind-specific questions: where the resource lives in NKS, how to read
+it from a poller snapshot, what is wrong with its spec, how to create, plan and delete it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from nks_operator.api.base import SecretKeyReference
+from nks_operator.api.resources import Resource
+from nks_operator.api.status import CreationIntent, ResourceStatus
+from nks_operator.nks.models import Cluster, NodeGroup
+from nks_operator.polling.accounts import Account
+from nks_operator.polling.snapshot import ClusterSnapshot
+from nks_operator.reconcile.day2 import Plan
+from nks_operator.reconcile.observed import Drift
+from nks_operator.reconcile.outcome import Assessment, Problem
+from nks_operator.reconcile.reasons import Reason
+
+if TYPE_CHECKING:
+    from nks_operator.control.reconciler import Pass
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+StatusT = TypeVar("StatusT", bound=ResourceStatus)
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a resource lives in NKS, as far as a pass needs to know."""
+
+    region: str
+    credentials_secret: str | None
+    # The NKS cluster whose poller snapshot holds the resource: the cluster itself (None
+    # before it exists) or the node group's cluster.
+    cluster_id: str | None
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The resource as NKS last reported it."""
+
+    nks_id: str
+    model: Cluster | NodeGroup
+    snapshot: ClusterSnapshot
+    # Parts of NKS's answers that could not be read: field -> what was wrong.
+    unreadable: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str | None:
+        return self.model.status
+
+    @property
+    def status_reason(self) -> str | None:
+        return self.model.status_reason
+
+
+class Adapter(ABC, Generic[SpecT, StatusT]):
+    resource: Resource
+    spec_model: type[SpecT]
+    status_model: type[StatusT]
+    create_operation: str  # lastOperation.type of a create
+    delete_operation: str
+    not_found: Reason
+    name_in_use: Reason
+    ready_noun: str  # "cluster" / "node group", for messages
+
+    # -- identity -------------------------------------------------------------------------
+
+    @abstractmethod
+    def nks_id(self, status: StatusT) -> str | None: ...
+
+    @abstractmethod
+    def set_nks_id(self, status: StatusT, nks_id: str, location: Location) -> None: ...
+
+    @abstractmethod
+    def adoption_id(self, spec: SpecT) -> str | None:
+        """`spec.clusterID` / `spec.nodeGroupID`: adopt instead of create."""
+
+    def adoption_id_raw(self, raw_spec: Mapping[str, Any]) -> str | None:
+        """The adoption id from a spec that may not validate (deletion reads it)."""
+        value = raw_spec.get(self.adoption_field)
+        return str(value) if value else None
+
+    adoption_field: str  # "clusterID" / "nodeGroupID"
+
+    @abstractmethod
+    def nks_name(self, spec: SpecT, metadata_name: str) -> str: ...
+
+    @abstractmethod
+    async def locate(self, p: Pass) -> Location | Assessment:
+        """Region, credentials and NKS cluster of the resource, or why a pass cannot know
+        them yet (waiting for the parent cluster, an immutable field changed, ...)."""
+
+    @abstractmethod
+    async def locate_for_delete(self, p: Pass) -> Location | None:
+        """The same for deletion, from a spec that may be invalid; None: nothing in NKS
+        can be reached any more (the parent cluster is gone)."""
+
+    # -- observe ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def observe(self, snapshot: ClusterSnapshot, nks_id: str) -> Observed | None:
+        """The resource in a snapshot; None when NKS does not list it."""
+
+    @abstractmethod
+    def problems(
+        self,
+        p: Pass,
+        supported: Mapping[str, bool],
+        observed: Observed | None,
+    ) -> tuple[list[str], list[Drift]]:
+        """Spec problems NKS would refuse, and immutable fields that differ from NKS."""
+
+    @abstractmethod
+    def report(self, p: Pass, observed: Observed) -> None:
+        """Copy what NKS reports into status."""
+
+    @abstractmethod
+    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
+        """(resource uuid or None for the whole cluster, resource type) of its tasks."""
+
+    def usable(self, p: Pass, observed: Observed) -> bool:
+        """Created and usable: Ready stays True while NKS changes it."""
+        last = p.status.last_operation
+        return last is None or last.type != self.create_operation or last.state == "Succeeded"
+
+    # -- create -----------------------------------------------------------------------------
+
+    @abstractmethod
+    async def existing(self, p: Pass, account: Account, location: Location, name: str) -> list[str]:
+        """Ids of NKS resources that already carry `name`."""
+
+    @abstractmethod
+    async def find_created(
+        self, p: Pass, account: Account, location: Location, intent: CreationIntent
+    ) -> str | None:
+        """The id of what our own create made (after a crash or a lost answer)."""
+
+    def create_blocker(
+        self, p: Pass, location: Location, snapshot: ClusterSnapshot | None
+    ) -> str | None:
+        """Why the create must wait (another operation of the cluster runs), if it must."""
+        return None
+
+    @abstractmethod
+    def secret_refs(self, spec: SpecT) -> list[SecretKeyReference]: ...
+
+    @abstractmethod
+    async def create(
+        self,
+        account: Account,
+        location: Location,
+        spec: SpecT,
+        name: str,
+        secrets: Mapping[tuple[str, str], str],
+    ) -> str:
+        """Send the create; returns the new id."""
+
+    # -- converge ---------------------------------------------------------------------------
+
+    async def prepare(self, p: Pass, account: Account, observed: Observed) -> None:
+        """Reads the plan needs besides the snapshot (the cluster's IP ACL)."""
+        return None
+
+    @abstractmethod
+    def plan(
+        self,
+        p: Pass,
+        observed: Observed,
+        supported: Mapping[str, bool],
+        location: Location,
+    ) -> Plan: ...
+
+    @abstractmethod
+    def target_status(self, observed: Observed, target: str | None) -> str | None:
+        """NKS status of an operation's target (node group name, control plane, cluster)."""
+
+    async def when_stable(self, p: Pass, account: Account, observed: Observed) -> Problem | None:
+        """Kubernetes-side work once NKS is stable (kubeconfig and Argo CD Secrets); a
+        problem it reports shows on Synced without stopping the pass."""
+        return None
+
+    def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
+        """Bookkeeping right after an operation was sent."""
+        return None
+
+    def after_success(self, p: Pass, operation: str) -> None:
+        """Bookkeeping once an operation is confirmed."""
+        return None
+
+    # -- delete -----------------------------------------------------------------------------
+
+    @abstractmethod
+    async def read_for_delete(
+        self, account: Account, location: Location, nks_id: str
+    ) -> str | None:
+        """NKS's status of the resource read fresh; None when it is gone (404)."""
+
+    @abstractmethod
+    async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
+        """Send the delete; False when it was already gone."""
+
+    async def released(self, p: Pass) -> None:
+        """Kubernetes-side clean-up once the resource may go (the Argo CD Secret)."""
+        return None

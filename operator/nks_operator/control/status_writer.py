@@ -1,0 +1,84 @@
+"""One pass's status: accumulated in the model, written once, only if it changed."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from nks_operator.api.resources import Resource
+from nks_operator.api.status import ResourceStatus
+from nks_operator.kube.api import KubeAPI
+from nks_operator.reconcile import conditions
+from nks_operator.runtime.cache import ObjectCache, ObjectKey
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _drop_empty_strings(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_empty_strings(v) for k, v in value.items() if v != ""}
+    if isinstance(value, list):
+        return [_drop_empty_strings(item) for item in value]
+    return value
+
+
+def status_dict(status: BaseModel) -> dict[str, Any]:
+    # Empty strings are left out: they carry nothing, and the Go JSON decoder of some
+    # apiserver builds (our 1.20 test build among them) reads "" in a CR as null.
+    return _drop_empty_strings(status.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+class StatusWriter:
+    def __init__(
+        self,
+        kube: KubeAPI,
+        cache: ObjectCache,
+        resource: Resource,
+        key: ObjectKey,
+        generation: int | None,
+        status: ResourceStatus,
+    ) -> None:
+        self.kube = kube
+        self.cache = cache
+        self.resource = resource
+        self.key = key
+        self.generation = generation
+        self.status = status
+        self.original = status_dict(status)
+        self.baseline = list(status.conditions)
+        self.writes = 0
+
+    def conditions(self, *updates: conditions.ConditionUpdate) -> None:
+        self.status.conditions = conditions.apply(
+            self.status.conditions,
+            updates,
+            generation=self.generation,
+            now=now_iso(),
+            baseline=self.baseline,
+        )
+
+    @property
+    def changed(self) -> bool:
+        return status_dict(self.status) != self.original
+
+    async def flush(self) -> None:
+        """Write status now if it changed (e.g. an operation is recorded before it is sent)."""
+        new = status_dict(self.status)
+        if new == self.original:
+            return
+        # Merge patch: fields that disappeared must be nulled explicitly.
+        patch: dict[str, Any] = dict(new)
+        for key in self.original:
+            if key not in new:
+                patch[key] = None
+        result = await self.kube.patch_status(
+            self.resource, self.key.namespace, self.key.name, patch
+        )
+        self.writes += 1
+        self.original = new
+        self.baseline = list(self.status.conditions)
+        self.cache.wrote_status(self.key, new, result)

@@ -1,0 +1,49 @@
+"""kopf's watches feed the cache and the work queue; nothing else happens here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION
+from nks_operator.control.context import OperatorContext
+from nks_operator.control.reconciler import RECONCILE_REQUESTED_ANNOTATION
+from nks_operator.handlers.shard import in_shard
+from nks_operator.runtime.cache import ObjectKey
+
+
+def _observe(ctx: OperatorContext, kind: str, event: dict[str, Any], type_: str | None) -> None:
+    raw = event["object"]
+    meta = raw["metadata"]
+    key = ObjectKey(kind, meta["namespace"], meta["name"])
+    if type_ == "DELETED":
+        ctx.forget(key)
+        if kind == CLUSTER.kind:
+            for child in ctx.cache.children(key.namespace, key.name):
+                ctx.queue.add(child)
+        return
+    stored = ctx.cache.store(key, raw)
+    if stored.needs_pass:
+        ctx.queue.add(key)
+        if RECONCILE_REQUESTED_ANNOTATION in (meta.get("annotations") or {}):
+            ctx.refresh_nks(key)
+    if stored.parent_changed:
+        for child in ctx.cache.children(key.namespace, key.name):
+            ctx.queue.add(child)
+
+
+@kopf.on.event(GROUP, VERSION, CLUSTER.plural, when=in_shard)
+async def cluster_event(event: dict[str, Any], memo: kopf.Memo, type: str | None, **_: Any) -> None:
+    ctx: OperatorContext | None = memo.get("ctx")
+    if ctx is not None:
+        _observe(ctx, CLUSTER.kind, event, type)
+
+
+@kopf.on.event(GROUP, VERSION, NODEGROUP.plural, when=in_shard)
+async def nodegroup_event(
+    event: dict[str, Any], memo: kopf.Memo, type: str | None, **_: Any
+) -> None:
+    ctx: OperatorContext | None = memo.get("ctx")
+    if ctx is not None:
+        _observe(ctx, NODEGROUP.kind, event, type)

@@ -1,0 +1,302 @@
+"""The one place where a pass's findings become phase, conditions and the next pass.
+
+The generic reconciler (control/reconciler.py) gathers what it found into an `Assessment`
+- the stage of the lifecycle, the problem that stopped it if any, what NKS reports and
+what the day-2 plan concluded - and `outcome()` decides everything a user sees from that.
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from nks_operator.api.status import Phase
+from nks_operator.reconcile import phase as nks_phase
+from nks_operator.reconcile.conditions import PROGRESSING, READY, SYNCED, ConditionUpdate
+from nks_operator.reconcile.day2 import PlanState
+from nks_operator.reconcile.reasons import CREDENTIALS_PROBLEMS, NEEDS_ATTENTION, Reason
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+class Stage(StrEnum):
+    """Where the resource stands in its lifecycle."""
+
+    WAITING_FOR_PARENT = "WaitingForParent"  # node group: its NKSCluster is not there yet
+    PAUSED_BEFORE_CREATE = "PausedBeforeCreate"
+    CREATE_WAITING = "CreateWaiting"  # node group: the cluster is busy; create later
+    CREATE_PENDING = "CreatePending"  # a create may be in flight; looking it up by name
+    CREATE_REQUESTED = "CreateRequested"  # NKS accepted the create this pass
+    ADOPTED = "Adopted"  # found what a lost create response made
+    OBSERVING = "Observing"  # the NKS id is known, NKS's state not read yet
+    RUNNING = "Running"  # NKS's state is known
+    DELETING = "Deleting"
+    PAUSED_DELETION = "PausedDeletion"
+
+
+class Sending(StrEnum):
+    """What happened to the day-2 action a stable resource's plan asked for."""
+
+    NONE = "None"  # nothing to send (see PlanState)
+    SENT = "Sent"  # `Assessment.operation` describes it
+    REFUSED = "Refused"  # NKS refused it (4xx): not retried until the spec changes
+    FAILED_BEFORE = "FailedBefore"  # the same operation failed for this generation
+    PAUSED = "Paused"  # would be sent, but the resource is paused
+    CLUSTER_BUSY = "ClusterBusy"  # another operation of the cluster goes first
+
+
+@dataclass(frozen=True)
+class Problem:
+    reason: Reason
+    message: str
+
+    @property
+    def transient(self) -> bool:
+        """NKS or Kubernetes could not be used: retried with backoff, nothing to fix."""
+        return self.reason in (
+            Reason.NKS_UNAVAILABLE,
+            Reason.KUBERNETES_UNAVAILABLE,
+        )
+
+
+@dataclass(frozen=True)
+class OperationView:
+    """The operation being followed."""
+
+    operation: str
+    summary: str
+    verdict: Literal["waiting", "in_progress"]
+    upgrade: bool = False
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class Assessment:
+    kind: Literal["NKSCluster", "NKSNodeGroup"]
+    stage: Stage
+    has_nks_id: bool = False
+    paused: bool = False
+    problem: Problem | None = None  # stopped the pass
+    transient: Problem | None = None  # NKS/Kubernetes unavailable: reported next to the stage
+    answer_problem: str | None = None  # parts of NKS's answer were unreadable
+    side_problem: Problem | None = None  # a Kubernetes-side task failed (Argo CD Secret)
+    message: str = ""  # the stage's own detail (what was created, what is awaited, ...)
+    nks_status: str | None = None
+    usable: bool = False  # created: stays Ready=True while NKS changes it
+    operation: OperationView | None = None
+    plan: PlanState = "in_sync"
+    plan_message: str = ""
+    plan_reason: Reason | None = None  # the first blocked reason
+    sending: Sending = Sending.NONE
+    previous_ready_reason: str | None = None
+    timers: tuple[float, ...] = ()  # seconds until something time-based falls due
+
+
+@dataclass(frozen=True)
+class Timing:
+    slow_seconds: float
+    error_backoff_seconds: float
+    fast_seconds: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    phase: Phase | None  # None: keep the phase
+    conditions: tuple[ConditionUpdate, ...]
+    requeue_after: float
+    error: Literal["transient", "terminal"] | None = None
+    warnings: tuple[tuple[Reason, str], ...] = field(default_factory=tuple)
+
+
+def _cond(
+    type_: str, status: ConditionStatus, reason: Reason | str, message: str
+) -> ConditionUpdate:
+    return ConditionUpdate(type_, status, str(reason), message)
+
+
+def _ready_reason(kind: str) -> Reason:
+    return Reason.CLUSTER_READY if kind == "NKSCluster" else Reason.NODE_GROUP_READY
+
+
+def _problem_outcome(a: Assessment, problem: Problem, timing: Timing) -> Outcome:
+    reason = problem.reason
+    phase: Phase | None = None
+    if reason == Reason.INVALID_SPEC:
+        if not a.has_nks_id:
+            phase = "Failed"
+        elif a.nks_status is not None:
+            phase = nks_phase.phase_for(a.nks_status)
+    elif reason in CREDENTIALS_PROBLEMS or reason == Reason.SECRET_KEY_MISSING:
+        phase = None if a.has_nks_id else "Pending"
+    elif reason in NEEDS_ATTENTION:
+        phase = "Failed"
+    conditions = [_cond(READY, "False", reason, problem.message)]
+    if reason == Reason.NKS_FAILED:
+        conditions.append(_cond(SYNCED, "True", Reason.OBSERVED, "NKS state observed"))
+    else:
+        conditions.append(_cond(SYNCED, "False", reason, problem.message))
+    event = Reason.CREDENTIALS_ERROR if reason in CREDENTIALS_PROBLEMS else reason
+    slow = reason in (Reason.NKS_FAILED, Reason.CLUSTER_NOT_FOUND, Reason.NODE_GROUP_NOT_FOUND)
+    return Outcome(
+        phase=phase,
+        conditions=tuple(conditions),
+        requeue_after=timing.slow_seconds if slow else timing.error_backoff_seconds,
+        error="terminal",
+        warnings=((event, problem.message),),
+    )
+
+
+def _running(
+    a: Assessment, timing: Timing
+) -> tuple[Phase | None, list[ConditionUpdate], list[tuple[Reason, str]], float | None]:
+    """Phase, conditions, warnings and an optional requeue of an observed resource."""
+    conditions: list[ConditionUpdate] = []
+    warnings: list[tuple[Reason, str]] = []
+    status_text = f"NKS reports {a.nks_status}" if a.nks_status else "NKS state observed"
+    ready_reason = _ready_reason(a.kind)
+    op = a.operation
+    if op is not None or nks_phase.is_in_progress(a.nks_status):
+        if op is not None:
+            phase: Phase = "Upgrading" if op.upgrade else "Updating"
+        else:
+            phase = nks_phase.phase_for(a.nks_status)
+        if a.paused:
+            phase = "Paused"
+        conditions.append(_cond(READY, "True" if a.usable else "False", phase, status_text))
+        if a.sending == Sending.SENT and op is not None:
+            conditions.append(_cond(SYNCED, "True", Reason.OPERATION_REQUESTED, op.summary))
+        else:
+            conditions.append(_cond(SYNCED, "True", Reason.OBSERVED, "waiting for NKS to finish"))
+        if op is not None and op.timed_out:
+            message = f"{op.summary}: NKS has not finished it within its deadline; still following"
+            conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_TIMED_OUT, message))
+            warnings.append((Reason.OPERATION_TIMED_OUT, message))
+        elif op is not None:
+            detail = "sent" if a.sending == Sending.SENT else op.verdict.replace("_", " ")
+            conditions.append(
+                _cond(PROGRESSING, "True", Reason.OPERATION_IN_PROGRESS, f"{op.summary} ({detail})")
+            )
+        else:
+            conditions.append(_cond(PROGRESSING, "True", Reason.OPERATION_IN_PROGRESS, status_text))
+        return phase, conditions, warnings, None
+
+    phase = "Paused" if a.paused else "Ready"
+    ready = _cond(READY, "True", Reason.PAUSED if a.paused else ready_reason, status_text)
+    if a.paused:
+        ready = _cond(
+            READY, "True", Reason.PAUSED, "the resource is up; paused: nothing is sent to NKS"
+        )
+    conditions.append(ready)
+    requeue: float | None = None
+    if a.sending == Sending.REFUSED:
+        conditions.append(_cond(SYNCED, "False", Reason.OPERATION_REFUSED, a.plan_message))
+        conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_REFUSED, a.plan_message))
+        warnings.append((Reason.OPERATION_REFUSED, a.plan_message))
+        requeue = timing.error_backoff_seconds
+    elif a.sending == Sending.FAILED_BEFORE:
+        conditions.append(_cond(SYNCED, "False", Reason.OPERATION_FAILED, a.plan_message))
+        conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_FAILED, a.plan_message))
+        warnings.append((Reason.OPERATION_FAILED, a.plan_message))
+    elif a.sending == Sending.PAUSED:
+        conditions.append(_cond(SYNCED, "True", Reason.PAUSED, f"paused: would {a.plan_message}"))
+    elif a.sending == Sending.CLUSTER_BUSY:
+        message = f"waiting for the cluster to be idle to {a.plan_message}"
+        conditions.append(_cond(SYNCED, "False", Reason.WAITING, message))
+        conditions.append(_cond(PROGRESSING, "True", Reason.WAITING, message))
+    elif a.plan == "blocked":
+        reason = a.plan_reason or Reason.UPGRADE_BLOCKED
+        conditions.append(_cond(SYNCED, "False", reason, a.plan_message))
+        conditions.append(_cond(PROGRESSING, "False", Reason.IDLE, "nothing can be sent"))
+        warnings.append((reason, a.plan_message))
+        requeue = timing.error_backoff_seconds
+    elif a.plan == "waiting":
+        conditions.append(_cond(SYNCED, "False", Reason.WAITING, a.plan_message))
+        conditions.append(_cond(PROGRESSING, "True", Reason.WAITING, a.plan_message))
+    elif a.paused:
+        conditions.append(_cond(SYNCED, "True", Reason.PAUSED, "the paused annotation is set"))
+    else:
+        conditions.append(_cond(SYNCED, "True", Reason.SYNCED, "spec and NKS agree"))
+        conditions.append(_cond(PROGRESSING, "False", Reason.IDLE, "nothing to change"))
+    return phase, conditions, warnings, requeue
+
+
+def outcome(a: Assessment, timing: Timing) -> Outcome:
+    """Phase, conditions, Warnings and the next pass for one pass's findings."""
+    if a.problem is not None and not a.problem.transient:
+        return _problem_outcome(a, a.problem, timing)
+    transient = a.problem if a.problem is not None else a.transient
+
+    phase: Phase | None = None
+    conditions: list[ConditionUpdate] = []
+    warnings: list[tuple[Reason, str]] = []
+    requeue: float | None = None
+    stage = a.stage
+    if stage == Stage.WAITING_FOR_PARENT:
+        phase = None if a.has_nks_id else "Pending"
+        conditions += [
+            _cond(READY, "False", Reason.WAITING_FOR_CLUSTER, a.message),
+            _cond(SYNCED, "True", Reason.WAITING_FOR_CLUSTER, a.message),
+        ]
+    elif stage == Stage.PAUSED_BEFORE_CREATE:
+        phase = "Paused"
+        conditions += [
+            _cond(READY, "False", Reason.PAUSED, "paused before creation: nothing is sent"),
+            _cond(SYNCED, "True", Reason.PAUSED, "the paused annotation is set"),
+        ]
+    elif stage == Stage.CREATE_WAITING:
+        phase = "Pending"
+        conditions.append(_cond(READY, "False", Reason.WAITING_FOR_CLUSTER, a.message))
+    elif stage == Stage.CREATE_PENDING:
+        phase = "Provisioning"
+        conditions.append(_cond(READY, "False", Reason.CREATING, a.message))
+    elif stage == Stage.CREATE_REQUESTED:
+        phase = "Provisioning"
+        conditions += [
+            _cond(READY, "False", Reason.CREATING, "creating in NKS"),
+            _cond(SYNCED, "True", Reason.CREATE_REQUESTED, a.message),
+        ]
+    elif stage == Stage.ADOPTED:
+        conditions.append(_cond(SYNCED, "True", Reason.ADOPTED, a.message))
+    elif stage == Stage.OBSERVING:
+        if a.previous_ready_reason in {str(r) for r in CREDENTIALS_PROBLEMS}:
+            conditions.append(_cond(READY, "Unknown", Reason.CREDENTIALS_RESOLVED, a.message))
+    elif stage == Stage.RUNNING:
+        phase, running, warnings, requeue = _running(a, timing)
+        conditions += running
+    elif stage == Stage.DELETING:
+        phase = "Deleting"
+        conditions.append(_cond(READY, "False", Reason.DELETING, a.message))
+        if a.operation is not None and a.operation.timed_out:
+            message = f"{a.message}: NKS has not finished within the deletion deadline"
+            conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_TIMED_OUT, message))
+            warnings.append((Reason.OPERATION_TIMED_OUT, message))
+    elif stage == Stage.PAUSED_DELETION:
+        phase = "Paused"
+        conditions.append(
+            _cond(READY, "False", Reason.PAUSED, "deletion waits: the paused annotation is set")
+        )
+
+    if a.side_problem is not None:
+        conditions = [c for c in conditions if c.type != SYNCED]
+        conditions.append(_cond(SYNCED, "False", a.side_problem.reason, a.side_problem.message))
+        warnings.append((a.side_problem.reason, a.side_problem.message))
+    if a.answer_problem is not None and transient is None:
+        conditions = [c for c in conditions if c.type != SYNCED]
+        conditions.append(_cond(SYNCED, "False", Reason.NKS_ANSWER_INVALID, a.answer_problem))
+    if transient is not None:
+        conditions = [c for c in conditions if c.type != SYNCED]
+        conditions.append(_cond(SYNCED, "False", transient.reason, transient.message))
+
+    due = [t for t in (*a.timers, requeue) if t is not None and t >= 0]
+    next_pass = min([timing.slow_seconds, *due])
+    if stage == Stage.DELETING:
+        next_pass = min(next_pass, timing.fast_seconds)
+    return Outcome(
+        phase=phase,
+        conditions=tuple(conditions),
+        requeue_after=next_pass,
+        error="transient" if transient is not None else None,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,116 @@
+"""The object cache: one trimmed copy per object, what wakes a pass, the own-status overlay."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from nks_operator.control.memory import Memories
+from nks_operator.runtime.cache import LAST_APPLIED, ObjectCache, ObjectKey
+
+CLUSTER = ObjectKey("NKSCluster", "ns", "demo")
+
+
+def body(**status: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "nks.nhncloud.com/v1alpha1",
+        "kind": "NKSCluster",
+        "metadata": {
+            "name": "demo",
+            "namespace": "ns",
+            "uid": "u1",
+            "generation": 1,
+            "resourceVersion": "10",
+            "annotations": {LAST_APPLIED: "{...a whole copy...}", "team": "a"},
+            "managedFields": [{"manager": "kubectl"}],
+        },
+        "spec": {"region": "kr2"},
+        "status": status,
+    }
+
+
+def test_trimmed_copy_without_managed_fields_or_last_applied() -> None:
+    cache = ObjectCache()
+    cache.store(CLUSTER, body())
+    stored = cache.get(CLUSTER)
+    assert stored is not None
+    assert "managedFields" not in stored["metadata"]
+    assert stored["metadata"]["annotations"] == {"team": "a"}
+    assert stored["spec"] == {"region": "kr2"}
+
+
+def test_status_only_changes_do_not_need_a_pass() -> None:
+    cache = ObjectCache()
+    assert cache.store(CLUSTER, body()).needs_pass  # first sight
+    assert not cache.store(CLUSTER, body(phase="Ready")).needs_pass
+    changed = body()
+    changed["metadata"]["generation"] = 2
+    assert cache.store(CLUSTER, changed).needs_pass
+    annotated = copy.deepcopy(changed)
+    annotated["metadata"]["annotations"]["nks.nhncloud.com/paused"] = "true"
+    assert cache.store(CLUSTER, annotated).needs_pass
+    own = copy.deepcopy(annotated)
+    own["metadata"]["annotations"]["nks.nhncloud.com/create-requested"] = "{}"
+    assert not cache.store(CLUSTER, own).needs_pass  # the operator's own bookkeeping
+
+
+def test_node_groups_see_their_cluster_change() -> None:
+    cache = ObjectCache()
+    cache.store(CLUSTER, body())
+    assert not cache.store(CLUSTER, body(phase="Provisioning")).parent_changed
+    ready = body(clusterID="c1", conditions=[{"type": "Ready", "status": "True"}])
+    assert cache.store(CLUSTER, ready).parent_changed
+
+
+def test_children_index_follows_cluster_ref() -> None:
+    cache = ObjectCache()
+    group = ObjectKey("NKSNodeGroup", "ns", "pool")
+    other = ObjectKey("NKSNodeGroup", "other", "pool")
+    ref = {
+        "metadata": {"name": "pool", "namespace": "ns"},
+        "spec": {"clusterRef": {"name": "demo"}},
+    }
+    cache.store(group, ref)
+    cache.store(other, {**ref, "metadata": {"name": "pool", "namespace": "other"}})
+    assert cache.children("ns", "demo") == [group]
+    moved = {**ref, "spec": {"clusterRef": {"name": "prod"}}}
+    cache.store(group, moved)
+    assert cache.children("ns", "demo") == []
+    assert cache.children("ns", "prod") == [group]
+    cache.forget(group)
+    assert cache.children("ns", "prod") == []
+
+
+def test_own_status_is_served_until_the_watch_shows_it() -> None:
+    cache = ObjectCache()
+    cache.store(CLUSTER, body(phase="Pending"))
+    cache.wrote_status(CLUSTER, {"phase": "Provisioning"}, {"metadata": {"resourceVersion": "11"}})
+    # An older event still in flight must not bring the old status back.
+    cache.store(CLUSTER, body(phase="Pending"))
+    stored = cache.get(CLUSTER)
+    assert stored is not None and stored["status"] == {"phase": "Provisioning"}
+    echo = body(phase="Provisioning")
+    echo["metadata"]["resourceVersion"] = "11"
+    cache.store(CLUSTER, echo)
+    # From now on the watch is current: someone else's later status change shows.
+    cache.store(CLUSTER, body(phase="Ready"))
+    stored = cache.get(CLUSTER)
+    assert stored is not None and stored["status"] == {"phase": "Ready"}
+
+
+def test_phase_counts_follow_changes_and_forgets() -> None:
+    memories = Memories()
+    a, b = CLUSTER, ObjectKey("NKSCluster", "ns", "b")
+    memories.of(a)
+    memories.of(b)
+    assert memories.record_phase(a, "Provisioning")
+    assert memories.record_phase(b, "Provisioning")
+    assert memories.record_phase(a, "Ready")
+    assert not memories.record_phase(a, "Ready")  # unchanged
+    memories.record_phase(ObjectKey("NKSNodeGroup", "ns", "g"), None)
+    assert memories.phase_counts("NKSCluster") == {"Provisioning": 1, "Ready": 1}
+    assert memories.phase_counts("NKSNodeGroup") == {"Unknown": 1}
+    memories.forget(b)
+    assert memories.phase_counts("NKSCluster") == {"Ready": 1}
+    memories.forget(b)  # twice is harmless
+    assert memories.phase_counts("NKSCluster") == {"Ready": 1}
