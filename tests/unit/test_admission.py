@@ -260,21 +260,7 @@ def test_a_version_raise_that_never_happened_can_be_taken_back() -> None:
 
 
 def test_a_field_the_operator_reports_as_drifted_may_be_fixed() -> None:
-    status = {
-        **CREATED,
-        "conditions": [
-            {
-                "type": "Ready",
-                "status": "False",
-                "reason": "InvalidSpec",
-                "message": "spec.keypair is immutable: NKS has 'real-key', the spec asks for "
-                "'my-keypair' (revert the field, or create a new resource); "
-                "spec.defaultWorker.bootVolume.type is immutable: NKS has 'General SSD', the "
-                "spec asks for 'General HDD' (revert the field, or create a new resource)",
-                "lastTransitionTime": "2026-01-01T00:00:00Z",
-            }
-        ],
-    }
+    status = {**CREATED, "drift": ["spec.keypair", "spec.defaultWorker.bootVolume.type"]}
     changes = {
         "keypair": "real-key",
         "defaultWorker": {"bootVolume": {"type": "General SSD"}},
@@ -282,6 +268,14 @@ def test_a_field_the_operator_reports_as_drifted_may_be_fixed() -> None:
     }
     assert update(changes, status=status) == [
         "spec.region is immutable: it was 'kr2', the change asks for 'kr1'"
+    ]
+
+
+def test_a_create_in_flight_counts_as_existing() -> None:
+    annotations = {"nks.nhncloud.com/create-requested": '{"name": "demo"}'}
+    problems = review_cluster(spec(keypair="other"), spec(), "demo", old_annotations=annotations)
+    assert problems == [
+        "spec.keypair is immutable: it was 'my-keypair', the change asks for 'other'"
     ]
 
 

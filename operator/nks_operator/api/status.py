@@ -91,7 +91,7 @@ class ResourceStatus(StatusModel):
     user_script_generation: int | None = None
     """metadata.generation a user script change was last sent for: a script NKS still
     reports differently afterwards is reported, never sent again until the spec changes."""
-    drift: list[str] = Field(default_factory=list)
+    drift: list[str] | None = None
     """Immutable fields whose spec differs from what NKS has (changing them back is
     allowed; the admission webhook reads this)."""
     last_task_id: Annotated[int | None, Field(alias="lastTaskID")] = None

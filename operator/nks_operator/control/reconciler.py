@@ -240,6 +240,9 @@ class Reconciler:
             p.spec = adapter.spec_model.model_validate(p.body.get("spec") or {})
         except ValidationError as error:
             raise p.stop(Reason.INVALID_SPEC, "; ".join(format_validation_error(error))) from None
+        if (adapter.nks_id(p.status) or read_intent(p.body, p.status)) is not None:
+            # Something exists (or may) in NKS: never let the object go without deleting it.
+            await self._ensure_finalizer(p)
         located = await adapter.locate(p)
         if isinstance(located, Assessment):
             return located
@@ -274,7 +277,7 @@ class Reconciler:
             adapter.set_nks_id(p.status, observed.nks_id, location)
             await self._ensure_finalizer(p)
         problems, drift = adapter.problems(p, supported, observed)
-        p.status.drift = [d.field for d in drift]
+        p.status.drift = [d.field for d in drift] or None
         problems += [d.message for d in drift]
         if problems:
             fields: dict[str, Any] = {}
@@ -370,9 +373,10 @@ class Reconciler:
             return p.stop(
                 Reason.CREDENTIALS_REJECTED, f"NKS rejected the credentials: {error}", **fields
             )
+        # Nothing new is known: only Synced says what failed (the rest stays as it was).
         return Stop(
             p.assess(
-                fields.pop("stage", Stage.RUNNING),
+                fields.pop("stage", Stage.OBSERVING),
                 transient=Problem(Reason.NKS_UNAVAILABLE, f"NKS call failed: {error}"),
                 **fields,
             )
@@ -792,6 +796,8 @@ class Reconciler:
             and last.target == action.target
         ):
             attempt = last.attempt + 1  # NKS dropped it before
+        # Claimed before the first await: a sibling's pass may run at any await below.
+        self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
         p.status.last_operation = LastOperation(
             type=action.operation,
             state="Requested",
@@ -804,8 +810,11 @@ class Reconciler:
         )
         p.adapter.after_send(p, action.operation, action.args)
         # Durable before the call: after a crash, the next pass follows instead of resending.
-        await p.writer.flush()
-        self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
+        try:
+            await p.writer.flush()
+        except BaseException:
+            self.ctx.claims.release(cluster_id, p.key)
+            raise
         try:
             await action.send(account.client, cluster_id)
         except errors.NKSError as error:

@@ -64,6 +64,17 @@ class EventPoster:
         self.posted = 0
 
     def post(self, body: dict[str, Any], type_: EventType, reason: str, message: str) -> None:
+        meta = body["metadata"]
+        level = logging.WARNING if type_ == "Warning" else logging.INFO
+        logger.log(
+            level,
+            "%s %s/%s: %s %s",
+            body.get("kind"),
+            meta["namespace"],
+            meta["name"],
+            reason,
+            message,
+        )
         try:
             self._queue.put_nowait(event_manifest(body, type_, reason, message))
         except asyncio.QueueFull:

@@ -384,7 +384,8 @@ class AccountPoller:
     async def _read_nodegroups(
         self, snapshot: ClusterSnapshot, problems: dict[str, str]
     ) -> dict[str, NodeGroup]:
-        """One list per cluster; a GET only for groups whose list entry changed."""
+        """One list per cluster and a GET per worker group: the list entry has no version
+        or labels, so an operation that ran between two reads would not show in it."""
         listed = await self.reader.list_nodegroups(snapshot.uuid)
         for entry in _unreadable(listed):
             key = getattr(entry, "name", None) or getattr(entry, "uuid", None)
@@ -395,14 +396,6 @@ class AccountPoller:
             name = item.name or item.uuid
             if name == DEFAULT_MASTER or item.role == "master":
                 result[name] = item  # the control plane: its GET answers 403
-                continue
-            previous = snapshot.nodegroups.get(name)
-            if (
-                previous is not None
-                and _same_entry(previous, item)
-                and not is_in_progress(item.status)
-            ):
-                result[name] = previous
                 continue
             try:
                 result[name] = await self.reader.get_nodegroup(snapshot.uuid, item.uuid)
@@ -425,11 +418,3 @@ class AccountPoller:
     def _notify(self, cluster_id: str) -> None:
         for key in list(self._watchers.get(cluster_id, ())):
             self._wake(key)
-
-
-def _same_entry(previous: NodeGroup, item: NodeGroup) -> bool:
-    """The list entry holds nothing the previous GET answer contradicts."""
-    return all(
-        getattr(previous, field) == getattr(item, field)
-        for field in ("uuid", "status", "node_count", "flavor_id", "image_id", "name")
-    )

@@ -254,7 +254,7 @@ def _compare_extra_volumes(
 def _except_drifted(changes: list[Change], status: ResourceStatus) -> list[str]:
     """Drop changes to fields the operator reports as differing from NKS (`status.drift`):
     changing those back is the fix."""
-    drifted = set(status.drift)
+    drifted = set(status.drift or ())
 
     def is_drifted(field: str) -> bool:
         return any(

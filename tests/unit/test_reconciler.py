@@ -1,0 +1,748 @@
+"""The generic reconciler with a fake adapter: every lifecycle rule both kinds share, without
+a kube-apiserver or the simulator (their fakes answer in memory and record the calls)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import httpx
+import kopf
+import pytest
+from pydantic import BaseModel, Field
+
+from nks_operator.api.base import SecretKeyReference
+from nks_operator.api.resources import CLUSTER
+from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
+from nks_operator.control.adapter import Adapter, Location, Observed
+from nks_operator.control.context import OperatorContext
+from nks_operator.control.reconciler import CREATE_REQUESTED_ANNOTATION, Pass, Reconciler
+from nks_operator.kube.api import KubeAPI
+from nks_operator.kube.client import KubeClient
+from nks_operator.metrics import OperatorMetrics
+from nks_operator.nks import errors
+from nks_operator.nks.models import Cluster, TaskEvent
+from nks_operator.polling.poller import AccountPoller
+from nks_operator.polling.snapshot import ClusterSnapshot
+from nks_operator.reconcile.day2 import Action, Blocked, Plan, Waiting
+from nks_operator.reconcile.observed import Drift
+from nks_operator.reconcile.outcome import Assessment
+from nks_operator.reconcile.reasons import Reason
+from nks_operator.runtime.cache import ObjectCache, ObjectKey
+from nks_operator.runtime.workqueue import WorkQueue
+from nks_operator.settings import DefaultCredentials, OperatorSettings
+
+KEY = ObjectKey("NKSCluster", "ns", "demo")
+ID = "c0ffee00-0000-4000-8000-000000000001"
+FINALIZER = "nks.nhncloud.com/finalizer"
+
+
+# -- fakes -----------------------------------------------------------------------------------
+
+
+class FakeSpec(BaseModel):
+    name: str | None = None
+    adopt: str | None = None
+    nodes: int = Field(default=1, ge=1)
+    deletion_policy: str = "Delete"
+
+
+class FakeStatus(ResourceStatus):
+    nks_id: Annotated[str | None, Field(alias="nksID")] = None
+
+
+class Calls:
+    """Everything the fakes were asked to do, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+
+class FakeNKS:
+    """The NKS client surface the reconciler and the poller use."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+        self.supports_error: errors.NKSError | None = None
+        self.send_error: errors.NKSError | None = None
+
+    async def get_supports(self) -> Any:
+        self.calls.log.append("get_supports")
+        if self.supports_error is not None:
+            raise self.supports_error
+        return type("Supports", (), {"supported_k8s": {"v1.29.3": True}})()
+
+    async def resize_cluster(self, cluster_id: str, **args: Any) -> None:
+        self.calls.log.append(f"resize {cluster_id} {args}")
+        if self.send_error is not None:
+            raise self.send_error
+
+    async def list_clusters(self) -> list[Cluster]:
+        return []
+
+    async def aclose(self) -> None:
+        return None
+
+
+class FakeAccount:
+    def __init__(self, nks: FakeNKS) -> None:
+        self.client = nks
+        self.poller = AccountPoller(nks, fast_seconds=1, slow_seconds=60, autostart=False)  # type: ignore[arg-type]
+
+    async def supported_versions(self) -> Mapping[str, bool]:
+        return (await self.client.get_supports()).supported_k8s
+
+
+class FakeAccounts:
+    def __init__(self, account: FakeAccount) -> None:
+        self.account = account
+
+    def get(self, credentials: Any, region: str) -> FakeAccount:
+        return self.account
+
+    def __len__(self) -> int:
+        return 1
+
+
+class FakeAPIServer:
+    """Answers the reconciler's status and metadata patches like the apiserver."""
+
+    def __init__(self, calls: Calls, body: dict[str, Any]) -> None:
+        self.calls = calls
+        self.body = body
+        self.fail_status = False
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        patch = json.loads(request.content or b"{}")
+        if request.url.path.endswith("/status"):
+            self.calls.log.append(f"status {json.dumps(patch['status'], sort_keys=True)}")
+            if self.fail_status:
+                return httpx.Response(503, json={"reason": "ServiceUnavailable"})
+            merged = {**(self.body.get("status") or {}), **patch["status"]}
+            self.body["status"] = {k: v for k, v in merged.items() if v is not None}
+        else:
+            meta = patch["metadata"]
+            self.calls.log.append(f"metadata {json.dumps(meta, sort_keys=True)}")
+            target = self.body["metadata"]
+            for key, value in meta.items():
+                if key == "annotations":
+                    annotations = dict(target.get("annotations") or {})
+                    for name, text in value.items():
+                        if text is None:
+                            annotations.pop(name, None)
+                        else:
+                            annotations[name] = text
+                    target["annotations"] = annotations
+                elif key != "resourceVersion":
+                    target[key] = value
+            target["resourceVersion"] = str(int(target["resourceVersion"]) + 1)
+        return httpx.Response(200, json=self.body)
+
+
+class FakePoster:
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+        self.events: list[tuple[str, str, str]] = []
+
+    def post(self, body: Any, type_: str, reason: str, message: str) -> None:
+        self.events.append((type_, str(reason), message))
+        self.calls.log.append(f"event {reason}")
+
+
+class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
+    resource = CLUSTER
+    spec_model = FakeSpec
+    status_model = FakeStatus
+    create_operation = "CLUSTER_CREATE"
+    delete_operation = "CLUSTER_DELETE"
+    not_found = Reason.CLUSTER_NOT_FOUND
+    name_in_use = Reason.CLUSTER_NAME_IN_USE
+    ready_noun = "cluster"
+    adoption_field = "adopt"
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+        self.existing_ids: list[str] = []
+        self.created_by_intent: str | None = None
+        self.create_error: errors.NKSError | None = None
+        self.plan_result = Plan()
+        self.spec_problems: list[str] = []
+        self.delete_status: str | None = "CREATE_COMPLETE"
+        self.delete_error: errors.NKSError | None = None
+
+    def nks_id(self, status: FakeStatus) -> str | None:
+        return status.nks_id
+
+    def set_nks_id(self, status: FakeStatus, nks_id: str, location: Location) -> None:
+        status.nks_id = nks_id
+
+    def adoption_id(self, spec: FakeSpec) -> str | None:
+        return spec.adopt
+
+    def nks_name(self, spec: FakeSpec, metadata_name: str) -> str:
+        return spec.name or metadata_name
+
+    async def locate(self, p: Pass) -> Location | Assessment:
+        return Location("kr2", None, p.status.nks_id or p.spec.adopt)
+
+    async def locate_for_delete(self, p: Pass) -> Location | None:
+        return Location("kr2", None, p.status.nks_id)
+
+    def observe(self, snapshot: ClusterSnapshot, nks_id: str) -> Observed | None:
+        if snapshot.cluster is None:
+            return None
+        return Observed(nks_id, snapshot.cluster, snapshot, getattr(self, "unreadable", {}))
+
+    def problems(
+        self, p: Pass, supported: Mapping[str, bool], observed: Observed | None
+    ) -> tuple[list[str], list[Drift]]:
+        return list(self.spec_problems), []
+
+    def report(self, p: Pass, observed: Observed) -> None:
+        p.status.nks_status = observed.status
+
+    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
+        return None, "cluster"
+
+    async def existing(self, p: Pass, account: Any, location: Location, name: str) -> list[str]:
+        self.calls.log.append(f"lookup {name}")
+        return list(self.existing_ids)
+
+    async def find_created(
+        self, p: Pass, account: Any, location: Location, intent: CreationIntent
+    ) -> str | None:
+        self.calls.log.append(f"find {intent.name}")
+        return self.created_by_intent
+
+    def secret_refs(self, spec: FakeSpec) -> list[SecretKeyReference]:
+        return []
+
+    async def create(
+        self, account: Any, location: Location, spec: FakeSpec, name: str, secrets: Any
+    ) -> str:
+        self.calls.log.append(f"create {name}")
+        if self.create_error is not None:
+            raise self.create_error
+        return ID
+
+    def plan(
+        self, p: Pass, observed: Observed, supported: Mapping[str, bool], location: Location
+    ) -> Plan:
+        return self.plan_result
+
+    def target_status(self, observed: Observed, target: str | None) -> str | None:
+        return observed.status
+
+    async def read_for_delete(self, account: Any, location: Location, nks_id: str) -> str | None:
+        self.calls.log.append("read for delete")
+        return self.delete_status
+
+    async def delete(self, account: Any, location: Location, nks_id: str) -> bool:
+        self.calls.log.append("delete")
+        if self.delete_error is not None:
+            raise self.delete_error
+        return True
+
+
+class Harness:
+    def __init__(self, *, credentials: bool = True, **settings: Any) -> None:
+        self.calls = Calls()
+        self.body: dict[str, Any] = {
+            "apiVersion": "nks.nhncloud.com/v1alpha1",
+            "kind": "NKSCluster",
+            "metadata": {
+                "name": "demo",
+                "namespace": "ns",
+                "uid": "u1",
+                "generation": 1,
+                "resourceVersion": "1",
+            },
+            "spec": {},
+        }
+        self.server = FakeAPIServer(self.calls, self.body)
+        client = KubeClient(
+            lambda: kopf.ConnectionInfo(server="http://apiserver", token="t"),
+            transport=httpx.MockTransport(self.server.handle),
+        )
+        defaults = DefaultCredentials("tenant", "user", "pw") if credentials else None  # type: ignore[arg-type]
+        options = {"error_backoff_seconds": 60.0, "slow_poll_seconds": 120.0, **settings}
+        self.settings = OperatorSettings(default_credentials=defaults, **options)
+        self.nks = FakeNKS(self.calls)
+        self.account = FakeAccount(self.nks)
+        self.poster = FakePoster(self.calls)
+        self.cache = ObjectCache()
+        metrics = OperatorMetrics()
+        self.ctx = OperatorContext(
+            settings=self.settings,
+            kube=KubeAPI(client),
+            events=self.poster,  # type: ignore[arg-type]
+            accounts=FakeAccounts(self.account),  # type: ignore[arg-type]
+            cache=self.cache,
+            queue=WorkQueue(),
+            metrics=metrics,
+            finalizer=FINALIZER,
+        )
+        self.adapter = FakeAdapter(self.calls)
+        self.reconciler = Reconciler(self.ctx, {"NKSCluster": self.adapter})
+
+    def spec(self, **spec: Any) -> Harness:
+        self.body["spec"] = spec
+        return self
+
+    def annotate(self, **annotations: str) -> Harness:
+        self.body["metadata"]["annotations"] = annotations
+        return self
+
+    def status_of(self, **status: Any) -> Harness:
+        self.body["status"] = status
+        return self
+
+    def observe(self, status: str = "CREATE_COMPLETE", **cluster: Any) -> ClusterSnapshot:
+        snapshot = self.account.poller.watch(ID, KEY)
+        snapshot.cluster = Cluster.model_validate({"uuid": ID, "status": status, **cluster})
+        snapshot.detailed = True
+        return snapshot
+
+    async def run(self) -> Any:
+        self.cache.store(KEY, json.loads(json.dumps(self.body)))
+        return await self.reconciler.reconcile(KEY)
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.body.get("status") or {}
+
+    def condition(self, type_: str) -> dict[str, Any]:
+        return next(c for c in self.status.get("conditions", []) if c["type"] == type_)
+
+    def reasons(self) -> list[str]:
+        return [reason for _, reason, _ in self.poster.events]
+
+
+# -- validation, credentials, NKS outages ------------------------------------------------------
+
+
+async def test_invalid_spec_is_marked_before_any_nks_call() -> None:
+    h = Harness().spec(nodes=0)
+    result = await h.run()
+    assert h.status["phase"] == "Failed"
+    assert h.condition("Ready")["reason"] == "InvalidSpec"
+    assert h.condition("Synced")["reason"] == "InvalidSpec"
+    assert "nodes" in h.condition("Ready")["message"]
+    assert result.error == "terminal" and result.requeue_after == 60
+    assert not [c for c in h.calls.log if c.startswith(("get_supports", "create", "lookup"))]
+    assert h.reasons() == ["InvalidSpec"]
+    await h.run()
+    assert h.reasons() == ["InvalidSpec"]  # the same problem is posted once
+
+
+async def test_semantic_problems_are_refused_too() -> None:
+    h = Harness()
+    h.adapter.spec_problems = ["spec.name 'x' is reserved"]
+    await h.run()
+    assert h.condition("Ready")["message"] == "spec.name 'x' is reserved"
+    assert "create demo" not in h.calls.log
+
+
+async def test_missing_credentials_leave_it_pending() -> None:
+    h = Harness(credentials=False)
+    result = await h.run()
+    assert h.status["phase"] == "Pending"
+    assert h.condition("Ready")["reason"] == "CredentialsMissing"
+    assert h.reasons() == ["CredentialsError"]
+    assert result.error == "terminal"
+
+
+async def test_rejected_credentials() -> None:
+    h = Harness()
+    h.nks.supports_error = errors.UnauthorizedError("bad password", status_code=401)
+    await h.run()
+    assert h.condition("Ready")["reason"] == "CredentialsRejected"
+
+
+async def test_an_nks_outage_is_transient_and_backs_off() -> None:
+    h = Harness()
+    h.nks.supports_error = errors.ServerError("503 Service Unavailable", status_code=503)
+    result = await h.run()
+    assert result.error == "transient"
+    assert h.condition("Synced")["reason"] == "NKSUnavailable"
+    assert "phase" not in h.status  # nothing is known: nothing else is claimed
+
+
+# -- create ---------------------------------------------------------------------------------
+
+
+async def test_create_records_intent_and_finalizer_in_one_write_before_the_call() -> None:
+    h = Harness()
+    result = await h.run()
+    log = h.calls.log
+    create = log.index("create demo")
+    before = log[:create]
+    writes = [c for c in before if c.startswith(("metadata", "status"))]
+    assert len(writes) == 1, before  # the minimum: one write before the create call
+    meta = json.loads(writes[0].split(" ", 1)[1])
+    assert meta["finalizers"] == [FINALIZER]
+    intent = json.loads(meta["annotations"][CREATE_REQUESTED_ANNOTATION])
+    assert intent["name"] == "demo"
+    assert h.status["nksID"] == ID and h.status["phase"] == "Provisioning"
+    assert h.status["lastOperation"]["type"] == "CLUSTER_CREATE"
+    assert h.condition("Synced")["reason"] == "CreateRequested"
+    assert h.reasons() == ["CreateRequested"]
+    assert result.error is None
+
+
+async def test_paused_before_creation_sends_nothing() -> None:
+    h = Harness().annotate(**{"nks.nhncloud.com/paused": "TRUE"})
+    await h.run()
+    assert h.status["phase"] == "Paused"
+    assert h.condition("Ready")["reason"] == "Paused"
+    assert not any(c.startswith(("create", "metadata")) for c in h.calls.log)
+
+
+async def test_name_in_use_is_refused() -> None:
+    h = Harness()
+    h.adapter.existing_ids = ["someone-elses"]
+    await h.run()
+    assert h.status["phase"] == "Failed"
+    assert h.condition("Ready")["reason"] == "ClusterNameInUse"
+    assert "create demo" not in h.calls.log
+
+
+async def test_refused_create_clears_the_intent() -> None:
+    h = Harness()
+    h.adapter.create_error = errors.InvalidRequestError("bad flavor", status_code=400)
+    await h.run()
+    assert h.condition("Ready")["reason"] == "CreateRefused"
+    assert CREATE_REQUESTED_ANNOTATION not in (h.body["metadata"].get("annotations") or {})
+
+
+async def test_uncertain_create_keeps_the_intent_and_adopts_later() -> None:
+    h = Harness()
+    h.adapter.create_error = errors.ServerError("timeout", status_code=504)
+    result = await h.run()
+    assert result.error == "transient"
+    assert CREATE_REQUESTED_ANNOTATION in h.body["metadata"]["annotations"]
+    assert "CreateUncertain" in h.reasons()
+    # Within the grace period nothing is sent again: NKS may still show it.
+    h.adapter.create_error = None
+    await h.run()
+    assert h.calls.log.count("create demo") == 1
+    # Found by the intent: adopted, never created twice.
+    h.adapter.created_by_intent = ID
+    await h.run()
+    assert h.status["nksID"] == ID
+    assert h.condition("Synced")["reason"] == "Adopted"
+    assert h.calls.log.count("create demo") == 1
+
+
+async def test_an_old_intent_without_a_result_creates_again() -> None:
+    old = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)).isoformat()
+    intent = json.dumps({"name": "demo", "requestedAt": old})
+    h = Harness().annotate(**{CREATE_REQUESTED_ANNOTATION: intent})
+    await h.run()
+    assert "find demo" in h.calls.log and "create demo" in h.calls.log
+
+
+# -- observe and converge -------------------------------------------------------------------
+
+
+async def test_not_read_yet_changes_nothing() -> None:
+    h = Harness().status_of(nksID=ID, phase="Ready")
+    h.account.poller.watch(ID, KEY)
+    await h.run()
+    assert h.status == {"nksID": ID, "phase": "Ready"}
+
+
+async def test_gone_behind_our_back_is_reported_not_recreated() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.account.poller.watch(ID, KEY).gone = True
+    await h.run()
+    assert h.status["phase"] == "Failed"
+    assert h.condition("Ready")["reason"] == "ClusterNotFound"
+    assert "create demo" not in h.calls.log
+
+
+async def test_in_sync() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    result = await h.run()
+    assert h.status["phase"] == "Ready"
+    assert [h.condition(t)["status"] for t in ("Ready", "Synced", "Progressing")] == [
+        "True",
+        "True",
+        "False",
+    ]
+    assert result.requeue_after == 120 and result.error is None
+
+
+async def test_nks_failed() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe("UPDATE_FAILED", status_reason="quota")
+    await h.run()
+    assert h.status["phase"] == "Failed"
+    assert h.condition("Ready")["message"] == "NKS reports UPDATE_FAILED: quota"
+    assert h.condition("Synced")["status"] == "True"
+
+
+async def test_creating_is_not_ready_and_an_update_stays_ready() -> None:
+    h = Harness().status_of(
+        nksID=ID, lastOperation={"type": "CLUSTER_CREATE", "state": "Requested"}
+    )
+    h.observe("CREATE_IN_PROGRESS")
+    await h.run()
+    assert h.status["phase"] == "Provisioning" and h.condition("Ready")["status"] == "False"
+    h.observe("CREATE_COMPLETE")
+    await h.run()
+    assert h.status["lastOperation"]["state"] == "Succeeded"
+    h.observe("UPDATE_IN_PROGRESS")
+    await h.run()
+    assert h.status["phase"] == "Updating" and h.condition("Ready")["status"] == "True"
+
+
+async def test_blocked_and_waiting_plans_are_not_synced() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    h.adapter.plan_result = Plan(blocked=[Blocked(Reason.UPGRADE_BLOCKED, "start nodes first")])
+    await h.run()
+    assert h.condition("Synced")["reason"] == "UpgradeBlocked"
+    assert h.reasons() == ["UpgradeBlocked"]
+    # A control-plane upgrade waiting for a node group is not "spec and NKS agree".
+    h.adapter.plan_result = Plan(waiting=Waiting("waiting for node group(s) pool"))
+    await h.run()
+    assert h.condition("Synced")["status"] == "False"
+    assert h.condition("Synced")["reason"] == "Waiting"
+    assert h.condition("Progressing")["status"] == "True"
+
+
+async def send_resize(client: FakeNKS, cluster_id: str, **args: Any) -> None:
+    await client.resize_cluster(cluster_id, **args)
+
+
+def resize(nodes: int = 3) -> Action:
+    return Action(
+        "CLUSTER_RESIZE",
+        send_resize,
+        {"nodegroup": "default-worker", "node_count": nodes},
+        f"resize default-worker to {nodes}",
+        "default-worker",
+    )
+
+
+async def test_an_operation_is_recorded_before_it_is_sent() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    h.adapter.plan_result = Plan(action=resize())
+    await h.run()
+    log = h.calls.log
+    sent = next(i for i, c in enumerate(log) if c.startswith("resize"))
+    recorded = next(i for i, c in enumerate(log) if c.startswith("status") and "Requested" in c)
+    assert recorded < sent
+    assert h.status["lastOperation"]["state"] == "Requested"
+    assert h.status["phase"] == "Updating"
+    assert h.condition("Synced")["reason"] == "OperationRequested"
+    assert "OperationRequested" in h.reasons()
+    # The next pass follows it instead of sending it again.
+    await h.run()
+    assert sum(c.startswith("resize") for c in h.calls.log) == 1
+
+
+async def test_refused_operation_is_not_retried_until_the_spec_changes() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    h.adapter.plan_result = Plan(action=resize())
+    h.nks.send_error = errors.InvalidRequestError("quota exceeded", status_code=400)
+    result = await h.run()
+    assert h.condition("Synced")["reason"] == "OperationRefused"
+    assert result.error is None
+    await h.run()
+    assert sum(c.startswith("resize") for c in h.calls.log) == 1
+    assert h.condition("Synced")["reason"] == "OperationFailed"
+
+
+async def test_a_busy_refusal_is_a_wait_not_a_failure() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    h.adapter.plan_result = Plan(action=resize())
+    h.nks.send_error = errors.InvalidRequestError("cluster update in progress", status_code=400)
+    await h.run()
+    assert "lastOperation" not in h.status
+    assert h.condition("Progressing")["reason"] == "Waiting"
+
+
+async def test_paused_resource_sends_nothing() -> None:
+    h = Harness().status_of(nksID=ID).annotate(**{"nks.nhncloud.com/paused": "true"})
+    h.observe()
+    h.adapter.plan_result = Plan(action=resize())
+    await h.run()
+    assert not any(c.startswith("resize") for c in h.calls.log)
+    assert h.status["phase"] == "Paused"
+    assert "would resize" in h.condition("Synced")["message"]
+
+
+def operation(**fields: Any) -> dict[str, Any]:
+    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=fields.pop("age", 1))
+    return {
+        "type": "CLUSTER_RESIZE",
+        "state": "Requested",
+        "target": "default-worker",
+        "sinceTaskID": 10,
+        "message": "resize default-worker to 3",
+        "startedAt": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generation": 1,
+        **fields,
+    }
+
+
+async def test_following_confirms_by_task_history() -> None:
+    h = Harness().status_of(nksID=ID, lastOperation=operation())
+    snapshot = h.observe("UPDATE_IN_PROGRESS")
+    snapshot.tasks = [
+        TaskEvent.model_validate(
+            {"uuid": "t", "id": 11, "type": "CLUSTER_RESIZE", "state": "IN_PROGRESS"}
+        )
+    ]
+    await h.run()
+    assert h.status["lastOperation"]["state"] == "InProgress"
+    assert h.condition("Progressing")["reason"] == "OperationInProgress"
+    h.observe("UPDATE_COMPLETE").tasks = [
+        TaskEvent.model_validate(
+            {"uuid": "t", "id": 11, "type": "CLUSTER_RESIZE", "state": "SUCCESS"}
+        )
+    ]
+    await h.run()
+    assert h.status["lastOperation"]["state"] == "Succeeded"
+    assert "OperationSucceeded" in h.reasons()
+
+
+async def test_a_dropped_operation_is_sent_once_more_then_reported() -> None:
+    h = Harness().status_of(nksID=ID, lastOperation=operation(age=120))
+    h.observe()
+    h.adapter.plan_result = Plan(action=resize())
+    await h.run()
+    assert "OperationDropped" in h.reasons()
+    assert h.status["lastOperation"]["attempt"] == 2  # sent again in the same pass
+    assert sum(c.startswith("resize") for c in h.calls.log) == 1
+    h.body["status"]["lastOperation"] = operation(age=120, attempt=2)
+    await h.run()
+    assert h.status["lastOperation"]["state"] == "Failed"
+    assert "OperationFailed" in h.reasons()
+    assert sum(c.startswith("resize") for c in h.calls.log) == 1  # not a third time
+
+
+async def test_a_rollback_fails_the_operation() -> None:
+    h = Harness().status_of(nksID=ID, lastOperation=operation(state="InProgress"))
+    h.observe("ROLLBACK_COMPLETE", status_reason="pdb blocked the drain")
+    await h.run()
+    assert h.status["lastOperation"]["state"] == "Failed"
+    assert "pdb blocked the drain" in h.status["lastOperation"]["message"]
+    assert h.status["phase"] == "Ready"  # NKS undid it: the cluster works as before
+
+
+async def test_an_operation_past_its_deadline_is_reported_and_still_followed() -> None:
+    h = Harness(update_timeout_seconds=60).status_of(
+        nksID=ID, lastOperation=operation(state="InProgress", age=120)
+    )
+    h.observe("UPDATE_IN_PROGRESS")
+    await h.run()
+    assert h.condition("Progressing")["status"] == "False"
+    assert h.condition("Progressing")["reason"] == "OperationTimedOut"
+    assert "OperationTimedOut" in h.reasons()
+    h.observe("UPDATE_COMPLETE")
+    await h.run()
+    assert h.status["lastOperation"]["state"] == "Succeeded"
+    assert h.condition("Progressing")["reason"] == "Idle"
+
+
+async def test_an_unreadable_answer_marks_only_synced() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    h.adapter.unreadable = {"labels.extra_volumes": "expected a list"}  # type: ignore[attr-defined]
+    await h.run()
+    assert h.condition("Ready")["status"] == "True"
+    assert h.condition("Synced")["reason"] == "NKSAnswerInvalid"
+    assert "labels.extra_volumes" in h.condition("Synced")["message"]
+
+
+async def test_a_status_write_that_fails_is_retried_not_fatal() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    h.server.fail_status = True
+    result = await h.run()
+    assert result.error == "transient" and result.kubernetes_error
+    h.server.fail_status = False
+    await h.run()
+    assert h.condition("Ready")["status"] == "True"
+
+
+# -- deletion -------------------------------------------------------------------------------
+
+
+def deleting(h: Harness, **spec: Any) -> Harness:
+    h.body["metadata"]["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+    h.body["metadata"]["finalizers"] = [FINALIZER]
+    h.body["spec"] = spec
+    return h
+
+
+async def test_retain_releases_without_deleting_in_nks() -> None:
+    h = deleting(Harness().status_of(nksID=ID), deletionPolicy="Retain")
+    result = await h.run()
+    assert result.requeue_after is None
+    assert h.body["metadata"]["finalizers"] == []
+    assert "delete" not in h.calls.log and h.reasons() == ["Retained"]
+
+
+async def test_delete_then_release_when_nks_says_gone() -> None:
+    h = deleting(Harness().status_of(nksID=ID))
+    await h.run()
+    assert "delete" in h.calls.log and h.status["phase"] == "Deleting"
+    assert h.body["metadata"]["finalizers"] == [FINALIZER]
+    h.adapter.delete_status = "DELETE_IN_PROGRESS"
+    await h.run()
+    assert h.calls.log.count("delete") == 1
+    h.adapter.delete_status = None
+    result = await h.run()
+    assert result.requeue_after is None and h.body["metadata"]["finalizers"] == []
+    assert h.reasons()[-1] == "Deleted"
+
+
+async def test_deletion_waits_for_a_running_operation() -> None:
+    h = deleting(Harness().status_of(nksID=ID))
+    h.adapter.delete_status = "UPDATE_IN_PROGRESS"
+    await h.run()
+    assert "delete" not in h.calls.log
+    assert "waiting for UPDATE_IN_PROGRESS" in h.condition("Ready")["message"]
+
+
+async def test_nothing_sent_nothing_to_delete() -> None:
+    h = deleting(Harness())
+    result = await h.run()
+    assert result.requeue_after is None and h.body["metadata"]["finalizers"] == []
+    assert "read for delete" not in h.calls.log
+
+
+async def test_a_refused_delete_is_retried_with_backoff() -> None:
+    h = deleting(Harness().status_of(nksID=ID))
+    h.adapter.delete_error = errors.ServerError("boom", status_code=500)
+    result = await h.run()
+    assert result.error == "transient"
+    assert "DeleteRefused" in h.reasons()
+
+
+@pytest.mark.parametrize("value", ["true", "True", " TRUE "])
+async def test_paused_deletion_waits(value: str) -> None:
+    h = deleting(Harness().status_of(nksID=ID)).annotate(**{"nks.nhncloud.com/paused": value})
+    await h.run()
+    assert "delete" not in h.calls.log and h.status["phase"] == "Paused"
+    assert h.body["metadata"]["finalizers"] == [FINALIZER]
+
+
+async def test_a_deleted_object_is_forgotten() -> None:
+    h = Harness()
+    result = await h.reconciler.reconcile(KEY)  # never cached: gone from Kubernetes
+    assert result.requeue_after is None
+
+
+def test_last_operation_model_round_trip() -> None:
+    assert LastOperation.model_validate(operation(attempt=2)).attempt == 2
