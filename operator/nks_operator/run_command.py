@@ -188,8 +188,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _require_kube_credentials() -> None:
-    """Exit at once when the operator has no way to reach Kubernetes: kopf would retry the
-    login every minute, forever, with nobody told why."""
+    """Exit at once when the operator has no way to reach Kubernetes; otherwise its start-up
+    would fail and be retried every minute, forever."""
     from nks_operator.handlers import lifecycle
 
     # The operator's own login handler, so this check and the real login never disagree.
