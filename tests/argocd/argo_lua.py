@@ -3,7 +3,7 @@
 Argo CD (argo-cd `util/lua/lua.go`, `runLuaWithResourceActionParameters`; read at commit
 37ee0097 of argoproj/argo-cd, gopher-lua v1.1.2 per its go.mod) builds a fresh gopher-lua state
 for every check with `lua.NewState(lua.Options{SkipOpenLibs: !vm.UseOpenLibs})`.
-`UseOpenLibs` comes from the `resource.customizations.useOpenLibs.<group_kind>` key and is
+`UseOpenLibs` comes from the `resource.customizations.useOpenLibs.<group>_<kind>` key and is
 false unless a user sets it (only Argo CD's built-in scripts get the open libraries). It
 then opens exactly:
 
