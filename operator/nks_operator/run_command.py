@@ -190,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
 def _require_kube_credentials() -> None:
     """Exit at once when the operator has no way to reach Kubernetes; otherwise its start-up
     would fail and be retried every minute, forever."""
+    import kopf
+
     from nks_operator.handlers import lifecycle
 
     # The operator's own login handler, so this check and the real login never disagree.
