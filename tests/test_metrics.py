@@ -3,7 +3,6 @@ the dashboard and docs that name those metrics."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import pathlib
 import re

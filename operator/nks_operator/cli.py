@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Callable, Sequence
 
@@ -25,11 +26,20 @@ def _registrars() -> list[Register]:
     return registrars
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml is its one source)."""
+    try:
+        return importlib.metadata.version("nks-operator")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nks-operator",
         description="Kubernetes operator for NHN Cloud's NHN Kubernetes Service (NKS).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in _registrars():
         register(subparsers)

@@ -10,8 +10,21 @@ import random
 import sys
 from typing import Any
 
+import yaml
+
 from nks_operator import webhook
-from nks_operator.settings import OperatorSettings
+from nks_operator.settings import OperatorSettings, SettingsError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("plain", "full", "json")
+# Flag of each setting a flag can override, for error messages.
+SETTING_FLAGS = {
+    "fast_poll_seconds": "--fast-poll",
+    "slow_poll_seconds": "--slow-poll",
+    "error_backoff_seconds": "--error-backoff",
+    "metrics_port": "--metrics-port",
+    "workers": "--workers",
+}
 
 
 def register(subparsers: Any) -> None:
@@ -26,8 +39,13 @@ def register(subparsers: Any) -> None:
         ),
     )
     scope = parser.add_mutually_exclusive_group()
+    # Watching every namespace is what happens without --namespace; the flag stays because
+    # the chart passes it (templates/deployment.yaml) and it reads as kubectl's -A.
     scope.add_argument(
-        "-A", "--all-namespaces", action="store_true", help="watch every namespace (default)"
+        "-A",
+        "--all-namespaces",
+        action="store_true",
+        help="watch every namespace (the default without --namespace)",
     )
     scope.add_argument(
         "-n",
@@ -52,9 +70,22 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("NKS_LIVENESS_ENDPOINT", "http://0.0.0.0:8080/healthz"),
         help="liveness endpoint URL (default %(default)s; empty to disable)",
     )
-    parser.add_argument("--fast-poll", type=float, help="seconds between polls while NKS is busy")
-    parser.add_argument("--slow-poll", type=float, help="seconds between steady-state resyncs")
-    parser.add_argument("--error-backoff", type=float, help="retry delay after user errors")
+    parser.add_argument(
+        "--fast-poll",
+        type=float,
+        help="seconds between cluster lists while NKS is busy (default 2; env "
+        "NKS_FAST_POLL_SECONDS)",
+    )
+    parser.add_argument(
+        "--slow-poll",
+        type=float,
+        help="seconds between steady-state resyncs (default 120; env NKS_SLOW_POLL_SECONDS)",
+    )
+    parser.add_argument(
+        "--error-backoff",
+        type=float,
+        help="retry delay after user errors (default 60; env NKS_ERROR_BACKOFF_SECONDS)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -63,23 +94,28 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--metrics-port",
         type=int,
-        default=int(os.environ.get("NKS_METRICS_PORT") or 0),
-        help="serve Prometheus metrics on this port at /metrics (0: off; env NKS_METRICS_PORT)",
+        help="serve Prometheus metrics on this port at /metrics (0: off, the default; "
+        "env NKS_METRICS_PORT)",
     )
     parser.add_argument(
         "--peering",
         metavar="NAME",
         help="kopf peering name for an active/standby pair (needs kopf's peering CRDs)",
     )
+    # Any case is accepted; argparse applies `type` to a flag and to a string default alike.
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("NKS_LOG_LEVEL", "INFO"),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        default=os.environ.get("NKS_LOG_LEVEL") or "INFO",
+        choices=LOG_LEVELS,
+        help="DEBUG, INFO (default), WARNING or ERROR, any case (env NKS_LOG_LEVEL)",
     )
     parser.add_argument(
         "--log-format",
-        default=os.environ.get("NKS_LOG_FORMAT", "plain"),
-        choices=["plain", "full", "json"],
+        type=str.lower,
+        default=os.environ.get("NKS_LOG_FORMAT") or "plain",
+        choices=LOG_FORMATS,
+        help="plain (default), full or json (env NKS_LOG_FORMAT)",
     )
     webhook.add_arguments(parser)
     parser.set_defaults(func=run)
@@ -99,17 +135,30 @@ def run(args: argparse.Namespace) -> int:
         selector = shard.parse_selector(args.selector)
     except shard.SelectorError as error:
         raise SystemExit(f"nks-operator run: {error}") from None
-
-    settings = OperatorSettings.from_env(
-        fast_poll_seconds=args.fast_poll,
-        slow_poll_seconds=args.slow_poll,
-        error_backoff_seconds=args.error_backoff,
-        metrics_port=args.metrics_port,
-        workers=args.workers,
-        selector=selector or None,
-    )
+    # argparse checks `choices` for a flag, not for a default read from the environment.
+    for value, choices, variable in (
+        (args.log_level, LOG_LEVELS, "NKS_LOG_LEVEL"),
+        (args.log_format, LOG_FORMATS, "NKS_LOG_FORMAT"),
+    ):
+        if value not in choices:
+            raise SystemExit(
+                f"nks-operator run: {variable}: {value!r} is not one of {', '.join(choices)}"
+            )
+    try:
+        settings = OperatorSettings.from_env(
+            flags=SETTING_FLAGS,
+            fast_poll_seconds=args.fast_poll,
+            slow_poll_seconds=args.slow_poll,
+            error_backoff_seconds=args.error_backoff,
+            metrics_port=args.metrics_port,
+            workers=args.workers,
+            selector=selector or None,
+        )
+    except SettingsError as error:
+        raise SystemExit(f"nks-operator run: {error}") from None
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
+    _require_kube_credentials()
     log_format = {
         "plain": kopf.LogFormat.PLAIN,
         "full": kopf.LogFormat.FULL,
@@ -148,3 +197,33 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _require_kube_credentials() -> None:
+    """Exit at once when the operator has no way to reach Kubernetes; otherwise its start-up
+    would fail and be retried every minute, forever."""
+    import kopf
+
+    from nks_operator.handlers import lifecycle
+
+    # The operator's own login, so this check and the real login never disagree.
+    try:
+        found = lifecycle.login_info()
+    except OSError as error:
+        raise SystemExit(
+            f"nks-operator run: cannot read the kubeconfig {error.filename}: {error.strerror}"
+        ) from None
+    except yaml.YAMLError as error:
+        # Never the YAML error's text: it quotes the offending line, which may hold a token.
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise SystemExit(f"nks-operator run: the kubeconfig is not valid YAML{where}") from None
+    except (kopf.LoginError, KeyError, TypeError, AttributeError) as error:
+        raise SystemExit(
+            f"nks-operator run: the kubeconfig has no usable current context ({error})"
+        ) from None
+    if found is None:
+        raise SystemExit(
+            "nks-operator run: no Kubernetes credentials: not running in a pod (no service "
+            "account token) and no kubeconfig (--kubeconfig, KUBECONFIG or ~/.kube/config)"
+        )

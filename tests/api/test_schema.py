@@ -40,6 +40,8 @@ ALLOWED_KEYS = {
     "maxItems",
     "default",
     "items",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
     "properties",
     "additionalProperties",
     "required",
@@ -89,6 +91,41 @@ def test_every_property_is_described(resource: Resource) -> None:
             assert description.strip(), f"{path}.{name} has no description"
             for paragraph in description.split("\n\n"):
                 assert paragraph == " ".join(paragraph.split()), f"{path}.{name}: {paragraph!r}"
+
+
+def test_every_array_has_a_list_type(resource: Resource) -> None:
+    """So that server-side apply and Argo CD merge each list as meant; atomic unless the
+    items have an identity (a set of scalars, a map keyed by fields)."""
+    for path, node in all_nodes(resource):
+        if node["type"] == "array":
+            assert node.get("x-kubernetes-list-type") in ("atomic", "set", "map"), path
+        else:
+            assert "x-kubernetes-list-type" not in node, path
+
+
+def test_conditions_are_a_metav1_condition_list_map(resource: Resource) -> None:
+    """The shape of metav1.Condition (k8s.io/apimachinery/pkg/apis/meta/v1/types.go)."""
+    conditions = openapi_schema(resource)["properties"]["status"]["properties"]["conditions"]
+    assert conditions["x-kubernetes-list-type"] == "map"
+    assert conditions["x-kubernetes-list-map-keys"] == ["type"]
+    item = conditions["items"]
+    assert set(item["required"]) == {"type", "status", "reason", "message", "lastTransitionTime"}
+    fields = item["properties"]
+    assert fields["type"]["maxLength"] == 316
+    assert fields["type"]["pattern"] == (
+        r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+        r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+    )
+    assert fields["status"]["enum"] == ["True", "False", "Unknown"]
+    assert fields["reason"]["pattern"] == r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+    assert (fields["reason"]["minLength"], fields["reason"]["maxLength"]) == (1, 1024)
+    assert fields["message"]["maxLength"] == 32768
+    assert fields["lastTransitionTime"] == {
+        "description": fields["lastTransitionTime"]["description"],
+        "type": "string",
+        "format": "date-time",
+    }
+    assert fields["observedGeneration"]["minimum"] == 0
 
 
 def test_required_fields_are_properties(resource: Resource) -> None:

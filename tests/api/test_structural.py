@@ -142,6 +142,74 @@ class Tree(Model):
     """Subtrees."""
 
 
+def _list_type(kind: str, *keys: str) -> Any:
+    extra: dict[str, Any] = {"x-kubernetes-list-type": kind}
+    if keys:
+        extra["x-kubernetes-list-map-keys"] = list(keys)
+    return Field(json_schema_extra=extra)
+
+
+class Lists(Model):
+    """Lists of each kind."""
+
+    plain: list[int] = Field(default_factory=list)
+    """No list type given."""
+    names: Annotated[list[str], _list_type("set")] = Field(default_factory=list)
+    """A set."""
+    by_size: Annotated[list[Required], _list_type("map", "needed")] = Field(default_factory=list)
+    """A map."""
+
+
+class SetOfObjects(Model):
+    """A set of objects."""
+
+    items: Annotated[list[Required], _list_type("set")] = Field(default_factory=list)
+    """Items."""
+
+
+class Named(Model):
+    """Maybe named."""
+
+    name: str | None = None
+    """Name."""
+
+
+class MapByOptional(Model):
+    """A map keyed by an optional field."""
+
+    items: Annotated[list[Named], _list_type("map", "name")] = Field(default_factory=list)
+    """Items."""
+
+
+class MapByMissing(Model):
+    """A map keyed by a field the items lack."""
+
+    items: Annotated[list[Required], _list_type("map", "other")] = Field(default_factory=list)
+    """Items."""
+
+
+class MapWithoutKeys(Model):
+    """A map without keys."""
+
+    items: Annotated[list[Required], _list_type("map")] = Field(default_factory=list)
+    """Items."""
+
+
+class ListTypeOnScalar(Model):
+    """A list type on a string."""
+
+    name: Annotated[str, _list_type("atomic")] = ""
+    """Name."""
+
+
+def test_list_types() -> None:
+    schema = structural_schema(Lists)["properties"]
+    assert schema["plain"]["x-kubernetes-list-type"] == "atomic"
+    assert schema["names"]["x-kubernetes-list-type"] == "set"
+    assert schema["by_size"]["x-kubernetes-list-type"] == "map"
+    assert schema["by_size"]["x-kubernetes-list-map-keys"] == ["needed"]
+
+
 class NoDocstring(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -158,6 +226,11 @@ class NoDocstring(BaseModel):
         (FactoryOfRequired, "default"),
         (NoDocstring, "NoDocstring: no docstring"),
         (Tree, "Tree contains itself"),
+        (SetOfObjects, "a set holds scalars"),
+        (MapByOptional, "map key 'name' must be required"),
+        (MapByMissing, "map key 'other' is not a scalar field"),
+        (MapWithoutKeys, "a map lists objects and names their key fields"),
+        (ListTypeOnScalar, "a list type on a string"),
     ],
 )
 def test_refuses_what_a_structural_schema_cannot_express(

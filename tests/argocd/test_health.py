@@ -1,9 +1,10 @@
 """Argo CD health checks (argocd/health/<group>/<kind>/health.lua), run the way Argo CD does.
 
-Argo CD runs each health.lua in gopher-lua (Lua 5.1) with the live object, decoded from
-JSON, as the global `obj`, and its own tests replay `health_test.yaml`. We do the same with
-lupa's Lua 5.1, in a sandbox holding only the base, string, table and math libraries, so a
-script that passes here cannot lean on anything Argo CD lacks.
+Argo CD runs a health check from `argocd-cm` in gopher-lua (Lua 5.1) with only `package`,
+the base functions and `table` open, the live object as the global `obj`; its own tests
+replay `health_test.yaml`. We do the same with lupa's Lua 5.1 in that exact sandbox
+(tests/argocd/argo_lua.py, which cites Argo CD's source), so a script that passes here
+cannot lean on anything Argo CD lacks - no `string` library, no string methods.
 
 `python -m tests.argocd.test_health` prints the argocd-cm snippet that docs/argocd.md embeds.
 """
@@ -11,6 +12,7 @@ script that passes here cannot lean on anything Argo CD lacks.
 from __future__ import annotations
 
 import copy
+import itertools
 import pathlib
 import re
 from collections.abc import Iterator
@@ -30,11 +32,20 @@ from nks_operator.api import (
 )
 from nks_operator.api.resources import GROUP
 from nks_operator.api.status import Phase
+from nks_operator.control.reconciler import PAUSED_ANNOTATION, is_paused
+from nks_operator.reconcile.reasons import NEEDS_ATTENTION
+from tests.argocd.argo_lua import (
+    ARGO_GLOBALS,
+    PACKAGE_FIELDS,
+    SAFE_OS_FUNCTIONS,
+    TABLE_FUNCTIONS,
+    ArgoLua,
+    to_lua,
+)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HEALTH_ROOT = REPO / "argocd" / "health" / GROUP
 DOC = REPO / "docs" / "argocd.md"
-OPERATOR_SOURCE = REPO / "operator" / "nks_operator"
 
 MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "NKSCluster": (NKSClusterSpec, NKSClusterStatus),
@@ -93,60 +104,15 @@ def all_data_files() -> list[Any]:
 
 # -- running Lua like Argo CD ------------------------------------------------------------
 
-# Loads the script as a chunk whose only globals are `obj` and the libraries Argo CD opens;
-# returns its result and the names of any globals it left behind (a typo'd local).
-_SANDBOX = """
-function(source, obj)
-  local chunk, err = loadstring(source, "=health.lua")
-  if chunk == nil then error(err, 0) end
-  local env = {string = string, table = table, math = math, obj = obj}
-  for _, name in ipairs({"assert", "error", "ipairs", "next", "pairs", "pcall", "select",
-                         "tonumber", "tostring", "type", "unpack", "xpcall"}) do
-    env[name] = _G[name]
-  end
-  local before = {}
-  for name in pairs(env) do before[name] = true end
-  setfenv(chunk, env)
-  local hs = chunk()
-  local leaked = {}
-  for name in pairs(env) do
-    if not before[name] then leaked[#leaked + 1] = name end
-  end
-  return hs, leaked
-end
-"""
 
-
-def to_lua(lua: Any, value: Any) -> Any:
-    """A JSON-like value as gopher-lua sees it: objects and arrays become tables (arrays
-    1-based), null becomes nil, numbers are numbers, strings and booleans stay."""
-    if isinstance(value, dict):
-        table = lua.table()
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"non-string object key {key!r}: JSON has none")
-            if item is not None:
-                table[key] = to_lua(lua, item)
-        return table
-    if isinstance(value, list):
-        table = lua.table()
-        for index, item in enumerate(value, start=1):
-            if item is not None:
-                table[index] = to_lua(lua, item)
-        return table
-    if isinstance(value, bool | int | float | str):
-        return value
-    raise TypeError(f"{type(value).__name__} cannot come from JSON: {value!r}")
-
-
-def run_health(kind: str, obj: dict[str, Any]) -> dict[str, str]:
-    """Run `kind`'s health.lua on `obj`; returns {"status", "message"} as Argo CD reads it."""
-    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
-    assert lua.eval("_VERSION") == "Lua 5.1"
-    run = lua.eval(_SANDBOX)
-    hs, leaked = run(script_path(kind).read_text(), to_lua(lua, obj))
-    assert list(leaked.values()) == [], "health.lua set globals: declare them local"
-    assert lua.eval("type")(hs) == "table", "health.lua must return a table"
+def run_health(kind: str, obj: dict[str, Any], source: str | None = None) -> dict[str, str]:
+    """Run `kind`'s health.lua (or `source`) on `obj` in Argo CD's sandbox; returns
+    {"status", "message"} as Argo CD reads it. A Lua error raises lua51.LuaError: Argo CD
+    would show the resource's health as Unknown with that error."""
+    sandbox = ArgoLua()
+    hs, leaked = sandbox.run(script_path(kind).read_text() if source is None else source, obj)
+    assert leaked == [], "health.lua set globals: declare them local"
+    assert sandbox.type_of(hs) == "table", "health.lua must return a table"
     result = {"status": hs["status"], "message": hs["message"]}
     assert result["status"] in ARGO_STATUSES, result
     assert isinstance(result["message"], str) and result["message"], result
@@ -214,25 +180,11 @@ def _degraded_reasons(kind: str) -> set[str]:
     return set(re.findall(r"^\s*(\w+) = true,", block.group(1), re.M))
 
 
-def _operator_problem_reasons() -> set[str]:
-    """Reasons the operator gives for problems that need a person (see control/base.py)."""
-    pattern = re.compile(
-        r"(?:\._problem|\._credentials_problem|CredentialsProblem)\(\s*\"([A-Za-z]+)\""
-    )
-    reasons = set()
-    for path in OPERATOR_SOURCE.rglob("*.py"):
-        reasons |= set(pattern.findall(path.read_text()))
-    return reasons
-
-
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_problem_reason_is_degraded(kind: str) -> None:
-    """A new `_problem(...)` reason in the operator must be classified by the health check."""
-    reasons = _operator_problem_reasons()
-    assert {"InvalidSpec", "CredentialsSecretNotFound", "ClusterNotFound"} <= reasons
-    missing = reasons - _degraded_reasons(kind)
-    assert not missing, f"{kind} health.lua does not treat {sorted(missing)} as Degraded"
-    assert "NKSFailed" in _degraded_reasons(kind)
+def test_degraded_reasons_are_exactly_the_operators(kind: str) -> None:
+    """The reasons that need a person (reconcile/reasons.py) are the health check's
+    Degraded ones, both ways: a new reason is classified where it is added."""
+    assert _degraded_reasons(kind) == {str(reason) for reason in NEEDS_ATTENTION}
 
 
 def test_both_kinds_share_one_rule_set() -> None:
@@ -276,6 +228,227 @@ def test_to_lua_is_faithful() -> None:
         "function(t) return t.a[1].b, t.a[2], t.a[3], t.n == nil, #t.a, t.f, t.a[0] == nil end"
     )
     assert probe(table) == (1, "x", True, True, 3, 1.5, True)
+
+
+# -- Argo CD's sandbox -------------------------------------------------------------------
+
+_PROBE = """
+local names = {}
+for name in pairs(_G) do names[#names + 1] = name end
+local table_functions = {}
+for name in pairs(table) do table_functions[#table_functions + 1] = name end
+local package_fields = {}
+for name in pairs(package) do package_fields[#package_fields + 1] = name end
+local loaded = {}
+for name in pairs(package.loaded) do loaded[#loaded + 1] = name end
+local safe_os = {}
+for name in pairs(require("os")) do safe_os[#safe_os + 1] = name end
+local method_ok, method_error = pcall(function() return ("x"):lower() end)
+return {
+  globals = table.concat(names, " "),
+  table = table.concat(table_functions, " "),
+  package = table.concat(package_fields, " "),
+  loaded = table.concat(loaded, " "),
+  safe_os = table.concat(safe_os, " "),
+  loaders = #package.loaders,
+  string_metatable = getmetatable("") == nil and "none" or "present",
+  method_ok = method_ok,
+  method_error = method_error,
+}
+"""
+
+
+def test_the_sandbox_is_argo_cds() -> None:
+    """Exactly the globals, table functions and package fields of Argo CD's state; no
+    string library and no string methods (tests/argocd/argo_lua.py cites the source)."""
+    seen, leaked = ArgoLua().run(_PROBE, {"kind": "Probe"})
+    assert leaked == []
+    assert set(seen["globals"].split()) == ARGO_GLOBALS | {"obj", "actionParams"}
+    for missing in ("string", "math", "os", "io", "debug", "coroutine", "python"):
+        assert missing not in seen["globals"].split()
+    assert set(seen["table"].split()) == TABLE_FUNCTIONS
+    assert set(seen["package"].split()) == PACKAGE_FIELDS
+    assert set(seen["loaded"].split()) == {"_G", "table"}
+    assert set(seen["safe_os"].split()) == SAFE_OS_FUNCTIONS
+    assert seen["loaders"] == 2
+    assert seen["string_metatable"] == "none"
+    assert seen["method_ok"] is False
+    assert "attempt to index a string value" in seen["method_error"]
+
+
+def test_the_sandbox_refuses_string_functions_and_methods() -> None:
+    for source in (
+        'return {status = string.lower("Healthy"), message = "m"}',
+        'return {status = ("healthy"):upper(), message = "m"}',
+        'return {status = "Healthy", message = ("%d"):format(1)}',
+        'return {status = "Healthy", message = tostring(math.floor(1.5))}',
+    ):
+        with pytest.raises(lua51.LuaError, match="attempt to index"):
+            ArgoLua().run(source, {})
+
+
+_PAUSED_LINE = re.compile(r"^local paused = .*$", re.M)
+# The annotation check of earlier versions, which works only with the string library.
+_OLD_PAUSED_CHECKS = (
+    'annotations ~= nil and annotations["nks.nhncloud.com/paused"] ~= nil\n'
+    '  and string.lower(annotations["nks.nhncloud.com/paused"]) == "true"',
+    'annotations ~= nil and annotations["nks.nhncloud.com/paused"] ~= nil\n'
+    '  and annotations["nks.nhncloud.com/paused"]:lower() == "true"',
+)
+
+
+def _with_paused_check(kind: str, expression: str) -> str:
+    script = script_path(kind).read_text()
+    assert len(_PAUSED_LINE.findall(script)) == 1, "health.lua lost its `local paused =` line"
+    return _PAUSED_LINE.sub(lambda _: f"local paused = {expression}", script)
+
+
+def _run_in_full_lua(source: str, obj: dict[str, Any]) -> Any:
+    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
+    lua.globals().obj = to_lua(lua, obj)
+    return lua.execute(source)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("expression", _OLD_PAUSED_CHECKS, ids=["string.lower", "method"])
+def test_the_old_paused_check_fails_in_argo_cds_sandbox(kind: str, expression: str) -> None:
+    """The string-library check runs in a full Lua but errors in Argo CD's sandbox - each
+    paused resource showed Unknown. The harness must catch that; the current script passes."""
+    obj = load_yaml(HEALTH_ROOT / kind / "testdata" / "suspended_paused.yaml")
+    old = _with_paused_check(kind, expression)
+    assert _run_in_full_lua(old, obj)["status"] == "Suspended"
+    with pytest.raises(lua51.LuaError, match="attempt to index"):
+        run_health(kind, obj, source=old)
+    assert run_health(kind, obj)["status"] == "Suspended"
+
+
+_LIBRARY_USE = re.compile(
+    r"\b(?:string|math|os|io|debug|coroutine)\s*\.|"
+    r":\s*(?:byte|find|format|gmatch|gsub|len|lower|match|rep|reverse|sub|upper)\s*\("
+)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_scripts_name_no_library_argo_cd_lacks(kind: str) -> None:
+    """Also on paths no test object reaches (comments are not code)."""
+    code = re.sub(r"--[^\n]*", "", script_path(kind).read_text())
+    assert _LIBRARY_USE.findall(code) == []
+
+
+def _body_with_paused(kind: str, value: str | None) -> dict[str, Any]:
+    obj = load_yaml(HEALTH_ROOT / kind / "testdata" / "healthy_ready.yaml")
+    annotations = obj["metadata"].setdefault("annotations", {})
+    annotations.pop(PAUSED_ANNOTATION, None)
+    if value is not None:
+        annotations[PAUSED_ANNOTATION] = value
+    return obj
+
+
+def _capitalisations(word: str) -> list[str]:
+    spellings = [""]
+    for letter in word:
+        spellings = [s + c for s in spellings for c in (letter.lower(), letter.upper())]
+    return spellings
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_paused_spellings_are_the_operators(kind: str) -> None:
+    """The script pauses exactly when the operator does (control/reconciler.py `is_paused`)."""
+    values: list[str | None] = [None, "", "false", "False", "yes", "1", "on", " true", "true "]
+    values += ["truee", "tru", "ttrue", *_capitalisations("true")]
+    for value in values:
+        body = _body_with_paused(kind, value)
+        verdict = run_health(kind, body)["status"]
+        assert verdict == ("Suspended" if is_paused(body) else "Healthy"), value
+    assert is_paused(_body_with_paused(kind, "tRuE"))
+
+
+# Every phase (and none) x pause x each condition absent or in each status, with a reason
+# a person must fix and one that waiting fixes, written for the current generation or an
+# older one. The expected verdict is the table in docs/argocd.md.
+_DEGRADED = {"InvalidSpec", "CredentialsRejected"}  # among the script's degraded_reasons
+_READY = [None] + [(s, r) for s in ("True", "False", "Unknown") for r in ("InvalidSpec", "Paused")]
+_READY += [("False", "Provisioning")]
+_SYNCED = [None] + [(s, r) for s in ("True", "False") for r in ("CredentialsRejected", "Observed")]
+_PROGRESSING = [None, ("True", "NODEGROUP_UPGRADE"), ("False", "Idle")]
+_PAUSED = [None, "true", "TRUE", "false"]
+
+
+def _combination(
+    kind: str,
+    phase: str | None,
+    paused: str | None,
+    conditions: dict[str, tuple[str, str] | None],
+    observed: int,
+) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": "platform", "generation": 2},
+        "spec": {},
+    }
+    if paused is not None:
+        obj["metadata"]["annotations"] = {PAUSED_ANNOTATION: paused}
+    status: dict[str, Any] = {"observedGeneration": observed}
+    if phase is not None:
+        status["phase"] = phase
+    listed = [
+        {
+            "type": type_,
+            "status": value[0],
+            "reason": value[1],
+            "message": f"{type_} says {value[1]}",
+            "lastTransitionTime": "2026-01-01T00:00:00Z",
+            "observedGeneration": observed,
+        }
+        for type_, value in conditions.items()
+        if value is not None
+    ]
+    if listed:
+        status["conditions"] = listed
+    obj["status"] = status
+    return obj
+
+
+def _expected(
+    phase: str | None,
+    paused: bool,
+    conditions: dict[str, tuple[str, str] | None],
+    fresh: bool,
+) -> str:
+    ready, synced, progressing = (conditions[t] for t in ("Ready", "Synced", "Progressing"))
+    if (phase is None and not any(conditions.values())) or not fresh:
+        return "Suspended" if paused else "Progressing"
+    for condition in (ready, synced):
+        if condition is not None and condition[0] == "False" and condition[1] in _DEGRADED:
+            return "Degraded"
+    if phase == "Failed":
+        return "Degraded"
+    if paused:
+        return "Suspended"
+    if progressing is not None and progressing[0] == "True":
+        return "Progressing"
+    if phase == "Ready" and ready is not None and ready[0] == "True":
+        return "Healthy"
+    return "Progressing"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_phase_and_condition_combination(kind: str) -> None:
+    """Each combination gets a verdict in Argo CD's sandbox (no Lua error), and the one
+    docs/argocd.md's table promises."""
+    assert _degraded_reasons(kind) >= _DEGRADED
+    phases: list[str | None] = [None, *get_args(Phase)]
+    count = 0
+    for phase, paused, ready, synced, progressing, observed in itertools.product(
+        phases, _PAUSED, _READY, _SYNCED, _PROGRESSING, (2, 1)
+    ):
+        conditions = {"Ready": ready, "Synced": synced, "Progressing": progressing}
+        obj = _combination(kind, phase, paused, conditions, observed)
+        want = _expected(phase, is_paused(obj), conditions, fresh=observed == 2)
+        assert run_health(kind, obj)["status"] == want, (phase, paused, conditions, observed)
+        count += 1
+    assert count == len(phases) * len(_PAUSED) * len(_READY) * len(_SYNCED) * 3 * 2
 
 
 # -- what docs/argocd.md promises about drift --------------------------------------------

@@ -271,7 +271,7 @@ def test_a_field_the_operator_reports_as_drifted_may_be_fixed() -> None:
     ]
 
 
-def test_a_create_in_flight_counts_as_existing() -> None:
+def test_a_create_intent_annotation_counts_as_existing() -> None:
     annotations = {"nks.nhncloud.com/create-requested": '{"name": "demo"}'}
     problems = review_cluster(spec(keypair="other"), spec(), "demo", old_annotations=annotations)
     assert problems == [

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from nks_operator.api.cluster import ArgoCDRegistration
 from nks_operator.kube import argocd_secret
 from nks_operator.simulator.kubeconfig import render

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from nks_operator.api.base import CRDModel
 
@@ -19,19 +19,42 @@ class StatusModel(CRDModel):
     model_config = ConfigDict(**(CRDModel.model_config | {"extra": "ignore"}))
 
 
+# The rules of metav1.Condition (k8s.io/apimachinery/pkg/apis/meta/v1/types.go), so that
+# tools reading conditions generically (kstatus, Argo CD, kubectl wait) find what they expect.
+CONDITION_TYPE_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+)
+REASON_PATTERN = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+REASON_MAX_LENGTH = 1024
+MESSAGE_MAX_LENGTH = 32768
+
+
 class Condition(StatusModel):
-    type: str
+    type: Annotated[str, Field(pattern=CONDITION_TYPE_PATTERN, max_length=316)]
     """Condition type: Ready, Synced, ..."""
     status: Literal["True", "False", "Unknown"]
     """Whether the condition holds."""
-    reason: str
+    reason: Annotated[
+        str, Field(pattern=REASON_PATTERN, min_length=1, max_length=REASON_MAX_LENGTH)
+    ]
     """CamelCase reason, stable for automation."""
-    message: str = ""
-    """Human-readable detail."""
-    last_transition_time: str
+    message: Annotated[str, Field(max_length=MESSAGE_MAX_LENGTH)]
+    """Human-readable detail; never empty (the reason when there is nothing more to say)."""
+    last_transition_time: AwareDatetime
     """When `status` last changed (RFC 3339)."""
-    observed_generation: int | None = None
+    observed_generation: Annotated[int | None, Field(ge=0)] = None
     """metadata.generation the condition was computed for."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _message_defaults_to_reason(cls, data: Any) -> Any:
+        # An empty message is stored as no message at all (status_dict drops "", which
+        # some apiservers read as null), and releases before `message` was required wrote
+        # conditions without one: either way the reason is the message.
+        if isinstance(data, dict) and not data.get("message") and data.get("reason"):
+            return {**data, "message": data["reason"]}
+        return data
 
 
 class LastOperation(StatusModel):
@@ -96,5 +119,13 @@ class ResourceStatus(StatusModel):
     allowed; the admission webhook reads this)."""
     last_task_id: Annotated[int | None, Field(alias="lastTaskID")] = None
     """Highest NKS task-history id already posted as an Event."""
-    conditions: list[Condition] = Field(default_factory=list)
-    """Ready, Synced and others."""
+    conditions: Annotated[
+        list[Condition],
+        Field(
+            json_schema_extra={
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["type"],
+            }
+        ),
+    ] = Field(default_factory=list)
+    """Ready, Synced and others, at most one of each type."""

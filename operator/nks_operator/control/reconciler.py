@@ -97,7 +97,9 @@ def age_seconds(value: str | None) -> float:
 
 def is_paused(body: Mapping[str, Any]) -> bool:
     annotations = (body.get("metadata") or {}).get("annotations") or {}
-    return str(annotations.get(PAUSED_ANNOTATION, "")).strip().lower() == "true"
+    # Any capitalisation of "true", nothing else: Argo CD's health check (Lua without the
+    # string library) can compare exactly these.
+    return str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
 
 
 def read_intent(body: Mapping[str, Any], status: ResourceStatus) -> CreationIntent | None:

@@ -1,4 +1,8 @@
-"""Kubernetes-style conditions, updated without touching lastTransitionTime needlessly."""
+"""Kubernetes-style conditions, updated without touching lastTransitionTime needlessly.
+
+Every condition written here is a valid metav1.Condition: its message is never empty (the
+`Condition` model makes an empty one the reason) and at most MESSAGE_MAX_LENGTH long.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from nks_operator.api.status import Condition
+from nks_operator.api.status import MESSAGE_MAX_LENGTH, Condition
 
 READY = "Ready"
 SYNCED = "Synced"
@@ -40,7 +44,7 @@ def apply(
             type=update.type,
             status=update.status,
             reason=update.reason,
-            message=update.message,
+            message=_bounded(update.message),
             last_transition_time=(
                 previous.last_transition_time
                 if previous is not None and previous.status == update.status
@@ -50,6 +54,14 @@ def apply(
         )
     order = {READY: 0, SYNCED: 1, PROGRESSING: 2}
     return sorted(by_type.values(), key=lambda c: (order.get(c.type, 9), c.type))
+
+
+def _bounded(message: str) -> str:
+    # An NKS error text can be long; the apiserver refuses a longer message, and the whole
+    # status write with it.
+    if len(message) <= MESSAGE_MAX_LENGTH:
+        return message
+    return message[: MESSAGE_MAX_LENGTH - 1] + "\u2026"
 
 
 def find(conditions: Sequence[Condition], type_: str) -> Condition | None:

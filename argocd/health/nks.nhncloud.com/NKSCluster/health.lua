@@ -31,10 +31,23 @@ local function describe(condition)
   return reason
 end
 
+-- Argo CD runs checks from argocd-cm without Lua's string library (string methods
+-- included), so the annotation is looked up among the spellings the operator accepts:
+-- "true" in any capitalisation.
+local true_spellings = {}
+for _, t in ipairs({"t", "T"}) do
+  for _, r in ipairs({"r", "R"}) do
+    for _, u in ipairs({"u", "U"}) do
+      for _, e in ipairs({"e", "E"}) do
+        true_spellings[t .. r .. u .. e] = true
+      end
+    end
+  end
+end
+
 local generation = obj.metadata.generation
 local annotations = obj.metadata.annotations
-local paused = annotations ~= nil and annotations["nks.nhncloud.com/paused"] ~= nil
-  and string.lower(annotations["nks.nhncloud.com/paused"]) == "true"
+local paused = annotations ~= nil and true_spellings[annotations["nks.nhncloud.com/paused"]] == true
 local paused_message = "Paused by the nks.nhncloud.com/paused annotation: nothing is sent to NKS"
 
 local status = obj.status
