@@ -2,21 +2,14 @@
 
 No pod ever runs there (no scheduler, no kubelet), so these tests check what the apiserver
 stores and enforces: the objects, their RBAC (`kubectl auth can-i` as the operator's
-ServiceAccount), the CRD upgrade step of the README, and - with a token of that
-ServiceAccount - the operator itself running a full lifecycle with nothing but the
-chart's permissions.
+ServiceAccount) and the CRD upgrade step of the README. tests/rbac runs the operator
+itself with nothing but the chart's permissions.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import os
-import re
 import secrets
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,20 +19,10 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube, LocalKubeError
-from tests.e2e.helpers import (
-    apply,
-    cluster_manifest,
-    credentials_secret,
-    events,
-    example,
-    new_tenant,
-    wait_condition,
-    wait_gone,
-)
+from nks_operator.localkube import LocalKube
+from tests.e2e.helpers import cluster_manifest
 from tests.fixtures.kube import Kubectl
-from tests.fixtures.operator import FAST_ENV, wait_for
-from tests.helm.helpers import CHART, REPO_ROOT, Helm, normalized_rules
+from tests.helm.helpers import CHART, Helm, normalized_rules
 from tests.helm.test_rbac import (
     CLUSTER_PEERINGS,
     CRDS,
@@ -396,171 +379,3 @@ def test_crd_upgrade_step_from_the_readme(
             except ApiException as err:
                 if err.status != 404:
                     raise
-
-
-# ---------------------------------------------------------------------------------------
-# The operator with nothing but the chart's permissions: a token of the chart's
-# ServiceAccount, the real `nks-operator run` with the chart's arguments, and a lifecycle
-# of an NKSCluster and an NKSNodeGroup against the simulator. Any refusal in its log fails.
-
-_DENIAL = re.compile(r"(?i)forbidden|\b403\b|\b401\b|not enough permissions|unauthori[sz]ed")
-
-
-def _service_account_kubeconfig(
-    kube: LocalKube, kubectl: Kubectl, namespace: str, account: str, path: Path
-) -> Path:
-    token = kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
-    config = yaml.safe_load(kube.kubeconfig.read_text())
-    for user in config["users"]:
-        user["user"] = {"token": token}
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def _lifecycle_as_the_charts_service_account(
-    *,
-    kube: LocalKube,
-    kube_api: client.ApiClient,
-    kubectl: Kubectl,
-    release: Release,
-    watched: str,
-    sim_url: str,
-    workdir: Path,
-) -> None:
-    """Run the operator with the Deployment's arguments and the ServiceAccount's token."""
-    helm_args = release.helm(
-        "get",
-        "manifest",
-        RELEASE,
-        "--namespace",
-        release.namespace,
-        kubeconfig=kube.kubeconfig,
-    )
-    deployment = next(d for d in yaml.safe_load_all(helm_args) if d and d["kind"] == "Deployment")
-    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-    # As in the pod, except the liveness endpoint (no port to spare) and a chattier log.
-    args = [a for a in args if not a.startswith(("--liveness", "--log-level"))]
-    kubeconfig = _service_account_kubeconfig(
-        kube, kubectl, release.namespace, FULLNAME, workdir / "operator-kubeconfig"
-    )
-    # The ServiceAccount's token instead of the admin's.
-    env = {**os.environ, **FAST_ENV, "KUBECONFIG": str(kubeconfig)}
-    for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD"):
-        env.pop(key, None)
-    log_path = workdir / "operator.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nks_operator",
-                *args,
-                "--liveness=",
-                "--log-level=DEBUG",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=REPO_ROOT,
-        )
-    try:
-        credentials_secret(kubectl, watched, sim_url, new_tenant())
-        apply(kubectl, watched, cluster_manifest("demo"))
-        cluster = wait_condition(
-            kube_api, "nksclusters", watched, "demo", "Ready", "True", timeout=90
-        )
-        assert cluster["metadata"]["finalizers"]
-        wait_for(
-            lambda: read_or_none(
-                client.CoreV1Api(kube_api).read_namespaced_secret, "demo-kubeconfig", watched
-            ),
-            30,
-            what="kubeconfig Secret",
-        )
-        group = copy.deepcopy(example("nksnodegroup.yaml"))
-        apply(kubectl, watched, group)
-        name = group["metadata"]["name"]
-        wait_condition(kube_api, "nksnodegroups", watched, name, "Ready", "True", timeout=90)
-        assert {e["reason"] for e in events(kube_api, watched, "demo")}
-
-        kubectl("delete", "nksng", name, "-n", watched, "--wait=false")
-        wait_gone(kube_api, "nksnodegroups", watched, name, 60)
-        kubectl("delete", "nksc", "demo", "-n", watched, "--wait=false")
-        wait_gone(kube_api, "nksclusters", watched, "demo", 60)
-        assert process.poll() is None, "the operator exited"
-    except AssertionError as error:
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-60:])
-        raise AssertionError(f"{error}\n--- operator log (last lines) ---\n{tail}") from None
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    logs = log_path.read_text(errors="replace")
-    denials = [line for line in logs.splitlines() if _DENIAL.search(line)]
-    assert not denials, "the operator was refused something:\n" + "\n".join(denials[:20])
-
-
-def test_operator_lifecycle_with_only_the_namespace_list_rbac(
-    release: Release,
-    kube: LocalKube,
-    kube_api: client.ApiClient,
-    kubectl: Kubectl,
-    extra_namespaces: list[str],
-    simulator_thread: Any,
-    tmp_path: Path,
-) -> None:
-    watched = extra_namespaces[0]
-    release.install({"watchNamespaces": [watched]})
-    wait_crds_established(kubectl, *NKS_CRDS)
-    _lifecycle_as_the_charts_service_account(
-        kube=kube,
-        kube_api=kube_api,
-        kubectl=kubectl,
-        release=release,
-        watched=watched,
-        sim_url=simulator_thread.url,
-        workdir=tmp_path,
-    )
-
-
-@pytest.fixture
-def private_kube() -> Iterator[LocalKube]:
-    """An apiserver of the test's own: an all-namespaces operator must not meet the
-    session's other custom resources (nor the end-to-end tests' operator)."""
-    local = LocalKube(controller_manager=False)
-    try:
-        local.start()
-    except LocalKubeError as err:
-        pytest.fail(f"cannot start a private kube-apiserver: {err}", pytrace=False)
-    try:
-        yield local
-    finally:
-        local.stop()
-
-
-def test_operator_lifecycle_with_only_the_all_namespaces_rbac(
-    private_kube: LocalKube,
-    helm: Helm,
-    kubectl: Kubectl,
-    simulator_thread: Any,
-    tmp_path: Path,
-) -> None:
-    own_kubectl = Kubectl(kubectl.binary, private_kube.kubeconfig, tmp_path / "kubectl-cache")
-    for name in ("nks-system", "team-a"):
-        own_kubectl("create", "namespace", name)
-    release = Release(helm, private_kube, "nks-system")
-    release.install()
-    wait_crds_established(own_kubectl, *NKS_CRDS)
-    with private_kube.api_client() as api:
-        _lifecycle_as_the_charts_service_account(
-            kube=private_kube,
-            kube_api=api,
-            kubectl=own_kubectl,
-            release=release,
-            watched="team-a",
-            sim_url=simulator_thread.url,
-            workdir=tmp_path,
-        )

@@ -94,6 +94,12 @@ part of the ClusterRole in cluster scope). README "RBAC" explains each rule.
 - apiGroups: ["nks.nhncloud.com"]
   resources: ["nksclusters/status", "nksnodegroups/status"]
   verbs: ["get", "patch"]
+# The kubeconfig Secret's ownerReference blocks its NKSCluster's deletion
+# (blockOwnerDeletion): where OwnerReferencesPermissionEnforcement runs (OpenShift), only
+# who may update the owner's finalizers may set that. Node groups own nothing.
+- apiGroups: ["nks.nhncloud.com"]
+  resources: ["nksclusters/finalizers"]
+  verbs: ["update"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch", "create", "update", "delete"]
