@@ -190,10 +190,15 @@ def test_install_upgrade_uninstall_all_namespaces(
     # What the apiserver lets the ServiceAccount do (RBAC enforced for real).
     anywhere = ["--all-namespaces"]
     assert can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", *anywhere)
-    assert can_i(kubectl, release, "patch", "nksnodegroups.nks.nhncloud.com/status", "-n", "x")
+    # `--subresource`: "<resource>/<x>" would name an object x of the main resource.
+    status = ["--subresource=status", "-n", "x"]
+    assert can_i(kubectl, release, "patch", "nksnodegroups.nks.nhncloud.com", *status)
     assert can_i(kubectl, release, "create", "secrets", "-n", "any-namespace")
     assert can_i(kubectl, release, "create", "events", "-n", "any-namespace")
     assert can_i(kubectl, release, "watch", "customresourcedefinitions.apiextensions.k8s.io")
+    finalizers = ["--subresource=finalizers", "-n", "x"]
+    assert can_i(kubectl, release, "update", "nksclusters.nks.nhncloud.com", *finalizers)
+    assert not can_i(kubectl, release, "update", "nksnodegroups.nks.nhncloud.com", *finalizers)
     assert not can_i(kubectl, release, "delete", "nksclusters.nks.nhncloud.com", "-n", "x")
     assert not can_i(kubectl, release, "create", "nksclusters.nks.nhncloud.com", "-n", "x")
     assert not can_i(kubectl, release, "update", "nksclusters.nks.nhncloud.com", "-n", "x")

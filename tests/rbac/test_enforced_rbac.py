@@ -176,6 +176,13 @@ def _lifecycle(api: client.ApiClient, kubectl: Kubectl, sim: str) -> None:
     reference = wait_for(argocd_reference, 30, what="the Argo CD cluster Secret in the status")
     namespace, _, name = reference.partition("/")
     assert namespace == ARGOCD and secret(ARGOCD, name) is not None
+    # Argo CD moved into the watched namespace: the Secret is written there and the old
+    # one deleted (with a namespace list, one in each kind of Role).
+    moved = {"spec": {"argocd": {"namespace": WATCHED}}}
+    kubectl("patch", "nksc", "demo", "-n", WATCHED, "--type=merge", "-p", json.dumps(moved))
+    wait_for(lambda: argocd_reference() == f"{WATCHED}/{name}", 30, what="the moved Secret")
+    assert secret(WATCHED, name) is not None
+    wait_for(lambda: secret(ARGOCD, name) is None, 30, what="the old Argo CD Secret deleted")
 
     group = copy.deepcopy(example("nksnodegroup.yaml"))
     apply(kubectl, WATCHED, group)
@@ -186,7 +193,7 @@ def _lifecycle(api: client.ApiClient, kubectl: Kubectl, sim: str) -> None:
     wait_gone(api, "nksnodegroups", WATCHED, group_name, 60)
     kubectl("delete", "nksc", "demo", "-n", WATCHED, "--wait=false")
     wait_gone(api, "nksclusters", WATCHED, "demo", 60)
-    assert secret(ARGOCD, name) is None, "the Argo CD cluster Secret outlived its NKSCluster"
+    assert secret(WATCHED, name) is None, "the Argo CD cluster Secret outlived its NKSCluster"
 
 
 @pytest.fixture(scope="module", params=sorted(SCOPES))
