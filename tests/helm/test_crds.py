@@ -3,6 +3,7 @@ upgrade` updates them and values annotate them), kopf's shared peering CRDs in c
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -135,3 +136,20 @@ def test_readme_documents_crds_upgrades_and_uninstall() -> None:
     assert "meta.helm.sh/release-name" in readme
     notes = (CHART / "templates" / "NOTES.txt").read_text()
     assert "helm show crds" not in notes
+
+
+def test_argocd_docs_example_protects_the_crds(helm: Helm) -> None:
+    # The operator's Application in docs/argocd.md, rendered as Argo CD would.
+    text = (REPO_ROOT / "docs" / "argocd.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    apps = [
+        doc
+        for block in blocks
+        for doc in yaml.safe_load_all(block)
+        if doc and doc.get("kind") == "Application"
+    ]
+    (operator_app,) = [a for a in apps if a["spec"]["source"].get("path") == "helm/nks-operator"]
+    values = yaml.safe_load(operator_app["spec"]["source"]["helm"]["values"])
+    for crd in rendered_crds(helm, values).values():
+        options = crd["metadata"]["annotations"][ARGOCD].split(",")
+        assert {"Delete=false", "Prune=false"} <= set(options)
