@@ -19,10 +19,11 @@ WORKDIR /src
 # README.md is the package's long description; the glob lets a tree without it build too.
 COPY requirements.lock pyproject.toml README.md* ./
 COPY operator ./operator
-# One wheel per locked dependency (pip refuses any file whose hash is not in the lock, and
-# any dependency the lock lacks), then the project's own: the runtime stage installs
-# offline.
-RUN python -m pip wheel --require-hashes --wheel-dir /wheels -r requirements.lock \
+# One wheel per locked dependency, as published (pip refuses any file whose hash is not in
+# the lock, any dependency the lock lacks, and with --only-binary anything to compile),
+# then the project's own: the runtime stage installs offline.
+RUN python -m pip wheel --require-hashes --only-binary=:all: --wheel-dir /wheels \
+      -r requirements.lock \
  && python -m pip wheel --no-deps --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE} AS runtime

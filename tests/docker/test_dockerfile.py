@@ -40,6 +40,7 @@ def test_builder_makes_wheels_of_the_locked_dependencies_and_the_project() -> No
     # Exactly the lock: pinned versions, sha256 checked, no dependency outside it (pip's
     # hash-checking mode refuses an unlisted one, so no --no-deps here).
     assert "--require-hashes" in locked and "--no-deps" not in locked
+    assert "--only-binary=:all:" in locked  # published wheels only: nothing to compile
     assert locked[locked.index("-r") + 1] == LOCK.name
     assert "requirements.lock" in copy_sources(builder)
     # The project alone: its dependencies are the locked ones above.
