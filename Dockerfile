@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
-# nks-operator image: `docker build -t nks-operator:0.1.0 .`
+# nks-operator image: `docker build -t nks-operator:0.1.0 .` (the release workflow builds
+# it for linux/amd64 and linux/arm64 and pushes it to ghcr.io).
 #
-# Stage 1 (builder) turns the project and every dependency into wheels; stage 2 installs
-# those wheels into a virtual environment with no network and no compiler, and runs as the
-# non-root user 65532. tests/docker/ repeats the same steps without a Docker engine.
+# Stage 1 (builder) fetches every dependency exactly as requirements.lock pins it (version
+# and sha256: two builds of one commit get the same packages) and builds the project's
+# wheel; stage 2 installs those wheels into a virtual environment with no network and no
+# compiler, checking the hashes again, and runs as the non-root user 65532. tests/docker/
+# repeats the same steps without a Docker engine. scripts/lock.sh regenerates the lock.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -14,10 +17,14 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 # Only what the package is built from (.dockerignore keeps the rest out of the context).
 # README.md is the package's long description; the glob lets a tree without it build too.
-COPY pyproject.toml README.md* ./
+COPY requirements.lock pyproject.toml README.md* ./
 COPY operator ./operator
-# The project's wheel plus one wheel per dependency: the runtime stage installs offline.
-RUN python -m pip wheel --wheel-dir /wheels .
+# One wheel per locked dependency, as published (pip refuses any file whose hash is not in
+# the lock, any dependency the lock lacks, and with --only-binary anything to compile),
+# then the project's own: the runtime stage installs offline.
+RUN python -m pip wheel --require-hashes --only-binary=:all: --wheel-dir /wheels \
+      -r requirements.lock \
+ && python -m pip wheel --no-deps --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG PYTHON_IMAGE
@@ -37,13 +44,17 @@ ENV VIRTUAL_ENV=/opt/nks-operator \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 # A virtual environment without pip: the base image's pip installs into it, from the
-# builder's wheels only (--no-index), so nothing is fetched or compiled here. The wheels
-# are bind-mounted, never copied into a layer. Bytecode is compiled now, at build time:
-# at run time the root filesystem is read-only.
+# builder's wheels only (--no-index), so nothing is fetched or compiled here: the locked
+# dependencies, their hashes checked once more, then the project without dependencies of
+# its own choosing. The wheels are bind-mounted, never copied into a layer. Bytecode is
+# compiled now, at build time: at run time the root filesystem is read-only.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    --mount=type=bind,from=builder,source=/src/requirements.lock,target=/requirements.lock \
     python -m venv --without-pip "$VIRTUAL_ENV" \
  && python -m pip --python "$VIRTUAL_ENV/bin/python" install --no-index --find-links=/wheels \
-      nks-operator \
+      --require-hashes -r /requirements.lock \
+ && python -m pip --python "$VIRTUAL_ENV/bin/python" install --no-index --find-links=/wheels \
+      --no-deps nks-operator \
  && groupadd --gid 65532 nonroot \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin nonroot

@@ -31,11 +31,11 @@ import time
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, TYPE_CHECKING, Self
+from typing import IO, TYPE_CHECKING, Any, Self
 
 import yaml
 
@@ -48,6 +48,13 @@ DEFAULT_CACHE = Path.home() / ".cache" / "nks-operator" / "kube-1.20-r2"
 # Secret owned by an NKSCluster) and namespace deletion (test and demo clean-up).
 DEFAULT_CONTROLLERS = ("garbagecollector", "namespace")
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc"
+# With `audit=True`: one JSON line per API request (who, verb, resource, answer), no bodies.
+_AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived", "ResponseStarted"],
+    "rules": [{"level": "Metadata"}],
+}
 _LOG_TAIL_LINES = 40
 _PORT_ATTEMPTS = 3
 
@@ -205,11 +212,16 @@ class LocalKube:
         start_timeout: float = 90.0,
         workdir: str | os.PathLike[str] | None = None,
         keep_workdir: bool = False,
+        admission_plugins: Sequence[str] = (),
+        audit: bool = False,
     ) -> None:
         """`controller_manager`: True requires it, False skips it, None runs it when found.
 
         `workdir` is a parent folder for the temporary folder (default: the system's temp
         folder); `keep_workdir` leaves it in place after `stop()`, for post-mortems.
+        `admission_plugins` are enabled on top of the apiserver's defaults (e.g.
+        `OwnerReferencesPermissionEnforcement`, on by default in OpenShift). `audit`
+        records every API request in an audit log, read with `audit_events()`.
         """
         self._assets = assets
         self._want_manager = controller_manager
@@ -218,6 +230,8 @@ class LocalKube:
         self._start_timeout = start_timeout
         self._parent_dir = Path(workdir) if workdir is not None else None
         self._keep_workdir = keep_workdir
+        self._admission_plugins = tuple(admission_plugins)
+        self._audit = audit
         self._running: _Running | None = None
         self._binaries: KubeBinaries | None = None
         self._finalizer: weakref.finalize[..., LocalKube] | None = None
@@ -256,6 +270,19 @@ class LocalKube:
     def log_file(self, name: str) -> Path:
         """The log of `etcd`, `kube-apiserver` or `kube-controller-manager`."""
         return self.workdir / f"{name}.log"
+
+    def audit_events(self) -> Iterator[dict[str, Any]]:
+        """The audit log's events so far (`audit=True`), in the order they were written:
+        one per request, as it completes (a request just answered may not be in yet)."""
+        if not self._audit:
+            raise LocalKubeError("LocalKube was started without audit=True")
+        path = self.workdir / "audit.log"
+        if not path.exists():
+            return
+        with path.open(encoding="utf-8") as log:
+            for line in log:
+                if line.endswith("\n"):  # a line still being written is left for later
+                    yield json.loads(line)
 
     def pids(self) -> dict[str, int]:
         """Process ids by binary name (for measuring and for debugging)."""
@@ -446,6 +473,17 @@ class LocalKube:
         ]
         if minor < 24:  # the insecure port (default 8080) was removed in 1.24
             api_args.append("--insecure-port=0")
+        if self._admission_plugins:
+            api_args.append(f"--enable-admission-plugins={','.join(self._admission_plugins)}")
+        if self._audit:
+            policy = workdir / "audit-policy.yaml"
+            policy.write_text(yaml.safe_dump(_AUDIT_POLICY))
+            api_args += [
+                f"--audit-policy-file={policy}",
+                f"--audit-log-path={workdir / 'audit.log'}",
+                "--audit-log-format=json",
+                "--audit-log-mode=blocking",
+            ]
         self._api_args = api_args
         self._spawn("kube-apiserver", api_args)
         self._wait_http("kube-apiserver", f"{self.server}/readyz", deadline, token=self.token)

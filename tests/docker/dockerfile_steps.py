@@ -16,6 +16,7 @@ import dockerfile
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
+LOCK = REPO_ROOT / "requirements.lock"
 
 
 @dataclass

@@ -13,6 +13,7 @@ import yaml
 from tests.docker.dockerfile_steps import (
     DOCKERFILE,
     DOCKERIGNORE,
+    LOCK,
     REPO_ROOT,
     copy_sources,
     global_args,
@@ -32,19 +33,33 @@ def test_two_stages_on_slim_python_3_11() -> None:
         assert s.base.startswith("python:3.11-slim"), s.base
 
 
-def test_builder_makes_wheels_of_the_project_and_its_dependencies() -> None:
-    (step,) = python_steps(stage("builder"))
-    assert step[:4] == ["python", "-m", "pip", "wheel"]
-    assert "--no-deps" not in step  # the runtime stage installs offline from these wheels
-    assert stage("builder").env().get("PYTHONDONTWRITEBYTECODE") == "1"
+def test_builder_makes_wheels_of_the_locked_dependencies_and_the_project() -> None:
+    builder = stage("builder")
+    locked, project = python_steps(builder)
+    assert locked[:4] == ["python", "-m", "pip", "wheel"]
+    # Exactly the lock: pinned versions, sha256 checked, no dependency outside it (pip's
+    # hash-checking mode refuses an unlisted one, so no --no-deps here).
+    assert "--require-hashes" in locked and "--no-deps" not in locked
+    assert "--only-binary=:all:" in locked  # published wheels only: nothing to compile
+    assert locked[locked.index("-r") + 1] == LOCK.name
+    assert "requirements.lock" in copy_sources(builder)
+    # The project alone: its dependencies are the locked ones above.
+    assert project[:4] == ["python", "-m", "pip", "wheel"] and "--no-deps" in project
+    assert project[-1] == "."
+    assert builder.env().get("PYTHONDONTWRITEBYTECODE") == "1"
 
 
 def test_runtime_installs_offline_into_a_venv_and_compiles_nothing() -> None:
     runtime = stage("runtime")
-    venv, install = python_steps(runtime)
+    venv, locked, project = python_steps(runtime)
     assert venv[:3] == ["python", "-m", "venv"]
-    assert install[:3] == ["python", "-m", "pip"] and "install" in install
-    assert "--no-index" in install  # only the builder's wheels: nothing to fetch or build
+    for install in (locked, project):
+        assert install[:3] == ["python", "-m", "pip"] and "install" in install
+        assert "--no-index" in install  # only the builder's wheels: nothing to fetch or build
+    # The wheels' hashes are checked again against the lock; the project adds nothing.
+    assert "--require-hashes" in locked
+    assert Path(locked[locked.index("-r") + 1]).name == LOCK.name
+    assert "--no-deps" in project and project[-1] == "nks-operator"
     assert not copy_sources(runtime), "the runtime stage must not copy sources"
     text = " ".join(runtime.run_steps()) + " "
     assert "apt-get" not in text and "apk " not in text

@@ -8,18 +8,22 @@ installed `nks-operator` must work from that environment alone.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.utils import canonicalize_name
 
-from tests.docker.dockerfile_steps import REPO_ROOT, copy_sources, python_steps, stage
+from tests.docker.dockerfile_steps import LOCK, REPO_ROOT, copy_sources, python_steps, stage
+from tests.docker.test_lock import parse_lock
 
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.egg-info", "build", "dist")
 
@@ -87,10 +91,15 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env |= {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    replacements = {"/wheels": str(wheels), "$VIRTUAL_ENV": str(venv)}
+    replacements = {
+        "/wheels": str(wheels),
+        "$VIRTUAL_ENV": str(venv),
+        # Bind-mounted from the builder's /src in the runtime stage.
+        "/requirements.lock": str(context / "requirements.lock"),
+    }
 
-    (wheel_step,) = python_steps(stage("builder"))
-    _replay(wheel_step, replacements, context, env)
+    for step in python_steps(stage("builder")):
+        _replay(step, replacements, context, env)
     # The runtime stage sees no pip configuration of this machine, only the wheels.
     offline = env | {"PIP_CONFIG_FILE": os.devnull}
     for step in python_steps(stage("runtime")):
@@ -150,3 +159,17 @@ def test_crds_check_passes_against_the_repository(image: Image) -> None:
     # The packaged generator agrees byte for byte with the committed files.
     result = image.run("nks-operator", "crds", "--check", "--output-dir", str(REPO_ROOT / "crds"))
     assert result.returncode == 0, result.stderr
+
+
+def test_image_holds_exactly_the_locked_packages(image: Image) -> None:
+    # Two builds of one commit get the same packages: those of requirements.lock.
+    script = (
+        "import importlib.metadata as m, json; "
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    )
+    result = image.run(str(image.venv / "bin" / "python"), "-c", script)
+    assert result.returncode == 0, result.stderr
+    installed = {canonicalize_name(k): v for k, v in json.loads(result.stdout).items()}
+    locked = {name: pin.version for name, pin in parse_lock(LOCK.read_text()).items()}
+    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert installed == {**locked, "nks-operator": version}

@@ -149,3 +149,13 @@ def triples(
     group: str, resources: Iterable[str], verbs: Iterable[str]
 ) -> set[tuple[str, str, str]]:
     return {(group, r, v) for r in resources for v in verbs}
+
+
+def merged(base: Any, override: Any) -> Any:
+    """Helm's coalescing of a values file over others (maps merge, the rest replaces)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merged(base.get(key), value) if key in base else value
+        return out
+    return override

@@ -2,21 +2,18 @@
 
 No pod ever runs there (no scheduler, no kubelet), so these tests check what the apiserver
 stores and enforces: the objects, their RBAC (`kubectl auth can-i` as the operator's
-ServiceAccount), the CRD upgrade step of the README, and - with a token of that
-ServiceAccount - the operator itself running a full lifecycle with nothing but the
-chart's permissions.
+ServiceAccount) and the CRD upgrade step of the README. tests/rbac runs the operator
+itself with nothing but the chart's permissions.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
 import secrets
-import signal
+import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,20 +23,11 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube, LocalKubeError
-from tests.e2e.helpers import (
-    apply,
-    cluster_manifest,
-    credentials_secret,
-    events,
-    example,
-    new_tenant,
-    wait_condition,
-    wait_gone,
-)
+from nks_operator.localkube import LocalKube
+from tests.e2e.helpers import cluster_manifest
 from tests.fixtures.kube import Kubectl
-from tests.fixtures.operator import FAST_ENV, wait_for
-from tests.helm.helpers import CHART, REPO_ROOT, Helm, normalized_rules
+from tests.fixtures.operator import wait_for
+from tests.helm.helpers import CHART, Helm, HelmError, merged, normalized_rules
 from tests.helm.test_rbac import (
     CLUSTER_PEERINGS,
     CRDS,
@@ -55,13 +43,23 @@ FULLNAME = "nks-nks-operator"
 NKS_CRDS = ("nksclusters.nks.nhncloud.com", "nksnodegroups.nks.nhncloud.com")
 
 
-class Release:
-    """One Helm release in the test's namespace; uninstalled at the end whatever happens."""
+# The session's NKS CRDs are applied once for every test (`crds_installed`): a release on
+# the shared apiserver must not take them over, or the next release could not install.
+SHARED_CRDS = {"crds": {"enabled": False}}
 
-    def __init__(self, helm: Helm, kube: LocalKube, namespace: str) -> None:
+
+class Release:
+    """One Helm release in the test's namespace; uninstalled at the end whatever happens.
+
+    `base` values go under every install and upgrade (a test's own values win)."""
+
+    def __init__(
+        self, helm: Helm, kube: LocalKube, namespace: str, base: dict[str, Any] | None = None
+    ) -> None:
         self.helm = helm
         self.kube = kube
         self.namespace = namespace
+        self.base = base or {}
         self.installed = False
 
     def run(self, *args: str, values: dict[str, Any] | None = None) -> str:
@@ -71,7 +69,7 @@ class Release:
             self.namespace,
             "--values",
             "-",
-            input=json.dumps(values or {}),
+            input=json.dumps(merged(self.base, values or {})),
             kubeconfig=self.kube.kubeconfig,
         )
 
@@ -111,8 +109,8 @@ class Release:
 
 
 @pytest.fixture
-def release(helm: Helm, kube: LocalKube, namespace: str) -> Iterator[Release]:
-    rel = Release(helm, kube, namespace)
+def release(helm: Helm, kube: LocalKube, namespace: str, crds_installed: None) -> Iterator[Release]:
+    rel = Release(helm, kube, namespace, base=SHARED_CRDS)
     try:
         yield rel
     finally:
@@ -180,7 +178,6 @@ def test_install_upgrade_uninstall_all_namespaces(
     ns = release.namespace
     release.install({"credentials": {"existingSecret": "nks-credentials"}})
     assert release.status()["info"]["status"] == "deployed"
-    wait_crds_established(kubectl, *NKS_CRDS)
 
     apps, core = client.AppsV1Api(kube_api), client.CoreV1Api(kube_api)
     deployment = apps.read_namespaced_deployment(FULLNAME, ns)
@@ -188,6 +185,7 @@ def test_install_upgrade_uninstall_all_namespaces(
     assert deployment.spec.strategy.type == "Recreate"
     pod = deployment.spec.template.spec
     assert pod.service_account_name == FULLNAME
+    assert pod.containers[0].readiness_probe.http_get.path == "/healthz"
     assert pod.security_context.run_as_non_root is True
     assert pod.containers[0].security_context.read_only_root_filesystem is True
     env = {e.name: e for e in pod.containers[0].env}
@@ -207,10 +205,15 @@ def test_install_upgrade_uninstall_all_namespaces(
     # What the apiserver lets the ServiceAccount do (RBAC enforced for real).
     anywhere = ["--all-namespaces"]
     assert can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", *anywhere)
-    assert can_i(kubectl, release, "patch", "nksnodegroups.nks.nhncloud.com/status", "-n", "x")
+    # `--subresource`: "<resource>/<x>" would name an object x of the main resource.
+    status = ["--subresource=status", "-n", "x"]
+    assert can_i(kubectl, release, "patch", "nksnodegroups.nks.nhncloud.com", *status)
     assert can_i(kubectl, release, "create", "secrets", "-n", "any-namespace")
     assert can_i(kubectl, release, "create", "events", "-n", "any-namespace")
     assert can_i(kubectl, release, "watch", "customresourcedefinitions.apiextensions.k8s.io")
+    finalizers = ["--subresource=finalizers", "-n", "x"]
+    assert can_i(kubectl, release, "update", "nksclusters.nks.nhncloud.com", *finalizers)
+    assert not can_i(kubectl, release, "update", "nksnodegroups.nks.nhncloud.com", *finalizers)
     assert not can_i(kubectl, release, "delete", "nksclusters.nks.nhncloud.com", "-n", "x")
     assert not can_i(kubectl, release, "create", "nksclusters.nks.nhncloud.com", "-n", "x")
     assert not can_i(kubectl, release, "update", "nksclusters.nks.nhncloud.com", "-n", "x")
@@ -226,11 +229,16 @@ def test_install_upgrade_uninstall_all_namespaces(
             "credentials": {"existingSecret": "nks-credentials"},
             "operator": {"logLevel": "DEBUG", "fastPollSeconds": 5},
             "peering": {"enabled": True, "name": peering},
+            "replicaCount": 2,
             "networkPolicy": {"enabled": True},
         }
     )
     status = release.status()
     assert (status["version"], status["info"]["status"]) == (2, "deployed")
+    # Kubernetes 1.20 has no policy/v1: the chart falls back to what the cluster serves.
+    budget = json.loads(kubectl("get", "pdb", FULLNAME, "-n", ns, "-o", "json").stdout)
+    assert budget["apiVersion"] == "policy/v1beta1"
+    assert budget["spec"]["maxUnavailable"] == 1
     args = apps.read_namespaced_deployment(FULLNAME, ns).spec.template.spec.containers[0].args
     assert {"--log-level=DEBUG", "--fast-poll=5", f"--peering={peering}"} <= set(args)
     assert client.NetworkingV1Api(kube_api).read_namespaced_network_policy(FULLNAME, ns)
@@ -245,8 +253,7 @@ def test_install_upgrade_uninstall_all_namespaces(
     assert read_or_none(rbac.read_cluster_role, release.cluster_object_name) is None
     assert read_or_none(rbac.read_cluster_role_binding, release.cluster_object_name) is None
     assert read_or_none(apps.read_namespaced_deployment, FULLNAME, ns) is None
-    # Helm never deletes the CRDs of crds/ (that would delete every custom resource).
-    kubectl("get", "crd", *NKS_CRDS)
+    assert kubectl("get", "pdb", FULLNAME, "-n", ns, check=False).returncode != 0
 
 
 def test_install_and_upgrade_a_namespace_list(
@@ -299,21 +306,20 @@ def test_install_and_upgrade_a_namespace_list(
 
 
 # ---------------------------------------------------------------------------------------
-# The CRD upgrade step. The chart's CRDs are installed under a group of the test's own, so
-# the shared nks.nhncloud.com CRDs of the session are never touched.
+# The CRDs as templates. Each test renames them into an API group of its own, so the
+# shared nks.nhncloud.com CRDs of the session are never touched.
 
 
 def _chart_with_crds(
-    target: Path, group: str, *, old: bool
+    target: Path, group: str, *, old: bool = False, in_crds_folder: bool = False
 ) -> tuple[Path, dict[str, dict[str, Any]]]:
-    """A copy of the chart whose NKS CRDs are renamed to `group`; `old` makes the previous
-    release's NKSCluster CRD: no `spec.clusterID` yet, and a printer column since removed."""
-    import shutil
-
+    """A copy of the chart whose NKS CRDs are renamed to `group`. `old` makes the previous
+    release's NKSCluster CRD (no `spec.clusterID` yet, and a printer column since removed);
+    `in_crds_folder` ships them as earlier chart versions did, in crds/ and untemplated."""
     shutil.copytree(CHART, target)
     crds: dict[str, dict[str, Any]] = {}
     for name in NKS_CRDS:
-        path = target / "crds" / f"{name}.yaml"
+        path = target / "files" / "crds" / f"{name}.yaml"
         crd = yaml.safe_load(path.read_text())
         plural = crd["spec"]["names"]["plural"]
         crd["spec"]["group"] = group
@@ -326,15 +332,26 @@ def _chart_with_crds(
             version["additionalPrinterColumns"].append(
                 {"name": "Legacy", "type": "string", "jsonPath": ".status.legacy"}
             )
+        if in_crds_folder:
+            path.unlink()
+            path = target / "crds" / path.name
         path.write_text(yaml.safe_dump(crd, sort_keys=False))
         crds[plural] = crd
+    if in_crds_folder:
+        (target / "templates" / "crds.yaml").unlink()
     return target, crds
 
 
-def _live_version(kube_api: client.ApiClient, name: str) -> dict[str, Any]:
+def _live_crd(kube_api: client.ApiClient, name: str) -> dict[str, Any] | None:
     api = client.ApiextensionsV1Api(kube_api)
-    crd = api.read_custom_resource_definition(name)
-    return kube_api.sanitize_for_serialization(crd)["spec"]["versions"][0]
+    crd = read_or_none(api.read_custom_resource_definition, name)
+    return None if crd is None else kube_api.sanitize_for_serialization(crd)
+
+
+def _live_version(kube_api: client.ApiClient, name: str) -> dict[str, Any]:
+    crd = _live_crd(kube_api, name)
+    assert crd is not None, f"CRD {name} is gone"
+    return crd["spec"]["versions"][0]
 
 
 def _spec_fields(version: dict[str, Any]) -> set[str]:
@@ -345,222 +362,152 @@ def _columns(version: dict[str, Any]) -> list[str]:
     return [c["name"] for c in version.get("additionalPrinterColumns", [])]
 
 
-def test_crd_upgrade_step_from_the_readme(
-    release: Release,
-    helm: Helm,
-    kube_api: client.ApiClient,
-    kubectl: Kubectl,
-    tmp_path: Path,
-) -> None:
-    group = f"t{secrets.token_hex(4)}.upgrade.nks.nhncloud.com"
-    old_chart, _ = _chart_with_crds(tmp_path / "old", group, old=True)
-    new_chart, new_crds = _chart_with_crds(tmp_path / "new", group, old=False)
-    cluster_crd = f"nksclusters.{group}"
-    names = [f"{plural}.{group}" for plural in new_crds]
-    custom = client.CustomObjectsApi(kube_api)
-    try:
-        release.install(chart=old_chart)
-        wait_crds_established(kubectl, *names)
-        old = _live_version(kube_api, cluster_crd)
-        assert "clusterID" not in _spec_fields(old) and "Legacy" in _columns(old)
-
-        # The caveat: `helm upgrade` leaves the CRDs of crds/ as they are.
-        release.upgrade(chart=new_chart)
-        assert _live_version(kube_api, cluster_crd) == old
-
-        # The documented step, exactly as the README and NOTES.txt print it.
-        shown = helm("show", "crds", str(new_chart))
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=shown)
-        wait_crds_established(kubectl, *names)
-        for plural, crd in new_crds.items():
-            live = _live_version(kube_api, f"{plural}.{group}")
-            wanted = crd["spec"]["versions"][0]
-            assert _spec_fields(live) == _spec_fields(wanted), plural
-            assert _columns(live) == _columns(wanted), plural
-            assert live["schema"] == wanted["schema"], plural
-        release.upgrade(chart=new_chart)
-        assert release.status()["version"] == 3
-
-        # The new field is served: the apiserver stores it instead of pruning it.
-        obj = cluster_manifest("upgraded", clusterID="abc-123")
-        obj["apiVersion"] = f"{group}/v1alpha1"
-        stored = custom.create_namespaced_custom_object(
-            group, "v1alpha1", release.namespace, "nksclusters", obj
-        )
-        assert stored["spec"]["clusterID"] == "abc-123"
-    finally:
-        api = client.ApiextensionsV1Api(kube_api)
-        for name in names:
-            try:
-                api.delete_custom_resource_definition(name)
-            except ApiException as err:
-                if err.status != 404:
-                    raise
-
-
-# ---------------------------------------------------------------------------------------
-# The operator with nothing but the chart's permissions: a token of the chart's
-# ServiceAccount, the real `nks-operator run` with the chart's arguments, and a lifecycle
-# of an NKSCluster and an NKSNodeGroup against the simulator. Any refusal in its log fails.
-
-_DENIAL = re.compile(r"(?i)forbidden|\b403\b|\b401\b|not enough permissions|unauthori[sz]ed")
-
-
-def _service_account_kubeconfig(
-    kube: LocalKube, kubectl: Kubectl, namespace: str, account: str, path: Path
-) -> Path:
-    token = kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
-    config = yaml.safe_load(kube.kubeconfig.read_text())
-    for user in config["users"]:
-        user["user"] = {"token": token}
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def _lifecycle_as_the_charts_service_account(
-    *,
-    kube: LocalKube,
-    kube_api: client.ApiClient,
-    kubectl: Kubectl,
-    release: Release,
-    watched: str,
-    sim_url: str,
-    workdir: Path,
-) -> None:
-    """Run the operator with the Deployment's arguments and the ServiceAccount's token."""
-    helm_args = release.helm(
-        "get",
-        "manifest",
-        RELEASE,
-        "--namespace",
-        release.namespace,
-        kubeconfig=kube.kubeconfig,
-    )
-    deployment = next(d for d in yaml.safe_load_all(helm_args) if d and d["kind"] == "Deployment")
-    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-    # As in the pod, except the liveness endpoint (no port to spare) and a chattier log.
-    args = [a for a in args if not a.startswith(("--liveness", "--log-level"))]
-    kubeconfig = _service_account_kubeconfig(
-        kube, kubectl, release.namespace, FULLNAME, workdir / "operator-kubeconfig"
-    )
-    # The ServiceAccount's token instead of the admin's.
-    env = {**os.environ, **FAST_ENV, "KUBECONFIG": str(kubeconfig)}
-    for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD"):
-        env.pop(key, None)
-    log_path = workdir / "operator.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nks_operator",
-                *args,
-                "--liveness=",
-                "--log-level=DEBUG",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=REPO_ROOT,
-        )
-    try:
-        credentials_secret(kubectl, watched, sim_url, new_tenant())
-        apply(kubectl, watched, cluster_manifest("demo"))
-        cluster = wait_condition(
-            kube_api, "nksclusters", watched, "demo", "Ready", "True", timeout=90
-        )
-        assert cluster["metadata"]["finalizers"]
-        wait_for(
-            lambda: read_or_none(
-                client.CoreV1Api(kube_api).read_namespaced_secret, "demo-kubeconfig", watched
-            ),
-            30,
-            what="kubeconfig Secret",
-        )
-        group = copy.deepcopy(example("nksnodegroup.yaml"))
-        apply(kubectl, watched, group)
-        name = group["metadata"]["name"]
-        wait_condition(kube_api, "nksnodegroups", watched, name, "Ready", "True", timeout=90)
-        assert {e["reason"] for e in events(kube_api, watched, "demo")}
-
-        kubectl("delete", "nksng", name, "-n", watched, "--wait=false")
-        wait_gone(kube_api, "nksnodegroups", watched, name, 60)
-        kubectl("delete", "nksc", "demo", "-n", watched, "--wait=false")
-        wait_gone(kube_api, "nksclusters", watched, "demo", 60)
-        assert process.poll() is None, "the operator exited"
-    except AssertionError as error:
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-60:])
-        raise AssertionError(f"{error}\n--- operator log (last lines) ---\n{tail}") from None
-    finally:
-        process.send_signal(signal.SIGTERM)
+@pytest.fixture
+def group(kube_api: client.ApiClient) -> Iterator[str]:
+    """An API group of the test's own; its CRDs are deleted afterwards."""
+    name = f"t{secrets.token_hex(4)}.crds.nks.nhncloud.com"
+    yield name
+    api = client.ApiextensionsV1Api(kube_api)
+    for plural in ("nksclusters", "nksnodegroups"):
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    logs = log_path.read_text(errors="replace")
-    denials = [line for line in logs.splitlines() if _DENIAL.search(line)]
-    assert not denials, "the operator was refused something:\n" + "\n".join(denials[:20])
-
-
-def test_operator_lifecycle_with_only_the_namespace_list_rbac(
-    release: Release,
-    kube: LocalKube,
-    kube_api: client.ApiClient,
-    kubectl: Kubectl,
-    extra_namespaces: list[str],
-    simulator_thread: Any,
-    tmp_path: Path,
-) -> None:
-    watched = extra_namespaces[0]
-    release.install({"watchNamespaces": [watched]})
-    wait_crds_established(kubectl, *NKS_CRDS)
-    _lifecycle_as_the_charts_service_account(
-        kube=kube,
-        kube_api=kube_api,
-        kubectl=kubectl,
-        release=release,
-        watched=watched,
-        sim_url=simulator_thread.url,
-        workdir=tmp_path,
-    )
+            api.delete_custom_resource_definition(f"{plural}.{name}")
+        except ApiException as err:
+            if err.status != 404:
+                raise
 
 
 @pytest.fixture
-def private_kube() -> Iterator[LocalKube]:
-    """An apiserver of the test's own: an all-namespaces operator must not meet the
-    session's other custom resources (nor the end-to-end tests' operator)."""
-    local = LocalKube(controller_manager=False)
+def own_release(helm: Helm, kube: LocalKube, namespace: str) -> Iterator[Release]:
+    """A release that installs its (renamed) CRDs itself."""
+    rel = Release(helm, kube, namespace)
     try:
-        local.start()
-    except LocalKubeError as err:
-        pytest.fail(f"cannot start a private kube-apiserver: {err}", pytrace=False)
-    try:
-        yield local
+        yield rel
     finally:
-        local.stop()
+        if rel.installed:
+            rel.uninstall()
 
 
-def test_operator_lifecycle_with_only_the_all_namespaces_rbac(
-    private_kube: LocalKube,
+def test_helm_upgrade_updates_the_crds_and_uninstall_keeps_them(
+    own_release: Release, group: str, kube_api: client.ApiClient, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    release = own_release
+    old_chart, _ = _chart_with_crds(tmp_path / "old", group, old=True)
+    new_chart, new_crds = _chart_with_crds(tmp_path / "new", group)
+    cluster_crd = f"nksclusters.{group}"
+    names = [f"{plural}.{group}" for plural in new_crds]
+    release.install(chart=old_chart)
+    wait_crds_established(kubectl, *names)
+    old = _live_version(kube_api, cluster_crd)
+    assert "clusterID" not in _spec_fields(old) and "Legacy" in _columns(old)
+
+    # `helm upgrade` alone brings the new schema: the CRDs are part of the release.
+    release.upgrade(chart=new_chart)
+    wait_crds_established(kubectl, *names)
+    for plural, crd in new_crds.items():
+        live = _live_version(kube_api, f"{plural}.{group}")
+        wanted = crd["spec"]["versions"][0]
+        assert _spec_fields(live) == _spec_fields(wanted), plural
+        assert _columns(live) == _columns(wanted), plural
+        assert live["schema"] == wanted["schema"], plural
+    # The new field is served: the apiserver stores it instead of pruning it.
+    custom = client.CustomObjectsApi(kube_api)
+    obj = cluster_manifest("upgraded", clusterID="abc-123")
+    obj["apiVersion"] = f"{group}/v1alpha1"
+    stored = custom.create_namespaced_custom_object(
+        group, "v1alpha1", release.namespace, "nksclusters", obj
+    )
+    assert stored["spec"]["clusterID"] == "abc-123"
+
+    # Uninstalling keeps the CRDs, and so every custom resource.
+    release.uninstall()
+    for name in names:
+        crd = _live_crd(kube_api, name)
+        assert crd is not None, f"helm uninstall deleted {name}"
+        assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert custom.get_namespaced_custom_object(
+        group, "v1alpha1", release.namespace, "nksclusters", "upgraded"
+    )
+    # The same release takes its kept CRDs back.
+    release.install(chart=new_chart)
+    assert release.status()["info"]["status"] == "deployed"
+
+
+def test_crds_without_keep_go_with_the_release(
+    own_release: Release, group: str, kube_api: client.ApiClient, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    chart, crds = _chart_with_crds(tmp_path / "chart", group)
+    names = [f"{plural}.{group}" for plural in crds]
+    own_release.install({"crds": {"keep": False}}, chart=chart)
+    wait_crds_established(kubectl, *names)
+    own_release.uninstall()
+    wait_for(
+        lambda: all(_live_crd(kube_api, name) is None for name in names),
+        60,
+        what="the CRDs deleted with the release",
+    )
+
+
+def test_a_second_release_leaves_the_crds_to_the_first(
     helm: Helm,
+    kube: LocalKube,
+    own_release: Release,
+    group: str,
+    extra_namespaces: list[str],
     kubectl: Kubectl,
-    simulator_thread: Any,
     tmp_path: Path,
 ) -> None:
-    own_kubectl = Kubectl(kubectl.binary, private_kube.kubeconfig, tmp_path / "kubectl-cache")
-    for name in ("nks-system", "team-a"):
-        own_kubectl("create", "namespace", name)
-    release = Release(helm, private_kube, "nks-system")
-    release.install()
-    wait_crds_established(own_kubectl, *NKS_CRDS)
-    with private_kube.api_client() as api:
-        _lifecycle_as_the_charts_service_account(
-            kube=private_kube,
-            kube_api=api,
-            kubectl=own_kubectl,
-            release=release,
-            watched="team-a",
-            sim_url=simulator_thread.url,
-            workdir=tmp_path,
-        )
+    chart, crds = _chart_with_crds(tmp_path / "chart", group)
+    own_release.install({"watchNamespaces": [extra_namespaces[0]]}, chart=chart)
+    wait_crds_established(kubectl, *(f"{plural}.{group}" for plural in crds))
+    second = Release(helm, kube, extra_namespaces[1])
+    values = {"watchNamespaces": [extra_namespaces[1]]}
+    with pytest.raises(HelmError, match="invalid ownership metadata"):
+        second.install(values, chart=chart)
+    second.install({**values, "crds": {"enabled": False}}, chart=chart)
+    second.uninstall()
+
+
+def _readme_hand_over_block() -> str:
+    readme = (CHART / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.S)
+    (block,) = [b for b in blocks if "meta.helm.sh/release-name" in b]
+    return block
+
+
+def test_crds_of_the_old_crds_folder_are_handed_over_as_the_readme_says(
+    own_release: Release, group: str, kube: LocalKube, kubectl: Kubectl, tmp_path: Path
+) -> None:
+    old_chart, crds = _chart_with_crds(tmp_path / "old", group, in_crds_folder=True)
+    new_chart, _ = _chart_with_crds(tmp_path / "new", group)
+    names = [f"{plural}.{group}" for plural in crds]
+    own_release.install(chart=old_chart)
+    wait_crds_established(kubectl, *names)
+    # What an upgrade from the crds/ layout meets before the hand-over.
+    with pytest.raises(HelmError, match="invalid ownership metadata"):
+        own_release.upgrade(chart=new_chart)
+
+    script = (
+        _readme_hand_over_block()
+        .replace("nks.nhncloud.com", group)
+        .replace("<release namespace>", own_release.namespace)
+        .replace("<release>", RELEASE)
+    )
+    env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig)}
+    env["PATH"] = f"{Path(kubectl.binary).parent}:{env['PATH']}"
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    own_release.upgrade(chart=new_chart)
+    assert own_release.status()["info"]["status"] == "deployed"
+    for name in names:
+        annotations = json.loads(kubectl("get", "crd", name, "-o", "json").stdout)["metadata"][
+            "annotations"
+        ]
+        assert annotations["helm.sh/resource-policy"] == "keep"
+        assert annotations["meta.helm.sh/release-name"] == RELEASE

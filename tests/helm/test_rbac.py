@@ -20,18 +20,19 @@ from tests.helm.helpers import (
 )
 
 RW = ["get", "list", "watch", "patch"]
-CRDS = triples("apiextensions.k8s.io", ["customresourcedefinitions"], ["get", "list", "watch"])
+CRDS = triples("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"])
 IN_NAMESPACE = (
     triples("nks.nhncloud.com", ["nksclusters", "nksnodegroups"], RW)
-    | triples("nks.nhncloud.com", ["nksclusters/status", "nksnodegroups/status"], ["get", "patch"])
+    | triples("nks.nhncloud.com", ["nksclusters/status", "nksnodegroups/status"], ["patch"])
+    # Owner-reference enforcement: the kubeconfig Secret blocks its NKSCluster's deletion.
+    | triples("nks.nhncloud.com", ["nksclusters/finalizers"], ["update"])
     | triples("", ["secrets"], ["get", "list", "watch", "create", "update", "delete"])
-    | triples("", ["events"], ["create", "patch"])
-    | triples("events.k8s.io", ["events"], ["create", "patch"])
+    | triples("", ["events"], ["create"])
 )
 NAMESPACES = triples("", ["namespaces"], ["list", "watch"])
 CLUSTER_PEERINGS = triples("kopf.dev", ["clusterkopfpeerings"], RW)
 NAMESPACED_PEERINGS = triples("kopf.dev", ["kopfpeerings"], RW)
-SECRET_WRITER = triples("", ["secrets"], ["get", "list", "create", "update", "delete"])
+SECRET_WRITER = triples("", ["secrets"], ["get", "create", "update", "delete"])
 
 
 def rbac_objects(manifests: list[Manifest]) -> list[Manifest]:

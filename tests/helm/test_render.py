@@ -71,6 +71,27 @@ def test_liveness_probe_on_kopfs_endpoint_bound_to_all_interfaces(helm: Helm) ->
     assert probe["periodSeconds"] > 0 and probe["failureThreshold"] >= 1
 
 
+def test_readiness_without_the_webhook_is_the_liveness_endpoint(helm: Helm) -> None:
+    probe = container(helm.render())["readinessProbe"]
+    assert probe["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert probe["periodSeconds"] > 0 and probe["failureThreshold"] >= 1
+
+
+def test_readiness_with_the_webhook_waits_for_the_webhook_to_serve(helm: Helm) -> None:
+    # The webhook Service sends admission requests only to ready pods: ready means the
+    # webhook's port accepts connections, not merely that kopf is alive.
+    for cert_manager in (False, True):
+        values = {"webhook": {"enabled": True, "certManager": {"enabled": cert_manager}}}
+        operator = container(helm.render(values))
+        assert operator["readinessProbe"]["tcpSocket"] == {"port": "webhook"}
+        assert "httpGet" not in operator["readinessProbe"]
+        ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
+        assert ports["webhook"] == 9443
+    timings = {"initialDelaySeconds": 1, "periodSeconds": 2, "timeoutSeconds": 3}
+    probe = container(helm.render({"health": {"readinessProbe": timings}}))["readinessProbe"]
+    assert {k: probe[k] for k in timings} == timings
+
+
 def test_health_port_follows_the_value(helm: Helm) -> None:
     operator = container(helm.render({"health": {"port": 8181}}))
     assert "--liveness=http://0.0.0.0:8181/healthz" in operator["args"]
@@ -126,7 +147,8 @@ def test_log_settings_poll_intervals_peering_and_extra_args(helm: Helm) -> None:
 
 def test_image_tag_defaults_to_app_version_and_digest_wins(helm: Helm) -> None:
     operator = container(helm.render())
-    assert operator["image"] == f"nks-operator:{APP_VERSION}"
+    # A full reference that resolves: the release workflow pushes exactly this image.
+    assert operator["image"] == f"ghcr.io/nks-operator/nks-operator:{APP_VERSION}"
     assert operator["imagePullPolicy"] == "IfNotPresent"
     digest = "sha256:" + "a" * 64
     operator = container(
@@ -341,6 +363,24 @@ def test_replicas_with_peering(helm: Helm) -> None:
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
 
 
+def test_disruption_budget_only_with_more_than_one_replica(helm: Helm) -> None:
+    for replicas in (0, 1):
+        assert not find(helm.render({"replicaCount": replicas}), "PodDisruptionBudget")
+    manifests = helm.render({"replicaCount": 3, "peering": {"enabled": True}})
+    budget = one(manifests, "PodDisruptionBudget", FULLNAME)
+    assert budget["apiVersion"] == "policy/v1"
+    assert budget["metadata"]["namespace"] == NAMESPACE
+    pod_labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    selector = budget["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= pod_labels.items()
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert "minAvailable" not in budget["spec"]
+    custom = {"replicaCount": 4, "peering": {"enabled": True}}
+    custom["podDisruptionBudget"] = {"maxUnavailable": "50%"}
+    budget = one(helm.render(custom), "PodDisruptionBudget")
+    assert budget["spec"]["maxUnavailable"] == "50%"
+
+
 def test_notes_name_the_credentials_mode(helm: Helm) -> None:
     def notes(values: str) -> str:
         out = helm(
@@ -360,7 +400,9 @@ def test_notes_name_the_credentials_mode(helm: Helm) -> None:
     assert "rollout restart" in notes('{"credentials": {"existingSecret": "c"}}')
     dev = '{"credentials": {"create": true, "tenantId": "t", "username": "u", "password": "p"}}'
     assert "WARNING: credentials.create is for development only" in notes(dev)
-    assert "kubectl apply --server-side --force-conflicts" in notes("{}")
+    assert "`helm uninstall` keeps them" in notes("{}")
+    assert "`helm uninstall` DELETES them" in notes('{"crds": {"keep": false}}')
+    assert "CRDs" not in notes('{"crds": {"enabled": false}}')
 
 
 def test_shard_selector_becomes_selector_flags(helm: Helm) -> None:

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.helm.helpers import CHART, Helm, HelmError
+from tests.helm.helpers import CHART, Helm, HelmError, merged
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -124,6 +124,43 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["/networkPolicy/nks/cidrs/0"],
     ),
     "size limit in words": ({"tmpSizeLimit": "a lot"}, ["/tmpSizeLimit"]),
+    "memory limit that is no quantity": (
+        {"resources": {"limits": {"memory": "256MB"}}},
+        ["/resources/limits/memory"],
+    ),
+    "cpu request in words": (
+        {"resources": {"requests": {"cpu": "half a core"}}},
+        ["/resources/requests/cpu"],
+    ),
+    "negative memory request": (
+        {"resources": {"requests": {"memory": -1}}},
+        ["/resources/requests/memory"],
+    ),
+    "cpu limit with a unit of time": (
+        {"resources": {"limits": {"cpu": "100ms"}}},
+        ["/resources/limits/cpu"],
+    ),
+    "misspelt resources key": (
+        {"resources": {"limit": {"memory": "1Gi"}}},
+        ["/resources", "additional properties 'limit'"],
+    ),
+    "resource name with a space": (
+        {"resources": {"limits": {"my gpu": 1}}},
+        ["/resources/limits", "additional properties 'my gpu'"],
+    ),
+    "Argo CD sync option without a value": (
+        {"crds": {"argocdSyncOptions": ["Prune"]}},
+        ["/crds/argocdSyncOptions/0"],
+    ),
+    "CRD keep as text": ({"crds": {"keep": "yes"}}, ["/crds/keep"]),
+    "disruption budget of zero": (
+        {"podDisruptionBudget": {"maxUnavailable": 0}},
+        ["/podDisruptionBudget/maxUnavailable"],
+    ),
+    "readiness period of zero": (
+        {"health": {"readinessProbe": {"periodSeconds": 0}}},
+        ["/health/readinessProbe/periodSeconds"],
+    ),
     "env entry without a name": ({"extraEnv": [{"value": "x"}]}, ["/extraEnv/0", "name"]),
     "node selector with a number": ({"nodeSelector": {"zone": 1}}, ["/nodeSelector/zone"]),
 }
@@ -143,7 +180,7 @@ def test_schema_rejects_with_a_clear_message(helm: Helm, case: str) -> None:
 @pytest.mark.parametrize("case", sorted(REJECTED))
 def test_python_jsonschema_agrees(case: str) -> None:
     # The schema means the same to any draft-07 validator (editors, CI linters, Helm 3).
-    values = _merged(DEFAULTS, REJECTED[case][0])
+    values = merged(DEFAULTS, REJECTED[case][0])
     assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(values)), case
 
 
@@ -191,13 +228,24 @@ ACCEPTED: dict[str, dict[str, Any]] = {
         "tolerations": [{"operator": "Exists"}],
         "global": {"imageRegistry": "ignored"},
     },
+    "quantities of every form": {
+        "resources": {
+            "requests": {"cpu": "0.25", "memory": "128974848", "ephemeral-storage": "1G"},
+            "limits": {"cpu": 2, "memory": "1.5Gi", "nvidia.com/gpu": 1, "hugepages-2Mi": "64Mi"},
+        },
+        "tmpSizeLimit": "1e9",
+    },
+    "CRDs for Argo CD": {
+        "crds": {"keep": False, "argocdSyncOptions": ["Delete=false", "Prune=false"]}
+    },
+    "CRDs left to another release": {"crds": {"enabled": False}},
 }
 
 
 @pytest.mark.parametrize("case", sorted(ACCEPTED))
 def test_schema_accepts_good_values(helm: Helm, case: str) -> None:
     helm.template(ACCEPTED[case])
-    jsonschema.validate(_merged(DEFAULTS, ACCEPTED[case]), SCHEMA, cls=jsonschema.Draft7Validator)
+    jsonschema.validate(merged(DEFAULTS, ACCEPTED[case]), SCHEMA, cls=jsonschema.Draft7Validator)
 
 
 def test_lint(helm: Helm) -> None:
@@ -214,13 +262,3 @@ def test_lint_with_values(helm: Helm, case: str) -> None:
 def test_lint_reports_schema_errors(helm: Helm) -> None:
     with pytest.raises(HelmError, match="/operator/logFormat"):
         helm("lint", str(CHART), "--values", "-", input='{"operator": {"logFormat": "xml"}}')
-
-
-def _merged(base: Any, override: Any) -> Any:
-    """Helm's coalescing of a values file over the defaults (maps merge, the rest replaces)."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
-        for key, value in override.items():
-            out[key] = _merged(base.get(key), value) if key in base else value
-        return out
-    return override

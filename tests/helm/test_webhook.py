@@ -40,12 +40,13 @@ from tests.helm.helpers import (
     Manifest,
     container,
     find,
+    merged,
     normalized_rules,
     one,
     triples,
 )
 from tests.helm.test_rbac import CRDS, IN_NAMESPACE
-from tests.helm.test_schema import DEFAULTS, SCHEMA, _merged
+from tests.helm.test_schema import DEFAULTS, SCHEMA
 
 SELF_SIGNED: dict[str, Any] = {"webhook": {"enabled": True}}
 CERT_MANAGER: dict[str, Any] = {"webhook": {"enabled": True, "certManager": {"enabled": True}}}
@@ -238,7 +239,7 @@ def test_cert_manager_with_two_replicas_is_accepted(helm: Helm, helm3: Helm) -> 
             "certManager": {"enabled": True, "issuerRef": {"kind": "ClusterIssuer", "name": "ca"}},
         },
     }
-    jsonschema.validate(_merged(DEFAULTS, values), SCHEMA, cls=jsonschema.Draft7Validator)
+    jsonschema.validate(merged(DEFAULTS, values), SCHEMA, cls=jsonschema.Draft7Validator)
     rendered = helm.render(values)
     assert one(rendered, "Deployment")["spec"]["replicas"] == 2
     # Helm 3 renders the same objects; it only sorts ValidatingWebhookConfiguration (a kind

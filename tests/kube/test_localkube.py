@@ -27,7 +27,7 @@ from nks_operator.localkube import (
     LocalKubeError,
     find_binaries,
 )
-from tests.fixtures.kube import Kubectl
+from tests.fixtures.kube import ADMISSION_PLUGINS, Kubectl
 
 pytestmark = pytest.mark.kube
 
@@ -356,3 +356,84 @@ def test_apiserver_restart_keeps_data_and_port(tmp_path: Path) -> None:
         assert local.pids()["kube-apiserver"] > 0
         with local.api_client() as api:
             assert client.CoreV1Api(api).read_namespace("kept").metadata.name == "kept"
+
+
+def test_owner_reference_enforcement_and_audit_log(tmp_path: Path) -> None:
+    # What tests/rbac relies on: the admission plugin really refuses an owner reference that
+    # blocks its owner's deletion to a user without `update` on the owner's finalizers, and
+    # the audit log records who asked what and the answer.
+    with LocalKube(
+        controller_manager=False,
+        workdir=tmp_path / "w",
+        admission_plugins=ADMISSION_PLUGINS,
+        audit=True,
+    ) as local:
+        with local.api_client() as api:
+            core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+            ns = "owners"
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+            core.create_namespaced_service_account(
+                ns, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="writer"))
+            )
+            owner = core.create_namespaced_config_map(
+                ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="owner"))
+            )
+            rules = [client.V1PolicyRule(api_groups=[""], resources=["secrets"], verbs=["create"])]
+            role = client.V1Role(metadata=client.V1ObjectMeta(name="writer"), rules=rules)
+            rbac.create_namespaced_role(ns, role)
+            subject = client.RbacV1Subject(kind="ServiceAccount", name="writer", namespace=ns)
+            rbac.create_namespaced_role_binding(
+                ns,
+                client.V1RoleBinding(
+                    metadata=client.V1ObjectMeta(name="writer"),
+                    role_ref=client.V1RoleRef(
+                        api_group="rbac.authorization.k8s.io", kind="Role", name="writer"
+                    ),
+                    subjects=[subject],
+                ),
+            )
+            request = client.AuthenticationV1TokenRequest(
+                spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=600)
+            )
+            token = core.create_namespaced_service_account_token("writer", ns, request)
+        config = client.Configuration()
+        config.host = local.server
+        config.api_key = {"authorization": token.status.token}
+        config.api_key_prefix = {"authorization": "Bearer"}
+        config.ssl_ca_cert = str(local.ca_file)
+
+        def owned(name: str, block: bool) -> client.V1Secret:
+            reference = client.V1OwnerReference(
+                api_version="v1",
+                kind="ConfigMap",
+                name="owner",
+                uid=owner.metadata.uid,
+                block_owner_deletion=block,
+            )
+            meta = client.V1ObjectMeta(name=name, owner_references=[reference])
+            return client.V1Secret(metadata=meta)
+
+        with client.ApiClient(config) as writer_api:
+            writer = client.CoreV1Api(writer_api)
+            writer.create_namespaced_secret(ns, owned("plain", block=False))
+            with pytest.raises(ApiException) as refused:
+                writer.create_namespaced_secret(ns, owned("blocking", block=True))
+            assert refused.value.status == 403
+            assert "cannot set blockOwnerDeletion" in str(refused.value.body)
+
+        user = f"system:serviceaccount:{ns}:writer"
+
+        def answers() -> list[tuple[str, int]]:
+            return [
+                (e["verb"], e["responseStatus"]["code"])
+                for e in local.audit_events()
+                if e["user"]["username"] == user and e["objectRef"].get("resource") == "secrets"
+            ]
+
+        wait_until(lambda: len(answers()) == 2, 10, "both requests in the audit log")
+        assert answers() == [("create", 201), ("create", 403)]
+
+
+def test_audit_events_need_audit_enabled(kube: LocalKube) -> None:
+    with pytest.raises(LocalKubeError, match="audit=True"):
+        next(kube.audit_events())

@@ -93,28 +93,31 @@ part of the ClusterRole in cluster scope). README "RBAC" explains each rule.
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["nks.nhncloud.com"]
   resources: ["nksclusters/status", "nksnodegroups/status"]
-  verbs: ["get", "patch"]
+  verbs: ["patch"]
+# The kubeconfig Secret's ownerReference blocks its NKSCluster's deletion
+# (blockOwnerDeletion): where OwnerReferencesPermissionEnforcement runs (OpenShift), only
+# who may update the owner's finalizers may set that. Node groups own nothing.
+- apiGroups: ["nks.nhncloud.com"]
+  resources: ["nksclusters/finalizers"]
+  verbs: ["update"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: ["events.k8s.io"]
-  resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end }}
 
 {{- define "nks-operator.crdRules" -}}
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 {{- end }}
 
 {{- define "nks-operator.secretWriteRules" -}}
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "create", "update", "delete"]
+  verbs: ["get", "create", "update", "delete"]
 {{- end }}
 
 {{/*

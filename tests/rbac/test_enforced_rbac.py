@@ -1,0 +1,314 @@
+"""The operator with exactly the chart's RBAC, on an apiserver that enforces owner references.
+
+For each watch scope, a kube-apiserver of the test's own runs with the admission plugin
+OwnerReferencesPermissionEnforcement (on by default in OpenShift) and an audit log. Real
+helm installs the chart; the operator process runs the Deployment's own arguments with a
+token of the chart's ServiceAccount, so every call it makes is judged by the chart's
+rules and nothing else. The lifecycle - credentials, an NKSCluster with its kubeconfig
+Secret and Argo CD registration, an NKSNodeGroup, deletion of both - must complete; the
+audit log then shows that the ServiceAccount was refused nothing and that every rule the
+chart grants was used.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from nks_operator.localkube import LocalKube, LocalKubeError
+from tests.e2e.helpers import (
+    GROUP,
+    VERSION,
+    apply,
+    cluster_manifest,
+    credentials_secret,
+    example,
+    new_tenant,
+    wait_condition,
+    wait_gone,
+)
+from tests.fixtures.kube import (
+    ADMISSION_PLUGINS,
+    Kubectl,
+    _kubectl_binary,
+    service_account_kubeconfig,
+)
+from tests.fixtures.operator import FAST_ENV, wait_for
+from tests.helm.helpers import CHART, FULLNAME, NAMESPACE, RELEASE, Helm, parse_manifests
+
+pytestmark = pytest.mark.kube
+
+WATCHED = "team-a"
+ARGOCD = "argocd"
+NKS_CRDS = ("nksclusters.nks.nhncloud.com", "nksnodegroups.nks.nhncloud.com")
+SERVICE_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:{FULLNAME}"
+
+# Values per watch scope. With a namespace list, Argo CD's namespace is outside it and
+# gets the Secrets-only Role of rbac.secretNamespaces.
+SCOPES: dict[str, dict[str, Any]] = {
+    "all-namespaces": {},
+    "namespace-list": {"watchNamespaces": [WATCHED], "rbac": {"secretNamespaces": [ARGOCD]}},
+}
+
+# Rules the audit log cannot show in use, and why. Nothing else may go unused.
+NOT_REQUESTS = {
+    # Checked by the OwnerReferencesPermissionEnforcement plugin when the kubeconfig
+    # Secret is created with blockOwnerDeletion: an authorization check, not a request.
+    # That creation succeeding (asserted below) is what proves the rule.
+    ("nks.nhncloud.com", "nksclusters/finalizers", "update"),
+}
+
+Rule = tuple[str, str, str, str]
+"""(namespace or "*" for a ClusterRole, apiGroup, resource[/subresource], verb)."""
+
+
+@dataclass
+class Run:
+    """What one lifecycle left behind."""
+
+    granted: set[Rule]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    """The audit events of the ServiceAccount's requests."""
+    failure: str | None = None
+    log: str = ""
+
+
+def granted_rules(manifests: list[dict[str, Any]]) -> set[Rule]:
+    """The rules bound to the operator's ServiceAccount, each with where it applies."""
+    roles = {
+        (m["kind"], m["metadata"].get("namespace", "*"), m["metadata"]["name"]): m
+        for m in manifests
+        if m["kind"] in ("ClusterRole", "Role")
+    }
+    out: set[Rule] = set()
+    for binding in manifests:
+        if binding["kind"] not in ("ClusterRoleBinding", "RoleBinding"):
+            continue
+        subjects = {(s["kind"], s.get("namespace"), s["name"]) for s in binding["subjects"]}
+        if ("ServiceAccount", NAMESPACE, FULLNAME) not in subjects:
+            continue
+        where = binding["metadata"].get("namespace", "*")
+        ref = binding["roleRef"]
+        role = roles[(ref["kind"], "*" if ref["kind"] == "ClusterRole" else where, ref["name"])]
+        for rule in role["rules"]:
+            assert "resourceNames" not in rule, rule  # not modelled here
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    for verb in rule["verbs"]:
+                        out.add((where, group, resource, verb))
+    return out
+
+
+def requested(event: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(namespace or "", apiGroup, resource[/subresource], verb) of an audit event."""
+    ref = event.get("objectRef") or {}
+    resource = ref.get("resource", "")
+    if ref.get("subresource"):
+        resource += "/" + ref["subresource"]
+    return ref.get("namespace", ""), ref.get("apiGroup", ""), resource, event["verb"]
+
+
+def covers(rule: Rule, request: tuple[str, str, str, str]) -> bool:
+    where, group, resource, verb = rule
+    return (where == "*" or where == request[0]) and (group, resource, verb) == request[1:]
+
+
+def refused(run: Run) -> list[str]:
+    return [
+        f"{e['verb']} {e['requestURI']} -> {e['responseStatus'].get('code')}: "
+        f"{e['responseStatus'].get('message', '')}"
+        for e in run.requests
+        if e.get("responseStatus", {}).get("code") in (401, 403)
+    ]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _read_or_none(read: Any, *args: str) -> Any:
+    try:
+        return read(*args)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def _lifecycle(api: client.ApiClient, kubectl: Kubectl, sim: str) -> None:
+    core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+
+    def secret(namespace: str, name: str) -> client.V1Secret | None:
+        return _read_or_none(core.read_namespaced_secret, name, namespace)
+
+    def argocd_reference() -> str | None:
+        cluster = _read_or_none(
+            custom.get_namespaced_custom_object, GROUP, VERSION, WATCHED, "nksclusters", "demo"
+        )
+        return ((cluster or {}).get("status") or {}).get("argocdSecret")
+
+    credentials_secret(kubectl, WATCHED, sim, new_tenant())
+    registration = {"enabled": True, "namespace": ARGOCD}
+    apply(kubectl, WATCHED, cluster_manifest("demo", argocd=registration))
+    cluster = wait_condition(api, "nksclusters", WATCHED, "demo", "Ready", "True", timeout=90)
+    assert cluster["metadata"]["finalizers"]
+    kubeconfig = wait_for(lambda: secret(WATCHED, "demo-kubeconfig"), 30, what="kubeconfig")
+    # What the admission plugin judged: an owner reference that blocks the owner's deletion.
+    (owner,) = kubeconfig.metadata.owner_references
+    assert (owner.kind, owner.name, owner.block_owner_deletion) == ("NKSCluster", "demo", True)
+    reference = wait_for(argocd_reference, 30, what="the Argo CD cluster Secret in the status")
+    namespace, _, name = reference.partition("/")
+    assert namespace == ARGOCD and secret(ARGOCD, name) is not None
+    # Argo CD moved into the watched namespace: the Secret is written there and the old
+    # one deleted (with a namespace list, one in each kind of Role).
+    moved = {"spec": {"argocd": {"namespace": WATCHED}}}
+    kubectl("patch", "nksc", "demo", "-n", WATCHED, "--type=merge", "-p", json.dumps(moved))
+    wait_for(lambda: argocd_reference() == f"{WATCHED}/{name}", 30, what="the moved Secret")
+    assert secret(WATCHED, name) is not None
+    wait_for(lambda: secret(ARGOCD, name) is None, 30, what="the old Argo CD Secret deleted")
+
+    group = copy.deepcopy(example("nksnodegroup.yaml"))
+    apply(kubectl, WATCHED, group)
+    group_name = group["metadata"]["name"]
+    wait_condition(api, "nksnodegroups", WATCHED, group_name, "Ready", "True", timeout=90)
+
+    kubectl("delete", "nksng", group_name, "-n", WATCHED, "--wait=false")
+    wait_gone(api, "nksnodegroups", WATCHED, group_name, 60)
+    kubectl("delete", "nksc", "demo", "-n", WATCHED, "--wait=false")
+    wait_gone(api, "nksclusters", WATCHED, "demo", 60)
+    assert secret(WATCHED, name) is None, "the Argo CD cluster Secret outlived its NKSCluster"
+
+
+@pytest.fixture(scope="module", params=sorted(SCOPES))
+def run(
+    request: pytest.FixtureRequest,
+    helm: Helm,
+    simulator_thread: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Run]:
+    """One lifecycle per watch scope, on an apiserver of its own."""
+    workdir = tmp_path_factory.mktemp(request.param)
+    kube = LocalKube(controller_manager=False, admission_plugins=ADMISSION_PLUGINS, audit=True)
+    try:
+        kube.start()
+    except LocalKubeError as err:
+        pytest.fail(f"cannot start a kube-apiserver: {err}", pytrace=False)
+    try:
+        yield _run_scope(kube, helm, SCOPES[request.param], simulator_thread.url, workdir)
+    finally:
+        kube.stop()
+
+
+def _run_scope(kube: LocalKube, helm: Helm, values: dict[str, Any], sim: str, workdir: Path) -> Run:
+    kubectl = Kubectl(_kubectl_binary(), kube.kubeconfig, workdir / "kubectl-cache")
+    for name in (NAMESPACE, WATCHED, ARGOCD):
+        kubectl("create", "namespace", name)
+    install = ["install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--values", "-"]
+    helm(*install, input=json.dumps(values), kubeconfig=kube.kubeconfig)
+    for crd in NKS_CRDS:
+        kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    manifests = parse_manifests(
+        helm("get", "manifest", RELEASE, "--namespace", NAMESPACE, kubeconfig=kube.kubeconfig)
+    )
+    result = Run(granted=granted_rules(manifests))
+    (deployment,) = [m for m in manifests if m["kind"] == "Deployment"]
+    # The pod's arguments, except the liveness endpoint (no port to spare) and the log level.
+    args = [
+        a
+        for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        if not a.startswith(("--liveness", "--log-level"))
+    ]
+    kubeconfig = service_account_kubeconfig(
+        kube, kubectl, NAMESPACE, FULLNAME, workdir / "operator-kubeconfig"
+    )
+    env = {**os.environ, **FAST_ENV, "KUBECONFIG": str(kubeconfig)}
+    for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD", "NKS_METRICS_PORT"):
+        env.pop(key, None)
+    log_path = workdir / "operator.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nks_operator", *args, "--liveness=", "--log-level=DEBUG"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    with kube.api_client() as api:
+        try:
+            _lifecycle(api, kubectl, sim)
+            if process.poll() is not None:
+                result.failure = f"the operator exited with {process.returncode}"
+        except AssertionError as error:
+            result.failure = str(error)
+        finally:
+            _stop(process)
+    result.log = log_path.read_text(errors="replace")
+    # A request of the admin's, after every one of the operator's: once it is in the audit
+    # log, so are they.
+    marker = f"audit-marker-{workdir.name}"
+    kubectl("get", "configmap", marker, "-n", NAMESPACE, "--ignore-not-found")
+    wait_for(
+        lambda: any(marker in e.get("requestURI", "") for e in kube.audit_events()),
+        30,
+        what="the audit log to catch up",
+    )
+    result.requests = [e for e in kube.audit_events() if e["user"]["username"] == SERVICE_ACCOUNT]
+    return result
+
+
+def _with_log(run: Run, message: str) -> str:
+    tail = "\n".join(run.log.splitlines()[-60:])
+    return f"{message}\n--- operator log (last lines) ---\n{tail}"
+
+
+def test_lifecycle_completes_with_only_the_charts_rbac(run: Run) -> None:
+    assert run.failure is None, _with_log(run, run.failure or "")
+    assert run.requests, "the audit log holds no request of the ServiceAccount"
+
+
+def test_the_service_account_was_refused_nothing(run: Run) -> None:
+    denials = refused(run)
+    assert not denials, _with_log(run, "refused:\n" + "\n".join(sorted(set(denials))[:20]))
+
+
+def test_the_kubeconfig_secret_was_created_by_the_service_account(run: Run) -> None:
+    # The request the admission plugin judges; it succeeds only with nksclusters/finalizers.
+    creates = [
+        e["responseStatus"].get("code")
+        for e in run.requests
+        if requested(e) == (WATCHED, "", "secrets", "create")
+        and (e.get("objectRef") or {}).get("name") in ("demo-kubeconfig", None)
+    ]
+    assert 201 in creates, _with_log(run, f"kubeconfig Secret creations answered {creates}")
+
+
+def test_every_granted_rule_is_used(run: Run) -> None:
+    assert run.failure is None, "the lifecycle failed; see the test above"
+    used = {requested(e) for e in run.requests if e["responseStatus"].get("code") != 403}
+    unused = {
+        rule
+        for rule in run.granted
+        if rule[1:] not in NOT_REQUESTS and not any(covers(rule, req) for req in used)
+    }
+    assert not unused, "granted but never requested: " + ", ".join(
+        f"{verb} {group or 'core'}/{resource} in {where}"
+        for where, group, resource, verb in sorted(unused)
+    )
+    # The NOT_REQUESTS rules are granted (else they would be pointless to list).
+    assert {rule[1:] for rule in run.granted} >= NOT_REQUESTS
