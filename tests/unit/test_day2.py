@@ -12,6 +12,12 @@ from tests.unit.specs import cluster_spec, nodegroup_spec
 
 SUPPORTED = {"v1.27.3": True, "v1.28.3": True, "v1.29.3": True, "v1.30.3": True, "v1.31.4": True}
 
+NODE_1 = "00000001-0000-4000-8000-000000000001"
+NODE_2 = "00000002-0000-4000-8000-000000000002"
+NEW_FLAVOR = "1d0d6983-8e9d-44dc-810e-d7689afa372c"
+SGW_1 = "48f4ff38-d14b-4f34-a40c-705524e6a755"
+SGW_2 = "23c550cb-6a5b-4eaa-903a-711c13316d91"
+
 
 def group(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
@@ -55,9 +61,9 @@ def test_resize_default_worker() -> None:
 
 
 def test_scale_in_honours_nodes_to_remove() -> None:
-    spec = cluster_spec(defaultWorker={"nodeCount": 1, "nodesToRemove": ["n-2"]})
+    spec = cluster_spec(defaultWorker={"nodeCount": 1, "nodesToRemove": [NODE_2]})
     action = plan(spec).action
-    assert action is not None and action.args["nodes_to_remove"] == ["n-2"]
+    assert action is not None and action.args["nodes_to_remove"] == [NODE_2]
 
 
 def test_autoscaler_on_means_no_resize() -> None:
@@ -146,7 +152,7 @@ def test_stop_and_start_nodes() -> None:
     g = group(name="pool", node_count=3, nodes=nodes)
     stop = day2.plan_worker(
         "pool",
-        nodegroup_spec(nodeCount=3, stoppedNodes=["n1"]),
+        nodegroup_spec(nodeCount=3, stoppedNodes=[NODE_1]),
         g,
         version_cap=None,
         target_version=None,
@@ -191,13 +197,13 @@ def test_stop_and_start_nodes() -> None:
 
 
 def test_flavor_user_script_sgw_acl_certificate() -> None:
-    flavor = plan(cluster_spec(defaultWorker={"flavorID": "new-flavor"})).action
+    flavor = plan(cluster_spec(defaultWorker={"flavorID": NEW_FLAVOR})).action
     assert flavor is not None and flavor.method == "change_flavor"
     assert flavor.args["num_buffer_nodes"] == 1
     script = plan(cluster_spec(defaultWorker={"userScript": "echo hi"})).action
     assert script is not None and script.method == "update_user_script"
-    sgw = plan(cluster_spec(serviceGateways={"ncr": "sg-2"}), details(ncr_sgw="sg-1")).action
-    assert sgw is not None and sgw.args == {"ncr_sgw": "sg-2"}
+    sgw = plan(cluster_spec(serviceGateways={"ncr": SGW_2}), details(ncr_sgw=SGW_1)).action
+    assert sgw is not None and sgw.args == {"ncr_sgw": SGW_2}
     acl_spec = cluster_spec(
         apiEndpoint={
             "ipAccessControl": {
