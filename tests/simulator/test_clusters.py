@@ -324,9 +324,7 @@ async def test_service_gateway_change(nks: Nks) -> None:
     "body",
     [{"ncr_sgw": SGW_2}, {"obs_sgw": SGW_2}, {}, {"ncr_sgw": SGW_2, "obs_sgw": "not-a-uuid"}],
 )
-async def test_service_gateway_change_needs_both_gateways(
-    nks: Nks, body: dict[str, str]
-) -> None:
+async def test_service_gateway_change_needs_both_gateways(nks: Nks, body: dict[str, str]) -> None:
     cluster = await nks.create_cluster("with-sgw", ncr_sgw=SGW_1, obs_sgw=SGW_1)
     path = f"/v1/clusters/{cluster['uuid']}"
     assert_error(await nks.post(f"{path}/actions/update_sgw", body), 400, "sgw")

@@ -34,9 +34,7 @@ def _check_uuid(value: str) -> str:
 UUIDString = Annotated[
     str,
     AfterValidator(_check_uuid),
-    WithJsonSchema(
-        {"type": "string", "pattern": UUID_PATTERN, "minLength": 36, "maxLength": 36}
-    ),
+    WithJsonSchema({"type": "string", "pattern": UUID_PATTERN, "minLength": 36, "maxLength": 36}),
 ]
 DeletionPolicy = Literal["Delete", "Retain"]
 

@@ -30,9 +30,7 @@ class NKSNodeGroupSpec(WorkerSpec):
     """Name in NKS; defaults to metadata.name (immutable)."""
     kubernetes_version: KubernetesVersion | None = None
     """Pin the group to this version; absent means follow the cluster's version."""
-    stopped_nodes: Annotated[list[UUIDString], Field(max_length=100)] = Field(
-        default_factory=list
-    )
+    stopped_nodes: Annotated[list[UUIDString], Field(max_length=100)] = Field(default_factory=list)
     """Node instance UUIDs to keep stopped; removing one starts it again."""
     deletion_policy: DeletionPolicy = "Delete"
     """Delete: deleting this resource deletes the node group in NKS. Retain: leave it."""

@@ -75,13 +75,13 @@ from nks_operator.nks.models import (
     TaskEvent,
 )
 from nks_operator.nks.operations import Operation
+from nks_operator.nks.retry import NO_RETRIES, RetryPolicy
+from nks_operator.nks.transport import DEFAULT_TIMEOUT
 from nks_operator.nks.userscript import (
     decode_user_script,
     encode_user_script,
     user_script_matches,
 )
-from nks_operator.nks.retry import NO_RETRIES, RetryPolicy
-from nks_operator.nks.transport import DEFAULT_TIMEOUT
 
 __all__ = [
     "CLUSTER_TEMPLATE_ID",

@@ -482,9 +482,7 @@ class NKSClient:
         path = {"cluster": cluster, "nodegroup": nodegroup}
         return await self._action(Operation.UPGRADE_NODEGROUP, path, body)
 
-    async def update_user_script(
-        self, cluster: str, nodegroup: str, script: str
-    ) -> ActionResponse:
+    async def update_user_script(self, cluster: str, nodegroup: str, script: str) -> ActionResponse:
         """Replace the group's user script; `script` is the plain text, sent encoded as
         `user_script_v2` is (see `nks.userscript`)."""
         body = UserScriptUpdate(contents=encode_user_script(script))

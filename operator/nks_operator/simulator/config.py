@@ -102,7 +102,7 @@ class SimulatorConfig(BaseModel):
     )
     empty_list_label: Literal["", "[]"] = Field(
         default="",
-        description='How answers show extra_volumes / extra_security_groups nobody set',
+        description="How answers show extra_volumes / extra_security_groups nobody set",
     )
     page_max_limit: int = Field(default=1000, ge=1)
     call_log_size: int = Field(default=100_000, ge=0)

@@ -256,9 +256,7 @@ def check_addons(addons: object) -> list[dict[str, Any]]:
         name = require_str(addon, "name")
         require_str(addon, "version")
         options = addon.get("options", {})
-        if not isinstance(options, dict) or not all(
-            isinstance(v, str) for v in options.values()
-        ):
+        if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
             raise BadRequest(f"Addon {name}: options must be an object of strings.")
         if name in names:
             raise BadRequest(f"Addon {name} is listed twice.")

@@ -307,7 +307,8 @@ WireSecret = Annotated[
     SecretStr, PlainSerializer(_reveal, return_type=str, when_used="json-unless-none")
 ]
 # Nullable collections read as empty ones.
-AddressList = Annotated[list[str], BeforeValidator(_none_as_empty_list)]
+# (null reads as empty; an unreadable value makes the field None, unknown)
+AddressList = Annotated[list[str] | None, BeforeValidator(_none_as_empty_list)]
 JsonList = BeforeValidator(_json_list)
 NullAsEmptyList = BeforeValidator(_none_as_empty_list)
 NoneAsEmptyDict = BeforeValidator(_none_as_empty_dict)

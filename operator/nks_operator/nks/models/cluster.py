@@ -40,8 +40,8 @@ class Cluster(StatusMixin, NKSAnswer):
     api_address: str | None = None
     coe_version: str | None = None
     node_count: OptLooseInt = None
-    node_addresses: AddressList | None = []
-    master_addresses: AddressList | None = []
+    node_addresses: AddressList = []
+    master_addresses: AddressList = []
     flavor_id: str | None = None
     keypair: str | None = None
     stack_id: str | None = None
@@ -145,7 +145,7 @@ class IPACL(NKSAnswer):
     cluster_uuid: str | None = None
     enable: OptLooseBool = False
     action: str | None = None
-    ipacl_targets: Annotated[list[IPACLTarget], NullAsEmptyList] | None = []
+    ipacl_targets: Annotated[list[IPACLTarget] | None, NullAsEmptyList] = []
 
 
 class CertificateRenewal(NKSModel):

@@ -115,7 +115,9 @@ class ClusterLabels(WorkerLabels):
     certificate_expiry: str | None = None  # opaque: the guide does not give its format
     kube_version_status: str | None = None  # e.g. "LATEST", "NEED_UPGRADE"
     clusterautoscale: str | None = None
-    api_ep_ipacl_enable: OptLabelBool = None  # seen in live answers; the ACL itself: GET api_ep_ipacl
+    api_ep_ipacl_enable: OptLabelBool = (
+        None  # seen in live answers; the ACL itself: GET api_ep_ipacl
+    )
 
 
 class NodeGroupLabels(ClusterLabels):

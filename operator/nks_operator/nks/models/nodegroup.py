@@ -45,7 +45,7 @@ class NodeGroup(StatusMixin, NKSAnswer):
     node_count: OptLooseInt = None
     min_node_count: OptLooseInt = None
     max_node_count: OptLooseInt = None
-    node_addresses: AddressList | None = []
+    node_addresses: AddressList = []
     stack_id: str | None = None
     project_id: str | None = None
     version: str | None = None
