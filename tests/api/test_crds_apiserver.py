@@ -139,7 +139,50 @@ INVALID: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "region enum": (
         cluster_with(lambda s: s.update(region="jp1")),
-        ['spec.region: Unsupported value: "jp1": supported values: "kr1", "kr2", "kr3"'],
+        [
+            'spec.region: Unsupported value: "jp1": supported values: "kr1", "kr2", "kr3", '
+            '"KR1", "KR2", "KR3"'
+        ],
+    ),
+    # The guide types these as UUID: refused by the server, before any NKS call.
+    "VPC network not a UUID": (
+        cluster_with(lambda s: s["network"].update(vpcNetworkID="not-a-uuid")),
+        ['spec.network.vpcNetworkID: Invalid value: "not-a-uuid"', "at least 36 chars long"],
+    ),
+    "subnet UUID with a typo": (
+        # The guide's stop_node example has a 13-digit last group.
+        cluster_with(
+            lambda s: s["network"].update(subnetID="bdaa560c-7a30-4249-9438-2df27fa1e9d38")
+        ),
+        ["spec.network.subnetID", "should be at most 36 chars long"],
+    ),
+    "flavor not a UUID": (
+        cluster_with(lambda s: s["defaultWorker"].update(flavorID="m2.c4m8")),
+        ["spec.defaultWorker.flavorID", "at least 36 chars long"],
+    ),
+    "image not a UUID": (
+        # The UUID's shape, not hexadecimal.
+        cluster_with(
+            lambda s: s["defaultWorker"].update(imageID="ubuntu22-04cn-tain-erxx-imageimageim")
+        ),
+        ["spec.defaultWorker.imageID", "should match '^[0-9A-Fa-f]{8}-"],
+    ),
+    "service gateway not a UUID": (
+        cluster_with(lambda s: s.update(serviceGateways={"ncr": "sgw-ncr-1"})),
+        ["spec.serviceGateways.ncr", "at least 36 chars long"],
+    ),
+    "security group not a UUID": (
+        cluster_with(
+            lambda s: s["defaultWorker"].update(
+                extraSecurityGroups=[
+                    {
+                        "targetSubnetID": "4fdf5b80-3d35-43f5-a5c1-010a3b6c8e90",
+                        "securityGroupIDs": ["default"],
+                    }
+                ]
+            )
+        ),
+        ["spec.defaultWorker.extraSecurityGroups", "securityGroupIDs", "at least 36 chars"],
     ),
     "missing network": (
         cluster_with(lambda s: s.pop("network")),
@@ -149,9 +192,13 @@ INVALID: dict[str, tuple[dict[str, Any], list[str]]] = {
         cluster_with(lambda s: s.update(strictSecurityGroupRules="yes")),
         ['spec.strictSecurityGroupRules: Invalid value: "string"', "must be of type boolean"],
     ),
-    "node group nodeCount 0": (
-        nodegroup_with(lambda s: s.update(nodeCount=0)),
-        ["spec.nodeCount", "should be greater than or equal to 1"],
+    "node group nodeCount -1": (
+        nodegroup_with(lambda s: s.update(nodeCount=-1)),
+        ["spec.nodeCount", "should be greater than or equal to 0"],
+    ),
+    "stopped node not a UUID": (
+        nodegroup_with(lambda s: s.update(stoppedNodes=["demo-pool-node-0"])),
+        ["spec.stoppedNodes", "at least 36 chars long"],
     ),
     "node group deletionPolicy enum": (
         nodegroup_with(lambda s: s.update(deletionPolicy="Orphan")),
@@ -559,3 +606,23 @@ def test_the_schema_refuses_two_conditions_of_one_type(
     assert 'status.conditions[1]: Duplicate value: map[string]interface {}{"type":"Ready"}' in (
         message
     ), message
+
+
+def test_uuids_upper_case_regions_and_empty_node_groups_are_accepted(
+    crds: list[str], kubectl: Kubectl, namespace: str
+) -> None:
+    cluster = cluster_with(
+        lambda s: s.update(
+            region="KR2",
+            network={
+                **s["network"],
+                "vpcNetworkID": s["network"]["vpcNetworkID"].upper(),  # hex in either case
+            },
+        )
+    )
+    assert (result := apply(kubectl, namespace, cluster)).returncode == 0, result.stderr
+    stored = get_json(kubectl, namespace, "nksc", "demo")["spec"]
+    assert CLUSTER.spec_model.model_validate(stored).region == "kr2"  # the model's form
+    group = nodegroup_with(lambda s: s.update(nodeCount=0))
+    assert (result := apply(kubectl, namespace, group)).returncode == 0, result.stderr
+    assert get_json(kubectl, namespace, "nksng", "demo-pool")["spec"]["nodeCount"] == 0

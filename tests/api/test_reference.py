@@ -44,7 +44,12 @@ def test_every_field_is_documented(resource: Resource) -> None:
 
 def test_cells_show_type_required_default_constraints() -> None:
     table = rows(section(render_reference(), CLUSTER.kind))
-    assert table["spec.region"][:4] == ["string", "yes", "", "one of `kr1`, `kr2`, `kr3`"]
+    assert table["spec.region"][:4] == [
+        "string",
+        "yes",
+        "",
+        "one of `kr1`, `kr2`, `kr3`, `KR1`, `KR2`, `KR3`",
+    ]
     assert table["spec.defaultWorker.nodeCount"][:4] == ["integer", "", "`1`", "1..100"]
     assert table["spec.deletionPolicy"][2] == "`Delete`"
     assert table["spec.apiEndpoint"][2].startswith("`{}`")

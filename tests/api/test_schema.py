@@ -201,7 +201,7 @@ def test_name_pattern_and_limits_are_in_the_schema() -> None:
         assert not re.search(name["pattern"], bad), bad
     worker = spec["defaultWorker"]["properties"]
     assert (worker["nodeCount"]["minimum"], worker["nodeCount"]["maximum"]) == (1, 100)
-    assert spec["region"]["enum"] == ["kr1", "kr2", "kr3"]
+    assert spec["region"]["enum"] == ["kr1", "kr2", "kr3", "KR1", "KR2", "KR3"]  # NHN writes KR1
     assert set(spec) >= {"region", "kubernetesVersion", "keypair", "network", "defaultWorker"}
     assert set(openapi_schema(CLUSTER)["properties"]["spec"]["required"]) == {
         "region",

@@ -25,7 +25,7 @@ def token_body(
     expires: datetime | None = None,
     issued_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A Keystone v2.0 token answer shaped like nks-facts.md describes."""
+    """A Keystone v2.0 token answer (docs/nks-api-notes.md, "Authentication")."""
     issued_at = issued_at or datetime.now(UTC)
     expires = expires or issued_at + timedelta(hours=12)
     return {

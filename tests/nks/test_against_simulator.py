@@ -18,11 +18,13 @@ import pytest
 
 from nks_operator.nks import (
     NO_RETRIES,
+    Addon,
     AuthenticationError,
     AutoscalerUpdate,
     Cluster,
     ClusterCreateLabels,
     ClusterCreateRequest,
+    ComputeClient,
     ConflictError,
     Credentials,
     DeleteResult,
@@ -38,7 +40,10 @@ from nks_operator.nks import (
     ServerError,
     TokenCache,
     TransportError,
+    match_servers,
+    user_script_matches,
 )
+from nks_operator.nks.models import IPACLUpdate
 from nks_operator.simulator import Credential, SimulatorConfig, SimulatorHandle, run_simulator
 
 from .conftest import FakeSleep
@@ -74,12 +79,29 @@ async def nks(
 ) -> AsyncIterator[NKSClient]:
     async with NKSClient(
         credentials,
+        "KR1",  # as NHN writes it: the client matches the catalog in any case
         nks_url=simulator.url,
         identity_url=simulator.url,
         token_cache=TokenCache(),
         retry=fast_retry,
     ) as client:
         yield client
+
+
+@pytest.fixture
+def compute(nks: NKSClient) -> ComputeClient:
+    """Compute servers on the NKS client's session: its catalog gives the endpoint."""
+    return ComputeClient.sharing(nks)
+
+
+async def node_ids(
+    nks: NKSClient, compute: ComputeClient, cluster_id: str, nodegroup: str
+) -> dict[str, str]:
+    """Instance UUID -> status of a group's nodes: its addresses joined to servers."""
+    group = await nks.get_nodegroup(cluster_id, nodegroup)
+    joined = match_servers(group.node_addresses or [], await compute.list_servers())
+    assert joined.complete, joined
+    return {joined.found[a].id: joined.found[a].status or "" for a in group.node_addresses or []}
 
 
 @pytest.fixture
@@ -167,7 +189,7 @@ async def test_supported_versions(nks: NKSClient) -> None:
 
 
 async def test_cluster_lifecycle_and_cluster_operations(
-    nks: NKSClient, admin: httpx.AsyncClient
+    nks: NKSClient, compute: ComputeClient, admin: httpx.AsyncClient
 ) -> None:
     cluster_id = await nks.create_cluster(
         create_request("ops-prod", ncr_sgw=NCR_SGW, obs_sgw=OBS_SGW)
@@ -204,15 +226,13 @@ async def test_cluster_lifecycle_and_cluster_operations(
     cluster = await settle(nks, admin, cluster_id)
     assert cluster.node_count == 3 and len(cluster.node_addresses) == 3
 
-    # Scale in, naming the nodes to remove.
-    worker = await nks.get_nodegroup(cluster_id, "default-worker")
-    nodes = [n["uuid"] for n in (worker.model_extra or {})["nodes"]]
+    # Scale in, naming the nodes to remove (instance UUIDs come from the compute API).
+    nodes = list(await node_ids(nks, compute, cluster_id, "default-worker"))
     await nks.resize_cluster(
         cluster_id, nodegroup="default-worker", node_count=2, nodes_to_remove=nodes[:1]
     )
     await settle(nks, admin, cluster_id)
-    worker = await nks.get_nodegroup(cluster_id, "default-worker")
-    remaining = [n["uuid"] for n in (worker.model_extra or {})["nodes"]]
+    remaining = list(await node_ids(nks, compute, cluster_id, "default-worker"))
     assert nodes[0] not in remaining and len(remaining) == 2
 
     # IP access control on the API endpoint.
@@ -252,9 +272,9 @@ async def test_cluster_lifecycle_and_cluster_operations(
     cluster = await settle(nks, admin, cluster_id)
     assert (cluster.labels.ncr_sgw, cluster.labels.obs_sgw) == (new_ncr, new_obs)
 
+    # Only the guide's task types: IP ACL, certificate and gateway changes record none.
     types = [e.type for e in await nks.list_events(cluster_id)]
-    for expected in ("CLUSTER_RESIZE", "CLUSTER_CNI_UPDATE", "CLUSTER_UPDATE_SGW"):
-        assert expected in types
+    assert sorted(set(types)) == ["CLUSTER_CNI_UPDATE", "CLUSTER_CREATE", "CLUSTER_RESIZE"]
 
     # Delete: accepted, then gone, then "already gone".
     assert await nks.delete_cluster(cluster_id) is DeleteResult.ACCEPTED
@@ -266,12 +286,19 @@ async def test_cluster_lifecycle_and_cluster_operations(
     assert await nks.list_clusters() == []
 
 
-async def test_nodegroup_operations(nks: NKSClient, admin: httpx.AsyncClient) -> None:
+async def test_nodegroup_operations(
+    nks: NKSClient, compute: ComputeClient, admin: httpx.AsyncClient
+) -> None:
     cluster = await ready_cluster(nks, admin)
     cid = cluster.uuid
 
     groups = await nks.list_nodegroups(cid)
-    assert [g.name for g in groups] == ["default-worker"]
+    assert [(g.name, g.role) for g in groups] == [
+        ("default-master", "master"),  # listed; a GET on it answers 403
+        ("default-worker", "worker"),
+    ]
+    with pytest.raises(ForbiddenError):
+        await nks.get_nodegroup(cid, "default-master")
     worker = await nks.get_nodegroup(cid, "default-worker")
     assert worker.cluster_id == cid and worker.role == "worker"
     assert worker.kubernetes_version == VERSION
@@ -306,25 +333,24 @@ async def test_nodegroup_operations(nks: NKSClient, admin: httpx.AsyncClient) ->
     # Stop one of two nodes, then start it again.
     await nks.resize_cluster(cid, nodegroup="default-worker", node_count=2)
     await settle(nks, admin, cid)
-    worker = await nks.get_nodegroup(cid, "default-worker")
-    node_ids = [n["uuid"] for n in (worker.model_extra or {})["nodes"]]
-    await nks.stop_nodes(cid, "default-worker", node_ids[:1])
+    ids = list(await node_ids(nks, compute, cid, "default-worker"))
+    await nks.stop_nodes(cid, "default-worker", ids[:1])
     await settle(nks, admin, cid)
-    worker = await nks.get_nodegroup(cid, "default-worker")
-    statuses = {n["uuid"]: n["status"] for n in (worker.model_extra or {})["nodes"]}
-    assert statuses[node_ids[0]] != statuses[node_ids[1]]
+    statuses = await node_ids(nks, compute, cid, "default-worker")
+    assert (statuses[ids[0]], statuses[ids[1]]) == ("SHUTOFF", "ACTIVE")
     with pytest.raises(InvalidRequestError, match="Not all nodes"):
-        await nks.stop_nodes(cid, "default-worker", node_ids[1:])
-    await nks.start_nodes(cid, "default-worker", node_ids[:1])
+        await nks.stop_nodes(cid, "default-worker", ids[1:])
+    await nks.start_nodes(cid, "default-worker", ids[:1])
     await settle(nks, admin, cid)
-    worker = await nks.get_nodegroup(cid, "default-worker")
-    assert len({n["status"] for n in (worker.model_extra or {})["nodes"]}) == 1
+    assert set((await node_ids(nks, compute, cid, "default-worker")).values()) == {"ACTIVE"}
 
     # User script and flavor change.
-    await nks.update_user_script(cid, "default-worker", "#!/bin/bash\necho ready\n")
+    script = "#!/bin/bash\necho ready\n"
+    await nks.update_user_script(cid, "default-worker", script)
     await settle(nks, admin, cid)
     worker = await nks.get_nodegroup(cid, "default-worker")
-    assert worker.labels.user_script_v2 == "#!/bin/bash\necho ready\n"
+    assert user_script_matches(script, worker.labels.user_script_v2) is True
+    assert user_script_matches("echo other", worker.labels.user_script_v2) is False
     new_flavor = new_id()
     await nks.change_flavor(
         cid, "default-worker", flavor_id=new_flavor, num_buffer_nodes=1, num_max_unavailable_nodes=1
@@ -365,7 +391,7 @@ async def test_nodegroup_operations(nks: NKSClient, admin: httpx.AsyncClient) ->
     assert await nks.delete_nodegroup(cid, "pool-a") is DeleteResult.ACCEPTED
     await wait_gone(lambda: nks.get_nodegroup(cid, created.uuid))
     assert await nks.delete_nodegroup(cid, created.uuid) is DeleteResult.ALREADY_GONE
-    assert [g.name for g in await nks.list_nodegroups(cid)] == ["default-worker"]
+    assert [g.name for g in await nks.list_nodegroups(cid)] == ["default-master", "default-worker"]
 
     types = {e.type for e in await nks.list_events(cid)}
     assert {
@@ -682,3 +708,181 @@ async def test_no_secret_in_logs_over_a_real_connection(
     assert "client-key-data" not in text
     key_line = next(line for line in kubeconfig.splitlines() if "client-key-data" in line)
     assert key_line.split(":", 1)[1].strip() not in text
+
+
+# -- node instances, newer create fields, outcomes ---------------------------------------
+
+
+async def test_compute_servers_are_the_nodes(
+    nks: NKSClient, compute: ComputeClient, admin: httpx.AsyncClient
+) -> None:
+    cluster = await ready_cluster(nks, admin, "ops-nodes")
+    await nks.resize_cluster(cluster.uuid, nodegroup="default-worker", node_count=3)
+    await settle(nks, admin, cluster.uuid)
+    group = await nks.get_nodegroup(cluster.uuid, "default-worker")
+
+    servers = await compute.list_servers(page_size=1)  # three pages
+    assert len(await call_statuses(admin, "list_servers")) == 3
+    joined = match_servers(group.node_addresses or [], servers)
+    assert joined.complete and len(joined.found) == 3
+    for server in joined.found.values():
+        assert server.name and server.name.startswith("ops-nodes-default-w")  # the guide's form
+        assert server.is_active and server.power_state == 1 and server.flavor_id == FLAVOR
+    assert {s.id for s in await compute.list_servers(name="^ops-nodes-")} == {s.id for s in servers}
+    assert await compute.list_servers(name="^someone-else-") == []
+
+    stopped = next(iter(joined.found.values()))
+    await nks.stop_nodes(cluster.uuid, "default-worker", [stopped.id])
+    await settle(nks, admin, cluster.uuid)
+    (off,) = await compute.list_servers(status="SHUTOFF")
+    assert (off.id, off.is_shutoff, off.power_state) == (stopped.id, True, 4)
+
+
+async def test_compute_endpoint_from_the_catalog_or_an_override(
+    nks: NKSClient, simulator: SimulatorHandle, credentials: Credentials
+) -> None:
+    assert await ComputeClient.sharing(nks).endpoint() == (
+        f"{simulator.url}/v2/{credentials.tenant_id}"
+    )
+    override = ComputeClient.sharing(nks, compute_url=simulator.url)
+    assert await override.endpoint() == f"{simulator.url}/v2/{credentials.tenant_id}"
+    assert await override.list_servers() == []
+    async with NKSClient(
+        credentials, "kr3", nks_url=simulator.url, identity_url=simulator.url
+    ) as other:
+        assert (await ComputeClient.sharing(other).endpoint()).endswith(credentials.tenant_id)
+    async with NKSClient(credentials, nks_url=simulator.url, identity_url=simulator.url) as bare:
+        with pytest.raises(ValueError, match="region or a compute URL"):
+            ComputeClient.sharing(bare)
+
+
+async def test_another_projects_servers_are_refused(
+    nks: NKSClient, simulator: SimulatorHandle
+) -> None:
+    compute = ComputeClient.sharing(nks, compute_url=f"{simulator.url}/v2/someone-else")
+    with pytest.raises(ForbiddenError, match="another project"):
+        await compute.list_servers()
+
+
+async def test_create_with_addons_and_an_ip_acl_closed_from_the_start(
+    nks: NKSClient, admin: httpx.AsyncClient
+) -> None:
+    request = create_request("ops-acl")
+    request.addons = [
+        Addon(name="calico", version="v3.28.2-nks1", options={"mode": "vxlan"}),
+        Addon(name="coredns", version="1.8.4-nks1"),
+    ]
+    request.api_ep_ipacl = IPACLUpdate(
+        enable=True, action="ALLOW", ipacl_targets=[IPACLTarget(cidr_address="203.0.113.0/24")]
+    )
+    cluster_id = await nks.create_cluster(request)
+    creating = await nks.get_ip_acl(cluster_id)  # in force while the cluster is created
+    assert (creating.enable, creating.action) == (True, "ALLOW")
+    assert [t.cidr_address for t in creating.ipacl_targets or []] == ["203.0.113.0/24"]
+    cluster = await settle(nks, admin, cluster_id)
+    assert cluster.labels.api_ep_ipacl_enable is True
+    state = await sim_json(admin, "GET", "/state")
+    (entry,) = next(iter(state["tenants"].values()))["clusters"]
+    assert entry["ipacl"]["enable"] == "true"
+
+    request.name = "ops-bad-addon"
+    request.addons = [Addon(name="calico", version="")]
+    with pytest.raises(InvalidRequestError, match="version"):
+        await nks.create_cluster(request)
+
+
+async def test_node_groups_with_no_nodes(nks: NKSClient, admin: httpx.AsyncClient) -> None:
+    cluster = await ready_cluster(nks, admin, "ops-empty")
+    request = NodeGroupCreateRequest(
+        name="spare",
+        node_count=0,
+        flavor_id=FLAVOR,
+        image_id=IMAGE,
+        labels=NodeGroupCreateLabels(
+            availability_zone="kr1-pub-b", boot_volume_type="General SSD", boot_volume_size=30
+        ),
+    )
+    await nks.create_nodegroup(cluster.uuid, request)
+    await settle(nks, admin, cluster.uuid)
+    spare = await nks.get_nodegroup(cluster.uuid, "spare")
+    assert (spare.node_count, spare.node_addresses, spare.status) == (0, [], "CREATE_COMPLETE")
+    await nks.resize_cluster(cluster.uuid, nodegroup="spare", node_count=1)
+    await settle(nks, admin, cluster.uuid)
+    await nks.resize_cluster(cluster.uuid, nodegroup="spare", node_count=0)
+    await settle(nks, admin, cluster.uuid)
+    assert (await nks.get_nodegroup(cluster.uuid, "spare")).node_addresses == []
+    with pytest.raises(InvalidRequestError, match="node_count"):
+        await nks.resize_cluster(cluster.uuid, nodegroup="default-worker", node_count=0)
+
+
+@pytest.mark.parametrize("outcome", ["rollback_complete", "rollback_failed", "failed"])
+async def test_operations_can_end_rolled_back(
+    nks: NKSClient, admin: httpx.AsyncClient, outcome: str
+) -> None:
+    cluster = await ready_cluster(nks, admin, "ops-rollback")
+    body = {"cluster": cluster.uuid, "operation": "resize_cluster", "outcome": outcome}
+    await sim_json(admin, "POST", "/fail-next", {**body, "reason": "Quota exceeded for cores"})
+    await nks.resize_cluster(cluster.uuid, nodegroup="default-worker", node_count=3)
+    group = await wait_for_group(nks, cluster.uuid, lambda g: not g.is_in_progress)
+    expected = {
+        "rollback_complete": "ROLLBACK_COMPLETE",
+        "rollback_failed": "ROLLBACK_FAILED",
+        "failed": "UPDATE_FAILED",
+    }[outcome]
+    assert group.status == expected and group.is_failed
+    assert group.is_rolled_back is outcome.startswith("rollback")
+    assert group.status_reason == "Quota exceeded for cores"
+    assert group.node_count == 1  # nothing happened
+    (task,) = [e for e in await nks.list_events(cluster.uuid) if e.type == "CLUSTER_RESIZE"]
+    assert task.failed and task.contents == "Quota exceeded for cores"
+
+
+async def test_an_operation_held_in_progress_until_finished(
+    nks: NKSClient, admin: httpx.AsyncClient
+) -> None:
+    cluster = await ready_cluster(nks, admin, "ops-held")
+    await sim_json(admin, "POST", "/hold-next", {"cluster": cluster.uuid})
+    await nks.resize_cluster(cluster.uuid, nodegroup="default-worker", node_count=2)
+    (pending,) = (await sim_json(admin, "GET", "/state"))["pending_operations"]
+    assert (pending["operation"], pending["held"], pending["due_in"]) == (
+        "resize_cluster",
+        True,
+        None,
+    )
+    assert (await nks.get_cluster(cluster.uuid)).status == "UPDATE_IN_PROGRESS"
+    finished = await sim_json(admin, "POST", "/finish-operations", {"operation": "resize_cluster"})
+    assert finished == {"finished": 1}
+    done = await settle(nks, admin, cluster.uuid)
+    assert (done.status, done.node_count) == ("UPDATE_COMPLETE", 2)
+
+
+async def test_an_odd_label_marks_one_cluster_not_the_account(
+    nks: NKSClient, admin: httpx.AsyncClient
+) -> None:
+    good = await ready_cluster(nks, admin, "ops-good")
+    odd = await ready_cluster(nks, admin, "ops-odd")
+    await sim_json(
+        admin,
+        "PATCH",
+        f"/clusters/{odd.uuid}",
+        {"answer_labels": {"extra_volumes": "[{", "ca_enable": ["yes"], "kube_tag": None}},
+    )
+    listing = await nks.list_clusters()
+    by_id = {c.uuid: c for c in listing}
+    assert set(by_id) == {good.uuid, odd.uuid} and listing.unreadable == ()
+    assert by_id[good.uuid].unreadable == {}
+    assert set(by_id[odd.uuid].unreadable) == {"labels.extra_volumes", "labels.ca_enable"}
+    assert by_id[odd.uuid].labels.kube_tag is None  # missing: unknown, and no complaint
+
+
+async def wait_for_group(
+    nks: NKSClient, cluster_id: str, done: Callable[[Any], bool], group: str = "default-worker"
+) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while True:
+        found = await nks.get_nodegroup(cluster_id, group)
+        if done(found):
+            return found
+        assert loop.time() < deadline, f"{group} still {found.status}"
+        await asyncio.sleep(0.02)

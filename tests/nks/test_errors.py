@@ -202,12 +202,12 @@ async def test_transport_failures(
         httpx.Response(200, text="{not json"),
         httpx.Response(200, json=["a", "list"]),
         httpx.Response(200, json={"name": "no uuid"}),
-        httpx.Response(200, json={"uuid": "x", "labels": "not an object"}),
+        httpx.Response(200, json={"uuid": 42}),
         httpx.Response(200, content=b""),
         httpx.Response(200, json=None),
         httpx.Response(200, json="a string"),
     ],
-    ids=["invalid-json", "list", "missing-uuid", "bad-labels", "empty", "null", "string"],
+    ids=["invalid-json", "list", "missing-uuid", "numeric-uuid", "empty", "null", "string"],
 )
 async def test_invalid_success_bodies(
     response: httpx.Response, client_without_retries: NKSClient, mock_api: respx.MockRouter
@@ -239,11 +239,36 @@ async def test_unexpected_success_status_is_invalid_response(
     assert caught.value.status_code == 302
 
 
-async def test_list_with_one_malformed_item_fails_whole(
+async def test_unreadable_fields_make_them_unknown_not_the_answer(
+    client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(200, json={"uuid": CL, "labels": "not an object"})
+    )
+    cluster = await client_without_retries.get_cluster(CL)
+    assert cluster.uuid == CL and cluster.labels.kube_tag is None
+    assert set(cluster.unreadable) == {"labels"}
+
+
+async def test_list_with_unreadable_entries_keeps_the_others(
+    client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    entries = [{"uuid": "ok"}, {"name": "no-uuid"}, "garbage", {"uuid": "b", "name": 5}]
+    mock_api.get(f"{NKS_URL}/v1/clusters").mock(
+        return_value=httpx.Response(200, json={"clusters": entries})
+    )
+    listing = await client_without_retries.list_clusters()
+    assert [c.uuid for c in listing] == ["ok", "b"]
+    assert listing[1].unreadable == {"name": "Input should be a valid string"}
+    assert [(e.uuid, e.name) for e in listing.unreadable] == [(None, "no-uuid"), (None, None)]
+    assert all("uuid" in e.problem or "dictionary" in e.problem for e in listing.unreadable)
+
+
+async def test_a_list_that_is_not_a_list_fails_whole(
     client_without_retries: NKSClient, mock_api: respx.MockRouter
 ) -> None:
     mock_api.get(f"{NKS_URL}/v1/clusters").mock(
-        return_value=httpx.Response(200, json={"clusters": [{"uuid": "ok"}, {"name": "x"}]})
+        return_value=httpx.Response(200, json={"clusters": {"uuid": "ok"}})
     )
     with pytest.raises(InvalidResponseError):
         await client_without_retries.list_clusters()

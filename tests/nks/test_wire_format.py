@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -10,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pydantic import ValidationError
 
 from nks_operator.nks import (
     ActionResponse,
+    Addon,
     AutoscalerUpdate,
     ClusterCreateLabels,
     ClusterCreateRequest,
@@ -20,11 +23,13 @@ from nks_operator.nks import (
     ExtraSecurityGroup,
     ExtraVolume,
     IPACLTarget,
+    Listing,
     NKSClient,
     NodeGroupCreateLabels,
     NodeGroupCreateRequest,
     Operation,
 )
+from nks_operator.nks.models import IPACLUpdate, ServiceGatewayUpdate
 
 from .conftest import NKS_URL, TOKEN
 
@@ -501,7 +506,8 @@ CASES = [
         Operation.UPDATE_USER_SCRIPT,
         lambda c: c.update_user_script(CL, NG, "#!/bin/sh\necho hi\n"),
         f"/v1/clusters/{CL}/nodegroups/{NG}/userscript",
-        {"contents": "#!/bin/sh\necho hi\n"},
+        # Encoded as `user_script_v2` is (docs/nks-api-notes.md, "User script").
+        {"contents": base64.b64encode(b"#!/bin/sh\necho hi\n").decode()},
         200,
         UUID_ANSWER,
         _is_action,
@@ -543,7 +549,8 @@ CASES = [
 
 def test_every_operation_has_a_case() -> None:
     covered = {case.operation for case in CASES}
-    assert covered == set(Operation) - {Operation.ISSUE_TOKEN}
+    compute = {op for op in Operation if op.is_compute}  # test_compute.py
+    assert covered == set(Operation) - {Operation.ISSUE_TOKEN} - compute
 
 
 @pytest.mark.parametrize(
@@ -615,6 +622,47 @@ async def test_action_answer_without_body_is_accepted(
     )
     result = await client.update_service_gateway(CL, ncr_sgw="a", obs_sgw="b")
     assert result.uuid is None
+
+
+def test_create_with_addons_and_ip_acl() -> None:
+    """The newer-than-the-guide create fields, in the shapes NHN's provider sends."""
+    request = cluster_create_request()
+    request.addons = [
+        Addon(name="calico", version="v3.28.2-nks1", options={"mode": "vxlan"}),
+        Addon(name="coredns", version="1.8.4-nks1"),
+    ]
+    request.api_ep_ipacl = IPACLUpdate(
+        enable=True, action="ALLOW", ipacl_targets=[IPACLTarget(cidr_address="10.0.0.0/8")]
+    )
+    wire = request.to_wire()
+    assert wire["addons"] == [
+        {"name": "calico", "version": "v3.28.2-nks1", "options": {"mode": "vxlan"}},
+        {"name": "coredns", "version": "1.8.4-nks1"},
+    ]
+    assert wire["api_ep_ipacl"] == {
+        "enable": "true",
+        "action": "ALLOW",
+        "ipacl_targets": [{"cidr_address": "10.0.0.0/8"}],
+    }
+    assert "addons" not in CLUSTER_CREATE_WIRE  # absent unless set
+
+
+def test_service_gateway_update_needs_both() -> None:
+    with pytest.raises(ValidationError):
+        ServiceGatewayUpdate.model_validate({"ncr_sgw": "n"})
+
+
+async def test_list_returns_a_listing(client: NKSClient, mock_api: respx.MockRouter) -> None:
+    mock_api.get(f"{NKS_URL}/v1/clusters/{CL}/nodegroups").mock(
+        return_value=httpx.Response(
+            200, json={"nodegroups": [{"uuid": NG, "name": "default-worker"}, {"name": "broken"}]}
+        )
+    )
+    groups = await client.list_nodegroups(CL)
+    assert isinstance(groups, Listing) and isinstance(groups, list)
+    assert [g.uuid for g in groups] == [NG]
+    (entry,) = groups.unreadable
+    assert (entry.uuid, entry.name) == (None, "broken") and "uuid" in entry.problem
 
 
 async def test_list_clusters_follows_next_links(

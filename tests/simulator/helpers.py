@@ -209,3 +209,33 @@ class Nks:
 
     async def events(self, cluster: str) -> list[dict[str, Any]]:
         return list((await self.json(f"/v1/clusters/{cluster}/events"))["events"])
+
+    async def servers(self, **filters: str) -> list[dict[str, Any]]:
+        """`GET /v2/{tenant}/servers/detail` of the compute API (no microversion header)."""
+        response = await self.client.get(
+            f"/v2/{self.tenant}/servers/detail",
+            params=filters,
+            headers={"X-Auth-Token": self.token},
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["servers"])
+
+    async def nodes(self, nodegroup_path: str) -> list[dict[str, Any]]:
+        """A group's nodes, as a client finds them: its `node_addresses` joined to compute
+        servers by address, in the answer's order (`uuid`, `name`, `address`, `status`)."""
+        group = await self.json(nodegroup_path)
+        by_address = {
+            entry["addr"]: server
+            for server in await self.servers()
+            for entries in server["addresses"].values()
+            for entry in entries
+        }
+        return [
+            {
+                "uuid": by_address[address]["id"],
+                "name": by_address[address]["name"],
+                "address": address,
+                "status": by_address[address]["status"],
+            }
+            for address in group["node_addresses"]
+        ]

@@ -126,7 +126,13 @@ async def test_out_of_band_changes(
         await http.patch("/_sim/clusters/test-k8s/nodegroups/default-worker", json=ng_patch)
     ).status_code == 200
     group = await nks.json(f"{cpath}/nodegroups/default-worker")
-    assert group["flavor_id"] == "x" and "user_script_v2" not in group["labels"]
+    assert group["flavor_id"] == "x" and group["labels"]["user_script_v2"] == ""  # as unset
+    # `answer_labels` only change the answer: verbatim values, null hides the label.
+    answer = {"answer_labels": {"extra_volumes": 5, "user_script_v2": None}}
+    ng_url = "/_sim/clusters/test-k8s/nodegroups/default-worker"
+    assert (await http.patch(ng_url, json=answer)).status_code == 200
+    group = await nks.json(f"{cpath}/nodegroups/default-worker")
+    assert group["labels"]["extra_volumes"] == 5 and "user_script_v2" not in group["labels"]
     assert (await http.patch("/_sim/clusters/nope", json={})).status_code == 404
     assert (
         await http.patch(f"/_sim/clusters/{cluster['uuid']}", json={"bogus": 1})

@@ -53,12 +53,13 @@ async def test_create_list_get_delete(nks: Nks, cpath: str) -> None:
     assert (await nks.json(cpath))["status"] == "CREATE_COMPLETE"  # the cluster itself is stable
 
     done = await nks.wait_status(path, "CREATE_COMPLETE")
-    assert len(done["nodes"]) == 2 and len(done["node_addresses"]) == 2
+    assert "nodes" not in done and len(done["node_addresses"]) == 2  # the guide's fields only
+    assert len(await nks.nodes(path)) == 2
     assert done["labels"]["kube_tag"] == "v1.28.3" and done["image_id"] == IMAGE
     assert done["is_default"] is False and isinstance(done["id"], int)
     listed = (await nks.json(f"{cpath}/nodegroups"))["nodegroups"]
-    assert [ng["name"] for ng in listed] == ["default-worker", "added-nodegroup"]
-    assert set(listed[0]) == {
+    assert [ng["name"] for ng in listed] == ["default-master", "default-worker", "added-nodegroup"]
+    assert set(listed[1]) == {
         "flavor_id",
         "image_id",
         "is_default",
@@ -93,21 +94,24 @@ async def test_create_list_get_delete(nks: Nks, cpath: str) -> None:
 
 async def test_stop_and_start_nodes(nks: Nks, cpath: str) -> None:
     ng_path = f"{cpath}/nodegroups/default-worker"
-    nodes = (await nks.json(ng_path))["nodes"]
+    nodes = await nks.nodes(ng_path)
     target = nodes[0]["uuid"]
     response = await nks.post(f"{ng_path}/stop_node", {"node_list": target})
     worker_uuid = (await nks.json(ng_path))["uuid"]
     assert response.status_code == 202 and response.json() == {"uuid": worker_uuid}
     assert (await nks.json(ng_path))["status"] == "UPDATE_IN_PROGRESS"
-    stopped = await nks.wait_status(ng_path, "UPDATE_COMPLETE")
-    assert {n["uuid"]: n["status"] for n in stopped["nodes"]}[target] == "SHUTOFF"
+    await nks.wait_status(ng_path, "UPDATE_COMPLETE")
+    assert {n["uuid"]: n["status"] for n in await nks.nodes(ng_path)}[target] == "SHUTOFF"
+    (server,) = await nks.servers(status="SHUTOFF")
+    assert (server["id"], server["OS-EXT-STS:power_state"]) == (target, 4)
     assert (await _last_event(nks, cpath))["type"] == "NODEGROUP_NODE_ACTION_NODE_STOP"
     reason = (await nks.json(cpath))["health_status_reason"]
     assert reason[f"{nodes[0]['name']}.Ready"] == "False"
 
     assert (await nks.post(f"{ng_path}/start_node", {"node_list": target})).status_code == 202
-    started = await nks.wait_status(ng_path, "UPDATE_COMPLETE")
-    assert all(n["status"] == "ACTIVE" for n in started["nodes"])
+    await nks.wait_status(ng_path, "UPDATE_COMPLETE")
+    assert all(n["status"] == "ACTIVE" for n in await nks.nodes(ng_path))
+    assert await nks.servers(status="SHUTOFF") == []
     assert (await _last_event(nks, cpath))["type"] == "NODEGROUP_NODE_ACTION_NODE_START"
 
 

@@ -15,6 +15,12 @@ from nks_operator.reconcile.admission import review_cluster, review_nodegroup
 from tests.unit.specs import CLUSTER_SPEC, NODEGROUP_SPEC, _merge
 
 CLUSTER_ID = "0b6c8a30-5e4b-4bb4-a3c1-1b1d1bd7d1a0"
+NETWORKS = [
+    {
+        "networkID": "33333333-3333-4333-8333-333333333333",
+        "subnetID": "44444444-4444-4444-8444-444444444444",
+    }
+]
 GROUP_ID = "9d1c5f6e-1f2a-4c3b-8d4e-5f6a7b8c9d0e"
 CREATED = {"clusterID": CLUSTER_ID, "kubernetesVersion": "v1.29.3"}
 GROUP_CREATED = {"nodeGroupID": GROUP_ID, "clusterID": CLUSTER_ID}
@@ -137,13 +143,23 @@ def test_a_create_in_flight_counts_as_existing() -> None:
             "spec.clusterName is immutable: it was 'demo', the change asks for 'renamed'",
         ),
         ({"region": "kr1"}, "spec.region is immutable: it was 'kr2', the change asks for 'kr1'"),
-        ({"network": {"vpcNetworkID": "aaaa"}}, "spec.network.vpcNetworkID is immutable"),
-        ({"network": {"subnetID": "bbbb"}}, "spec.network.subnetID is immutable"),
         (
-            {"network": {"externalNetworkID": "cccc"}},
-            "spec.network.externalNetworkID is immutable: it was unset, the change asks for 'cccc'",
+            {"network": {"vpcNetworkID": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"}},
+            "spec.network.vpcNetworkID is immutable",
         ),
-        ({"network": {"externalSubnetIDs": ["dd"]}}, "spec.network.externalSubnetIDs is immutable"),
+        (
+            {"network": {"subnetID": "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"}},
+            "spec.network.subnetID is immutable",
+        ),
+        (
+            {"network": {"externalNetworkID": "cccccccc-cccc-4ccc-8ccc-cccccccccccc"}},
+            "spec.network.externalNetworkID is immutable: it was unset, the change asks for "
+            "'cccccccc-cccc-4ccc-8ccc-cccccccccccc'",
+        ),
+        (
+            {"network": {"externalSubnetIDs": ["dddddddd-dddd-4ddd-8ddd-dddddddddddd"]}},
+            "spec.network.externalSubnetIDs is immutable",
+        ),
         (
             {"network": {"serviceClusterIPRange": "10.254.0.0/16"}},
             "spec.network.serviceClusterIPRange is immutable",
@@ -153,7 +169,10 @@ def test_a_create_in_flight_counts_as_existing() -> None:
             "spec.apiEndpoint.publicIP is immutable: it was True, the change asks for False",
         ),
         ({"strictSecurityGroupRules": True}, "spec.strictSecurityGroupRules is immutable"),
-        ({"defaultWorker": {"imageID": "eeee"}}, "spec.defaultWorker.imageID is immutable"),
+        (
+            {"defaultWorker": {"imageID": "eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee"}},
+            "spec.defaultWorker.imageID is immutable",
+        ),
         (
             {"defaultWorker": {"availabilityZone": "kr2-pub-a"}},
             "spec.defaultWorker.availabilityZone is immutable",
@@ -167,14 +186,19 @@ def test_a_create_in_flight_counts_as_existing() -> None:
             "spec.defaultWorker.bootVolume.type is immutable",
         ),
         (
-            {"defaultWorker": {"additionalNetworks": [{"networkID": "n", "subnetID": "s"}]}},
+            {"defaultWorker": {"additionalNetworks": NETWORKS}},
             "spec.defaultWorker.additionalNetworks is immutable: it was [], the change asks for "
-            "[{'networkID': 'n', 'subnetID': 's'}]",
+            f"{NETWORKS}",
         ),
         (
             {
                 "defaultWorker": {
-                    "extraSecurityGroups": [{"targetSubnetID": "s", "securityGroupIDs": ["g"]}]
+                    "extraSecurityGroups": [
+                        {
+                            "targetSubnetID": "55555555-5555-4555-8555-555555555555",
+                            "securityGroupIDs": ["66666666-6666-4666-8666-666666666666"],
+                        }
+                    ]
                 }
             },
             "spec.defaultWorker.extraSecurityGroups is immutable",
@@ -191,7 +215,7 @@ def test_immutable_cluster_fields(changes: dict[str, Any], expected: str) -> Non
     "changes",
     [
         {"credentialsRef": {"name": "other-credentials"}},
-        {"defaultWorker": {"nodeCount": 5, "flavorID": "1111"}},
+        {"defaultWorker": {"nodeCount": 5, "flavorID": "11111111-1111-4111-8111-111111111111"}},
         {"kubernetesVersion": "v1.30.1"},
         {"clusterName": "demo"},  # the name it already had through metadata.name
         {"apiEndpoint": {"publicIP": True}},  # the default, now explicit
@@ -203,7 +227,13 @@ def test_mutable_cluster_fields(changes: dict[str, Any]) -> None:
 
 
 def test_every_changed_field_is_named() -> None:
-    found = update({"keypair": "other", "region": "kr1", "defaultWorker": {"imageID": "x"}})
+    found = update(
+        {
+            "keypair": "other",
+            "region": "kr1",
+            "defaultWorker": {"imageID": "ffffffff-ffff-4fff-8fff-ffffffffffff"},
+        }
+    )
     assert [p.split(" ", 1)[0] for p in found] == [
         "spec.region",
         "spec.keypair",
@@ -301,7 +331,7 @@ def test_node_group_create_reports_the_operators_messages() -> None:
     assert review_nodegroup(group(), None, "default-worker") == [
         "metadata.name (as nodeGroupName) 'default-worker' is reserved by NKS"
     ]
-    found = review_nodegroup(group(stoppedNodes=["a", "a"]), None, "pool")
+    found = review_nodegroup(group(stoppedNodes=[CLUSTER_ID, CLUSTER_ID]), None, "pool")
     assert found == ["spec.stoppedNodes lists a node more than once"]
 
 
@@ -313,7 +343,7 @@ def test_node_group_create_reports_the_operators_messages() -> None:
             "spec.clusterRef.name is immutable: it was 'demo', the change asks for 'other'",
         ),
         ({"nodeGroupName": "renamed"}, "spec.nodeGroupName is immutable: it was 'pool'"),
-        ({"imageID": "eeee"}, "spec.imageID is immutable"),
+        ({"imageID": "eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee"}, "spec.imageID is immutable"),
         ({"availabilityZone": "kr2-pub-a"}, "spec.availabilityZone is immutable"),
         ({"bootVolume": {"sizeGB": 60}}, "spec.bootVolume.sizeGB is immutable"),
     ],
@@ -326,7 +356,16 @@ def test_immutable_node_group_fields(changes: dict[str, Any], expected: str) -> 
 
 
 def test_node_group_mutable_fields() -> None:
-    assert group_update({"nodeCount": 3, "flavorID": "2222", "stoppedNodes": ["n1"]}) == []
+    assert (
+        group_update(
+            {
+                "nodeCount": 3,
+                "flavorID": "22222222-2222-4222-8222-222222222222",
+                "stoppedNodes": ["77777777-7777-4777-8777-777777777777"],
+            }
+        )
+        == []
+    )
 
 
 def test_node_group_id_and_version() -> None:

@@ -14,6 +14,7 @@ from tests.unit.specs import cluster_spec, nodegroup_spec
 
 SUPPORTED = {"v1.27.3": True, "v1.28.3": True, "v1.29.3": True, "v1.30.3": True, "v1.31.4": True}
 FLAVOR = "6ef27f21-c774-4c0e-84ff-7dd4a762571f"
+NODE_2 = "0f2b7a1e-5d3c-4b8a-9e6f-2a1c3d4e5f60"
 
 
 def group(**changes: Any) -> NodeGroup:
@@ -68,9 +69,9 @@ def test_resize_default_worker() -> None:
 
 
 def test_scale_in_honours_nodes_to_remove() -> None:
-    spec = cluster_spec(defaultWorker={"nodeCount": 1, "nodesToRemove": ["n-2"]})
+    spec = cluster_spec(defaultWorker={"nodeCount": 1, "nodesToRemove": [NODE_2]})
     action = plan(spec).action
-    assert action is not None and action.args["nodes_to_remove"] == ["n-2"]
+    assert action is not None and action.args["nodes_to_remove"] == [NODE_2]
 
 
 def test_unknown_node_count_never_resizes() -> None:

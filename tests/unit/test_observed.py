@@ -61,7 +61,7 @@ def test_no_drift_when_spec_matches() -> None:
 def test_drift_names_each_immutable_field() -> None:
     spec = cluster_spec(
         keypair="other",
-        network={"subnetID": "changed"},
+        network={"subnetID": "35e220b6-92f9-4c0f-99db-5246daa5a8ae"},
         apiEndpoint={"publicIP": False},
         defaultWorker={"availabilityZone": "kr2-pub-a"},
     )

@@ -109,7 +109,15 @@ def test_ip_acl_enabled_without_targets() -> None:
 
 
 def test_nodegroup_reserved_names_and_duplicates() -> None:
-    spec = nodegroup_spec(stoppedNodes=["a", "a"])
+    node = "593e4aee-697f-4808-aa5b-d3c8703795ff"
+    spec = nodegroup_spec(stoppedNodes=[node, node])
     found = validation.nodegroup_problems(spec, "default-worker", SUPPORTED, for_create=True)
     assert any("reserved" in p for p in found)
     assert any("more than once" in p for p in found)
+
+
+def test_addons_listed_twice() -> None:
+    addon = {"name": "calico", "version": "v3.28.2-nks1"}
+    assert problems(addons=[addon, {**addon, "version": "v3.29.0-nks1"}]) == [
+        "spec.addons lists 'calico' more than once"
+    ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from nks_operator.api.base import (
     CRDModel,
@@ -12,27 +12,39 @@ from nks_operator.api.base import (
     KubernetesVersion,
     LocalObjectReference,
     NKSName,
-    UUIDish,
+    UUIDString,
 )
 from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
 
-Region = Literal["kr1", "kr2", "kr3"]
+REGIONS = ("kr1", "kr2", "kr3")
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# NHN writes regions upper case ("KR1"): either case is accepted, the model holds lower case.
+Region = Annotated[
+    Literal["kr1", "kr2", "kr3"],
+    BeforeValidator(_lower),
+    WithJsonSchema({"type": "string", "enum": [*REGIONS, *(r.upper() for r in REGIONS)]}),
+]
 CNI = Literal["calico", "calico-ebpf"]
 CIDR = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$", max_length=18)]
 IPOrCIDR = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$", max_length=18)]
 
 
 class Network(CRDModel):
-    vpc_network_id: Annotated[UUIDish, Field(alias="vpcNetworkID")]
+    vpc_network_id: Annotated[UUIDString, Field(alias="vpcNetworkID")]
     """VPC network UUID the nodes attach to (immutable)."""
-    subnet_id: Annotated[UUIDish, Field(alias="subnetID")]
+    subnet_id: Annotated[UUIDString, Field(alias="subnetID")]
     """VPC subnet UUID of the nodes (immutable)."""
-    external_network_id: Annotated[UUIDish | None, Field(alias="externalNetworkID")] = None
+    external_network_id: Annotated[UUIDString | None, Field(alias="externalNetworkID")] = None
     """UUID of the VPC network attached to the internet gateway; needed when the subnet's
     router is attached to an internet gateway (immutable)."""
     external_subnet_ids: Annotated[
-        list[UUIDish], Field(alias="externalSubnetIDs", max_length=16)
+        list[UUIDString], Field(alias="externalSubnetIDs", max_length=16)
     ] = Field(default_factory=list)
     """Subnets of the internet gateway network (immutable)."""
     pods_network_cidr: Annotated[CIDR | None, Field(alias="podsNetworkCIDR")] = None
@@ -69,7 +81,9 @@ class APIEndpoint(CRDModel):
     public_ip: Annotated[bool, Field(alias="publicIP")] = True
     """Give the Kubernetes API endpoint a public address (immutable)."""
     ip_access_control: IPAccessControl | None = None
-    """IP access control of the API endpoint; absent means not managed by the operator."""
+    """IP access control of the API endpoint; absent means not managed by the operator.
+    When enabled it is also sent with the cluster create, so the endpoint is never open
+    in between."""
 
 
 class Certificate(CRDModel):
@@ -82,9 +96,9 @@ class Certificate(CRDModel):
 
 
 class ServiceGateways(CRDModel):
-    ncr: UUIDish | None = None
+    ncr: UUIDString | None = None
     """Service gateway UUID of type NCR (container registry), in the cluster's VPC."""
-    obs: UUIDish | None = None
+    obs: UUIDString | None = None
     """Service gateway UUID of type OBS (object storage), in the cluster's VPC."""
 
 
@@ -103,6 +117,17 @@ class ArgoCDRegistration(CRDModel):
     """Extra labels on the Secret (Argo CD ApplicationSet cluster generators select on them)."""
 
 
+class Addon(CRDModel):
+    name: Annotated[
+        str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    ]
+    """Add-on name as NKS lists it, e.g. calico or coredns."""
+    version: Annotated[str, Field(min_length=1, max_length=64)]
+    """Add-on version as NKS lists it, e.g. v3.28.2-nks1."""
+    options: dict[str, str] | None = None
+    """Add-on specific options, e.g. mode: vxlan for calico."""
+
+
 class KubeconfigSecret(CRDModel):
     name: Annotated[str, Field(min_length=1, max_length=253)]
     """Name of the Secret that receives the kubeconfig (key `value`)."""
@@ -115,7 +140,8 @@ class NKSClusterSpec(CRDModel):
     """Name of the cluster in NKS; defaults to metadata.name (immutable). At most 20
     characters of [a-z0-9-], starting with a letter and ending with a letter or digit."""
     region: Region
-    """NHN Cloud region: kr1 (Pangyo), kr2 (Pyeongchon) or kr3 (Gwangju) (immutable)."""
+    """NHN Cloud region: kr1 (Pangyo), kr2 (Pyeongchon) or kr3 (Gwangju), in either case
+    (KR1 as NHN writes it) (immutable)."""
     credentials_ref: LocalObjectReference | None = None
     """Secret in this namespace with keys tenantId, username, password and optionally
     identityUrl and nksUrl. Absent: the operator's default credentials."""
@@ -136,13 +162,16 @@ class NKSClusterSpec(CRDModel):
     """Create only the required rules in the worker security group (immutable)."""
     default_worker: WorkerSpec
     """The `default-worker` node group created with the cluster."""
+    addons: Annotated[list[Addon], Field(max_length=32)] = Field(default_factory=list)
+    """Add-ons installed at creation (e.g. the CNI and CoreDNS); empty lets NKS choose
+    (immutable)."""
     create_timeout_minutes: Annotated[int, Field(ge=10, le=1440)] = 60
     """How long NKS may take to create the cluster before it fails it."""
     kubeconfig_secret: KubeconfigSecret | None = None
     """Where to write the kubeconfig; default `<metadata.name>-kubeconfig`."""
     deletion_policy: DeletionPolicy = "Delete"
     """Delete: deleting this resource deletes the NKS cluster. Retain: leave it in NKS."""
-    cluster_id: Annotated[UUIDish | None, Field(alias="clusterID")] = None
+    cluster_id: Annotated[UUIDString | None, Field(alias="clusterID")] = None
     """Adopt this existing NKS cluster (UUID) instead of creating one."""
     argocd: ArgoCDRegistration | None = None
     """Opt-in registration of the cluster in Argo CD, kept current after certificate

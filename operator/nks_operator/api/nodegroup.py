@@ -12,7 +12,7 @@ from nks_operator.api.base import (
     KubernetesVersion,
     LocalObjectReference,
     NKSName,
-    UUIDish,
+    UUIDString,
 )
 from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
@@ -21,17 +21,20 @@ from nks_operator.api.worker import WorkerSpec
 class NKSNodeGroupSpec(WorkerSpec):
     """Desired state of an NKS node group."""
 
+    node_count: Annotated[int, Field(ge=0, le=100)] = 1
+    """Desired number of nodes (ignored while the autoscaler is on); 0 keeps the group
+    without nodes. NKS allows up to 10 unless the project's quota was raised."""
     cluster_ref: LocalObjectReference
     """The NKSCluster (same namespace) this group belongs to (immutable)."""
     node_group_name: NKSName | None = None
     """Name in NKS; defaults to metadata.name (immutable)."""
     kubernetes_version: KubernetesVersion | None = None
     """Pin the group to this version; absent means follow the cluster's version."""
-    stopped_nodes: Annotated[list[str], Field(max_length=100)] = Field(default_factory=list)
+    stopped_nodes: Annotated[list[UUIDString], Field(max_length=100)] = Field(default_factory=list)
     """Node instance UUIDs to keep stopped; removing one starts it again."""
     deletion_policy: DeletionPolicy = "Delete"
     """Delete: deleting this resource deletes the node group in NKS. Retain: leave it."""
-    node_group_id: Annotated[UUIDish | None, Field(alias="nodeGroupID")] = None
+    node_group_id: Annotated[UUIDString | None, Field(alias="nodeGroupID")] = None
     """Adopt this existing node group (UUID) instead of creating one."""
 
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from nks_operator.api.base import CRDModel, SecretKeyReference, UUIDish
+from nks_operator.api.base import CRDModel, SecretKeyReference, UUIDString
 
-NodeCount = Annotated[int, Field(ge=1, le=100)]
+NodeCount = Annotated[int, Field(ge=1, le=100)]  # the default worker group keeps a node
 
 
 class BootVolume(CRDModel):
@@ -54,17 +54,17 @@ class Autoscaler(CRDModel):
 
 
 class AdditionalNetwork(CRDModel):
-    network_id: Annotated[UUIDish, Field(alias="networkID")]
+    network_id: Annotated[UUIDString, Field(alias="networkID")]
     """VPC network UUID of an additional network attached to every node."""
-    subnet_id: Annotated[UUIDish, Field(alias="subnetID")]
+    subnet_id: Annotated[UUIDString, Field(alias="subnetID")]
     """VPC subnet UUID in that network."""
 
 
 class ExtraSecurityGroup(CRDModel):
-    target_subnet_id: Annotated[UUIDish, Field(alias="targetSubnetID")]
+    target_subnet_id: Annotated[UUIDString, Field(alias="targetSubnetID")]
     """Subnet UUID the security groups apply to."""
     security_group_ids: Annotated[
-        list[UUIDish], Field(alias="securityGroupIDs", min_length=1, max_length=8)
+        list[UUIDString], Field(alias="securityGroupIDs", min_length=1, max_length=8)
     ]
     """Security group UUIDs added to the nodes' ports in that subnet (at most 8)."""
 
@@ -92,9 +92,9 @@ class Rollout(CRDModel):
 class WorkerSpec(CRDModel):
     """Fields of a worker node group, as in the NKS guide's "Create a Node Group"."""
 
-    flavor_id: Annotated[UUIDish, Field(alias="flavorID")]
+    flavor_id: Annotated[UUIDString, Field(alias="flavorID")]
     """Instance flavor UUID of the nodes. Changing it rolls the nodes (flavor change)."""
-    image_id: Annotated[UUIDish, Field(alias="imageID")]
+    image_id: Annotated[UUIDString, Field(alias="imageID")]
     """Base image UUID of the nodes (immutable)."""
     availability_zone: Annotated[str, Field(min_length=1, max_length=64)]
     """Availability zone of the nodes, e.g. kr2-pub-b (immutable)."""
@@ -106,7 +106,8 @@ class WorkerSpec(CRDModel):
     autoscaler: Autoscaler | None = None
     """Cluster autoscaler settings; absent means off."""
     user_script: Annotated[str | None, Field(max_length=65536)] = None
-    """Script run on each node at boot (user_script_v2)."""
+    """Script run on each node at boot, as plain text (sent base64-encoded as NKS's
+    user_script_v2)."""
     additional_networks: Annotated[list[AdditionalNetwork], Field(max_length=8)] = Field(
         default_factory=list
     )
@@ -119,5 +120,7 @@ class WorkerSpec(CRDModel):
     """Additional block storage volumes per node, at most 3 (immutable)."""
     rollout: Rollout = Field(default_factory=Rollout)
     """How nodes are replaced during a flavor change or an upgrade."""
-    nodes_to_remove: Annotated[list[str], Field(max_length=100)] = Field(default_factory=list)
+    nodes_to_remove: Annotated[list[UUIDString], Field(max_length=100)] = Field(
+        default_factory=list
+    )
     """Node instance UUIDs to remove first when `nodeCount` goes down (else NKS picks)."""

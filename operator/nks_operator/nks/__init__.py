@@ -18,10 +18,16 @@ clients so a token is issued once per set of credentials::
 Against the simulator or a private endpoint, pass `nks_url=` / `identity_url=` (base
 URLs; `/v1/...` and `/v2.0/tokens` are appended). Errors are subclasses of `NKSError`;
 reads are retried on transient failures, writes never blindly (see `retry`).
+
+Answers are read tolerantly: an odd value makes one field unknown (`model.unreadable`
+says which), and list calls return a `Listing` whose `unreadable` names the entries that
+could not be read at all. Node instances (for stop/start) are compute servers:
+`ComputeClient.sharing(nks)` and `match_servers`. User scripts: `nks.userscript`.
 """
 
 from nks_operator.nks.auth import CacheKey, Credentials, Token, TokenCache
 from nks_operator.nks.client import DeleteResult, NKSClient
+from nks_operator.nks.compute import ComputeClient, NodeServers, Server, match_servers
 from nks_operator.nks.endpoints import (
     DEFAULT_IDENTITY_URL,
     NKS_REGIONS,
@@ -43,6 +49,7 @@ from nks_operator.nks.errors import (
     TransportError,
     UnauthorizedError,
 )
+from nks_operator.nks.listing import Listing, UnreadableEntry
 from nks_operator.nks.metrics import MetricsHook, RequestSample
 from nks_operator.nks.models import (
     CLUSTER_TEMPLATE_ID,
@@ -50,6 +57,7 @@ from nks_operator.nks.models import (
     DEFAULT_WORKER,
     IPACL,
     ActionResponse,
+    Addon,
     AutoscalerConfig,
     AutoscalerUpdate,
     Cluster,
@@ -69,6 +77,11 @@ from nks_operator.nks.models import (
 from nks_operator.nks.operations import Operation
 from nks_operator.nks.retry import NO_RETRIES, RetryPolicy
 from nks_operator.nks.transport import DEFAULT_TIMEOUT
+from nks_operator.nks.userscript import (
+    decode_user_script,
+    encode_user_script,
+    user_script_matches,
+)
 
 __all__ = [
     "CLUSTER_TEMPLATE_ID",
@@ -81,6 +94,7 @@ __all__ = [
     "NO_RETRIES",
     "APIError",
     "ActionResponse",
+    "Addon",
     "AuthenticationError",
     "AutoscalerConfig",
     "AutoscalerUpdate",
@@ -89,6 +103,7 @@ __all__ = [
     "ClusterCreateLabels",
     "ClusterCreateRequest",
     "ClusterLabels",
+    "ComputeClient",
     "ConfigurationError",
     "ConflictError",
     "Credentials",
@@ -100,6 +115,7 @@ __all__ = [
     "IPACLTarget",
     "InvalidRequestError",
     "InvalidResponseError",
+    "Listing",
     "MetricsHook",
     "NKSClient",
     "NKSError",
@@ -107,11 +123,13 @@ __all__ = [
     "NodeGroupCreateLabels",
     "NodeGroupCreateRequest",
     "NodeGroupLabels",
+    "NodeServers",
     "NotFoundError",
     "Operation",
     "RateLimitedError",
     "RequestSample",
     "RetryPolicy",
+    "Server",
     "ServerError",
     "Supports",
     "TaskEvent",
@@ -119,5 +137,10 @@ __all__ = [
     "TokenCache",
     "TransportError",
     "UnauthorizedError",
+    "UnreadableEntry",
+    "decode_user_script",
+    "encode_user_script",
+    "match_servers",
     "resolve_endpoints",
+    "user_script_matches",
 ]

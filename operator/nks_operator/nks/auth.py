@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from nks_operator.nks.errors import InvalidResponseError
 from nks_operator.nks.models.base import describe_validation_error
-from nks_operator.nks.models.identity import TokenResponse
+from nks_operator.nks.models.identity import CatalogEndpoint, TokenResponse, read_catalog
 from nks_operator.nks.operations import Operation
 from nks_operator.nks.retry import RetryPolicy, call_with_retries
 from nks_operator.nks.transport import JSON_HEADERS, Transport, decode_json
@@ -74,6 +74,7 @@ class Token:
     obtained_at: datetime  # local clock, when the answer arrived
     issued_at: datetime | None = None  # identity service clock
     tenant_id: str | None = None
+    catalog: tuple[CatalogEndpoint, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         # A plain string would show in the dataclass repr.
@@ -85,6 +86,13 @@ class Token:
         """Lifetime from the server's own timestamps when it gave both (immune to skew)."""
         start = self.issued_at or self.obtained_at
         return self.expires_at - start
+
+    def endpoint(self, service_type: str, region: str) -> str | None:
+        """The catalog's public URL of `service_type` in `region` (any case), if listed."""
+        for entry in self.catalog:
+            if entry.type == service_type and entry.region.lower() == region.lower():
+                return entry.url
+        return None
 
     def refresh_at(self, margin: timedelta) -> datetime:
         """When to stop using the token: `margin` before it expires.
@@ -200,8 +208,9 @@ async def issue_token(
             identity=True,
         )
         obtained_at = clock()
+        answer = decode_json(response, operation)
         try:
-            info = TokenResponse.model_validate(decode_json(response, operation)).access.token
+            info = TokenResponse.model_validate(answer).access.token
         except ValidationError as exc:
             raise InvalidResponseError(
                 f"unexpected identity answer: {describe_validation_error(exc)}",
@@ -220,6 +229,7 @@ async def issue_token(
             obtained_at=obtained_at,
             issued_at=info.issued_at,
             tenant_id=info.tenant.id if info.tenant else None,
+            catalog=read_catalog(answer),
         )
 
     token = await call_with_retries(attempt, policy=retry, operation=operation, write=False)

@@ -18,10 +18,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from nks_operator.nks.auth import Credentials, Token, TokenCache, issue_token
+from nks_operator.nks.auth import CacheKey, Credentials, TokenCache
 from nks_operator.nks.endpoints import Endpoints, resolve_endpoints
-from nks_operator.nks.errors import InvalidResponseError, NotFoundError, UnauthorizedError
-from nks_operator.nks.masking import secret_values
+from nks_operator.nks.errors import InvalidResponseError, NotFoundError
+from nks_operator.nks.listing import Listing, UnreadableEntry
 from nks_operator.nks.metrics import MetricsHook
 from nks_operator.nks.models import (
     IPACL,
@@ -49,8 +49,10 @@ from nks_operator.nks.models import (
 )
 from nks_operator.nks.models.base import describe_validation_error
 from nks_operator.nks.operations import API_VERSION_HEADER, Operation
-from nks_operator.nks.retry import RetryPolicy, call_with_retries
-from nks_operator.nks.transport import DEFAULT_TIMEOUT, JSON_HEADERS, Transport, decode_json
+from nks_operator.nks.retry import RetryPolicy
+from nks_operator.nks.session import Session
+from nks_operator.nks.transport import Transport, decode_json
+from nks_operator.nks.userscript import encode_user_script
 
 logger = logging.getLogger(__name__)
 
@@ -97,20 +99,37 @@ class NKSClient:
             region, nks_url=nks_url, identity_url=identity_url
         )
         self.region = region.strip().lower() if region else None
-        self.retry = retry or RetryPolicy()
-        self.token_cache = token_cache if token_cache is not None else TokenCache()
-        self._credentials = credentials
-        self._cache_key = credentials.cache_key(self.endpoints.identity)
-        if timeout is None:
-            timeout = DEFAULT_TIMEOUT
-        elif not isinstance(timeout, httpx.Timeout):
-            timeout = httpx.Timeout(timeout)
-        self._transport = Transport(http, timeout=timeout, metrics=metrics)
+        self.session = Session(
+            credentials,
+            self.endpoints.identity,
+            token_cache=token_cache,
+            http=http,
+            timeout=timeout,
+            retry=retry,
+            metrics=metrics,
+        )
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self.session.retry
+
+    @property
+    def token_cache(self) -> TokenCache:
+        return self.session.token_cache
+
+    @property
+    def _cache_key(self) -> CacheKey:
+        return self.session.cache_key
+
+    @property
+    def _transport(self) -> Transport:
+        return self.session.transport
 
     def __repr__(self) -> str:
+        credentials = self.session.credentials
         return (
-            f"NKSClient(nks={self.endpoints.nks!r}, tenant={self._credentials.tenant_id!r}, "
-            f"user={self._credentials.username!r})"
+            f"NKSClient(nks={self.endpoints.nks!r}, tenant={credentials.tenant_id!r}, "
+            f"user={credentials.username!r})"
         )
 
     async def __aenter__(self) -> Self:
@@ -125,7 +144,7 @@ class NKSClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._transport.aclose()
+        await self.session.aclose()
 
     # -- authentication -----------------------------------------------------------------
 
@@ -134,19 +153,7 @@ class NKSClient:
 
         Raises AuthenticationError for wrong credentials.
         """
-        await self._token()
-
-    async def _token(self) -> Token:
-        return await self.token_cache.get(self._cache_key, self._issue_token)
-
-    async def _issue_token(self) -> Token:
-        return await issue_token(
-            self._transport,
-            self.endpoints.tokens_url,
-            self._credentials,
-            retry=self.retry,
-            clock=self.token_cache.clock,
-        )
+        await self.session.token()
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -163,44 +170,14 @@ class NKSClient:
         params: Mapping[str, str] | None = None,
         expected: Sequence[int] = _READ_OK,
     ) -> httpx.Response:
-        """Send `operation` with auth and retries; one re-authentication on a 401.
-
-        A 401 means the request was not executed, so repeating it - even a write - once
-        with a new token is safe.
-        """
-        url = self._url(operation, path or {})
-        json_body = body.to_wire() if body is not None else None
-        request_secrets = (self._credentials.password.get_secret_value(), *secret_values(body))
-        reauthenticated = False
-        while True:
-            token = await self._token()
-            secret = token.value.get_secret_value()
-            headers = {**JSON_HEADERS, **API_VERSION_HEADER, "X-Auth-Token": secret}
-
-            async def attempt(
-                headers: dict[str, str] = headers, secret: str = secret
-            ) -> httpx.Response:
-                return await self._transport.send(
-                    operation,
-                    operation.route.method,
-                    url,
-                    headers=headers,
-                    expected=expected,
-                    json_body=json_body,
-                    params=params,
-                    secrets=(secret, *request_secrets),
-                )
-
-            try:
-                return await call_with_retries(
-                    attempt, policy=self.retry, operation=operation, write=operation.is_write
-                )
-            except UnauthorizedError:
-                if reauthenticated:
-                    raise
-                reauthenticated = True
-                logger.info("NKS %s answered 401; re-authenticating once", operation)
-                self.token_cache.invalidate(self._cache_key, token)
+        return await self.session.send(
+            operation,
+            self._url(operation, path or {}),
+            headers=API_VERSION_HEADER,
+            body=body,
+            params=params,
+            expected=expected,
+        )
 
     async def _call_json(self, operation: Operation, **kwargs: Any) -> Any:
         response = await self._call(operation, **kwargs)
@@ -228,15 +205,17 @@ class NKSClient:
         *,
         path: Mapping[str, str] | None = None,
         page_size: int | None = None,
-    ) -> list[M]:
+    ) -> Listing[M]:
         """All items of a list call, following `next` links (limit/marker) transparently.
 
-        One malformed item fails the whole list: silently dropping it could make a
-        caller believe a cluster is gone and create another.
+        An entry that cannot be parsed goes to the listing's `unreadable` (named by its
+        uuid and name when they can be read) and never hides the others; an answer that
+        is not a list at all raises InvalidResponseError.
         """
         params: dict[str, str] = {"limit": str(page_size)} if page_size else {}
         seen_pages: set[tuple[tuple[str, str], ...]] = set()
         items: dict[str, M] = {}
+        unreadable: dict[str, UnreadableEntry] = {}
         for _ in range(MAX_PAGES):
             data = await self._call_json(operation, path=path, params=params or None)
             if not isinstance(data, dict) or not isinstance(data.get(key), list):
@@ -245,7 +224,13 @@ class NKSClient:
                 )
             page = data[key]
             for raw in page:
-                item = _parse(model, raw, operation)
+                try:
+                    item = _parse(model, raw, operation)
+                except InvalidResponseError as exc:
+                    entry = UnreadableEntry.of(raw, exc.message)
+                    unreadable[entry.uuid or f"#{len(unreadable)}"] = entry
+                    logger.warning("NKS %s: unreadable entry %s", operation, entry.describe())
+                    continue
                 # Keyed by uuid: an item shifting across a page boundary is kept once.
                 items[getattr(item, "uuid", None) or str(len(items))] = item
             params = _next_page_params(data.get("next"))
@@ -255,7 +240,9 @@ class NKSClient:
             seen_pages.add(fingerprint)
         else:
             logger.warning("NKS %s: stopped after %d pages", operation, MAX_PAGES)
-        return list(items.values())
+        for uuid in items:
+            unreadable.pop(uuid, None)  # read on another page after all
+        return Listing(items.values(), unreadable.values())
 
     async def _delete(self, operation: Operation, path: Mapping[str, str]) -> DeleteResult:
         try:
@@ -273,13 +260,22 @@ class NKSClient:
 
     # -- clusters -----------------------------------------------------------------------
 
-    async def list_clusters(self, *, page_size: int | None = None) -> list[Cluster]:
-        """Every cluster of the project, all pages (`page_size` sets `limit` per page)."""
+    async def list_clusters(self, *, page_size: int | None = None) -> Listing[Cluster]:
+        """Every cluster of the project, all pages (`page_size` sets `limit` per page).
+
+        Clusters NKS describes unreadably are in the result's `unreadable`."""
         return await self._list(Cluster, Operation.LIST_CLUSTERS, "clusters", page_size=page_size)
 
-    async def find_clusters(self, name: str) -> list[Cluster]:
-        """Clusters named `name` (names are not unique at NKS): recovery after a restart."""
-        return [cluster for cluster in await self.list_clusters() if cluster.name == name]
+    async def find_clusters(self, name: str) -> Listing[Cluster]:
+        """Clusters named `name` (names are not unique at NKS): recovery after a restart.
+
+        Unreadable entries with that name - or whose name could not be read - are kept in
+        `unreadable`: the cluster may exist."""
+        listing = await self.list_clusters()
+        return Listing(
+            (cluster for cluster in listing if cluster.name == name),
+            (entry for entry in listing.unreadable if entry.name in (name, None)),
+        )
 
     async def get_cluster(self, cluster: str) -> Cluster:
         """One cluster by UUID (or name); NotFoundError once it is gone."""
@@ -386,13 +382,16 @@ class NKSClient:
         return await self._action(Operation.RENEW_CERTIFICATE, {"cluster": cluster}, body)
 
     async def update_service_gateway(
-        self, cluster: str, *, ncr_sgw: str | None = None, obs_sgw: str | None = None
+        self, cluster: str, *, ncr_sgw: str, obs_sgw: str
     ) -> ActionResponse:
-        """Switch the NCR and/or OBS service gateways (the guide expects both)."""
+        """Set the NCR and OBS service gateways. The guide requires both: pass the current
+        value of the one not changed (the cluster's `ncr_sgw` / `obs_sgw` label).
+
+        No task is recorded for it: confirm by reading the labels back."""
         body = ServiceGatewayUpdate(ncr_sgw=ncr_sgw, obs_sgw=obs_sgw)
         return await self._action(Operation.UPDATE_SERVICE_GATEWAY, {"cluster": cluster}, body)
 
-    async def list_events(self, cluster: str) -> list[TaskEvent]:
+    async def list_events(self, cluster: str) -> Listing[TaskEvent]:
         """The cluster's task history: proof that an operation started, and its outcome."""
         return await self._list(
             TaskEvent, Operation.LIST_EVENTS, "events", path={"cluster": cluster}
@@ -405,7 +404,8 @@ class NKSClient:
 
     # -- node groups --------------------------------------------------------------------
 
-    async def list_nodegroups(self, cluster: str) -> list[NodeGroup]:
+    async def list_nodegroups(self, cluster: str) -> Listing[NodeGroup]:
+        """Every node group, `default-master` (the control plane) included."""
         return await self._list(
             NodeGroup, Operation.LIST_NODEGROUPS, "nodegroups", path={"cluster": cluster}
         )
@@ -482,10 +482,10 @@ class NKSClient:
         path = {"cluster": cluster, "nodegroup": nodegroup}
         return await self._action(Operation.UPGRADE_NODEGROUP, path, body)
 
-    async def update_user_script(
-        self, cluster: str, nodegroup: str, contents: str
-    ) -> ActionResponse:
-        body = UserScriptUpdate(contents=contents)
+    async def update_user_script(self, cluster: str, nodegroup: str, script: str) -> ActionResponse:
+        """Replace the group's user script; `script` is the plain text, sent encoded as
+        `user_script_v2` is (see `nks.userscript`)."""
+        body = UserScriptUpdate(contents=encode_user_script(script))
         path = {"cluster": cluster, "nodegroup": nodegroup}
         return await self._action(Operation.UPDATE_USER_SCRIPT, path, body)
 

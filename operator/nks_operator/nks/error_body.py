@@ -6,6 +6,7 @@ NKS (a Magnum fork behind an API gateway) answers errors in three shapes:
 - `{"error": {"title", "message", "code"}}` (Keystone and the gateway),
 - `{"error_message": ...}` (WSME faults; the value is often itself a JSON string holding
   `faultstring`),
+- `{"badRequest": {"message", "code"}}` (Nova, for the compute API),
 
 and anything else (HTML from a proxy, plain text) falls back to the truncated raw text.
 """
@@ -67,6 +68,11 @@ def _from_json(body: Any) -> ErrorDetails | None:
             return ErrorDetails(truncate(message), _text(error.get("request_id")), _code(error))
     if "error_message" in body:
         return _from_error_message(body["error_message"])
+    # Nova (compute) answers {"badRequest": {"message": "...", "code": 400}}.
+    if len(body) == 1:
+        (inner,) = body.values()
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return ErrorDetails(truncate(inner["message"]), code=_code(inner))
     # Some gateways answer {"message": "..."} or {"detail": "..."}.
     message = _first_text(body, "message", "detail", "title", "faultstring")
     if message is not None:

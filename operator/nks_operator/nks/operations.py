@@ -1,5 +1,9 @@
 """The NKS API operations of the guide: one name, HTTP method and path template each.
 
+Plus the one compute (Nova-compatible) read the operator needs to see node instances,
+`list_servers`; its path is relative to the compute host (the catalog's compute URL
+already ends with `/v2/{tenant}`).
+
 The client, the simulator (routing and call counting) and metrics all use these names,
 so a call log line, a metric label and a client method always agree.
 """
@@ -43,6 +47,7 @@ class Operation(enum.StrEnum):
     UPGRADE_NODEGROUP = "upgrade_nodegroup"
     UPDATE_USER_SCRIPT = "update_user_script"
     CHANGE_FLAVOR = "change_flavor"
+    LIST_SERVERS = "list_servers"  # compute, not NKS
 
     @property
     def route(self) -> Route:
@@ -52,6 +57,11 @@ class Operation(enum.StrEnum):
     def is_write(self) -> bool:
         """True for calls that change NKS state (never blindly retried)."""
         return self.route.method != "GET" and self is not Operation.ISSUE_TOKEN
+
+    @property
+    def is_compute(self) -> bool:
+        """A compute (Nova) API call: no `container-infra` microversion header."""
+        return self in COMPUTE_OPERATIONS
 
 
 _C = "/v1/clusters/{cluster}"
@@ -84,6 +94,9 @@ ROUTES: dict[Operation, Route] = {
     Operation.UPGRADE_NODEGROUP: Route("POST", _NG + "/upgrade"),
     Operation.UPDATE_USER_SCRIPT: Route("POST", _NG + "/userscript"),
     Operation.CHANGE_FLAVOR: Route("PATCH", _NG),
+    Operation.LIST_SERVERS: Route("GET", "/v2/{tenant}/servers/detail"),
 }
+COMPUTE_OPERATIONS = frozenset({Operation.LIST_SERVERS})
+SERVERS_DETAIL_PATH = "/servers/detail"  # below the catalog's compute URL
 
 API_VERSION_HEADER = {"OpenStack-API-Version": "container-infra latest"}

@@ -1,7 +1,9 @@
 """Spec -> the exact JSON bodies of NKS's "Create a Cluster" and "Create a Node Group".
 
 NKS wants label values as strings ("True"/"False", numbers as text), lists joined by
-colons, and arrays only for extra_security_groups / extra_volumes (see nks-facts.md).
+colons, arrays only for extra_security_groups / extra_volumes, and the user script
+base64-encoded (docs/nks-api-notes.md, "Requests" and "User script"). `addons` and
+`api_ep_ipacl` are newer than the guide and sent only when the spec sets them ("Create").
 App keys of encrypted volumes come from Secrets and are passed in already resolved.
 """
 
@@ -11,9 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
-from nks_operator.api.cluster import NKSClusterSpec
+from nks_operator.api.cluster import IPAccessControl, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.worker import Autoscaler, WorkerSpec
+from nks_operator.nks.userscript import encode_user_script
 
 SecretValues = Mapping[tuple[str, str], str]  # (secret name, key) -> value
 
@@ -53,7 +56,7 @@ def _worker_labels(worker: WorkerSpec, secrets: SecretValues) -> dict[str, Any]:
         labels["boot_volume_key_id"] = worker.boot_volume.key_id
         labels["boot_volume_appkey"] = _secret(worker.boot_volume.app_key_secret_ref, secrets)
     if worker.user_script is not None:
-        labels["user_script_v2"] = worker.user_script
+        labels["user_script_v2"] = encode_user_script(worker.user_script)
     if worker.additional_networks:
         labels["additional_network_id_list"] = ":".join(
             n.network_id for n in worker.additional_networks
@@ -90,6 +93,19 @@ def secret_refs(worker: WorkerSpec) -> list[SecretKeyReference]:
     return [ref for ref in refs if ref is not None]
 
 
+def ip_acl_body(acl: IPAccessControl) -> dict[str, Any]:
+    """The body of "Enforce IP Access Control" (also `api_ep_ipacl` of a create)."""
+    if not acl.enabled:
+        return {"enable": "false"}
+    targets = []
+    for target in acl.targets:
+        entry = {"cidr_address": target.cidr}
+        if target.description:
+            entry["description"] = target.description
+        targets.append(entry)
+    return {"enable": "true", "action": acl.action, "ipacl_targets": targets}
+
+
 def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) -> dict[str, Any]:
     worker = spec.default_worker
     network = spec.network
@@ -121,7 +137,7 @@ def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) 
             labels["ncr_sgw"] = spec.service_gateways.ncr
         if spec.service_gateways.obs is not None:
             labels["obs_sgw"] = spec.service_gateways.obs
-    return {
+    body: dict[str, Any] = {
         "name": name,
         "cluster_template_id": "iaas_console",
         "keypair": spec.keypair,
@@ -132,6 +148,15 @@ def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) 
         "create_timeout": spec.create_timeout_minutes,
         "labels": labels,
     }
+    if spec.addons:
+        body["addons"] = [
+            {"name": a.name, "version": a.version, **({"options": a.options} if a.options else {})}
+            for a in spec.addons
+        ]
+    acl = spec.api_endpoint.ip_access_control
+    if acl is not None and acl.enabled:
+        body["api_ep_ipacl"] = ip_acl_body(acl)  # closed from the first moment
+    return body
 
 
 def create_nodegroup_body(

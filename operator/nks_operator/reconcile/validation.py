@@ -188,6 +188,9 @@ def cluster_problems(
                     f"spec.apiEndpoint.ipAccessControl.targets[{index}].cidr {target.cidr!r}: "
                     f"{error}"
                 )
+    names = [addon.name for addon in spec.addons]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"spec.addons lists {name!r} more than once")
     problems += worker_problems("spec.defaultWorker", spec.default_worker)
     return problems
 

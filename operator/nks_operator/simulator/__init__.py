@@ -1,7 +1,7 @@
-"""A stateful in-memory NKS simulator: the identity token endpoint and every NKS API
-operation of the guide on one aiohttp server, with realistic asynchronous lifecycles,
-the guide's rules and fault injection. It is the test double of every integration test
-and the embedded default of the demo.
+"""A stateful in-memory NKS simulator: the identity token endpoint, every NKS API
+operation of the guide and the compute servers of the nodes on one aiohttp server, with
+realistic asynchronous lifecycles, the guide's rules and fault injection. It is the test
+double of every integration test and the embedded default of the demo.
 
 Start it with `nks-operator simulator [--host H] [--port P] [--delay SECONDS]`, or from
 Python::
@@ -12,20 +12,28 @@ Python::
     thread = SimulatorThread(SimulatorConfig(delay=0.05)).start()  # own loop, own thread
     ...; thread.stop()
 
-Behaviour (see nks-facts.md): a token from `POST /v2.0/tokens` (any credentials unless
-some are configured) is needed on every `/v1` call (401 otherwise) together with
-`OpenStack-API-Version: container-infra latest` (406 otherwise); a token sees only its
-tenant's clusters. Asynchronous operations run `*_IN_PROGRESS` for the configured delay,
-then `*_COMPLETE` (or `*_FAILED`), each with a task-history entry. One operation at a time
-per cluster (node groups included): others get 400 "operation in progress", or - with
+Behaviour (docs/nks-api-notes.md says what each rests on): a token from
+`POST /v2.0/tokens` (any credentials unless some are configured; its catalog lists the
+compute and kubernetes endpoints per region, "KR1"...) is needed on every call (401
+otherwise), `/v1` calls also need `OpenStack-API-Version: container-infra latest` (406
+otherwise); a token sees only its tenant's clusters. Answers look like the guide's
+examples: labels a string map (unset list-likes `""`), `default-master` listed by the
+node group list (a GET on it: 403), `node_addresses` and no node list. Asynchronous
+operations run `*_IN_PROGRESS` for the configured delay, then `*_COMPLETE` (or another
+outcome), with a task-history entry of the guide's types only: IP ACL (applied at
+once), certificate and service gateway changes record none. One operation at a time per
+cluster (node groups included): others get 400 "operation in progress", or - with
 `busy_behaviour="accept_and_drop"` - a 202 and no change, the NKS quirk.
+`GET /v2/{tenant}/servers/detail` lists the worker nodes as compute servers (same ids as
+`node_list` wants; a stopped node is SHUTOFF).
 
 Admin endpoints (no auth, not counted as NKS calls; JSON in and out):
 
 - `GET /_sim/health` - liveness.
 - `GET /_sim/state[?tenant=ID]` - every tenant's clusters with node groups (the control
-  plane included), nodes (`uuid`, `name`, `address`, `status`), events, IP ACL, deleted
-  cluster UUIDs, running operations, pending failure injections and token counts.
+  plane included), nodes (`uuid`, `name`, `address`, `status`; not part of any NKS
+  answer), events, IP ACL, deleted cluster UUIDs, running operations (`held`,
+  `outcome`), pending injections and token counts.
 - `GET /_sim/calls[?log=0][&operation=NAME][&since=SEQ]` - `counts` per operation name,
   `by_status` per operation and status, `total`, `last_seq`, and `log` entries
   (`seq`, `timestamp`, `method`, `path`, `operation`, `status`, `tenant`, `fault`,
@@ -36,17 +44,27 @@ Admin endpoints (no auth, not counted as NKS calls; JSON in and out):
 - `POST /_sim/expire-tokens` `{tenant?}` - invalidate all tokens (or one tenant's).
 - `POST /_sim/reset` `{state?, calls?, faults?, tokens?}` - wipe state, call log and faults
   (tokens only when asked).
-- `POST /_sim/fail-next` `{cluster?, operation?, tenant?, reason?}` - the next matching
-  asynchronous operation ends `*_FAILED` with `status_reason` = reason and a FAIL event.
-  Without `cluster` it also matches a cluster about to be created.
-- `POST /_sim/finish-operations` `{cluster?, tenant?}` - complete running operations now.
+- `POST /_sim/fail-next` `{cluster?, operation?, tenant?, reason?, outcome?, hold?}` - the
+  next matching asynchronous operation ends `*_FAILED` (or `outcome`
+  `rollback_complete` / `rollback_failed`: status `ROLLBACK_*`) with `status_reason` =
+  reason and a FAIL task, its effect not applied. Without `cluster` it also matches a
+  cluster about to be created. `hold: true`: only once finished by hand.
+- `POST /_sim/hold-next` `{cluster?, operation?, tenant?, outcome?, reason?}` - the next
+  matching operation stays `*_IN_PROGRESS` until `finish-operations`, then ends with
+  `outcome` (default `complete`).
+- `POST /_sim/finish-operations` `{cluster?, tenant?, operation?}` - end running (and
+  held) operations now.
 - `GET|PATCH /_sim/config` - read, or change at run time: delay, delays, default_delay,
   token_ttl, max_clusters_per_tenant, max_nodes_per_group, busy_behaviour,
-  supported_k8s, subnets.
-- `PATCH /_sim/clusters/{uuid|name}` `{status?, status_reason?, name?, labels?}` and
-  `PATCH /_sim/clusters/{c}/nodegroups/{ng}` `{status?, status_reason?, flavor_id?,
-  labels?}` - change things behind the operator's back (`labels.kube_tag` of a cluster
-  moves its control plane; a null label value removes the label).
+  supported_k8s, subnets, and the knobs for unconfirmed NKS behaviour:
+  certificate_renewal_status / service_gateway_status (`update_in_progress` | `unchanged`),
+  record_unlisted_tasks (bool), empty_list_label (`""` | `"[]"`).
+- `PATCH /_sim/clusters/{uuid|name}` `{status?, status_reason?, name?, labels?,
+  answer_labels?}` and `PATCH /_sim/clusters/{c}/nodegroups/{ng}` `{status?,
+  status_reason?, flavor_id?, labels?, answer_labels?}` - change things behind the
+  operator's back (`labels.kube_tag` of a cluster moves its control plane; a null label
+  value removes the label). `answer_labels` change only how answers show labels: any JSON
+  value verbatim, null hides the label - for answers in every shape NKS may send.
 - `DELETE /_sim/clusters/{uuid|name}` - the cluster vanishes at once.
 """
 

@@ -17,7 +17,7 @@ from nks_operator.simulator import views
 from nks_operator.simulator.config import SimulatorConfig
 from nks_operator.simulator.core import Simulator
 from nks_operator.simulator.faults import FaultRule, FaultSettings
-from nks_operator.simulator.lifecycle import FailureInjection
+from nks_operator.simulator.lifecycle import OUTCOMES, FailureInjection
 from nks_operator.simulator.state import Cluster, Tenant
 
 AdminHandler = Callable[[Simulator, web.Request, Any], Awaitable[Any] | Any]
@@ -32,6 +32,10 @@ CONFIG_MUTABLE = {
     "busy_behaviour",
     "supported_k8s",
     "subnets",
+    "certificate_renewal_status",
+    "service_gateway_status",
+    "record_unlisted_tasks",
+    "empty_list_label",
 }
 
 
@@ -55,6 +59,7 @@ def register(app: web.Application, key: web.AppKey[Simulator]) -> None:
         ("POST", "/_sim/expire-tokens", _expire_tokens),
         ("POST", "/_sim/reset", _reset),
         ("POST", "/_sim/fail-next", _fail_next),
+        ("POST", "/_sim/hold-next", _hold_next),
         ("POST", "/_sim/finish-operations", _finish_operations),
         ("GET", "/_sim/config", _get_config),
         ("PATCH", "/_sim/config", _patch_config),
@@ -102,14 +107,19 @@ def _health(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
 
 
 def _cluster_state(sim: Simulator, cluster: Cluster, base_url: str) -> dict[str, Any]:
-    supported = sim.config.supported_k8s
+    config = sim.config
     return {
-        **views.cluster_detail(cluster, base_url, supported),
+        **views.cluster_detail(cluster, base_url, config),
         "busy": cluster.busy,
         "certificate_generation": cluster.certificate_generation,
         "ipacl": views.ipacl(cluster, cluster.ipacl),
+        # Simulator-only: the per-node list the NKS answers do not have.
         "nodegroups": [
-            views.nodegroup_detail(cluster, ng, base_url, supported) for ng in cluster.nodegroups
+            {
+                **views.nodegroup_detail(cluster, ng, base_url, config),
+                "nodes": [views.node(n) for n in ng.nodes],
+            }
+            for ng in cluster.nodegroups
         ],
         "events": [views.event(e) for e in cluster.events],
     }
@@ -139,8 +149,10 @@ def _state(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
                 "tenant": t.tenant_id,
                 "cluster_uuid": t.cluster_uuid,
                 "operation": t.operation,
-                "due_in": round(max(t.due - now, 0.0), 3),
-                "will_fail": t.fail_reason is not None,
+                "due_in": None if t.held else round(max(t.due - now, 0.0), 3),
+                "held": t.held,
+                "outcome": t.outcome,
+                "will_fail": t.outcome != "complete",
             }
             for t in sim.lifecycle.pending()
         ],
@@ -198,30 +210,50 @@ def _reset(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-def _fail_next(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
-    """The next asynchronous operation matching cluster/operation/tenant ends `*_FAILED`."""
+def _inject(body: Any, *, outcome: str, hold: bool) -> FailureInjection:
     options = _object(body)
-    allowed = {"reason", "tenant", "cluster", "operation"}
+    allowed = {"reason", "tenant", "cluster", "operation", "outcome", "hold"}
     unknown = set(options) - allowed
     if unknown:
         raise AdminError(400, f"unknown fields: {sorted(unknown)}")
-    injection = FailureInjection(
+    chosen = options.get("outcome", outcome)
+    if chosen not in OUTCOMES:
+        raise AdminError(400, f"outcome must be one of {list(OUTCOMES)}")
+    return FailureInjection(
         reason=str(options.get("reason", "Injected failure")),
         tenant_id=options.get("tenant"),
         cluster=options.get("cluster"),
         operation=options.get("operation"),
+        outcome=chosen,
+        hold=bool(options.get("hold", hold)),
     )
-    sim.lifecycle.failures.append(injection)
+
+
+def _fail_next(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
+    """The next asynchronous operation matching cluster/operation/tenant ends `*_FAILED`
+    (or `outcome`: `rollback_complete` / `rollback_failed`; `hold`: only once finished
+    by hand)."""
+    sim.lifecycle.failures.append(_inject(body, outcome="failed", hold=False))
+    return {"failure_injections": [vars(f) for f in sim.lifecycle.failures]}
+
+
+def _hold_next(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
+    """The next matching operation stays `*_IN_PROGRESS` until `/_sim/finish-operations`,
+    then ends with `outcome` (default `complete`)."""
+    sim.lifecycle.failures.append(_inject(body, outcome="complete", hold=True))
     return {"failure_injections": [vars(f) for f in sim.lifecycle.failures]}
 
 
 def _finish_operations(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
-    """Fast-forward: complete running operations now (all, one tenant's or one cluster's)."""
+    """Fast-forward: end running operations now, held ones too (all, or one tenant's,
+    one cluster's or one operation's)."""
     options = _object(body)
     cluster_uuid = options.get("cluster")
     if cluster_uuid is not None:
         cluster_uuid = _find_cluster(sim, cluster_uuid)[1].uuid
-    finished = sim.lifecycle.finish_now(sim.now(), options.get("tenant"), cluster_uuid)
+    finished = sim.lifecycle.finish_now(
+        sim.now(), options.get("tenant"), cluster_uuid, options.get("operation")
+    )
     return {"finished": finished}
 
 
@@ -257,9 +289,12 @@ def _apply_patch(target: Any, options: dict[str, Any], fields: set[str]) -> None
     if unknown:
         raise AdminError(400, f"unknown fields: {sorted(unknown)}")
     for name, value in options.items():
-        if name == "labels":
+        if name in ("labels", "answer_labels"):
             if not isinstance(value, dict):
-                raise AdminError(400, "labels must be an object")
+                raise AdminError(400, f"{name} must be an object")
+            if name == "answer_labels":
+                target.answer_labels.update(value)
+                continue
             for key, label in value.items():
                 if label is None:
                     target.labels.pop(key, None)
@@ -271,26 +306,30 @@ def _apply_patch(target: Any, options: dict[str, Any], fields: set[str]) -> None
 
 def _patch_cluster(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
     """Change a cluster out of band: `status`, `status_reason`, `name`, `labels` (null
-    deletes a label); `kube_tag` goes to the control plane, as in NKS."""
+    deletes a label); `kube_tag` goes to the control plane, as in NKS. `answer_labels`
+    only change how answers show labels: a value verbatim (any JSON type), null hides the
+    label."""
     options = dict(_object(body))
     _, cluster = _find_cluster(sim, request.match_info["cluster"])
     label_changes = dict(options.get("labels") or {})
     if "kube_tag" in label_changes:
         cluster.master.labels["kube_tag"] = label_changes.pop("kube_tag")
         options["labels"] = label_changes
-    _apply_patch(cluster, options, {"status", "status_reason", "name", "labels"})
+    _apply_patch(cluster, options, {"status", "status_reason", "name", "labels", "answer_labels"})
     cluster.updated_at = sim.now()
     return _cluster_state(sim, cluster, str(request.url.origin()))
 
 
 def _patch_nodegroup(sim: Simulator, request: web.Request, body: Any) -> dict[str, Any]:
-    """Change a node group out of band: `status`, `status_reason`, `flavor_id`, `labels`."""
+    """Change a node group out of band: `status`, `status_reason`, `flavor_id`, `labels`,
+    `answer_labels` (as for a cluster)."""
     _, cluster = _find_cluster(sim, request.match_info["cluster"])
     try:
         ng = cluster.find_nodegroup(request.match_info["nodegroup"])
     except Exception as exc:
         raise AdminError(404, str(exc)) from None
-    _apply_patch(ng, _object(body), {"status", "status_reason", "flavor_id", "labels"})
+    fields = {"status", "status_reason", "flavor_id", "labels", "answer_labels"}
+    _apply_patch(ng, _object(body), fields)
     ng.updated_at = sim.now()
     return _cluster_state(sim, cluster, str(request.url.origin()))
 

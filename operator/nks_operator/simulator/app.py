@@ -16,7 +16,14 @@ from typing import Any
 from aiohttp import web
 
 from nks_operator.nks.operations import ROUTES, Operation
-from nks_operator.simulator import admin, cluster_actions, clusters, identity, nodegroups
+from nks_operator.simulator import (
+    admin,
+    cluster_actions,
+    clusters,
+    compute,
+    identity,
+    nodegroups,
+)
 from nks_operator.simulator.core import Reply, RequestContext, Simulator
 from nks_operator.simulator.errors import (
     ApiError,
@@ -61,6 +68,7 @@ HANDLERS: dict[Operation, Handler] = {
     Operation.UPGRADE_NODEGROUP: nodegroups.upgrade_nodegroup,
     Operation.UPDATE_USER_SCRIPT: nodegroups.update_user_script,
     Operation.CHANGE_FLAVOR: nodegroups.change_flavor,
+    Operation.LIST_SERVERS: compute.list_servers,
 }
 
 MIN_MICROVERSION, MAX_MICROVERSION = (1, 1), (1, 10)
@@ -223,7 +231,8 @@ async def _dispatch(request: web.Request, operation: Operation) -> web.StreamRes
     _record(sim, request, operation, reply.status, tenant_id, fault, dropped)
     if dropped and rule is not None:
         return await _drop(request, rule, request_id)
-    return _to_response(reply, request_id, versioned=operation is not Operation.ISSUE_TOKEN)
+    versioned = operation is not Operation.ISSUE_TOKEN and not operation.is_compute
+    return _to_response(reply, request_id, versioned=versioned)
 
 
 async def _handle(
@@ -242,7 +251,8 @@ async def _handle(
         return Reply(200, identity.token_document(token, base_url, sim.config.region)), tenant_id
 
     token = _authenticate(sim, request, now)
-    _check_microversion(request)
+    if not operation.is_compute:
+        _check_microversion(request)
     body = await _read_json(request) if request.method in ("POST", "PATCH") else None
     ctx = RequestContext(
         tenant=sim.store.tenant(token.tenant_id),

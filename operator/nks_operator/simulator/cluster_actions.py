@@ -3,7 +3,10 @@ certificate renewal and service gateway change.
 
 Each refuses what NKS refuses (body first, then state, then "operation in progress") and,
 except the IP ACL which takes effect at once, runs as an UPDATE of the cluster whose
-effect lands when it completes.
+effect lands when it completes. The guide lists no task type for IP ACL, certificate or
+service gateway changes: they record no task (unless the `record_unlisted_tasks` knob),
+and whether the cluster status moves during the last two is a knob too
+(docs/nks-api-notes.md, "Simulator knobs").
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nks_operator.nks.operations import Operation
-from nks_operator.simulator import cidr, kubeconfig, nodes, rules, versions, views
+from nks_operator.simulator import cidr, kubeconfig, nodes, rules, supports, versions, views
 from nks_operator.simulator.clusters import YEAR, accepted, find_cluster, json_object
 from nks_operator.simulator.core import Reply, RequestContext, Simulator
 from nks_operator.simulator.errors import BadRequest
-from nks_operator.simulator.state import Cluster, NodeGroup
+from nks_operator.simulator.state import DEFAULT_WORKER, Cluster, NodeGroup
 
 Params = Mapping[str, str]
 
@@ -46,7 +49,7 @@ def _update(
     ctx: RequestContext,
     cluster: Cluster,
     operation: Operation,
-    event_type: str,
+    event_type: str | None,
     effect: Callable[[Cluster, float], None],
     target: NodeGroup | None = None,
     sets_cluster_status: bool = True,
@@ -75,7 +78,8 @@ def resize_cluster(
     ng = cluster.find_worker(rules.require_str(body, "nodegroup"))
     if "node_count" not in body:
         raise BadRequest("Mandatory field missing: node_count")
-    count = rules.as_int(body["node_count"], "node_count", 1, sim.config.max_nodes_per_group)
+    low = 1 if ng.name == DEFAULT_WORKER else 0  # the default group keeps a node
+    count = rules.as_int(body["node_count"], "node_count", low, sim.config.max_nodes_per_group)
     to_remove = body.get("nodes_to_remove") or []
     if not isinstance(to_remove, list) or not all(isinstance(u, str) for u in to_remove):
         raise BadRequest("nodes_to_remove must be a list of node UUIDs.")
@@ -155,14 +159,15 @@ def update_cni(
 def set_ip_acl(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
-    """Applied at once (a load balancer setting), recorded as a finished task."""
+    """Applied at once (a load balancer setting); read back with GET api_ep_ipacl."""
     cluster = find_cluster(ctx, params)
     acl = rules.check_ipacl(json_object(body))
     rules.ensure_operable(cluster)
     rules.ensure_idle(cluster, 200, {"uuid": cluster.uuid})
     cluster.ipacl = acl
     cluster.updated_at = ctx.now
-    sim.lifecycle.record_event(cluster, "CLUSTER_UPDATE_API_EP_IPACL", None, ctx.now)
+    if sim.config.record_unlisted_tasks:
+        sim.lifecycle.record_event(cluster, supports.IPACL_TASK, None, ctx.now)
     return Reply(200, {"uuid": cluster.uuid})
 
 
@@ -187,19 +192,26 @@ def renew_certificate(
         c.labels["term_of_validity"] = str(years)
         c.labels["certificate_expiry"] = views.timestamp(at + years * YEAR)
 
-    _update(sim, ctx, cluster, Operation.RENEW_CERTIFICATE, "CLUSTER_RENEW_CERTIFICATE", renewed)
+    _update(
+        sim,
+        ctx,
+        cluster,
+        Operation.RENEW_CERTIFICATE,
+        supports.CERTIFICATE_TASK if sim.config.record_unlisted_tasks else None,
+        renewed,
+        sets_cluster_status=sim.config.certificate_renewal_status == "update_in_progress",
+    )
     return Reply(*accepted(cluster))
 
 
 def update_service_gateway(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
+    """Both gateways are required (the guide, lines 819-820 and its example)."""
     cluster = find_cluster(ctx, params)
     body = json_object(body)
     rules.check_known_fields(body, {"ncr_sgw", "obs_sgw"}, "update_sgw")
-    if not body:
-        raise BadRequest("Mandatory field missing: ncr_sgw or obs_sgw")
-    changes = {key: rules.require_uuid(body, key) for key in body}
+    changes = {key: rules.require_uuid(body, key) for key in ("ncr_sgw", "obs_sgw")}
     for key in changes:
         if not cluster.labels.get(key):
             raise BadRequest(
@@ -212,5 +224,13 @@ def update_service_gateway(
     def changed(c: Cluster, at: float) -> None:
         c.labels.update(changes)
 
-    _update(sim, ctx, cluster, Operation.UPDATE_SERVICE_GATEWAY, "CLUSTER_UPDATE_SGW", changed)
+    _update(
+        sim,
+        ctx,
+        cluster,
+        Operation.UPDATE_SERVICE_GATEWAY,
+        supports.SGW_TASK if sim.config.record_unlisted_tasks else None,
+        changed,
+        sets_cluster_status=sim.config.service_gateway_status == "update_in_progress",
+    )
     return Reply(*accepted(cluster))

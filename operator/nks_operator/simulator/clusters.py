@@ -35,6 +35,9 @@ CREATE_FIELDS = {
     "fixed_network",
     "fixed_subnet",
     "create_timeout",
+    # Newer than the guide (docs/nks-api-notes.md, "Create").
+    "addons",
+    "api_ep_ipacl",
 }
 CNI_CHOICES = ("calico", "calico-ebpf")
 DEFAULT_TERM_OF_VALIDITY = 5
@@ -96,7 +99,7 @@ def list_clusters(
         start = index + 1
     page = ordered[start : start + limit]
     result: dict[str, Any] = {
-        "clusters": [views.cluster_summary(c, ctx.base_url, sim.config.supported_k8s) for c in page]
+        "clusters": [views.cluster_summary(c, ctx.base_url, sim.config) for c in page]
     }
     if page and len(page) == limit and start + limit < len(ordered):
         extra = "".join(f"&{k}={query[k]}" for k in ("sort_key", "sort_dir") if k in query)
@@ -108,7 +111,7 @@ def get_cluster(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
     cluster = find_cluster(ctx, params)
-    return Reply(200, views.cluster_detail(cluster, ctx.base_url, sim.config.supported_k8s))
+    return Reply(200, views.cluster_detail(cluster, ctx.base_url, sim.config))
 
 
 def list_events(
@@ -131,7 +134,8 @@ def get_event(
 def get_supports(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
-    return Reply(200, supports.document(sim.config.supported_k8s))
+    config = sim.config
+    return Reply(200, supports.document(config.supported_k8s, config.record_unlisted_tasks))
 
 
 # --- create and delete -----------------------------------------------------------------
@@ -173,6 +177,8 @@ def _validate_create(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     if "term_of_validity" in given:
         rules.check_term_of_validity(given["term_of_validity"])
     worker = rules.check_worker_labels(given, config.max_nodes_per_group)
+    addons = rules.check_addons(body.get("addons", []))
+    acl = rules.check_ipacl(json_object(body["api_ep_ipacl"])) if "api_ep_ipacl" in body else None
     subnet_cidr = config.subnet_cidr(ids["fixed_subnet"])
     networks = cidr.check_cluster_networks(given, subnet_cidr, kube)
     return {
@@ -191,6 +197,8 @@ def _validate_create(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
             **networks,
         },
         "worker_labels": {k: v for k, v in worker.items() if k in labels.WORKER_KEYS},
+        "addons": addons,
+        "ipacl": acl,
     }
 
 
@@ -269,7 +277,10 @@ def create_cluster(
         stack_id=sim.new_uuid(),
         status="CREATE_IN_PROGRESS",
         created_at=now,
+        addons=spec["addons"],
     )
+    if spec["ipacl"] is not None:
+        cluster.ipacl = spec["ipacl"]  # in force from the start: never open in between
     master = new_nodegroup(
         sim,
         cluster,

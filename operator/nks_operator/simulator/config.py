@@ -15,7 +15,8 @@ from nks_operator.nks.operations import Operation
 from nks_operator.simulator.faults import FaultSettings
 
 DEFAULT_DELAYS: dict[str, float] = {
-    # Real NKS timings (nks-facts.md): ~10 min to create a cluster, ~5 min for the rest.
+    # Real NKS timings (docs/nks-api-notes.md, "Timings"): ~10 min to create a cluster,
+    # ~5 min for the rest.
     Operation.CREATE_CLUSTER: 600.0,
     Operation.DELETE_CLUSTER: 300.0,
     Operation.CREATE_NODEGROUP: 300.0,
@@ -60,6 +61,9 @@ class Credential(BaseModel):
         return cls(tenant_id=parts[0], username=parts[1], password=SecretStr(parts[2]))
 
 
+StatusDuringChange = Literal["update_in_progress", "unchanged"]
+
+
 class SimulatorConfig(BaseModel):
     """Everything that makes one simulator behave differently from another."""
 
@@ -81,6 +85,25 @@ class SimulatorConfig(BaseModel):
         default_factory=dict, description="VPC subnet UUID -> CIDR, for the guide's CIDR rules"
     )
     busy_behaviour: Literal["reject", "accept_and_drop"] = "reject"
+    # NKS behaviours no source confirms (docs/nks-api-notes.md, "Simulator knobs"): tests
+    # run the operator against each variant.
+    certificate_renewal_status: StatusDuringChange = Field(
+        default="update_in_progress",
+        description="Whether the cluster shows UPDATE_IN_PROGRESS while a certificate renews",
+    )
+    service_gateway_status: StatusDuringChange = Field(
+        default="update_in_progress",
+        description="Whether the cluster shows UPDATE_IN_PROGRESS while a gateway changes",
+    )
+    record_unlisted_tasks: bool = Field(
+        default=False,
+        description="Record tasks for IP ACL, gateway and certificate changes, with the type "
+        "names of NHN's newer guide; the guide lists none",
+    )
+    empty_list_label: Literal["", "[]"] = Field(
+        default="",
+        description="How answers show extra_volumes / extra_security_groups nobody set",
+    )
     page_max_limit: int = Field(default=1000, ge=1)
     call_log_size: int = Field(default=100_000, ge=0)
     faults: FaultSettings = Field(default_factory=FaultSettings)

@@ -89,3 +89,14 @@ class OperationInProgress(BadRequest):
         super().__init__(detail)
         self.accepted_status = accepted_status
         self.accepted_body = accepted_body
+
+
+_NOVA_KINDS = {400: "badRequest", 403: "forbidden", 404: "itemNotFound"}
+
+
+class ComputeError(ApiError):
+    """A compute (Nova) refusal, in Nova's shape: `{"badRequest": {"message", "code"}}`."""
+
+    def body(self, request_id: str) -> dict[str, Any]:
+        kind = _NOVA_KINDS.get(self.status, "computeFault")
+        return {kind: {"message": self.detail, "code": self.status}}

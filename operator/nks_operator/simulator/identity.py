@@ -101,7 +101,8 @@ def check_credentials(config: SimulatorConfig, body: Any) -> tuple[str, str]:
 
 
 def token_document(token: Token, base_url: str, region: str) -> dict[str, Any]:
-    """The 200 answer: token, service catalog (with the kubernetes endpoint), user, metadata."""
+    """The 200 answer: token, service catalog (compute and kubernetes endpoints, regions
+    upper case as NHN's catalog writes them), user, metadata."""
     regions = sorted({region.upper(), "KR1", "KR2", "KR3"})
     return {
         "access": {
@@ -118,6 +119,16 @@ def token_document(token: Token, base_url: str, region: str) -> dict[str, Any]:
                 },
             },
             "serviceCatalog": [
+                {
+                    # As NHN's catalog: the compute URL ends with /v2/{tenant id}.
+                    "type": "compute",
+                    "name": "nova",
+                    "endpoints": [
+                        {"region": r, "publicURL": f"{base_url}/v2/{token.tenant_id}"}
+                        for r in regions
+                    ],
+                    "endpoints_links": [],
+                },
                 {
                     "type": "kubernetes",
                     "name": "kubernetes",

@@ -1,34 +1,45 @@
-"""Asynchronous operations: `*_IN_PROGRESS` now, `*_COMPLETE` (or `*_FAILED`) after a delay.
+"""Asynchronous operations: `*_IN_PROGRESS` now, `*_COMPLETE` (or another outcome) later.
 
 Time-based and lazy: a started operation is a Task with a due time in a heap, and every
 request first calls `advance(now)`, which finishes the tasks that are due - in due order,
 stamped with their due time. No background tasks, so the same code runs at 0.05 s in
 tests and 600 s in the demo, in any event loop or thread.
+
+An operation ends `*_COMPLETE` (its effect applied), `*_FAILED`, `ROLLBACK_COMPLETE` or
+`ROLLBACK_FAILED` (effect not applied, `status_reason` and a FAIL task say why). A held
+operation stays `*_IN_PROGRESS` until `finish_now` (admin `/_sim/finish-operations`).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from nks_operator.simulator.config import SimulatorConfig
 from nks_operator.simulator.state import Cluster, Event, NodeGroup, Store, Tenant
 
 Phase = Literal["CREATE", "UPDATE", "DELETE"]
+Outcome = Literal["complete", "failed", "rollback_complete", "rollback_failed"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 Effect = Callable[[Cluster, float], None]
 """Applied to the live cluster when the task succeeds (looked up again by UUID)."""
 
 
 @dataclass
 class FailureInjection:
-    """Make the next matching asynchronous operation fail (admin `POST /_sim/fail-next`)."""
+    """How the next matching asynchronous operation ends (admin `POST /_sim/fail-next`,
+    `POST /_sim/hold-next`): its outcome, and whether it is held in progress until
+    finished by hand."""
 
     reason: str = "Injected failure"
     tenant_id: str | None = None
     cluster: str | None = None  # UUID or name; None: any cluster (also one not created yet)
     operation: str | None = None  # an Operation name; None: any
+    outcome: Outcome = "failed"
+    hold: bool = False
 
     def matches(self, tenant_id: str, cluster: Cluster, operation: str) -> bool:
         return (
@@ -48,10 +59,12 @@ class Task:
     phase: Phase = field(compare=False)
     sets_cluster_status: bool = field(compare=False)
     nodegroup_uuids: tuple[str, ...] = field(compare=False)
-    event_uuid: str = field(compare=False)
+    event_uuid: str | None = field(compare=False)
     effect: Effect | None = field(compare=False, repr=False)
-    fail_reason: str | None = field(compare=False)
+    outcome: Outcome = field(compare=False)
+    reason: str | None = field(compare=False)  # why it failed or rolled back
     removes: Literal["cluster", "nodegroup"] | None = field(compare=False)
+    held: bool = field(compare=False, default=False)
 
 
 @dataclass
@@ -71,7 +84,7 @@ class Lifecycle:
         now: float,
         operation: str,
         phase: Phase,
-        event_type: str,
+        event_type: str | None,
         resource: NodeGroup | None,
         sets_cluster_status: bool,
         nodegroups: list[NodeGroup],
@@ -79,18 +92,28 @@ class Lifecycle:
         fail_reason: str | None = None,
         removes: Literal["cluster", "nodegroup"] | None = None,
     ) -> Task:
-        """Put the targets `*_IN_PROGRESS`, open a task-history entry and schedule the end."""
-        event = self.record_event(
-            cluster, event_type, resource, now, state="IN_PROGRESS", contents="In progress"
-        )
+        """Put the targets `*_IN_PROGRESS`, open a task-history entry (unless `event_type`
+        is None: the guide lists no task type for it) and schedule the end."""
+        event = None
+        if event_type is not None:
+            event = self.record_event(
+                cluster, event_type, resource, now, state="IN_PROGRESS", contents="In progress"
+            )
         in_progress = f"{phase}_IN_PROGRESS"
         if sets_cluster_status:
             cluster.status, cluster.status_reason, cluster.updated_at = in_progress, None, now
         for ng in nodegroups:
             ng.status, ng.status_reason, ng.updated_at = in_progress, None, now
-        reason = fail_reason or self._take_failure(tenant.id, cluster, operation)
+        injection = None
+        outcome: Outcome = "complete"
+        reason = None
+        if fail_reason is not None:  # a `fail_async` fault
+            outcome, reason = "failed", fail_reason
+        elif (injection := self._take_injection(tenant.id, cluster, operation)) is not None:
+            outcome, reason = injection.outcome, injection.reason
+        held = injection is not None and injection.hold
         task = Task(
-            due=now + self.config.delay_for(operation),
+            due=math.inf if held else now + self.config.delay_for(operation),
             id=self._next_task,
             tenant_id=tenant.id,
             cluster_uuid=cluster.uuid,
@@ -98,10 +121,12 @@ class Lifecycle:
             phase=phase,
             sets_cluster_status=sets_cluster_status,
             nodegroup_uuids=tuple(ng.uuid for ng in nodegroups),
-            event_uuid=event.uuid,
+            event_uuid=event.uuid if event is not None else None,
             effect=effect,
-            fail_reason=reason,
+            outcome=outcome,
+            reason=reason if outcome != "complete" else None,
             removes=removes,
+            held=held,
         )
         self._next_task += 1
         cluster.task_id = task.id
@@ -144,11 +169,19 @@ class Lifecycle:
         return finished
 
     def finish_now(
-        self, now: float, tenant_id: str | None = None, cluster_uuid: str | None = None
+        self,
+        now: float,
+        tenant_id: str | None = None,
+        cluster_uuid: str | None = None,
+        operation: str | None = None,
     ) -> int:
-        """Fast-forward: make matching tasks due now and finish them."""
+        """Fast-forward: make matching tasks (held ones too) due now and finish them."""
         for task in self._heap:
-            if tenant_id in (None, task.tenant_id) and cluster_uuid in (None, task.cluster_uuid):
+            if (
+                tenant_id in (None, task.tenant_id)
+                and cluster_uuid in (None, task.cluster_uuid)
+                and operation in (None, task.operation)
+            ):
                 task.due = min(task.due, now)
         heapq.heapify(self._heap)
         return self.advance(now)
@@ -160,11 +193,13 @@ class Lifecycle:
         self._heap.clear()
         self.failures.clear()
 
-    def _take_failure(self, tenant_id: str, cluster: Cluster, operation: str) -> str | None:
+    def _take_injection(
+        self, tenant_id: str, cluster: Cluster, operation: str
+    ) -> FailureInjection | None:
         for injection in self.failures:
             if injection.matches(tenant_id, cluster, operation):
                 self.failures.remove(injection)
-                return injection.reason
+                return injection
         return None
 
     def _finish(self, task: Task) -> None:
@@ -175,11 +210,17 @@ class Lifecycle:
         cluster.task_id = None
         now = task.due
         nodegroups = [ng for u in task.nodegroup_uuids if (ng := cluster.nodegroup_by_uuid(u))]
-        event = cluster.event(task.event_uuid)
-        if task.fail_reason is not None:
-            self._set(cluster, nodegroups, task, f"{task.phase}_FAILED", task.fail_reason, now)
+        event = cluster.event(task.event_uuid) if task.event_uuid else None
+        if task.outcome != "complete":
+            reason = task.reason or "Injected failure"
+            status = {
+                "failed": f"{task.phase}_FAILED",
+                "rollback_complete": "ROLLBACK_COMPLETE",
+                "rollback_failed": "ROLLBACK_FAILED",
+            }[task.outcome]
+            self._set(cluster, nodegroups, task, status, reason, now)
             if event:
-                event.state, event.contents, event.updated_at = "FAIL", task.fail_reason, now
+                event.state, event.contents, event.updated_at = "FAIL", reason, now
             return
         if task.effect is not None:
             task.effect(cluster, now)

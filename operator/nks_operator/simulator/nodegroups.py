@@ -75,9 +75,11 @@ def _start_update(
 def list_nodegroups(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
-    """Worker groups only: the control plane group is not readable (a GET answers 403)."""
+    """Every group, `default-master` included (NHN's provider filters it out by role);
+    a GET on the control plane group answers 403."""
     cluster = find_cluster(ctx, params)
-    return Reply(200, {"nodegroups": [views.nodegroup_summary(ng) for ng in cluster.workers]})
+    groups = [views.nodegroup_summary(ng) for ng in cluster.nodegroups]
+    return Reply(200, {"nodegroups": groups})
 
 
 def get_nodegroup(
@@ -85,7 +87,7 @@ def get_nodegroup(
 ) -> Reply:
     cluster = find_cluster(ctx, params)
     ng = cluster.find_worker(params["nodegroup"])
-    return Reply(200, views.nodegroup_detail(cluster, ng, ctx.base_url, sim.config.supported_k8s))
+    return Reply(200, views.nodegroup_detail(cluster, ng, ctx.base_url, sim.config))
 
 
 def get_autoscaler(
@@ -108,7 +110,8 @@ def create_nodegroup(
     name = rules.check_name(body.get("name"), "node group")
     flavor_id = rules.require_uuid(body, "flavor_id")
     image_id = rules.require_uuid(body, "image_id")
-    count = rules.as_int(body.get("node_count", 1), "node_count", 1, max_nodes)
+    # 0 nodes: NHN's provider creates such groups (docs/nks-api-notes.md, "Node counts").
+    count = rules.as_int(body.get("node_count", 1), "node_count", 0, max_nodes)
     if "labels" not in body:
         raise BadRequest("Mandatory field missing: labels")
     given = rules.check_label_types(body["labels"])
@@ -133,7 +136,7 @@ def create_nodegroup(
         node_count=count,
         group_labels=group_labels,
     )
-    created = views.nodegroup_created(cluster, ng, ctx.base_url, sim.config.supported_k8s)
+    created = views.nodegroup_created(cluster, ng, ctx.base_url, sim.config)
     rules.ensure_idle(cluster, 202, created)
     cluster.nodegroups.append(ng)
     ng_uuid = ng.uuid
@@ -203,7 +206,7 @@ def _set_node_status(targets: list[Node], status: str) -> Callable[[NodeGroup, f
     def apply(ng: NodeGroup, at: float) -> None:
         for uuid in uuids:
             if (node := ng.node(uuid)) is not None:
-                node.status = status
+                node.status, node.updated_at = status, at
 
     return apply
 

@@ -1,5 +1,9 @@
 """Worker instances: created with addresses from the cluster's VPC subnet, removed on
-scale-in (named ones first, then random ones - as NKS does without `nodes_to_remove`)."""
+scale-in (named ones first, then random ones - as NKS does without `nodes_to_remove`).
+
+Names follow the guide's example (`test-k8s-default-w-bnga636xulqk-node-0`: cluster,
+group name cut to 9 characters, a stack suffix, `node-N`); the compute API (`compute.py`)
+serves the same instances as servers with the same ids."""
 
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ def add_nodes(
     suffix = ng.uuid.replace("-", "")[:12]
     for _ in range(count):
         name = f"{cluster.name}-{ng.name[:9]}-{suffix}-node-{ng.nodes_created}"
-        ng.nodes.append(Node(new_uuid(), name, allocate_address(cluster), created_at=now))
+        address = allocate_address(cluster)
+        ng.nodes.append(Node(new_uuid(), name, address, created_at=now, updated_at=now))
         ng.nodes_created += 1
 
 

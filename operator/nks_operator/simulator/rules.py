@@ -1,4 +1,5 @@
-"""Field and state rules of the guide and nks-facts.md, each raising the matching ApiError.
+"""Field and state rules of the guide and docs/nks-api-notes.md, each raising the matching
+ApiError.
 
 Pure functions over request values and state objects, so every rule can be read (and
 tested) on its own; the operation modules only decide which rules apply where.
@@ -43,7 +44,7 @@ _AUTOSCALER_RANGES: dict[str, tuple[int, int | None]] = {
 }
 AUTOSCALER_KEYS = frozenset(AUTOSCALER_DEFAULTS)
 
-# Label values are strings, except these (nks-facts.md "Typos in the guide").
+# Label values are strings, except these (docs/nks-api-notes.md, "Requests").
 _NON_STRING_LABELS = {"extra_security_groups": list, "extra_volumes": list}
 _INT_OR_STRING_LABELS = {"pods_network_subnet"}
 
@@ -162,7 +163,7 @@ def check_autoscaler(
 ) -> dict[str, str]:
     """Autoscaler settings merged over the current ones, as labels.
 
-    The ranges of nks-facts.md are enforced when the autoscaler ends up enabled; values
+    The ranges of docs/nks-api-notes.md are enforced when the autoscaler ends up enabled; values
     sent with `ca_enable` false are stored as given (the guide's create example sends a
     delay-after-add of 3 with the autoscaler off).
     """
@@ -239,6 +240,28 @@ def check_worker_labels(labels: Mapping[str, Any], max_nodes: int) -> dict[str, 
         )
     check_colon_lists(labels, "additional_network_id_list", "additional_subnet_id_list")
     result.update(check_autoscaler(labels, {}, max_nodes, allow_native=False))
+    return result
+
+
+def check_addons(addons: object) -> list[dict[str, Any]]:
+    """`addons` of a create: `[{name, version, options?}]`, options a string map."""
+    if not isinstance(addons, list):
+        raise BadRequest("addons must be a list.")
+    result = []
+    names: set[str] = set()
+    for addon in addons:
+        if not isinstance(addon, dict):
+            raise BadRequest("Every addon must be an object.")
+        check_known_fields(addon, {"name", "version", "options"}, "addons")
+        name = require_str(addon, "name")
+        require_str(addon, "version")
+        options = addon.get("options", {})
+        if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
+            raise BadRequest(f"Addon {name}: options must be an object of strings.")
+        if name in names:
+            raise BadRequest(f"Addon {name} is listed twice.")
+        names.add(name)
+        result.append(dict(addon))
     return result
 
 

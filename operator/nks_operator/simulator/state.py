@@ -30,6 +30,7 @@ class Node:
     address: str
     status: str = NODE_ACTIVE
     created_at: float = 0.0
+    updated_at: float = 0.0
 
     @property
     def stopped(self) -> bool:
@@ -56,6 +57,7 @@ class NodeGroup:
     min_node_count: int = 1
     max_node_count: int | None = None
     nodes: list[Node] = field(default_factory=list)
+    answer_labels: dict[str, Any] = field(default_factory=dict)  # admin: shown verbatim
     nodes_created: int = 0  # numbers node names, which are never reused
 
     @property
@@ -129,6 +131,8 @@ class Cluster:
     certificate_generation: int = 0
     task_id: int | None = None  # the running asynchronous operation, if any
     addresses_allocated: int = 0
+    addons: list[dict[str, Any]] = field(default_factory=list)  # as given at creation
+    answer_labels: dict[str, Any] = field(default_factory=dict)  # admin: shown verbatim
 
     @property
     def master(self) -> NodeGroup:

@@ -1,7 +1,9 @@
 """`GET /v1/supports`: the Kubernetes versions and the task types of the task history.
 
-The guide lists no task type for certificate renewal, service gateway or IP ACL changes;
-the simulator names them (marked below) so that every operation leaves a task entry.
+Exactly the guide's `supported_event_type`: it lists no task type for certificate
+renewal, service gateway or IP ACL changes, so by default none is recorded for them.
+With the `record_unlisted_tasks` knob they are, under the names of NHN's newer guide
+(docs/nks-api-notes.md, "Task history").
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ CLUSTER_EVENTS = {
     "CLUSTER_DELETE": "Delete a cluster",
     "CLUSTER_HANDOVER": "Cluster OWNER change",
     "CLUSTER_CNI_UPDATE": "Change CNI",
-    # Not in the guide: simulator names for the remaining cluster operations.
-    "CLUSTER_RENEW_CERTIFICATE": "Renew the cluster certificate",
-    "CLUSTER_UPDATE_SGW": "Change service gateway",
-    "CLUSTER_UPDATE_API_EP_IPACL": "Change API endpoint IP access control",
+}
+# Newer than the guide, recorded only with `record_unlisted_tasks`.
+IPACL_TASK = "CLUSTER_API_EP_IPACL_UPDATE"
+SGW_TASK = "CLUSTER_UPDATE_SGW"
+CERTIFICATE_TASK = "CLUSTER_ROTATE_CERTIFICATE"
+UNLISTED_EVENTS = {
+    IPACL_TASK: "Cluster API endpoint IP access control change",
+    SGW_TASK: "Update Cluster Service Gateway",
+    CERTIFICATE_TASK: "Rotate cluster certificate",
 }
 NODEGROUP_EVENTS = {
     "NODEGROUP_CREATE": "Node group creation",
@@ -31,11 +38,16 @@ NODEGROUP_EVENTS = {
 }
 
 
-def document(supported_k8s: dict[str, bool]) -> dict[str, Any]:
+def document(supported_k8s: dict[str, bool], unlisted: bool = False) -> dict[str, Any]:
     return {
         "supported_k8s": dict(supported_k8s),
         "supported_event_type": {
-            "cluster_events": dict(CLUSTER_EVENTS),
+            "cluster_events": {**CLUSTER_EVENTS, **(UNLISTED_EVENTS if unlisted else {})},
             "nodegroup_events": dict(NODEGROUP_EVENTS),
         },
     }
+
+
+def task_types(unlisted: bool = False) -> set[str]:
+    """Every task type the simulator records."""
+    return {*CLUSTER_EVENTS, *NODEGROUP_EVENTS, *(UNLISTED_EVENTS if unlisted else ())}

@@ -1,4 +1,8 @@
-"""JSON documents shaped like the guide's examples (field names, nulls, links, strings)."""
+"""JSON documents shaped like the guide's examples (field names, nulls, links, strings).
+
+Node group answers have `node_addresses` and no per-node list, as in the guide; node
+instances are served by the compute API (`compute.py`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nks_operator.simulator import labels
+from nks_operator.simulator.config import SimulatorConfig
 from nks_operator.simulator.state import Cluster, Event, IpAcl, Node, NodeGroup
 
 CONTAINER_VERSION = "1.7.2"
@@ -29,7 +34,7 @@ def _worker_nodes(cluster: Cluster) -> list[Node]:
     return [n for ng in cluster.workers for n in ng.nodes]
 
 
-def cluster_summary(cluster: Cluster, base_url: str, supported: dict[str, bool]) -> dict[str, Any]:
+def cluster_summary(cluster: Cluster, base_url: str, config: SimulatorConfig) -> dict[str, Any]:
     """An entry of `GET /v1/clusters` (the list example's fields only, as in Magnum)."""
     worker = cluster.default_worker
     return {
@@ -39,7 +44,7 @@ def cluster_summary(cluster: Cluster, base_url: str, supported: dict[str, bool])
         "flavor_id": worker.flavor_id if worker else None,
         "health_status": health_status(cluster),
         "keypair": cluster.keypair,
-        "labels": labels.for_cluster(cluster, supported),
+        "labels": labels.for_cluster(cluster, config),
         "links": links(base_url, f"clusters/{cluster.uuid}"),
         "name": cluster.name,
         "node_count": sum(ng.node_count for ng in cluster.workers),
@@ -61,10 +66,10 @@ def health_reason(cluster: Cluster) -> dict[str, str]:
     return reason
 
 
-def cluster_detail(cluster: Cluster, base_url: str, supported: dict[str, bool]) -> dict[str, Any]:
+def cluster_detail(cluster: Cluster, base_url: str, config: SimulatorConfig) -> dict[str, Any]:
     """`GET /v1/clusters/{id}`."""
     return {
-        **cluster_summary(cluster, base_url, supported),
+        **cluster_summary(cluster, base_url, config),
         "api_address": cluster.api_address,
         "coe_version": cluster.kube_tag,
         "container_version": CONTAINER_VERSION,
@@ -99,18 +104,19 @@ def nodegroup_summary(ng: NodeGroup) -> dict[str, Any]:
 
 
 def node(n: Node) -> dict[str, Any]:
+    """A node as the admin state shows it (NKS answers have no such list)."""
     return {"uuid": n.uuid, "name": n.name, "address": n.address, "status": n.status}
 
 
 def nodegroup_created(
-    cluster: Cluster, ng: NodeGroup, base_url: str, supported: dict[str, bool]
+    cluster: Cluster, ng: NodeGroup, base_url: str, config: SimulatorConfig
 ) -> dict[str, Any]:
     """The answer of `POST .../nodegroups` (the guide's example fields)."""
     return {
         "cluster_id": cluster.uuid,
         "flavor_id": ng.flavor_id,
         "image_id": ng.image_id,
-        "labels": labels.for_nodegroup(cluster, ng, supported),
+        "labels": labels.for_nodegroup(cluster, ng, config),
         "links": links(base_url, f"clusters/{cluster.uuid}/nodegroups/{ng.uuid}"),
         "max_node_count": ng.max_node_count,
         "min_node_count": ng.min_node_count,
@@ -123,17 +129,16 @@ def nodegroup_created(
 
 
 def nodegroup_detail(
-    cluster: Cluster, ng: NodeGroup, base_url: str, supported: dict[str, bool]
+    cluster: Cluster, ng: NodeGroup, base_url: str, config: SimulatorConfig
 ) -> dict[str, Any]:
-    """`GET .../nodegroups/{id}`, plus `nodes` (instance UUIDs for stop/start/scale-in)."""
+    """`GET .../nodegroups/{id}`: the guide's fields (`node_addresses`, no node list)."""
     return {
-        **nodegroup_created(cluster, ng, base_url, supported),
+        **nodegroup_created(cluster, ng, base_url, config),
         "created_at": timestamp(ng.created_at),
         "docker_volume_size": None,
         "id": ng.id,
         "is_default": ng.is_default,
         "node_addresses": [n.address for n in ng.nodes],
-        "nodes": [node(n) for n in ng.nodes],
         "stack_id": ng.stack_id,
         "status": ng.status,
         "status_reason": ng.status_reason,

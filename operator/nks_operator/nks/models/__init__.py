@@ -4,10 +4,11 @@ Every model accepts unknown fields (NKS adds internal ones) and NKS's value quir
 models produce the guide's exact wire JSON with `to_wire()`.
 """
 
-from nks_operator.nks.models.base import NKSModel
+from nks_operator.nks.models.base import NKSAnswer, NKSModel
 from nks_operator.nks.models.cluster import (
     CLUSTER_TEMPLATE_ID,
     IPACL,
+    Addon,
     CertificateRenewal,
     Cluster,
     ClusterCreateRequest,
@@ -43,7 +44,7 @@ from nks_operator.nks.models.nodegroup import (
     UpgradeRequest,
     UserScriptUpdate,
 )
-from nks_operator.nks.models.status import is_failed, is_in_progress, is_stable
+from nks_operator.nks.models.status import is_failed, is_in_progress, is_rolled_back, is_stable
 from nks_operator.nks.models.supports import Supports, version_key
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_WORKER",
     "IPACL",
     "ActionResponse",
+    "Addon",
     "AutoscalerConfig",
     "AutoscalerLabels",
     "AutoscalerUpdate",
@@ -67,6 +69,7 @@ __all__ = [
     "IPACLAction",
     "IPACLTarget",
     "IPACLUpdate",
+    "NKSAnswer",
     "NKSModel",
     "NodeGroup",
     "NodeGroupCreateLabels",
@@ -83,6 +86,7 @@ __all__ = [
     "WorkerLabels",
     "is_failed",
     "is_in_progress",
+    "is_rolled_back",
     "is_stable",
     "version_key",
 ]

@@ -6,26 +6,31 @@ lists as colon- or comma-joined strings; nullable objects and lists. Each type b
 reads every shape leniently and writes the one shape the guide documents, so response
 models stay usable when NKS drifts and request models produce the exact wire JSON.
 
-Unreadable values in optional fields (the `Opt*` types) become None instead of failing
-the whole response: one odd label must not hide a cluster from the operator. Required
-fields use the strict forms, so a request model rejects what it cannot send.
+Answer models (`NKSAnswer`) absorb unreadable values: the odd field becomes unknown
+(None) and is recorded in `unreadable`, so one odd label never hides a cluster from the
+operator. Request models reject what they cannot send. See docs/nks-api-notes.md,
+"Answers".
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self, get_args
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    ModelWrapValidatorHandler,
     PlainSerializer,
+    PrivateAttr,
     SecretStr,
     ValidationError,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 _TRUE = frozenset({"true", "1", "yes", "y", "on"})
 _FALSE = frozenset({"false", "0", "no", "n", "off"})
@@ -51,11 +56,93 @@ def describe_validation_error(error: ValidationError, limit: int = 5) -> str:
     return "; ".join(problems[:limit]) + more
 
 
+def _location(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+
+
+class NKSAnswer(NKSModel):
+    """A model of an NKS answer: an unreadable value makes its field unknown, not the object.
+
+    A field whose value cannot be read is validated as if it were absent and then set to
+    None when its type admits None (else it keeps its default, e.g. empty labels). What was
+    wrong is kept in `unreadable` - field path -> problem, never the value, which may be a
+    secret. Required fields stay required: without them the object is unusable.
+    """
+
+    _absorbs: ClassVar[bool] = True  # request models built on answer models turn it off
+    _unreadable: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _absorb_unreadable(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        if not cls._absorbs or not isinstance(data, Mapping):
+            return handler(data)
+        remaining = dict(data)
+        absorbed: dict[str, tuple[str, str]] = {}  # wire key -> (field name, problem)
+        while True:
+            try:
+                model = handler(remaining)
+            except ValidationError as exc:
+                problems = cls._field_problems(exc)
+                if problems is None or not set(problems) - set(absorbed):
+                    raise
+                for key, problem in problems.items():
+                    remaining.pop(key, None)
+                    absorbed.setdefault(key, problem)
+                continue
+            break
+        for field, _ in absorbed.values():
+            if _admits_none(cls.model_fields[field].annotation):
+                setattr(model, field, None)
+        model._unreadable = {key: problem for key, (_, problem) in absorbed.items()}
+        return model
+
+    @classmethod
+    def _field_problems(cls, error: ValidationError) -> dict[str, tuple[str, str]] | None:
+        """Wire key -> (field, problem) for each failing field; None if one is required."""
+        by_key = {
+            alias: name
+            for name, info in cls.model_fields.items()
+            for alias in (name, info.alias, info.validation_alias)
+            if isinstance(alias, str)
+        }
+        problems: dict[str, tuple[str, str]] = {}
+        for item in error.errors(include_input=False, include_url=False):
+            loc = item["loc"]
+            key = loc[0] if loc else None
+            field = by_key.get(key) if isinstance(key, str) else None
+            if field is None or cls.model_fields[field].is_required():
+                return None
+            where = _location(loc[1:]).lstrip(".")
+            problem = f"{where}: {item['msg']}" if where else str(item["msg"])
+            problems.setdefault(str(key), (field, problem))
+        return problems
+
+    @property
+    def unreadable(self) -> dict[str, str]:
+        """Field path (wire names, e.g. `labels.extra_volumes`) -> what was wrong with it."""
+        found = dict(self._unreadable)
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name, None)
+            if isinstance(value, NKSAnswer):
+                prefix = info.alias or name
+                found.update({f"{prefix}.{k}": v for k, v in value.unreadable.items()})
+        return found
+
+
+def _admits_none(annotation: Any) -> bool:
+    return annotation is None or type(None) in get_args(annotation)
+
+
 class _Unknown:
     """Marks a value a lenient parser could not read."""
 
 
 _UNKNOWN = _Unknown()
+
+
+def _unreadable_error(expected: str) -> PydanticCustomError:
+    return PydanticCustomError("unreadable", "expected {expected}", {"expected": expected})
 
 
 def _parse_bool(value: Any) -> Any:
@@ -72,6 +159,12 @@ def _parse_bool(value: Any) -> Any:
         if not text:
             return None
     return _UNKNOWN
+
+
+def parse_bool_or_none(value: Any) -> bool | None:
+    """A boolean in any of NKS's shapes; None when empty or unreadable."""
+    result = _parse_bool(value)
+    return None if result is _UNKNOWN else result
 
 
 def _parse_int(value: Any) -> Any:
@@ -119,12 +212,15 @@ def _strict(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return validate
 
 
-def _lenient(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """For optional fields: an unreadable value becomes None."""
+def _optional(parse: Callable[[Any], Any], expected: str) -> Callable[[Any], Any]:
+    """For optional fields: empty means None; an unreadable value is an "unreadable" error
+    (answer models turn it into an unknown field, request models refuse it)."""
 
     def validate(value: Any) -> Any:
         result = parse(value)
-        return None if result is _UNKNOWN else result
+        if result is _UNKNOWN:
+            raise _unreadable_error(expected)
+        return result
 
     return validate
 
@@ -142,15 +238,18 @@ def _split(separator: str) -> Any:
     return split
 
 
-def _json_if_text(value: Any) -> Any:
-    """Decode a list/object that came JSON-encoded inside a string label."""
+def _json_list(value: Any) -> Any:
+    """A list label as NKS answers it: a JSON array, its JSON text, `""` (none) or null."""
     if isinstance(value, str):
-        if not value.strip():
-            return None
+        text = value.strip()
+        if not text:
+            return []
         try:
-            return json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return None
+            raise _unreadable_error("a list of objects (JSON text)") from None
+    if value is not None and not isinstance(value, list | tuple):
+        raise _unreadable_error("a list of objects")
     return value
 
 
@@ -175,15 +274,19 @@ _INT_LABEL = PlainSerializer(str, return_type=str, when_used="json-unless-none")
 
 # A boolean sent as a label string: reads true/"True"/"true"/1, writes "True"/"False".
 LabelBool = Annotated[bool, BeforeValidator(_strict(_parse_bool)), _BOOL_LABEL]
-OptLabelBool = Annotated[bool | None, BeforeValidator(_lenient(_parse_bool)), _BOOL_LABEL]
+OptLabelBool = Annotated[
+    bool | None, BeforeValidator(_optional(_parse_bool, "a boolean")), _BOOL_LABEL
+]
 # A number sent as a label string: reads 10/"10", writes "10".
 LabelInt = Annotated[int, BeforeValidator(_strict(_parse_int)), _INT_LABEL]
-OptLabelInt = Annotated[int | None, BeforeValidator(_lenient(_parse_int)), _INT_LABEL]
+OptLabelInt = Annotated[
+    int | None, BeforeValidator(_optional(_parse_int, "a whole number")), _INT_LABEL
+]
 # A boolean / number read leniently and written as a JSON bool / number.
 LooseBool = Annotated[bool, BeforeValidator(_strict(_parse_bool))]
-OptLooseBool = Annotated[bool | None, BeforeValidator(_lenient(_parse_bool))]
+OptLooseBool = Annotated[bool | None, BeforeValidator(_optional(_parse_bool, "a boolean"))]
 LooseInt = Annotated[int, BeforeValidator(_strict(_parse_int))]
-OptLooseInt = Annotated[int | None, BeforeValidator(_lenient(_parse_int))]
+OptLooseInt = Annotated[int | None, BeforeValidator(_optional(_parse_int, "a whole number"))]
 # Lists NKS joins into one string.
 ColonList = Annotated[
     list[str],
@@ -195,14 +298,17 @@ CommaList = Annotated[
     BeforeValidator(_split(",")),
     PlainSerializer(",".join, return_type=str, when_used="json-unless-none"),
 ]
-# Timestamps: ISO 8601 with or without offset (UTC assumed); unreadable -> None.
-OptTimestamp = Annotated[datetime | None, BeforeValidator(_lenient(_parse_datetime))]
+# Timestamps: ISO 8601 with or without offset (UTC assumed).
+OptTimestamp = Annotated[
+    datetime | None, BeforeValidator(_optional(_parse_datetime, "an ISO 8601 timestamp"))
+]
 # A secret that must reach the wire but never a repr or log (e.g. a volume appkey).
 WireSecret = Annotated[
     SecretStr, PlainSerializer(_reveal, return_type=str, when_used="json-unless-none")
 ]
 # Nullable collections read as empty ones.
-AddressList = Annotated[list[str], BeforeValidator(_none_as_empty_list)]
-JsonText = BeforeValidator(_json_if_text)
+# (null reads as empty; an unreadable value makes the field None, unknown)
+AddressList = Annotated[list[str] | None, BeforeValidator(_none_as_empty_list)]
+JsonList = BeforeValidator(_json_list)
 NullAsEmptyList = BeforeValidator(_none_as_empty_list)
 NoneAsEmptyDict = BeforeValidator(_none_as_empty_dict)

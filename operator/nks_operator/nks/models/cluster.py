@@ -10,6 +10,7 @@ from nks_operator.nks.models.base import (
     AddressList,
     LooseBool,
     LooseInt,
+    NKSAnswer,
     NKSModel,
     NoneAsEmptyDict,
     NullAsEmptyList,
@@ -24,8 +25,11 @@ from nks_operator.nks.models.status import StatusMixin
 CLUSTER_TEMPLATE_ID = "iaas_console"
 
 
-class Cluster(StatusMixin, NKSModel):
-    """A cluster as listed or fetched (the list answer carries fewer fields)."""
+class Cluster(StatusMixin, NKSAnswer):
+    """A cluster as listed or fetched (the list answer carries fewer fields).
+
+    An unreadable field is None (a list: None, not empty) and named in `unreadable`.
+    """
 
     uuid: str
     name: str | None = None
@@ -60,8 +64,20 @@ class Cluster(StatusMixin, NKSModel):
         return self.labels.kube_tag or self.coe_version
 
 
+class Addon(NKSModel):
+    """An add-on installed at creation, e.g. `calico` with options `{"mode": "vxlan"}`."""
+
+    name: str
+    version: str
+    options: dict[str, str] | None = None  # string values, as NHN's provider sends them
+
+
 class ClusterCreateRequest(NKSModel):
-    """The body of "Create a Cluster" (`cluster_template_id` is always "iaas_console")."""
+    """The body of "Create a Cluster" (`cluster_template_id` is always "iaas_console").
+
+    `addons` and `api_ep_ipacl` are newer than the guide (docs/nks-api-notes.md,
+    "Create"): sent only when set.
+    """
 
     name: str
     keypair: str
@@ -72,6 +88,8 @@ class ClusterCreateRequest(NKSModel):
     node_count: LooseInt = 1  # documented as String, sent as a number
     cluster_template_id: Literal["iaas_console"] = "iaas_console"
     create_timeout: OptLooseInt = None  # minutes
+    addons: list[Addon] | None = None
+    api_ep_ipacl: IPACLUpdate | None = None
 
 
 class ResizeRequest(NKSModel):
@@ -118,13 +136,16 @@ class IPACLUpdate(NKSModel):
     ipacl_targets: list[IPACLTarget] | None = None
 
 
-class IPACL(NKSModel):
-    """The API endpoint's IP access control; `enable` False means open to all."""
+class IPACL(NKSAnswer):
+    """The API endpoint's IP access control; `enable` False means open to all.
+
+    An unreadable `enable` or target list is None (unknown), never False or empty.
+    """
 
     cluster_uuid: str | None = None
-    enable: LooseBool = False
+    enable: OptLooseBool = False
     action: str | None = None
-    ipacl_targets: Annotated[list[IPACLTarget], NullAsEmptyList] = []
+    ipacl_targets: Annotated[list[IPACLTarget] | None, NullAsEmptyList] = []
 
 
 class CertificateRenewal(NKSModel):
@@ -132,5 +153,10 @@ class CertificateRenewal(NKSModel):
 
 
 class ServiceGatewayUpdate(NKSModel):
-    ncr_sgw: str | None = None
-    obs_sgw: str | None = None
+    """Both gateways, always: the guide requires both (the unchanged one at its value)."""
+
+    ncr_sgw: str
+    obs_sgw: str
+
+
+ClusterCreateRequest.model_rebuild()

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from nks_operator.nks.models.base import (
-    NKSModel,
+    NKSAnswer,
     OptLooseInt,
     OptTimestamp,
 )
 
 
-class TaskEvent(NKSModel):
-    """One task of a cluster's history; `state` is SUCCESS, FAIL or IN_PROGRESS."""
+class TaskEvent(NKSAnswer):
+    """One task of a cluster's history; `state` is SUCCESS, FAIL or IN_PROGRESS.
+
+    `type` is one of `/v1/supports`' `supported_event_type`; the guide lists none for IP
+    ACL, service gateway or certificate changes (docs/nks-api-notes.md, "Task history").
+    """
 
     uuid: str
     id: OptLooseInt = None

@@ -5,23 +5,26 @@ as the strings the guide documents, colon-joined id lists are `list[str]` fields
 `*_ids` (the wire name stays the alias), and `extra_security_groups` / `extra_volumes`
 are arrays of objects. Unknown labels are kept as extra fields.
 
-Response classes have every field optional (clusters created before a feature existed
-lack its label); the `*CreateLabels` request classes require what the guide requires.
+Answers carry labels as a string map (docs/nks-api-notes.md, "Labels"): any label may be
+missing, `""`, JSON text or another JSON type. Response classes have every field optional
+and absorb an odd value into an unknown (None) field; the `*CreateLabels` request classes
+require what the guide requires and refuse what they cannot send.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
 from nks_operator.nks.models.base import (
     ColonList,
     CommaList,
-    JsonText,
+    JsonList,
     LabelBool,
     LabelInt,
     LooseInt,
+    NKSAnswer,
     NKSModel,
     OptLabelBool,
     OptLabelInt,
@@ -47,11 +50,12 @@ class ExtraVolume(NKSModel):
     volume_mount_path: str | None = None
 
 
-ExtraSecurityGroups = Annotated[list[ExtraSecurityGroup], JsonText]
-ExtraVolumes = Annotated[list[ExtraVolume], JsonText]
+# `""` reads as no entries, `"null"`/null as unset; other text or types are unreadable.
+ExtraSecurityGroups = Annotated[list[ExtraSecurityGroup] | None, JsonList]
+ExtraVolumes = Annotated[list[ExtraVolume] | None, JsonList]
 
 
-class AutoscalerLabels(NKSModel):
+class AutoscalerLabels(NKSAnswer):
     """The `ca_*` labels: a worker group's cluster autoscaler settings."""
 
     ca_enable: OptLabelBool = None
@@ -84,8 +88,8 @@ class WorkerLabels(AutoscalerLabels):
         validation_alias="additional_subnet_id_list",
         serialization_alias="additional_subnet_id_list",
     )
-    extra_security_groups: ExtraSecurityGroups | None = None
-    extra_volumes: ExtraVolumes | None = None
+    extra_security_groups: ExtraSecurityGroups = None
+    extra_volumes: ExtraVolumes = None
 
 
 class ClusterLabels(WorkerLabels):
@@ -111,6 +115,9 @@ class ClusterLabels(WorkerLabels):
     certificate_expiry: str | None = None  # opaque: the guide does not give its format
     kube_version_status: str | None = None  # e.g. "LATEST", "NEED_UPGRADE"
     clusterautoscale: str | None = None
+    api_ep_ipacl_enable: OptLabelBool = (
+        None  # seen in live answers; the ACL itself: GET api_ep_ipacl
+    )
 
 
 class NodeGroupLabels(ClusterLabels):
@@ -119,6 +126,8 @@ class NodeGroupLabels(ClusterLabels):
 
 class ClusterCreateLabels(ClusterLabels):
     """Labels of "Create a Cluster"; the default worker group's settings live here too."""
+
+    _absorbs: ClassVar[bool] = False  # a request: refuse what cannot be sent
 
     availability_zone: str
     node_image: str
@@ -133,6 +142,8 @@ class ClusterCreateLabels(ClusterLabels):
 
 class NodeGroupCreateLabels(WorkerLabels):
     """Labels of "Create a Node Group" (the image goes in the top-level `image_id`)."""
+
+    _absorbs: ClassVar[bool] = False  # a request: refuse what cannot be sent
 
     availability_zone: str
     boot_volume_type: str

@@ -11,6 +11,7 @@ from nks_operator.nks.models.base import (
     ColonList,
     LooseBool,
     LooseInt,
+    NKSAnswer,
     NKSModel,
     NoneAsEmptyDict,
     OptLooseBool,
@@ -24,8 +25,13 @@ DEFAULT_WORKER = "default-worker"
 DEFAULT_MASTER = "default-master"  # the control plane; only usable as an upgrade target
 
 
-class NodeGroup(StatusMixin, NKSModel):
-    """A node group as listed, fetched or just created (lists carry fewer fields)."""
+class NodeGroup(StatusMixin, NKSAnswer):
+    """A node group as listed, fetched or just created (lists carry fewer fields).
+
+    The guide's answer has `node_addresses` and no per-node list: node instances are
+    compute servers (see `nks.compute`). An unreadable field is None and named in
+    `unreadable`.
+    """
 
     uuid: str
     name: str | None = None
@@ -69,10 +75,10 @@ class NodeListRequest(NKSModel):
     node_list: ColonList
 
 
-class AutoscalerConfig(NKSModel):
+class AutoscalerConfig(NKSAnswer):
     """A node group's autoscaler settings as NKS reports them (bools/numbers in any shape)."""
 
-    ca_enable: LooseBool = False
+    ca_enable: OptLooseBool = False
     ca_max_node_count: OptLooseInt = None
     ca_min_node_count: OptLooseInt = None
     ca_scale_down_enable: OptLooseBool = None
@@ -114,4 +120,6 @@ class FlavorChangeRequest(RollingUpdateRequest):
 
 
 class UserScriptUpdate(NKSModel):
+    """`contents` is the encoded script (see `nks.userscript`)."""
+
     contents: str

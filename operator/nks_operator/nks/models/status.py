@@ -1,11 +1,24 @@
-"""Reading NKS's Heat-style status strings (CREATE_IN_PROGRESS, UPDATE_COMPLETE, ...)."""
+"""Reading NKS's Heat-style status strings (CREATE_IN_PROGRESS, UPDATE_COMPLETE, ...).
+
+`ROLLBACK_COMPLETE` is both stable (nothing runs, a new operation may start) and failed
+(the operation that led there did not happen); NHN's provider treats every `*_FAILED` and
+`ROLLBACK_*` status as an error (docs/nks-api-notes.md, "Statuses").
+"""
 
 from __future__ import annotations
 
 
+def is_rolled_back(status: str | None) -> bool:
+    """`ROLLBACK_COMPLETE` / `ROLLBACK_FAILED`: the last operation failed and was undone
+    (or failed to be undone)."""
+    text = (status or "").upper()
+    return text.startswith("ROLLBACK_") and text.endswith(("_COMPLETE", "_FAILED"))
+
+
 def is_failed(status: str | None) -> bool:
-    """Any `*_FAILED` status; `status_reason` says why."""
-    return status is not None and status.upper().endswith("_FAILED")
+    """The last operation failed: any `*_FAILED`, or `ROLLBACK_COMPLETE`; `status_reason`
+    says why."""
+    return status is not None and (status.upper().endswith("_FAILED") or is_rolled_back(status))
 
 
 def is_stable(status: str | None) -> bool:
@@ -34,3 +47,7 @@ class StatusMixin:
     @property
     def is_in_progress(self) -> bool:
         return is_in_progress(self.status)
+
+    @property
+    def is_rolled_back(self) -> bool:
+        return is_rolled_back(self.status)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from nks_operator.nks.models.base import (
-    NKSModel,
-    OptLooseBool,
-)
+from pydantic import BeforeValidator
+
+from nks_operator.nks.models.base import NKSAnswer, parse_bool_or_none
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -22,8 +21,16 @@ def version_key(version: str) -> tuple[int, int, int]:
     return (int(major), int(minor), int(patch or 0))
 
 
-class Supports(NKSModel):
-    supported_k8s: dict[str, OptLooseBool] = {}  # version -> usable for new clusters
+def _versions(value: Any) -> Any:
+    """Each version's flag read on its own: an odd one counts as not usable."""
+    if not isinstance(value, dict):
+        return value
+    return {str(version): parse_bool_or_none(flag) for version, flag in value.items()}
+
+
+class Supports(NKSAnswer):
+    # version -> usable for new clusters
+    supported_k8s: Annotated[dict[str, bool | None], BeforeValidator(_versions)] = {}
     # category -> type -> description; informational only, so any shape is accepted
     supported_event_type: dict[str, Any] = {}
 
