@@ -8,6 +8,7 @@ from typing import Any
 from nks_operator.api.status import LastOperation
 from nks_operator.nks import NKSClient
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup, TaskEvent
+from nks_operator.nks.userscript import encode_user_script
 from nks_operator.reconcile import day2, operation_state
 from nks_operator.reconcile.day2 import NodeState
 from tests.unit.specs import cluster_spec, nodegroup_spec
@@ -249,10 +250,21 @@ def test_service_gateway_change_sends_both_gateways() -> None:
 
 def test_a_user_script_is_sent_once_per_spec_change() -> None:
     spec = cluster_spec(defaultWorker={"userScript": "echo hi"})
-    first = plan(spec, generation=3, user_script_sent_for=2)
+    other = group(labels={"kube_tag": "v1.29.3", "user_script_v2": encode_user_script("echo")})
+    groups = {"default-worker": other}
+    first = plan(spec, groups=groups, generation=3, user_script_sent_for=2)
     assert first.action is not None and first.action.operation == "NODEGROUP_USERSCRIPT_UPDATE"
-    again = plan(spec, generation=3, user_script_sent_for=3)  # NKS still shows another one
+    # Sent for this generation, and NKS still reports another script: said, not resent.
+    again = plan(spec, groups=groups, generation=3, user_script_sent_for=3)
     assert again.action is None and again.blocked[0].reason == "UserScriptNotApplied"
+    # Applied, in either form NKS may answer with.
+    for held in ("echo hi", encode_user_script("echo hi")):
+        same = group(labels={"kube_tag": "v1.29.3", "user_script_v2": held})
+        assert plan(spec, groups={"default-worker": same}).state == "in_sync"
+    # An answer without the label cannot tell: sent once, then trusted.
+    unknown = {"default-worker": group()}
+    assert plan(spec, groups=unknown, generation=3).action is not None
+    assert plan(spec, groups=unknown, generation=3, user_script_sent_for=3).state == "in_sync"
 
 
 def test_nothing_while_nks_is_busy() -> None:

@@ -192,7 +192,7 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
         """Bookkeeping right after an operation was sent."""
         return None
 
-    def after_success(self, p: Pass, operation: str) -> None:
+    def after_success(self, p: Pass, account: Account, operation: str) -> None:
         """Bookkeeping once an operation is confirmed."""
         return None
 

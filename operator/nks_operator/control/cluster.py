@@ -222,7 +222,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         elif operation == "NODEGROUP_USERSCRIPT_UPDATE":
             p.status.user_script_generation = p.generation
 
-    def after_success(self, p: Pass, operation: str) -> None:
+    def after_success(self, p: Pass, account: Account, operation: str) -> None:
         if operation == "SET_IP_ACL":
             p.memory.ip_acl_read_at = -1e9
         if operation == "RENEW_CERTIFICATE":

@@ -13,12 +13,13 @@ from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import Adapter, Location, Observed
 from nks_operator.control.reconciler import Pass
 from nks_operator.nks import DeleteResult, errors
+from nks_operator.nks.compute import match_servers
 from nks_operator.nks.models import NodeGroupCreateRequest
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import conditions, payloads, phase, validation
 from nks_operator.reconcile import observed as observing
-from nks_operator.reconcile.day2 import Plan, plan_worker
+from nks_operator.reconcile.day2 import NodeState, Plan, plan_worker
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Stage
 from nks_operator.reconcile.reasons import Reason
@@ -223,6 +224,40 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
 
     # -- converge -------------------------------------------------------------------------
 
+    async def prepare(self, p: Pass, account: Account, observed: Observed) -> None:
+        """The nodes' power states, from the compute API, when stopped nodes are managed:
+        NKS's node group answer has only the nodes' addresses (docs/nks-api-notes.md, "Node
+        instances"). What cannot be known is said, never guessed."""
+        spec: NKSNodeGroupSpec = p.spec
+        if not spec.stopped_nodes and not p.status.stopped_nodes:
+            return
+        group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
+        assert group is not None
+        addresses = list(group.node_addresses or [])
+        try:
+            servers = await account.servers()
+        except errors.ConfigurationError as error:
+            p.extra["nodes_problem"] = str(error)
+            return
+        except errors.NKSError as error:
+            p.extra["nodes_problem"] = f"compute API call failed: {error}"
+            return
+        joined = match_servers(addresses, servers)
+        if not joined.complete:
+            parts = []
+            if joined.missing:
+                parts.append(f"no server has address(es) {', '.join(joined.missing)}")
+            if joined.ambiguous:
+                parts.append(f"several servers have {', '.join(joined.ambiguous)}")
+            p.extra["nodes_problem"] = "; ".join(parts)
+            return
+        nodes = [
+            NodeState(server.id, server.name or server.id, address, server.is_shutoff)
+            for address, server in joined.found.items()
+        ]
+        p.extra["nodes"] = nodes
+        p.status.stopped_nodes = sorted(n.id for n in nodes if n.stopped)
+
     def plan(
         self,
         p: Pass,
@@ -243,7 +278,8 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             target_version=spec.kubernetes_version or p.extra.get("parent_version"),
             supported=supported,
             desired_stopped=spec.stopped_nodes,
-            nodes=None,
+            nodes=p.extra.get("nodes"),
+            nodes_problem=p.extra.get("nodes_problem"),
             remembered_stopped=p.status.stopped_nodes,
             user_script_sent_for=p.status.user_script_generation,
             generation=p.generation,
@@ -251,6 +287,10 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
 
     def target_status(self, observed: Observed, target: str | None) -> str | None:
         return observed.status
+
+    def after_success(self, p: Pass, account: Account, operation: str) -> None:
+        if operation.startswith("NODEGROUP_NODE_ACTION"):
+            account.forget_servers()
 
     def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
         status: NKSNodeGroupStatus = p.status

@@ -599,7 +599,7 @@ class Reconciler:
         except errors.NKSError as error:
             raise self._nks_error(p, error, **base) from None
         plan = adapter.plan(p, observed, supported, location)
-        view, timers = self._follow(p, observed, plan, location)
+        view, timers = self._follow(p, account, observed, plan, location)
         if view is not None or phase.is_in_progress(nks_status):
             return p.assess(Stage.RUNNING, operation=view, timers=timers, **base)
         try:
@@ -657,7 +657,7 @@ class Reconciler:
         return settings.update_timeout_seconds
 
     def _follow(
-        self, p: Pass, observed: Observed, plan: Plan, location: Location
+        self, p: Pass, account: Account, observed: Observed, plan: Plan, location: Location
     ) -> tuple[OperationView | None, tuple[float, ...]]:
         """Follow the day-2 operation in flight; a view means nothing else may happen now."""
         last = p.status.last_operation
@@ -711,7 +711,7 @@ class Reconciler:
             last.state = "Succeeded"
             p.event("Normal", Reason.OPERATION_SUCCEEDED, f"{last.message or last.type}: done")
             events.clear_warnings(p.memory, Reason.OPERATION_TIMED_OUT)
-            p.adapter.after_success(p, last.type)
+            p.adapter.after_success(p, account, last.type)
         elif following.verdict == "failed":
             last.state = "Failed"
             last.message = (

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from nks_operator.kube.credentials import ResolvedCredentials
 from nks_operator.nks import NKSClient, TokenCache
 from nks_operator.nks.auth import Credentials
+from nks_operator.nks.compute import ComputeClient, Server
+from nks_operator.nks.listing import Listing
 from nks_operator.nks.metrics import MetricsHook
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.settings import OperatorSettings
@@ -47,7 +49,14 @@ def account_key(credentials: ResolvedCredentials, region: str) -> AccountKey:
 class Account:
     """What every resource of one (credentials, region) shares."""
 
-    def __init__(self, key: AccountKey, client: NKSClient, poller: AccountPoller, ttl: float):
+    def __init__(
+        self,
+        key: AccountKey,
+        client: NKSClient,
+        poller: AccountPoller,
+        ttl: float,
+        servers_ttl: float = 10.0,
+    ):
         self.key = key
         self.client = client
         self.poller = poller
@@ -55,6 +64,33 @@ class Account:
         self._supports_at = -1e9
         self._ttl = ttl
         self._supports_lock = asyncio.Lock()
+        self._compute: ComputeClient | None = None
+        self._servers: Listing[Server] | None = None
+        self._servers_at = -1e9
+        self._servers_ttl = servers_ttl
+        self._servers_read: asyncio.Task[Listing[Server]] | None = None
+
+    async def servers(self) -> Listing[Server]:
+        """The project's compute servers (node instances), one listing shared by every node
+        group of the account and kept for `servers_ttl` (read again after a stop/start)."""
+        if self._servers is not None and time.monotonic() - self._servers_at < self._servers_ttl:
+            return self._servers
+        if self._servers_read is None:
+            if self._compute is None:
+                self._compute = ComputeClient.sharing(self.client)
+            self._servers_read = asyncio.ensure_future(self._compute.list_servers())
+        task = self._servers_read
+        try:
+            servers = await asyncio.shield(task)
+        finally:
+            if self._servers_read is task and task.done():
+                self._servers_read = None
+        self._servers, self._servers_at = servers, time.monotonic()
+        return servers
+
+    def forget_servers(self) -> None:
+        """A node was stopped or started: read the servers again next time."""
+        self._servers = None
 
     async def supported_versions(self) -> Mapping[str, bool]:
         """GET /v1/supports, cached: the list changes a few times a year."""

@@ -2,7 +2,7 @@
 
 Pure functions of (spec, observed NKS state). One operation at a time, in a fixed order,
 and only from a stable state; what NKS would refuse is reported as `Blocked` before any
-call (docs/nks-api-notes.md, "Rules of the operations"). An `Action` carries the client
+call (docs/nks-api-notes.md). An `Action` carries the client
 method that sends it, so nothing downstream looks a method up by name.
 """
 
@@ -18,6 +18,7 @@ from nks_operator.api.worker import Autoscaler, WorkerSpec
 from nks_operator.nks import NKSClient
 from nks_operator.nks.models import IPACL, Cluster, IPACLTarget, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
+from nks_operator.nks.userscript import user_script_matches
 from nks_operator.reconcile import versions
 from nks_operator.reconcile.operation_state import Confirmation
 from nks_operator.reconcile.phase import is_in_progress
@@ -179,12 +180,12 @@ async def _set_autoscaler(client: NKSClient, cluster_id: str, **args: Any) -> No
     )
 
 
-def user_script_differs(desired: str | None, group: NodeGroup) -> bool:
-    """Whether the group runs another user script than the spec asks for (unknown: no)."""
+def user_script_matches_spec(desired: str | None, group: NodeGroup) -> bool | None:
+    """Whether the group runs the user script the spec asks for (True with no script in
+    the spec: not managed); None when the answer cannot tell (absent or undecodable)."""
     if desired is None:
-        return False
-    actual = group.labels.user_script_v2
-    return (actual or "") != desired
+        return True
+    return user_script_matches(desired, group.labels.user_script_v2)
 
 
 def plan_worker(
@@ -200,10 +201,12 @@ def plan_worker(
     remembered_stopped: Sequence[str] = (),
     user_script_sent_for: int | None = None,
     generation: int | None = None,
+    nodes_problem: str | None = None,
 ) -> Plan:
     """The next operation for one worker group (default worker or an NKSNodeGroup).
 
-    `nodes`: the group's instances from the compute API, None when unknown;
+    `nodes`: the group's instances from the compute API, None when unknown (and
+    `nodes_problem` says why);
     `remembered_stopped`: what the operator stopped itself (all it knows without `nodes`).
     `user_script_sent_for`: the generation a user script change was last sent for.
     """
@@ -310,15 +313,19 @@ def plan_worker(
             observed_count,
             autoscaler_on_now or autoscaler_wanted,
             remembered_stopped,
+            nodes_problem,
         )
         plan.blocked += stop_plan.blocked
         if stop_plan.action is not None:
             plan.action = stop_plan.action
             return plan
 
-    # 6. User script: sent once per spec change, never in a loop.
-    if user_script_differs(worker.user_script, group):
-        if user_script_sent_for is not None and user_script_sent_for == generation:
+    # 6. User script: sent at most once per spec change, never in a loop. An answer that
+    # cannot tell is sent once, then trusted.
+    script = user_script_matches_spec(worker.user_script, group)
+    sent_already = user_script_sent_for is not None and user_script_sent_for == generation
+    if script is False or (script is None and not sent_already):
+        if sent_already:
             plan.blocked.append(
                 Blocked(
                     Reason.USER_SCRIPT_NOT_APPLIED,
@@ -345,14 +352,16 @@ def _plan_stopped(
     observed_count: int | None,
     autoscaler_on: bool,
     remembered: Sequence[str],
+    nodes_problem: str | None,
 ) -> Plan:
     plan = Plan()
     if nodes is None and (wanted or remembered):
+        why = f" ({nodes_problem})" if nodes_problem else ""
         plan.blocked.append(
             Blocked(
                 Reason.NODE_STATE_UNKNOWN,
-                f"{name}: the nodes' power states cannot be read from the compute API, so "
-                "nodes are neither stopped nor started",
+                f"{name}: the nodes' power states cannot be read from the compute API{why}, "
+                "so nodes are neither stopped nor started",
             )
         )
         return plan

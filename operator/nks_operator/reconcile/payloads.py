@@ -160,11 +160,11 @@ def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) 
 
 
 def create_nodegroup_body(
-    spec: NKSNodeGroupSpec, name: str, secrets: SecretValues, *, strict_sg_rules: bool | None = None
+    spec: NKSNodeGroupSpec, name: str, secrets: SecretValues
 ) -> dict[str, Any]:
+    """The guide's "Create a Node Group" has no strict_sg_rules: node groups inherit the
+    cluster's (as the node group answers show)."""
     labels = _worker_labels(spec, secrets)
-    if strict_sg_rules is not None:
-        labels["strict_sg_rules"] = flag(strict_sg_rules)
     return {
         "name": name,
         "node_count": spec.node_count,
