@@ -143,8 +143,9 @@ class _Builder:
             group,
             name=name,
             cluster_name=self.names.clusters[record.uuid],
-            control_plane_version=cluster_spec.kubernetes_version,
+            cluster_version=cluster_spec.kubernetes_version,
             options=self.options,
+            cluster=record.details,
         )
         if mapped.errors:
             self.result.errors += [

@@ -202,22 +202,31 @@ def _extra_volumes(labels: Mapping[str, Any], notes: list[str]) -> list[dict[str
     return volumes
 
 
-def worker_spec(group: Mapping[str, Any]) -> Mapped:
+def worker_spec(group: Mapping[str, Any], cluster: Mapping[str, Any] | None = None) -> Mapped:
     """The WorkerSpec fields of one worker group, from its node group GET (for the default
-    worker, the cluster GET when the group itself could not be read)."""
+    worker, the cluster GET when the group itself could not be read). The availability
+    zone and boot volume type a group does not report (the guide's own example has `""`)
+    come from `cluster`: required by the spec, they only matter when creating, and the
+    operator compares them only when NKS reports them."""
     labels = labels_of(dict(group))
+    inherited = labels_of(dict(cluster or {}))
     spec: dict[str, Any] = {}
     notes: list[str] = []
     errors: list[str] = []
-    for key, value, source in (
-        ("flavorID", _text(group.get("flavor_id")), "flavor_id"),
-        ("imageID", _text(group.get("image_id")) or _text(labels.get("node_image")), "image_id"),
-        ("availabilityZone", _text(labels.get("availability_zone")), "availability_zone"),
-    ):
+
+    def required(key: str, value: str | None, source: str) -> str | None:
+        if value is None and _text(inherited.get(source)) is not None:
+            value = _text(inherited.get(source))
+            notes.append(f"{key}: NKS reports no {source} for the group; the cluster's is used")
         if value is None:
             errors.append(f"NKS reports no {source}; {key} is required")
-        else:
-            spec[key] = value
+        return value
+
+    _put(spec, "flavorID", required("flavorID", _text(group.get("flavor_id")), "flavor_id"))
+    image = _text(group.get("image_id")) or _text(labels.get("node_image"))
+    _put(spec, "imageID", required("imageID", image, "node_image"))
+    zone = _text(labels.get("availability_zone"))
+    _put(spec, "availabilityZone", required("availabilityZone", zone, "availability_zone"))
     autoscaler = _autoscaler(labels)
     count = _int(group.get("node_count"))
     if count is not None and autoscaler is not None:
@@ -230,9 +239,9 @@ def worker_spec(group: Mapping[str, Any]) -> Mapped:
             )
             count = min(max(count, low), high)
     _put(spec, "nodeCount", count)
-    volume: dict[str, Any] = {"type": _text(labels.get("boot_volume_type"))}
-    if volume["type"] is None:
-        errors.append("NKS reports no boot_volume_type; bootVolume.type is required")
+    volume: dict[str, Any] = {}
+    volume_type = _text(labels.get("boot_volume_type"))
+    _put(volume, "type", required("bootVolume.type", volume_type, "boot_volume_type"))
     _put(volume, "sizeGB", _int(labels.get("boot_volume_size")))
     if _text(labels.get("boot_volume_key_id")):
         notes.append(
@@ -382,7 +391,7 @@ def cluster_spec(
             "NKS lists no default-worker node group; defaultWorker comes from the cluster's "
             "own fields (nodeCount is the cluster's total)"
         )
-    worker = worker_spec(group if group is not None else details)
+    worker = worker_spec(group, details) if group is not None else worker_spec(details)
     spec["defaultWorker"] = worker.spec
     notes += [f"defaultWorker: {note}" for note in worker.notes]
     errors += [f"defaultWorker: {error}" for error in worker.errors]
@@ -407,11 +416,14 @@ def nodegroup_spec(
     *,
     name: str,
     cluster_name: str,
-    control_plane_version: str | None,
+    cluster_version: str | None,
     options: Options,
+    cluster: Mapping[str, Any] | None = None,
 ) -> Mapped:
-    """The NKSNodeGroup spec of one node group; `name` is its metadata name and
-    `cluster_name` the metadata name of its NKSCluster."""
+    """The NKSNodeGroup spec of one node group; `name` is its metadata name,
+    `cluster_name` the metadata name of its NKSCluster, `cluster` NKS's cluster GET, and
+    `cluster_version` the version the NKSCluster asks for (the one the group
+    follows unless it pins its own)."""
     labels = labels_of(dict(group))
     spec: dict[str, Any] = {"clusterRef": {"name": cluster_name}}
     nks_name = str(group.get("name") or "")
@@ -420,10 +432,10 @@ def nodegroup_spec(
     spec["nodeGroupID"] = str(group.get("uuid"))
     spec["deletionPolicy"] = options.deletion_policy
     version = _text(labels.get("kube_tag")) or _text(group.get("version"))
-    if version is not None and version != control_plane_version:
+    if version is not None and version != cluster_version:
         # A group behind the control plane stays where it is instead of being upgraded.
         spec["kubernetesVersion"] = version
-    worker = worker_spec(group)
+    worker = worker_spec(group, cluster)
     spec.update(worker.spec)
     _put(spec, "stoppedNodes", sorted(stopped_nodes(group, ())))
     if worker.errors:

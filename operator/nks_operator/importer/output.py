@@ -16,7 +16,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and value == value.rstrip(" ") else None
+    style = "|" if "\n" in value else None  # PyYAML falls back when a block cannot hold it
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
