@@ -33,18 +33,16 @@ def client(url: str, tenant: str) -> NKSClient:
     return NKSClient(creds, "kr2", nks_url=url, identity_url=url)
 
 
-async def wait_idle(nks: NKSClient, cluster_id: str, timeout: float = 30) -> None:
+async def wait_idle(nks: NKSClient, cluster_id: str, seconds: float = 30) -> None:
     """Until the cluster and all its node groups are out of every operation."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         cluster = await nks.get_cluster(cluster_id)
         groups = await nks.list_nodegroups(cluster_id)
-        if not is_in_progress(cluster.status) and not any(
-            is_in_progress(g.status) for g in groups
-        ):
+        if not is_in_progress(cluster.status) and not any(is_in_progress(g.status) for g in groups):
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"cluster {cluster_id} still busy after {timeout}s")
+    raise AssertionError(f"cluster {cluster_id} still busy after {seconds}s")
 
 
 async def create_cluster(nks: NKSClient, name: str, **spec: Any) -> str:
@@ -71,7 +69,7 @@ class Project:
 
 
 async def build_project(url: str, tenant: str) -> Project:
-    """"shop": service gateways, strict SG rules, calico-ebpf, an IP ACL, the default worker
+    """ "shop": service gateways, strict SG rules, calico-ebpf, an IP ACL, the default worker
     with an autoscaler and a user script set afterwards, node groups `batch` (autoscaler),
     `web` (user script changed afterwards, SSD boot volume) and `legacy` (left on the
     previous version when the others were upgraded). "plain": the defaults."""

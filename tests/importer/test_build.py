@@ -179,9 +179,7 @@ def test_clusters_of_the_same_name_get_distinct_names() -> None:
     items = by_name(run(first, second))
     assert set(items) == {"shop-2b778d83", "shop-aa11bb22", "shop-2b778d83-batch"}
     assert items["shop-2b778d83"].manifest["spec"]["clusterName"] == "shop"
-    assert items["shop-2b778d83-batch"].manifest["spec"]["clusterRef"] == {
-        "name": "shop-2b778d83"
-    }
+    assert items["shop-2b778d83-batch"].manifest["spec"]["clusterRef"] == {"name": "shop-2b778d83"}
 
 
 def test_resources_that_already_manage_a_uuid_keep_their_name_and_are_left_alone() -> None:
@@ -191,6 +189,14 @@ def test_resources_that_already_manage_a_uuid_keep_their_name_and_are_left_alone
     assert items["my-shop"].manifest["spec"]["clusterName"] == "shop"
     assert not items["my-shop-batch"].exists
     assert items["my-shop-batch"].manifest["spec"]["clusterRef"] == {"name": "my-shop"}
+
+
+def test_a_name_managing_another_cluster_is_not_taken_over() -> None:
+    other = "00000000-0000-4000-8000-000000000000"
+    existing = Existing(clusters={"shop": other}, nodegroups={"shop-batch": None})
+    items = by_name(run(busy_project(), existing=existing))
+    assert sorted(items) == ["shop-2b778d83", "shop-2b778d83-batch", "shop-2b778d83-web"]
+    assert not any(item.exists for item in items.values())
 
 
 def test_what_another_namespace_manages_is_skipped() -> None:

@@ -93,7 +93,7 @@ def _apply(custom: client.CustomObjectsApi, item: Imported, *, dry_run: bool) ->
         item.namespace,
         plural,
         item.name,
-        json.dumps(item.manifest),  # JSON is YAML: accepted by every client version
+        item.manifest,  # sent as JSON, which is YAML
         field_manager=FIELD_MANAGER,
         dry_run="All" if dry_run else None,
         _content_type=APPLY_PATCH,

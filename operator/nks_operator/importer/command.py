@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,6 +81,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A kubeconfig that skips TLS verification says so itself; as in `run`, no warning per call.
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     try:
         return asyncio.run(_run(args, os.environ))
     except ImportFailed as failure:

@@ -88,11 +88,12 @@ class Existing:
 
 
 def _split(existing: Mapping[str, str | None]) -> tuple[set[str], dict[str, str]]:
+    """Every name is taken; the ones managing a UUID are reused for it."""
     reuse: dict[str, str] = {}
     for name, uuid in sorted(existing.items()):
         if uuid is not None:
             reuse.setdefault(uuid, name)
-    return set(existing) - set(reuse.values()), reuse
+    return set(existing), reuse
 
 
 def assign(
