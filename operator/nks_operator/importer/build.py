@@ -80,7 +80,7 @@ def _verdict(findings: verify.Findings) -> list[str]:
     messages = []
     if findings.writes:
         messages.append(
-            f"the operator would {'; '.join(findings.writes)} - the spec cannot say what NKS "
+            f"the operator would first {'; '.join(findings.writes)} - the spec cannot say what NKS "
             f'has: imported paused ({PAUSED_ANNOTATION}: "true"), so nothing is sent; '
             "reconcile the difference, then remove the annotation"
         )
@@ -103,8 +103,9 @@ class _Builder:
 
     def _add(self, item: Imported, spec: dict[str, Any], notes: list[str], paused: bool) -> None:
         item.manifest = _manifest(item.kind, item.name, self.namespace, spec, paused)
-        item.paused = paused
-        item.messages = notes
+        if not item.exists:  # an existing resource is left as it is: nothing to say
+            item.paused = paused
+            item.messages = notes
         self.result.resources.append(item)
 
     def cluster(self, record: ClusterRecord, *, exists: bool) -> NKSClusterSpec | None:

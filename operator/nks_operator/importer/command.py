@@ -139,16 +139,23 @@ def _tell(result: build.Result) -> None:
 
 
 def _summary(result: build.Result, namespace: str, applied: bool) -> str:
-    kinds = [item.kind for item in result.resources]
-    text = (
-        f"{'applied' if applied else 'printed'} {kinds.count('NKSCluster')} NKSCluster(s) "
-        f"and {kinds.count('NKSNodeGroup')} NKSNodeGroup(s) for namespace {namespace}"
-    )
+    if applied:
+        existed = sum(item.exists for item in result.resources)
+        text = (
+            f"created {len(result.resources) - existed} resource(s) in namespace {namespace}; "
+            f"{existed} already there"
+        )
+    else:
+        kinds = [item.kind for item in result.resources]
+        text = (
+            f"printed {kinds.count('NKSCluster')} NKSCluster(s) and "
+            f"{kinds.count('NKSNodeGroup')} NKSNodeGroup(s) for namespace {namespace}"
+        )
     paused = sum(item.paused for item in result.resources)
     if paused:
         text += f"; {paused} paused (see above)"
     if result.skipped:
-        text += f"; {len(result.skipped)} skipped"
+        text += f"; {len(result.skipped)} skipped (see above)"
     return text
 
 
