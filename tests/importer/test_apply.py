@@ -25,5 +25,5 @@ def test_missing_crds_stop_the_import_before_any_write(monkeypatch: pytest.Monke
         raise ApiException(status=404, reason="Not Found")
 
     monkeypatch.setattr(client.CustomObjectsApi, "list_namespaced_custom_object", not_found)
-    with pytest.raises(ImportFailed, match="CRD nksclusters.nks.nhncloud.com is not installed"):
+    with pytest.raises(ImportFailed, match=r"CRD nksclusters\.nks\.nhncloud\.com is not installed"):
         apply.existing(client.ApiClient(), "team")

@@ -168,7 +168,7 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         else:
             resolved = credentials.from_environment(env)
         found = await read_nks(resolved, args.region, args.cluster)
-        existing = apply.existing(kube, args.namespace) if kube and args.apply else None
+        existing = apply.existing(kube, args.namespace) if args.apply and kube else None
         options = Options(args.region, args.credentials_secret, args.deletion_policy)
         result = build.build(found, namespace=args.namespace, options=options, existing=existing)
         _tell(result)

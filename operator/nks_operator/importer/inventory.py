@@ -137,7 +137,10 @@ async def read(gateway: Gateway, wanted: Sequence[str] = ()) -> Inventory:
                     raise ImportFailed(f"NKS cluster {cluster_id} disappeared while read") from None
                 return f"NKS cluster {cluster_id} disappeared while being read; not imported"
 
-    results = await asyncio.gather(*(one(c) for c in ids))
+    results = await asyncio.gather(*(one(c) for c in ids), return_exceptions=True)
+    for result in results:  # every read has ended: the first failure is the answer
+        if isinstance(result, BaseException):
+            raise result
     return Inventory(
         clusters=[r for r in results if isinstance(r, ClusterRecord)],
         supported=supported,
