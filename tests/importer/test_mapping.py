@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from nks_operator.api import NKSClusterSpec, NKSNodeGroupSpec
-from nks_operator.importer import mapping
+from nks_operator.importer import fitting, mapping
 from nks_operator.importer.mapping import Mapped, Options
 from tests.importer.answers import (
     CLUSTER_ID,
@@ -406,7 +406,7 @@ def test_an_extra_volume_the_spec_cannot_hold_is_left_out_and_said() -> None:
 
 def test_fit_reports_a_required_field_it_cannot_drop() -> None:
     spec = {"region": "kr2"}
-    fitted = mapping.fit(NKSClusterSpec, spec)
+    fitted = fitting.fit(NKSClusterSpec, spec)
     assert fitted.errors and "Field required" in fitted.errors[0]
 
 

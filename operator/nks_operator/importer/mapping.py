@@ -9,22 +9,23 @@ silently, and a required field NKS does not report is an error for that resource
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from nks_operator.api.base import DeletionPolicy
-from nks_operator.api.cluster import IPAccessControl, NKSClusterSpec
+from nks_operator.api.cluster import Certificate, IPAccessControl, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
+from nks_operator.importer.fitting import field_path, fit
 from nks_operator.importer.inventory import ClusterRecord
 from nks_operator.reconcile.day2 import parse_expiry, stopped_nodes
 from nks_operator.reconcile.observed import colon_list, label_flag, labels_of
 
 CNIS = ("calico", "calico-ebpf")  # the values spec.network.cni can name
-# Certificates expiring this soon are called out (the operator's default renewal window).
-EXPIRY_WARNING = datetime.timedelta(days=30)
+# Certificates expiring within the operator's default renewal window are called out.
+EXPIRY_WARNING = datetime.timedelta(days=Certificate.model_fields["renew_before_days"].default)
 
 
 @dataclass(frozen=True)
@@ -74,59 +75,6 @@ def _put(target: dict[str, Any], key: str, value: Any) -> None:
     """Set `key` only when NKS reported a value (absent keys take the spec's default)."""
     if value is not None and value != [] and value != {}:
         target[key] = value
-
-
-# -- fitting a built spec into the model ------------------------------------------------
-
-
-def _path(prefix: str, loc: Sequence[int | str]) -> str:
-    text = prefix
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
-
-
-def _remove(data: Any, loc: Sequence[int | str]) -> bool:
-    """Remove the element at `loc` (a dict key or a list index); False if not there."""
-    *parents, last = loc
-    node = data
-    for part in parents:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return False
-    if isinstance(node, dict) and last in node:
-        del node[last]
-        return True
-    if isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
-        del node[last]
-        return True
-    return False
-
-
-def fit(model: type[BaseModel], spec: dict[str, Any], prefix: str = "spec") -> Mapped:
-    """Drop from `spec` what `model` refuses, one offending element at a time, with a note
-    each. Dropping a required element drops what holds it (a list entry, an optional
-    block); when that reaches the top, the spec cannot be built: an error."""
-    result = Mapped(spec)
-    while True:  # each round removes one element, so this ends
-        try:
-            model.model_validate(spec)
-            return result
-        except ValidationError as error:
-            problem = error.errors(include_input=False, include_url=False)[0]
-        where = _path(prefix, problem["loc"])
-        loc = list(problem["loc"])
-        if problem["type"] == "missing":
-            loc = loc[:-1]  # what holds the missing field cannot stay
-        if not loc or not _remove(spec, loc):
-            result.errors.append(f"{where}: {problem['msg']}")
-            return result
-        what = "NKS's value" if problem["type"] != "missing" else "it"
-        result.notes.append(
-            f"{_path(prefix, loc)} left out: {what} does not fit the spec "
-            f"({where}: {problem['msg']})"
-        )
 
 
 # -- the worker group fields (default worker and node groups) ---------------------------
@@ -288,7 +236,7 @@ def _network(details: Mapping[str, Any], labels: Mapping[str, Any], notes: list[
     return network
 
 
-def ip_access_control(
+def _ip_access_control(
     acl: Mapping[str, Any] | None, error: str | None, notes: list[str]
 ) -> dict[str, Any] | None:
     """GET api_ep_ipacl -> spec.apiEndpoint.ipAccessControl; None leaves it unmanaged."""
@@ -314,7 +262,7 @@ def ip_access_control(
         IPAccessControl.model_validate(result)
     except ValidationError as invalid:
         reasons = "; ".join(
-            f"{_path('ipAccessControl', e['loc'])}: {e['msg']}"
+            f"{field_path('ipAccessControl', e['loc'])}: {e['msg']}"
             for e in invalid.errors(include_input=False, include_url=False)
         )
         notes.append(
@@ -333,7 +281,8 @@ def _service_gateways(labels: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _certificate(labels: Mapping[str, Any], now: datetime.datetime, notes: list[str]) -> dict:
-    """Auto-renewal off: a renewal invalidates every kubeconfig in circulation, so the
+    """Auto-renewal off: a renewal replaces the certificate, and kubeconfigs handed out
+    before it may stop working (only the operator's own Secret is refreshed), so the
     import never decides one, now or later. The validity NKS reports is kept for when
     renewal is turned on or requested."""
     certificate: dict[str, Any] = {"autoRenew": False}
@@ -380,7 +329,8 @@ def cluster_spec(
     spec["network"] = _network(details, labels, notes)
     endpoint: dict[str, Any] = {}
     _put(endpoint, "publicIP", label_flag(labels.get("master_lb_floating_ip_enabled")))
-    _put(endpoint, "ipAccessControl", ip_access_control(record.ip_acl, record.ip_acl_error, notes))
+    acl = _ip_access_control(record.ip_acl, record.ip_acl_error, notes)
+    _put(endpoint, "ipAccessControl", acl)
     _put(spec, "apiEndpoint", endpoint)
     _put(spec, "serviceGateways", _service_gateways(labels))
     _put(spec, "strictSecurityGroupRules", label_flag(labels.get("strict_sg_rules")))
