@@ -59,6 +59,12 @@ def run_import(kube: LocalKube, namespace: str, *args: str) -> subprocess.Comple
     )
 
 
+def put_secret(kubectl: Any, namespace: str, data: dict[str, str]) -> None:
+    """The credentials Secret with exactly these keys."""
+    manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET}}
+    kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps({**manifest, "stringData": data}))
+
+
 def last_seq(sim: Sim) -> int:
     return int(sim.http.get("/_sim/calls", params={"log": "0"}).json()["last_seq"])
 
@@ -266,13 +272,7 @@ def test_credentials_problems_are_clear_errors(
     message: str,
 ) -> None:
     if secret is not None:
-        manifest = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": SECRET},
-            "stringData": secret,
-        }
-        kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
+        put_secret(kubectl, namespace, secret)
     result = run_import(kube, namespace, "--credentials-secret", SECRET)
     assert result.returncode == 1
     assert result.stdout == ""
@@ -289,16 +289,9 @@ def test_rejected_credentials_and_an_unknown_cluster(
     try:
         credentials = {"tenantId": "tenant", "username": "user", "password": "wrong"}
         credentials.update(identityUrl=strict.url, nksUrl=strict.url)
-        manifest = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": SECRET},
-            "stringData": credentials,
-        }
-        kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
+        put_secret(kubectl, namespace, credentials)
         rejected = run_import(kube, namespace, "--credentials-secret", SECRET)
-        credentials["password"] = "right"
-        kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
+        put_secret(kubectl, namespace, {**credentials, "password": "right"})
         unknown = run_import(kube, namespace, "--credentials-secret", SECRET, "--cluster", "nope")
     finally:
         strict.stop()

@@ -61,7 +61,11 @@ def register(subparsers: Any) -> None:
         help="import only this cluster (repeatable; default: every cluster of the project)",
     )
     parser.add_argument(
-        "-o", "--output", choices=("yaml", "json"), default="yaml", help="print format"
+        "-o",
+        "--output",
+        choices=("yaml", "json"),
+        default="yaml",
+        help="print format: a multi-document YAML stream or a JSON List (not with --apply)",
     )
     parser.add_argument(
         "--apply",
