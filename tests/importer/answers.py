@@ -1,5 +1,5 @@
-"""NKS answers shaped like the guide's examples (labels as strings), turned into the wire
-dicts the import works on exactly as the operator's Gateway does (client model -> wire)."""
+"""NKS answers shaped like the guide's examples (labels as strings), read by the NKS
+client's models exactly as the client reads them for the operator."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 from nks_operator.importer.inventory import ClusterRecord, Inventory
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup
-from nks_operator.polling.accounts import wire
 
 CLUSTER_ID = "2b778d83-8b67-45b1-920e-b0c5ad5c2f30"
 WORKER_ID = "018b06c5-1293-4081-8242-167a1cb9f262"
@@ -151,16 +150,16 @@ def record(
     *,
     acl_error: str | None = None,
 ) -> ClusterRecord:
-    """A ClusterRecord of wire dicts, as `inventory.read` builds it."""
+    """A ClusterRecord as `inventory.read` builds it."""
     cluster = cluster if cluster is not None else cluster_json()
     groups = list(groups) if groups is not None else [nodegroup_json(), control_plane_json()]
     if acl is None and acl_error is None:
         acl = acl_json()
-    nodegroups = {g["name"]: wire(NodeGroup.model_validate(copy.deepcopy(g))) for g in groups}
+    nodegroups = {g["name"]: NodeGroup.model_validate(copy.deepcopy(g)) for g in groups}
     return ClusterRecord(
-        details=wire(Cluster.model_validate(copy.deepcopy(cluster))),
+        cluster=Cluster.model_validate(copy.deepcopy(cluster)),
         nodegroups=nodegroups,
-        ip_acl=None if acl is None else wire(IPACL.model_validate(acl)),
+        ip_acl=None if acl is None else IPACL.model_validate(acl),
         ip_acl_error=acl_error,
     )
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import httpx
+import kopf
 import pytest
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from nks_operator.importer import apply
 from nks_operator.importer.errors import ImportFailed
+from nks_operator.kube.client import KubeClient
 
 
 def test_managed_id_prefers_what_the_resource_adopted() -> None:
@@ -20,10 +19,20 @@ def test_managed_id_prefers_what_the_resource_adopted() -> None:
     assert apply.managed_id({"kind": "NKSNodeGroup", "status": {"nodeGroupID": "g"}}) == "g"
 
 
-def test_missing_crds_stop_the_import_before_any_write(monkeypatch: pytest.MonkeyPatch) -> None:
-    def not_found(*args: Any, **kwargs: Any) -> Any:
-        raise ApiException(status=404, reason="Not Found")
+async def test_missing_crds_stop_the_import_before_any_write() -> None:
+    requests: list[httpx.Request] = []
 
-    monkeypatch.setattr(client.CustomObjectsApi, "list_namespaced_custom_object", not_found)
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(404, json={"kind": "Status", "reason": "NotFound"})
+
+    kube = KubeClient(
+        lambda: kopf.ConnectionInfo(server="http://kube.test"),
+        transport=httpx.MockTransport(answer),
+    )
     with pytest.raises(ImportFailed, match=r"CRD nksclusters\.nks\.nhncloud\.com is not installed"):
-        apply.existing(client.ApiClient(), "team")
+        await apply.existing(kube, "team")
+    await kube.aclose()
+    assert [(r.method, r.url.path) for r in requests] == [
+        ("GET", "/apis/nks.nhncloud.com/v1alpha1/namespaces/team/nksclusters")
+    ]

@@ -16,6 +16,7 @@ from nks_operator.importer import build, verify
 from nks_operator.importer.build import Result
 from nks_operator.importer.mapping import Options
 from nks_operator.importer.naming import Existing
+from nks_operator.nks.models import NodeGroup
 from tests.importer.answers import (
     CLUSTER_ID,
     acl_json,
@@ -73,11 +74,7 @@ def busy_project() -> Any:
         labels={**SCALER, "boot_volume_type": "General SSD", "boot_volume_size": "100"},
     )
     web = nodegroup_json(
-        "web",
-        WEB,
-        node_count=5,
-        labels={"kube_tag": "v1.28.3", "user_script_v2": "echo web"},
-        nodes=[{"uuid": "node-1", "status": "SHUTOFF"}, {"uuid": "node-2", "status": "ACTIVE"}],
+        "web", WEB, node_count=5, labels={"kube_tag": "v1.28.3", "user_script_v2": "echo web"}
     )
     acl = acl_json(True, "ALLOW", [{"cidr_address": "10.0.0.0/8", "description": "office"}])
     return record(cluster_json(labels), [control_plane_json(), default, batch, web], acl)
@@ -92,7 +89,6 @@ def test_a_cluster_with_every_setting_imports_with_nothing_to_do() -> None:
         assert item.messages == [], (item.ref, item.messages)
         assert not item.paused and "annotations" not in item.manifest["metadata"]
     assert items["shop-web"].manifest["spec"]["kubernetesVersion"] == "v1.28.3"
-    assert items["shop-web"].manifest["spec"]["stoppedNodes"] == ["node-1"]
     assert items["shop-batch"].manifest["spec"]["clusterRef"] == {"name": "shop"}
 
 
@@ -112,8 +108,6 @@ def test_the_manifests_are_complete_resources() -> None:
         ({"kube_tag": "v1.28.3"}, "upgrade default-worker from v1.28.3 to v1.29.3"),
         # A delay the spec cannot hold: the operator would rewrite the autoscaler.
         ({**SCALER, "ca_scale_down_delay_after_add": "3"}, "enable the autoscaler"),
-        # An autoscaler label NKS left out: the operator would set it.
-        ({**SCALER, "ca_scale_down_util_thresh": None}, "enable the autoscaler"),
     ],
 )
 def test_what_the_spec_cannot_say_is_imported_paused(labels: dict[str, str], action: str) -> None:
@@ -210,9 +204,12 @@ def test_what_another_namespace_manages_is_skipped() -> None:
 
 
 def test_settled_reads_a_running_operation_as_ended() -> None:
-    assert verify.settled({"status": "UPDATE_IN_PROGRESS"})["status"] == "UPDATE_COMPLETE"
-    assert verify.settled({"status": "CREATE_IN_PROGRESS"})["status"] == "CREATE_COMPLETE"
-    assert verify.settled({"status": "UPDATE_FAILED"})["status"] == "UPDATE_FAILED"
+    def status(value: str) -> str | None:
+        return verify.settled(NodeGroup(uuid=BATCH, status=value)).status
+
+    assert status("UPDATE_IN_PROGRESS") == "UPDATE_COMPLETE"
+    assert status("CREATE_IN_PROGRESS") == "CREATE_COMPLETE"
+    assert status("UPDATE_FAILED") == "UPDATE_FAILED"
 
 
 def test_a_certificate_about_to_expire_is_not_renewed_by_the_import() -> None:

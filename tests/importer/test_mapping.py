@@ -10,6 +10,7 @@ import pytest
 from nks_operator.api import NKSClusterSpec, NKSNodeGroupSpec
 from nks_operator.importer import fitting, mapping
 from nks_operator.importer.mapping import Mapped, Options
+from nks_operator.nks.models import NodeGroup
 from tests.importer.answers import (
     CLUSTER_ID,
     FLAVOR,
@@ -44,21 +45,21 @@ def worker(**group: Any) -> Mapped:
     return Mapped(mapped.spec["defaultWorker"], mapped.notes)
 
 
-def nodegroup(group: dict[str, Any], name: str = "shop-batch", version: str = VERSION) -> Mapped:
+def nodegroup(group: NodeGroup, name: str = "shop-batch", version: str = VERSION) -> Mapped:
     mapped = mapping.nodegroup_spec(
         group,
         name=name,
         cluster_name="shop",
         cluster_version=version,
         options=OPTIONS,
-        cluster=record().details,
+        cluster=record().cluster,
     )
     if not mapped.errors:
         NKSNodeGroupSpec.model_validate(mapped.spec)
     return mapped
 
 
-def wire_group(**fields: Any) -> dict[str, Any]:
+def group_answer(**fields: Any) -> NodeGroup:
     return record(groups=[nodegroup_json(**fields)]).nodegroups[fields.get("name", "batch")]
 
 
@@ -239,12 +240,6 @@ def test_default_worker_without_its_node_group_comes_from_the_cluster() -> None:
     assert any("no default-worker" in note for note in mapped.notes)
 
 
-def test_stopped_default_worker_nodes_are_said() -> None:
-    nodes = [{"uuid": "n1", "status": "SHUTOFF"}, {"uuid": "n2", "status": "ACTIVE"}]
-    mapped = cluster(record(groups=[nodegroup_json(nodes=nodes)]))
-    assert any("stopped node(s) n1" in note for note in mapped.notes)
-
-
 # -- the worker fields (default worker and node groups) ---------------------------------
 
 
@@ -414,7 +409,7 @@ def test_fit_reports_a_required_field_it_cannot_drop() -> None:
 
 
 def test_a_node_group_maps_to_the_whole_spec() -> None:
-    group = wire_group(name="batch", uuid=GROUP_ID, node_count=3)
+    group = group_answer(name="batch", uuid=GROUP_ID, node_count=3)
     mapped = nodegroup(group)
     assert mapped.errors == [] and mapped.notes == []
     assert mapped.spec == {
@@ -431,25 +426,14 @@ def test_a_node_group_maps_to_the_whole_spec() -> None:
 
 
 def test_node_group_name_is_kept_only_where_the_metadata_name_differs() -> None:
-    group = wire_group(name="batch", uuid=GROUP_ID)
+    group = group_answer(name="batch", uuid=GROUP_ID)
     assert "nodeGroupName" not in nodegroup(group, name="batch").spec
 
 
 def test_a_node_group_behind_the_cluster_pins_its_version() -> None:
-    group = wire_group(name="batch", uuid=GROUP_ID, labels={"kube_tag": "v1.28.3"})
+    group = group_answer(name="batch", uuid=GROUP_ID, labels={"kube_tag": "v1.28.3"})
     assert nodegroup(group).spec["kubernetesVersion"] == "v1.28.3"
     assert "kubernetesVersion" not in nodegroup(group, version="v1.28.3").spec
-
-
-def test_stopped_nodes_of_a_node_group() -> None:
-    nodes = [
-        {"uuid": "b", "status": "SHUTOFF"},
-        {"uuid": "a", "status": "STOPPED"},
-        {"uuid": "c", "status": "ACTIVE"},
-    ]
-    group = wire_group(name="batch", uuid=GROUP_ID, nodes=nodes)
-    assert nodegroup(group).spec["stoppedNodes"] == ["a", "b"]
-    assert "stoppedNodes" not in nodegroup(wire_group(name="batch", uuid=GROUP_ID)).spec
 
 
 def test_node_group_worker_fields_are_its_own() -> None:
@@ -460,7 +444,7 @@ def test_node_group_worker_fields_are_its_own() -> None:
         "user_script_v2": "echo batch\n",
         "boot_volume_type": "General SSD",
     }
-    group = wire_group(name="batch", uuid=GROUP_ID, node_count=2, labels=labels)
+    group = group_answer(name="batch", uuid=GROUP_ID, node_count=2, labels=labels)
     spec = nodegroup(group).spec
     assert spec["autoscaler"]["maxNodes"] == 4
     assert spec["userScript"] == "echo batch\n"
@@ -468,5 +452,5 @@ def test_node_group_worker_fields_are_its_own() -> None:
 
 
 def test_a_node_group_without_a_flavor_cannot_be_imported() -> None:
-    group = wire_group(name="batch", uuid=GROUP_ID, flavor_id=None)
+    group = group_answer(name="batch", uuid=GROUP_ID, flavor_id=None)
     assert any("flavor_id" in e for e in nodegroup(group).errors)

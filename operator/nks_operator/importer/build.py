@@ -10,11 +10,12 @@ from typing import Any
 from nks_operator.api.cluster import NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION
-from nks_operator.control.common import PAUSED_ANNOTATION
+from nks_operator.control.reconciler import PAUSED_ANNOTATION
 from nks_operator.importer import mapping, naming, verify
 from nks_operator.importer.inventory import ClusterRecord, Inventory
 from nks_operator.importer.mapping import Options
 from nks_operator.importer.naming import Existing
+from nks_operator.nks.models import NodeGroup
 from nks_operator.reconcile import phase
 
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -120,7 +121,7 @@ class _Builder:
             return None
         spec = NKSClusterSpec.model_validate(mapped.spec)
         findings = verify.cluster_findings(spec, name, record, self.inventory.supported, self.now)
-        messages, paused = _state(record.status, record.details.get("status_reason"))
+        messages, paused = _state(record.status, record.cluster.status_reason)
         self._add(
             item,
             mapped.spec,
@@ -131,13 +132,13 @@ class _Builder:
 
     def nodegroup(
         self,
-        group: dict[str, Any],
+        group: NodeGroup,
         record: ClusterRecord,
         cluster_spec: NKSClusterSpec,
         *,
         exists: bool,
     ) -> None:
-        uuid = str(group["uuid"])
+        uuid = group.uuid
         name = self.names.nodegroups[uuid]
         item = Imported(NODEGROUP.kind, name, self.namespace, uuid, {}, exists=exists)
         mapped = mapping.nodegroup_spec(
@@ -146,11 +147,11 @@ class _Builder:
             cluster_name=self.names.clusters[record.uuid],
             cluster_version=cluster_spec.kubernetes_version,
             options=self.options,
-            cluster=record.details,
+            cluster=record.cluster,
         )
         if mapped.errors:
             self.result.errors += [
-                f"{item.ref} (NKS node group {group.get('name')}, {uuid}): {problem}"
+                f"{item.ref} (NKS node group {group.name}, {uuid}): {problem}"
                 for problem in mapped.notes + mapped.errors
             ]
             return
@@ -160,10 +161,10 @@ class _Builder:
             name,
             group,
             cluster_spec=cluster_spec,
-            details=record.details,
+            cluster=record.cluster,
             supported=self.inventory.supported,
         )
-        messages, paused = _state(group.get("status"), group.get("status_reason"))
+        messages, paused = _state(group.status, group.status_reason)
         self._add(
             item,
             mapped.spec,
@@ -196,10 +197,10 @@ def build(
         else:
             clusters.append(record)
     skip = frozenset(
-        str(g["uuid"])
+        group.uuid
         for record in clusters
-        for g in record.extra_groups
-        if str(g["uuid"]) in existing.elsewhere
+        for group in record.extra_groups
+        if group.uuid in existing.elsewhere
     )
     builder = _Builder(
         inventory,
@@ -213,10 +214,10 @@ def build(
     for record in clusters:
         spec = builder.cluster(record, exists=record.uuid in managed)
         for group in record.extra_groups:
-            uuid = str(group["uuid"])
+            uuid = group.uuid
             if uuid in skip:
                 result.skipped.append(
-                    f"NKS node group {group.get('name')} ({uuid}) of {record.name}: already "
+                    f"NKS node group {group.name} ({uuid}) of {record.name}: already "
                     f"managed by {existing.elsewhere[uuid]}; not imported"
                 )
             elif spec is not None:

@@ -6,20 +6,18 @@ import argparse
 import asyncio
 import os
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import urllib3
-from kubernetes import client, config
+import kopf
 
 from nks_operator.importer import apply, build, credentials, inventory, output
 from nks_operator.importer.errors import ImportFailed
 from nks_operator.importer.mapping import Options
-from nks_operator.kube.api import load_api_client
+from nks_operator.kube.api import KubeAPI
+from nks_operator.kube.client import KubeClient, KubeUnavailable, LoginMissing
 from nks_operator.kube.credentials import ResolvedCredentials
 from nks_operator.nks import NKS_REGIONS, Credentials, NKSClient, errors
-from nks_operator.polling.accounts import Gateway
 
 
 def register(subparsers: Any) -> None:
@@ -85,8 +83,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # A kubeconfig that skips TLS verification says so itself; as in `run`, no warning per call.
-    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig  # read when logging in, as `run` does
     try:
         return asyncio.run(_run(args, os.environ))
     except ImportFailed as failure:
@@ -94,11 +92,13 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-def _kube(kubeconfig: str | None) -> client.ApiClient:
-    try:
-        return load_api_client(kubeconfig)
-    except (config.ConfigException, OSError) as error:
-        raise ImportFailed(f"cannot load a kubeconfig: {error}") from None
+def login() -> kopf.ConnectionInfo | None:
+    """The pod's service account, else the kubeconfig KUBECONFIG names, as the operator
+    logs in (handlers/lifecycle.py)."""
+    settings = kopf.OperatorSettings()
+    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
+        settings=settings
+    )
 
 
 async def read_nks(
@@ -120,7 +120,7 @@ async def read_nks(
         raise ImportFailed(f"{resolved.source}: {error.message}") from None
     async with nks:
         try:
-            return await inventory.read(Gateway(nks), wanted)
+            return await inventory.read(nks, wanted)
         except errors.UnauthorizedError as error:
             raise ImportFailed(
                 f"NKS rejected the credentials from {resolved.source}: {error}"
@@ -163,38 +163,44 @@ def _summary(result: build.Result, namespace: str, applied: bool) -> str:
     return text
 
 
+async def _import(args: argparse.Namespace, env: Mapping[str, str], kube: KubeClient) -> None:
+    if args.credentials_secret:
+        resolved = await credentials.from_secret(
+            KubeAPI(kube), args.namespace, args.credentials_secret
+        )
+    else:
+        resolved = credentials.from_environment(env)
+    found = await read_nks(resolved, args.region, args.cluster)
+    existing = await apply.existing(kube, args.namespace) if args.apply else None
+    options = Options(args.region, args.credentials_secret, args.deletion_policy)
+    result = build.build(found, namespace=args.namespace, options=options, existing=existing)
+    _tell(result)
+    if result.errors:
+        raise ImportFailed(
+            "cannot import:\n  "
+            + "\n  ".join(result.errors)
+            + f"\nnothing was {'applied' if args.apply else 'printed'}; --cluster "
+            "selects the clusters that can be imported"
+        )
+    if args.apply:
+        for line in await apply.apply(kube, result.resources):
+            print(line)
+    else:
+        sys.stdout.write(output.render([item.manifest for item in result.resources], args.output))
+    print(_summary(result, args.namespace, args.apply), file=sys.stderr)
+
+
 async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    kube = _kube(args.kubeconfig) if args.credentials_secret or args.apply else None
+    kube = KubeClient(login)  # logs in at its first request: never without a Secret or --apply
     try:
-        if args.credentials_secret:
-            assert kube is not None
-            resolved = await credentials.from_secret(kube, args.namespace, args.credentials_secret)
-        else:
-            resolved = credentials.from_environment(env)
-        found = await read_nks(resolved, args.region, args.cluster)
-        existing = apply.existing(kube, args.namespace) if args.apply and kube else None
-        options = Options(args.region, args.credentials_secret, args.deletion_policy)
-        result = build.build(found, namespace=args.namespace, options=options, existing=existing)
-        _tell(result)
-        if result.errors:
-            raise ImportFailed(
-                "cannot import:\n  "
-                + "\n  ".join(result.errors)
-                + f"\nnothing was {'applied' if args.apply else 'printed'}; --cluster "
-                "selects the clusters that can be imported"
-            )
-        if args.apply:
-            assert kube is not None
-            for line in apply.apply(kube, result.resources):
-                print(line)
-        else:
-            sys.stdout.write(
-                output.render([item.manifest for item in result.resources], args.output)
-            )
-        print(_summary(result, args.namespace, args.apply), file=sys.stderr)
-        return 0
-    except urllib3.exceptions.HTTPError as error:
+        await _import(args, env, kube)
+    except LoginMissing:
+        raise ImportFailed(
+            "no Kubernetes login: no service account, and no kubeconfig (KUBECONFIG, "
+            "~/.kube/config or --kubeconfig)"
+        ) from None
+    except KubeUnavailable as error:
         raise ImportFailed(f"cannot reach the Kubernetes API server: {error}") from None
     finally:
-        if kube is not None:
-            kube.close()
+        await kube.aclose()
+    return 0

@@ -5,29 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
-
 from nks_operator.importer.errors import ImportFailed
 from nks_operator.kube.api import KubeAPI
+from nks_operator.kube.client import KubeAPIError, KubeUnavailable
 from nks_operator.kube.credentials import CredentialsProblem, ResolvedCredentials, resolve
 from nks_operator.settings import OperatorSettings
 
 ENVIRONMENT = ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD")
 
 
-async def from_secret(
-    api_client: client.ApiClient, namespace: str, name: str
-) -> ResolvedCredentials:
+async def from_secret(kube: KubeAPI, namespace: str, name: str) -> ResolvedCredentials:
     """The Secret's keys, read and checked exactly as the operator reads them."""
     try:
-        return await resolve(KubeAPI(api_client), namespace, name, None)
+        return await resolve(kube, namespace, name, None)
     except CredentialsProblem as problem:
         raise ImportFailed(problem.message) from None
-    except ApiException as error:
-        raise ImportFailed(
-            f"cannot read Secret {namespace}/{name}: HTTP {error.status} {error.reason}"
-        ) from None
+    except KubeUnavailable:
+        raise  # the command says the API server cannot be reached
+    except KubeAPIError as error:
+        raise ImportFailed(f"cannot read Secret {namespace}/{name}: {error}") from None
 
 
 def from_environment(env: Mapping[str, str]) -> ResolvedCredentials:

@@ -110,9 +110,9 @@ def assign(
     )
     taken, reuse = _split(existing.nodegroups)
     candidates = [
-        (str(g["uuid"]), nodegroup_base(cluster_names[c.uuid], str(g.get("name") or "")))
+        (group.uuid, nodegroup_base(cluster_names[c.uuid], group.name or ""))
         for c in clusters
-        for g in c.extra_groups
-        if str(g["uuid"]) not in skip
+        for group in c.extra_groups
+        if group.uuid not in skip
     ]
     return Names(cluster_names, unique_names(candidates, taken=taken, reuse=reuse))
