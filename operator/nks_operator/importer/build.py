@@ -28,7 +28,6 @@ class Imported:
     kind: str
     name: str
     namespace: str
-    nks_id: str
     manifest: dict[str, Any]
     messages: list[str] = field(default_factory=list)
     paused: bool = False
@@ -44,10 +43,6 @@ class Result:
     resources: list[Imported] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # not imported, and why
     errors: list[str] = field(default_factory=list)  # cannot be imported: nothing is output
-
-    @property
-    def new(self) -> list[Imported]:
-        return [r for r in self.resources if not r.exists]
 
 
 def _manifest(kind: str, name: str, namespace: str, spec: dict[str, Any], paused: bool) -> dict:
@@ -111,7 +106,7 @@ class _Builder:
 
     def cluster(self, record: ClusterRecord, *, exists: bool) -> NKSClusterSpec | None:
         name = self.names.clusters[record.uuid]
-        item = Imported(CLUSTER.kind, name, self.namespace, record.uuid, {}, exists=exists)
+        item = Imported(CLUSTER.kind, name, self.namespace, {}, exists=exists)
         mapped = mapping.cluster_spec(record, name=name, options=self.options, now=self.now)
         if mapped.errors:
             self.result.errors += [
@@ -140,7 +135,7 @@ class _Builder:
     ) -> None:
         uuid = group.uuid
         name = self.names.nodegroups[uuid]
-        item = Imported(NODEGROUP.kind, name, self.namespace, uuid, {}, exists=exists)
+        item = Imported(NODEGROUP.kind, name, self.namespace, {}, exists=exists)
         mapped = mapping.nodegroup_spec(
             group,
             name=name,
