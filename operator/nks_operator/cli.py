@@ -15,6 +15,7 @@ def _registrars() -> list[Register]:
     # cannot hide the others.
     from nks_operator import demo, run_command
     from nks_operator.api import command as crds_command
+    from nks_operator.importer import command as import_command
     from nks_operator.simulator import command as simulator_command
 
     registrars: list[Register] = [
@@ -22,6 +23,7 @@ def _registrars() -> list[Register]:
         simulator_command.register,
         crds_command.register,
         demo.register,
+        import_command.register,
     ]
     return registrars
 

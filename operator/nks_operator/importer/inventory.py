@@ -1,0 +1,143 @@
+"""What the import reads from NKS: clusters, their node groups, IP ACLs and the supported
+versions - read calls only, as the typed answers the operator's poller hands to
+`reconcile/` (so the mapping and the checks see exactly what the operator will see)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from nks_operator.importer.errors import ImportFailed
+from nks_operator.nks import NKSClient, errors
+from nks_operator.nks.models import IPACL, Cluster, NodeGroup
+from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
+
+# Clusters read at a time (each is four or more GETs).
+CONCURRENCY = 8
+
+
+def is_control_plane(group: NodeGroup) -> bool:
+    """`default-master` is in the real node group list; neither a worker nor readable."""
+    return group.name == DEFAULT_MASTER or (group.role or "worker") == "master"
+
+
+@dataclass
+class ClusterRecord:
+    """One NKS cluster as read: details, node groups by name, IP ACL."""
+
+    cluster: Cluster
+    nodegroups: dict[str, NodeGroup]  # name -> GET answer (list entry if unreadable)
+    ip_acl: IPACL | None = None  # GET api_ep_ipacl; None when it could not be read
+    ip_acl_error: str | None = None
+
+    @property
+    def uuid(self) -> str:
+        return self.cluster.uuid
+
+    @property
+    def name(self) -> str:
+        return self.cluster.name or ""
+
+    @property
+    def status(self) -> str | None:
+        return self.cluster.status
+
+    @property
+    def default_worker(self) -> NodeGroup | None:
+        return self.nodegroups.get(DEFAULT_WORKER)
+
+    @property
+    def extra_groups(self) -> list[NodeGroup]:
+        """Node groups other than the defaults, by name."""
+        return sorted(
+            (
+                group
+                for name, group in self.nodegroups.items()
+                if name != DEFAULT_WORKER and not is_control_plane(group)
+            ),
+            key=lambda group: (group.name or "", group.uuid),
+        )
+
+
+@dataclass
+class Inventory:
+    clusters: list[ClusterRecord]
+    supported: dict[str, bool]
+    skipped: list[str] = field(default_factory=list)  # clusters gone while being read
+
+
+def select(clusters: Sequence[Cluster], wanted: Sequence[str]) -> list[str]:
+    """UUIDs of the clusters to import: all, or the ones named (by UUID or NKS name)."""
+    if not wanted:
+        return [cluster.uuid for cluster in clusters]
+    chosen: list[str] = []
+    for ident in wanted:
+        matches = [c for c in clusters if c.uuid == ident] or [
+            c for c in clusters if c.name == ident
+        ]
+        if not matches:
+            raise ImportFailed(f"no NKS cluster {ident!r} in this project and region")
+        if len(matches) > 1:
+            ids = ", ".join(c.uuid for c in matches)
+            raise ImportFailed(f"several NKS clusters are named {ident!r} ({ids}): give the UUID")
+        if matches[0].uuid not in chosen:
+            chosen.append(matches[0].uuid)
+    return chosen
+
+
+async def _read_nodegroups(nks: NKSClient, cluster_id: str) -> dict[str, NodeGroup]:
+    groups: dict[str, NodeGroup] = {}
+    for item in await nks.list_nodegroups(cluster_id):
+        name = item.name or item.uuid
+        if is_control_plane(item):
+            groups[name] = item  # a GET answers 403; the list entry is all there is
+            continue
+        try:
+            groups[name] = await nks.get_nodegroup(cluster_id, item.uuid)
+        except errors.NotFoundError:
+            continue  # deleted between the list and the GET
+        except errors.ForbiddenError:
+            groups[name] = item
+    return groups
+
+
+async def _read_ip_acl(nks: NKSClient, cluster_id: str) -> tuple[IPACL | None, str | None]:
+    try:
+        return await nks.get_ip_acl(cluster_id), None
+    except (errors.InvalidRequestError, errors.ForbiddenError, errors.NotFoundError) as error:
+        # Refused for this cluster (e.g. one still being created): the ACL is left unmanaged.
+        return None, str(error)
+
+
+async def _read_cluster(nks: NKSClient, cluster_id: str) -> ClusterRecord:
+    cluster = await nks.get_cluster(cluster_id)
+    nodegroups = await _read_nodegroups(nks, cluster_id)
+    ip_acl, ip_acl_error = await _read_ip_acl(nks, cluster_id)
+    return ClusterRecord(cluster, nodegroups, ip_acl, ip_acl_error)
+
+
+async def read(nks: NKSClient, wanted: Sequence[str] = ()) -> Inventory:
+    """Everything the import needs, for all clusters of the project (or the named ones)."""
+    ids = select(await nks.list_clusters(), wanted)
+    supports = await nks.get_supports()
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(cluster_id: str) -> ClusterRecord | str:
+        async with limit:
+            try:
+                return await _read_cluster(nks, cluster_id)
+            except errors.NotFoundError:
+                if wanted:
+                    raise ImportFailed(f"NKS cluster {cluster_id} disappeared while read") from None
+                return f"NKS cluster {cluster_id} disappeared while being read; not imported"
+
+    results = await asyncio.gather(*(one(c) for c in ids), return_exceptions=True)
+    for result in results:  # every read has ended: the first failure is the answer
+        if isinstance(result, BaseException):
+            raise result
+    return Inventory(
+        clusters=[r for r in results if isinstance(r, ClusterRecord)],
+        supported={version: bool(ok) for version, ok in supports.supported_k8s.items()},
+        skipped=[r for r in results if isinstance(r, str)],
+    )

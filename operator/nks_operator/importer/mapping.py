@@ -1,0 +1,349 @@
+"""NKS answers -> specs: one function per resource kind, each field read the way the
+operator reads it when it compares (reconcile/day2.py, reconcile/observed.py).
+
+Inputs are the typed answers the operator's poller works on (nks/models). A field is
+written only when NKS reports it; what the spec cannot hold is left out and said in
+`notes`, never dropped silently, and a required field NKS does not report is an error for
+that resource.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from nks_operator.api.base import DeletionPolicy
+from nks_operator.api.cluster import Certificate, IPAccessControl, NKSClusterSpec
+from nks_operator.api.nodegroup import NKSNodeGroupSpec
+from nks_operator.importer.fitting import field_path, fit
+from nks_operator.importer.inventory import ClusterRecord
+from nks_operator.nks.models import IPACL, Cluster, NodeGroup
+from nks_operator.nks.models.labels import ClusterLabels, WorkerLabels
+from nks_operator.reconcile.day2 import parse_expiry
+
+CNIS = ("calico", "calico-ebpf")  # the values spec.network.cni can name
+# Certificates expiring within the operator's default renewal window are called out.
+EXPIRY_WARNING = datetime.timedelta(days=Certificate.model_fields["renew_before_days"].default)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line decides for every imported resource."""
+
+    region: str
+    credentials_secret: str | None = None
+    deletion_policy: DeletionPolicy = "Retain"
+
+
+@dataclass
+class Mapped:
+    """A spec (wire names) with what it leaves out (`notes`) or cannot be built from
+    (`errors`: the resource cannot be imported)."""
+
+    spec: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+# -- reading NKS's values ---------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    """A value as NKS wrote it, None for unset ("" and null); never trimmed, since the
+    operator compares the exact text."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _put(target: dict[str, Any], key: str, value: Any) -> None:
+    """Set `key` only when NKS reported a value (absent keys take the spec's default)."""
+    if value is not None and value != [] and value != {}:
+        target[key] = value
+
+
+# -- the worker group fields (default worker and node groups) ---------------------------
+
+
+def _autoscaler(labels: WorkerLabels) -> dict[str, Any] | None:
+    """The ca_* labels; absent (= off) unless NKS says the autoscaler is on."""
+    if not labels.ca_enable:
+        return None
+    scaler: dict[str, Any] = {"enabled": True}
+    _put(scaler, "minNodes", labels.ca_min_node_count)
+    _put(scaler, "maxNodes", labels.ca_max_node_count)
+    down: dict[str, Any] = {}
+    _put(down, "enabled", labels.ca_scale_down_enable)
+    _put(down, "unneededTimeMinutes", labels.ca_scale_down_unneeded_time)
+    _put(down, "utilizationThresholdPercent", labels.ca_scale_down_util_thresh)
+    _put(down, "delayAfterAddMinutes", labels.ca_scale_down_delay_after_add)
+    _put(scaler, "scaleDown", down)
+    return scaler
+
+
+def _additional_networks(labels: WorkerLabels, notes: list[str]) -> list[dict[str, str]]:
+    networks = labels.additional_network_ids or []
+    subnets = labels.additional_subnet_ids or []
+    if len(networks) != len(subnets):
+        notes.append(
+            f"additionalNetworks left out: NKS lists {len(networks)} network(s) and "
+            f"{len(subnets)} subnet(s), which do not pair up"
+        )
+        return []
+    return [{"networkID": n, "subnetID": s} for n, s in zip(networks, subnets, strict=True)]
+
+
+def _extra_security_groups(labels: WorkerLabels) -> list[dict[str, Any]]:
+    return [
+        {"targetSubnetID": group.target_subnet, "securityGroupIDs": list(group.security_group_ids)}
+        for group in labels.extra_security_groups or []
+    ]
+
+
+def _extra_volumes(labels: WorkerLabels, notes: list[str]) -> list[dict[str, Any]]:
+    volumes = []
+    for index, item in enumerate(labels.extra_volumes or []):
+        volume: dict[str, Any] = {"type": item.volume_type, "sizeGB": item.volume_size}
+        _put(volume, "mountPath", _text(item.volume_mount_path))
+        if _text(item.volume_key_id):
+            notes.append(
+                f"extraVolumes[{index}] is encrypted: keyID is not imported (it is only used "
+                "when creating, together with an appkey Secret the import cannot know)"
+            )
+        volumes.append(volume)
+    return volumes
+
+
+def worker_spec(group: NodeGroup | Cluster, cluster: Cluster | None = None) -> Mapped:
+    """The WorkerSpec fields of one worker group, from its node group GET (for the default
+    worker, the cluster GET when the group itself could not be read). The availability
+    zone and boot volume type a group does not report (the guide's own example has `""`)
+    come from `cluster`: required by the spec, they only matter when creating, and the
+    operator compares them only when NKS reports them."""
+    labels = group.labels
+    inherited = cluster.labels if cluster is not None else ClusterLabels()
+    spec: dict[str, Any] = {}
+    notes: list[str] = []
+    errors: list[str] = []
+
+    def required(key: str, value: str | None, source: str) -> str | None:
+        fallback = _text(getattr(inherited, source, None))
+        if value is None and fallback is not None:
+            value = fallback
+            notes.append(f"{key}: NKS reports no {source} for the group; the cluster's is used")
+        if value is None:
+            errors.append(f"NKS reports no {source}; {key} is required")
+        return value
+
+    _put(spec, "flavorID", required("flavorID", _text(group.flavor_id), "flavor_id"))
+    image = _text(getattr(group, "image_id", None)) or _text(labels.node_image)
+    _put(spec, "imageID", required("imageID", image, "node_image"))
+    zone = _text(labels.availability_zone)
+    _put(spec, "availabilityZone", required("availabilityZone", zone, "availability_zone"))
+    autoscaler = _autoscaler(labels)
+    count = group.node_count
+    if count is not None and autoscaler is not None:
+        # Ignored while the autoscaler is on, but the spec keeps it within its bounds.
+        low, high = autoscaler.get("minNodes", 1), autoscaler.get("maxNodes", 10)
+        if not low <= count <= high:
+            notes.append(
+                f"nodeCount {count} lies outside the autoscaler's {low}..{high}; set to "
+                f"{min(max(count, low), high)} (ignored while the autoscaler is on)"
+            )
+            count = min(max(count, low), high)
+    _put(spec, "nodeCount", count)
+    volume: dict[str, Any] = {}
+    volume_type = _text(labels.boot_volume_type)
+    _put(volume, "type", required("bootVolume.type", volume_type, "boot_volume_type"))
+    _put(volume, "sizeGB", labels.boot_volume_size)
+    if _text(labels.boot_volume_key_id):
+        notes.append(
+            "the boot volume is encrypted: bootVolume.keyID is not imported (it is only used "
+            "when creating, together with an appkey Secret the import cannot know)"
+        )
+    spec["bootVolume"] = volume
+    _put(spec, "autoscaler", autoscaler)
+    if _text(labels.user_script_v2) is not None:
+        spec["userScript"] = labels.user_script_v2
+    elif _text(labels.user_script) is not None:
+        notes.append(
+            "a user script is set in the old user_script label, which the spec does not "
+            "manage; userScript left unset (the operator leaves it alone)"
+        )
+    _put(spec, "additionalNetworks", _additional_networks(labels, notes))
+    _put(spec, "extraSecurityGroups", _extra_security_groups(labels))
+    _put(spec, "extraVolumes", _extra_volumes(labels, notes))
+    return Mapped(spec, notes, errors)
+
+
+# -- NKSCluster -------------------------------------------------------------------------
+
+
+def _network(cluster: Cluster, notes: list[str]) -> dict[str, Any]:
+    labels = cluster.labels
+    network: dict[str, Any] = {}
+    _put(network, "vpcNetworkID", _text(cluster.fixed_network))
+    _put(network, "subnetID", _text(cluster.fixed_subnet))
+    _put(network, "externalNetworkID", _text(labels.external_network_id))
+    _put(network, "externalSubnetIDs", list(labels.external_subnet_ids or []))
+    _put(network, "podsNetworkCIDR", _text(labels.pods_network_cidr))
+    _put(network, "podsNetworkSubnet", labels.pods_network_subnet)
+    _put(network, "serviceClusterIPRange", _text(labels.service_cluster_ip_range))
+    cni = (_text(labels.cni_driver) or "").lower()
+    if cni in CNIS:
+        network["cni"] = cni
+    elif cni:
+        notes.append(
+            f"NKS reports the CNI {cni!r}, which spec.network.cni cannot name; left unset "
+            "(the operator leaves the CNI alone; `cni: calico` would migrate to Calico)"
+        )
+    return network
+
+
+def _ip_access_control(
+    acl: IPACL | None, error: str | None, notes: list[str]
+) -> dict[str, Any] | None:
+    """GET api_ep_ipacl -> spec.apiEndpoint.ipAccessControl; None leaves it unmanaged."""
+    if acl is None:
+        notes.append(
+            f"apiEndpoint.ipAccessControl left unset (not managed): NKS did not answer "
+            f"the IP ACL read ({error or 'no answer'})"
+        )
+        return None
+    if not acl.enable:
+        return {"enabled": False}
+    targets = []
+    for target in acl.ipacl_targets:
+        entry = {"cidr": target.cidr_address}
+        _put(entry, "description", _text(target.description))
+        targets.append(entry)
+    result = {"enabled": True, "action": (acl.action or "").upper(), "targets": targets}
+    try:
+        IPAccessControl.model_validate(result)
+    except ValidationError as invalid:
+        reasons = "; ".join(
+            f"{field_path('ipAccessControl', e['loc'])}: {e['msg']}"
+            for e in invalid.errors(include_input=False, include_url=False)
+        )
+        notes.append(
+            "apiEndpoint.ipAccessControl left unset (not managed): NKS's IP ACL does not fit "
+            f"the spec ({reasons})"
+        )
+        return None
+    return result
+
+
+def _service_gateways(labels: ClusterLabels) -> dict[str, str]:
+    gateways: dict[str, str] = {}
+    _put(gateways, "ncr", _text(labels.ncr_sgw))
+    _put(gateways, "obs", _text(labels.obs_sgw))
+    return gateways
+
+
+def _certificate(labels: ClusterLabels, now: datetime.datetime, notes: list[str]) -> dict:
+    """Auto-renewal off: a renewal replaces the certificate, and kubeconfigs handed out
+    before it may stop working (only the operator's own Secret is refreshed), so the
+    import never decides one, now or later. The validity NKS reports is kept for when
+    renewal is turned on or requested."""
+    certificate: dict[str, Any] = {"autoRenew": False}
+    _put(certificate, "validityYears", labels.term_of_validity)
+    expiry = parse_expiry(_text(labels.certificate_expiry))
+    if expiry is not None and expiry - EXPIRY_WARNING <= now:
+        notes.append(
+            f"the cluster certificate expires {labels.certificate_expiry}: renew it "
+            "with the annotation nks.nhncloud.com/renew-certificate, or set "
+            "certificate.autoRenew (imported as false)"
+        )
+    return certificate
+
+
+def cluster_spec(
+    record: ClusterRecord,
+    *,
+    name: str,
+    options: Options,
+    now: datetime.datetime | None = None,
+) -> Mapped:
+    """The NKSCluster spec of one NKS cluster; `name` is its metadata name."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    cluster = record.cluster
+    labels = cluster.labels
+    notes: list[str] = []
+    errors: list[str] = []
+    spec: dict[str, Any] = {}
+    if record.name != name:
+        spec["clusterName"] = record.name
+    spec["clusterID"] = record.uuid
+    spec["deletionPolicy"] = options.deletion_policy
+    spec["region"] = options.region
+    if options.credentials_secret:
+        spec["credentialsRef"] = {"name": options.credentials_secret}
+    version = _text(cluster.kubernetes_version)
+    if version is None:
+        errors.append("NKS reports no Kubernetes version (kube_tag, coe_version)")
+    _put(spec, "kubernetesVersion", version)
+    keypair = _text(cluster.keypair)
+    if keypair is None:
+        errors.append("NKS reports no keypair; spec.keypair is required")
+    _put(spec, "keypair", keypair)
+    spec["network"] = _network(cluster, notes)
+    endpoint: dict[str, Any] = {}
+    _put(endpoint, "publicIP", labels.master_lb_floating_ip_enabled)
+    acl = _ip_access_control(record.ip_acl, record.ip_acl_error, notes)
+    _put(endpoint, "ipAccessControl", acl)
+    _put(spec, "apiEndpoint", endpoint)
+    _put(spec, "serviceGateways", _service_gateways(labels))
+    _put(spec, "strictSecurityGroupRules", labels.strict_sg_rules)
+    spec["certificate"] = _certificate(labels, now, notes)
+    group = record.default_worker
+    if group is None:
+        notes.append(
+            "NKS lists no default-worker node group; defaultWorker comes from the cluster's "
+            "own fields (nodeCount is the cluster's total)"
+        )
+    worker = worker_spec(group, cluster) if group is not None else worker_spec(cluster)
+    spec["defaultWorker"] = worker.spec
+    notes += [f"defaultWorker: {note}" for note in worker.notes]
+    errors += [f"defaultWorker: {error}" for error in worker.errors]
+    if errors:
+        return Mapped(spec, notes, errors)
+    fitted = fit(NKSClusterSpec, spec)
+    return Mapped(spec, notes + fitted.notes, fitted.errors)
+
+
+# -- NKSNodeGroup -----------------------------------------------------------------------
+
+
+def nodegroup_spec(
+    group: NodeGroup,
+    *,
+    name: str,
+    cluster_name: str,
+    cluster_version: str | None,
+    options: Options,
+    cluster: Cluster | None = None,
+) -> Mapped:
+    """The NKSNodeGroup spec of one node group; `name` is its metadata name,
+    `cluster_name` the metadata name of its NKSCluster, `cluster` NKS's cluster GET, and
+    `cluster_version` the version the NKSCluster asks for (the one the group follows
+    unless it pins its own)."""
+    spec: dict[str, Any] = {"clusterRef": {"name": cluster_name}}
+    nks_name = group.name or ""
+    if nks_name != name:
+        spec["nodeGroupName"] = nks_name
+    spec["nodeGroupID"] = group.uuid
+    spec["deletionPolicy"] = options.deletion_policy
+    version = _text(group.kubernetes_version) or _text(group.version)
+    if version is not None and version != cluster_version:
+        # A group behind the control plane stays where it is instead of being upgraded.
+        spec["kubernetesVersion"] = version
+    worker = worker_spec(group, cluster)
+    spec.update(worker.spec)
+    if worker.errors:
+        return Mapped(spec, worker.notes, worker.errors)
+    fitted = fit(NKSNodeGroupSpec, spec)
+    return Mapped(spec, worker.notes + fitted.notes, fitted.errors)

@@ -1,0 +1,97 @@
+"""Would the operator act on an imported resource? Answered by the operator's own checks
+and plans (reconcile/validation.py, reconcile/observed.py, reconcile/day2.py), run on the
+mapped spec and the very NKS answers it was built from, called the way control/ calls them.
+
+This is what keeps the import's promise as the operator evolves: whatever the mapping
+misses shows up here as a write the operator would send, and that resource is imported
+paused instead of changing NKS.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from nks_operator.api.cluster import NKSClusterSpec
+from nks_operator.api.nodegroup import NKSNodeGroupSpec
+from nks_operator.importer.inventory import ClusterRecord
+from nks_operator.nks.models import Cluster, NodeGroup
+from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
+from nks_operator.reconcile import observed, validation
+from nks_operator.reconcile.day2 import Plan, plan_cluster, plan_worker
+from nks_operator.reconcile.phase import is_in_progress
+
+Answer = TypeVar("Answer", Cluster, NodeGroup)
+
+
+@dataclass
+class Findings:
+    writes: list[str] = field(default_factory=list)  # NKS operations the operator would send
+    problems: list[str] = field(default_factory=list)  # InvalidSpec: nothing sent, not Ready
+    blocked: list[str] = field(default_factory=list)  # reported, nothing sent
+
+    def add_plan(self, plan: Plan) -> None:
+        if plan.action is not None:
+            self.writes.append(plan.action.summary)
+        self.blocked += [item.message for item in plan.blocked]
+        if plan.waiting is not None:
+            self.blocked.append(plan.waiting.message)
+
+
+def settled(answer: Answer) -> Answer:
+    """`answer` as if its running operation had ended with the values NKS reports now: the
+    operator plans nothing while one runs, and this asks what it will plan afterwards."""
+    if not is_in_progress(answer.status):
+        return answer
+    done = "CREATE_COMPLETE" if str(answer.status).startswith("CREATE") else "UPDATE_COMPLETE"
+    return answer.model_copy(update={"status": done})
+
+
+def cluster_findings(
+    spec: NKSClusterSpec,
+    name: str,
+    record: ClusterRecord,
+    supported: Mapping[str, bool],
+    now: datetime.datetime | None = None,
+) -> Findings:
+    findings = Findings()
+    cluster = settled(record.cluster)
+    groups = {group_name: settled(group) for group_name, group in record.nodegroups.items()}
+    findings.problems += validation.cluster_problems(spec, name, supported, for_create=False)
+    drift = observed.cluster_drift(
+        spec, spec.cluster_name or name, cluster, groups.get(DEFAULT_WORKER)
+    )
+    findings.problems += [item.message for item in drift]
+    acl = record.ip_acl if spec.api_endpoint.ip_access_control is not None else None
+    findings.add_plan(plan_cluster(spec, cluster, groups, supported, ip_acl=acl, now=now))
+    return findings
+
+
+def nodegroup_findings(
+    spec: NKSNodeGroupSpec,
+    name: str,
+    group: NodeGroup,
+    *,
+    cluster_spec: NKSClusterSpec,
+    cluster: Cluster,
+    supported: Mapping[str, bool],
+) -> Findings:
+    findings = Findings()
+    current = settled(group)
+    findings.problems += validation.nodegroup_problems(spec, name, supported, for_create=False)
+    drift = observed.nodegroup_drift(spec, spec.node_group_name or name, current)
+    findings.problems += [item.message for item in drift]
+    plan = plan_worker(
+        current.name or name,
+        spec,
+        current,
+        version_cap=cluster.kubernetes_version or None,
+        target_version=spec.kubernetes_version or cluster_spec.kubernetes_version,
+        supported=supported,
+        desired_stopped=spec.stopped_nodes,
+        nodes=None,  # as control/nodegroup.py: node power states are not read yet
+    )
+    findings.add_plan(plan)
+    return findings
