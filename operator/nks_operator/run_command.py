@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import os
-import random
 import sys
 from typing import Any
 
@@ -98,9 +97,21 @@ def register(subparsers: Any) -> None:
         "env NKS_METRICS_PORT)",
     )
     parser.add_argument(
+        "--leader-election",
         "--peering",
-        metavar="NAME",
-        help="kopf peering name for an active/standby pair (needs kopf's peering CRDs)",
+        dest="leader_election",
+        metavar="LEASE",
+        default=os.environ.get("NKS_LEADER_ELECTION") or None,
+        help="run as one of several replicas: the one holding this coordination.k8s.io Lease "
+        "reconciles, the others stand by (env NKS_LEADER_ELECTION; --peering is an older "
+        "name of this flag)",
+    )
+    parser.add_argument(
+        "--leader-election-namespace",
+        metavar="NS",
+        default=os.environ.get("POD_NAMESPACE") or None,
+        help="namespace of the Lease (default: env POD_NAMESPACE, else the kubeconfig's "
+        "namespace, else default)",
     )
     # Any case is accepted; argparse applies `type` to a flag and to a string default alike.
     parser.add_argument(
@@ -153,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
             metrics_port=args.metrics_port,
             workers=args.workers,
             selector=selector or None,
+            leader_election=args.leader_election,
+            leader_election_namespace=args.leader_election_namespace,
         )
     except SettingsError as error:
         raise SystemExit(f"nks-operator run: {error}") from None
@@ -182,20 +195,24 @@ def run(args: argparse.Namespace) -> int:
         from nks_operator.handlers import admission
 
         admission.register(webhook_options)
-    memo = kopf.Memo(settings=settings, kubeconfig=args.kubeconfig)
-    asyncio.run(
-        kopf.operator(
+    memo = kopf.Memo(settings=settings, kubeconfig=args.kubeconfig, stop=None)
+
+    async def operate() -> None:
+        # Set when this replica loses its Lease: kopf stops, and the process exits non-zero.
+        memo.stop = asyncio.Event()
+        await kopf.operator(
             clusterwide=not args.namespace,
             namespaces=args.namespace,
             liveness_endpoint=args.liveness or None,
-            standalone=args.peering is None,
-            peering_name=args.peering,
-            # Peers of equal priority all pause in kopf; a random one makes exactly one
-            # replica active and the others standby.
-            priority=random.randint(1, 2**30) if args.peering else 0,
+            standalone=True,
+            stop_flag=memo.stop,
             memo=memo,
         )
-    )
+
+    asyncio.run(operate())
+    if memo.get("leadership_lost"):
+        print("nks-operator run: lost the leader election Lease; exiting", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -73,6 +73,9 @@ class OperatorSettings:
     update_timeout_seconds: Seconds = 3600.0
     # Reconcile only resources whose labels match (sharding); empty: all.
     selector: Mapping[str, str] = field(default_factory=dict)
+    # Name of the Lease that elects the one active replica of several; None: run alone.
+    leader_election: str | None = None
+    leader_election_namespace: str | None = None
     default_credentials: DefaultCredentials | None = None
 
     @classmethod

@@ -22,11 +22,13 @@ from tests.helm.helpers import (
 RW = ["get", "list", "watch", "patch"]
 CRDS = triples("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"])
 IN_NAMESPACE = (
-    triples("nks.nhncloud.com", ["nksclusters", "nksnodegroups"], RW)
+    triples("nks.nhncloud.com", ["nksclusters"], RW)
+    | triples("nks.nhncloud.com", ["nksnodegroups"], ["list", "watch", "patch"])
     | triples("nks.nhncloud.com", ["nksclusters/status", "nksnodegroups/status"], ["patch"])
     # Owner-reference enforcement: the kubeconfig Secret blocks its NKSCluster's deletion.
     | triples("nks.nhncloud.com", ["nksclusters/finalizers"], ["update"])
-    | triples("", ["secrets"], ["get", "list", "watch", "create", "update", "delete"])
+    # Read by name only: the operator never lists or watches Secrets.
+    | triples("", ["secrets"], ["get", "create", "update", "delete"])
     | triples("", ["events"], ["create"])
 )
 NAMESPACES = triples("", ["namespaces"], ["list", "watch"])

@@ -336,3 +336,47 @@ def test_deadline_marks_timed_out_but_keeps_following() -> None:
         deadline_seconds=3600,
     )
     assert found.verdict == "in_progress" and found.timed_out
+
+
+def test_every_planned_action_matches_its_client_method() -> None:
+    """An action carries the client method it runs: its arguments must fit that method."""
+    import inspect
+
+    nodes = [NodeState(f"n{i}", f"node-{i}", f"10.0.0.{i}", i == 2) for i in range(3)]
+    actions = [
+        plan(cluster_spec(defaultWorker={"nodeCount": 4})).action,
+        plan(cluster_spec(defaultWorker={"nodeCount": 1, "nodesToRemove": [NODE_2]})).action,
+        plan(cluster_spec(defaultWorker={"autoscaler": {"enabled": True}})).action,
+        plan(cluster_spec(kubernetesVersion="v1.30.3")).action,
+        plan(cluster_spec(defaultWorker={"flavorID": FLAVOR.replace("6", "7")})).action,
+        plan(cluster_spec(defaultWorker={"userScript": "echo hi"})).action,
+        plan(renew_requested=True).action,
+        plan(
+            cluster_spec(serviceGateways={"ncr": SGW_NEW}),
+            details(ncr_sgw=SGW_NCR, obs_sgw=SGW_OBS),
+        ).action,
+        plan(
+            cluster_spec(apiEndpoint={"ipAccessControl": {"enabled": False}}),
+            ip_acl=IPACL.model_validate({"enable": "true", "action": "ALLOW"}),
+        ).action,
+        plan(cluster_spec(network={"cni": "calico"}), details(cni_driver="flannel")).action,
+        worker_plan(
+            nodegroup_spec(nodeCount=3),
+            group(name="pool", node_count=3),
+            desired_stopped=["n1", "n2"],
+            nodes=nodes,
+        ).action,
+        worker_plan(
+            nodegroup_spec(nodeCount=3),
+            group(name="pool", node_count=3),
+            desired_stopped=[],
+            nodes=nodes,
+        ).action,
+    ]
+    assert all(action is not None for action in actions)
+    operations = set()
+    for action in actions:
+        assert action is not None
+        inspect.signature(action.request).bind(object(), "cluster-id", **action.args)
+        operations.add(action.operation)
+    assert len(operations) == len(actions) - 1  # both resizes are CLUSTER_RESIZE

@@ -88,9 +88,14 @@ The rules the operator needs in every namespace it watches (a Role's in namespac
 part of the ClusterRole in cluster scope). README "RBAC" explains each rule.
 */}}
 {{- define "nks-operator.namespacedRules" -}}
+# Watched (list, watch); metadata patched for the finalizer and the create intent; an
+# NKSCluster read fresh (get) when a node group is deleted.
 - apiGroups: ["nks.nhncloud.com"]
-  resources: ["nksclusters", "nksnodegroups"]
+  resources: ["nksclusters"]
   verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["nks.nhncloud.com"]
+  resources: ["nksnodegroups"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["nks.nhncloud.com"]
   resources: ["nksclusters/status", "nksnodegroups/status"]
   verbs: ["patch"]
@@ -100,9 +105,11 @@ part of the ClusterRole in cluster scope). README "RBAC" explains each rule.
 - apiGroups: ["nks.nhncloud.com"]
   resources: ["nksclusters/finalizers"]
   verbs: ["update"]
+# Secrets are read by name only (credentials, the kubeconfig Secret), never listed or
+# watched; the kubeconfig Secret is written.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "create", "update", "delete"]
+  verbs: ["get", "create", "update", "delete"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -19,6 +20,7 @@ from nks_operator.kube.events import EventPoster
 from nks_operator.metrics import OperatorMetrics
 from nks_operator.polling.accounts import Accounts
 from nks_operator.runtime.cache import ObjectCache
+from nks_operator.runtime.leader import LeaderElection, LeaseSettings
 from nks_operator.runtime.workers import Workers
 from nks_operator.runtime.workqueue import WorkQueue
 from nks_operator.settings import OperatorSettings
@@ -80,8 +82,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         logger.info("metrics on :%d/metrics", operator_settings.metrics_port)
     for kind in (CLUSTER.kind, NODEGROUP.kind):
         metrics.register_controller(kind.lower(), operator_settings.workers)
-    ctx.events.start()
-    workers.start()
+    if operator_settings.leader_election:
+        memo.leading = asyncio.create_task(_lead(ctx, workers, memo), name="leader election")
+    else:
+        ctx.events.start()
+        workers.start()
     logger.info(
         "nks-operator started (%d workers, fast poll %.1fs, slow poll %.1fs, default "
         "credentials: %s, shard selector: %s)",
@@ -93,6 +98,36 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     )
 
 
+def _lease_namespace(settings: OperatorSettings) -> str:
+    if settings.leader_election_namespace:
+        return settings.leader_election_namespace
+    info = login_info()
+    return (info.default_namespace if info is not None else None) or "default"
+
+
+async def _lead(ctx: OperatorContext, workers: Workers, memo: kopf.Memo) -> None:
+    """Work only while holding the Lease; on losing it, stop at once and end the process
+    (a restarted replica stands by), as controller-runtime does."""
+    settings = ctx.settings
+    assert settings.leader_election is not None
+    election = LeaderElection(
+        ctx.kube.client,
+        LeaseSettings(settings.leader_election, _lease_namespace(settings)),
+    )
+    memo.election = election
+    await election.acquire()
+    ctx.events.start()
+    workers.start()
+    await election.keep()
+    logger.error("Lost the leader election Lease: stopping")
+    await workers.stop()
+    await ctx.accounts.close()
+    memo.leadership_lost = True
+    stop = memo.get("stop")
+    if stop is not None:
+        stop.set()
+
+
 @kopf.on.login()
 def login(**_: Any) -> kopf.ConnectionInfo | None:
     """kopf's default goes through the kubernetes client, which fixes the kubeconfig path at
@@ -102,9 +137,15 @@ def login(**_: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.cleanup()
 async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+    leading: asyncio.Task[None] | None = memo.get("leading")
+    if leading is not None and not leading.done():
+        leading.cancel()
     workers: Workers | None = memo.get("workers")
     if workers is not None:
         await workers.stop()
+    election: LeaderElection | None = memo.get("election")
+    if election is not None:
+        await election.release()
     ctx: OperatorContext | None = memo.get("ctx")
     if ctx is not None:
         await ctx.events.flush()

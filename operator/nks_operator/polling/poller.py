@@ -316,7 +316,8 @@ class AccountPoller:
         if self._expecting.get(cluster_id, now + 1) <= now:
             del self._expecting[cluster_id]
         if summary is None:
-            if cluster_id not in self._unreadable_ids:
+            # Confirmed gone once is gone: no GET per cycle for a deleted cluster.
+            if cluster_id not in self._unreadable_ids and not snapshot.gone:
                 await self._confirm_gone(snapshot)
         else:
             changed = summary != self._fingerprints.get(cluster_id)

@@ -337,7 +337,7 @@ def plan_worker(
             plan.action = Action(
                 "NODEGROUP_USERSCRIPT_UPDATE",
                 NKSClient.update_user_script,
-                {"nodegroup": name, "contents": worker.user_script},
+                {"nodegroup": name, "script": worker.user_script},
                 f"change the user script of {name}",
                 name,
             )
