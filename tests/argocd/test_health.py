@@ -32,7 +32,7 @@ from nks_operator.api import (
 )
 from nks_operator.api.resources import GROUP
 from nks_operator.api.status import Phase
-from nks_operator.control.reconciler import PAUSED_ANNOTATION, is_paused
+from nks_operator.control.passes import PAUSED_ANNOTATION, is_paused
 from nks_operator.reconcile.reasons import NEEDS_ATTENTION
 from tests.argocd.argo_lua import (
     ARGO_GLOBALS,

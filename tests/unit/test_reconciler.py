@@ -18,7 +18,8 @@ from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
 from nks_operator.control.adapter import Adapter, Location, Observed
 from nks_operator.control.context import OperatorContext
-from nks_operator.control.reconciler import CREATE_REQUESTED_ANNOTATION, Pass, Reconciler
+from nks_operator.control.passes import CREATE_REQUESTED_ANNOTATION, Pass
+from nks_operator.control.reconciler import Reconciler
 from nks_operator.kube.api import KubeAPI
 from nks_operator.kube.client import KubeClient
 from nks_operator.metrics import OperatorMetrics

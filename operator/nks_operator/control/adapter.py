@@ -26,7 +26,7 @@ from nks_operator.reconcile.outcome import Assessment, Problem
 from nks_operator.reconcile.reasons import Reason
 
 if TYPE_CHECKING:
-    from nks_operator.control.reconciler import Pass
+    from nks_operator.control.passes import Pass
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 StatusT = TypeVar("StatusT", bound=ResourceStatus)

@@ -13,7 +13,7 @@ from nks_operator.api.cluster import NKSClusterSpec, NKSClusterStatus
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import Adapter, Location, Observed
-from nks_operator.control.reconciler import RENEW_CERTIFICATE_ANNOTATION, Pass, parse_time
+from nks_operator.control.passes import RENEW_CERTIFICATE_ANNOTATION, Pass, parse_time
 from nks_operator.kube import argocd_secret, kubeconfig_secret
 from nks_operator.kube.client import KubeAPIError
 from nks_operator.nks import DeleteResult, errors

@@ -11,7 +11,7 @@ from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
 from nks_operator.api.resources import CLUSTER, NODEGROUP
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import Adapter, Location, Observed
-from nks_operator.control.reconciler import Pass
+from nks_operator.control.passes import Pass
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.compute import match_servers
 from nks_operator.nks.models import NodeGroupCreateRequest

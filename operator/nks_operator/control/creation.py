@@ -1,0 +1,147 @@
+"""Creating a resource in NKS exactly once: the intent and the finalizer are durable
+before the call, and a create whose answer was lost is found by name, never repeated."""
+
+from __future__ import annotations
+
+import logging
+
+from nks_operator.api.status import CreationIntent, LastOperation
+from nks_operator.control.adapter import Location
+from nks_operator.control.passes import (
+    Pass,
+    age_seconds,
+    read_intent,
+)
+from nks_operator.control.status_writer import now_iso
+from nks_operator.control.steps import Steps, is_busy_refusal
+from nks_operator.nks import errors
+from nks_operator.polling.accounts import Account
+from nks_operator.polling.snapshot import ClusterSnapshot
+from nks_operator.reconcile.outcome import Assessment, Problem, Stage
+from nks_operator.reconcile.reasons import Reason
+
+logger = logging.getLogger(__name__)
+
+
+class Creation(Steps):
+    async def create(
+        self, p: Pass, account: Account, location: Location, snapshot: ClusterSnapshot | None
+    ) -> Assessment:
+        adapter = p.adapter
+        name = adapter.nks_name(p.spec, p.name)
+        intent = read_intent(p.body, p.status)
+        if intent is not None:
+            try:
+                found = await adapter.find_created(p, account, location, intent)
+            except errors.NKSError as error:
+                raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
+            if found is not None:
+                return await self.adopted(
+                    p,
+                    account,
+                    location,
+                    found,
+                    f"found the {adapter.ready_noun} a lost create response made",
+                )
+            age = age_seconds(intent.requested_at)
+            grace = self.ctx.settings.adoption_grace_seconds
+            if age < grace:
+                account.poller.request_refresh(location.cluster_id)
+                return p.assess(
+                    Stage.CREATE_PENDING,
+                    message=f"looking for the {adapter.ready_noun} an earlier create call may "
+                    "have made",
+                    timers=(max(1.0, grace - age),),
+                )
+        else:
+            try:
+                existing = await adapter.existing(p, account, location, name)
+            except errors.NKSError as error:
+                raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
+            if existing:
+                raise p.stop(adapter.name_in_use, self._in_use_message(p, name, existing))
+        blocker = adapter.create_blocker(p, location, snapshot)
+        if blocker is not None:
+            return p.assess(Stage.CREATE_WAITING, message=blocker)
+        secrets = await self.secret_values(p)
+        # Exactly once: after a crash or a lost answer, the next pass finds this record
+        # and looks the resource up by name instead of creating another.
+        intent = CreationIntent(name=name, requested_at=now_iso())
+        await self.record_intent(p, intent)
+        claim = location.cluster_id
+        if claim is not None:
+            self.ctx.claims.claim(claim, p.key, self.confirm_seconds)
+        try:
+            nks_id = await adapter.create(account, location, p.spec, name, secrets)
+        except errors.ConflictError:
+            # It exists already (our own create, answered late): the next pass adopts it.
+            account.poller.expect_change(location.cluster_id or "")
+            return p.assess(
+                Stage.CREATE_PENDING,
+                message="NKS reports it exists already: adopting it",
+                timers=(self.timing.fast_seconds,),
+            )
+        except (errors.InvalidRequestError, errors.ForbiddenError) as error:
+            if claim is not None:
+                self.ctx.claims.release(claim, p.key)
+            await self.clear_intent(p)
+            if is_busy_refusal(error):
+                account.poller.expect_change(claim or "")
+                return p.assess(
+                    Stage.CREATE_WAITING,
+                    message=f"NKS is busy: {error}",
+                    timers=(self.timing.fast_seconds,),
+                )
+            raise p.stop(
+                Reason.CREATE_REFUSED, f"NKS refused to create the {adapter.ready_noun}: {error}"
+            ) from None
+        except errors.UnauthorizedError as error:
+            await self.clear_intent(p)
+            raise self.nks_error(p, error) from None
+        except errors.NKSError as error:
+            # Unknown outcome (5xx, timeout, lost answer): keep the intent and look it up.
+            p.event("Warning", Reason.CREATE_UNCERTAIN, str(error))
+            if claim is not None:
+                account.poller.expect_change(claim)
+            return p.assess(
+                Stage.CREATE_PENDING,
+                transient=Problem(Reason.NKS_UNAVAILABLE, f"NKS call failed: {error}"),
+                message="a create call's answer was lost; looking the result up",
+            )
+        adapter.set_nks_id(p.status, nks_id, location)
+        p.status.creation = None
+        p.status.last_operation = LastOperation(
+            type=adapter.create_operation, state="Requested", started_at=now_iso()
+        )
+        message = f"NKS {adapter.ready_noun} {name} ({nks_id}) requested"
+        p.event("Normal", Reason.CREATE_REQUESTED, message)
+        watched = location.cluster_id or nks_id
+        self.watch(p, account, watched)
+        account.poller.expect_change(watched)
+        return p.assess(
+            Stage.CREATE_REQUESTED, message=f"NKS accepted the {adapter.ready_noun} {nks_id}"
+        )
+
+    @staticmethod
+    def _in_use_message(p: Pass, name: str, existing: list[str]) -> str:
+        if p.adapter.resource.kind == "NKSCluster":
+            return (
+                f"an NKS cluster named {name!r} already exists ({existing[0]}); set "
+                "spec.clusterID to adopt it or choose another spec.clusterName"
+            )
+        return (
+            f"the cluster already has a node group named {name!r} ({existing[0]}); set "
+            "spec.nodeGroupID to adopt it"
+        )
+
+    async def adopted(
+        self, p: Pass, account: Account, location: Location, nks_id: str, why: str
+    ) -> Assessment:
+        p.adapter.set_nks_id(p.status, nks_id, location)
+        p.status.creation = None
+        await self.ensure_finalizer(p)
+        p.event("Normal", Reason.ADOPTED, f"{why}: {nks_id}")
+        watched = location.cluster_id or nks_id
+        self.watch(p, account, watched)
+        account.poller.expect_change(watched)
+        return p.assess(Stage.ADOPTED, message=f"{why}: {nks_id}")

@@ -1,0 +1,111 @@
+"""Deleting a resource by its deletion policy: NKS delete once, then wait until NKS says
+it is gone before the finalizer is released."""
+
+from __future__ import annotations
+
+import logging
+
+from nks_operator.api.status import LastOperation
+from nks_operator.control.passes import (
+    Pass,
+    PassResult,
+    age_seconds,
+    read_intent,
+)
+from nks_operator.control.status_writer import now_iso
+from nks_operator.control.steps import Steps
+from nks_operator.nks import errors
+from nks_operator.reconcile import phase
+from nks_operator.reconcile.outcome import Assessment, OperationView, Stage
+from nks_operator.reconcile.reasons import Reason
+
+logger = logging.getLogger(__name__)
+
+
+class Deletion(Steps):
+    async def delete(self, p: Pass) -> Assessment | PassResult:
+        adapter = p.adapter
+        raw = p.body.get("spec") or {}
+        policy = raw.get("deletionPolicy", "Delete")
+        nks_id = adapter.nks_id(p.status) or adapter.adoption_id_raw(raw)
+        if policy == "Retain":
+            if nks_id:
+                p.event(
+                    "Normal",
+                    Reason.RETAINED,
+                    f"deletionPolicy Retain: NKS {adapter.ready_noun} {nks_id} is left in place",
+                )
+            return await self.release(p)
+        intent = read_intent(p.body, p.status)
+        if nks_id is None and intent is None:
+            return await self.release(p)  # nothing was ever sent to NKS
+        if p.paused:
+            return p.assess(Stage.PAUSED_DELETION)
+        location = await adapter.locate_for_delete(p)
+        if location is None:
+            p.event("Normal", Reason.RELEASED, "the NKSCluster is gone; nothing to delete")
+            return await self.release(p)
+        account = await self.account(p, location)
+        if nks_id is None and intent is not None:
+            try:
+                found = await adapter.find_created(p, account, location, intent)
+            except errors.NKSError as error:
+                raise self.nks_error(p, error, stage=Stage.DELETING) from None
+            if found is None:
+                if age_seconds(intent.requested_at) < self.ctx.settings.adoption_grace_seconds:
+                    return p.assess(
+                        Stage.DELETING,
+                        message="looking for what a create call made",
+                        timers=(self.timing.fast_seconds,),
+                    )
+                return await self.release(p)  # the create never reached NKS
+            adapter.set_nks_id(p.status, found, location)
+            nks_id = found
+        try:
+            nks_status = await adapter.read_for_delete(account, location, nks_id)
+        except errors.NKSError as error:
+            raise self.nks_error(p, error, stage=Stage.DELETING) from None
+        if nks_status is None:
+            p.event("Normal", Reason.DELETED, f"NKS {adapter.ready_noun} {nks_id} is gone")
+            return await self.release(p)
+        p.status.nks_status = nks_status or None
+        last = p.status.last_operation
+        deleting_since = (
+            last.started_at if last is not None and last.type == adapter.delete_operation else None
+        )
+        timed_out = deleting_since is not None and age_seconds(deleting_since) > self.deadline(
+            adapter.delete_operation
+        )
+        view = None
+        if timed_out:
+            view = OperationView(adapter.delete_operation, "delete", "in_progress", timed_out=True)
+        if nks_status.upper() == "DELETE_IN_PROGRESS":
+            return p.assess(
+                Stage.DELETING, message=f"NKS is deleting the {adapter.ready_noun}", operation=view
+            )
+        if phase.is_in_progress(nks_status):
+            # NKS refuses a delete while another operation runs: wait for it to settle.
+            return p.assess(
+                Stage.DELETING, message=f"waiting for {nks_status} to end before deleting"
+            )
+        if nks_status.upper() == "DELETE_FAILED":
+            p.warn_once(
+                Reason.DELETE_FAILED,
+                f"NKS failed to delete the {adapter.ready_noun}: {p.status.status_reason}; "
+                "retrying",
+            )
+        try:
+            accepted = await adapter.delete(account, location, nks_id)
+        except errors.NotFoundError:
+            return await self.release(p)
+        except errors.NKSError as error:
+            p.warn_once(Reason.DELETE_REFUSED, str(error))
+            raise self.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
+        if not accepted:
+            return await self.release(p)
+        if deleting_since is None:
+            p.status.last_operation = LastOperation(
+                type=adapter.delete_operation, state="Requested", started_at=now_iso()
+            )
+        p.event("Normal", Reason.DELETE_REQUESTED, f"deleting NKS {adapter.ready_noun} {nks_id}")
+        return p.assess(Stage.DELETING, message=f"NKS is deleting the {adapter.ready_noun}")

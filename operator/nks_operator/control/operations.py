@@ -1,0 +1,243 @@
+"""Day-2 operations: following the one in flight, and sending the next one the plan asks
+for - one at a time per NKS cluster, recorded before it is sent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nks_operator.api.status import LastOperation
+from nks_operator.control import events
+from nks_operator.control.adapter import Location, Observed
+from nks_operator.control.passes import (
+    Pass,
+    age_seconds,
+)
+from nks_operator.control.status_writer import now_iso
+from nks_operator.control.steps import Steps, is_busy_refusal
+from nks_operator.nks import errors
+from nks_operator.polling.accounts import Account
+from nks_operator.polling.snapshot import ClusterSnapshot
+from nks_operator.reconcile import operation_state, phase
+from nks_operator.reconcile.day2 import STATE_CONFIRMED, Plan
+from nks_operator.reconcile.outcome import Assessment, OperationView, Sending, Stage
+from nks_operator.reconcile.reasons import Reason
+
+logger = logging.getLogger(__name__)
+
+
+class Operations(Steps):
+    def follow(
+        self, p: Pass, account: Account, observed: Observed, plan: Plan, location: Location
+    ) -> tuple[OperationView | None, tuple[float, ...]]:
+        """Follow the day-2 operation in flight; a view means nothing else may happen now."""
+        last = p.status.last_operation
+        created_running = (
+            last is not None
+            and last.type == p.adapter.create_operation
+            and last.state in ("Requested", "InProgress")
+        )
+        if created_running:
+            assert last is not None
+            age = age_seconds(last.started_at)
+            deadline = self.deadline(last.type)
+            return None, ((deadline - age),) if age < deadline else ()
+        if last is None or last.state in ("Succeeded", "Failed") or last.type.endswith("_CREATE"):
+            return None, ()
+        age = age_seconds(last.started_at)
+        deadline = self.deadline(last.type)
+        following = operation_state.follow(
+            last,
+            observed.snapshot.tasks,
+            p.adapter.target_status(observed, last.target),
+            confirmation="state" if last.type in STATE_CONFIRMED else "task",
+            still_wanted=plan.wants(last.type, last.target),
+            age_seconds=age,
+            confirm_seconds=self.confirm_seconds,
+            deadline_seconds=deadline,
+            status_reason=observed.status_reason,
+        )
+        cluster_id = location.cluster_id or observed.snapshot.uuid
+        if following.task is not None:
+            last.task_id = following.task.uuid
+        if following.verdict in ("waiting", "in_progress"):
+            if following.verdict == "in_progress":
+                last.state = "InProgress"
+                self.ctx.claims.release(cluster_id, p.key)
+            timers: tuple[float, ...] = ()
+            if following.verdict == "waiting":
+                timers += (max(self.confirm_seconds - age, 1.0),)
+            if not following.timed_out:
+                timers += (max(deadline - age, 1.0),)
+            view = OperationView(
+                last.type,
+                last.message or last.type,
+                following.verdict,
+                upgrade=last.type == "NODEGROUP_UPGRADE",
+                timed_out=following.timed_out,
+            )
+            return view, timers
+        self.ctx.claims.release(cluster_id, p.key)
+        if following.verdict == "succeeded":
+            last.state = "Succeeded"
+            p.event("Normal", Reason.OPERATION_SUCCEEDED, f"{last.message or last.type}: done")
+            events.clear_warnings(p.memory, Reason.OPERATION_TIMED_OUT)
+            p.adapter.after_success(p, account, last.type)
+        elif following.verdict == "failed":
+            last.state = "Failed"
+            last.message = (
+                f"{last.message or last.type} failed: {following.detail or 'see NKS task history'}"
+            )
+            p.event("Warning", Reason.OPERATION_FAILED, last.message)
+        elif following.verdict == "dropped":
+            last.state = "Failed"
+            if last.attempt >= 2:
+                # Sent twice and never applied: a person has to look (not sent again until
+                # the spec changes).
+                last.message = (
+                    f"NKS accepted {last.message or last.type} {last.attempt} times but never "
+                    "applied it"
+                )
+                last.generation = p.generation
+                p.event("Warning", Reason.OPERATION_FAILED, last.message)
+            else:
+                last.generation = None  # the next plan sends it once more
+                what = last.message or last.type
+                message = f"NKS accepted {what} but never applied it; sending it again"
+                p.event("Warning", Reason.OPERATION_DROPPED, message)
+        return None, ()
+
+    async def send(
+        self,
+        p: Pass,
+        account: Account,
+        location: Location,
+        observed: Observed,
+        plan: Plan,
+        base: dict[str, Any],
+    ) -> Assessment:
+        fields: dict[str, Any] = dict(base)
+        fields["plan"] = plan.state
+        if plan.blocked:
+            fields["plan_reason"] = plan.blocked[0].reason
+            fields["plan_message"] = "; ".join(b.message for b in plan.blocked)
+        elif plan.waiting is not None:
+            fields["plan_message"] = plan.waiting.message
+        else:
+            events.clear_warnings(
+                p.memory,
+                Reason.UPGRADE_BLOCKED,
+                Reason.STOP_NODES_BLOCKED,
+                Reason.AUTOSCALER_BLOCKED,
+                Reason.NO_UPGRADE_PATH,
+                Reason.UNKNOWN_NODES,
+                Reason.NODE_STATE_UNKNOWN,
+                Reason.USER_SCRIPT_NOT_APPLIED,
+                Reason.OPERATION_FAILED,
+            )
+        action = plan.action
+        if action is None:
+            return p.assess(Stage.RUNNING, **fields)
+        fields["plan_message"] = action.summary
+        last = p.status.last_operation
+        if (
+            last is not None
+            and last.state == "Failed"
+            and last.generation is not None
+            and last.generation == p.generation
+            and last.type == action.operation
+            and last.target == action.target
+        ):
+            fields["plan_message"] = f"{last.message}; change the spec to try again"
+            return p.assess(Stage.RUNNING, sending=Sending.FAILED_BEFORE, **fields)
+        if p.paused:
+            return p.assess(Stage.RUNNING, sending=Sending.PAUSED, **fields)
+        cluster_id = location.cluster_id or observed.snapshot.uuid
+        if _cluster_busy(observed.snapshot) or self.ctx.claims.held_by_other(cluster_id, p.key):
+            return p.assess(
+                Stage.RUNNING,
+                sending=Sending.CLUSTER_BUSY,
+                timers=(self.timing.fast_seconds,),
+                **fields,
+            )
+        attempt = 1
+        if (
+            last is not None
+            and last.state == "Failed"
+            and last.generation is None
+            and last.type == action.operation
+            and last.target == action.target
+        ):
+            attempt = last.attempt + 1  # NKS dropped it before
+        # Claimed before the first await: a sibling's pass may run at any await below.
+        self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
+        p.status.last_operation = LastOperation(
+            type=action.operation,
+            state="Requested",
+            target=action.target,
+            started_at=now_iso(),
+            since_task_id=max((t.id or 0 for t in observed.snapshot.tasks), default=0),
+            message=action.summary,
+            generation=p.generation,
+            attempt=attempt,
+        )
+        p.adapter.after_send(p, action.operation, action.args)
+        # Durable before the call: after a crash, the next pass follows instead of resending.
+        try:
+            await p.writer.flush()
+        except BaseException:
+            self.ctx.claims.release(cluster_id, p.key)
+            raise
+        try:
+            await action.send(account.client, cluster_id)
+        except errors.NKSError as error:
+            return self._send_failed(p, account, cluster_id, action.summary, error, fields)
+        p.event("Normal", Reason.OPERATION_REQUESTED, action.summary)
+        account.poller.expect_change(cluster_id)
+        view = OperationView(action.operation, action.summary, "waiting", upgrade=action.is_upgrade)
+        return p.assess(
+            Stage.RUNNING,
+            sending=Sending.SENT,
+            operation=view,
+            timers=(self.confirm_seconds,),
+            **fields,
+        )
+
+    def _send_failed(
+        self,
+        p: Pass,
+        account: Account,
+        cluster_id: str,
+        summary: str,
+        error: errors.NKSError,
+        fields: dict[str, Any],
+    ) -> Assessment:
+        last = p.status.last_operation
+        assert last is not None
+        if is_busy_refusal(error):
+            p.status.last_operation = None  # NKS is busy: nothing happened, try again soon
+            self.ctx.claims.release(cluster_id, p.key)
+            account.poller.expect_change(cluster_id)
+            return p.assess(
+                Stage.RUNNING,
+                sending=Sending.CLUSTER_BUSY,
+                timers=(self.timing.fast_seconds,),
+                **fields,
+            )
+        if isinstance(error, errors.APIError) and not isinstance(
+            error, errors.ServerError | errors.RateLimitedError | errors.UnauthorizedError
+        ):
+            self.ctx.claims.release(cluster_id, p.key)
+            last.state = "Failed"
+            last.message = f"NKS refused to {summary}: {error}"
+            fields["plan_message"] = last.message
+            return p.assess(Stage.RUNNING, sending=Sending.REFUSED, **fields)
+        # 5xx, timeout, lost answer: it may have happened; following confirms or drops it.
+        account.poller.expect_change(cluster_id)
+        raise self.nks_error(p, error, **fields)
+
+
+def _cluster_busy(snapshot: ClusterSnapshot) -> bool:
+    return phase.is_in_progress(snapshot.status) or any(
+        phase.is_in_progress(group.status) for group in snapshot.workers().values()
+    )

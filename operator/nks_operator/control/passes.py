@@ -1,0 +1,142 @@
+"""One reconcile pass: the object it works on, its findings, and the helpers every step
+shares (the pass's time arithmetic, the pause annotation, the create intent)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from nks_operator.api.resources import GROUP
+from nks_operator.api.status import CreationIntent, ResourceStatus
+from nks_operator.control import events
+from nks_operator.control.adapter import Adapter
+from nks_operator.control.context import OperatorContext
+from nks_operator.control.memory import ResourceMemory
+from nks_operator.control.status_writer import StatusWriter
+from nks_operator.kube import credentials as kube_credentials
+from nks_operator.reconcile.outcome import Assessment, Problem, Stage
+from nks_operator.reconcile.reasons import Reason
+from nks_operator.runtime.cache import ObjectKey
+
+logger = logging.getLogger(__name__)
+
+PAUSED_ANNOTATION = f"{GROUP}/paused"
+RECONCILE_REQUESTED_ANNOTATION = f"{GROUP}/reconcile-requested-at"
+RENEW_CERTIFICATE_ANNOTATION = f"{GROUP}/renew-certificate"
+# The exactly-once record: written with the finalizer before a create call.
+CREATE_REQUESTED_ANNOTATION = f"{GROUP}/create-requested"
+
+
+class Stop(Exception):
+    """End the pass early with this assessment."""
+
+    def __init__(self, assessment: Assessment) -> None:
+        super().__init__(assessment.stage)
+        self.assessment = assessment
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What the worker does next with the key."""
+
+    requeue_after: float | None  # None: nothing more to do (released, or gone)
+    error: Literal["transient", "terminal"] | None = None
+    kubernetes_error: bool = False
+
+
+def parse_time(value: str | None) -> datetime.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def age_seconds(value: str | None) -> float:
+    parsed = parse_time(value)
+    if parsed is None:
+        return 1e9
+    return (datetime.datetime.now(datetime.UTC) - parsed).total_seconds()
+
+
+def is_paused(body: Mapping[str, Any]) -> bool:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    # Any capitalisation of "true", nothing else: Argo CD's health check (Lua without the
+    # string library) can compare exactly these.
+    return str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
+
+
+def read_intent(body: Mapping[str, Any], status: ResourceStatus) -> CreationIntent | None:
+    """The create intent: our annotation, or the status field older versions wrote."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    raw = annotations.get(CREATE_REQUESTED_ANNOTATION)
+    if raw:
+        try:
+            return CreationIntent.model_validate(json.loads(raw))
+        except (ValueError, ValidationError):
+            logger.warning("Unreadable %s annotation ignored", CREATE_REQUESTED_ANNOTATION)
+    return status.creation
+
+
+class Pass:
+    """One pass over one resource: its object, parsed status and per-pass helpers."""
+
+    def __init__(
+        self,
+        ctx: OperatorContext,
+        adapter: Adapter[Any, Any],
+        key: ObjectKey,
+        body: dict[str, Any],
+        memory: ResourceMemory,
+    ) -> None:
+        self.ctx = ctx
+        self.adapter = adapter
+        self.key = key
+        self.body = body
+        self.meta: dict[str, Any] = body["metadata"]
+        self.name: str = key.name
+        self.namespace: str = key.namespace
+        self.generation: int | None = self.meta.get("generation")
+        self.memory = memory
+        self.spec: Any = None
+        self.status: Any = adapter.status_model.model_validate(body.get("status") or {})
+        self.writer = StatusWriter(
+            ctx.kube, ctx.cache, adapter.resource, key, self.generation, self.status
+        )
+        self.paused = is_paused(body)
+        self.settings = ctx.settings
+        self.credentials: kube_credentials.ResolvedCredentials | None = None
+        self.extra: dict[str, Any] = {}  # the adapter's own per-pass findings
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return self.meta.get("annotations") or {}
+
+    def assess(self, stage: Stage, **fields: Any) -> Assessment:
+        ready = next((c for c in self.status.conditions if c.type == "Ready"), None)
+        return Assessment(
+            kind=self.key.kind,  # type: ignore[arg-type]
+            stage=stage,
+            has_nks_id=self.adapter.nks_id(self.status) is not None,
+            paused=self.paused,
+            previous_ready_reason=None if ready is None else ready.reason,
+            **fields,
+        )
+
+    def stop(self, reason: Reason, message: str, **fields: Any) -> Stop:
+        """End the pass with a problem (raise it)."""
+        return Stop(self.assess(Stage.RUNNING, problem=Problem(reason, message), **fields))
+
+    def event(self, type_: Literal["Normal", "Warning"], reason: Reason, message: str) -> None:
+        self.ctx.events.post(self.body, type_, reason, message)
+
+    def warn_once(self, reason: Reason, message: str) -> None:
+        events.warn_once(self.ctx.events, self.body, self.memory, reason, message)
