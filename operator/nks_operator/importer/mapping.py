@@ -83,14 +83,15 @@ def is_uuid(value: str | None) -> bool:
 
 def _unreadable(what: str, answer: Any) -> list[str]:
     """A hold for the values of an answer NKS sent in a shape the import could not read:
-    the model made them unknown, so the spec leaves them at their defaults."""
+    the model made them unknown (nks/models/base.py, `NKSAnswer`), so where the spec holds
+    them it can only take its defaults."""
     found = getattr(answer, "unreadable", None) or {}
     if not found:
         return []
     parts = "; ".join(f"{path}: {problem}" for path, problem in sorted(found.items()))
     return [
-        f"NKS's {what} has values the import could not read ({parts}); the spec leaves "
-        "them at their defaults"
+        f"NKS's {what} has values the import could not read ({parts}): the spec cannot say "
+        "what NKS has there"
     ]
 
 
@@ -177,8 +178,9 @@ def _user_script(labels: WorkerLabels, notes: list[str]) -> str | None:
     if not _is_base64(wire):
         return wire  # not base64: the plain script
     notes.append(
-        "the user script label (user_script_v2) holds base64 of something that is not text; "
-        "userScript left unset (the operator leaves the script alone)"
+        "the user script label (user_script_v2) holds base64 of something that is not text "
+        "(binary data or control characters); userScript left unset (the operator leaves the "
+        "script alone)"
     )
     return None
 
@@ -335,7 +337,7 @@ def _certificate(labels: ClusterLabels, now: datetime.datetime, notes: list[str]
     return certificate
 
 
-def _stopped_default_workers(nodes: Nodes | None) -> list[str]:
+def _stopped_default_worker_nodes(nodes: Nodes | None) -> list[str]:
     stopped = [node for node in (nodes.states if nodes else None) or () if node.stopped]
     if not stopped:
         return []
@@ -407,7 +409,7 @@ def cluster_spec(
     worker = worker_spec(group, cluster) if group is not None else worker_spec(cluster)
     spec["defaultWorker"] = worker.spec
     notes += [f"defaultWorker: {note}" for note in worker.notes]
-    notes += _stopped_default_workers(default_nodes)
+    notes += _stopped_default_worker_nodes(default_nodes)
     errors += [f"defaultWorker: {error}" for error in worker.errors]
     if errors:
         return Mapped(spec, notes, errors, holds)
