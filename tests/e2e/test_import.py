@@ -29,7 +29,7 @@ from tests.e2e.helpers import (
     wait_gone,
 )
 from tests.fixtures.operator import OperatorProcess
-from tests.importer.project import build_project
+from tests.importer.project import build_project, build_stopped_project
 
 pytestmark = pytest.mark.kube
 
@@ -146,6 +146,44 @@ def test_import_apply_and_reconcile_without_a_single_nks_write(
     after = {c["uuid"]: sorted(g["name"] for g in c["nodegroups"]) for c in sim.clusters()}
     assert after == before and set(after) == set(project.clusters.values())
     assert all(c["status"].endswith("_COMPLETE") for c in sim.clusters())
+    assert writes_since(sim, start) == []
+
+
+def test_a_stopped_node_stays_stopped(
+    operator: OperatorProcess,
+    e2e_namespace: str,
+    kubectl: Any,
+    kube: LocalKube,
+    kube_api: client.ApiClient,
+    sim: Sim,
+) -> None:
+    """A node stopped through the NKS API is imported in stoppedNodes; the operator, reading
+    the power states from the compute API itself, agrees and sends nothing."""
+    ns = e2e_namespace
+    project = asyncio.run(build_stopped_project(sim.url, sim.tenant))
+    credentials_secret(kubectl, ns, sim.url, sim.tenant, name=SECRET)
+    start = last_seq(sim)
+
+    applied = run_import(kube, ns, "--credentials-secret", SECRET, "--apply")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.splitlines() == [
+        "nksclusters.nks.nhncloud.com/ops created",
+        "nksnodegroups.nks.nhncloud.com/ops-pool created",
+    ]
+    wait_synced(kube_api, "nksclusters", ns, "ops")
+    pool = wait_synced(kube_api, "nksnodegroups", ns, "ops-pool")
+    assert pool["spec"]["stoppedNodes"] == [project.stopped]
+    assert "nks.nhncloud.com/paused" not in (pool["metadata"].get("annotations") or {})
+    # What the operator read from the compute API itself.
+    assert pool["status"]["stoppedNodes"] == [project.stopped]
+    nodes = {
+        n["uuid"]: n["status"]
+        for c in sim.clusters()
+        for g in c["nodegroups"]
+        if g["name"] == "pool"
+        for n in g["nodes"]
+    }
+    assert nodes[project.stopped] == "SHUTOFF" and list(nodes.values()).count("SHUTOFF") == 1
     assert writes_since(sim, start) == []
 
 

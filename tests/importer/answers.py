@@ -4,10 +4,14 @@ client's models exactly as the client reads them for the operator."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from nks_operator.importer.inventory import ClusterRecord, Inventory
+from nks_operator.importer.inventory import ClusterRecord, Inventory, is_control_plane
+from nks_operator.importer.nodes import Servers
+from nks_operator.nks.compute import Server
+from nks_operator.nks.listing import Listing
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup
 
 CLUSTER_ID = "2b778d83-8b67-45b1-920e-b0c5ad5c2f30"
@@ -164,5 +168,54 @@ def record(
     )
 
 
-def inventory(*records: ClusterRecord, supported: dict[str, bool] | None = None) -> Inventory:
-    return Inventory(list(records), dict(supported or SUPPORTED))
+def server_id(address: str) -> str:
+    """The instance UUID of the server with `address` (stable, so tests can name it)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"server/{address}"))
+
+
+def server_json(address: str, status: str = "ACTIVE", **fields: Any) -> dict[str, Any]:
+    """One server of `GET servers/detail`, as NHN's Instance API documents it."""
+    answer = {
+        "id": server_id(address),
+        "name": f"shop-node-{address.rsplit('.', 1)[-1]}",
+        "status": status,
+        "addresses": {
+            "vpc-eb212079": [
+                {"addr": address, "version": 4, "OS-EXT-IPS:type": "fixed"},
+            ]
+        },
+        "OS-EXT-STS:power_state": 4 if status == "SHUTOFF" else 1,
+    }
+    answer.update(fields)
+    return answer
+
+
+def servers(*answers: dict[str, Any]) -> Servers:
+    return Servers(Listing(Server.model_validate(a) for a in answers))
+
+
+def running(records: Iterable[ClusterRecord], stopped: Sequence[str] = ()) -> Servers:
+    """A server for every node address of the records' worker groups; `stopped` addresses
+    are SHUTOFF."""
+    return servers(
+        *(
+            server_json(address, "SHUTOFF" if address in stopped else "ACTIVE")
+            for rec in records
+            for group in rec.nodegroups.values()
+            if not is_control_plane(group)
+            for address in group.node_addresses or []
+        )
+    )
+
+
+def inventory(
+    *records: ClusterRecord,
+    supported: dict[str, bool] | None = None,
+    servers: Servers | None = None,
+) -> Inventory:
+    """An inventory; by default every node is a running server."""
+    return Inventory(
+        list(records),
+        dict(supported or SUPPORTED),
+        servers=servers if servers is not None else running(records),
+    )

@@ -19,6 +19,7 @@ from nks_operator.nks import (
     NKSClient,
     NodeGroupCreateRequest,
 )
+from nks_operator.nks.compute import ComputeClient, match_servers
 from nks_operator.reconcile import payloads
 from nks_operator.reconcile.phase import is_in_progress
 from tests.unit.specs import CLUSTER_SPEC, NODEGROUP_SPEC
@@ -130,3 +131,32 @@ async def build_project(url: str, tenant: str) -> Project:
         await wait_idle(nks, shop)
         project.clusters["plain"] = await create_cluster(nks, "plain")
     return project
+
+
+async def node_ids(nks: NKSClient, cluster_id: str, nodegroup: str) -> list[str]:
+    """Instance UUIDs of a group's nodes: its addresses joined to the compute servers."""
+    group = await nks.get_nodegroup(cluster_id, nodegroup)
+    joined = match_servers(
+        group.node_addresses or [], await ComputeClient.sharing(nks).list_servers()
+    )
+    assert joined.complete, joined
+    return sorted(server.id for server in joined.found.values())
+
+
+@dataclass
+class StoppedProject:
+    cluster: str
+    pool: str
+    stopped: str  # the instance UUID of the stopped node of `pool`
+
+
+async def build_stopped_project(url: str, tenant: str) -> StoppedProject:
+    """ "ops" (the only cluster of the tenant, so node addresses are unique) with node group
+    `pool` of three nodes, one of them stopped through the NKS API."""
+    async with client(url, tenant) as nks:
+        cluster = await create_cluster(nks, "ops")
+        pool = await create_nodegroup(nks, cluster, "pool", nodeCount=3)
+        stopped = (await node_ids(nks, cluster, "pool"))[1]
+        await nks.stop_nodes(cluster, "pool", [stopped])
+        await wait_idle(nks, cluster)
+    return StoppedProject(cluster, pool, stopped)

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from nks_operator.api import NKSClusterSpec, NKSNodeGroupSpec
 from nks_operator.importer import build, verify
 from nks_operator.importer.build import Result
 from nks_operator.importer.mapping import Options
 from nks_operator.importer.naming import Existing
+from nks_operator.importer.nodes import Servers, node_states
 from nks_operator.nks.models import NodeGroup
 from tests.importer.answers import (
     CLUSTER_ID,
@@ -25,6 +27,10 @@ from tests.importer.answers import (
     inventory,
     nodegroup_json,
     record,
+    running,
+    server_id,
+    server_json,
+    servers,
 )
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -43,9 +49,13 @@ SCALER = {
 }
 
 
-def run(*records: Any, existing: Existing | None = None) -> Result:
+def run(*records: Any, existing: Existing | None = None, found: Servers | None = None) -> Result:
     return build.build(
-        inventory(*records), namespace="team", options=OPTIONS, existing=existing, now=NOW
+        inventory(*records, servers=found),
+        namespace="team",
+        options=OPTIONS,
+        existing=existing,
+        now=NOW,
     )
 
 
@@ -119,11 +129,112 @@ def test_what_the_spec_cannot_say_is_imported_paused(labels: dict[str, str], act
 
 
 def test_a_node_group_that_cannot_be_represented_is_paused_alone() -> None:
-    group = nodegroup_json("batch", BATCH, node_count=0)
+    # A delay below the spec's minimum (10): the operator would rewrite the autoscaler.
+    labels = {**SCALER, "ca_scale_down_delay_after_add": "3"}
+    group = nodegroup_json("batch", BATCH, labels=labels)
     items = by_name(run(record(groups=[control_plane_json(), nodegroup_json(), group])))
     assert not items["shop"].paused
     assert items["shop-batch"].paused
-    assert any("resize batch from 0 to 1" in m for m in items["shop-batch"].messages)
+    assert any("enable the autoscaler of batch" in m for m in items["shop-batch"].messages)
+
+
+def test_a_node_group_without_nodes_imports_as_it_is() -> None:
+    group = nodegroup_json("batch", BATCH, node_count=0, node_addresses=[])
+    items = by_name(run(record(groups=[control_plane_json(), nodegroup_json(), group])))
+    assert items["shop-batch"].manifest["spec"]["nodeCount"] == 0
+    assert not items["shop-batch"].paused and items["shop-batch"].messages == []
+
+
+POOL = ["192.168.0.50", "192.168.0.51", "192.168.0.52"]
+
+
+def stopped_project(*extra: dict[str, Any]) -> Any:
+    """`batch` with three nodes; the default worker has two others."""
+    batch = nodegroup_json("batch", BATCH, node_count=3, node_addresses=POOL)
+    return record(groups=[control_plane_json(), nodegroup_json(), batch, *extra])
+
+
+def test_a_node_group_with_stopped_nodes_lists_them_and_is_left_as_it_is() -> None:
+    rec = stopped_project()
+    items = by_name(run(rec, found=running([rec], stopped=[POOL[1], "192.168.0.19"])))
+    batch = items["shop-batch"]
+    assert batch.manifest["spec"]["stoppedNodes"] == [server_id(POOL[1])]
+    # The operator, given the same power states, neither starts nor stops a node.
+    assert not batch.paused and batch.messages == []
+    # The default worker's stopped node is said; its spec cannot list it.
+    assert not items["shop"].paused
+    assert [m for m in items["shop"].messages if server_id("192.168.0.19") in m]
+
+
+def test_verify_sees_a_stopped_node_the_spec_does_not_list() -> None:
+    """The safety net under the mapping: given the power states, the operator's planner
+    reports the node it would start, so such a spec could only be imported paused."""
+    rec = stopped_project()
+    group = rec.nodegroups["batch"]
+    nodes = node_states(group, running([rec], stopped=[POOL[1]]))
+    [item] = [i for i in run(rec).resources if i.name == "shop-batch"]
+    spec = NKSNodeGroupSpec.model_validate(item.manifest["spec"])  # all running: none listed
+    findings = verify.nodegroup_findings(
+        spec,
+        "shop-batch",
+        group,
+        cluster_spec=NKSClusterSpec.model_validate(run(rec).resources[0].manifest["spec"]),
+        cluster=rec.cluster,
+        supported=inventory(rec).supported,
+        nodes=nodes,
+    )
+    assert findings.writes == [f"start node(s) {server_id(POOL[1])} of batch"]
+
+
+def test_a_stopped_node_the_spec_cannot_list_pauses_its_group() -> None:
+    rec = stopped_project()
+    found = servers(
+        server_json(POOL[0]),
+        server_json(POOL[1], "SHUTOFF", id="instance-7"),  # not a UUID: the spec refuses it
+        server_json(POOL[2]),
+        server_json("192.168.0.40"),
+        server_json("192.168.0.19"),
+    )
+    batch = by_name(run(rec, found=found))["shop-batch"]
+    assert batch.paused
+    assert any("start node(s) instance-7" in m and PAUSED in m for m in batch.messages)
+
+
+def test_power_states_that_cannot_be_read_pause_the_groups_with_nodes() -> None:
+    empty = nodegroup_json("empty", WEB, node_count=0, node_addresses=[])
+    rec = stopped_project(empty)
+    result = run(rec, found=Servers(None, "compute API call failed: HTTP 403: Forbidden"))
+    assert result.warnings and "HTTP 403" in result.warnings[0]
+    items = by_name(result)
+    assert not items["shop"].paused  # the operator never starts default-worker nodes
+    assert items["shop-batch"].paused
+    assert any("HTTP 403" in m and PAUSED in m for m in items["shop-batch"].messages)
+    assert "stoppedNodes" not in items["shop-batch"].manifest["spec"]
+    assert not items["shop-empty"].paused  # no node, nothing unknown
+
+
+def test_values_nks_answered_unreadably_are_said_and_pause_the_resource() -> None:
+    group = nodegroup_json("batch", BATCH, labels={"boot_volume_size": "big"})
+    items = by_name(run(record(groups=[control_plane_json(), nodegroup_json(), group])))
+    assert not items["shop"].paused
+    batch = items["shop-batch"]
+    assert batch.paused
+    assert any(
+        "could not read" in m and "labels.boot_volume_size" in m and PAUSED in m
+        for m in batch.messages
+    )
+
+
+def test_node_groups_listed_unreadably_are_skipped_and_said() -> None:
+    rec = record(groups=[control_plane_json(), nodegroup_json()])
+    rec.unreadable_groups.append("ghost: uuid: Field required")
+    result = run(rec)
+    assert not result.resources[0].paused  # the default worker was read
+    assert any("ghost: uuid: Field required" in line for line in result.skipped)
+    rec = record(groups=[control_plane_json()])
+    rec.unreadable_groups.append("an entry: uuid: Field required")
+    [item] = run(rec).resources
+    assert item.paused and any("may be default-worker" in m for m in item.messages)
 
 
 def test_a_running_operation_imports_paused_with_a_warning() -> None:

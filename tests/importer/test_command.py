@@ -17,7 +17,14 @@ from nks_operator import cli
 from nks_operator.api import NKSClusterSpec, NKSNodeGroupSpec
 from nks_operator.nks.operations import Operation
 from nks_operator.simulator import Credential, SimulatorConfig, SimulatorThread
-from tests.importer.project import Project, build_project, client, create_cluster
+from tests.importer.project import (
+    Project,
+    StoppedProject,
+    build_project,
+    build_stopped_project,
+    client,
+    create_cluster,
+)
 
 WRITES = {op.value for op in Operation if op.is_write}
 
@@ -58,6 +65,11 @@ def project(env: Env) -> Project:
     return asyncio.run(build_project(env.url, env.tenant))
 
 
+@pytest.fixture
+def stopped(env: Env) -> StoppedProject:
+    return asyncio.run(build_stopped_project(env.url, env.tenant))
+
+
 def documents(text: str) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for d in yaml.safe_load_all(text) if d}
 
@@ -95,6 +107,54 @@ def test_prints_every_cluster_and_node_group_with_read_calls_only(
     assert err.splitlines() == ["printed 2 NKSCluster(s) and 3 NKSNodeGroup(s) for namespace team"]
     made = env.calls() - before
     assert made and not (set(made) & WRITES), made
+
+
+def test_a_stopped_node_is_listed_in_stopped_nodes(env: Env, stopped: StoppedProject) -> None:
+    before = env.calls()
+    code, out, err = env.run()
+    assert code == 0, err
+    pool = documents(out)["ops-pool"]
+    assert pool["spec"]["stoppedNodes"] == [stopped.stopped]
+    assert "annotations" not in pool["metadata"]
+    assert err.splitlines() == ["printed 1 NKSCluster(s) and 1 NKSNodeGroup(s) for namespace team"]
+    made = env.calls() - before
+    assert made["list_servers"] == 1 and not (set(made) & WRITES), made
+
+
+def test_power_states_the_compute_api_refuses_are_said_and_pause_the_group(
+    env: Env, stopped: StoppedProject
+) -> None:
+    rule = {"operation": "list_servers", "action": "error", "status": 403}
+    httpx.post(env.url + "/_sim/faults", json=rule).raise_for_status()
+    code, out, err = env.run()
+    assert code == 0, err
+    docs = documents(out)
+    assert "annotations" not in docs["ops"]["metadata"]
+    assert docs["ops-pool"]["metadata"]["annotations"] == {"nks.nhncloud.com/paused": "true"}
+    assert "stoppedNodes" not in docs["ops-pool"]["spec"]
+    lines = err.splitlines()
+    assert lines[0].startswith("warning: the nodes' power states could not be read")
+    assert any(
+        line.startswith("NKSNodeGroup team/ops-pool: the nodes' power states could not be read")
+        and "403" in line
+        for line in lines
+    )
+    assert lines[-1].endswith("1 paused (see above)")
+
+
+def test_values_nks_answers_unreadably_are_said_per_resource(
+    env: Env, stopped: StoppedProject
+) -> None:
+    path = f"{env.url}/_sim/clusters/{stopped.cluster}/nodegroups/pool"
+    httpx.patch(path, json={"answer_labels": {"boot_volume_size": "big"}}).raise_for_status()
+    code, out, err = env.run()
+    assert code == 0, err
+    docs = documents(out)
+    assert docs["ops-pool"]["metadata"]["annotations"] == {"nks.nhncloud.com/paused": "true"}
+    assert "annotations" not in docs["ops"]["metadata"]
+    [line] = [line for line in err.splitlines() if "could not read" in line]
+    assert line.startswith("NKSNodeGroup team/ops-pool: NKS's node group answer has values")
+    assert "labels.boot_volume_size: expected a whole number" in line
 
 
 def test_json_output_is_a_list(env: Env, project: Project) -> None:

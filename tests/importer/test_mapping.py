@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
+import gzip
 from typing import Any
 
 import pytest
@@ -10,7 +12,10 @@ import pytest
 from nks_operator.api import NKSClusterSpec, NKSNodeGroupSpec
 from nks_operator.importer import fitting, mapping
 from nks_operator.importer.mapping import Mapped, Options
+from nks_operator.importer.nodes import Nodes, Servers, node_states
 from nks_operator.nks.models import NodeGroup
+from nks_operator.nks.userscript import encode_user_script
+from nks_operator.reconcile.day2 import user_script_matches_spec
 from tests.importer.answers import (
     CLUSTER_ID,
     FLAVOR,
@@ -23,6 +28,9 @@ from tests.importer.answers import (
     control_plane_json,
     nodegroup_json,
     record,
+    server_id,
+    server_json,
+    servers,
 )
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -45,13 +53,22 @@ def worker(**group: Any) -> Mapped:
     return Mapped(mapped.spec["defaultWorker"], mapped.notes)
 
 
-def nodegroup(group: NodeGroup, name: str = "shop-batch", version: str = VERSION) -> Mapped:
+def nodegroup(
+    group: NodeGroup,
+    name: str = "shop-batch",
+    version: str = VERSION,
+    nodes: Nodes | None = None,
+) -> Mapped:
+    """The group's spec; by default every node of the group is a running server."""
+    if nodes is None:
+        nodes = node_states(group, servers(*map(server_json, group.node_addresses or [])))
     mapped = mapping.nodegroup_spec(
         group,
         name=name,
         cluster_name="shop",
         cluster_version=version,
         options=OPTIONS,
+        nodes=nodes,
         cluster=record().cluster,
     )
     if not mapped.errors:
@@ -107,6 +124,50 @@ def test_deletion_policy_and_credentials_come_from_the_options() -> None:
     assert spec["deletionPolicy"] == "Delete"
     assert spec["region"] == "kr1"
     assert "credentialsRef" not in spec
+
+
+def test_the_region_is_emitted_in_lower_case() -> None:
+    # NHN writes regions upper case ("KR2"); the spec accepts either and holds lower case.
+    assert cluster(options=Options("KR2", None)).spec["region"] == "kr2"
+
+
+def test_a_cluster_id_that_is_not_a_uuid_is_an_error_never_left_out() -> None:
+    # Left out, clusterID would make the operator create a new cluster.
+    mapped = cluster(record(cluster_json(uuid="shop-1")))
+    assert any("'shop-1'" in error and "not a UUID" in error for error in mapped.errors)
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"fixed_network": "vpc-main"}, "spec.network.vpcNetworkID"),
+        ({"fixed_subnet": "subnet-1"}, "spec.network.subnetID"),
+        ({"flavor_id": "m2.c4m8"}, "spec.defaultWorker.flavorID"),
+    ],
+)
+def test_a_required_id_that_is_not_a_uuid_is_an_error_naming_it(
+    fields: dict[str, str], where: str
+) -> None:
+    group = nodegroup_json(**{k: v for k, v in fields.items() if k == "flavor_id"})
+    mapped = cluster(record(cluster_json(**fields), [group, control_plane_json()]))
+    assert len(mapped.errors) == 1
+    assert mapped.errors[0].startswith(f"{where}: ") and "must be a UUID" in mapped.errors[0]
+
+
+def test_optional_ids_that_are_not_uuids_are_left_out_and_said() -> None:
+    labels = {
+        "external_network_id": "public-net",
+        "external_subnet_id_list": f"{SUBNET}:public-subnet",
+        "ncr_sgw": "sgw-ncr",
+    }
+    mapped = cluster(record(cluster_json(labels)))
+    assert mapped.errors == []
+    network = mapped.spec["network"]
+    # The whole list goes: a part of it would differ from NKS's list.
+    assert "externalNetworkID" not in network and "externalSubnetIDs" not in network
+    assert "serviceGateways" not in mapped.spec or "ncr" not in mapped.spec["serviceGateways"]
+    said = " ".join(mapped.notes)
+    assert "externalNetworkID" in said and "'public-subnet'" in said and "ncr" in said
 
 
 def test_kubernetes_version_is_the_control_planes() -> None:
@@ -195,6 +256,22 @@ def test_ip_access_control_unreadable_is_left_unmanaged_and_said() -> None:
     assert any("HTTP 400: not ready" in note for note in mapped.notes)
 
 
+@pytest.mark.parametrize(
+    "acl",
+    [
+        {"cluster_uuid": CLUSTER_ID, "enable": "perhaps"},
+        {"cluster_uuid": CLUSTER_ID, "enable": "true", "action": "ALLOW", "ipacl_targets": "x"},
+    ],
+)
+def test_an_ip_access_control_answered_unreadably_is_left_unmanaged_and_said(
+    acl: dict[str, Any],
+) -> None:
+    # Never `enabled: false` for an unknown: the operator would then turn a live ACL off.
+    mapped = cluster(record(acl=acl))
+    assert "ipAccessControl" not in mapped.spec["apiEndpoint"]
+    assert any("ipAccessControl" in note and "could not read" in note for note in mapped.notes)
+
+
 def test_ip_access_control_the_spec_cannot_hold_is_left_unmanaged_and_said() -> None:
     acl = acl_json(True, "ALLOW", [{"cidr_address": "2001:db8::/32"}])
     mapped = cluster(record(acl=acl))
@@ -230,6 +307,21 @@ def test_a_certificate_close_to_expiry_is_called_out() -> None:
     assert mapped.spec["certificate"]["autoRenew"] is False
     assert any("renew-certificate" in note for note in mapped.notes)
     assert not any("certificate" in note for note in cluster().notes)
+
+
+def test_values_nks_answered_unreadably_are_said_and_hold_the_cluster() -> None:
+    rec = record(
+        cluster_json({"strict_sg_rules": "sometimes"}),
+        [nodegroup_json(labels={"ca_enable": "maybe"}), control_plane_json()],
+    )
+    mapped = cluster(rec)
+    assert mapped.errors == []
+    assert "strictSecurityGroupRules" not in mapped.spec
+    assert "autoscaler" not in mapped.spec["defaultWorker"]
+    held = " ".join(mapped.holds)
+    assert "cluster answer" in held and "labels.strict_sg_rules" in held
+    assert "default-worker answer" in held and "labels.ca_enable" in held
+    assert cluster().holds == []
 
 
 def test_default_worker_without_its_node_group_comes_from_the_cluster() -> None:
@@ -273,6 +365,20 @@ def test_a_zone_nobody_reports_is_an_error() -> None:
 
 def test_node_count() -> None:
     assert worker(node_count=5).spec["nodeCount"] == 5
+
+
+def test_stopped_default_worker_nodes_are_said() -> None:
+    rec = record(groups=[nodegroup_json(node_addresses=["192.168.0.40", "192.168.0.19"])])
+    group = rec.nodegroups["default-worker"]
+    known = node_states(
+        group, servers(server_json("192.168.0.40", "SHUTOFF"), server_json("192.168.0.19"))
+    )
+    mapped = mapping.cluster_spec(rec, name="shop", options=OPTIONS, now=NOW, default_nodes=known)
+    assert mapped.holds == [] and "stoppedNodes" not in mapped.spec["defaultWorker"]
+    assert any(
+        server_id("192.168.0.40") in note and "neither stops nor starts" in note
+        for note in mapped.notes
+    )
 
 
 def test_a_node_count_the_spec_cannot_hold_is_said() -> None:
@@ -324,9 +430,41 @@ def test_node_count_is_kept_within_the_autoscalers_bounds() -> None:
     assert any("outside the autoscaler" in note for note in mapped.notes)
 
 
-def test_user_script_is_copied_exactly() -> None:
-    script = "#!/bin/bash\n\techo 'hi'  \nexit 0"
-    assert worker(labels={"user_script_v2": script}).spec["userScript"] == script
+SCRIPT = "#!/bin/bash\n\techo 'hi'  \nexit 0"
+
+
+def _wrapped(text: str) -> str:
+    return "\n".join(text[i : i + 76] for i in range(0, len(text), 76)) + "\n"
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        encode_user_script(SCRIPT),  # the wire form (docs/nks-api-notes.md, "User script")
+        _wrapped(encode_user_script(SCRIPT * 5)),  # base64 wrapped in lines
+        SCRIPT,  # an answer holding the plain script
+    ],
+)
+def test_user_script_is_the_decoded_script(label: str) -> None:
+    mapped = worker(labels={"user_script_v2": label})
+    script = mapped.spec["userScript"]
+    assert script.startswith(SCRIPT) and mapped.notes == []
+    # The operator, comparing through the codec, finds NKS running the spec's script.
+    group = record(groups=[nodegroup_json(labels={"user_script_v2": label})]).nodegroups[
+        "default-worker"
+    ]
+    assert user_script_matches_spec(script, group) is True
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [gzip.compress(SCRIPT.encode()), b"\x00\x01\x02binary"],
+    ids=["gzip", "control-characters"],
+)
+def test_a_user_script_that_is_not_text_is_left_unset_and_said(payload: bytes) -> None:
+    mapped = worker(labels={"user_script_v2": base64.b64encode(payload).decode()})
+    assert "userScript" not in mapped.spec
+    assert any("user_script_v2" in note and "not text" in note for note in mapped.notes)
 
 
 def test_no_user_script_is_absent() -> None:
@@ -449,6 +587,72 @@ def test_node_group_worker_fields_are_its_own() -> None:
     assert spec["autoscaler"]["maxNodes"] == 4
     assert spec["userScript"] == "echo batch\n"
     assert spec["bootVolume"]["type"] == "General SSD"
+
+
+def test_a_node_group_may_have_no_nodes() -> None:
+    group = group_answer(name="batch", uuid=GROUP_ID, node_count=0, node_addresses=[])
+    # No node: nothing to know about power states, even without the compute API.
+    mapped = nodegroup(group, nodes=node_states(group, Servers(None, "compute API call failed")))
+    assert mapped.spec["nodeCount"] == 0
+    assert mapped.notes == [] and mapped.holds == [] and "stoppedNodes" not in mapped.spec
+
+
+def test_a_node_group_id_that_is_not_a_uuid_is_an_error() -> None:
+    group = group_answer(name="batch", uuid="batch-1")
+    assert any("'batch-1'" in e and "not a UUID" in e for e in nodegroup(group).errors)
+
+
+ADDRESSES = ["192.168.0.40", "192.168.0.19", "192.168.0.7"]
+
+
+def test_stopped_nodes_are_the_shutoff_servers_of_the_group() -> None:
+    group = group_answer(name="batch", uuid=GROUP_ID, node_count=3, node_addresses=ADDRESSES)
+    found = servers(
+        server_json(ADDRESSES[0]),
+        server_json(ADDRESSES[1], "SHUTOFF"),
+        server_json(ADDRESSES[2]),
+        server_json("10.0.0.9", "SHUTOFF"),  # another cluster's
+    )
+    mapped = nodegroup(group, nodes=node_states(group, found))
+    assert mapped.spec["stoppedNodes"] == [server_id(ADDRESSES[1])]
+    assert mapped.holds == []
+    running = servers(*map(server_json, ADDRESSES))
+    assert "stoppedNodes" not in nodegroup(group, nodes=node_states(group, running)).spec
+
+
+def _unknown(found: Servers) -> Mapped:
+    group = group_answer(name="batch", uuid=GROUP_ID, node_count=3, node_addresses=ADDRESSES)
+    mapped = nodegroup(group, nodes=node_states(group, found))
+    assert "stoppedNodes" not in mapped.spec
+    return mapped
+
+
+def test_power_states_the_compute_api_does_not_tell_hold_the_group() -> None:
+    mapped = _unknown(Servers(None, "compute API call failed: HTTP 403"))
+    assert any("HTTP 403" in hold and "stoppedNodes" in hold for hold in mapped.holds)
+    # A node no server has, and an address two servers have (two VPCs): unknown too.
+    mapped = _unknown(servers(*map(server_json, ADDRESSES[:2])))
+    assert any(f"no server has address(es) {ADDRESSES[2]}" in hold for hold in mapped.holds)
+    twin = server_json(ADDRESSES[0], id="0c9f3c1e-3f4a-4c55-9a0b-8f1e2d3c4b5a")
+    mapped = _unknown(servers(*map(server_json, ADDRESSES), twin))
+    assert any(f"several servers have {ADDRESSES[0]}" in hold for hold in mapped.holds)
+
+
+def test_node_addresses_answered_unreadably_hold_the_group() -> None:
+    group = group_answer(name="batch", uuid=GROUP_ID, node_addresses="192.168.0.40")
+    mapped = nodegroup(group, nodes=node_states(group, servers(server_json("192.168.0.40"))))
+    assert "stoppedNodes" not in mapped.spec
+    held = " ".join(mapped.holds)
+    assert "node group answer" in held and "node_addresses" in held
+    assert "power states could not be read" in held
+
+
+def test_a_stopped_node_whose_id_is_not_a_uuid_is_left_out_and_said() -> None:
+    group = group_answer(name="batch", uuid=GROUP_ID, node_count=2, node_addresses=ADDRESSES[:2])
+    odd = server_json(ADDRESSES[1], "SHUTOFF", id="instance-7")
+    mapped = nodegroup(group, nodes=node_states(group, servers(server_json(ADDRESSES[0]), odd)))
+    assert "stoppedNodes" not in mapped.spec or mapped.spec["stoppedNodes"] == []
+    assert any("stoppedNodes[0]" in note and "UUID" in note for note in mapped.notes)
 
 
 def test_a_node_group_without_a_flavor_cannot_be_imported() -> None:

@@ -43,6 +43,7 @@ class Result:
     resources: list[Imported] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # not imported, and why
     errors: list[str] = field(default_factory=list)  # cannot be imported: nothing is output
+    warnings: list[str] = field(default_factory=list)  # about the whole import
 
 
 def _manifest(kind: str, name: str, namespace: str, spec: dict[str, Any], paused: bool) -> dict:
@@ -70,6 +71,14 @@ def _state(status: str | None, reason: Any) -> tuple[list[str], bool]:
         "when it ends; imported paused - import again once it settles, or check the spec "
         f"and remove the annotation {PAUSED_ANNOTATION}"
     ], True
+
+
+def _held(holds: list[str]) -> list[str]:
+    return [
+        f'{hold} - imported paused ({PAUSED_ANNOTATION}: "true"), so nothing is sent; check '
+        "the spec against NKS, then remove the annotation"
+        for hold in holds
+    ]
 
 
 def _verdict(findings: verify.Findings) -> list[str]:
@@ -107,11 +116,18 @@ class _Builder:
     def cluster(self, record: ClusterRecord, *, exists: bool) -> NKSClusterSpec | None:
         name = self.names.clusters[record.uuid]
         item = Imported(CLUSTER.kind, name, self.namespace, {}, exists=exists)
-        mapped = mapping.cluster_spec(record, name=name, options=self.options, now=self.now)
+        default = record.default_worker
+        mapped = mapping.cluster_spec(
+            record,
+            name=name,
+            options=self.options,
+            now=self.now,
+            default_nodes=self.inventory.nodes(default) if default is not None else None,
+        )
         if mapped.errors:
             self.result.errors += [
                 f"{item.ref} (NKS cluster {record.name}, {record.uuid}): {problem}"
-                for problem in mapped.notes + mapped.errors
+                for problem in mapped.errors
             ]
             return None
         spec = NKSClusterSpec.model_validate(mapped.spec)
@@ -120,8 +136,8 @@ class _Builder:
         self._add(
             item,
             mapped.spec,
-            messages + mapped.notes + _verdict(findings),
-            paused or bool(findings.writes),
+            messages + mapped.notes + _held(mapped.holds) + _verdict(findings),
+            paused or bool(mapped.holds) or bool(findings.writes),
         )
         return spec
 
@@ -136,18 +152,20 @@ class _Builder:
         uuid = group.uuid
         name = self.names.nodegroups[uuid]
         item = Imported(NODEGROUP.kind, name, self.namespace, {}, exists=exists)
+        nodes = self.inventory.nodes(group)
         mapped = mapping.nodegroup_spec(
             group,
             name=name,
             cluster_name=self.names.clusters[record.uuid],
             cluster_version=cluster_spec.kubernetes_version,
             options=self.options,
+            nodes=nodes,
             cluster=record.cluster,
         )
         if mapped.errors:
             self.result.errors += [
                 f"{item.ref} (NKS node group {group.name}, {uuid}): {problem}"
-                for problem in mapped.notes + mapped.errors
+                for problem in mapped.errors
             ]
             return
         spec = NKSNodeGroupSpec.model_validate(mapped.spec)
@@ -158,13 +176,14 @@ class _Builder:
             cluster_spec=cluster_spec,
             cluster=record.cluster,
             supported=self.inventory.supported,
+            nodes=nodes,
         )
         messages, paused = _state(group.status, group.status_reason)
         self._add(
             item,
             mapped.spec,
-            messages + mapped.notes + _verdict(findings),
-            paused or bool(findings.writes),
+            messages + mapped.notes + _held(mapped.holds) + _verdict(findings),
+            paused or bool(mapped.holds) or bool(findings.writes),
         )
 
 
@@ -179,6 +198,11 @@ def build(
     """Every resource to import, clusters first and each followed by its node groups."""
     existing = existing or Existing()
     result = Result(skipped=list(inventory.skipped))
+    if inventory.servers.listing is None:
+        result.warnings.append(
+            f"the nodes' power states could not be read ({inventory.servers.problem}): node "
+            "groups with nodes are imported paused"
+        )
     clusters = []
     for record in sorted(inventory.clusters, key=lambda r: (r.name, r.uuid)):
         label = f"NKS cluster {record.name} ({record.uuid})"
@@ -217,4 +241,9 @@ def build(
                 )
             elif spec is not None:
                 builder.nodegroup(group, record, spec, exists=uuid in managed)
+        result.skipped += [
+            f"NKS listed a node group of {record.name} ({record.uuid}) the import could not "
+            f"read ({entry}); not imported"
+            for entry in record.unreadable_groups
+        ]
     return result

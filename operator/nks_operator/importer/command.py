@@ -135,6 +135,8 @@ async def read_nks(
 
 
 def _tell(result: build.Result) -> None:
+    for message in result.warnings:
+        print(f"warning: {message}", file=sys.stderr)
     for item in result.resources:
         for message in item.messages:
             print(f"{item.ref}: {message}", file=sys.stderr)

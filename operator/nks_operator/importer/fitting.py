@@ -45,23 +45,28 @@ def _remove(data: Any, loc: Sequence[int | str]) -> bool:
 def fit(model: type[BaseModel], spec: dict[str, Any], prefix: str = "spec") -> Fitted:
     """Drop from `spec` (in place) what `model` refuses, one offending element at a time,
     with a note each. Dropping a required element drops what holds it (a list entry, an
-    optional block); when that reaches the top, the spec cannot be built: an error."""
+    optional block); when that reaches the top, the spec cannot be built: an error that
+    names the value NKS had, not the hole its removal left."""
     result = Fitted()
+    last: tuple[tuple[int | str, ...], str] | None = None  # last removal and its cause
     while True:  # each round removes one element, so this ends
         try:
             model.model_validate(spec)
             return result
         except ValidationError as error:
             problem = error.errors(include_input=False, include_url=False)[0]
-        where = field_path(prefix, problem["loc"])
-        loc = list(problem["loc"])
-        if problem["type"] == "missing":
+        loc = tuple(problem["loc"])
+        cause = f"{field_path(prefix, loc)}: {problem['msg']}"
+        missing = problem["type"] == "missing"
+        if missing and last is not None and last[0] == loc:
+            cause = last[1]  # a required element this loop removed itself
+        if missing:
             loc = loc[:-1]  # what holds the missing field cannot stay
-        if not loc or not _remove(spec, loc):
-            result.errors.append(f"{where}: {problem['msg']}")
+        if not loc or not _remove(spec, list(loc)):
+            result.errors.append(cause)
             return result
-        what = "NKS's value" if problem["type"] != "missing" else "it"
+        last = (loc, cause)
+        what = "NKS's value" if not missing else "it"
         result.notes.append(
-            f"{field_path(prefix, loc)} left out: {what} does not fit the spec "
-            f"({where}: {problem['msg']})"
+            f"{field_path(prefix, loc)} left out: {what} does not fit the spec ({cause})"
         )

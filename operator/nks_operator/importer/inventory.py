@@ -1,6 +1,7 @@
-"""What the import reads from NKS: clusters, their node groups, IP ACLs and the supported
-versions - read calls only, as the typed answers the operator's poller hands to
-`reconcile/` (so the mapping and the checks see exactly what the operator will see)."""
+"""What the import reads from NKS: clusters, their node groups, IP ACLs, the supported
+versions and the compute servers (the nodes' power states) - read calls only, as the typed
+answers the operator's poller hands to `reconcile/` (so the mapping and the checks see
+exactly what the operator will see)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from nks_operator.importer.errors import ImportFailed
+from nks_operator.importer.nodes import Nodes, Servers, node_states, read_servers
 from nks_operator.nks import NKSClient, errors
+from nks_operator.nks.listing import Listing
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
 
@@ -27,9 +30,10 @@ class ClusterRecord:
     """One NKS cluster as read: details, node groups by name, IP ACL."""
 
     cluster: Cluster
-    nodegroups: dict[str, NodeGroup]  # name -> GET answer (list entry if unreadable)
+    nodegroups: dict[str, NodeGroup]  # name -> GET answer (list entry if the GET is refused)
     ip_acl: IPACL | None = None  # GET api_ep_ipacl; None when it could not be read
     ip_acl_error: str | None = None
+    unreadable_groups: list[str] = field(default_factory=list)  # list entries, described
 
     @property
     def uuid(self) -> str:
@@ -64,7 +68,19 @@ class ClusterRecord:
 class Inventory:
     clusters: list[ClusterRecord]
     supported: dict[str, bool]
-    skipped: list[str] = field(default_factory=list)  # clusters gone while being read
+    skipped: list[str] = field(default_factory=list)  # clusters not read, and why
+    servers: Servers = field(default_factory=lambda: Servers(Listing()))
+
+    def nodes(self, group: NodeGroup) -> Nodes:
+        """The group's nodes with their power states, or why they are unknown."""
+        return node_states(group, self.servers)
+
+
+def _unreadable_clusters(clusters: Sequence[Cluster]) -> list[str]:
+    return [
+        f"NKS listed a cluster the import could not read ({entry.describe()}); not imported"
+        for entry in getattr(clusters, "unreadable", ())
+    ]
 
 
 def select(clusters: Sequence[Cluster], wanted: Sequence[str]) -> list[str]:
@@ -76,6 +92,16 @@ def select(clusters: Sequence[Cluster], wanted: Sequence[str]) -> list[str]:
         matches = [c for c in clusters if c.uuid == ident] or [
             c for c in clusters if c.name == ident
         ]
+        unreadable = [
+            entry
+            for entry in getattr(clusters, "unreadable", ())
+            if ident in (entry.uuid, entry.name)
+        ]
+        if not matches and unreadable:
+            raise ImportFailed(
+                f"NKS lists cluster {ident!r} in a shape the import cannot read "
+                f"({unreadable[0].describe()})"
+            )
         if not matches:
             raise ImportFailed(f"no NKS cluster {ident!r} in this project and region")
         if len(matches) > 1:
@@ -86,9 +112,13 @@ def select(clusters: Sequence[Cluster], wanted: Sequence[str]) -> list[str]:
     return chosen
 
 
-async def _read_nodegroups(nks: NKSClient, cluster_id: str) -> dict[str, NodeGroup]:
+async def _read_nodegroups(
+    nks: NKSClient, cluster_id: str
+) -> tuple[dict[str, NodeGroup], list[str]]:
+    """Node groups by name, and the list entries that could not be read (described)."""
     groups: dict[str, NodeGroup] = {}
-    for item in await nks.list_nodegroups(cluster_id):
+    listed = await nks.list_nodegroups(cluster_id)
+    for item in listed:
         name = item.name or item.uuid
         if is_control_plane(item):
             groups[name] = item  # a GET answers 403; the list entry is all there is
@@ -99,7 +129,7 @@ async def _read_nodegroups(nks: NKSClient, cluster_id: str) -> dict[str, NodeGro
             continue  # deleted between the list and the GET
         except errors.ForbiddenError:
             groups[name] = item
-    return groups
+    return groups, [entry.describe() for entry in getattr(listed, "unreadable", ())]
 
 
 async def _read_ip_acl(nks: NKSClient, cluster_id: str) -> tuple[IPACL | None, str | None]:
@@ -112,14 +142,24 @@ async def _read_ip_acl(nks: NKSClient, cluster_id: str) -> tuple[IPACL | None, s
 
 async def _read_cluster(nks: NKSClient, cluster_id: str) -> ClusterRecord:
     cluster = await nks.get_cluster(cluster_id)
-    nodegroups = await _read_nodegroups(nks, cluster_id)
+    nodegroups, unreadable = await _read_nodegroups(nks, cluster_id)
     ip_acl, ip_acl_error = await _read_ip_acl(nks, cluster_id)
-    return ClusterRecord(cluster, nodegroups, ip_acl, ip_acl_error)
+    return ClusterRecord(cluster, nodegroups, ip_acl, ip_acl_error, unreadable)
+
+
+def _has_nodes(records: Sequence[ClusterRecord]) -> bool:
+    return any(
+        group.node_addresses != []
+        for record in records
+        for group in record.nodegroups.values()
+        if not is_control_plane(group)
+    )
 
 
 async def read(nks: NKSClient, wanted: Sequence[str] = ()) -> Inventory:
     """Everything the import needs, for all clusters of the project (or the named ones)."""
-    ids = select(await nks.list_clusters(), wanted)
+    listed = await nks.list_clusters()
+    ids = select(listed, wanted)
     supports = await nks.get_supports()
     limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -136,8 +176,13 @@ async def read(nks: NKSClient, wanted: Sequence[str] = ()) -> Inventory:
     for result in results:  # every read has ended: the first failure is the answer
         if isinstance(result, BaseException):
             raise result
+    records = [r for r in results if isinstance(r, ClusterRecord)]
+    # One listing of the project's servers serves every group, as in the operator.
+    servers = await read_servers(nks) if _has_nodes(records) else Servers(Listing())
     return Inventory(
-        clusters=[r for r in results if isinstance(r, ClusterRecord)],
+        clusters=records,
         supported={version: bool(ok) for version, ok in supports.supported_k8s.items()},
-        skipped=[r for r in results if isinstance(r, str)],
+        skipped=[r for r in results if isinstance(r, str)]
+        + ([] if wanted else _unreadable_clusters(listed)),
+        servers=servers,
     )

@@ -1,32 +1,41 @@
 """NKS answers -> specs: one function per resource kind, each field read the way the
 operator reads it when it compares (reconcile/day2.py, reconcile/observed.py).
 
-Inputs are the typed answers the operator's poller works on (nks/models). A field is
-written only when NKS reports it; what the spec cannot hold is left out and said in
-`notes`, never dropped silently, and a required field NKS does not report is an error for
-that resource.
+Inputs are the typed answers the operator's poller works on (nks/models) and the nodes'
+power states (importer/nodes.py). A field is written only when NKS reports it; what the
+spec cannot hold is left out and said in `notes`, never dropped silently; what the spec
+cannot say for sure (a value NKS answered unreadably, nodes whose power state is unknown)
+is said in `holds`, and the resource is imported paused; a required field NKS does not
+report, or an id that is not a UUID, is an error for that resource.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from nks_operator.api.base import DeletionPolicy
+from nks_operator.api.base import UUID_PATTERN, DeletionPolicy
 from nks_operator.api.cluster import Certificate, IPAccessControl, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.importer.fitting import field_path, fit
 from nks_operator.importer.inventory import ClusterRecord
+from nks_operator.importer.nodes import Nodes
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup
 from nks_operator.nks.models.labels import ClusterLabels, WorkerLabels
+from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
+from nks_operator.nks.userscript import decode_user_script
 from nks_operator.reconcile.day2 import parse_expiry
 
 CNIS = ("calico", "calico-ebpf")  # the values spec.network.cni can name
 # Certificates expiring within the operator's default renewal window are called out.
 EXPIRY_WARNING = datetime.timedelta(days=Certificate.model_fields["renew_before_days"].default)
+_UUID = re.compile(UUID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -40,12 +49,14 @@ class Options:
 
 @dataclass
 class Mapped:
-    """A spec (wire names) with what it leaves out (`notes`) or cannot be built from
-    (`errors`: the resource cannot be imported)."""
+    """A spec (wire names) with what it leaves out (`notes`), what it cannot say for sure
+    (`holds`: the resource is imported paused) or cannot be built from (`errors`: the
+    resource cannot be imported)."""
 
     spec: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    holds: list[str] = field(default_factory=list)
 
 
 # -- reading NKS's values ---------------------------------------------------------------
@@ -64,6 +75,24 @@ def _put(target: dict[str, Any], key: str, value: Any) -> None:
     """Set `key` only when NKS reported a value (absent keys take the spec's default)."""
     if value is not None and value != [] and value != {}:
         target[key] = value
+
+
+def is_uuid(value: str | None) -> bool:
+    return value is not None and _UUID.match(value) is not None
+
+
+def _unreadable(what: str, answer: Any) -> list[str]:
+    """A hold for the values of an answer NKS sent in a shape the import could not read:
+    the model made them unknown (nks/models/base.py, `NKSAnswer`), so where the spec holds
+    them it can only take its defaults."""
+    found = getattr(answer, "unreadable", None) or {}
+    if not found:
+        return []
+    parts = "; ".join(f"{path}: {problem}" for path, problem in sorted(found.items()))
+    return [
+        f"NKS's {what} has values the import could not read ({parts}): the spec cannot say "
+        "what NKS has there"
+    ]
 
 
 # -- the worker group fields (default worker and node groups) ---------------------------
@@ -118,6 +147,44 @@ def _extra_volumes(labels: WorkerLabels, notes: list[str]) -> list[dict[str, Any
     return volumes
 
 
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _is_text(script: str) -> bool:
+    return all(char.isprintable() or char in "\t\n\r\f\v" for char in script)
+
+
+def _user_script(labels: WorkerLabels, notes: list[str]) -> str | None:
+    """The script `user_script_v2` holds: base64 of the script on the wire (nks/userscript.py),
+    or the plain script; the operator compares through the same codec
+    (reconcile/day2.py, `user_script_matches_spec`)."""
+    wire = labels.user_script_v2
+    if _text(wire) is None:
+        if _text(labels.user_script) is not None:
+            notes.append(
+                "a user script is set in the old user_script label, which the spec does not "
+                "manage; userScript left unset (the operator leaves it alone)"
+            )
+        return None
+    assert wire is not None
+    script = decode_user_script(wire)
+    if script is not None and _is_text(script):
+        return script
+    if not _is_base64(wire):
+        return wire  # not base64: the plain script
+    notes.append(
+        "the user script label (user_script_v2) holds base64 of something that is not text "
+        "(binary data or control characters); userScript left unset (the operator leaves the "
+        "script alone)"
+    )
+    return None
+
+
 def worker_spec(group: NodeGroup | Cluster, cluster: Cluster | None = None) -> Mapped:
     """The WorkerSpec fields of one worker group, from its node group GET (for the default
     worker, the cluster GET when the group itself could not be read). The availability
@@ -167,13 +234,7 @@ def worker_spec(group: NodeGroup | Cluster, cluster: Cluster | None = None) -> M
         )
     spec["bootVolume"] = volume
     _put(spec, "autoscaler", autoscaler)
-    if _text(labels.user_script_v2) is not None:
-        spec["userScript"] = labels.user_script_v2
-    elif _text(labels.user_script) is not None:
-        notes.append(
-            "a user script is set in the old user_script label, which the spec does not "
-            "manage; userScript left unset (the operator leaves it alone)"
-        )
+    _put(spec, "userScript", _user_script(labels, notes))
     _put(spec, "additionalNetworks", _additional_networks(labels, notes))
     _put(spec, "extraSecurityGroups", _extra_security_groups(labels))
     _put(spec, "extraVolumes", _extra_volumes(labels, notes))
@@ -189,7 +250,15 @@ def _network(cluster: Cluster, notes: list[str]) -> dict[str, Any]:
     _put(network, "vpcNetworkID", _text(cluster.fixed_network))
     _put(network, "subnetID", _text(cluster.fixed_subnet))
     _put(network, "externalNetworkID", _text(labels.external_network_id))
-    _put(network, "externalSubnetIDs", list(labels.external_subnet_ids or []))
+    subnets = list(labels.external_subnet_ids or [])
+    odd = [subnet for subnet in subnets if not is_uuid(subnet)]
+    if odd:
+        # All or none: a partial list would differ from NKS's, which the operator refuses.
+        notes.append(
+            f"network.externalSubnetIDs left out: NKS lists {', '.join(map(repr, odd))}, not a UUID"
+        )
+    else:
+        _put(network, "externalSubnetIDs", subnets)
     _put(network, "podsNetworkCIDR", _text(labels.pods_network_cidr))
     _put(network, "podsNetworkSubnet", labels.pods_network_subnet)
     _put(network, "serviceClusterIPRange", _text(labels.service_cluster_ip_range))
@@ -214,10 +283,17 @@ def _ip_access_control(
             f"the IP ACL read ({error or 'no answer'})"
         )
         return None
+    if acl.enable is None or (acl.enable and acl.ipacl_targets is None):
+        parts = "; ".join(f"{k}: {v}" for k, v in sorted(acl.unreadable.items()))
+        notes.append(
+            "apiEndpoint.ipAccessControl left unset (not managed): NKS's IP ACL answer has "
+            f"values the import could not read ({parts or 'enable'})"
+        )
+        return None
     if not acl.enable:
         return {"enabled": False}
     targets = []
-    for target in acl.ipacl_targets:
+    for target in acl.ipacl_targets or []:
         entry = {"cidr": target.cidr_address}
         _put(entry, "description", _text(target.description))
         targets.append(entry)
@@ -261,25 +337,43 @@ def _certificate(labels: ClusterLabels, now: datetime.datetime, notes: list[str]
     return certificate
 
 
+def _stopped_default_worker_nodes(nodes: Nodes | None) -> list[str]:
+    stopped = [node for node in (nodes.states if nodes else None) or () if node.stopped]
+    if not stopped:
+        return []
+    names = ", ".join(f"{node.name} ({node.id})" for node in stopped)
+    return [
+        f"default-worker has stopped node(s) {names}: spec.defaultWorker cannot list "
+        "stopped nodes, and the operator neither stops nor starts default-worker nodes"
+    ]
+
+
 def cluster_spec(
     record: ClusterRecord,
     *,
     name: str,
     options: Options,
     now: datetime.datetime | None = None,
+    default_nodes: Nodes | None = None,
 ) -> Mapped:
-    """The NKSCluster spec of one NKS cluster; `name` is its metadata name."""
+    """The NKSCluster spec of one NKS cluster; `name` is its metadata name,
+    `default_nodes` the default worker's nodes (what the spec cannot say about them is
+    noted)."""
     now = now or datetime.datetime.now(datetime.UTC)
     cluster = record.cluster
     labels = cluster.labels
     notes: list[str] = []
     errors: list[str] = []
+    holds = _unreadable("cluster answer", cluster)
     spec: dict[str, Any] = {}
     if record.name != name:
         spec["clusterName"] = record.name
+    if not is_uuid(record.uuid):
+        # Never left out: without clusterID the operator would create a new cluster.
+        errors.append(f"NKS lists the cluster's id as {record.uuid!r}, which is not a UUID")
     spec["clusterID"] = record.uuid
     spec["deletionPolicy"] = options.deletion_policy
-    spec["region"] = options.region
+    spec["region"] = options.region.lower()
     if options.credentials_secret:
         spec["credentialsRef"] = {"name": options.credentials_secret}
     version = _text(cluster.kubernetes_version)
@@ -305,17 +399,38 @@ def cluster_spec(
             "NKS lists no default-worker node group; defaultWorker comes from the cluster's "
             "own fields (nodeCount is the cluster's total)"
         )
+        if record.unreadable_groups:
+            holds.append(
+                "NKS listed node group(s) the import could not read, one of which may be "
+                f"{DEFAULT_WORKER}: {'; '.join(record.unreadable_groups)}"
+            )
+    else:
+        holds += _unreadable(f"{DEFAULT_WORKER} answer", group)
     worker = worker_spec(group, cluster) if group is not None else worker_spec(cluster)
     spec["defaultWorker"] = worker.spec
     notes += [f"defaultWorker: {note}" for note in worker.notes]
+    notes += _stopped_default_worker_nodes(default_nodes)
     errors += [f"defaultWorker: {error}" for error in worker.errors]
     if errors:
-        return Mapped(spec, notes, errors)
+        return Mapped(spec, notes, errors, holds)
     fitted = fit(NKSClusterSpec, spec)
-    return Mapped(spec, notes + fitted.notes, fitted.errors)
+    return Mapped(spec, notes + fitted.notes, fitted.errors, holds)
 
 
 # -- NKSNodeGroup -----------------------------------------------------------------------
+
+
+def _stopped_nodes(nodes: Nodes, spec: dict[str, Any], holds: list[str]) -> None:
+    """`stoppedNodes`: what the operator, reading the same servers, would find stopped - so
+    it neither starts nor stops a node (reconcile/day2.py). Unknown: nothing is listed,
+    and the resource is held, since the spec cannot say which nodes are stopped."""
+    if nodes.states is None:
+        holds.append(
+            f"the nodes' power states could not be read from the compute API ({nodes.problem}): "
+            "stoppedNodes cannot say which nodes are stopped"
+        )
+        return
+    _put(spec, "stoppedNodes", nodes.stopped)
 
 
 def nodegroup_spec(
@@ -325,16 +440,22 @@ def nodegroup_spec(
     cluster_name: str,
     cluster_version: str | None,
     options: Options,
+    nodes: Nodes,
     cluster: Cluster | None = None,
 ) -> Mapped:
     """The NKSNodeGroup spec of one node group; `name` is its metadata name,
-    `cluster_name` the metadata name of its NKSCluster, `cluster` NKS's cluster GET, and
+    `cluster_name` the metadata name of its NKSCluster, `cluster` NKS's cluster GET,
     `cluster_version` the version the NKSCluster asks for (the one the group follows
-    unless it pins its own)."""
+    unless it pins its own) and `nodes` the group's nodes with their power states."""
     spec: dict[str, Any] = {"clusterRef": {"name": cluster_name}}
+    errors: list[str] = []
+    holds = _unreadable("node group answer", group)
     nks_name = group.name or ""
     if nks_name != name:
         spec["nodeGroupName"] = nks_name
+    if not is_uuid(group.uuid):
+        # Never left out: without nodeGroupID the operator would create a new node group.
+        errors.append(f"NKS lists the node group's id as {group.uuid!r}, which is not a UUID")
     spec["nodeGroupID"] = group.uuid
     spec["deletionPolicy"] = options.deletion_policy
     version = _text(group.kubernetes_version) or _text(group.version)
@@ -343,7 +464,9 @@ def nodegroup_spec(
         spec["kubernetesVersion"] = version
     worker = worker_spec(group, cluster)
     spec.update(worker.spec)
-    if worker.errors:
-        return Mapped(spec, worker.notes, worker.errors)
+    _stopped_nodes(nodes, spec, holds)
+    errors += worker.errors
+    if errors:
+        return Mapped(spec, worker.notes, errors, holds)
     fitted = fit(NKSNodeGroupSpec, spec)
-    return Mapped(spec, worker.notes + fitted.notes, fitted.errors)
+    return Mapped(spec, worker.notes + fitted.notes, fitted.errors, holds)

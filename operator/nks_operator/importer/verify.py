@@ -17,6 +17,7 @@ from typing import TypeVar
 from nks_operator.api.cluster import NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.importer.inventory import ClusterRecord
+from nks_operator.importer.nodes import Nodes
 from nks_operator.nks.models import Cluster, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.reconcile import observed, validation
@@ -77,7 +78,12 @@ def nodegroup_findings(
     cluster_spec: NKSClusterSpec,
     cluster: Cluster,
     supported: Mapping[str, bool],
+    nodes: Nodes,
 ) -> Findings:
+    """`nodes`: the power states the mapping read. Passed whenever known - also where the
+    operator would not read them (no stoppedNodes): a node the spec does not list as
+    stopped but is, shows up as one the operator would start once it manages stopped
+    nodes of the group."""
     findings = Findings()
     current = settled(group)
     findings.problems += validation.nodegroup_problems(spec, name, supported, for_create=False)
@@ -91,7 +97,8 @@ def nodegroup_findings(
         target_version=spec.kubernetes_version or cluster_spec.kubernetes_version,
         supported=supported,
         desired_stopped=spec.stopped_nodes,
-        nodes=None,  # as control/nodegroup.py: node power states are not read yet
+        nodes=None if nodes.states is None else list(nodes.states),
+        nodes_problem=nodes.problem,
     )
     findings.add_plan(plan)
     return findings
