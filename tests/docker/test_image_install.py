@@ -138,7 +138,8 @@ def test_help(image: Image) -> None:
         assert command in result.stdout
     result = image.run("nks-operator", "run", "--help")
     assert result.returncode == 0, result.stderr
-    for flag in ("--namespace", "--liveness", "--peering", "--log-format"):
+    flags = ("--namespace", "--liveness", "--leader-election", "--peering", "--log-format")
+    for flag in (*flags, "--leader-election-namespace"):
         assert flag in result.stdout
 
 
