@@ -344,6 +344,7 @@ def _chart_with_crds(
         if in_crds_folder:
             path.unlink()
             path = target / "crds" / path.name
+            path.parent.mkdir(exist_ok=True)
         path.write_text(yaml.safe_dump(crd, sort_keys=False))
         crds[plural] = crd
     if in_crds_folder:
@@ -420,12 +421,13 @@ def test_helm_upgrade_updates_the_crds_and_uninstall_keeps_them(
         assert live["schema"] == wanted["schema"], plural
     # The new field is served: the apiserver stores it instead of pruning it.
     custom = client.CustomObjectsApi(kube_api)
-    obj = cluster_manifest("upgraded", clusterID="abc-123")
+    adopted = "0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0"  # the schema wants a UUID
+    obj = cluster_manifest("upgraded", clusterID=adopted)
     obj["apiVersion"] = f"{group}/v1alpha1"
     stored = custom.create_namespaced_custom_object(
         group, "v1alpha1", release.namespace, "nksclusters", obj
     )
-    assert stored["spec"]["clusterID"] == "abc-123"
+    assert stored["spec"]["clusterID"] == adopted
 
     # Uninstalling keeps the CRDs, and so every custom resource.
     release.uninstall()

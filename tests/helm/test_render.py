@@ -408,6 +408,9 @@ def test_notes_name_the_credentials_mode(helm: Helm) -> None:
     assert "`helm uninstall` keeps them" in notes("{}")
     assert "`helm uninstall` DELETES them" in notes('{"crds": {"keep": false}}')
     assert "CRDs" not in notes('{"crds": {"enabled": false}}')
+    leader = notes('{"replicaCount": 2, "peering": {"enabled": true, "name": "ha"}}')
+    assert "2 replica(s), one active" in leader and "get lease ha" in leader
+    assert "Leader election" not in notes("{}")
 
 
 def test_shard_selector_becomes_selector_flags(helm: Helm) -> None:

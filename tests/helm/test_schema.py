@@ -112,7 +112,7 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "Lease name too long": (
         {"peering": {"enabled": True, "name": "a" * 254}},
-        ["/peering/name", "is too long"],
+        ["/peering/name", "maxLength"],
     ),
     "health port out of range": ({"health": {"port": 70000}}, ["/health/port", "maximum"]),
     "metrics service type": (
