@@ -180,3 +180,37 @@ def test_one_leader_acts_and_a_standby_takes_over(
     assert lease is not None
     assert not lease["spec"].get("holderIdentity"), lease["spec"]
     assert "Could not release lease" not in pair[second].logs()
+
+
+def test_a_leader_whose_lease_is_taken_stops_and_exits_1(
+    pair: dict[str, OperatorProcess], lease_namespace: str, kube_api: client.ApiClient
+) -> None:
+    ns = lease_namespace
+    leader = pair["a"]
+    leader.start()
+    wait_for(lambda: holder(kube_api, ns), 60, what="a holder of the Lease")
+    leases = client.CoordinationV1Api(kube_api)
+
+    def take() -> bool:
+        """Another candidate's write: a fresh renewal in its own name (conditional on the
+        resourceVersion read, like the operator's, so it may lose to a renewal)."""
+        lease = leases.read_namespaced_lease(LEASE, ns)
+        now = datetime.datetime.now(datetime.UTC)
+        lease.spec.holder_identity = "intruder"
+        lease.spec.acquire_time = lease.spec.renew_time = now
+        lease.spec.lease_duration_seconds = 3600
+        try:
+            leases.replace_namespaced_lease(LEASE, ns, lease)
+        except ApiException as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+    wait_for(take, 30, what="the Lease taken by an intruder")
+    process = leader.process
+    assert process is not None
+    wait_for(lambda: process.poll() is not None, 30, what="the old leader to exit")
+    assert process.returncode == 1, leader.logs()[-5000:]
+    assert "was taken by another replica" in leader.logs()
+    assert holder(kube_api, ns) == "intruder"  # it never writes a Lease it no longer holds
