@@ -138,7 +138,14 @@ def test_help(image: Image) -> None:
         assert command in result.stdout
     result = image.run("nks-operator", "run", "--help")
     assert result.returncode == 0, result.stderr
-    for flag in ("--namespace", "--liveness", "--peering", "--log-format"):
+    for flag in (
+        "--namespace",
+        "--liveness",
+        "--leader-election",
+        "--leader-election-namespace",
+        "--peering",  # the older name of --leader-election
+        "--log-format",
+    ):
         assert flag in result.stdout
 
 

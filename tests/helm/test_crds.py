@@ -1,5 +1,5 @@
 """The chart's CRDs: the operator's generated NKS CRDs rendered as templates (so `helm
-upgrade` updates them and values annotate them), kopf's shared peering CRDs in crds/."""
+upgrade` updates them and values annotate them), and no crds/ folder."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from tests.helm.helpers import CHART, REPO_ROOT, Helm, find, parse_manifests
 CHART_CRDS = CHART / "files" / "crds"
 HELM_CRDS = CHART / "crds"
 REPO_CRDS = REPO_ROOT / "crds"
-KOPF_FILE = "kopf-peering.yaml"
 SYNC = "run `cp crds/*.yaml helm/nks-operator/files/crds/` from the repository root"
 KEEP = "helm.sh/resource-policy"
 ARGOCD = "argocd.argoproj.io/sync-options"
@@ -54,8 +53,8 @@ def test_chart_crd_folders_hold_nothing_else() -> None:
     extra = {p.name for p in CHART_CRDS.iterdir()} - set(_repo_crd_files())
     assert not extra, f"helm/nks-operator/files/crds/ holds unexpected files: {sorted(extra)}"
     # Helm applies crds/ itself, and never templated: the NKS CRDs there would collide
-    # with their templates on install.
-    assert sorted(p.name for p in HELM_CRDS.iterdir()) == [KOPF_FILE]
+    # with their templates on install. kopf's peering CRDs went with kopf peering.
+    assert not HELM_CRDS.exists(), sorted(p.name for p in HELM_CRDS.iterdir())
 
 
 def test_templates_render_the_generated_crds_with_labels_and_keep(helm: Helm) -> None:
@@ -93,39 +92,11 @@ def test_crds_can_be_left_to_another_release(helm: Helm) -> None:
     assert not rendered_crds(helm, {"crds": {"enabled": False}})
 
 
-def test_kopf_peering_crds() -> None:
-    docs = [d for d in yaml.safe_load_all((HELM_CRDS / KOPF_FILE).read_text()) if d]
-    by_name = {d["metadata"]["name"]: d for d in docs}
-    assert set(by_name) == {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
-    scopes = {name: d["spec"]["scope"] for name, d in by_name.items()}
-    assert scopes == {
-        "clusterkopfpeerings.kopf.dev": "Cluster",
-        "kopfpeerings.kopf.dev": "Namespaced",
-    }
-    for crd in docs:
-        assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
-        assert crd["spec"]["group"] == "kopf.dev"
-        (version,) = crd["spec"]["versions"]
-        assert version["name"] == "v1" and version["served"] and version["storage"]
-        # kopf writes the keep-alives into `status` with a plain patch of the object: a
-        # status subresource would silently drop them.
-        assert "subresources" not in version
-        schema = version["schema"]["openAPIV3Schema"]
-        assert schema["x-kubernetes-preserve-unknown-fields"] is True
-
-
 def test_include_crds_renders_every_crd_once(helm: Helm) -> None:
-    # What Argo CD applies: crds/ (kopf's) plus the templates (the NKS CRDs).
-    docs = parse_manifests(helm.template({}, "--include-crds"))
+    # What Argo CD applies: crds/ (none) plus the templates (the NKS CRDs).
+    docs = parse_manifests(helm.template({"peering": {"enabled": True}}, "--include-crds"))
     names = [d["metadata"]["name"] for d in find(docs, "CustomResourceDefinition")]
-    assert sorted(names) == sorted(
-        [
-            "clusterkopfpeerings.kopf.dev",
-            "kopfpeerings.kopf.dev",
-            "nksclusters.nks.nhncloud.com",
-            "nksnodegroups.nks.nhncloud.com",
-        ]
-    )
+    assert sorted(names) == ["nksclusters.nks.nhncloud.com", "nksnodegroups.nks.nhncloud.com"]
 
 
 def test_readme_documents_crds_upgrades_and_uninstall() -> None:

@@ -29,10 +29,11 @@ from tests.fixtures.kube import Kubectl
 from tests.fixtures.operator import wait_for
 from tests.helm.helpers import CHART, Helm, HelmError, merged, normalized_rules
 from tests.helm.test_rbac import (
-    CLUSTER_PEERINGS,
     CRDS,
     IN_NAMESPACE,
-    NAMESPACED_PEERINGS,
+    LEASE_BY_NAME,
+    LEASE_CREATE,
+    LEASE_ROLE,
     NAMESPACES,
 )
 
@@ -41,6 +42,7 @@ pytestmark = pytest.mark.kube
 RELEASE = "nks"
 FULLNAME = "nks-nks-operator"
 NKS_CRDS = ("nksclusters.nks.nhncloud.com", "nksnodegroups.nks.nhncloud.com")
+LEASES = "leases.coordination.k8s.io"
 
 
 # The session's NKS CRDs are applied once for every test (`crds_installed`): a release on
@@ -146,6 +148,20 @@ def can_i(kubectl: Kubectl, release: Release, verb: str, resource: str, *scope: 
     return answer == "yes"
 
 
+def assert_lease_rights(
+    kubectl: Kubectl, release: Release, lease: str, namespace: str, elsewhere: str
+) -> None:
+    """Leader election: create Leases, read and replace the one Lease, in `namespace` only."""
+    assert can_i(kubectl, release, "create", LEASES, "-n", namespace)
+    for verb in ("get", "update"):
+        assert can_i(kubectl, release, verb, f"{LEASES}/{lease}", "-n", namespace)
+        assert not can_i(kubectl, release, verb, f"{LEASES}/another", "-n", namespace)
+        assert not can_i(kubectl, release, verb, f"{LEASES}/{lease}", "-n", elsewhere)
+    for verb in ("list", "watch", "delete", "patch"):
+        assert not can_i(kubectl, release, verb, f"{LEASES}/{lease}", "-n", namespace)
+    assert not can_i(kubectl, release, "create", LEASES, "-n", elsewhere)
+
+
 def read_or_none(read: Any, *args: str) -> Any:
     try:
         return read(*args)
@@ -190,6 +206,7 @@ def test_install_upgrade_uninstall_all_namespaces(
     assert pod.containers[0].security_context.read_only_root_filesystem is True
     env = {e.name: e for e in pod.containers[0].env}
     assert env["NKS_PASSWORD"].value_from.secret_key_ref.name == "nks-credentials"
+    assert env["POD_NAMESPACE"].value_from.field_ref.field_path == "metadata.namespace"
     assert core.read_namespaced_service_account(FULLNAME, ns)
     service = core.read_namespaced_service(f"{FULLNAME}-metrics", ns)
     assert [(p.name, p.port) for p in service.spec.ports] == [("metrics", 9090)]
@@ -221,14 +238,15 @@ def test_install_upgrade_uninstall_all_namespaces(
     assert not can_i(kubectl, release, "get", "configmaps", "-n", ns)
     assert not can_i(kubectl, release, "list", "namespaces")
     assert not can_i(kubectl, release, "create", "customresourcedefinitions.apiextensions.k8s.io")
-    assert not can_i(kubectl, release, "patch", "clusterkopfpeerings.kopf.dev")
+    assert not can_i(kubectl, release, "create", LEASES, "-n", ns)
+    assert not can_i(kubectl, release, "get", f"{LEASES}/nks-operator", "-n", ns)
 
-    peering = f"nks-{ns}"
+    lease = f"nks-{ns}"
     release.upgrade(
         {
             "credentials": {"existingSecret": "nks-credentials"},
             "operator": {"logLevel": "DEBUG", "fastPollSeconds": 5},
-            "peering": {"enabled": True, "name": peering},
+            "peering": {"enabled": True, "name": lease},
             "replicaCount": 2,
             "networkPolicy": {"enabled": True},
         }
@@ -240,18 +258,19 @@ def test_install_upgrade_uninstall_all_namespaces(
     assert budget["apiVersion"] == "policy/v1beta1"
     assert budget["spec"]["maxUnavailable"] == 1
     args = apps.read_namespaced_deployment(FULLNAME, ns).spec.template.spec.containers[0].args
-    assert {"--log-level=DEBUG", "--fast-poll=5", f"--peering={peering}"} <= set(args)
+    assert {"--log-level=DEBUG", "--fast-poll=5", f"--leader-election={lease}"} <= set(args)
     assert client.NetworkingV1Api(kube_api).read_namespaced_network_policy(FULLNAME, ns)
-    custom = client.CustomObjectsApi(kube_api)
-    assert custom.get_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", peering)
     rules = live_rules(kube_api, "ClusterRole", release.cluster_object_name)
-    assert rules == CRDS | IN_NAMESPACE | CLUSTER_PEERINGS
-    assert can_i(kubectl, release, "patch", "clusterkopfpeerings.kopf.dev")
+    assert rules == CRDS | IN_NAMESPACE
+    assert live_rules(kube_api, "Role", LEASE_ROLE, ns) == LEASE_CREATE | LEASE_BY_NAME
+    assert_lease_rights(kubectl, release, lease, ns, elsewhere="kube-system")
 
     release.uninstall()
     rbac = client.RbacAuthorizationV1Api(kube_api)
     assert read_or_none(rbac.read_cluster_role, release.cluster_object_name) is None
     assert read_or_none(rbac.read_cluster_role_binding, release.cluster_object_name) is None
+    assert read_or_none(rbac.read_namespaced_role, LEASE_ROLE, ns) is None
+    assert read_or_none(rbac.read_namespaced_role_binding, LEASE_ROLE, ns) is None
     assert read_or_none(apps.read_namespaced_deployment, FULLNAME, ns) is None
     assert kubectl("get", "pdb", FULLNAME, "-n", ns, check=False).returncode != 0
 
@@ -265,20 +284,18 @@ def test_install_and_upgrade_a_namespace_list(
     ns = release.namespace
     team_a, team_b = extra_namespaces
     release.install({"watchNamespaces": [team_a, team_b], "peering": {"enabled": True}})
-    custom = client.CustomObjectsApi(kube_api)
     for watched in (team_a, team_b):
-        assert live_rules(kube_api, "Role", FULLNAME, watched) == IN_NAMESPACE | NAMESPACED_PEERINGS
+        assert live_rules(kube_api, "Role", FULLNAME, watched) == IN_NAMESPACE
         binding = client.RbacAuthorizationV1Api(kube_api).read_namespaced_role_binding(
             FULLNAME, watched
         )
         assert [(s.name, s.namespace) for s in binding.subjects] == [(FULLNAME, ns)]
-        assert custom.get_namespaced_custom_object(
-            "kopf.dev", "v1", watched, "kopfpeerings", "nks-operator"
-        )
     assert live_rules(kube_api, "ClusterRole", release.cluster_object_name) == CRDS | NAMESPACES
+    # The Lease stays in the release namespace, which is not watched.
+    assert live_rules(kube_api, "Role", LEASE_ROLE, ns) == LEASE_CREATE | LEASE_BY_NAME
+    assert_lease_rights(kubectl, release, "nks-operator", ns, elsewhere=team_a)
 
     assert can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", "-n", team_a)
-    assert can_i(kubectl, release, "patch", "kopfpeerings.kopf.dev", "-n", team_b)
     assert can_i(kubectl, release, "delete", "secrets", "-n", team_b)
     assert can_i(kubectl, release, "list", "customresourcedefinitions.apiextensions.k8s.io")
     assert not can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", "-n", ns)
@@ -293,16 +310,8 @@ def test_install_and_upgrade_a_namespace_list(
     assert read_or_none(rbac.read_namespaced_role, FULLNAME, team_b) is None
     assert read_or_none(rbac.read_namespaced_role_binding, FULLNAME, team_b) is None
     assert not can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", "-n", team_b)
-    peering = read_or_none(
-        custom.get_namespaced_custom_object,
-        "kopf.dev",
-        "v1",
-        team_b,
-        "kopfpeerings",
-        "nks-operator",
-    )
-    assert peering is None
     assert can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", "-n", team_a)
+    assert can_i(kubectl, release, "update", f"{LEASES}/nks-operator", "-n", ns)
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,6 +344,7 @@ def _chart_with_crds(
         if in_crds_folder:
             path.unlink()
             path = target / "crds" / path.name
+            path.parent.mkdir(exist_ok=True)
         path.write_text(yaml.safe_dump(crd, sort_keys=False))
         crds[plural] = crd
     if in_crds_folder:
@@ -411,12 +421,13 @@ def test_helm_upgrade_updates_the_crds_and_uninstall_keeps_them(
         assert live["schema"] == wanted["schema"], plural
     # The new field is served: the apiserver stores it instead of pruning it.
     custom = client.CustomObjectsApi(kube_api)
-    obj = cluster_manifest("upgraded", clusterID="abc-123")
+    adopted = "0b1c2d3e-4f50-4172-8394-a5b6c7d8e9f0"  # the schema wants a UUID
+    obj = cluster_manifest("upgraded", clusterID=adopted)
     obj["apiVersion"] = f"{group}/v1alpha1"
     stored = custom.create_namespaced_custom_object(
         group, "v1alpha1", release.namespace, "nksclusters", obj
     )
-    assert stored["spec"]["clusterID"] == "abc-123"
+    assert stored["spec"]["clusterID"] == adopted
 
     # Uninstalling keeps the CRDs, and so every custom resource.
     release.uninstall()

@@ -10,9 +10,9 @@ import pytest
 from tests.helm.helpers import Helm, parse_manifests
 
 VERSIONS = [kubernetes_validate.utils.all_versions()[0], kubernetes_validate.utils.latest_version()]
-# Kinds of other APIs: kopf's peering objects (their CRDs are in crds/, schema open) and the
-# Prometheus Operator's ServiceMonitor (its shape is asserted in test_render).
-CUSTOM_KINDS = {"ClusterKopfPeering", "KopfPeering", "ServiceMonitor"}
+# Kinds of other APIs: the Prometheus Operator's ServiceMonitor (its shape is asserted in
+# test_render).
+CUSTOM_KINDS = {"ServiceMonitor"}
 
 VALUES: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -44,7 +44,7 @@ VALUES: dict[str, dict[str, Any]] = {
         "extraEnv": [{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
         "extraEnvFrom": [{"configMapRef": {"name": "extra"}}],
     },
-    "globs": {"watchNamespaces": ["team-*"]},
+    "globs with leader election": {"watchNamespaces": ["team-*"], "peering": {"enabled": True}},
 }
 
 

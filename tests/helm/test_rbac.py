@@ -32,8 +32,10 @@ IN_NAMESPACE = (
     | triples("", ["events"], ["create"])
 )
 NAMESPACES = triples("", ["namespaces"], ["list", "watch"])
-CLUSTER_PEERINGS = triples("kopf.dev", ["clusterkopfpeerings"], RW)
-NAMESPACED_PEERINGS = triples("kopf.dev", ["kopfpeerings"], RW)
+# Leader election: the Lease is created once, then read and replaced by name.
+LEASE_CREATE = triples("coordination.k8s.io", ["leases"], ["create"])
+LEASE_BY_NAME = triples("coordination.k8s.io", ["leases"], ["get", "update"])
+LEASE_ROLE = f"{FULLNAME}-leader-election"
 SECRET_WRITER = triples("", ["secrets"], ["get", "create", "update", "delete"])
 
 
@@ -76,9 +78,25 @@ def test_all_namespaces_cluster_role_holds_exactly_the_operators_calls(helm: Hel
     assert not [a for a in args if a.startswith("--namespace")]
 
 
-def test_all_namespaces_with_peering_adds_cluster_peerings_only(helm: Helm) -> None:
-    manifests = helm.render({"peering": {"enabled": True}})
-    assert cluster_rules(manifests) == CRDS | IN_NAMESPACE | CLUSTER_PEERINGS
+def assert_lease_role(manifests: list[Manifest], lease: str) -> None:
+    """The leader election Role: create on Leases, get/update of the one Lease by name."""
+    role = one(manifests, "Role", LEASE_ROLE)
+    assert role["metadata"]["namespace"] == NAMESPACE
+    by_name = [r for r in role["rules"] if "resourceNames" in r]
+    assert [r["resourceNames"] for r in by_name] == [[lease]]
+    assert normalized_rules(by_name) == LEASE_BY_NAME
+    assert normalized_rules(r for r in role["rules"] if r not in by_name) == LEASE_CREATE
+    binding = one(manifests, "RoleBinding", LEASE_ROLE)
+    assert binding["metadata"]["namespace"] == NAMESPACE
+    assert_binds_service_account(binding, "Role", LEASE_ROLE)
+
+
+def test_all_namespaces_with_leader_election_adds_only_the_lease_role(helm: Helm) -> None:
+    manifests = helm.render({"peering": {"enabled": True, "name": "nks-ha"}})
+    assert cluster_rules(manifests) == CRDS | IN_NAMESPACE
+    assert_lease_role(manifests, "nks-ha")
+    assert roles_by_namespace(manifests) == {NAMESPACE: LEASE_CREATE | LEASE_BY_NAME}
+    assert not find(manifests, "Role", FULLNAME)
 
 
 def test_namespace_list_gets_a_role_per_namespace_and_a_minimal_cluster_role(
@@ -100,10 +118,27 @@ def test_namespace_list_gets_a_role_per_namespace_and_a_minimal_cluster_role(
     assert "--all-namespaces" not in args
 
 
-def test_namespace_list_with_peering_adds_namespaced_peerings_to_each_role(helm: Helm) -> None:
+def test_namespace_list_with_leader_election_keeps_the_lease_in_the_release_namespace(
+    helm: Helm,
+) -> None:
     manifests = helm.render({"watchNamespaces": ["team-a"], "peering": {"enabled": True}})
     assert cluster_rules(manifests) == CRDS | NAMESPACES
-    assert roles_by_namespace(manifests) == {"team-a": IN_NAMESPACE | NAMESPACED_PEERINGS}
+    assert normalized_rules(one(manifests, "Role", FULLNAME)["rules"]) == IN_NAMESPACE
+    assert_lease_role(manifests, "nks-operator")
+    # The release namespace is watched too: its two Roles keep apart.
+    watched = helm.render({"watchNamespaces": [NAMESPACE], "peering": {"enabled": True}})
+    assert {m["metadata"]["name"] for m in find(watched, "Role")} == {FULLNAME, LEASE_ROLE}
+    assert_lease_role(watched, "nks-operator")
+
+
+def test_no_lease_rules_without_leader_election(helm: Helm) -> None:
+    for values in ({}, {"watchNamespaces": ["team-a"]}, {"watchNamespaces": ["team-*"]}):
+        manifests = helm.render(values)
+        assert not find(manifests, "Role", LEASE_ROLE)
+        assert not find(manifests, "RoleBinding", LEASE_ROLE)
+        for obj in rbac_objects(manifests):
+            groups = {g for rule in obj.get("rules", []) for g in rule["apiGroups"]}
+            assert "coordination.k8s.io" not in groups, obj["metadata"]["name"]
 
 
 def test_namespace_listing_can_be_dropped_for_plain_names_only(helm: Helm) -> None:
@@ -146,10 +181,10 @@ def test_secret_namespaces_need_nothing_more_with_all_namespaces(helm: Helm) -> 
         {},
         {"peering": {"enabled": True}},
         {"watchNamespaces": ["a", "b"], "peering": {"enabled": True}},
-        {"watchNamespaces": ["team-*"]},
+        {"watchNamespaces": ["team-*"], "peering": {"enabled": True}},
         {"watchNamespaces": ["a"], "rbac": {"secretNamespaces": ["argocd"]}},
     ],
-    ids=["all", "all-peering", "list-peering", "glob", "list-secrets"],
+    ids=["all", "all-leader", "list-leader", "glob-leader", "list-secrets"],
 )
 def test_no_wildcards_and_no_privilege_verbs(helm: Helm, values: dict[str, Any]) -> None:
     for obj in rbac_objects(helm.render(values)):
@@ -157,7 +192,10 @@ def test_no_wildcards_and_no_privilege_verbs(helm: Helm, values: dict[str, Any])
             for key in ("apiGroups", "resources", "verbs"):
                 assert "*" not in rule[key], f"{obj['kind']} {obj['metadata']['name']}: {rule}"
             assert not {"escalate", "bind", "impersonate", "deletecollection"} & set(rule["verbs"])
-            assert "nonResourceURLs" not in rule and "resourceNames" not in rule
+            assert "nonResourceURLs" not in rule
+            # Only the Lease rules name their object here (test_webhook.py: the webhook).
+            if "resourceNames" in rule:
+                assert obj["metadata"]["name"] == LEASE_ROLE, rule
 
 
 def test_rbac_create_false_renders_no_rbac(helm: Helm) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from tests.helm.helpers import (
@@ -116,7 +117,7 @@ def test_command_line_defaults(helm: Helm) -> None:
     ]
 
 
-def test_log_settings_poll_intervals_peering_and_extra_args(helm: Helm) -> None:
+def test_log_settings_poll_intervals_leader_election_and_extra_args(helm: Helm) -> None:
     args = container(
         helm.render(
             {
@@ -139,7 +140,7 @@ def test_log_settings_poll_intervals_peering_and_extra_args(helm: Helm) -> None:
         "--fast-poll=2.5",
         "--slow-poll=300",
         "--error-backoff=30",
-        "--peering=nks-ha",
+        "--leader-election=nks-ha",
     ):
         assert expected in args
     assert args[-2:] == ["--kubeconfig", "/etc/kube/config"]
@@ -217,9 +218,12 @@ def test_dev_credentials_render_a_secret_and_restart_on_change(helm: Helm) -> No
     assert annotations["checksum/credentials"] != annotations_after["checksum/credentials"]
 
 
-def test_pod_id_is_the_pod_name(helm: Helm) -> None:
+def test_pod_name_and_namespace_come_from_the_downward_api(helm: Helm) -> None:
+    # The Lease holder's identity starts with POD_NAME; the Lease is in POD_NAMESPACE.
     env = env_of(helm.render())
-    assert env["POD_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert "POD_ID" not in env  # kopf's peering identity, unused in standalone mode
 
 
 def test_metrics_service_on_9090(helm: Helm) -> None:
@@ -337,17 +341,18 @@ def test_every_object_carries_the_standard_labels(helm: Helm) -> None:
         assert labels["app.kubernetes.io/version"] == APP_VERSION
 
 
-def test_peering_objects_follow_the_scope(helm: Helm) -> None:
-    assert not find(helm.render(), "ClusterKopfPeering")
-    manifests = helm.render({"peering": {"enabled": True, "name": "ha"}})
-    assert one(manifests, "ClusterKopfPeering", "ha")["apiVersion"] == "kopf.dev/v1"
-    assert not find(manifests, "KopfPeering")
-    manifests = helm.render({"peering": {"enabled": True}, "watchNamespaces": ["a", "b"]})
-    assert not find(manifests, "ClusterKopfPeering")
-    assert sorted(m["metadata"]["namespace"] for m in find(manifests, "KopfPeering")) == [
-        "a",
-        "b",
-    ]
+@pytest.mark.parametrize("watch", [[], ["a", "b"], ["team-*"]], ids=["all", "list", "glob"])
+def test_leader_election_is_one_flag_and_no_kopf_peering(helm: Helm, watch: list[str]) -> None:
+    values = {"peering": {"enabled": True, "name": "ha"}, "watchNamespaces": watch}
+    manifests = helm.render(values, "--include-crds")
+    args = container(manifests)["args"]
+    assert [a for a in args if a.startswith("--leader-election")] == ["--leader-election=ha"]
+    assert "--peering=ha" not in args
+    # The operator creates the Lease itself; nothing of kopf's peering is rendered.
+    assert not [m for m in manifests if m["apiVersion"].startswith("kopf.dev/")]
+    assert not [m for m in manifests if m["kind"] == "Lease"]
+    without = container(helm.render({"watchNamespaces": watch}))["args"]
+    assert not [a for a in without if a.startswith(("--leader-election", "--peering"))]
 
 
 def test_webhook_off_by_default_renders_nothing_of_it(helm: Helm) -> None:
@@ -357,7 +362,7 @@ def test_webhook_off_by_default_renders_nothing_of_it(helm: Helm) -> None:
     assert not {k for k in kinds if "Webhook" in k}
 
 
-def test_replicas_with_peering(helm: Helm) -> None:
+def test_replicas_with_leader_election(helm: Helm) -> None:
     deployment = one(helm.render({"replicaCount": 2, "peering": {"enabled": True}}), "Deployment")
     assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
@@ -403,6 +408,9 @@ def test_notes_name_the_credentials_mode(helm: Helm) -> None:
     assert "`helm uninstall` keeps them" in notes("{}")
     assert "`helm uninstall` DELETES them" in notes('{"crds": {"keep": false}}')
     assert "CRDs" not in notes('{"crds": {"enabled": false}}')
+    leader = notes('{"replicaCount": 2, "peering": {"enabled": true, "name": "ha"}}')
+    assert "2 replica(s), one active" in leader and "get lease ha" in leader
+    assert "Leader election" not in notes("{}")
 
 
 def test_shard_selector_becomes_selector_flags(helm: Helm) -> None:

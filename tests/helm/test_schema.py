@@ -44,7 +44,7 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         {"operator": {"logLevel": "TRACE"}},
         ["/operator/logLevel", "'DEBUG', 'INFO', 'WARNING', 'ERROR'"],
     ),
-    "two replicas without peering": (
+    "two replicas without leader election": (
         {"replicaCount": 2},
         ["/replicaCount", "maximum", "/peering/enabled", "must be true"],
     ),
@@ -106,9 +106,13 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "namespace that is no name": ({"watchNamespaces": ["Team_A"]}, ["/watchNamespaces/0"]),
     "namespace listed twice": ({"watchNamespaces": ["a", "a"]}, ["/watchNamespaces"]),
-    "peering with namespace globs": (
-        {"peering": {"enabled": True}, "watchNamespaces": ["team-a", "team-*"]},
-        ["/watchNamespaces/1"],
+    "Lease name that is no name": (
+        {"peering": {"enabled": True, "name": "NKS_HA"}},
+        ["/peering/name", "does not match"],
+    ),
+    "Lease name too long": (
+        {"peering": {"enabled": True, "name": "a" * 254}},
+        ["/peering/name", "maxLength"],
     ),
     "health port out of range": ({"health": {"port": 70000}}, ["/health/port", "maximum"]),
     "metrics service type": (
@@ -204,7 +208,13 @@ ACCEPTED: dict[str, dict[str, Any]] = {
     "poll intervals": {
         "operator": {"fastPollSeconds": 0.5, "slowPollSeconds": 600, "errorBackoffSeconds": 5}
     },
-    "peered pair": {"replicaCount": 2, "peering": {"enabled": True, "name": "nks.ha"}},
+    "leader-elected pair": {"replicaCount": 2, "peering": {"enabled": True, "name": "nks.ha"}},
+    # The Lease is in the release namespace, whatever the operator watches.
+    "leader election with globs": {
+        "replicaCount": 3,
+        "peering": {"enabled": True},
+        "watchNamespaces": ["team-*", "!kube-system"],
+    },
     "scaled to zero": {"replicaCount": 0},
     "dev credentials": {
         "credentials": {
@@ -253,7 +263,7 @@ def test_lint(helm: Helm) -> None:
     assert "1 chart(s) linted, 0 chart(s) failed" in out
 
 
-@pytest.mark.parametrize("case", ["everything", "dev credentials", "peered pair", "globs"])
+@pytest.mark.parametrize("case", ["everything", "dev credentials", "leader-elected pair", "globs"])
 def test_lint_with_values(helm: Helm, case: str) -> None:
     out = helm("lint", str(CHART), "--strict", "--values", "-", input=json.dumps(ACCEPTED[case]))
     assert "0 chart(s) failed" in out

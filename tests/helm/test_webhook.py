@@ -242,6 +242,10 @@ def test_cert_manager_with_two_replicas_is_accepted(helm: Helm, helm3: Helm) -> 
     jsonschema.validate(merged(DEFAULTS, values), SCHEMA, cls=jsonschema.Draft7Validator)
     rendered = helm.render(values)
     assert one(rendered, "Deployment")["spec"]["replicas"] == 2
+    # Every replica serves the webhook, the standbys too: ready once it answers.
+    operator = container(rendered)
+    assert "--leader-election=nks-operator" in operator["args"]
+    assert operator["readinessProbe"]["tcpSocket"] == {"port": "webhook"}
     # Helm 3 renders the same objects; it only sorts ValidatingWebhookConfiguration (a kind
     # it does not order) after the cert-manager ones, where Helm 4 puts it before them.
     key = json.dumps

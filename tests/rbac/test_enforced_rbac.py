@@ -7,7 +7,8 @@ token of the chart's ServiceAccount, so every call it makes is judged by the cha
 rules and nothing else. The lifecycle - credentials, an NKSCluster with its kubeconfig
 Secret and Argo CD registration, an NKSNodeGroup, deletion of both - must complete; the
 audit log then shows that the ServiceAccount was refused nothing and that every rule the
-chart grants was used.
+chart grants was used. The namespace list runs with leader election, so the Lease rules
+take part too.
 """
 
 from __future__ import annotations
@@ -55,12 +56,20 @@ ARGOCD = "argocd"
 NKS_CRDS = ("nksclusters.nks.nhncloud.com", "nksnodegroups.nks.nhncloud.com")
 SERVICE_ACCOUNT = f"system:serviceaccount:{NAMESPACE}:{FULLNAME}"
 
+LEASE = "nks-rbac"
 # Values per watch scope. With a namespace list, Argo CD's namespace is outside it and
-# gets the Secrets-only Role of rbac.secretNamespaces.
+# gets the Secrets-only Role of rbac.secretNamespaces; that run also elects its leader
+# with the Lease LEASE in the release namespace (neither watched nor Argo CD's).
 SCOPES: dict[str, dict[str, Any]] = {
     "all-namespaces": {},
-    "namespace-list": {"watchNamespaces": [WATCHED], "rbac": {"secretNamespaces": [ARGOCD]}},
+    "namespace-list-leader-election": {
+        "watchNamespaces": [WATCHED],
+        "rbac": {"secretNamespaces": [ARGOCD]},
+        "peering": {"enabled": True, "name": LEASE},
+    },
 }
+# What the downward API gives the pod, for the fields the chart maps into its env.
+POD_FIELDS = {"metadata.name": "nks-operator-0", "metadata.namespace": NAMESPACE}
 
 # Rules the audit log cannot show in use, and why. Nothing else may go unused.
 NOT_REQUESTS = {
@@ -70,8 +79,11 @@ NOT_REQUESTS = {
     ("nks.nhncloud.com", "nksclusters/finalizers", "update"),
 }
 
-Rule = tuple[str, str, str, str]
-"""(namespace or "*" for a ClusterRole, apiGroup, resource[/subresource], verb)."""
+Rule = tuple[str, str, str, str, str]
+"""(namespace or "*" for a ClusterRole, apiGroup, resource[/subresource], verb, object
+name or "" for any)."""
+Request = tuple[str, str, str, str, str]
+"""(namespace or "", apiGroup, resource[/subresource], verb, object name or "")."""
 
 
 @dataclass
@@ -83,6 +95,9 @@ class Run:
     """The audit events of the ServiceAccount's requests."""
     failure: str | None = None
     log: str = ""
+    exit_code: int | None = None
+    lease: dict[str, Any] | None = None
+    """The leader election Lease after the operator stopped (None: none was made)."""
 
 
 def granted_rules(manifests: list[dict[str, Any]]) -> set[Rule]:
@@ -103,26 +118,41 @@ def granted_rules(manifests: list[dict[str, Any]]) -> set[Rule]:
         ref = binding["roleRef"]
         role = roles[(ref["kind"], "*" if ref["kind"] == "ClusterRole" else where, ref["name"])]
         for rule in role["rules"]:
-            assert "resourceNames" not in rule, rule  # not modelled here
             for group in rule["apiGroups"]:
                 for resource in rule["resources"]:
                     for verb in rule["verbs"]:
-                        out.add((where, group, resource, verb))
+                        for name in rule.get("resourceNames") or [""]:
+                            out.add((where, group, resource, verb, name))
     return out
 
 
-def requested(event: dict[str, Any]) -> tuple[str, str, str, str]:
-    """(namespace or "", apiGroup, resource[/subresource], verb) of an audit event."""
+def requested(event: dict[str, Any]) -> Request:
+    """What an audit event asked for (see Request)."""
     ref = event.get("objectRef") or {}
     resource = ref.get("resource", "")
     if ref.get("subresource"):
         resource += "/" + ref["subresource"]
-    return ref.get("namespace", ""), ref.get("apiGroup", ""), resource, event["verb"]
+    namespace, group = ref.get("namespace", ""), ref.get("apiGroup", "")
+    return namespace, group, resource, event["verb"], ref.get("name", "")
 
 
-def covers(rule: Rule, request: tuple[str, str, str, str]) -> bool:
-    where, group, resource, verb = rule
-    return (where == "*" or where == request[0]) and (group, resource, verb) == request[1:]
+def covers(rule: Rule, request: Request) -> bool:
+    where, group, resource, verb, name = rule
+    return (
+        (where == "*" or where == request[0])
+        and (group, resource, verb) == request[1:4]
+        and name in ("", request[4])
+    )
+
+
+def pod_env(container: dict[str, Any]) -> dict[str, str]:
+    """The container's env that the downward API fills in (fieldRef), as the pod sees it."""
+    out = {}
+    for entry in container.get("env", []):
+        field_ref = (entry.get("valueFrom") or {}).get("fieldRef")
+        if field_ref is not None:
+            out[entry["name"]] = POD_FIELDS[field_ref["fieldPath"]]
+    return out
 
 
 def refused(run: Run) -> list[str]:
@@ -229,16 +259,13 @@ def _run_scope(kube: LocalKube, helm: Helm, values: dict[str, Any], sim: str, wo
     )
     result = Run(granted=granted_rules(manifests))
     (deployment,) = [m for m in manifests if m["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
     # The pod's arguments, except the liveness endpoint (no port to spare) and the log level.
-    args = [
-        a
-        for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        if not a.startswith(("--liveness", "--log-level"))
-    ]
+    args = [a for a in container["args"] if not a.startswith(("--liveness", "--log-level"))]
     kubeconfig = service_account_kubeconfig(
         kube, kubectl, NAMESPACE, FULLNAME, workdir / "operator-kubeconfig"
     )
-    env = {**os.environ, **FAST_ENV, "KUBECONFIG": str(kubeconfig)}
+    env = {**os.environ, **FAST_ENV, **pod_env(container), "KUBECONFIG": str(kubeconfig)}
     for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD", "NKS_METRICS_PORT"):
         env.pop(key, None)
     log_path = workdir / "operator.log"
@@ -258,6 +285,9 @@ def _run_scope(kube: LocalKube, helm: Helm, values: dict[str, Any], sim: str, wo
             result.failure = str(error)
         finally:
             _stop(process)
+        result.exit_code = process.returncode
+        lease = _read_or_none(client.CoordinationV1Api(api).read_namespaced_lease, LEASE, NAMESPACE)
+        result.lease = None if lease is None else api.sanitize_for_serialization(lease)
     result.log = log_path.read_text(errors="replace")
     # A request of the admin's, after every one of the operator's: once it is in the audit
     # log, so are they.
@@ -292,7 +322,7 @@ def test_the_kubeconfig_secret_was_created_by_the_service_account(run: Run) -> N
     creates = [
         e["responseStatus"].get("code")
         for e in run.requests
-        if requested(e) == (WATCHED, "", "secrets", "create")
+        if requested(e)[:4] == (WATCHED, "", "secrets", "create")
         and (e.get("objectRef") or {}).get("name") in ("demo-kubeconfig", None)
     ]
     assert 201 in creates, _with_log(run, f"kubeconfig Secret creations answered {creates}")
@@ -304,11 +334,28 @@ def test_every_granted_rule_is_used(run: Run) -> None:
     unused = {
         rule
         for rule in run.granted
-        if rule[1:] not in NOT_REQUESTS and not any(covers(rule, req) for req in used)
+        if rule[1:4] not in NOT_REQUESTS and not any(covers(rule, req) for req in used)
     }
     assert not unused, "granted but never requested: " + ", ".join(
-        f"{verb} {group or 'core'}/{resource} in {where}"
-        for where, group, resource, verb in sorted(unused)
+        f"{verb} {group or 'core'}/{resource}{'/' + name if name else ''} in {where}"
+        for where, group, resource, verb, name in sorted(unused)
     )
     # The NOT_REQUESTS rules are granted (else they would be pointless to list).
-    assert {rule[1:] for rule in run.granted} >= NOT_REQUESTS
+    assert {rule[1:4] for rule in run.granted} >= NOT_REQUESTS
+
+
+def test_the_lease_is_used_only_with_leader_election_and_released_at_the_end(
+    run: Run, request: pytest.FixtureRequest
+) -> None:
+    leases = [e for e in run.requests if requested(e)[2] == "leases"]
+    if "peering" not in SCOPES[request.node.callspec.params["run"]]:
+        assert not leases and run.lease is None
+        return
+    assert run.lease is not None, _with_log(run, "no Lease was made")
+    assert {requested(e)[0] for e in leases} == {NAMESPACE}
+    # Created once, renewed, and at the clean stop handed back: no holder, exit code 0.
+    creates = [e for e in leases if e["verb"] == "create" and e["responseStatus"]["code"] == 201]
+    assert len(creates) == 1, _with_log(run, f"{len(creates)} Lease creations")
+    holder = run.lease["spec"].get("holderIdentity")
+    assert not holder, _with_log(run, f"the Lease still names {holder!r}")
+    assert run.exit_code == 0, _with_log(run, f"the operator exited with {run.exit_code}")
