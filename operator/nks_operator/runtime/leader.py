@@ -5,6 +5,11 @@ its identity into the Lease when the Lease is free or its holder let it expire, 
 renewing it every `retry_seconds`, and - when it cannot renew within `renew_deadline` -
 gives up at once (its caller stops working and exits, so no two replicas ever act on NKS
 together). Every write is conditional on the Lease's resourceVersion.
+
+Expiry is timed on this replica's own clock, from when it last saw the Lease change (as
+client-go does): the holder's `renewTime` comes from another node's clock, which may be
+off. Each attempt is bounded by `renew_deadline`, so an apiserver that stops answering
+cannot keep a leader working past the point where a standby may take over.
 """
 
 from __future__ import annotations
@@ -34,16 +39,6 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _parse(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
-
-
 @dataclass(frozen=True)
 class LeaseSettings:
     name: str
@@ -70,13 +65,23 @@ class LeaderElection:
             f"/apis/coordination.k8s.io/v1/namespaces/{settings.namespace}/leases/{settings.name}"
         )
         self.leading = False
+        # The Lease record last seen and when (this replica's monotonic clock).
+        self._seen: tuple[Any, ...] | None = None
+        self._seen_at = 0.0
+
+    async def _attempt(self) -> bool:
+        """`_try` bounded by the renew deadline (a timeout counts as a failed attempt)."""
+        try:
+            return await asyncio.wait_for(self._try(), self.settings.renew_deadline)
+        except TimeoutError:
+            raise KubeAPIError(0, "Timeout", "the apiserver did not answer in time") from None
 
     async def acquire(self) -> None:
         """Return once this replica holds the Lease (waits while another one does)."""
         announced = False
         while True:
             try:
-                if await self._try():
+                if await self._attempt():
                     self.leading = True
                     logger.info("Leading as %s (lease %s)", self.identity, self._path)
                     return
@@ -93,7 +98,7 @@ class LeaderElection:
         while True:
             await asyncio.sleep(self.settings.retry_seconds)
             try:
-                if await self._try():
+                if await self._attempt():
                     last_renewed = asyncio.get_running_loop().time()
                     continue
                 logger.error("Lease %s was taken by another replica", self._path)
@@ -145,11 +150,14 @@ class LeaderElection:
             return True
         spec = dict(lease.get("spec") or {})
         holder = spec.get("holderIdentity")
+        record = (holder, spec.get("renewTime"), spec.get("leaseTransitions"))
+        clock = asyncio.get_running_loop().time()
+        if record != self._seen:
+            self._seen, self._seen_at = record, clock
         if holder and holder != self.identity:
-            renewed = _parse(spec.get("renewTime")) or _parse(spec.get("acquireTime"))
             duration = float(spec.get("leaseDurationSeconds") or self.settings.lease_seconds)
-            if renewed is not None and renewed + datetime.timedelta(seconds=duration) > now:
-                return False  # held and not expired
+            if clock - self._seen_at < duration:
+                return False  # held, and renewed within its duration as far as we can see
         if holder != self.identity:
             spec["acquireTime"] = stamp
             spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
