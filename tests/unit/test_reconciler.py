@@ -620,9 +620,12 @@ async def test_a_dropped_operation_is_sent_once_more_then_reported() -> None:
     h = Harness().status_of(nksID=ID, lastOperation=operation(age=120))
     h.observe()
     h.adapter.plan_result = Plan(action=resize())
-    await h.run()
+    result = await h.run()
     assert "OperationDropped" in h.reasons()
-    assert h.status["lastOperation"]["attempt"] == 2  # sent again in the same pass
+    assert result.requeue_after == 0  # the next pass, at once, sends it again
+    assert h.condition("Synced")["reason"] == "Waiting"
+    await h.run()
+    assert h.status["lastOperation"]["attempt"] == 2
     assert sum(c.startswith("resize") for c in h.calls.log) == 1
     h.body["status"]["lastOperation"] = operation(age=120, attempt=2)
     await h.run()

@@ -30,7 +30,8 @@ class Operations(Steps):
     def follow(
         self, p: Pass, account: Account, observed: Observed, plan: Plan, location: Location
     ) -> tuple[OperationView | None, tuple[float, ...]]:
-        """Follow the day-2 operation in flight; a view means nothing else may happen now."""
+        """Follow the day-2 operation in flight; a view means nothing else may happen now,
+        and a timer of 0 that it has just ended (the next pass sends what comes next)."""
         last = p.status.last_operation
         created_running = (
             last is not None
@@ -105,7 +106,22 @@ class Operations(Steps):
                 what = last.message or last.type
                 message = f"NKS accepted {what} but never applied it; sending it again"
                 p.event("Warning", Reason.OPERATION_DROPPED, message)
-        return None, ()
+        # It just ended: the next pass plans from reads made after its end (this pass's
+        # plan may predate it), at once.
+        return None, (0.0,)
+
+    @staticmethod
+    def plan_fields(plan: Plan) -> dict[str, Any]:
+        """What the outcome needs to know of a plan."""
+        fields: dict[str, Any] = {"plan": plan.state}
+        if plan.action is not None:
+            fields["plan_message"] = plan.action.summary
+        elif plan.blocked:
+            fields["plan_reason"] = plan.blocked[0].reason
+            fields["plan_message"] = "; ".join(b.message for b in plan.blocked)
+        elif plan.waiting is not None:
+            fields["plan_message"] = plan.waiting.message
+        return fields
 
     async def send(
         self,
@@ -116,14 +132,8 @@ class Operations(Steps):
         plan: Plan,
         base: dict[str, Any],
     ) -> Assessment:
-        fields: dict[str, Any] = dict(base)
-        fields["plan"] = plan.state
-        if plan.blocked:
-            fields["plan_reason"] = plan.blocked[0].reason
-            fields["plan_message"] = "; ".join(b.message for b in plan.blocked)
-        elif plan.waiting is not None:
-            fields["plan_message"] = plan.waiting.message
-        else:
+        fields: dict[str, Any] = {**base, **self.plan_fields(plan)}
+        if not plan.blocked and plan.waiting is None:
             events.clear_warnings(
                 p.memory,
                 Reason.UPGRADE_BLOCKED,
@@ -132,13 +142,13 @@ class Operations(Steps):
                 Reason.NO_UPGRADE_PATH,
                 Reason.UNKNOWN_NODES,
                 Reason.NODE_STATE_UNKNOWN,
+                Reason.SERVICE_GATEWAY_BLOCKED,
                 Reason.USER_SCRIPT_NOT_APPLIED,
                 Reason.OPERATION_FAILED,
             )
         action = plan.action
         if action is None:
             return p.assess(Stage.RUNNING, **fields)
-        fields["plan_message"] = action.summary
         last = p.status.last_operation
         if (
             last is not None

@@ -40,7 +40,7 @@ from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import phase, task_events
-from nks_operator.reconcile.outcome import Assessment, Outcome, Problem, Stage, outcome
+from nks_operator.reconcile.outcome import Assessment, Outcome, Problem, Sending, Stage, outcome
 from nks_operator.reconcile.reasons import Reason
 from nks_operator.runtime.cache import ObjectKey
 
@@ -233,6 +233,10 @@ class Reconciler(Steps):
         view, timers = self.operations.follow(p, account, observed, plan, location)
         if view is not None or phase.is_in_progress(nks_status):
             return p.assess(Stage.RUNNING, operation=view, timers=timers, **base)
+        if 0.0 in timers:  # an operation just ended: what comes next goes in the next pass
+            sending = Sending.NEXT if plan.action is not None else Sending.NONE
+            fields = {**base, **self.operations.plan_fields(plan)}
+            return p.assess(Stage.RUNNING, timers=timers, sending=sending, **fields)
         try:
             base["side_problem"] = await adapter.when_stable(p, account, observed)
         except errors.NKSError as error:

@@ -575,7 +575,7 @@ def plan_cluster(
                 missing = "obs" if not obs else "ncr"
                 plan.blocked.append(
                     Blocked(
-                        Reason.INVALID_SPEC,
+                        Reason.SERVICE_GATEWAY_BLOCKED,
                         "NKS changes both service gateways in one call and reports no "
                         f"{missing} gateway for this cluster: set spec.serviceGateways.{missing}",
                     )

@@ -45,6 +45,7 @@ class Sending(StrEnum):
     FAILED_BEFORE = "FailedBefore"  # the same operation failed for this generation
     PAUSED = "Paused"  # would be sent, but the resource is paused
     CLUSTER_BUSY = "ClusterBusy"  # another operation of the cluster goes first
+    NEXT = "Next"  # the previous operation just ended; this one goes in the next pass
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,10 @@ def _running(
         warnings.append((Reason.OPERATION_FAILED, a.plan_message))
     elif a.sending == Sending.PAUSED:
         conditions.append(_cond(SYNCED, "True", Reason.PAUSED, f"paused: would {a.plan_message}"))
+    elif a.sending == Sending.NEXT:
+        message = f"next: {a.plan_message}"
+        conditions.append(_cond(SYNCED, "False", Reason.WAITING, message))
+        conditions.append(_cond(PROGRESSING, "True", Reason.OPERATION_IN_PROGRESS, message))
     elif a.sending == Sending.CLUSTER_BUSY:
         message = f"waiting for the cluster to be idle to {a.plan_message}"
         conditions.append(_cond(SYNCED, "False", Reason.WAITING, message))

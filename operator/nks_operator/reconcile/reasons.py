@@ -55,6 +55,7 @@ class Reason(StrEnum):
     NO_UPGRADE_PATH = "NoUpgradePath"
     UNKNOWN_NODES = "UnknownNodes"
     NODE_STATE_UNKNOWN = "NodeStateUnknown"
+    SERVICE_GATEWAY_BLOCKED = "ServiceGatewayBlocked"
     USER_SCRIPT_NOT_APPLIED = "UserScriptNotApplied"
     ARGOCD_REGISTRATION_FAILED = "ArgoCDRegistrationFailed"
 
