@@ -10,6 +10,7 @@ simulator (`nks-operator simulator`, its own process) and, per scenario, the ope
            per-resource polling (NKS_POLLING_MODE=per-resource), and the ratio
   scale    many clusters + node groups: time to converge, operator peak RSS and CPU,
            Kubernetes API calls, NKS calls and identity tokens
+  memory   a smaller workload with tracemalloc on: live bytes by allocating package
 
 Results: bench/results/<UTC timestamp>.json (or --output). Timings are never asserted.
 """
@@ -37,10 +38,10 @@ from typing import Any
 from bench.kube import Kube
 from bench.procs import ROOT, ProcStats, SimulatorProcess, load_average
 from bench.report import render_table, targets
-from bench.scenarios import Env, run_latency, run_scale, run_steady
+from bench.scenarios import Env, run_latency, run_memory, run_scale, run_steady
 from bench.simclient import SimAdmin
 
-SCENARIOS = ("latency", "steady", "scale")
+SCENARIOS = ("latency", "steady", "scale", "memory")
 RESULTS = ROOT / "bench" / "results"
 
 QUICK = {
@@ -49,6 +50,8 @@ QUICK = {
     "delay": 2.0,
     "scale_clusters": 20,
     "scale_nodegroups": 40,
+    "memory_clusters": 10,
+    "memory_nodegroups": 20,
     "scale_delay": 2.0,
     "steady_slow_poll": 1.5,
     "steady_cycles": 2,
@@ -103,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale-delay", type=float, default=10.0, help="simulated NKS operation time, s"
     )
     scale.add_argument("--scale-timeout", type=float, default=1200.0, help="seconds")
+    scale.add_argument(
+        "--memory-clusters", type=int, default=300, help="memory scenario (default 300)"
+    )
+    scale.add_argument(
+        "--memory-nodegroups", type=int, default=600, help="memory scenario (default 600)"
+    )
     operator = parser.add_argument_group("operator settings (default: the operator's own)")
     operator.add_argument("--fast-poll", type=float, help="NKS_FAST_POLL_SECONDS")
     operator.add_argument("--slow-poll", type=float, help="NKS_SLOW_POLL_SECONDS (not steady)")
@@ -191,7 +200,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         admin = SimAdmin(sim.url)
         _say(f"simulator at {sim.url}; logs in {workdir}")
         env = Env(kube, admin, sim.url, workdir, _say, args.operator_log_level)
-        runners = {"latency": run_latency, "steady": run_steady, "scale": run_scale}
+        runners = {
+            "latency": run_latency,
+            "steady": run_steady,
+            "scale": run_scale,
+            "memory": run_memory,
+        }
         for name in args.scenarios:
             _say(f"scenario {name}")
             t0 = time.monotonic()

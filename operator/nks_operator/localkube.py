@@ -156,10 +156,14 @@ class _Process:
     log_offset: int  # where this run's output starts (a restart appends to the same log)
 
     def stop(self, grace: float) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds; `grace` 0 is a SIGKILL at once."""
         if self.popen.poll() is None:
-            self.popen.terminate()
+            if grace <= 0:
+                self.popen.kill()
+            else:
+                self.popen.terminate()
             try:
-                self.popen.wait(grace)
+                self.popen.wait(grace if grace > 0 else 10)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
@@ -337,8 +341,8 @@ class LocalKube:
 
         etcd keeps every object, so clients see an outage, not a new cluster. It gets
         `grace` seconds to end after SIGTERM (it waits for open watches otherwise), then
-        SIGKILL: a crash and a clean shutdown look the same to its clients. Returns once
-        it serves API requests again.
+        SIGKILL; `grace` 0 is a crash (SIGKILL at once). Returns once it serves API
+        requests again.
         """
         if self._running is None or self._api_args is None:
             raise LocalKubeError("LocalKube is not started")

@@ -137,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
     # official client (22 MiB) only to recognise its objects, which the operator never has.
     if "kubernetes" not in sys.modules:
         sys.modules["kubernetes"] = None  # type: ignore[assignment]
+    from nks_operator import diagnostics
+
+    diagnostics.install()  # before the imports it measures
     import kopf
 
     import nks_operator.handlers  # noqa: F401  (registers the handlers)

@@ -32,7 +32,7 @@ from tests.e2e.helpers import (
     wait_gone,
     write_log,
 )
-from tests.fixtures.operator import OperatorProcess, _namespace_fixture, wait_for
+from tests.fixtures.operator import OperatorProcess, namespace_fixture, wait_for
 
 pytestmark = pytest.mark.kube
 
@@ -41,7 +41,7 @@ LEASE = "nks-e2e-leader"
 # tokens and the Events it posts.
 ACTIVITY = re.compile(r"NKS \w+ (GET|POST|PUT|PATCH|DELETE) |issued NKS identity token|NKSCluster ")
 
-lease_namespace = pytest.fixture(_namespace_fixture("lease"))
+lease_namespace = pytest.fixture(namespace_fixture("lease"))
 
 
 @pytest.fixture

@@ -184,6 +184,12 @@ def test_kube_apiserver_restart_mid_run(
         api = private_kube.api_client()
         wait_settled(api, ns, "nksclusters", clusters, 1, OLD_VERSION, 120, "created")
         wait_settled(api, ns, "nksnodegroups", groups, 1, OLD_VERSION, 120, "group")
+        # Under Ready resources the apiserver crashes (SIGKILL, no shutdown) and comes
+        # back: the same operator process must converge the next change.
+        private_kube.restart_apiserver(downtime=3.0, grace=0)
+        api.close()
+        api = private_kube.api_client()
+        operator.assert_alive()
         for count in range(2, 2 + rounds):
             # A spec change after the restart proves the operator's watch came back.
             resizes = sim.calls()["resize_cluster"]

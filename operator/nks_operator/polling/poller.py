@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 import time
@@ -50,6 +51,11 @@ Waker = Callable[[Hashable], None]
 def _unreadable(listing: Sequence[Any]) -> list[Any]:
     """Entries a list answer held that could not be read (see nks.client's Listing)."""
     return list(getattr(listing, "unreadable", None) or [])
+
+
+def _digest(entry: Cluster) -> bytes:
+    """A list entry's fingerprint (16 bytes instead of the whole entry per cluster)."""
+    return hashlib.blake2b(entry.model_dump_json().encode(), digest_size=16).digest()
 
 
 def _busy(snapshot: ClusterSnapshot) -> bool:
@@ -97,7 +103,7 @@ class AccountPoller:
         self._wake = wake or (lambda key: None)
         self._snapshots: dict[str, ClusterSnapshot] = {}
         self._watchers: dict[str, set[Hashable]] = {}
-        self._fingerprints: dict[str, Cluster] = {}
+        self._fingerprints: dict[str, bytes] = {}  # cluster -> digest of its list entry
         self._forced: set[str] = set()
         self._expecting: dict[str, float] = {}  # cluster -> until when a change is expected
         self._summaries: list[Cluster] = []
@@ -320,13 +326,14 @@ class AccountPoller:
             if cluster_id not in self._unreadable_ids and not snapshot.gone:
                 await self._confirm_gone(snapshot)
         else:
-            changed = summary != self._fingerprints.get(cluster_id)
+            fingerprint = _digest(summary)
+            changed = fingerprint != self._fingerprints.get(cluster_id)
             busy = (
                 cluster_id in self._expecting or is_in_progress(summary.status) or _busy(snapshot)
             )
             stale = now - snapshot.refreshed_at >= self.detail_seconds
             if changed or forced or not snapshot.detailed or (busy and stale):
-                self._fingerprints[cluster_id] = summary
+                self._fingerprints[cluster_id] = fingerprint
                 await self._refresh_details(snapshot)
         if cluster_id not in self._watchers:
             self._snapshots.pop(cluster_id, None)
