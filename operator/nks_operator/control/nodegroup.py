@@ -233,7 +233,10 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             return
         group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
         assert group is not None
-        addresses = list(group.node_addresses or [])
+        if group.node_addresses is None:
+            p.extra["nodes_problem"] = "NKS's node_addresses of the group could not be read"
+            return
+        addresses = list(group.node_addresses)
         try:
             servers = await account.servers()
         except errors.ConfigurationError as error:
@@ -243,13 +246,8 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             p.extra["nodes_problem"] = f"compute API call failed: {error}"
             return
         joined = match_servers(addresses, servers)
-        if not joined.complete:
-            parts = []
-            if joined.missing:
-                parts.append(f"no server has address(es) {', '.join(joined.missing)}")
-            if joined.ambiguous:
-                parts.append(f"several servers have {', '.join(joined.ambiguous)}")
-            p.extra["nodes_problem"] = "; ".join(parts)
+        if joined.problem is not None:
+            p.extra["nodes_problem"] = joined.problem
             return
         nodes = [
             NodeState(server.id, server.name or server.id, address, server.is_shutoff)

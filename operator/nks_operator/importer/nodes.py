@@ -57,12 +57,8 @@ def node_states(group: NodeGroup, servers: Servers) -> Nodes:
     if servers.listing is None:
         return Nodes(None, servers.problem)
     joined = match_servers(addresses, servers.listing)
-    if not joined.complete:
-        parts = []
-        if joined.missing:
-            parts.append(f"no server has address(es) {', '.join(joined.missing)}")
-        if joined.ambiguous:
-            parts.append(f"several servers have {', '.join(joined.ambiguous)}")
+    if joined.problem is not None:
+        parts = [joined.problem]
         if servers.listing.unreadable:
             parts.append(
                 f"the compute API answered {len(servers.listing.unreadable)} server(s) unreadably"

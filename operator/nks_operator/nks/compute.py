@@ -125,6 +125,16 @@ class NodeServers:
     def complete(self) -> bool:
         return not self.missing and not self.ambiguous
 
+    @property
+    def problem(self) -> str | None:
+        """Why the join is incomplete, in words (None when it is complete)."""
+        parts = []
+        if self.missing:
+            parts.append(f"no server has address(es) {', '.join(self.missing)}")
+        if self.ambiguous:
+            parts.append(f"several servers have {', '.join(self.ambiguous)}")
+        return "; ".join(parts) or None
+
 
 def match_servers(addresses: Iterable[str], servers: Iterable[Server]) -> NodeServers:
     """Join node addresses to servers by any address of theirs (a pure function)."""
