@@ -48,7 +48,15 @@ SUPPORTED = {
 
 # Text without surrogates (they cannot be sent as UTF-8).
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
-_CANDIDATES = ("a", "a1", "v1.29.3", "10.0.0.0/24", "kr2", "/data")
+_CANDIDATES = (
+    "a",
+    "a1",
+    "v1.29.3",
+    "10.0.0.0/24",
+    "kr2",
+    "/data",
+    "4fdf5b80-3d35-43f5-a5c1-010a3b6c8e90",
+)
 
 
 @dataclass(frozen=True)
@@ -314,9 +322,9 @@ def _encryption(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def _duplicate_subnet(draw: st.DrawFn) -> dict[str, Any]:
-    subnet = draw(st.from_regex(r"\A[a-f0-9]{8}\Z"))
-    group = {"targetSubnetID": subnet, "securityGroupIDs": ["sg1"]}
-    return {"extraSecurityGroups": [group, {**group, "securityGroupIDs": ["sg2"]}]}
+    subnet = str(draw(st.uuids()))
+    group = {"targetSubnetID": subnet, "securityGroupIDs": [str(uuid.UUID(int=1))]}
+    return {"extraSecurityGroups": [group, {**group, "securityGroupIDs": [str(uuid.UUID(int=2))]}]}
 
 
 def _worker(changes: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -472,15 +473,20 @@ def _huge_and_odd_specs() -> dict[str, dict[str, Any]]:
 
 
 def _oversized_specs() -> dict[str, dict[str, Any]]:
-    """Specs the schema accepts that exceed 256 KiB (the limit of all annotations)."""
+    """Specs at the schema's limits: user scripts of 256 KiB (more than all annotations may
+    hold) and the most node UUIDs `nodesToRemove` accepts."""
     worker = cluster_manifest()["spec"]["defaultWorker"]
     return {
         # 65,536 characters is the schema's limit; 4-byte characters make it 256 KiB.
         "huge-user-script": {
             "defaultWorker": {**worker, "userScript": "#!/bin/sh\n#" + "\U0001f525" * 65000}
         },
-        "huge-nodes-to-remove": {
-            "defaultWorker": {**worker, "nodesToRemove": ["n" * 4000 + str(i) for i in range(100)]}
+        "full-user-script": {"defaultWorker": {**worker, "userScript": "\U0001f525" * 65536}},
+        "most-nodes-to-remove": {
+            "defaultWorker": {
+                **worker,
+                "nodesToRemove": [str(uuid.UUID(int=i)) for i in range(1, 101)],
+            }
         },
     }
 
@@ -532,7 +538,7 @@ def test_oversized_specs_the_schema_accepts(
     kube_api: client.ApiClient,
     sim: ResilienceSim,
 ) -> None:
-    """Specs of more than 256 KiB within the schema's limits: handled, and deletable."""
+    """Specs at the schema's limits (some over 256 KiB): handled, and deletable."""
     _garbage_lifecycle(res_operator, res_namespace, kubectl, kube_api, sim, _oversized_specs())
 
 
