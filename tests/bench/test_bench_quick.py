@@ -18,6 +18,7 @@ pytestmark = pytest.mark.kube
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_CLUSTERS, QUICK_NODEGROUPS = 20, 0
 QUICK_SCALE_CLUSTERS, QUICK_SCALE_NODEGROUPS = 20, 40
+QUICK_MEMORY_CLUSTERS, QUICK_MEMORY_NODEGROUPS = 10, 20
 # Completion is estimated from the simulator's call-log time, which can trail the moment
 # it read its clock by the time it took to answer: allow that much below zero.
 CLOCK_SLACK_S = 0.5
@@ -53,7 +54,7 @@ def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
     assert "targets" in done.stdout  # the table was printed
     result = json.loads(output.read_text())
 
-    assert set(result) >= {"meta", "latency", "steady", "scale", "targets"}
+    assert set(result) >= {"meta", "latency", "steady", "scale", "memory", "targets"}
     meta = result["meta"]
     assert meta["quick"] is True and meta["machine"]["cpus"] >= 1
     assert meta["duration_seconds"] > 0 and len(meta["load_average_before"]) == 3
@@ -96,13 +97,27 @@ def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
     _summary(scale, "complete_to_ready_s", QUICK_SCALE_CLUSTERS)
     _summary(scale, "nodegroup_complete_to_ready_s", QUICK_SCALE_NODEGROUPS)
     assert scale["correlation"]["nodegroups"]["pairing_violations"] == 0
+    # Sibling node groups wait their turn: NKS never has to refuse a create as busy.
+    assert not scale["nks_calls"]["error_answers"], scale["nks_calls"]
     _cost(scale["operator"])
+
+    memory = result["memory"]
+    assert memory["converged"] is True
+    assert (memory["clusters"], memory["nodegroups"]) == (
+        QUICK_MEMORY_CLUSTERS,
+        QUICK_MEMORY_NODEGROUPS,
+    )
+    assert memory["traced_mib"] > 0 and memory["traced_kib_per_resource"] > 0
+    assert "nks_operator.nks" in memory["top_mib_by_package"] or any(
+        name.startswith("nks_operator") for name in memory["top_mib_by_package"]
+    )
 
     assert set(result["targets"]) == {
         "apply_to_call_p95",
         "complete_to_ready_p95",
         "one_list_call_per_resync",
         "peak_rss",
+        "converge_beyond_provisioning",
     }
     for target in result["targets"].values():
         assert target["measured"] is not None

@@ -114,3 +114,16 @@ def test_phase_counts_follow_changes_and_forgets() -> None:
     assert memories.phase_counts("NKSCluster") == {"Ready": 1}
     memories.forget(b)  # twice is harmless
     assert memories.phase_counts("NKSCluster") == {"Ready": 1}
+
+
+def test_own_status_that_readies_a_cluster_wakes_its_node_groups() -> None:
+    cache = ObjectCache()
+    cache.store(CLUSTER, body(clusterID="c1"))
+    ready = {"clusterID": "c1", "conditions": [{"type": "Ready", "status": "True"}]}
+    assert cache.wrote_status(CLUSTER, ready, {"metadata": {"resourceVersion": "11"}})
+    # The watch's echo holds what the cache already serves: it cannot be the trigger.
+    echo = body(**ready)
+    echo["metadata"]["resourceVersion"] = "11"
+    assert not cache.store(CLUSTER, echo).parent_changed
+    # A status write the node groups do not read wakes nobody.
+    assert not cache.wrote_status(CLUSTER, {**ready, "phase": "Ready"}, None)

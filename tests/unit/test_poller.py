@@ -253,3 +253,29 @@ async def test_a_busy_cluster_is_re_read_even_when_its_entry_does_not_change() -
     await poller.poll()
     assert nks.calls["get_cluster"] == 1  # busy and stale: read again
     await poller.close()
+
+
+async def test_what_the_operator_waits_for_is_read_every_cycle_until_it_ends() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
+    woken = Woken()
+    poller = poller_for(nks, woken, fast_seconds=0.01, detail_seconds=60.0)
+    poller.watch("c1", "k")
+    await poller.poll()
+    poller.expect_change("c1")  # e.g. a node group was just created: not in the list entry
+    nks.groups["c1"] = {"status": "CREATE_IN_PROGRESS"}
+
+    async def cycle() -> int:
+        nks.calls.clear()
+        await asyncio.sleep(0.02)
+        await poller.poll()
+        return nks.calls["get_cluster"]
+
+    assert await cycle() == 1  # the change shows; still busy, so the wait goes on
+    assert await cycle() == 1  # far within detail_seconds, yet read again
+    nks.groups["c1"] = {"status": "CREATE_COMPLETE"}
+    woken.keys.clear()
+    assert await cycle() == 1
+    assert woken.keys == {"k": 1}  # the end is seen in the first cycle after it
+    assert await cycle() == 0  # idle and nothing expected: the list alone
+    await poller.close()

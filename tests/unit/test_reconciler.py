@@ -172,6 +172,7 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
         self.spec_problems: list[str] = []
         self.delete_status: str | None = "CREATE_COMPLETE"
         self.delete_error: errors.NKSError | None = None
+        self.blocker: str | None = None
 
     def nks_id(self, status: FakeStatus) -> str | None:
         return status.nks_id
@@ -216,6 +217,11 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
     ) -> str | None:
         self.calls.log.append(f"find {intent.name}")
         return self.created_by_intent
+
+    def create_blocker(
+        self, p: Pass, location: Location, snapshot: ClusterSnapshot | None
+    ) -> str | None:
+        return self.blocker
 
     def secret_refs(self, spec: FakeSpec) -> list[SecretKeyReference]:
         return []
@@ -391,6 +397,20 @@ async def test_create_records_intent_and_finalizer_in_one_write_before_the_call(
     assert h.condition("Synced")["reason"] == "CreateRequested"
     assert h.reasons() == ["CreateRequested"]
     assert result.error is None
+
+
+async def test_a_blocked_create_waits_and_looks_again_soon() -> None:
+    # A sibling's claim ends without anything NKS shows changing: only a timer wakes it.
+    h = Harness(fast_poll_seconds=3.0)
+    h.adapter.blocker = "waiting for another node group of the cluster to be created first"
+    result = await h.run()
+    assert "create demo" not in h.calls.log
+    assert h.status["phase"] == "Pending"
+    assert h.condition("Ready")["message"] == h.adapter.blocker
+    assert result.error is None and result.requeue_after == 3.0
+    h.adapter.blocker = None
+    await h.run()
+    assert "create demo" in h.calls.log
 
 
 async def test_paused_before_creation_sends_nothing() -> None:

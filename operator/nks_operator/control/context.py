@@ -33,6 +33,11 @@ class OperatorContext:
     def wake(self, key: ObjectKey) -> None:
         self.queue.add(key)
 
+    def wake_children(self, key: ObjectKey) -> None:
+        """An NKSCluster changed what its node groups read: they look again."""
+        for child in self.cache.children(key.namespace, key.name):
+            self.queue.add(child)
+
     def refresh_nks(self, key: ObjectKey) -> None:
         """Re-read what NKS reports for this resource now (the reconcile-requested
         annotation)."""

@@ -62,15 +62,23 @@ class Creation(Steps):
                 raise p.stop(adapter.name_in_use, self._in_use_message(p, name, existing))
         blocker = adapter.create_blocker(p, location, snapshot)
         if blocker is not None:
-            return p.assess(Stage.CREATE_WAITING, message=blocker)
-        secrets = await self.secret_values(p)
-        # Exactly once: after a crash or a lost answer, the next pass finds this record
-        # and looks the resource up by name instead of creating another.
-        intent = CreationIntent(name=name, requested_at=now_iso())
-        await self.record_intent(p, intent)
+            # A sibling's claim ends without any change NKS shows: look again soon.
+            return p.assess(
+                Stage.CREATE_WAITING, message=blocker, timers=(self.timing.fast_seconds,)
+            )
+        # Claimed before the first await: a sibling's pass may run at any await below.
         claim = location.cluster_id
         if claim is not None:
             self.ctx.claims.claim(claim, p.key, self.confirm_seconds)
+        try:
+            secrets = await self.secret_values(p)
+            # Exactly once: after a crash or a lost answer, the next pass finds this record
+            # and looks the resource up by name instead of creating another.
+            await self.record_intent(p, CreationIntent(name=name, requested_at=now_iso()))
+        except BaseException:
+            if claim is not None:
+                self.ctx.claims.release(claim, p.key)
+            raise
         try:
             nks_id = await adapter.create(account, location, p.spec, name, secrets)
         except errors.ConflictError:

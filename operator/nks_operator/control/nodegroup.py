@@ -50,12 +50,6 @@ class Parent:
         return Location(self.status.region or self.region, self.credentials_secret, self.cluster_id)
 
 
-def _cluster_busy(snapshot: ClusterSnapshot) -> bool:
-    return phase.is_in_progress(snapshot.status) or any(
-        phase.is_in_progress(group.status) for group in snapshot.workers().values()
-    )
-
-
 class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     resource = NODEGROUP
     spec_model = NKSNodeGroupSpec
@@ -90,6 +84,13 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             body = await p.ctx.kube.get_object(CLUSTER, p.namespace, name)
         return None if body is None else Parent(body)
 
+    @staticmethod
+    def _waiting(p: Pass, message: str) -> Assessment:
+        # The cluster's changes wake its node groups; the slow resync is only a backstop.
+        return p.assess(
+            Stage.WAITING_FOR_PARENT, message=message, timers=(p.settings.slow_poll_seconds,)
+        )
+
     async def locate(self, p: Pass) -> Location | Assessment:
         spec: NKSNodeGroupSpec = p.spec
         status: NKSNodeGroupStatus = p.status
@@ -101,14 +102,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
                 raise p.stop(
                     Reason.CLUSTER_NOT_FOUND, f"NKSCluster {cluster_name} no longer exists"
                 )
-            return p.assess(
-                Stage.WAITING_FOR_PARENT, message=f"NKSCluster {cluster_name} does not exist yet"
-            )
+            return self._waiting(p, f"NKSCluster {cluster_name} does not exist yet")
         if parent.cluster_id is None or (not parent.ready and not has_id):
-            return p.assess(
-                Stage.WAITING_FOR_PARENT,
-                message=f"waiting for NKSCluster {cluster_name} to be Ready",
-            )
+            return self._waiting(p, f"waiting for NKSCluster {cluster_name} to be Ready")
         if status.cluster_id and has_id and parent.cluster_id != status.cluster_id:
             raise p.stop(
                 Reason.INVALID_SPEC,
@@ -196,9 +192,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         """NKS refuses (or silently drops) operations while another one runs, a sibling
         node group's creation included."""
         assert location.cluster_id is not None
-        if snapshot is not None and (
-            not phase.is_stable(snapshot.status) or _cluster_busy(snapshot)
-        ):
+        if snapshot is not None and (not phase.is_stable(snapshot.status) or snapshot.busy):
             return "waiting for the cluster's current operation"
         if p.ctx.claims.held_by_other(location.cluster_id, p.key):
             return "waiting for another node group of the cluster to be created first"

@@ -17,8 +17,7 @@ from nks_operator.control.status_writer import now_iso
 from nks_operator.control.steps import Steps, is_busy_refusal
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
-from nks_operator.polling.snapshot import ClusterSnapshot
-from nks_operator.reconcile import operation_state, phase
+from nks_operator.reconcile import operation_state
 from nks_operator.reconcile.day2 import STATE_CONFIRMED, Plan
 from nks_operator.reconcile.outcome import Assessment, OperationView, Sending, Stage
 from nks_operator.reconcile.reasons import Reason
@@ -40,6 +39,8 @@ class Operations(Steps):
         )
         if created_running:
             assert last is not None
+            # NKS shows the new resource, so its siblings see the cluster busy from now on.
+            self.ctx.claims.release(location.cluster_id or observed.snapshot.uuid, p.key)
             age = age_seconds(last.started_at)
             deadline = self.deadline(last.type)
             return None, ((deadline - age),) if age < deadline else ()
@@ -163,7 +164,7 @@ class Operations(Steps):
         if p.paused:
             return p.assess(Stage.RUNNING, sending=Sending.PAUSED, **fields)
         cluster_id = location.cluster_id or observed.snapshot.uuid
-        if _cluster_busy(observed.snapshot) or self.ctx.claims.held_by_other(cluster_id, p.key):
+        if observed.snapshot.busy or self.ctx.claims.held_by_other(cluster_id, p.key):
             return p.assess(
                 Stage.RUNNING,
                 sending=Sending.CLUSTER_BUSY,
@@ -245,9 +246,3 @@ class Operations(Steps):
         # 5xx, timeout, lost answer: it may have happened; following confirms or drops it.
         account.poller.expect_change(cluster_id)
         raise self.nks_error(p, error, **fields)
-
-
-def _cluster_busy(snapshot: ClusterSnapshot) -> bool:
-    return phase.is_in_progress(snapshot.status) or any(
-        phase.is_in_progress(group.status) for group in snapshot.workers().values()
-    )

@@ -109,7 +109,13 @@ class Pass:
         self.spec: Any = None
         self.status: Any = adapter.status_model.model_validate(body.get("status") or {})
         self.writer = StatusWriter(
-            ctx.kube, ctx.cache, adapter.resource, key, self.generation, self.status
+            ctx.kube,
+            ctx.cache,
+            adapter.resource,
+            key,
+            self.generation,
+            self.status,
+            ctx.wake_children,
         )
         self.paused = is_paused(body)
         self.settings = ctx.settings

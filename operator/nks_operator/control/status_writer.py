@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -41,9 +42,11 @@ class StatusWriter:
         key: ObjectKey,
         generation: int | None,
         status: ResourceStatus,
+        wake_children: Callable[[ObjectKey], None],
     ) -> None:
         self.kube = kube
         self.cache = cache
+        self.wake_children = wake_children
         self.resource = resource
         self.key = key
         self.generation = generation
@@ -81,4 +84,5 @@ class StatusWriter:
         self.writes += 1
         self.original = new
         self.baseline = list(self.status.conditions)
-        self.cache.wrote_status(self.key, new, result)
+        if self.cache.wrote_status(self.key, new, result):
+            self.wake_children(self.key)

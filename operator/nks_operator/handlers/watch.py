@@ -20,8 +20,7 @@ def _observe(ctx: OperatorContext, kind: str, event: dict[str, Any], type_: str 
     if type_ == "DELETED":
         ctx.forget(key)
         if kind == CLUSTER.kind:
-            for child in ctx.cache.children(key.namespace, key.name):
-                ctx.queue.add(child)
+            ctx.wake_children(key)
         return
     stored = ctx.cache.store(key, raw)
     if stored.needs_pass:
@@ -29,8 +28,7 @@ def _observe(ctx: OperatorContext, kind: str, event: dict[str, Any], type_: str 
         if RECONCILE_REQUESTED_ANNOTATION in (meta.get("annotations") or {}):
             ctx.refresh_nks(key)
     if stored.parent_changed:
-        for child in ctx.cache.children(key.namespace, key.name):
-            ctx.queue.add(child)
+        ctx.wake_children(key)
 
 
 @kopf.on.event(GROUP, VERSION, CLUSTER.plural, when=in_shard)

@@ -6,7 +6,8 @@ which clusters changed, and only those get their details, node groups and task h
 re-read. The list runs every `fast_seconds` while something is busy (an operation runs,
 or the operator just wrote and waits to see it) and every `slow_seconds` (jittered)
 otherwise. A busy cluster whose list entry did not change (node group operations do not
-show in it) is re-read every `detail_seconds`.
+show in it) is re-read every `detail_seconds`, or every cycle while the operator waits
+for what it sent to show and end (`expect_change`, bounded in time).
 
 Whatever fails, the account lists at most once per `fast_seconds`: a failing cycle backs
 off exponentially (with jitter) up to `slow_seconds`, and name lookups share the list.
@@ -148,8 +149,9 @@ class AccountPoller:
         return self._snapshots.get(cluster_id)
 
     def expect_change(self, cluster_id: str, seconds: float = 120.0) -> None:
-        """After a write: poll fast and re-read this cluster now and while busy, for at most
-        `seconds` (NKS may accept a request and drop it silently)."""
+        """After a write: poll fast and re-read this cluster every cycle until a change shows
+        and the cluster is idle again, for at most `seconds` (NKS may accept a request and
+        drop it silently; a long operation is then re-read every `detail_seconds`)."""
         self._expecting[cluster_id] = self._clock() + seconds
         self.request_refresh(cluster_id)
 
@@ -328,10 +330,12 @@ class AccountPoller:
         else:
             fingerprint = _digest(summary)
             changed = fingerprint != self._fingerprints.get(cluster_id)
-            busy = (
-                cluster_id in self._expecting or is_in_progress(summary.status) or _busy(snapshot)
-            )
-            stale = now - snapshot.refreshed_at >= self.detail_seconds
+            expecting = cluster_id in self._expecting
+            busy = expecting or is_in_progress(summary.status) or _busy(snapshot)
+            # What the operator itself waits for is read every cycle: node group operations
+            # never show in the list entry.
+            age = now - snapshot.refreshed_at
+            stale = age >= (self.fast_seconds if expecting else self.detail_seconds)
             if changed or forced or not snapshot.detailed or (busy and stale):
                 self._fingerprints[cluster_id] = fingerprint
                 await self._refresh_details(snapshot)
@@ -385,8 +389,9 @@ class AccountPoller:
         snapshot.refreshed_at = self._clock()
         if before != (details, nodegroups, kept, problems) or snapshot.version == 0:
             snapshot.version += 1
-            # The change a writer waited for has shown up.
-            self._expecting.pop(cluster_id, None)
+            if not _busy(snapshot):
+                # What a writer waited for has happened and ended (or was never begun).
+                self._expecting.pop(cluster_id, None)
             self._notify(cluster_id)
 
     async def _read_nodegroups(

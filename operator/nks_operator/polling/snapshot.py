@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progress
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER
 
 # Task history kept per cluster: enough to follow operations and post each task once.
@@ -35,6 +35,14 @@ class ClusterSnapshot:
     def ready_to_use(self) -> bool:
         """Details have been read (a reconciler may act on them)."""
         return self.detailed and self.cluster is not None
+
+    @property
+    def busy(self) -> bool:
+        """An operation runs on the cluster or one of its worker node groups: NKS refuses
+        (or silently drops) another one until it ends."""
+        return is_in_progress(self.status) or any(
+            is_in_progress(group.status) for group in self.workers().values()
+        )
 
     def nodegroup(self, name: str) -> NodeGroup | None:
         return self.nodegroups.get(name)

@@ -150,17 +150,21 @@ class ObjectCache:
 
     def wrote_status(
         self, key: ObjectKey, status: dict[str, Any], result: dict[str, Any] | None
-    ) -> None:
-        """The operator patched status: serve it until the watch shows it."""
+    ) -> bool:
+        """The operator patched status: serve it until the watch shows it. True when an
+        NKSCluster's node groups should look again (the watch's echo will not say so:
+        by then the cache already holds this status)."""
         current = self._objects.get(key)
         if current is None:
-            return
+            return False
+        before = _parent_view(current) if key.kind == "NKSCluster" else None
         version = None
         if result is not None:
             version = (result.get("metadata") or {}).get("resourceVersion")
             current["metadata"]["resourceVersion"] = version
         current["status"] = status
         self._written[key] = (version, status)
+        return before is not None and before != _parent_view(current)
 
     def wrote_metadata(self, key: ObjectKey, result: dict[str, Any]) -> None:
         """The operator patched metadata (finalizer, intent): serve the answer."""
