@@ -12,11 +12,13 @@ about the case's resource. Each case checks that
   `NKSAnswerInvalid` naming the field when a value it needs is unreadable (never the
   value itself), waits on an unknown status (never Failed), or says the nodes' power
   states are unknown when the compute answer cannot be joined to the nodes;
-- every other resource stays Ready and Synced, and no Warning Event is posted;
-- no NKS write call is made (the fleet is steady: none is needed);
+- every other resource stays Ready and Synced (those of the same NKS cluster may wait
+  while the affected one reports an operation running), and no Warning Event is posted
+  but the one saying the nodes' power states are unknown;
+- no NKS write call is made (the fleet is steady: none is needed) and no pass crashes;
 - with faithful answers again, the affected resource converges by itself.
 
-A tolerated answer carries a canary (`status_reason` of the affected resource's GET) so
+A rewritten answer carries a canary (`status_reason` of the affected resource's GET) so
 the test sees that the operator read it and went on. The operator runs with a 1.5 s slow
 poll to keep each case short; nothing here is about timing.
 """
@@ -80,7 +82,7 @@ L, GC, LN, GN, EV, ACL_GET, SRV = (
     Operation.GET_IP_ACL,
     Operation.LIST_SERVERS,
 )
-Expect = Literal["converges", "invalid", "waiting", "nodes_unknown"]
+Expect = Literal["converges", "invalid", "waiting", "nodes_unknown", "no_guess"]
 
 
 @dataclass(frozen=True)
@@ -231,32 +233,50 @@ CASES = [
     group_case("servers/unknown-field", SRV, ("x_new_field",), {"a": 1}, "converges"),
     group_case("servers/status-missing", SRV, ("status",), MISSING, "converges"),
     group_case("servers/addresses-a-string", SRV, ("addresses",), "192.168.0.99", "nodes_unknown"),
+    # The power state (4: off) still tells; either it is used or the state is unknown.
+    group_case("servers/unknown-status", SRV, ("status",), "SUSPENDING_SOON", "no_guess"),
 ]
 
 
+class Broken(AssertionError):
+    """The operator did what no answer justifies: there is nothing more to wait for."""
+
+
+# Each fails with `Broken` (a write, a crash or Failed); any other failure is a new one.
 KNOWN_BUGS = {
     "get-group/addresses-a-string": pytest.mark.xfail(
+        raises=Broken,
         strict=True,
         reason="an unreadable node_addresses is None and the node group's pass crashes: "
         "reconcile/observed.py nodegroup_status_fields `list(group.node_addresses)` "
         "(TypeError: 'NoneType' object is not iterable)",
     ),
     "list-groups/uuid-missing": pytest.mark.xfail(
+        raises=Broken,
         strict=True,
         reason="an unreadable node group list entry is recorded under its name, but "
         "control/reconciler.py `_missing` looks the problem up by uuid only: the group is "
         "reported NodeGroupNotFound (phase Failed) instead of NKSAnswerInvalid",
     ),
     "ip-acl/enable-not-a-boolean": pytest.mark.xfail(
+        raises=Broken,
         strict=True,
         reason="an unreadable IP ACL `enable` is None (unknown), which reconcile/day2.py "
         "acl_in_sync counts as a difference: SET_IP_ACL is sent again; the ACL answer's "
         "unreadable fields are never reported",
     ),
     "ip-acl/targets-a-number": pytest.mark.xfail(
+        raises=Broken,
         strict=True,
         reason="an unreadable ipacl_targets is None and reconcile/day2.py acl_in_sync "
         "iterates it: the cluster's pass crashes (TypeError)",
+    ),
+    "servers/unknown-status": pytest.mark.xfail(
+        raises=Broken,
+        strict=True,
+        reason="nks/compute.py Server.is_shutoff takes any status but SHUTOFF for a running "
+        "server (the power state is consulted only when the status is missing): a stopped "
+        "node with an unknown status is stopped again (stop_nodes, answered 400)",
     ),
 }
 
@@ -424,10 +444,6 @@ def fleet(
 # -- the cases ----------------------------------------------------------------------------
 
 
-class Broken(AssertionError):
-    """The operator did what no answer justifies: there is nothing more to wait for."""
-
-
 @dataclass
 class Watch:
     """What the case may not cause, checked on every probe: a write, a crash, Failed."""
@@ -465,6 +481,8 @@ def _wait(
 
     try:
         return wait_for(ready, CASE_TIMEOUT, interval=0.3, what=f"{plural}/{name}: {what}")
+    except Broken:
+        raise
     except AssertionError as error:
         raise AssertionError(f"{error}\nstatus: {_show(fleet, plural, name)}") from None
 
@@ -520,7 +538,7 @@ def _check(fleet: Fleet, case: Case, canary: str, watch: Watch) -> None:
         synced, ready = condition(obj, "Synced") or {}, condition(obj, "Ready") or {}
         assert synced.get("status") == "True", synced
         assert ready.get("status") == "True", ready  # still usable: only NKS is busy
-    else:  # nodes_unknown
+    elif case.expect == "nodes_unknown":
         obj = _wait(
             fleet,
             plural,
@@ -530,6 +548,18 @@ def _check(fleet: Fleet, case: Case, canary: str, watch: Watch) -> None:
             watch,
         )
         assert "compute" in (condition(obj, "Synced") or {}).get("message", "")
+    else:  # no_guess: nothing sent on a guess; the state is used or said to be unknown
+        obj = _wait(
+            fleet,
+            plural,
+            name,
+            lambda o: (
+                _status_reason(o) == canary
+                and (converged(o) or _synced_reason(o) == "NodeStateUnknown")
+            ),
+            "the rewritten answer read",
+            watch,
+        )
     assert SECRET not in json.dumps(obj), f"a rewritten value reached the status of {name}"
 
 
@@ -601,7 +631,8 @@ def test_one_answer_in_another_shape(fleet: Fleet, case: Case) -> None:
         _recover(fleet, case, poke, watch if went_well else None)
     watch.check()
     # Saying the nodes' power states are unknown is a Warning of its own.
-    allowed = {(case.affected[1], "NodeStateUnknown")} if case.expect == "nodes_unknown" else set()
+    unknown = case.expect in ("nodes_unknown", "no_guess")
+    allowed = {(case.affected[1], "NodeStateUnknown")} if unknown else set()
     new_warnings = {w for w in fleet.warnings() - warnings if w[:2] not in allowed}
     assert not new_warnings, f"Warning Events: {sorted(new_warnings)}"
     assert all(SECRET not in message for _, _, message, _ in fleet.warnings())
