@@ -76,17 +76,16 @@ class Outage:
     id: str
     rule: dict[str, Any]
     seconds: float
-    hang: float = 0.0  # how long each failing call takes before it fails
+
+    @property
+    def hang(self) -> float:
+        """How long each failing call takes before it fails."""
+        return float(self.rule.get("hang", 0.0))
 
 
 OUTAGES = (
     Outage("503", {"action": "error", "status": 503, "body": "json"}, 30.0),
-    Outage(
-        "hang",
-        {"action": "drop_response", "drop_mode": "timeout", "hang": 1.0},
-        20.0,
-        hang=1.0,
-    ),
+    Outage("hang", {"action": "drop_response", "drop_mode": "timeout", "hang": 1.0}, 20.0),
     Outage("reset", {"action": "drop_response", "drop_mode": "close"}, 20.0),
 )
 
@@ -190,7 +189,7 @@ def scenes(kube_api: client.ApiClient, kubectl: Any) -> Iterator[list[Scene]]:
     for scene in made:
         kubectl("delete", "nksc", "--all", "-n", scene.namespace, "--wait=false")
     for scene in made:
-        for name in (*CLUSTERS, "outage", "rejected"):
+        for name in (*CLUSTERS, "healthy", "rejected"):
             wait_gone(kube_api, "nksclusters", scene.namespace, name, timeout=60)
         scene.sim.http.close()
         scene.thread.stop()
@@ -392,8 +391,8 @@ def test_rejected_credentials_count_as_terminal_errors(
         simulator.config.credentials = [accepted]
 
     scene.thread.call(accept_only)
-    apply(kubectl, ns, cluster_manifest("outage"))
-    wait_synced(kube_api, ns, ("outage",), timeout=90)
+    apply(kubectl, ns, cluster_manifest("healthy"))
+    wait_synced(kube_api, ns, ("healthy",), timeout=90)
     terminal = "controller_runtime_terminal_reconcile_errors_total"
     before = value(polls_operator.scrape(), terminal, controller="nkscluster")
 
@@ -410,7 +409,7 @@ def test_rejected_credentials_count_as_terminal_errors(
         what="a terminal reconcile error counted",
     )
     assert psim.writes() == {"create_cluster": 1}
-    assert synced(kube_api, ns, "outage")
+    assert synced(kube_api, ns, "healthy")
     polls_operator.process.assert_alive()
     # Its terminal errors would count in whatever runs next.
     kubectl("delete", "nksc", "rejected", "-n", ns, "--wait=false")

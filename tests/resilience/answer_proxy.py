@@ -42,7 +42,10 @@ LIST_KEYS = {
     Operation.LIST_EVENTS: "events",
     Operation.LIST_SERVERS: "servers",
 }
-_FORWARDED = re.compile(r"^(?!(content-length|transfer-encoding|connection|content-encoding)$)")
+# Hop-by-hop headers and what aiohttp recomputes; `Host` is passed on.
+_NOT_FORWARDED = frozenset(
+    {"content-length", "transfer-encoding", "connection", "content-encoding"}
+)
 _GET_ROUTES = [
     (op, re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$"))
     for op, route in ROUTES.items()
@@ -134,7 +137,7 @@ class AnswerProxy(MangleProxy):
         self.rewrite(poke=poke)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        headers = {k: v for k, v in request.headers.items() if _FORWARDED.match(k.lower())}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
         async with self._session.request(
             request.method,
             self.upstream + request.path_qs,
@@ -144,7 +147,7 @@ class AnswerProxy(MangleProxy):
             raw = await upstream.read()
             status = upstream.status
             answer_headers = {
-                k: v for k, v in upstream.headers.items() if _FORWARDED.match(k.lower())
+                k: v for k, v in upstream.headers.items() if k.lower() not in _NOT_FORWARDED
             }
         if request.method == "GET" and status == 200:
             raw = self._rewritten(request.path, raw)
