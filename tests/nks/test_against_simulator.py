@@ -735,7 +735,7 @@ async def test_compute_servers_are_the_nodes(
     await nks.stop_nodes(cluster.uuid, "default-worker", [stopped.id])
     await settle(nks, admin, cluster.uuid)
     (off,) = await compute.list_servers(status="SHUTOFF")
-    assert (off.id, off.is_shutoff, off.power_state) == (stopped.id, True, 4)
+    assert (off.id, off.stopped, off.power_state) == (stopped.id, True, 4)
 
 
 async def test_compute_endpoint_from_the_catalog_or_an_override(

@@ -85,7 +85,7 @@ async def test_servers_come_from_the_catalogs_compute_endpoint(
     assert request.headers["X-Auth-Token"] == TOKEN
     assert "OpenStack-API-Version" not in request.headers  # a compute call, not NKS
     assert dict(request.url.params) == {"name": "^test-k8s-", "status": "ACTIVE"}
-    assert (server.id, server.name, server.is_active, server.is_shutoff) == (
+    assert (server.id, server.name, server.is_active, server.stopped) == (
         SERVER["id"],
         SERVER["name"],
         True,
@@ -189,11 +189,26 @@ def test_match_servers_by_address() -> None:
     assert not joined.complete
 
 
-def test_a_stopped_server_is_shutoff_even_without_a_status() -> None:
-    assert Server.model_validate({"id": "x", "OS-EXT-STS:power_state": 4}).is_shutoff
-    assert not Server.model_validate(
-        {"id": "x", "status": "ACTIVE", "OS-EXT-STS:power_state": 4}
-    ).is_shutoff
+@pytest.mark.parametrize(
+    ("fields", "stopped"),
+    [
+        ({"status": "SHUTOFF"}, True),
+        ({"status": "shutoff"}, True),
+        ({"status": "ACTIVE", "OS-EXT-STS:power_state": 4}, False),  # the status decides
+        ({"OS-EXT-STS:power_state": 4}, True),  # no status: the power state does
+        ({"OS-EXT-STS:power_state": 1}, False),
+        ({"status": "BUILD"}, None),
+        ({"status": "REBOOT", "OS-EXT-STS:power_state": 1}, None),
+        ({"status": "ERROR"}, None),
+        ({"status": "SUSPENDING_SOON", "OS-EXT-STS:power_state": 4}, None),  # unknown status
+        ({"OS-EXT-STS:power_state": 3}, None),
+        ({}, None),
+    ],
+)
+def test_a_server_is_stopped_running_or_neither(
+    fields: dict[str, Any], stopped: bool | None
+) -> None:
+    assert Server.model_validate({"id": "x", **fields}).stopped is stopped
 
 
 def test_token_keeps_the_catalog() -> None:

@@ -353,3 +353,21 @@ async def test_a_failing_metrics_hook_does_not_break_calls(
     mock_api.get(CLUSTER_URL).mock(return_value=OK)
     async with make_client(fast_policy(fake_sleep), metrics=broken) as nks:
         assert (await nks.get_cluster(CL)).uuid == CL
+
+
+async def test_read_retries_can_be_turned_off_and_writes_keep_theirs(
+    make_client: Callable[..., NKSClient], mock_api: respx.MockRouter, fake_sleep: FakeSleep
+) -> None:
+    """The operator's policy: its poller and work queue back off on their own."""
+    read = mock_api.get(CLUSTER_URL).mock(return_value=httpx.Response(503))
+    write = mock_api.post(f"{CLUSTER_URL}/actions/resize").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "1"}),
+            httpx.Response(202, json={"uuid": CL}),
+        ]
+    )
+    async with make_client(fast_policy(fake_sleep, retry_reads=False)) as nks:
+        with pytest.raises(ServerError):
+            await nks.get_cluster(CL)
+        await nks.resize_cluster(CL, nodegroup="g", node_count=1)
+    assert (read.call_count, write.call_count) == (1, 2)

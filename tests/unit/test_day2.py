@@ -10,7 +10,7 @@ from nks_operator.nks import NKSClient
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup, TaskEvent
 from nks_operator.nks.userscript import encode_user_script
 from nks_operator.reconcile import day2, operation_state
-from nks_operator.reconcile.day2 import NodeState
+from nks_operator.reconcile.nodes import NodeState
 from tests.unit.specs import cluster_spec, nodegroup_spec
 
 SUPPORTED = {"v1.27.3": True, "v1.28.3": True, "v1.29.3": True, "v1.30.3": True, "v1.31.4": True}

@@ -279,3 +279,23 @@ async def test_what_the_operator_waits_for_is_read_every_cycle_until_it_ends() -
     assert woken.keys == {"k": 1}  # the end is seen in the first cycle after it
     assert await cycle() == 0  # idle and nothing expected: the list alone
     await poller.close()
+
+
+async def test_an_outage_wakes_the_watchers_once_when_it_starts_and_once_when_it_ends() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
+    woken = Woken()
+    poller = poller_for(nks, woken)
+    poller.watch("c1", "k")
+    await poller.poll()
+    woken.keys.clear()
+    nks.list_error = errors.ServerError("boom", status_code=503)
+    for _ in range(3):
+        await asyncio.sleep(0.02)
+        await poller.poll()
+    assert woken.keys == {"k": 1} and poller.last_error is not None
+    nks.list_error = None
+    await asyncio.sleep(0.02)
+    await poller.poll()
+    assert woken.keys == {"k": 2} and poller.last_error is None
+    await poller.close()

@@ -497,6 +497,25 @@ async def test_in_sync() -> None:
     assert result.requeue_after == 120 and result.error is None
 
 
+async def test_a_failing_poll_is_reported_and_nothing_is_planned_on_an_old_view() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    await h.run()
+    h.adapter.plan_result = Plan(action=resize())
+    h.account.poller.last_error = errors.ServerError("503 Service Unavailable", status_code=503)
+    result = await h.run()
+    assert h.condition("Ready")["status"] == "True"  # what was read last still holds
+    assert (h.condition("Synced")["status"], h.condition("Synced")["reason"]) == (
+        "False",
+        "NKSUnavailable",
+    )
+    assert result.error == "transient"
+    assert not [c for c in h.calls.log if c.startswith("resize")]
+    h.account.poller.last_error = None
+    await h.run()
+    assert h.condition("Synced")["reason"] != "NKSUnavailable"
+
+
 async def test_nks_failed() -> None:
     h = Harness().status_of(nksID=ID)
     h.observe("UPDATE_FAILED", status_reason="quota")

@@ -166,9 +166,10 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
 
     # -- converge ---------------------------------------------------------------------------
 
-    async def prepare(self, p: Pass, account: Account, observed: Observed) -> None:
-        """Reads the plan needs besides the snapshot (the cluster's IP ACL)."""
-        return None
+    async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
+        """Reads the plan needs besides the snapshot (the cluster's IP ACL); returns the
+        parts of those answers that could not be read (field -> what was wrong)."""
+        return {}
 
     @abstractmethod
     def plan(

@@ -177,16 +177,23 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
 
     # -- converge -------------------------------------------------------------------------
 
-    async def prepare(self, p: Pass, account: Account, observed: Observed) -> None:
+    async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
         """NKS's IP ACL (not in the cluster answer): read at most once per slow resync, and
-        again after the operator changed it."""
+        again after the operator changed it. An answer with unreadable parts is unknown:
+        nothing is planned from it, and it is read again in the next pass."""
         if p.spec.api_endpoint.ip_access_control is None:
-            return
+            return {}
         now = time.monotonic()
         memory = p.memory
         if memory.ip_acl is None or now - memory.ip_acl_read_at > p.settings.slow_poll_seconds:
-            memory.ip_acl = await account.client.get_ip_acl(observed.nks_id)
+            acl = await account.client.get_ip_acl(observed.nks_id)
+            unreadable = observing.unreadable_fields(acl)
+            if unreadable:
+                memory.ip_acl = None
+                return {f"IP ACL {key}": why for key, why in unreadable.items()}
+            memory.ip_acl = acl
             memory.ip_acl_read_at = now
+        return {}
 
     def plan(
         self,

@@ -13,13 +13,15 @@ from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import Adapter, Location, Observed
 from nks_operator.control.passes import Pass
 from nks_operator.nks import DeleteResult, errors
-from nks_operator.nks.compute import match_servers
+from nks_operator.nks.compute import Server
+from nks_operator.nks.listing import Listing
 from nks_operator.nks.models import NodeGroupCreateRequest
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import conditions, payloads, phase, validation
 from nks_operator.reconcile import observed as observing
-from nks_operator.reconcile.day2 import NodeState, Plan, plan_worker
+from nks_operator.reconcile.day2 import Plan, plan_worker
+from nks_operator.reconcile.nodes import join_nodes
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Stage
 from nks_operator.reconcile.reasons import Reason
@@ -218,37 +220,30 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
 
     # -- converge -------------------------------------------------------------------------
 
-    async def prepare(self, p: Pass, account: Account, observed: Observed) -> None:
+    async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
         """The nodes' power states, from the compute API, when stopped nodes are managed:
-        NKS's node group answer has only the nodes' addresses (docs/nks-api-notes.md, "Node
-        instances"). What cannot be known is said, never guessed."""
+        NKS's node group answer has only the nodes' addresses (reconcile/nodes.py)."""
         spec: NKSNodeGroupSpec = p.spec
         if not spec.stopped_nodes and not p.status.stopped_nodes:
-            return
+            return {}
         group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
         assert group is not None
-        if group.node_addresses is None:
-            p.extra["nodes_problem"] = "NKS's node_addresses of the group could not be read"
-            return
-        addresses = list(group.node_addresses)
-        try:
-            servers = await account.servers()
-        except errors.ConfigurationError as error:
-            p.extra["nodes_problem"] = str(error)
-            return
-        except errors.NKSError as error:
-            p.extra["nodes_problem"] = f"compute API call failed: {error}"
-            return
-        joined = match_servers(addresses, servers)
-        if joined.problem is not None:
-            p.extra["nodes_problem"] = joined.problem
-            return
-        nodes = [
-            NodeState(server.id, server.name or server.id, address, server.is_shutoff)
-            for address, server in joined.found.items()
-        ]
-        p.extra["nodes"] = nodes
-        p.status.stopped_nodes = sorted(n.id for n in nodes if n.stopped)
+        servers: Listing[Server] | None = None
+        servers_problem = None
+        if group.node_addresses:
+            try:
+                servers = await account.servers()
+            except errors.ConfigurationError as error:
+                servers_problem = str(error)
+            except errors.NKSError as error:
+                servers_problem = f"compute API call failed: {error}"
+        nodes = join_nodes(group.node_addresses, group.node_count, servers, servers_problem)
+        if nodes.states is None:
+            p.extra["nodes_problem"] = nodes.problem
+            return {}
+        p.extra["nodes"] = nodes.states
+        p.status.stopped_nodes = nodes.stopped
+        return {}
 
     def plan(
         self,

@@ -169,14 +169,9 @@ class Reconciler(Steps):
         problem = snapshot.problem_of("cluster")
         if problem is not None:
             return p.assess(Stage.OBSERVING, answer_problem=problem)
-        transient = None
-        if account.poller.last_error is not None:
-            transient = Problem(
-                Reason.NKS_UNAVAILABLE, f"NKS call failed: {account.poller.last_error}"
-            )
         return p.assess(
             Stage.OBSERVING,
-            transient=transient,
+            transient=self._poll_problem(account),
             message="reading NKS",
             timers=(self.timing.slow_seconds,),
         )
@@ -185,7 +180,8 @@ class Reconciler(Steps):
         self, p: Pass, account: Account, snapshot: ClusterSnapshot, nks_id: str
     ) -> Assessment | None:
         """The resource is not in the snapshot: gone only if a read after now says so."""
-        problem = snapshot.problem_of(nks_id)
+        # An unreadable entry may lack its uuid: it is recorded under its name.
+        problem = snapshot.problem_of(nks_id, p.adapter.nks_name(p.spec, p.name))
         if problem is not None:
             return p.assess(Stage.OBSERVING, answer_problem=problem)
         seen = p.memory.missing_since
@@ -215,20 +211,25 @@ class Reconciler(Steps):
         p.status.observed_generation = p.generation
         self._post_task_events(p, observed)
         self._follow_create(p, observed)
-        answer_problem = self._answer_problem(observed)
         nks_status = observed.status
         base = {
             "nks_status": nks_status,
             "usable": adapter.usable(p, observed),
-            "answer_problem": answer_problem,
+            "answer_problem": self._answer_problem(observed.unreadable),
         }
+        poll_problem = self._poll_problem(account)
+        if poll_problem is not None:
+            # What NKS reports now is unknown: nothing is planned or sent on an old view.
+            return p.assess(Stage.RUNNING, transient=poll_problem, **base)
         if phase.is_failed(nks_status):
             reason = observed.status_reason or nks_status
             raise p.stop(Reason.NKS_FAILED, f"NKS reports {nks_status}: {reason}", **base)
         try:
-            await adapter.prepare(p, account, observed)
+            more = await adapter.prepare(p, account, observed)
         except errors.NKSError as error:
             raise self.nks_error(p, error, **base) from None
+        if more:
+            base["answer_problem"] = self._answer_problem({**observed.unreadable, **more})
         plan = adapter.plan(p, observed, supported, location)
         view, timers = self.operations.follow(p, account, observed, plan, location)
         if view is not None or phase.is_in_progress(nks_status):
@@ -244,10 +245,19 @@ class Reconciler(Steps):
         return await self.operations.send(p, account, location, observed, plan, base)
 
     @staticmethod
-    def _answer_problem(observed: Observed) -> str | None:
-        if not observed.unreadable:
+    def _poll_problem(account: Account) -> Problem | None:
+        """The account's last poll failed: the poller wakes every resource when it fails
+        and again when it recovers."""
+        error = account.poller.last_error
+        if error is None:
             return None
-        parts = "; ".join(f"{field}: {why}" for field, why in sorted(observed.unreadable.items()))
+        return Problem(Reason.NKS_UNAVAILABLE, f"NKS call failed: {error}")
+
+    @staticmethod
+    def _answer_problem(unreadable: Mapping[str, str]) -> str | None:
+        if not unreadable:
+            return None
+        parts = "; ".join(f"{field}: {why}" for field, why in sorted(unreadable.items()))
         return f"parts of NKS's answer could not be read and are treated as unknown: {parts}"
 
     def _post_task_events(self, p: Pass, observed: Observed) -> None:

@@ -25,12 +25,12 @@ from nks_operator.api.cluster import Certificate, IPAccessControl, NKSClusterSpe
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.importer.fitting import field_path, fit
 from nks_operator.importer.inventory import ClusterRecord
-from nks_operator.importer.nodes import Nodes
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup
 from nks_operator.nks.models.labels import ClusterLabels, WorkerLabels
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.nks.userscript import decode_user_script
 from nks_operator.reconcile.day2 import parse_expiry
+from nks_operator.reconcile.nodes import Nodes
 
 CNIS = ("calico", "calico-ebpf")  # the values spec.network.cni can name
 # Certificates expiring within the operator's default renewal window are called out.

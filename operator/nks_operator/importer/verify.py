@@ -17,11 +17,11 @@ from typing import TypeVar
 from nks_operator.api.cluster import NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.importer.inventory import ClusterRecord
-from nks_operator.importer.nodes import Nodes
 from nks_operator.nks.models import Cluster, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.reconcile import observed, validation
 from nks_operator.reconcile.day2 import Plan, plan_cluster, plan_worker
+from nks_operator.reconcile.nodes import Nodes
 from nks_operator.reconcile.phase import is_in_progress
 
 Answer = TypeVar("Answer", Cluster, NodeGroup)

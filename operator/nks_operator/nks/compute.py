@@ -84,11 +84,13 @@ class Server(NKSAnswer):
         return list(dict.fromkeys(a.addr for a in entries))
 
     @property
-    def is_shutoff(self) -> bool:
-        """Stopped: status SHUTOFF (or power state off while the status is unknown)."""
+    def stopped(self) -> bool | None:
+        """True: stopped (SHUTOFF); False: running (ACTIVE); None: anything else - in
+        between (BUILD, REBOOT, a stop still running), failed, or a status NHN adds later.
+        Without a status, the power state decides the same way."""
         if self.status is not None:
-            return self.status.upper() == SHUTOFF
-        return self.power_state == POWER_OFF
+            return {ACTIVE: False, SHUTOFF: True}.get(self.status.upper())
+        return {POWER_ON: False, POWER_OFF: True}.get(self.power_state)
 
     @property
     def is_active(self) -> bool:

@@ -14,6 +14,10 @@ because they prove the request was not executed:
 - a connection that could not be made (`TransportError.may_have_reached_server` False):
   no byte of the request left (`retry_writes_when_unsent`).
 
+A caller that backs off on its own (the operator's poller and work queue) turns read
+retries off (`retry_reads`): repeated inside each of its attempts, they would multiply
+its calls during an outage.
+
 A Retry-After longer than `max_retry_after`, or beyond the time budget, is not slept
 through: the `RateLimitedError` goes to the caller with its `retry_after`, so a
 controller can requeue instead of holding a worker.
@@ -51,6 +55,7 @@ class RetryPolicy:
     max_elapsed: float = 45.0  # no retry starts after this many seconds in total
     max_retry_after: float = 30.0  # a longer Retry-After is left to the caller
     jitter: bool = True  # "equal jitter": half the step fixed, half random
+    retry_reads: bool = True  # reads and the token request
     retry_writes_on_rate_limit: bool = True
     retry_writes_when_unsent: bool = True
     sleep: Sleep = field(default=asyncio.sleep, repr=False, compare=False)
@@ -64,6 +69,8 @@ class RetryPolicy:
 
     def is_retryable(self, error: BaseException, *, write: bool) -> bool:
         """Whether `error` may be retried at all (ignoring attempts and time)."""
+        if not write and not self.retry_reads:
+            return False
         if isinstance(error, RateLimitedError):
             return not write or self.retry_writes_on_rate_limit
         if isinstance(error, TransportError):

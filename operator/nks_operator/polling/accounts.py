@@ -15,8 +15,14 @@ from nks_operator.nks.auth import Credentials
 from nks_operator.nks.compute import ComputeClient, Server
 from nks_operator.nks.listing import Listing
 from nks_operator.nks.metrics import MetricsHook
+from nks_operator.nks.retry import RetryPolicy
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.settings import OperatorSettings
+
+# The poller and the work queue back off on their own: a read retried inside the client
+# as well would multiply the calls of every failing poll. Writes keep the retries that
+# prove the request was never executed (429, a connection never made).
+OPERATOR_RETRIES = RetryPolicy(retry_reads=False)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ class Accounts:
                 nks_url=credentials.nks_url,
                 identity_url=credentials.identity_url,
                 token_cache=self.token_cache,
+                retry=OPERATOR_RETRIES,
                 metrics=self._metrics,
             )
             poller = AccountPoller(

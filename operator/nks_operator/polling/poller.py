@@ -253,8 +253,11 @@ class AccountPoller:
         except errors.NKSError as error:
             self._failed(error)
         else:
+            recovered = self.last_error is not None
             self._failures = 0
             self.last_error = None
+            if recovered:
+                self._notify_all()  # their resources stop reporting the outage
         self.cycles += 1
 
     async def _run(self) -> None:
@@ -271,6 +274,7 @@ class AccountPoller:
         self._task = None
 
     def _failed(self, error: errors.NKSError) -> None:
+        first = self.last_error is None
         self._failures += 1
         self.last_error = error
         if isinstance(error, errors.RateLimitedError) and error.retry_after:
@@ -281,9 +285,8 @@ class AccountPoller:
             ):
                 self._failures += 1
         logger.warning("Polling %s failed (%d in a row): %s", self.name, self._failures, error)
-        # Reconcilers report the outage on their resources.
-        for cluster_id in list(self._watchers):
-            self._notify(cluster_id)
+        if first:
+            self._notify_all()  # their resources report the outage (and back off on their own)
 
     async def _cycle(self) -> None:
         ids = list(self._watchers) + [c for c in self._forced if c not in self._watchers]
@@ -427,6 +430,10 @@ class AccountPoller:
             snapshot.problems = {**snapshot.problems, what: problem}
             snapshot.version += 1
             self._notify(snapshot.uuid)
+
+    def _notify_all(self) -> None:
+        for cluster_id in list(self._watchers):
+            self._notify(cluster_id)
 
     def _notify(self, cluster_id: str) -> None:
         for key in list(self._watchers.get(cluster_id, ())):

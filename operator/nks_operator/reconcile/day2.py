@@ -20,6 +20,7 @@ from nks_operator.nks.models import IPACL, Cluster, IPACLTarget, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
 from nks_operator.nks.userscript import user_script_matches
 from nks_operator.reconcile import versions
+from nks_operator.reconcile.nodes import NodeState
 from nks_operator.reconcile.operation_state import Confirmation
 from nks_operator.reconcile.phase import is_in_progress
 from nks_operator.reconcile.reasons import Reason
@@ -98,16 +99,6 @@ class Plan:
             and self.action.operation == operation
             and self.action.target == target
         )
-
-
-@dataclass(frozen=True)
-class NodeState:
-    """One worker instance as the compute API reports it."""
-
-    id: str
-    name: str
-    address: str | None
-    stopped: bool
 
 
 # -- versions -------------------------------------------------------------------------
@@ -416,14 +407,18 @@ def _plan_stopped(
 
 
 def acl_in_sync(desired: IPAccessControl, observed: IPACL | None) -> bool:
-    if observed is None:
-        return True  # not read yet
+    """Whether NKS's IP ACL is what the spec asks; not read yet or unreadable (a field
+    None) is unknown and counts as in sync: nothing is sent on a guess."""
+    if observed is None or observed.enable is None:
+        return True
     if observed.enable != desired.enabled:
         return False
     if not desired.enabled:
         return True
     if (observed.action or "").upper() != desired.action:
         return False
+    if observed.ipacl_targets is None:
+        return True
     have = {(t.cidr_address, t.description or None) for t in observed.ipacl_targets}
     want = {(t.cidr, t.description or None) for t in desired.targets}
     return have == want

@@ -18,9 +18,9 @@ def cluster_status_fields(cluster: Cluster, default_worker: NodeGroup | None) ->
     """Status fields (python names of NKSClusterStatus) from a cluster GET."""
     labels = cluster.labels
     worker_count = default_worker.node_count if default_worker is not None else None
-    addresses = (default_worker.node_addresses if default_worker is not None else []) or list(
-        cluster.node_addresses
-    )
+    addresses = default_worker.node_addresses if default_worker is not None else None
+    if not addresses:
+        addresses = cluster.node_addresses or addresses
     return {
         "cluster_id": cluster.uuid,
         "nks_status": cluster.status,
@@ -29,7 +29,7 @@ def cluster_status_fields(cluster: Cluster, default_worker: NodeGroup | None) ->
         "api_address": cluster.api_address,
         "kubernetes_version": cluster.kubernetes_version,
         "node_count": worker_count if worker_count is not None else cluster.node_count,
-        "node_addresses": list(addresses),
+        "node_addresses": _listed(addresses),
         "certificate_expiry": labels.certificate_expiry,
         "cni": labels.cni_driver,
     }
@@ -43,8 +43,13 @@ def nodegroup_status_fields(cluster_id: str, group: NodeGroup) -> dict[str, Any]
         "status_reason": group.status_reason,
         "kubernetes_version": group.labels.kube_tag or group.version,
         "node_count": group.node_count,
-        "node_addresses": list(group.node_addresses),
+        "node_addresses": _listed(group.node_addresses),
     }
+
+
+def _listed(values: Any) -> list[Any] | None:
+    """An unreadable list (None) stays unknown instead of reading as empty."""
+    return None if values is None else list(values)
 
 
 class Drift(NamedTuple):
