@@ -155,9 +155,6 @@ class Accounts:
             self._accounts[key] = account
         return account
 
-    def pollers(self) -> list[AccountPoller]:
-        return [account.poller for account in self._accounts.values()]
-
     def __len__(self) -> int:
         return len(self._accounts)
 
