@@ -107,6 +107,19 @@ class FakeAccounts:
         return 1
 
 
+def apply_merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7386, as the apiserver applies a merge patch: nested objects are merged."""
+    result = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = apply_merge_patch(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
 class FakeAPIServer:
     """Answers the reconciler's status and metadata patches like the apiserver."""
 
@@ -121,8 +134,7 @@ class FakeAPIServer:
             self.calls.log.append(f"status {json.dumps(patch['status'], sort_keys=True)}")
             if self.fail_status:
                 return httpx.Response(503, json={"reason": "ServiceUnavailable"})
-            merged = {**(self.body.get("status") or {}), **patch["status"]}
-            self.body["status"] = {k: v for k, v in merged.items() if v is not None}
+            self.body["status"] = apply_merge_patch(self.body.get("status") or {}, patch["status"])
         else:
             meta = patch["metadata"]
             self.calls.log.append(f"metadata {json.dumps(meta, sort_keys=True)}")

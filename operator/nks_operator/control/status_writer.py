@@ -33,6 +33,18 @@ def status_dict(status: BaseModel) -> dict[str, Any]:
     return _drop_empty_strings(status.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
+def merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7386) that writes all of `new` over `old`: a field that
+    disappeared, at any depth, is nulled explicitly, or the apiserver would keep it."""
+    patch: dict[str, Any] = dict.fromkeys(old.keys() - new.keys())
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            value = merge_patch(before, value)
+        patch[key] = value
+    return patch
+
+
 class StatusWriter:
     def __init__(
         self,
@@ -73,11 +85,7 @@ class StatusWriter:
         new = status_dict(self.status)
         if new == self.original:
             return
-        # Merge patch: fields that disappeared must be nulled explicitly.
-        patch: dict[str, Any] = dict(new)
-        for key in self.original:
-            if key not in new:
-                patch[key] = None
+        patch = merge_patch(self.original, new)
         result = await self.kube.patch_status(
             self.resource, self.key.namespace, self.key.name, patch
         )

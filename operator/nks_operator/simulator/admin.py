@@ -113,7 +113,9 @@ def _cluster_state(sim: Simulator, cluster: Cluster, base_url: str) -> dict[str,
         "busy": cluster.busy,
         "certificate_generation": cluster.certificate_generation,
         "ipacl": views.ipacl(cluster, cluster.ipacl),
-        # Simulator-only: the per-node list the NKS answers do not have.
+        # Simulator-only: what NKS answers do not show (the add-ons given at creation, the
+        # per-node list).
+        "addons": cluster.addons,
         "nodegroups": [
             {
                 **views.nodegroup_detail(cluster, ng, base_url, config),
