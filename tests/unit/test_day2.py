@@ -296,6 +296,9 @@ def test_follow_confirms_by_task_history_or_drops() -> None:
     tasks = [task(9, "SUCCESS")]
     assert follow(last, tasks, "UPDATE_COMPLETE") == "waiting"
     assert follow(last, tasks, "UPDATE_COMPLETE", age_seconds=31) == "dropped"
+    # Not from a view read before the confirmation time (reads failed since).
+    late = follow(last, tasks, "UPDATE_COMPLETE", age_seconds=31, read_after_seconds=20)
+    assert late == "waiting"
     tasks.append(task(11, "IN_PROGRESS"))
     assert follow(last, tasks, "UPDATE_IN_PROGRESS") == "in_progress"
     tasks[-1] = task(11, "FAIL")

@@ -39,6 +39,7 @@ class FakeNKS:
         self.groups: dict[str, dict[str, Any]] = {}
         self.unreadable: list[Any] = []
         self.list_error: errors.NKSError | None = None
+        self.get_errors: dict[str, errors.NKSError] = {}  # cluster -> what its GET raises
 
     async def list_clusters(self) -> Listing:
         self.calls["list_clusters"] += 1
@@ -49,6 +50,8 @@ class FakeNKS:
 
     async def get_cluster(self, cluster: str) -> Cluster:
         self.calls["get_cluster"] += 1
+        if cluster in self.get_errors:
+            raise self.get_errors[cluster]
         if cluster not in self.clusters:
             raise errors.NotFoundError("gone", status_code=404)
         return Cluster.model_validate({**self.clusters[cluster], "api_address": "https://x"})
@@ -298,4 +301,56 @@ async def test_an_outage_wakes_the_watchers_once_when_it_starts_and_once_when_it
     await asyncio.sleep(0.02)
     await poller.poll()
     assert woken.keys == {"k": 2} and poller.last_error is None
+    await poller.close()
+
+
+async def test_a_failing_read_of_one_cluster_backs_off_alone_and_the_others_go_on() -> None:
+    nks = FakeNKS()
+    for cid in ("ok", "flaky"):
+        nks.clusters[cid] = {"uuid": cid, "name": cid, "status": "CREATE_COMPLETE"}
+    woken = Woken()
+    now = [100.0]
+    poller = poller_for(nks, woken, fast_seconds=1.0, slow_seconds=10.0, clock=lambda: now[0])
+    poller.watch("ok", "ok")
+    poller.watch("flaky", "flaky")
+    nks.get_errors["flaky"] = errors.ServerError("502 Bad Gateway", status_code=502)
+    await poller.poll()
+    ok, flaky = poller.snapshot("ok"), poller.snapshot("flaky")
+    assert ok is not None and ok.ready_to_use and ok.read_error is None
+    assert flaky is not None and not flaky.ready_to_use and "502" in (flaky.read_error or "")
+    assert poller.last_error is None  # the account's list answered: not an outage
+    assert woken.keys == {"ok": 1, "flaky": 1}
+
+    async def cycle(at: float) -> Counter[str]:
+        now[0] = at
+        nks.calls.clear()
+        await poller.poll()
+        return nks.calls
+
+    # Within its backoff (1 s, then 2 s) only the list runs; after it, a full read.
+    assert await cycle(100.5) == {"list_clusters": 1}
+    assert (await cycle(101.5))["get_cluster"] == 1
+    assert await cycle(103.0) == {"list_clusters": 1}
+    assert woken.keys == {"ok": 1, "flaky": 1}  # woken when the failure began, not per retry
+    # Success clears the failure and wakes its resources.
+    del nks.get_errors["flaky"]
+    assert (await cycle(103.6))["get_cluster"] == 1
+    assert flaky.ready_to_use and flaky.read_error is None
+    assert woken.keys == {"ok": 1, "flaky": 2}
+    await poller.close()
+
+
+async def test_a_throttled_detail_read_slows_the_whole_account_without_an_outage() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "UPDATE_IN_PROGRESS"}
+    poller = poller_for(nks, fast_seconds=0.05, slow_seconds=10.0)
+    poller.watch("c1", "k")
+    nks.get_errors["c1"] = errors.RateLimitedError("slow down", status_code=429, retry_after=1.0)
+    await poller.poll()
+    assert poller.last_error is None
+    assert poller._next_delay() >= 1.0  # Retry-After holds for the account's next list
+    del nks.get_errors["c1"]
+    await asyncio.sleep(1.0)
+    await poller.poll()
+    assert poller._next_delay() == 0.05  # busy, and nothing failed: fast again
     await poller.close()

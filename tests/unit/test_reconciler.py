@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -322,6 +323,7 @@ class Harness:
         snapshot = self.account.poller.watch(ID, KEY)
         snapshot.cluster = Cluster.model_validate({"uuid": ID, "status": status, **cluster})
         snapshot.detailed = True
+        snapshot.refreshed_at = time.monotonic()
         return snapshot
 
     async def run(self) -> Any:
@@ -337,6 +339,9 @@ class Harness:
 
     def reasons(self) -> list[str]:
         return [reason for _, reason, _ in self.poster.events]
+
+    def messages(self, reason: str) -> list[str]:
+        return [message for _, r, message in self.poster.events if r == reason]
 
 
 # -- validation, credentials, NKS outages ------------------------------------------------------
@@ -528,6 +533,23 @@ async def test_a_failing_poll_is_reported_and_nothing_is_planned_on_an_old_view(
     assert h.condition("Synced")["reason"] != "NKSUnavailable"
 
 
+async def test_a_failing_read_of_one_cluster_is_reported_on_its_resources_only() -> None:
+    h = Harness().status_of(nksID=ID)
+    snapshot = h.observe()
+    await h.run()
+    h.adapter.plan_result = Plan(action=resize())
+    snapshot.read_error = "HTTP 429: Too many requests"
+    result = await h.run()
+    assert h.account.poller.last_error is None
+    synced = h.condition("Synced")
+    assert (synced["status"], synced["reason"]) == ("False", "NKSUnavailable")
+    assert "429" in synced["message"] and result.error == "transient"
+    assert not [c for c in h.calls.log if c.startswith("resize")]
+    snapshot.read_error = None
+    await h.run()
+    assert [c for c in h.calls.log if c.startswith("resize")]
+
+
 async def test_nks_failed() -> None:
     h = Harness().status_of(nksID=ID)
     h.observe("UPDATE_FAILED", status_reason="quota")
@@ -622,6 +644,37 @@ async def test_a_busy_refusal_is_a_wait_not_a_failure() -> None:
     assert h.condition("Progressing")["reason"] == "Waiting"
 
 
+async def test_a_throttled_send_leaves_no_record_and_backs_off() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    h.adapter.plan_result = Plan(action=resize())
+    h.nks.send_error = errors.RateLimitedError("slow down", status_code=429, retry_after=5)
+    result = await h.run()
+    assert "lastOperation" not in h.status  # refused unread: nothing to follow
+    assert h.condition("Synced")["reason"] == "NKSUnavailable"
+    assert result.error == "transient"
+
+
+async def test_a_lost_answer_that_never_shows_is_sent_again_without_counting() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    h.adapter.plan_result = Plan(action=resize())
+    h.nks.send_error = errors.ServerError("boom", status_code=500)
+    await h.run()
+    assert h.status["lastOperation"]["state"] == "Requested"  # it may have happened
+    h.nks.send_error = None
+    h.body["status"]["lastOperation"] = operation(age=120)  # and it never showed
+    await h.run()
+    assert any("answer to" in m for m in h.messages("OperationDropped"))
+    await h.run()
+    assert h.status["lastOperation"]["attempt"] == 1  # NKS never accepted the first one
+    h.body["status"]["lastOperation"] = operation(age=120)  # accepted, never applied
+    await h.run()
+    await h.run()
+    assert h.status["lastOperation"]["attempt"] == 2
+    assert sum(c.startswith("resize") for c in h.calls.log) == 3
+
+
 async def test_paused_resource_sends_nothing() -> None:
     h = Harness().status_of(nksID=ID).annotate(**{"nks.nhncloud.com/paused": "true"})
     h.observe()
@@ -683,6 +736,19 @@ async def test_a_dropped_operation_is_sent_once_more_then_reported() -> None:
     assert h.status["lastOperation"]["state"] == "Failed"
     assert "OperationFailed" in h.reasons()
     assert sum(c.startswith("resize") for c in h.calls.log) == 1  # not a third time
+
+
+async def test_an_old_view_never_counts_an_operation_as_dropped() -> None:
+    h = Harness().status_of(nksID=ID, lastOperation=operation(age=120))
+    snapshot = h.observe()
+    snapshot.refreshed_at = time.monotonic() - 100  # reads failed since: read 20 s after
+    h.adapter.plan_result = Plan(action=resize())
+    await h.run()
+    assert "OperationDropped" not in h.reasons()
+    assert h.status["lastOperation"]["state"] == "Requested"
+    snapshot.refreshed_at = time.monotonic()
+    await h.run()
+    assert "OperationDropped" in h.reasons()
 
 
 async def test_a_rollback_fails_the_operation() -> None:

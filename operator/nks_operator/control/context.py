@@ -50,6 +50,7 @@ class OperatorContext:
         """The object is gone from Kubernetes: drop everything kept for it."""
         self.cache.forget(key)
         self.queue.discard(key)
+        self.claims.release_all(key)
         memory = self.memories.forget(key)
         if memory is not None and memory.watching is not None:
             poller, cluster_id = memory.watching

@@ -29,6 +29,12 @@ class ResourceMemory:
     # Refresh time of the snapshot that first missed this resource: it is gone only when
     # a later read misses it too (the snapshot may predate its creation).
     missing_since: float | None = None
+    # The last send's answer was an error that does not tell whether NKS took it (5xx,
+    # timeout, lost connection): if it never shows, that send does not count as an attempt
+    # NKS accepted (at most UNCOUNTED_RESENDS times per operation).
+    answer_lost: bool = False
+    uncounted_resends: int = 0
+    resend_uncounted: bool = False  # the next send repeats the last attempt's number
     # The NKS cluster whose poller wakes this resource.
     watching: tuple[AccountPoller, str] | None = None
 

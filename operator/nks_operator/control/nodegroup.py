@@ -196,7 +196,8 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         assert location.cluster_id is not None
         if snapshot is not None and (not phase.is_stable(snapshot.status) or snapshot.busy):
             return "waiting for the cluster's current operation"
-        if p.ctx.claims.held_by_other(location.cluster_id, p.key):
+        read_at = None if snapshot is None else snapshot.refreshed_at
+        if p.ctx.claims.held_by_other(location.cluster_id, p.key, read_at=read_at):
             return "waiting for another node group of the cluster to be created first"
         return None
 

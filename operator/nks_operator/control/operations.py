@@ -24,6 +24,10 @@ from nks_operator.reconcile.reasons import Reason
 
 logger = logging.getLogger(__name__)
 
+# Resends after lost answers that do not count as attempts NKS accepted: every one waits
+# for the confirmation time, so a call that always fails is still sent rarely.
+UNCOUNTED_RESENDS = 3
+
 
 class Operations(Steps):
     def follow(
@@ -39,14 +43,13 @@ class Operations(Steps):
         )
         if created_running:
             assert last is not None
-            # NKS shows the new resource, so its siblings see the cluster busy from now on.
-            self.ctx.claims.release(location.cluster_id or observed.snapshot.uuid, p.key)
             age = age_seconds(last.started_at)
             deadline = self.deadline(last.type)
             return None, ((deadline - age),) if age < deadline else ()
         if last is None or last.state in ("Succeeded", "Failed") or last.type.endswith("_CREATE"):
             return None, ()
         age = age_seconds(last.started_at)
+        read_after = age - account.poller.seconds_since_read(observed.snapshot)
         deadline = self.deadline(last.type)
         following = operation_state.follow(
             last,
@@ -58,6 +61,7 @@ class Operations(Steps):
             confirm_seconds=self.confirm_seconds,
             deadline_seconds=deadline,
             status_reason=observed.status_reason,
+            read_after_seconds=read_after,
         )
         cluster_id = location.cluster_id or observed.snapshot.uuid
         if following.task is not None:
@@ -67,7 +71,11 @@ class Operations(Steps):
                 last.state = "InProgress"
                 self.ctx.claims.release(cluster_id, p.key)
             timers: tuple[float, ...] = ()
-            if following.verdict == "waiting":
+            if following.verdict == "waiting" and age > self.confirm_seconds:
+                # Only a read made after the confirmation time can tell it was dropped.
+                account.poller.request_refresh(cluster_id)
+                timers += (self.timing.fast_seconds,)
+            elif following.verdict == "waiting":
                 timers += (max(self.confirm_seconds - age, 1.0),)
             if not following.timed_out:
                 timers += (max(deadline - age, 1.0),)
@@ -80,6 +88,8 @@ class Operations(Steps):
             )
             return view, timers
         self.ctx.claims.release(cluster_id, p.key)
+        if following.verdict != "dropped":
+            p.memory.uncounted_resends = 0
         if following.verdict == "succeeded":
             last.state = "Succeeded"
             p.event("Normal", Reason.OPERATION_SUCCEEDED, f"{last.message or last.type}: done")
@@ -93,7 +103,15 @@ class Operations(Steps):
             p.event("Warning", Reason.OPERATION_FAILED, last.message)
         elif following.verdict == "dropped":
             last.state = "Failed"
-            if last.attempt >= 2:
+            what = last.message or last.type
+            if p.memory.answer_lost and p.memory.uncounted_resends < UNCOUNTED_RESENDS:
+                # NKS never answered that one: it does not count as accepted and dropped.
+                p.memory.uncounted_resends += 1
+                p.memory.resend_uncounted = True
+                last.generation = None
+                message = f"NKS's answer to {what} was lost and it never happened; sending it again"
+                p.event("Warning", Reason.OPERATION_DROPPED, message)
+            elif last.attempt >= 2:
                 # Sent twice and never applied: a person has to look (not sent again until
                 # the spec changes).
                 last.message = (
@@ -104,7 +122,6 @@ class Operations(Steps):
                 p.event("Warning", Reason.OPERATION_FAILED, last.message)
             else:
                 last.generation = None  # the next plan sends it once more
-                what = last.message or last.type
                 message = f"NKS accepted {what} but never applied it; sending it again"
                 p.event("Warning", Reason.OPERATION_DROPPED, message)
         # It just ended: the next pass plans from reads made after its end (this pass's
@@ -164,7 +181,11 @@ class Operations(Steps):
         if p.paused:
             return p.assess(Stage.RUNNING, sending=Sending.PAUSED, **fields)
         cluster_id = location.cluster_id or observed.snapshot.uuid
-        if observed.snapshot.busy or self.ctx.claims.held_by_other(cluster_id, p.key):
+        snapshot = observed.snapshot
+        claimed = self.ctx.claims.held_by_other(cluster_id, p.key, read_at=snapshot.refreshed_at)
+        if claimed:
+            account.poller.request_refresh(cluster_id)  # a claim ends with a later read
+        if snapshot.busy or claimed:
             return p.assess(
                 Stage.RUNNING,
                 sending=Sending.CLUSTER_BUSY,
@@ -179,7 +200,9 @@ class Operations(Steps):
             and last.type == action.operation
             and last.target == action.target
         ):
-            attempt = last.attempt + 1  # NKS dropped it before
+            # NKS dropped it before (or never answered, which does not count).
+            attempt = last.attempt + (0 if p.memory.resend_uncounted else 1)
+        p.memory.resend_uncounted = p.memory.answer_lost = False
         # Claimed before the first await: a sibling's pass may run at any await below.
         self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
         p.status.last_operation = LastOperation(
@@ -243,6 +266,11 @@ class Operations(Steps):
             last.message = f"NKS refused to {summary}: {error}"
             fields["plan_message"] = last.message
             return p.assess(Stage.RUNNING, sending=Sending.REFUSED, **fields)
+        if isinstance(error, errors.RateLimitedError):
+            p.status.last_operation = None  # refused unread: nothing happened, try later
+            self.ctx.claims.release(cluster_id, p.key)
+            raise self.nks_error(p, error, **fields)
         # 5xx, timeout, lost answer: it may have happened; following confirms or drops it.
+        p.memory.answer_lost = True
         account.poller.expect_change(cluster_id)
         raise self.nks_error(p, error, **fields)

@@ -171,7 +171,7 @@ class Reconciler(Steps):
             return p.assess(Stage.OBSERVING, answer_problem=problem)
         return p.assess(
             Stage.OBSERVING,
-            transient=self._poll_problem(account),
+            transient=self._poll_problem(account, snapshot),
             message="reading NKS",
             timers=(self.timing.slow_seconds,),
         )
@@ -217,7 +217,7 @@ class Reconciler(Steps):
             "usable": adapter.usable(p, observed),
             "answer_problem": self._answer_problem(observed.unreadable),
         }
-        poll_problem = self._poll_problem(account)
+        poll_problem = self._poll_problem(account, observed.snapshot)
         if poll_problem is not None:
             # What NKS reports now is unknown: nothing is planned or sent on an old view.
             return p.assess(Stage.RUNNING, transient=poll_problem, **base)
@@ -245,10 +245,10 @@ class Reconciler(Steps):
         return await self.operations.send(p, account, location, observed, plan, base)
 
     @staticmethod
-    def _poll_problem(account: Account) -> Problem | None:
-        """The account's last poll failed: the poller wakes every resource when it fails
-        and again when it recovers."""
-        error = account.poller.last_error
+    def _poll_problem(account: Account, snapshot: ClusterSnapshot) -> Problem | None:
+        """The account's last list, or the last read of this cluster, failed: the poller
+        wakes the resources concerned when it fails and again when it recovers."""
+        error = account.poller.last_error or snapshot.read_error
         if error is None:
             return None
         return Problem(Reason.NKS_UNAVAILABLE, f"NKS call failed: {error}")
@@ -285,6 +285,8 @@ class Reconciler(Steps):
             or last.state not in ("Requested", "InProgress")
         ):
             return
+        # NKS shows the new resource, so its siblings see the cluster busy from now on.
+        self.ctx.claims.release(observed.snapshot.uuid, p.key)
         status = observed.status
         if phase.is_failed(status) or phase.is_rolled_back(status):
             last.state, last.message = "Failed", observed.status_reason or str(status)

@@ -9,8 +9,10 @@ otherwise. A busy cluster whose list entry did not change (node group operations
 show in it) is re-read every `detail_seconds`, or every cycle while the operator waits
 for what it sent to show and end (`expect_change`, bounded in time).
 
-Whatever fails, the account lists at most once per `fast_seconds`: a failing cycle backs
-off exponentially (with jitter) up to `slow_seconds`, and name lookups share the list.
+Whatever fails, the account lists at most once per `fast_seconds`: a failing list backs
+off exponentially (with jitter) up to `slow_seconds`, and name lookups share the list. A
+cluster whose detail reads fail is retried on a backoff of its own while the others go
+on (one flaky answer never stalls the account); a 429 anywhere slows the whole account.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ class AccountPoller:
         self._listing: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
         self._failures = 0
+        self._detail_failures: dict[str, tuple[int, float]] = {}  # cluster -> (count, retry at)
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
         self.last_error: errors.NKSError | None = None
@@ -147,6 +150,10 @@ class AccountPoller:
 
     def snapshot(self, cluster_id: str) -> ClusterSnapshot | None:
         return self._snapshots.get(cluster_id)
+
+    def seconds_since_read(self, snapshot: ClusterSnapshot) -> float:
+        """How old the snapshot's details are."""
+        return self._clock() - snapshot.refreshed_at
 
     def expect_change(self, cluster_id: str, seconds: float = 120.0) -> None:
         """After a write: poll fast and re-read this cluster every cycle until a change shows
@@ -230,16 +237,21 @@ class AccountPoller:
 
     def _busy(self) -> bool:
         now = self._clock()
-        return any(until > now for until in self._expecting.values()) or any(
-            _busy(snapshot) for snapshot in self._snapshots.values()
+        return (
+            bool(self._detail_failures)  # a read to retry soon
+            or any(until > now for until in self._expecting.values())
+            or any(_busy(snapshot) for snapshot in self._snapshots.values())
         )
+
+    def _backoff(self, failures: int) -> float:
+        """fast, 2 fast, 4 fast, ... up to slow; jitter never below one fast interval."""
+        base = min(self.slow_seconds, self.fast_seconds * 2 ** (failures - 1))
+        jittered = base * (1 + self._rng.uniform(-self.jitter_fraction, self.jitter_fraction))
+        return min(max(jittered, self.fast_seconds), self.slow_seconds)
 
     def _next_delay(self) -> float:
         if self._failures:
-            # fast, 2 fast, 4 fast, ... up to slow; jitter never below one fast interval.
-            base = min(self.slow_seconds, self.fast_seconds * 2 ** (self._failures - 1))
-            jittered = base * (1 + self._rng.uniform(-self.jitter_fraction, self.jitter_fraction))
-            return min(max(jittered, self.fast_seconds), self.slow_seconds)
+            return self._backoff(self._failures)
         if self._busy():
             return self.fast_seconds
         spread = self.slow_seconds * self.jitter_fraction
@@ -249,13 +261,15 @@ class AccountPoller:
         """One poll cycle now (the loop's step; tests call it directly)."""
         self._kick.clear()
         try:
-            await self._cycle()
+            throttled = await self._cycle()
         except errors.NKSError as error:
             self._failed(error)
         else:
             recovered = self.last_error is not None
             self._failures = 0
             self.last_error = None
+            if throttled is not None:
+                self._slow_down(throttled)
             if recovered:
                 self._notify_all()  # their resources stop reporting the outage
         self.cycles += 1
@@ -274,21 +288,31 @@ class AccountPoller:
         self._task = None
 
     def _failed(self, error: errors.NKSError) -> None:
+        """The list failed: what NKS holds for this account is unknown."""
         first = self.last_error is None
-        self._failures += 1
         self.last_error = error
-        if isinstance(error, errors.RateLimitedError) and error.retry_after:
-            # Honour Retry-After by counting enough failures to wait at least that long.
-            while (
-                self.fast_seconds * 2 ** (self._failures - 1) < error.retry_after
-                and self.fast_seconds * 2 ** (self._failures - 1) < self.slow_seconds
-            ):
-                self._failures += 1
+        self._slow_down(error)
         logger.warning("Polling %s failed (%d in a row): %s", self.name, self._failures, error)
         if first:
             self._notify_all()  # their resources report the outage (and back off on their own)
 
-    async def _cycle(self) -> None:
+    def _slow_down(self, error: errors.NKSError) -> None:
+        """One more failure in a row; Retry-After is honoured by counting enough failures
+        to wait at least that long."""
+        self._failures = self._failures_for(self._failures + 1, error)
+
+    def _failures_for(self, failures: int, error: errors.NKSError) -> int:
+        if isinstance(error, errors.RateLimitedError) and error.retry_after:
+            while (
+                self.fast_seconds * 2 ** (failures - 1) < error.retry_after
+                and self.fast_seconds * 2 ** (failures - 1) < self.slow_seconds
+            ):
+                failures += 1
+        return failures
+
+    async def _cycle(self) -> errors.RateLimitedError | None:
+        """One list and the details it calls for; returns a 429 a detail read drew (the
+        account then slows down). A failing list fails the cycle."""
         ids = list(self._watchers) + [c for c in self._forced if c not in self._watchers]
         if self.per_resource:
             summaries = await self._get_each(ids)
@@ -304,9 +328,13 @@ class AccountPoller:
                 await self._check(cluster_id, by_id.get(cluster_id), now)
 
         outcomes = await asyncio.gather(*(check(c) for c in ids), return_exceptions=True)
-        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-        if failure is not None:
-            raise failure  # the first failure fails the cycle, after all finished
+        throttled: errors.RateLimitedError | None = None
+        for outcome in outcomes:
+            if isinstance(outcome, errors.RateLimitedError):
+                throttled = outcome
+            elif isinstance(outcome, BaseException):
+                raise outcome  # a bug, not an NKS answer
+        return throttled
 
     async def _get_each(self, ids: list[str]) -> list[Cluster]:
         found = []
@@ -326,37 +354,66 @@ class AccountPoller:
         self._forced.discard(cluster_id)
         if self._expecting.get(cluster_id, now + 1) <= now:
             del self._expecting[cluster_id]
-        if summary is None:
-            # Confirmed gone once is gone: no GET per cycle for a deleted cluster.
-            if cluster_id not in self._unreadable_ids and not snapshot.gone:
-                await self._confirm_gone(snapshot)
-        else:
-            fingerprint = _digest(summary)
-            changed = fingerprint != self._fingerprints.get(cluster_id)
-            expecting = cluster_id in self._expecting
-            busy = expecting or is_in_progress(summary.status) or _busy(snapshot)
-            # What the operator itself waits for is read every cycle: node group operations
-            # never show in the list entry.
-            age = now - snapshot.refreshed_at
-            stale = age >= (self.fast_seconds if expecting else self.detail_seconds)
-            if changed or forced or not snapshot.detailed or (busy and stale):
-                self._fingerprints[cluster_id] = fingerprint
-                await self._refresh_details(snapshot)
-        if cluster_id not in self._watchers:
-            self._snapshots.pop(cluster_id, None)
-            self._fingerprints.pop(cluster_id, None)
+        try:
+            if self._detail_failures.get(cluster_id, (0, now))[1] > now:
+                pass  # its reads failed lately: retried after its own backoff
+            elif summary is None:
+                # Confirmed gone once is gone: no GET per cycle for a deleted cluster.
+                if cluster_id not in self._unreadable_ids and not snapshot.gone:
+                    await self._confirm_gone(snapshot)
+            else:
+                fingerprint = _digest(summary)
+                changed = fingerprint != self._fingerprints.get(cluster_id)
+                expecting = cluster_id in self._expecting
+                busy = expecting or is_in_progress(summary.status) or _busy(snapshot)
+                # What the operator itself waits for is read every cycle: node group
+                # operations never show in the list entry.
+                age = now - snapshot.refreshed_at
+                stale = age >= (self.fast_seconds if expecting else self.detail_seconds)
+                if changed or forced or not snapshot.detailed or (busy and stale):
+                    self._fingerprints[cluster_id] = fingerprint
+                    await self._refresh_details(snapshot)
+        except errors.NKSError as error:
+            self._read_failed(snapshot, error)
+            if isinstance(error, errors.RateLimitedError):
+                raise
+        finally:
+            if cluster_id not in self._watchers:
+                self._snapshots.pop(cluster_id, None)
+                self._fingerprints.pop(cluster_id, None)
+                self._detail_failures.pop(cluster_id, None)
+
+    def _read_failed(self, snapshot: ClusterSnapshot, error: errors.NKSError) -> None:
+        """A detail read of this cluster failed: its resources say so (nothing is planned on
+        the old view) and it is read again, in full, after a backoff of its own."""
+        cluster_id = snapshot.uuid
+        failures = self._failures_for(self._detail_failures.get(cluster_id, (0, 0.0))[0] + 1, error)
+        self._detail_failures[cluster_id] = (failures, self._clock() + self._backoff(failures))
+        self._fingerprints.pop(cluster_id, None)
+        logger.info(
+            "Reading cluster %s of %s failed (%d in a row): %s",
+            cluster_id,
+            self.name,
+            failures,
+            error,
+        )
+        if snapshot.read_error is None:
+            snapshot.read_error = str(error)
+            snapshot.version += 1
+            self._notify(cluster_id)
 
     async def _confirm_gone(self, snapshot: ClusterSnapshot) -> None:
         try:
             details = await self.reader.get_cluster(snapshot.uuid)
         except errors.NotFoundError:
-            if not snapshot.gone:
+            if self._answered(snapshot) or not snapshot.gone:
                 snapshot.gone = True
                 snapshot.version += 1
                 self._notify(snapshot.uuid)
             return
         except errors.InvalidResponseError as error:
-            self._set_problem(snapshot, "cluster", error.message)
+            changed = self._answered(snapshot)
+            self._set_problem(snapshot, "cluster", error.message, force=changed)
             return
         # Listed nowhere but still readable (e.g. pagination race): keep it.
         await self._refresh_details(snapshot, details)
@@ -374,25 +431,29 @@ class AccountPoller:
                 details = await self.reader.get_cluster(cluster_id)
             nodegroups = await self._read_nodegroups(snapshot, problems)
         except errors.NotFoundError:
+            self._answered(snapshot)
             snapshot.gone = True
             snapshot.version += 1
             self._notify(cluster_id)
             return
         except errors.InvalidResponseError as error:
             # This cluster's answer is unreadable; the others go on.
-            self._set_problem(snapshot, "cluster", error.message)
+            changed = self._answered(snapshot)
+            self._set_problem(snapshot, "cluster", error.message, force=changed)
             snapshot.refreshed_at = self._clock()
             return
         for entry in _unreadable(tasks):
             logger.warning("NKS task of cluster %s cannot be read: %s", cluster_id, entry)
         kept = sorted((t for t in tasks if t.id is not None), key=lambda t: t.id or 0)[-KEPT_TASKS:]
+        recovered = self._answered(snapshot)
         before = (snapshot.cluster, snapshot.nodegroups, snapshot.tasks, snapshot.problems)
         snapshot.cluster, snapshot.nodegroups, snapshot.tasks = details, nodegroups, kept
         snapshot.detailed, snapshot.gone, snapshot.problems = True, False, problems
         snapshot.refreshed_at = self._clock()
-        if before != (details, nodegroups, kept, problems) or snapshot.version == 0:
+        changed = before != (details, nodegroups, kept, problems)
+        if recovered or changed or snapshot.version == 0:
             snapshot.version += 1
-            if not _busy(snapshot):
+            if changed and not _busy(snapshot):
                 # What a writer waited for has happened and ended (or was never begun).
                 self._expecting.pop(cluster_id, None)
             self._notify(cluster_id)
@@ -425,8 +486,16 @@ class AccountPoller:
                 result[name] = item
         return result
 
-    def _set_problem(self, snapshot: ClusterSnapshot, what: str, problem: str) -> None:
-        if snapshot.problems.get(what) != problem:
+    def _answered(self, snapshot: ClusterSnapshot) -> bool:
+        """NKS answered a detail read: the cluster's backoff ends; True if it had failed."""
+        self._detail_failures.pop(snapshot.uuid, None)
+        failed, snapshot.read_error = snapshot.read_error is not None, None
+        return failed
+
+    def _set_problem(
+        self, snapshot: ClusterSnapshot, what: str, problem: str, *, force: bool = False
+    ) -> None:
+        if force or snapshot.problems.get(what) != problem:
             snapshot.problems = {**snapshot.problems, what: problem}
             snapshot.version += 1
             self._notify(snapshot.uuid)

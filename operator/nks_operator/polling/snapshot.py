@@ -24,6 +24,9 @@ class ClusterSnapshot:
     # Answers NKS gave that could not be read, by what they describe ("cluster", or a node
     # group's name or uuid): the resources they belong to say so instead of guessing.
     problems: dict[str, str] = field(default_factory=dict)
+    # Why the last detail read failed (5xx, timeout, 429...): the view is old until a read
+    # succeeds, so nothing is planned on it.
+    read_error: str | None = None
     refreshed_at: float = 0.0  # monotonic time of the last detail refresh
     version: int = 0  # bumped on every change a reconciler should react to
 

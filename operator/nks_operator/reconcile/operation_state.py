@@ -81,11 +81,15 @@ def follow(
     confirm_seconds: float,
     deadline_seconds: float,
     status_reason: str | None = None,
+    read_after_seconds: float | None = None,
 ) -> Following:
     """Where a sent operation stands.
 
     `still_wanted`: a fresh plan would send this operation again (the change is not
-    visible in NKS's state). `age_seconds`: since it was sent.
+    visible in NKS's state). `age_seconds`: since it was sent. `read_after_seconds`: how
+    long after the send `tasks` and `target_status` were read (default `age_seconds`):
+    only a read made `confirm_seconds` after the send tells that NKS dropped it, not an
+    old view kept while reads failed.
     """
     if last is None or last.state in ("Succeeded", "Failed"):
         return Following("idle")
@@ -118,6 +122,7 @@ def follow(
         if phase.is_failed(target_status):
             return Following("failed", detail=status_reason or str(target_status))
         return Following("succeeded")
-    if age_seconds > confirm_seconds:
+    read_after = age_seconds if read_after_seconds is None else read_after_seconds
+    if read_after > confirm_seconds:
         return Following("dropped")
     return Following("waiting")
