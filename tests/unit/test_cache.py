@@ -127,3 +127,29 @@ def test_own_status_that_readies_a_cluster_wakes_its_node_groups() -> None:
     assert not cache.store(CLUSTER, echo).parent_changed
     # A status write the node groups do not read wakes nobody.
     assert not cache.wrote_status(CLUSTER, {**ready, "phase": "Ready"}, None)
+
+
+def test_an_echo_that_arrives_before_the_writes_answer_overlays_nothing() -> None:
+    cache = ObjectCache()
+    cache.store(CLUSTER, body(phase="Pending"))
+    echo = body(phase="Provisioning")
+    echo["metadata"]["resourceVersion"] = "11"
+    cache.store(CLUSTER, echo)  # the watch was quicker than the patch's answer
+    cache.wrote_status(CLUSTER, {"phase": "Provisioning"}, {"metadata": {"resourceVersion": "11"}})
+    # Someone else's status change right after must show (it would stay hidden for good).
+    later = body(phase="Provisioning", clusterID="c-1")
+    later["metadata"]["resourceVersion"] = "12"
+    cache.store(CLUSTER, later)
+    stored = cache.get(CLUSTER)
+    assert stored is not None and stored["status"]["clusterID"] == "c-1"
+
+
+def test_a_later_version_ends_the_overlay_even_without_the_echo() -> None:
+    cache = ObjectCache()
+    cache.store(CLUSTER, body(phase="Pending"))
+    cache.wrote_status(CLUSTER, {"phase": "Provisioning"}, {"metadata": {"resourceVersion": "11"}})
+    later = body(phase="Provisioning", clusterID="c-1")
+    later["metadata"]["resourceVersion"] = "13"  # the echo (11) was skipped by a re-list
+    cache.store(CLUSTER, later)
+    stored = cache.get(CLUSTER)
+    assert stored is not None and stored["status"]["clusterID"] == "c-1"

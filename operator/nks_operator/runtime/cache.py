@@ -5,9 +5,11 @@ kopf's watch delivers each object; the cache keeps a trimmed reference to it (no
 is duplicated) and the index that node groups need: which node groups name an NKSCluster.
 
 Status written by the operator reaches the watch a moment later. Until the watch shows an
-object with that status (or that resourceVersion), the cache serves the status the
-operator wrote, so a pass never acts on the status before its own last write: that could
-send an operation twice.
+object with that status (or that resourceVersion, or a later one), the cache serves the
+status the operator wrote, so a pass never acts on the status before its own last write:
+that could send an operation twice. The echo may also arrive before the write's answer:
+then the watch is current already and nothing is overlaid (else someone else's later
+status change would stay hidden behind it).
 """
 
 from __future__ import annotations
@@ -80,6 +82,14 @@ def _trigger(body: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def _newer(seen: str | None, version: str | None) -> bool:
+    """`seen` is known to come after `version`. resourceVersions are opaque; the decimal
+    numbers etcd gives are compared, anything else is never known to be newer."""
+    if seen is None or version is None or not (seen.isdigit() and version.isdigit()):
+        return False
+    return int(seen) > int(version)
+
+
 def _parent_view(body: dict[str, Any]) -> tuple[Any, ...]:
     """What of an NKSCluster its node groups read."""
     spec = body.get("spec") or {}
@@ -125,8 +135,8 @@ class ObjectCache:
         written = self._written.get(key)
         if written is not None:
             version, status = written
-            meta = trimmed["metadata"]
-            if meta.get("resourceVersion") == version or trimmed.get("status") == status:
+            seen = trimmed["metadata"].get("resourceVersion")
+            if seen == version or trimmed.get("status") == status or _newer(seen, version):
                 del self._written[key]
             else:
                 trimmed["status"] = status
@@ -161,6 +171,9 @@ class ObjectCache:
         version = None
         if result is not None:
             version = (result.get("metadata") or {}).get("resourceVersion")
+            seen = current["metadata"].get("resourceVersion")
+            if seen == version or _newer(seen, version):
+                return False  # the watch delivered this write (or a later one) already
             current["metadata"]["resourceVersion"] = version
         current["status"] = status
         self._written[key] = (version, status)
