@@ -28,6 +28,14 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         {"operator": {"errorBackoffSeconds": -5}},
         ["/operator/errorBackoffSeconds", "exclusiveMinimum"],
     ),
+    "no workers": (
+        {"operator": {"workers": 0}},
+        ["/operator/workers", "minimum"],
+    ),
+    "workers as a fraction": (
+        {"operator": {"workers": 2.5}},
+        ["/operator/workers"],
+    ),
     "poll interval as text": (
         {"operator": {"fastPollSeconds": "fast"}},
         ["/operator/fastPollSeconds", "got string"],
