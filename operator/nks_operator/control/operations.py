@@ -109,7 +109,9 @@ class Operations(Steps):
                 p.memory.uncounted_resends += 1
                 p.memory.resend_uncounted = True
                 last.generation = None
-                message = f"NKS's answer to {what} was lost and it never happened; sending it again"
+                message = (
+                    f"NKS's answer to {what} was lost and NKS does not show it; sending it again"
+                )
                 p.event("Warning", Reason.OPERATION_DROPPED, message)
             elif last.attempt >= 2:
                 # Sent twice and never applied: a person has to look (not sent again until
