@@ -72,7 +72,10 @@ def mixed_faults(rate: float = 0.2, hang: float = 1.0) -> list[dict[str, Any]]:
 
     Rules are tried in order and each draws on its own, so the shares are chosen to add up
     to `rate` overall. Silent drops are limited to day-2 operations and deletes: a create
-    that answers with an id and creates nothing is not something NKS does.
+    that answers with an id and creates nothing is not something NKS does. They stay rare:
+    the operator resends a dropped operation once and then gives up by design (a person
+    has to look when NKS drops the same request twice), so at twice this share about one
+    run in fifteen saw that verdict on some resource instead of converging.
     """
     share = rate / 8
     silent = ["resize_cluster", "upgrade_nodegroup", "delete_cluster", "delete_nodegroup"]
@@ -86,7 +89,7 @@ def mixed_faults(rate: float = 0.2, hang: float = 1.0) -> list[dict[str, Any]]:
         {"action": "drop_response", "drop_mode": "close", "probability": share},
         {"action": "drop_response", "drop_mode": "timeout", "hang": hang, "probability": share},
     ]
-    rules += [{"operation": op, "action": "silent_drop", "probability": share * 2} for op in silent]
+    rules += [{"operation": op, "action": "silent_drop", "probability": share} for op in silent]
     return rules
 
 
