@@ -26,7 +26,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from nks_operator.api.crd import custom_resource_definition
-from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, RESOURCES, VERSION
+from nks_operator.api.resources import CLUSTER, CRD_RESOURCES, GROUP, NODEGROUP, RESOURCES, VERSION
 from nks_operator.settings import OperatorSettings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -75,7 +75,7 @@ def _reachable_kubeconfig() -> bool:
 
 def _install_crds(api: client.ApiClient) -> None:
     ext = client.ApiextensionsV1Api(api)
-    for resource in RESOURCES:
+    for resource in CRD_RESOURCES:
         body = custom_resource_definition(resource)
         try:
             current = ext.read_custom_resource_definition(resource.crd_name)
@@ -86,7 +86,7 @@ def _install_crds(api: client.ApiClient) -> None:
                 raise
             ext.create_custom_resource_definition(body)
     deadline = time.monotonic() + 60
-    for resource in RESOURCES:
+    for resource in CRD_RESOURCES:
         while time.monotonic() < deadline:
             crd = ext.read_custom_resource_definition(resource.crd_name)
             if any(

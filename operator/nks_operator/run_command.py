@@ -23,6 +23,16 @@ SETTING_FLAGS = {
     "error_backoff_seconds": "--error-backoff",
     "metrics_port": "--metrics-port",
     "workers": "--workers",
+    "operator_namespace": "--operator-namespace",
+    "default_credentials_namespaces": "--default-credentials-namespaces",
+    "allowed_endpoints": "--allowed-endpoints",
+    "max_answer_bytes": "--max-answer-bytes",
+    "call_timeout_seconds": "--call-timeout",
+    "account_concurrency": "--account-concurrency",
+    "argocd_namespace": "--argocd-namespace",
+    "argocd_allowed_namespaces": "--argocd-allowed-namespaces",
+    "argocd_allowed_projects": "--argocd-allowed-projects",
+    "argocd_allowed_label_keys": "--argocd-allowed-label-keys",
 }
 
 
@@ -96,6 +106,7 @@ def register(subparsers: Any) -> None:
         help="serve Prometheus metrics on this port at /metrics (0: off, the default; "
         "env NKS_METRICS_PORT)",
     )
+    _tenancy_arguments(parser)
     parser.add_argument(
         "--leader-election",
         "--peering",
@@ -130,6 +141,71 @@ def register(subparsers: Any) -> None:
     )
     webhook.add_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _tenancy_arguments(parser: argparse.ArgumentParser) -> None:
+    """Who may use what: docs/security.md explains each setting and its default."""
+    group = parser.add_argument_group("tenancy and bounds (docs/security.md)")
+    group.add_argument(
+        "--operator-namespace",
+        metavar="NS",
+        help="the operator's own namespace (default: env POD_NAMESPACE, else the kubeconfig's "
+        "namespace, else default)",
+    )
+    group.add_argument(
+        "--default-credentials-namespaces",
+        metavar="LIST",
+        help="namespaces (comma list, globs, * for all) whose resources may use the default "
+        "credentials (default: the operator's own; env NKS_DEFAULT_CREDENTIALS_NAMESPACES)",
+    )
+    group.add_argument(
+        "--allowed-endpoints",
+        metavar="LIST",
+        help="URL prefixes (comma list) besides NHN Cloud's public https hosts that "
+        "credentials may be sent to, e.g. http://127.0.0.1:9511 (env NKS_ALLOWED_ENDPOINTS)",
+    )
+    group.add_argument(
+        "--max-answer-bytes",
+        type=int,
+        help="largest NKS answer read, in bytes (default 4 MiB; env NKS_MAX_ANSWER_BYTES)",
+    )
+    group.add_argument(
+        "--call-timeout",
+        type=float,
+        help="seconds one NKS call may take, answer included (default 60; env "
+        "NKS_CALL_TIMEOUT_SECONDS)",
+    )
+    group.add_argument(
+        "--account-concurrency",
+        type=int,
+        help="passes of one account that may call NKS at once (default: half the workers; "
+        "env NKS_ACCOUNT_CONCURRENCY)",
+    )
+    group.add_argument(
+        "--argocd-namespace",
+        metavar="NS",
+        help="namespace Argo CD cluster Secrets are written to (default argocd; env "
+        "NKS_ARGOCD_NAMESPACE)",
+    )
+    group.add_argument(
+        "--argocd-allowed-namespaces",
+        metavar="LIST",
+        help="namespaces whose NKSClusters may register in Argo CD (comma list, globs, *; "
+        "default: the operator's own; env NKS_ARGOCD_ALLOWED_NAMESPACES)",
+    )
+    group.add_argument(
+        "--argocd-allowed-projects",
+        metavar="LIST",
+        help="Argo CD projects a registration may name (globs; {namespace} is the "
+        "NKSCluster's namespace; * also allows none; default {namespace}; env "
+        "NKS_ARGOCD_ALLOWED_PROJECTS)",
+    )
+    group.add_argument(
+        "--argocd-allowed-label-keys",
+        metavar="LIST",
+        help="label keys (globs) a registration may set (default: none; env "
+        "NKS_ARGOCD_ALLOWED_LABEL_KEYS)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,6 +245,16 @@ def run(args: argparse.Namespace) -> int:
             selector=selector or None,
             leader_election=args.leader_election,
             leader_election_namespace=args.leader_election_namespace,
+            operator_namespace=args.operator_namespace,
+            default_credentials_namespaces=args.default_credentials_namespaces,
+            allowed_endpoints=args.allowed_endpoints,
+            max_answer_bytes=args.max_answer_bytes,
+            call_timeout_seconds=args.call_timeout,
+            account_concurrency=args.account_concurrency,
+            argocd_namespace=args.argocd_namespace,
+            argocd_allowed_namespaces=args.argocd_allowed_namespaces,
+            argocd_allowed_projects=args.argocd_allowed_projects,
+            argocd_allowed_label_keys=args.argocd_allowed_label_keys,
         )
     except SettingsError as error:
         raise SystemExit(f"nks-operator run: {error}") from None

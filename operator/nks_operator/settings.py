@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
+
+from nks_operator.nks.allowlist import EndpointPolicy
 
 # A delay the operator waits: a finite number of seconds above zero.
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+# A comma-separated list in a variable or flag; a tuple in code.
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+
+ALL = "*"
+# In an allowed Argo CD project: the namespace of the NKSCluster that registers.
+NAMESPACE_PLACEHOLDER = "{namespace}"
+
+
+def matches(patterns: tuple[str, ...], value: str) -> bool:
+    """Whether `value` matches one of the names or globs (`*` matches everything)."""
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
 
 # The environment variable each setting is read from (a command-line flag wins over it).
 ENV_VARS: Mapping[str, str] = {
@@ -24,7 +46,22 @@ ENV_VARS: Mapping[str, str] = {
     "create_timeout_seconds": "NKS_CREATE_TIMEOUT_SECONDS",
     "delete_timeout_seconds": "NKS_DELETE_TIMEOUT_SECONDS",
     "update_timeout_seconds": "NKS_UPDATE_TIMEOUT_SECONDS",
+    "operator_namespace": "POD_NAMESPACE",
+    "default_credentials_namespaces": "NKS_DEFAULT_CREDENTIALS_NAMESPACES",
+    "allowed_endpoints": "NKS_ALLOWED_ENDPOINTS",
+    "max_answer_bytes": "NKS_MAX_ANSWER_BYTES",
+    "call_timeout_seconds": "NKS_CALL_TIMEOUT_SECONDS",
+    "account_concurrency": "NKS_ACCOUNT_CONCURRENCY",
+    "argocd_namespace": "NKS_ARGOCD_NAMESPACE",
+    "argocd_allowed_namespaces": "NKS_ARGOCD_ALLOWED_NAMESPACES",
+    "argocd_allowed_projects": "NKS_ARGOCD_ALLOWED_PROJECTS",
+    "argocd_allowed_label_keys": "NKS_ARGOCD_ALLOWED_LABEL_KEYS",
 }
+
+# A namespace name (DNS-1123 label).
+NamespaceName = Annotated[
+    str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+]
 
 
 class SettingsError(ValueError):
@@ -77,6 +114,81 @@ class OperatorSettings:
     leader_election: str | None = None
     leader_election_namespace: str | None = None
     default_credentials: DefaultCredentials | None = None
+
+    # -- tenancy (docs/security.md) -------------------------------------------------------
+    # The operator's own namespace (its Lease and signing key); resolved at start from
+    # POD_NAMESPACE, else the kubeconfig's namespace, else "default".
+    operator_namespace: NamespaceName | None = None
+    # Namespaces (names or globs, `*` for all) whose resources may use the default
+    # credentials; None: the operator's own namespace only.
+    default_credentials_namespaces: CommaList | None = None
+    # URL prefixes beyond NHN Cloud's public https hosts that credentials may be sent to.
+    allowed_endpoints: CommaList = ()
+    # -- bounds on every NKS call -----------------------------------------------------------
+    # An answer larger than this is refused unread (a few MiB: NKS's largest answers, the
+    # project's server list and the task history, stay well below).
+    max_answer_bytes: Annotated[int, Field(ge=65536, le=256 * 1024 * 1024)] = 4 * 1024 * 1024
+    # One NKS call, answer included, ends after this long whatever the endpoint does.
+    call_timeout_seconds: Seconds = 60.0
+    # Passes of one account (credentials + region) that may call NKS at once, so one slow
+    # or hostile endpoint cannot hold every worker; None: half the workers.
+    account_concurrency: Annotated[int | None, Field(ge=1, le=1024)] = None
+    # -- Argo CD registration -----------------------------------------------------------------
+    # Where Argo CD cluster Secrets are written: the admin's choice, never a resource's.
+    argocd_namespace: NamespaceName = "argocd"
+    # Namespaces whose NKSClusters may register (names or globs, `*`); None: the operator's.
+    argocd_allowed_namespaces: CommaList | None = None
+    # Argo CD projects a registration may name (globs; `{namespace}` stands for the
+    # NKSCluster's namespace). A cluster without a project is global in Argo CD: only `*`
+    # allows that.
+    argocd_allowed_projects: CommaList = (NAMESPACE_PLACEHOLDER,)
+    # Label keys (globs) a registration may put on the Secret; none by default, since
+    # ApplicationSet cluster generators of every team select on labels.
+    argocd_allowed_label_keys: CommaList = ()
+
+    @field_validator("allowed_endpoints")
+    @classmethod
+    def _endpoints_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        EndpointPolicy.from_entries(value)  # raises ValueError naming the bad entry
+        return value
+
+    # -- decisions read from the settings -------------------------------------------------
+
+    @property
+    def own_namespace(self) -> str:
+        return self.operator_namespace or "default"
+
+    def _allows(self, patterns: tuple[str, ...] | None, namespace: str) -> bool:
+        if patterns is None:
+            return namespace == self.own_namespace
+        return matches(patterns, namespace)
+
+    def default_credentials_allowed(self, namespace: str) -> bool:
+        return self._allows(self.default_credentials_namespaces, namespace)
+
+    def argocd_registration_allowed(self, namespace: str) -> bool:
+        return self._allows(self.argocd_allowed_namespaces, namespace)
+
+    def argocd_project_allowed(self, project: str | None, namespace: str) -> bool:
+        patterns = tuple(
+            p.replace(NAMESPACE_PLACEHOLDER, namespace) for p in self.argocd_allowed_projects
+        )
+        if not project:
+            return ALL in patterns
+        return matches(patterns, project)
+
+    def argocd_label_key_allowed(self, key: str) -> bool:
+        return matches(self.argocd_allowed_label_keys, key)
+
+    def endpoint_policy(self) -> EndpointPolicy:
+        """NHN's public hosts, the admin's prefixes and the URLs of the default credentials."""
+        defaults = self.default_credentials
+        trusted = (defaults.identity_url, defaults.nks_url) if defaults is not None else ()
+        return EndpointPolicy.from_entries(self.allowed_endpoints, trusted=trusted)
+
+    @property
+    def pass_slots_per_account(self) -> int:
+        return self.account_concurrency or max(1, self.workers // 2)
 
     @classmethod
     def from_env(

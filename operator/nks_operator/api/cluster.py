@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from nks_operator.api.base import (
+    K8S_NAME_PATTERN,
     CRDModel,
     DeletionPolicy,
     KubernetesVersion,
@@ -104,17 +105,18 @@ class ServiceGateways(CRDModel):
 
 class ArgoCDRegistration(CRDModel):
     enabled: bool = False
-    """Register the cluster with Argo CD by writing an Argo CD cluster Secret."""
-    namespace: Annotated[
-        str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    ] = "argocd"
-    """Namespace Argo CD runs in (the Secret goes there; the operator needs access to it)."""
+    """Register the cluster with Argo CD by writing an Argo CD cluster Secret into the
+    Argo CD namespace the admin configured (never one a resource names). The admin also
+    decides which namespaces may register, and which projects and label keys they may
+    use (docs/security.md)."""
     name: Annotated[str | None, Field(max_length=253)] = None
     """Cluster name shown in Argo CD; default `<namespace>/<metadata.name>`."""
     project: Annotated[str | None, Field(max_length=253)] = None
-    """Argo CD project the cluster is scoped to, if any."""
+    """Argo CD project the cluster is scoped to; by default the admin allows only the
+    project named like this resource's namespace."""
     labels: dict[str, str] = Field(default_factory=dict)
-    """Extra labels on the Secret (Argo CD ApplicationSet cluster generators select on them)."""
+    """Extra labels on the Secret (Argo CD ApplicationSet cluster generators select on
+    them); only keys the admin allows."""
 
 
 class Addon(CRDModel):
@@ -129,8 +131,10 @@ class Addon(CRDModel):
 
 
 class KubeconfigSecret(CRDModel):
-    name: Annotated[str, Field(min_length=1, max_length=253)]
-    """Name of the Secret that receives the kubeconfig (key `value`)."""
+    name: Annotated[str, Field(min_length=1, max_length=253, pattern=K8S_NAME_PATTERN)]
+    """Name of the Secret (in this namespace) that receives the kubeconfig (key `value`).
+    The operator writes only a Secret it created for this NKSCluster: an existing Secret
+    of that name that is not its own is reported and left untouched."""
 
 
 class NKSClusterSpec(CRDModel):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel
 
 from nks_operator.api.cluster import NKSClusterSpec, NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
+from nks_operator.api.ownership import NKSOwnershipSpec
 
 GROUP = "nks.nhncloud.com"
 VERSION = "v1alpha1"
@@ -31,8 +33,10 @@ class Resource:
     short_names: tuple[str, ...]
     description: str
     spec_model: type[BaseModel]
-    status_model: type[BaseModel]
+    status_model: type[BaseModel] | None
     printer_columns: tuple[PrinterColumn, ...] = field(default_factory=tuple)
+    scope: Literal["Namespaced", "Cluster"] = "Namespaced"
+    categories: tuple[str, ...] = (CATEGORY,)
 
     @property
     def crd_name(self) -> str:
@@ -83,3 +87,28 @@ NODEGROUP = Resource(
 )
 
 RESOURCES: tuple[Resource, ...] = (CLUSTER, NODEGROUP)
+"""The kinds users write."""
+
+OWNERSHIP = Resource(
+    kind="NKSOwnership",
+    plural="nksownerships",
+    singular="nksownership",
+    short_names=(),
+    description=(
+        "The operator's record of the one NKSCluster or NKSNodeGroup that manages an NKS "
+        "cluster or node group. Written and deleted by the operator only."
+    ),
+    spec_model=NKSOwnershipSpec,
+    status_model=None,
+    printer_columns=(
+        PrinterColumn("Resource", "string", ".spec.resource", "cluster or nodegroup"),
+        PrinterColumn("Namespace", "string", ".spec.owner.namespace", "Owner's namespace"),
+        PrinterColumn("Owner", "string", ".spec.owner.name", "Owner's name"),
+        _AGE,
+    ),
+    scope="Cluster",
+    categories=(),  # `kubectl get nks` lists what users manage, not the operator's records
+)
+
+CRD_RESOURCES: tuple[Resource, ...] = (*RESOURCES, OWNERSHIP)
+"""Every CRD the operator needs installed."""

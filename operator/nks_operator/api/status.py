@@ -87,6 +87,9 @@ class CreationIntent(StatusModel):
     """Name the resource was created with in NKS."""
     requested_at: str
     """When the create call was about to be sent (RFC 3339)."""
+    signature: str | None = None
+    """The operator's HMAC over the resource's UID and the fields above: an annotation
+    written by anyone else is not the operator's record, and is never acted on."""
 
 
 class ResourceStatus(StatusModel):
@@ -109,8 +112,9 @@ class ResourceStatus(StatusModel):
     last_operation: LastOperation | None = None
     """The last operation the operator sent to NKS."""
     creation: CreationIntent | None = None
-    """Written by versions before 0.2 while a create call may be in flight (read, never
-    written: the intent is now the `nks.nhncloud.com/create-requested` annotation)."""
+    """Written by versions before 0.2 while a create call may be in flight; no longer read
+    (status is not proof of what the operator did: the intent is now the signed
+    `nks.nhncloud.com/create-requested` annotation)."""
     user_script_generation: int | None = None
     """metadata.generation a user script change was last sent for: a script NKS still
     reports differently afterwards is reported, never sent again until the spec changes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -65,7 +66,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.posting.level = logging.WARNING  # kopf's own per-handler chatter stays in logs
     settings.watching.server_timeout = 300
-    operator_settings: OperatorSettings = memo.get("settings") or OperatorSettings.from_env()
+    operator_settings = _with_namespace(memo.get("settings") or OperatorSettings.from_env())
     memo.settings = operator_settings
     metrics = OperatorMetrics()
     ctx = build_context(operator_settings, metrics)
@@ -96,6 +97,15 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         "yes" if operator_settings.default_credentials else "no",
         ",".join(f"{k}={v}" for k, v in operator_settings.selector.items()) or "none",
     )
+
+
+def _with_namespace(settings: OperatorSettings) -> OperatorSettings:
+    """The operator's namespace: the setting, else the kubeconfig's, else "default"."""
+    if settings.operator_namespace:
+        return settings
+    info = login_info()
+    namespace = (info.default_namespace if info is not None else None) or "default"
+    return dataclasses.replace(settings, operator_namespace=namespace)
 
 
 def _lease_namespace(settings: OperatorSettings) -> str:

@@ -23,6 +23,16 @@ class Reason(StrEnum):
     CLUSTER_NOT_FOUND = "ClusterNotFound"
     NODE_GROUP_NOT_FOUND = "NodeGroupNotFound"
     NKS_FAILED = "NKSFailed"
+    # The NKS cluster or node group is managed by another NKSCluster / NKSNodeGroup.
+    MANAGED_ELSEWHERE = "ManagedByAnotherResource"
+    # No credentialsRef, and the admin does not let this namespace use the defaults.
+    DEFAULT_CREDENTIALS_NOT_ALLOWED = "DefaultCredentialsNotAllowed"
+    # The credentials Secret points at an endpoint the admin did not allow.
+    ENDPOINT_NOT_ALLOWED = "EndpointNotAllowed"
+    # A Secret of the name the operator would write exists and is not the operator's.
+    SECRET_NOT_OWNED = "SecretNotOwned"
+    # The spec asks for something the admin's policy does not permit (Argo CD).
+    NOT_PERMITTED = "NotPermitted"
 
     # -- NKS or Kubernetes could not be used this time (retried with backoff) ---------
     NKS_UNAVAILABLE = "NKSUnavailable"
@@ -100,6 +110,11 @@ NEEDS_ATTENTION: frozenset[Reason] = frozenset(
         Reason.CLUSTER_NOT_FOUND,
         Reason.NODE_GROUP_NOT_FOUND,
         Reason.NKS_FAILED,
+        Reason.MANAGED_ELSEWHERE,
+        Reason.DEFAULT_CREDENTIALS_NOT_ALLOWED,
+        Reason.ENDPOINT_NOT_ALLOWED,
+        Reason.SECRET_NOT_OWNED,
+        Reason.NOT_PERMITTED,
     }
 )
 
@@ -109,5 +124,7 @@ CREDENTIALS_PROBLEMS: frozenset[Reason] = frozenset(
         Reason.CREDENTIALS_SECRET_NOT_FOUND,
         Reason.CREDENTIALS_INVALID,
         Reason.CREDENTIALS_REJECTED,
+        Reason.DEFAULT_CREDENTIALS_NOT_ALLOWED,
+        Reason.ENDPOINT_NOT_ALLOWED,
     }
 )

@@ -18,6 +18,11 @@ local degraded_reasons = {
   ClusterNotFound = true,
   NodeGroupNotFound = true,
   NKSFailed = true,
+  ManagedByAnotherResource = true,
+  DefaultCredentialsNotAllowed = true,
+  EndpointNotAllowed = true,
+  SecretNotOwned = true,
+  NotPermitted = true,
 }
 
 local function describe(condition)
