@@ -35,6 +35,7 @@ def matches(patterns: tuple[str, ...], value: str) -> bool:
     """Whether `value` matches one of the names or globs (`*` matches everything)."""
     return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
 
+
 # The environment variable each setting is read from (a command-line flag wins over it).
 ENV_VARS: Mapping[str, str] = {
     "fast_poll_seconds": "NKS_FAST_POLL_SECONDS",
@@ -47,6 +48,7 @@ ENV_VARS: Mapping[str, str] = {
     "delete_timeout_seconds": "NKS_DELETE_TIMEOUT_SECONDS",
     "update_timeout_seconds": "NKS_UPDATE_TIMEOUT_SECONDS",
     "operator_namespace": "POD_NAMESPACE",
+    "signing_key_secret": "NKS_SIGNING_KEY_SECRET",
     "default_credentials_namespaces": "NKS_DEFAULT_CREDENTIALS_NAMESPACES",
     "allowed_endpoints": "NKS_ALLOWED_ENDPOINTS",
     "max_answer_bytes": "NKS_MAX_ANSWER_BYTES",
@@ -119,6 +121,10 @@ class OperatorSettings:
     # The operator's own namespace (its Lease and signing key); resolved at start from
     # POD_NAMESPACE, else the kubeconfig's namespace, else "default".
     operator_namespace: NamespaceName | None = None
+    # Secret in the operator's namespace holding the key that signs its create intents.
+    signing_key_secret: Annotated[str, Field(min_length=1, max_length=253)] = (
+        "nks-operator-signing-key"
+    )
     # Namespaces (names or globs, `*` for all) whose resources may use the default
     # credentials; None: the operator's own namespace only.
     default_credentials_namespaces: CommaList | None = None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nks_operator.api import RESOURCES
+from nks_operator.api.resources import CRD_RESOURCES as RESOURCES
 from nks_operator.api import command as crds_command
 from nks_operator.api.crd import HEADER, crd_files, crd_stream
 from nks_operator.api.reference import render_reference

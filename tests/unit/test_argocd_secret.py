@@ -55,6 +55,25 @@ def edit(kubeconfig: str, *, cluster: dict[str, Any] | None = None, user: dict[s
     return yaml.safe_dump(config)
 
 
+def build(
+    owner: dict[str, Any],
+    registration: ArgoCDRegistration,
+    kubeconfig: str,
+    cluster_id: str,
+    argocd_namespace: str = "argocd",
+) -> dict[str, Any]:
+    """The Secret the operator writes; its server is what NKS reports, as the operator
+    passes it."""
+    return argocd_secret.build(
+        owner,
+        registration,
+        kubeconfig,
+        cluster_id,
+        argocd_namespace=argocd_namespace,
+        server=SERVER,
+    )
+
+
 def owner(namespace: str = "team-a", name: str = "demo") -> dict[str, Any]:
     return {"metadata": {"namespace": namespace, "name": name, "uid": "0f1e2d3c"}}
 
@@ -85,7 +104,7 @@ def test_long_secret_names_are_shortened_validly_and_stay_distinct() -> None:
 def test_build_writes_argocd_cluster_secret_from_nks_kubeconfig() -> None:
     kubeconfig = nks_kubeconfig()
     source = yaml.safe_load(kubeconfig)
-    secret = argocd_secret.build(owner(), ArgoCDRegistration(enabled=True), kubeconfig, CLUSTER_ID)
+    secret = build(owner(), ArgoCDRegistration(enabled=True), kubeconfig, CLUSTER_ID)
 
     assert secret["metadata"]["namespace"] == "argocd"
     assert secret["metadata"]["name"] == "nks-team-a.demo"
@@ -111,11 +130,9 @@ def test_build_writes_argocd_cluster_secret_from_nks_kubeconfig() -> None:
     }
 
 
-def test_build_honours_name_project_and_namespace() -> None:
-    registration = ArgoCDRegistration(
-        enabled=True, namespace="gitops", name="prod-kr2", project="platform"
-    )
-    secret = argocd_secret.build(owner(), registration, nks_kubeconfig(), CLUSTER_ID)
+def test_build_honours_name_project_and_the_admins_namespace() -> None:
+    registration = ArgoCDRegistration(enabled=True, name="prod-kr2", project="platform")
+    secret = build(owner(), registration, nks_kubeconfig(), CLUSTER_ID, "gitops")
     assert secret["metadata"]["namespace"] == "gitops"
     data = decoded(secret)
     assert data["name"] == "prod-kr2"
@@ -132,17 +149,33 @@ def test_registration_labels_cannot_override_ours() -> None:
             "app.kubernetes.io/managed-by": "me",
         },
     )
-    secret = argocd_secret.build(owner(), registration, nks_kubeconfig(), CLUSTER_ID)
+    secret = build(owner(), registration, nks_kubeconfig(), CLUSTER_ID)
     labels = secret["metadata"]["labels"]
     assert labels["env"] == "prod"
     assert labels["argocd.argoproj.io/secret-type"] == "cluster"
     assert argocd_secret.owner_labels("team-a", "demo").items() <= labels.items()
-    assert argocd_secret.is_managed(secret)
+    assert argocd_secret.is_owned(secret, "team-a", "demo", "0f1e2d3c")
+
+
+def test_only_this_resources_secret_is_its_own() -> None:
+    secret = build(owner(), ArgoCDRegistration(enabled=True), nks_kubeconfig(), CLUSTER_ID)
+    assert argocd_secret.is_owned(secret, "team-a", "demo", "0f1e2d3c")
+    # Another NKSCluster, or one re-created under the same name, is not the owner.
+    assert not argocd_secret.is_owned(secret, "team-b", "demo", "0f1e2d3c")
+    assert not argocd_secret.is_owned(secret, "team-a", "demo", "another-uid")
+    # A Secret someone else made, even one naming the owner, without the operator's label.
+    foreign = copy.deepcopy(secret)
+    foreign["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "helm"
+    assert not argocd_secret.is_owned(foreign, "team-a", "demo", "0f1e2d3c")
+    # Written by a release before the UID annotation: known by its owner annotation.
+    legacy = copy.deepcopy(secret)
+    del legacy["metadata"]["annotations"]["nks.nhncloud.com/cluster-uid"]
+    assert argocd_secret.is_owned(legacy, "team-a", "demo", "any-uid")
 
 
 @pytest.mark.parametrize("name", ["demo", "c" * 253])
 def test_owner_labels_identify_the_secret(name: str) -> None:
-    secret = argocd_secret.build(
+    secret = build(
         owner(name=name), ArgoCDRegistration(enabled=True), nks_kubeconfig(), CLUSTER_ID
     )
     labels = secret["metadata"]["labels"]
@@ -155,7 +188,7 @@ def test_token_kubeconfig_gives_bearer_token_config() -> None:
     kubeconfig = nks_kubeconfig()
     ca = yaml.safe_load(kubeconfig)["clusters"][0]["cluster"]["certificate-authority-data"]
     with_token = edit(kubeconfig, user={"token": "sa-token-123"})
-    secret = argocd_secret.build(owner(), ArgoCDRegistration(enabled=True), with_token, "id")
+    secret = build(owner(), ArgoCDRegistration(enabled=True), with_token, "id")
     assert json.loads(decoded(secret)["config"]) == {
         "bearerToken": "sa-token-123",
         "tlsClientConfig": {"caData": ca, "insecure": False},
@@ -200,7 +233,7 @@ def test_cluster_access_repr_hides_credentials() -> None:
 
 def test_is_current_only_when_data_labels_and_our_annotations_match() -> None:
     registration = ArgoCDRegistration(enabled=True, labels={"env": "prod"})
-    desired = argocd_secret.build(owner(), registration, nks_kubeconfig(), CLUSTER_ID)
+    desired = build(owner(), registration, nks_kubeconfig(), CLUSTER_ID)
     assert not argocd_secret.is_current(None, desired)
 
     existing = copy.deepcopy(desired)
@@ -208,13 +241,13 @@ def test_is_current_only_when_data_labels_and_our_annotations_match() -> None:
     existing["metadata"]["annotations"]["example.com/note"] = "added by someone else"
     assert argocd_secret.is_current(existing, desired)
 
-    renewed = argocd_secret.build(owner(), registration, nks_kubeconfig(1), CLUSTER_ID)
+    renewed = build(owner(), registration, nks_kubeconfig(1), CLUSTER_ID)
     assert not argocd_secret.is_current(existing, renewed)
 
-    unlabelled = argocd_secret.build(
+    unlabelled = build(
         owner(), ArgoCDRegistration(enabled=True), nks_kubeconfig(), CLUSTER_ID
     )
     assert not argocd_secret.is_current(existing, unlabelled)
 
-    other_id = argocd_secret.build(owner(), registration, nks_kubeconfig(), "other-id")
+    other_id = build(owner(), registration, nks_kubeconfig(), "other-id")
     assert not argocd_secret.is_current(existing, other_id)

@@ -19,10 +19,12 @@ from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
 from nks_operator.control.adapter import Adapter, Location, Observed
 from nks_operator.control.context import OperatorContext
-from nks_operator.control.passes import CREATE_REQUESTED_ANNOTATION, Pass
+from nks_operator.control.passes import CREATE_REQUESTED_ANNOTATION, Pass, intent_parts
 from nks_operator.control.reconciler import Reconciler
 from nks_operator.kube.api import KubeAPI
 from nks_operator.kube.client import KubeClient
+from nks_operator.kube.ownership import Ownerships
+from nks_operator.kube.signing import SigningKey
 from nks_operator.metrics import OperatorMetrics
 from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, TaskEvent
@@ -39,6 +41,7 @@ from nks_operator.settings import DefaultCredentials, OperatorSettings
 KEY = ObjectKey("NKSCluster", "ns", "demo")
 ID = "c0ffee00-0000-4000-8000-000000000001"
 FINALIZER = "nks.nhncloud.com/finalizer"
+CREDENTIALS_FINALIZER = "nks.nhncloud.com/credentials-in-use"
 
 
 # -- fakes -----------------------------------------------------------------------------------
@@ -128,10 +131,15 @@ class FakeAPIServer:
         self.calls = calls
         self.body = body
         self.fail_status = False
+        self.store = FakeStore(calls)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        other = not path.startswith("/apis/nks.nhncloud.com/v1alpha1/namespaces/ns/")
+        if "/nksownerships" in path or "/secrets" in path or other:
+            return self.store.handle(request)
         patch = json.loads(request.content or b"{}")
-        if request.url.path.endswith("/status"):
+        if path.endswith("/status"):
             self.calls.log.append(f"status {json.dumps(patch['status'], sort_keys=True)}")
             if self.fail_status:
                 return httpx.Response(503, json={"reason": "ServiceUnavailable"})
@@ -155,6 +163,67 @@ class FakeAPIServer:
         return httpx.Response(200, json=self.body)
 
 
+class FakeStore:
+    """Other objects by path, with the apiserver's create / replace / delete preconditions
+    (409 on a name taken or a stale resourceVersion)."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.version = 100
+
+    def _stamp(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.version += 1
+        body.setdefault("metadata", {})["resourceVersion"] = str(self.version)
+        body["metadata"].setdefault("uid", f"uid-{self.version}")
+        return body
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        body = json.loads(request.content) if request.content else None
+        kind = path.split("/")[-2]
+        if request.method == "POST":
+            path = f"{path}/{body['metadata']['name']}"
+            self.calls.log.append(f"{kind} create {body['metadata']['name']}")
+            if path in self.objects:
+                return httpx.Response(409, json={"reason": "AlreadyExists"})
+            self.objects[path] = self._stamp(body)
+            return httpx.Response(201, json=body)
+        if request.method == "GET" and path.endswith("/nksownerships"):
+            selector = request.url.params.get("labelSelector", "")
+            label, _, value = selector.partition("=")
+            items = [
+                o
+                for p, o in self.objects.items()
+                if "/nksownerships/" in p
+                and (o["metadata"].get("labels") or {}).get(label) == value
+            ]
+            return httpx.Response(200, json={"items": items})
+        current = self.objects.get(path)
+        if current is None:
+            return httpx.Response(404, json={"reason": "NotFound"})
+        if request.method == "GET":
+            return httpx.Response(200, json=current)
+        expected = (
+            (body or {}).get("preconditions", {}).get("resourceVersion")
+            if request.method == "DELETE"
+            else (body or {}).get("metadata", {}).get("resourceVersion")
+        )
+        if expected is not None and expected != current["metadata"]["resourceVersion"]:
+            return httpx.Response(409, json={"reason": "Conflict"})
+        self.calls.log.append(f"{kind} {request.method.lower()} {path.rsplit('/', 1)[1]}")
+        if request.method == "DELETE":
+            del self.objects[path]
+            return httpx.Response(200, json={})
+        if request.method == "PATCH":
+            merged = apply_merge_patch(current, body)
+            merged["metadata"]["uid"] = current["metadata"]["uid"]
+        else:
+            merged = {**body, "metadata": {**body["metadata"], "uid": current["metadata"]["uid"]}}
+        self.objects[path] = self._stamp(merged)
+        return httpx.Response(200, json=merged)
+
+
 class FakePoster:
     def __init__(self, calls: Calls) -> None:
         self.calls = calls
@@ -174,6 +243,7 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
     not_found = Reason.CLUSTER_NOT_FOUND
     name_in_use = Reason.CLUSTER_NAME_IN_USE
     ready_noun = "cluster"
+    nks_resource = "cluster"
     adoption_field = "adopt"
 
     def __init__(self, calls: Calls) -> None:
@@ -191,6 +261,9 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
         return status.nks_id
 
     def set_nks_id(self, status: FakeStatus, nks_id: str, location: Location) -> None:
+        status.nks_id = nks_id
+
+    def restore_id(self, status: FakeStatus, nks_id: str) -> None:
         status.nks_id = nks_id
 
     def adoption_id(self, spec: FakeSpec) -> str | None:
@@ -287,22 +360,31 @@ class Harness:
             transport=httpx.MockTransport(self.server.handle),
         )
         defaults = DefaultCredentials("tenant", "user", "pw") if credentials else None  # type: ignore[arg-type]
-        options = {"error_backoff_seconds": 60.0, "slow_poll_seconds": 120.0, **settings}
+        options = {
+            "error_backoff_seconds": 60.0,
+            "slow_poll_seconds": 120.0,
+            "default_credentials_namespaces": ("*",),
+            **settings,
+        }
         self.settings = OperatorSettings(default_credentials=defaults, **options)
         self.nks = FakeNKS(self.calls)
         self.account = FakeAccount(self.nks)
         self.poster = FakePoster(self.calls)
         self.cache = ObjectCache()
         metrics = OperatorMetrics()
+        kube = KubeAPI(client)
         self.ctx = OperatorContext(
             settings=self.settings,
-            kube=KubeAPI(client),
+            kube=kube,
             events=self.poster,  # type: ignore[arg-type]
             accounts=FakeAccounts(self.account),  # type: ignore[arg-type]
             cache=self.cache,
             queue=WorkQueue(),
             metrics=metrics,
             finalizer=FINALIZER,
+            credentials_finalizer=CREDENTIALS_FINALIZER,
+            ownerships=Ownerships(kube),
+            signing=SigningKey(kube, "operator", "signing-key"),
         )
         self.adapter = FakeAdapter(self.calls)
         self.reconciler = Reconciler(self.ctx, {"NKSCluster": self.adapter})
@@ -310,6 +392,13 @@ class Harness:
     def spec(self, **spec: Any) -> Harness:
         self.body["spec"] = spec
         return self
+
+    async def signed_intent(self, name: str, requested_at: str) -> str:
+        """The annotation the operator itself writes for this resource."""
+        intent = CreationIntent(name=name, requested_at=requested_at)
+        parts = intent_parts("NKSCluster", self.body["metadata"]["uid"], intent)
+        signed = intent.model_copy(update={"signature": await self.ctx.signing.sign(*parts)})
+        return json.dumps(signed.model_dump(mode="json", by_alias=True))
 
     def annotate(self, **annotations: str) -> Harness:
         self.body["metadata"]["annotations"] = annotations
@@ -476,10 +565,132 @@ async def test_uncertain_create_keeps_the_intent_and_adopts_later() -> None:
 
 async def test_an_old_intent_without_a_result_creates_again() -> None:
     old = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)).isoformat()
-    intent = json.dumps({"name": "demo", "requestedAt": old})
-    h = Harness().annotate(**{CREATE_REQUESTED_ANNOTATION: intent})
+    h = Harness()
+    h.annotate(**{CREATE_REQUESTED_ANNOTATION: await h.signed_intent("demo", old)})
     await h.run()
     assert "find demo" in h.calls.log and "create demo" in h.calls.log
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "wrong signature", "another resource's"])
+async def test_a_hand_written_intent_never_adopts_by_name(forgery: str) -> None:
+    old = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)).isoformat()
+    h = Harness()
+    h.adapter.created_by_intent = ID  # what a lookup by that name would find
+    h.adapter.existing_ids = [ID]
+    if forgery == "unsigned":
+        intent = json.dumps({"name": "demo", "requestedAt": old})
+    elif forgery == "wrong signature":
+        intent = json.dumps({"name": "demo", "requestedAt": old, "signature": "0" * 64})
+    else:  # copied from a resource with another UID
+        h.body["metadata"]["uid"] = "other"
+        intent = await h.signed_intent("demo", old)
+        h.body["metadata"]["uid"] = "u1"
+    h.annotate(**{CREATE_REQUESTED_ANNOTATION: intent})
+    await h.run()
+    assert "find demo" not in h.calls.log
+    assert "nksID" not in h.status
+    assert h.condition("Ready")["reason"] == "ClusterNameInUse"
+    assert ID not in h.condition("Ready")["message"]  # no other resource's id echoed
+    assert "NotPermitted" in h.reasons()  # the ignored annotation is reported
+
+
+# -- one managing resource per NKS id --------------------------------------------------------
+
+
+def other_owner_record(h: Harness, nks_id: str = ID, *, exists: bool = True) -> None:
+    """An ownership record held by another resource (in another namespace)."""
+    name = f"cluster.{nks_id}"
+    h.server.store.objects[f"/apis/nks.nhncloud.com/v1alpha1/nksownerships/{name}"] = {
+        "metadata": {
+            "name": name,
+            "resourceVersion": "7",
+            "uid": "record-uid",
+            "labels": {"nks.nhncloud.com/owner-uid": "team-a-uid"},
+        },
+        "spec": {
+            "resource": "cluster",
+            "nksID": nks_id,
+            "owner": {
+                "kind": "NKSCluster",
+                "namespace": "team-a",
+                "name": "prod",
+                "uid": "team-a-uid",
+            },
+        },
+    }
+    if exists:
+        h.server.store.objects[
+            "/apis/nks.nhncloud.com/v1alpha1/namespaces/team-a/nksclusters/prod"
+        ] = {"metadata": {"name": "prod", "namespace": "team-a", "uid": "team-a-uid"}}
+
+
+@pytest.mark.parametrize("through", ["spec", "status"])
+async def test_an_id_another_resource_manages_is_refused_before_any_call(through: str) -> None:
+    h = Harness()
+    other_owner_record(h)
+    h.spec(adopt=ID) if through == "spec" else h.status_of(nksID=ID)
+    h.observe()
+    result = await h.run()
+    assert h.condition("Ready")["reason"] == "ManagedByAnotherResource"
+    assert h.status["phase"] == "Failed" and result.error == "terminal"
+    assert ID not in json.dumps(h.condition("Ready")) and "team-a" not in json.dumps(h.status)
+    assert not [c for c in h.calls.log if c.startswith(("get_supports", "resize", "create"))]
+    if through == "spec":
+        assert "nksID" not in h.status
+
+
+async def test_a_record_whose_owner_is_gone_is_taken_over() -> None:
+    h = Harness().spec(adopt=ID)
+    other_owner_record(h, exists=False)
+    h.observe()
+    await h.run()
+    assert h.status["nksID"] == ID and h.condition("Ready")["status"] == "True"
+    record = h.server.store.objects[f"/apis/nks.nhncloud.com/v1alpha1/nksownerships/cluster.{ID}"]
+    assert record["spec"]["owner"]["uid"] == "u1"
+
+
+async def test_a_rewritten_status_is_restored_from_the_record() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    await h.run()  # claims ID
+    other = "c0ffee00-0000-4000-8000-000000000002"
+    other_owner_record(h, other)
+    h.body["status"]["nksID"] = other  # someone with status access points it elsewhere
+    await h.run()
+    assert h.status["nksID"] == ID
+    assert "ManagedByAnotherResource" in h.reasons()
+
+
+async def test_deleting_a_refused_resource_calls_nothing_in_nks() -> None:
+    h = Harness().status_of(nksID=ID)
+    other_owner_record(h)
+    h.body["metadata"]["finalizers"] = [FINALIZER]
+    h.body["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    await h.run()
+    assert "delete" not in h.calls.log and "read for delete" not in h.calls.log
+    assert h.body["metadata"]["finalizers"] == []
+    assert f"cluster.{ID}" in "".join(h.server.store.objects)  # the other's record stays
+
+
+async def test_deletion_releases_the_record() -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    await h.run()
+    assert any(p.endswith(f"cluster.{ID}") for p in h.server.store.objects)
+    h.body["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    h.adapter.delete_status = None  # NKS says it is gone
+    await h.run()
+    assert not any(p.endswith(f"cluster.{ID}") for p in h.server.store.objects)
+
+
+async def test_default_credentials_serve_only_allowed_namespaces() -> None:
+    h = Harness(default_credentials_namespaces=None, operator_namespace="nks-system")
+    await h.run()
+    assert h.condition("Ready")["reason"] == "DefaultCredentialsNotAllowed"
+    assert not [c for c in h.calls.log if c.startswith(("get_supports", "create", "lookup"))]
+    h = Harness(default_credentials_namespaces=("team-*", "ns"))
+    await h.run()
+    assert "create demo" in h.calls.log
 
 
 # -- observe and converge -------------------------------------------------------------------

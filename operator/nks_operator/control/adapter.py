@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.resources import Resource
 from nks_operator.api.status import CreationIntent, ResourceStatus
+from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks.models import Cluster, NodeGroup
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
@@ -71,6 +72,7 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     not_found: Reason
     name_in_use: Reason
     ready_noun: str  # "cluster" / "node group", for messages
+    nks_resource: NKSResource  # what its NKSOwnership record names
 
     # -- identity -------------------------------------------------------------------------
 
@@ -79,6 +81,10 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
 
     @abstractmethod
     def set_nks_id(self, status: StatusT, nks_id: str, location: Location) -> None: ...
+
+    @abstractmethod
+    def restore_id(self, status: StatusT, nks_id: str) -> None:
+        """Put back the id the operator's ownership record names (status was rewritten)."""
 
     @abstractmethod
     def adoption_id(self, spec: SpecT) -> str | None:

@@ -16,6 +16,7 @@ from nks_operator.control.adapter import Adapter, Location, Observed
 from nks_operator.control.passes import RENEW_CERTIFICATE_ANNOTATION, Pass, parse_time
 from nks_operator.kube import argocd_secret, kubeconfig_secret
 from nks_operator.kube.client import KubeAPIError
+from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.models import ClusterCreateRequest
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
@@ -50,6 +51,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
     not_found = Reason.CLUSTER_NOT_FOUND
     name_in_use = Reason.CLUSTER_NAME_IN_USE
     ready_noun = "cluster"
+    nks_resource: NKSResource = "cluster"
     adoption_field = "clusterID"
 
     # -- identity -------------------------------------------------------------------------
@@ -60,6 +62,9 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
     def set_nks_id(self, status: NKSClusterStatus, nks_id: str, location: Location) -> None:
         status.cluster_id = nks_id
         status.region = status.region or location.region
+
+    def restore_id(self, status: NKSClusterStatus, nks_id: str) -> None:
+        status.cluster_id = nks_id
 
     def adoption_id(self, spec: NKSClusterSpec) -> str | None:
         return spec.cluster_id
@@ -77,6 +82,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
                 f"spec.region is immutable: the cluster is in {region}, the spec asks for "
                 f"{spec.region}",
             )
+        self._check_argocd_policy(p)
         ref = spec.credentials_ref.name if spec.credentials_ref else None
         return Location(region or spec.region, ref, p.status.cluster_id or spec.cluster_id)
 
@@ -236,14 +242,21 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             p.memory.kubeconfig_checked_at = -1e9
 
     async def when_stable(self, p: Pass, account: Account, observed: Observed) -> Problem | None:
-        kubeconfig = await self._write_kubeconfig(p, account, observed.nks_id)
-        return await self._register_in_argocd(p, kubeconfig, observed.nks_id)
+        kubeconfig, problem = await self._write_kubeconfig(p, account, observed.nks_id)
+        if problem is not None:
+            return problem
+        server = observed.snapshot.cluster.api_address if observed.snapshot.cluster else None
+        return await self._register_in_argocd(p, kubeconfig, observed.nks_id, server)
 
-    async def _write_kubeconfig(self, p: Pass, account: Account, cluster_id: str) -> str | None:
-        """Keep the kubeconfig Secret current; returns the kubeconfig when it was read.
+    async def _write_kubeconfig(
+        self, p: Pass, account: Account, cluster_id: str
+    ) -> tuple[str | None, Problem | None]:
+        """Keep the kubeconfig Secret current; returns the kubeconfig when it was read, or
+        why it cannot be written.
 
         The Secret is read by name at most once per slow resync (and after the certificate
-        changed), so a deleted or edited Secret is repaired within one resync.
+        changed), so a deleted or edited Secret is repaired within one resync. A Secret of
+        that name the operator did not make for this NKSCluster is never written.
         """
         spec: NKSClusterSpec = p.spec
         status: NKSClusterStatus = p.status
@@ -262,16 +275,28 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             and status.kubeconfig_secret_name == secret_name
             and memory.kubeconfig_expiry == expiry
         ):
-            return None
+            return None, None
         current = await p.ctx.kube.read_secret(p.namespace, secret_name)
+        if current is not None and not kubeconfig_secret.is_owned(current, p.meta["uid"]):
+            status.kubeconfig_secret_name = None
+            return None, Problem(
+                Reason.SECRET_NOT_OWNED,
+                f"Secret {secret_name} exists and was not created by the operator for this "
+                "NKSCluster: it is left untouched and the kubeconfig is not written; delete it "
+                "or set spec.kubeconfigSecret.name to another name",
+            )
         if kubeconfig_secret.is_current(current, cluster_id, expiry):
             status.kubeconfig_secret_name = secret_name
             memory.kubeconfig_checked_at = time.monotonic()
             memory.kubeconfig_expiry = expiry
-            return kubeconfig_secret.value_of(current)
-        config = (await account.client.get_kubeconfig(cluster_id)).get_secret_value()
+            return kubeconfig_secret.value_of(current), None
+        answer = (await account.client.get_kubeconfig(cluster_id)).get_secret_value()
+        try:
+            config = kubeconfig_secret.sanitize(answer)
+        except ValueError as error:
+            return None, Problem(Reason.NKS_ANSWER_INVALID, f"NKS's kubeconfig: {error}")
         secret = kubeconfig_secret.build(p.body, secret_name, config, cluster_id, expiry)
-        await p.ctx.kube.upsert_secret(p.namespace, secret)
+        await p.ctx.kube.write_secret(p.namespace, secret, current)
         status.kubeconfig_secret_name = secret_name
         memory.kubeconfig_checked_at = time.monotonic()
         memory.kubeconfig_expiry = expiry
@@ -281,46 +306,84 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             Reason.KUBECONFIG_REFRESHED if refreshed else Reason.KUBECONFIG_WRITTEN,
             f"kubeconfig written to Secret {secret_name}",
         )
-        return config
+        return config, None
 
     async def _register_in_argocd(
-        self, p: Pass, kubeconfig: str | None, cluster_id: str
+        self, p: Pass, kubeconfig: str | None, cluster_id: str, server: str | None
     ) -> Problem | None:
         """The opt-in Argo CD cluster Secret: written, kept current, removed when disabled."""
         registration = p.spec.argocd
         status: NKSClusterStatus = p.status
         if registration is None or not registration.enabled:
-            if status.argocd_secret:
-                await _delete_argocd_secret(p, status.argocd_secret)
-                status.argocd_secret = None
+            await _unregister(p)
             return None
         if kubeconfig is None:
             return None
+        if not server:
+            return Problem(
+                Reason.ARGOCD_REGISTRATION_FAILED, "NKS reports no API address for the cluster"
+            )
+        namespace = p.settings.argocd_namespace
         try:
-            desired = argocd_secret.build(p.body, registration, kubeconfig, cluster_id)
+            desired = argocd_secret.build(
+                p.body,
+                registration,
+                kubeconfig,
+                cluster_id,
+                argocd_namespace=namespace,
+                server=server,
+            )
         except ValueError as error:
             return Problem(Reason.ARGOCD_REGISTRATION_FAILED, str(error))
-        namespace, name = registration.namespace, desired["metadata"]["name"]
+        name = desired["metadata"]["name"]
         reference = f"{namespace}/{name}"
-        if status.argocd_secret and status.argocd_secret != reference:
-            await _delete_argocd_secret(p, status.argocd_secret)
         existing = await p.ctx.kube.read_secret(namespace, name)
-        if existing is not None and not argocd_secret.is_managed(existing):
-            message = f"Secret {reference} exists and is not managed by nks-operator; not touched"
+        if existing is not None and not argocd_secret.is_owned(
+            existing, p.namespace, p.name, p.meta["uid"]
+        ):
+            message = f"Secret {reference} exists and is not this NKSCluster's; not touched"
             return Problem(Reason.ARGOCD_REGISTRATION_FAILED, message)
         if not argocd_secret.is_current(existing, desired):
             try:
-                await p.ctx.kube.upsert_secret(namespace, desired)
+                await p.ctx.kube.write_secret(namespace, desired, existing)
             except KubeAPIError as error:
-                if error.status in (0, 429) or error.status >= 500:
+                if error.status in (0, 409, 429) or error.status >= 500:
                     raise
                 message = f"cannot write the Argo CD cluster Secret {reference}: {error.reason}"
                 return Problem(Reason.ARGOCD_REGISTRATION_FAILED, message)
             p.event(
                 "Normal", Reason.ARGOCD_REGISTERED, f"Argo CD cluster Secret {reference} written"
             )
+        if status.argocd_secret and status.argocd_secret != reference:
+            await _delete_argocd_secret(p, status.argocd_secret)  # where an older release put it
         status.argocd_secret = reference
         return None
+
+    def _check_argocd_policy(self, p: Pass) -> None:
+        """The admin decides who registers clusters in Argo CD, in which projects and with
+        which labels (ApplicationSet cluster generators of every team select on them)."""
+        registration = p.spec.argocd
+        if registration is None or not registration.enabled:
+            return
+        settings = p.settings
+        refusals = []
+        if not settings.argocd_registration_allowed(p.namespace):
+            refusals.append(f"namespace {p.namespace} may not register clusters in Argo CD")
+        elif not settings.argocd_project_allowed(registration.project, p.namespace):
+            project = registration.project
+            refusals.append(
+                f"spec.argocd.project {project!r} is not allowed"
+                if project
+                else "spec.argocd.project is required (a cluster without one is global in Argo CD)"
+            )
+        keys = sorted(k for k in registration.labels if not settings.argocd_label_key_allowed(k))
+        if keys and not refusals:
+            refusals.append(f"spec.argocd.labels keys not allowed: {', '.join(keys)}")
+        if refusals:
+            raise p.stop(
+                Reason.NOT_PERMITTED,
+                "; ".join(refusals) + " (the admin's Argo CD policy, NKS_ARGOCD_ALLOWED_*)",
+            )
 
     # -- delete ---------------------------------------------------------------------------
 
@@ -337,11 +400,28 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         return await account.client.delete_cluster(nks_id) is DeleteResult.ACCEPTED
 
     async def released(self, p: Pass) -> None:
-        if p.status.argocd_secret:
-            await _delete_argocd_secret(p, p.status.argocd_secret)
-            p.status.argocd_secret = None
+        await _unregister(p)
+
+
+async def _unregister(p: Pass) -> None:
+    """Delete this NKSCluster's Argo CD Secret, where the settings put it and where status
+    says an older release put it - each only if it is this NKSCluster's own."""
+    status: NKSClusterStatus = p.status
+    name = argocd_secret.secret_name(p.namespace, p.name)
+    places = {f"{p.settings.argocd_namespace}/{name}"}
+    if status.argocd_secret:
+        places.add(status.argocd_secret)
+    for reference in sorted(places):
+        await _delete_argocd_secret(p, reference)
+    status.argocd_secret = None
 
 
 async def _delete_argocd_secret(p: Pass, reference: str) -> None:
     namespace, _, name = reference.partition("/")
-    await p.ctx.kube.delete_secret(namespace, name)
+    if not namespace or not name:
+        return
+    existing = await p.ctx.kube.read_secret(namespace, name)
+    if existing is not None and argocd_secret.is_owned(
+        existing, p.namespace, p.name, p.meta["uid"]
+    ):
+        await p.ctx.kube.delete_secret(namespace, existing)

@@ -9,6 +9,8 @@ from nks_operator.control.claims import Claims
 from nks_operator.control.memory import Memories
 from nks_operator.kube.api import KubeAPI
 from nks_operator.kube.events import EventPoster
+from nks_operator.kube.ownership import Ownerships
+from nks_operator.kube.signing import SigningKey
 from nks_operator.metrics import OperatorMetrics
 from nks_operator.polling.accounts import Accounts
 from nks_operator.runtime.cache import ObjectCache, ObjectKey
@@ -26,6 +28,10 @@ class OperatorContext:
     queue: WorkQueue[ObjectKey]
     metrics: OperatorMetrics
     finalizer: str
+    # Kept on a credentials Secret while a resource of this operator (shard) refers to it.
+    credentials_finalizer: str
+    ownerships: Ownerships
+    signing: SigningKey
     selector: Mapping[str, str] = field(default_factory=dict)
     memories: Memories = field(default_factory=Memories)
     claims: Claims = field(default_factory=Claims)

@@ -7,11 +7,7 @@ import logging
 
 from nks_operator.api.status import CreationIntent, LastOperation
 from nks_operator.control.adapter import Location
-from nks_operator.control.passes import (
-    Pass,
-    age_seconds,
-    read_intent,
-)
+from nks_operator.control.passes import Pass, age_seconds
 from nks_operator.control.status_writer import now_iso
 from nks_operator.control.steps import Steps, is_busy_refusal
 from nks_operator.nks import errors
@@ -29,7 +25,7 @@ class Creation(Steps):
     ) -> Assessment:
         adapter = p.adapter
         name = adapter.nks_name(p.spec, p.name)
-        intent = read_intent(p.body, p.status)
+        intent = await self.intent(p)
         if intent is not None:
             try:
                 found = await adapter.find_created(p, account, location, intent)
@@ -59,7 +55,7 @@ class Creation(Steps):
             except errors.NKSError as error:
                 raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
             if existing:
-                raise p.stop(adapter.name_in_use, self._in_use_message(p, name, existing))
+                raise p.stop(adapter.name_in_use, self._in_use_message(p, name))
         blocker = adapter.create_blocker(p, location, snapshot)
         if blocker is not None:
             # A sibling's claim ends without any change NKS shows: look again soon.
@@ -116,8 +112,9 @@ class Creation(Steps):
                 transient=Problem(Reason.NKS_UNAVAILABLE, f"NKS call failed: {error}"),
                 message="a create call's answer was lost; looking the result up",
             )
+        # Ours from the first moment: the intent still finds it if this write is lost.
+        await self.own(p, nks_id)
         adapter.set_nks_id(p.status, nks_id, location)
-        p.status.creation = None
         p.status.last_operation = LastOperation(
             type=adapter.create_operation, state="Requested", started_at=now_iso()
         )
@@ -131,22 +128,18 @@ class Creation(Steps):
         )
 
     @staticmethod
-    def _in_use_message(p: Pass, name: str, existing: list[str]) -> str:
-        if p.adapter.resource.kind == "NKSCluster":
-            return (
-                f"an NKS cluster named {name!r} already exists ({existing[0]}); set "
-                "spec.clusterID to adopt it or choose another spec.clusterName"
-            )
+    def _in_use_message(p: Pass, name: str) -> str:
+        # No id: the resource of that name may be another team's.
         return (
-            f"the cluster already has a node group named {name!r} ({existing[0]}); set "
-            "spec.nodeGroupID to adopt it"
+            f"NKS already has a {p.adapter.ready_noun} named {name!r}; choose another name, "
+            f"or set spec.{p.adapter.adoption_field} to its UUID to adopt it"
         )
 
     async def adopted(
         self, p: Pass, account: Account, location: Location, nks_id: str, why: str
     ) -> Assessment:
+        await self.own(p, nks_id)
         p.adapter.set_nks_id(p.status, nks_id, location)
-        p.status.creation = None
         await self.ensure_finalizer(p)
         p.event("Normal", Reason.ADOPTED, f"{why}: {nks_id}")
         watched = location.cluster_id or nks_id

@@ -6,12 +6,7 @@ from __future__ import annotations
 import logging
 
 from nks_operator.api.status import LastOperation
-from nks_operator.control.passes import (
-    Pass,
-    PassResult,
-    age_seconds,
-    read_intent,
-)
+from nks_operator.control.passes import Pass, PassResult, age_seconds
 from nks_operator.control.status_writer import now_iso
 from nks_operator.control.steps import Steps
 from nks_operator.nks import errors
@@ -27,7 +22,17 @@ class Deletion(Steps):
         adapter = p.adapter
         raw = p.body.get("spec") or {}
         policy = raw.get("deletionPolicy", "Delete")
-        nks_id = adapter.nks_id(p.status) or adapter.adoption_id_raw(raw)
+        candidate = adapter.nks_id(p.status) or adapter.adoption_id_raw(raw)
+        # Only what this resource's ownership record names is ever deleted (or retained).
+        nks_id = None if candidate is None else await self.managed_id(p, candidate)
+        if candidate is not None and nks_id is None:
+            p.event(
+                "Normal",
+                Reason.RELEASED,
+                f"the NKS {adapter.ready_noun} this resource names is managed by another "
+                f"{adapter.resource.kind}: nothing is deleted",
+            )
+            return await self.release(p)
         if policy == "Retain":
             if nks_id:
                 p.event(
@@ -35,8 +40,8 @@ class Deletion(Steps):
                     Reason.RETAINED,
                     f"deletionPolicy Retain: NKS {adapter.ready_noun} {nks_id} is left in place",
                 )
-            return await self.release(p)
-        intent = read_intent(p.body, p.status)
+            return await self.release(p, nks_id)
+        intent = await self.intent(p)
         if nks_id is None and intent is None:
             return await self.release(p)  # nothing was ever sent to NKS
         if p.paused:
@@ -44,7 +49,7 @@ class Deletion(Steps):
         location = await adapter.locate_for_delete(p)
         if location is None:
             p.event("Normal", Reason.RELEASED, "the NKSCluster is gone; nothing to delete")
-            return await self.release(p)
+            return await self.release(p, nks_id)
         account = await self.account(p, location)
         if nks_id is None and intent is not None:
             try:
@@ -59,6 +64,14 @@ class Deletion(Steps):
                         timers=(self.timing.fast_seconds,),
                     )
                 return await self.release(p)  # the create never reached NKS
+            if await self.managed_id(p, found) != found:
+                p.event(
+                    "Normal",
+                    Reason.RELEASED,
+                    f"the NKS {adapter.ready_noun} of that name is managed by another "
+                    f"{adapter.resource.kind}: nothing is deleted",
+                )
+                return await self.release(p)
             adapter.set_nks_id(p.status, found, location)
             nks_id = found
         try:
@@ -67,7 +80,7 @@ class Deletion(Steps):
             raise self.nks_error(p, error, stage=Stage.DELETING) from None
         if nks_status is None:
             p.event("Normal", Reason.DELETED, f"NKS {adapter.ready_noun} {nks_id} is gone")
-            return await self.release(p)
+            return await self.release(p, nks_id)
         p.status.nks_status = nks_status or None
         last = p.status.last_operation
         deleting_since = (
@@ -97,12 +110,12 @@ class Deletion(Steps):
         try:
             accepted = await adapter.delete(account, location, nks_id)
         except errors.NotFoundError:
-            return await self.release(p)
+            return await self.release(p, nks_id)
         except errors.NKSError as error:
             p.warn_once(Reason.DELETE_REFUSED, str(error))
             raise self.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
         if not accepted:
-            return await self.release(p)
+            return await self.release(p, nks_id)
         if deleting_since is None:
             p.status.last_operation = LastOperation(
                 type=adapter.delete_operation, state="Requested", started_at=now_iso()

@@ -35,6 +35,9 @@ class ResourceMemory:
     answer_lost: bool = False
     uncounted_resends: int = 0
     resend_uncounted: bool = False  # the next send repeats the last attempt's number
+    # The credentials Secret this resource last used (its finalizer is dropped when no
+    # resource refers to it any more).
+    credentials_secret: str | None = None
     # The NKS cluster whose poller wakes this resource.
     watching: tuple[AccountPoller, str] | None = None
 

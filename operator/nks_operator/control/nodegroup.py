@@ -12,6 +12,7 @@ from nks_operator.api.resources import CLUSTER, NODEGROUP
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import Adapter, Location, Observed
 from nks_operator.control.passes import Pass
+from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.compute import Server
 from nks_operator.nks.listing import Listing
@@ -33,6 +34,7 @@ class Parent:
 
     def __init__(self, body: Mapping[str, Any]) -> None:
         spec = body.get("spec") or {}
+        self.uid: str | None = (body.get("metadata") or {}).get("uid")
         self.region: str = str(spec.get("region") or "")
         self.credentials_secret: str | None = (spec.get("credentialsRef") or {}).get("name")
         self.status = NKSClusterStatus.model_validate(body.get("status") or {})
@@ -61,6 +63,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     not_found = Reason.NODE_GROUP_NOT_FOUND
     name_in_use = Reason.NODE_GROUP_NAME_IN_USE
     ready_noun = "node group"
+    nks_resource: NKSResource = "nodegroup"
     adoption_field = "nodeGroupID"
 
     # -- identity -------------------------------------------------------------------------
@@ -71,6 +74,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     def set_nks_id(self, status: NKSNodeGroupStatus, nks_id: str, location: Location) -> None:
         status.node_group_id = nks_id
         status.cluster_id = location.cluster_id
+
+    def restore_id(self, status: NKSNodeGroupStatus, nks_id: str) -> None:
+        status.node_group_id = nks_id
 
     def adoption_id(self, spec: NKSNodeGroupSpec) -> str | None:
         return spec.node_group_id
@@ -107,6 +113,19 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             return self._waiting(p, f"NKSCluster {cluster_name} does not exist yet")
         if parent.cluster_id is None or (not parent.ready and not has_id):
             return self._waiting(p, f"waiting for NKSCluster {cluster_name} to be Ready")
+        # The parent's status is no proof: only the cluster its ownership record names.
+        owned = parent.uid is not None and await p.ctx.ownerships.owned_by(
+            "cluster", parent.cluster_id, parent.uid
+        )
+        if not owned:
+            # No record yet (an upgrade from a release without them): the parent's next
+            # pass makes it, look again soon; a record of another resource: slow.
+            again = p.settings.fast_poll_seconds if owned is None else p.settings.slow_poll_seconds
+            return p.assess(
+                Stage.WAITING_FOR_PARENT,
+                message=f"waiting for NKSCluster {cluster_name} to hold its NKS cluster",
+                timers=(again,),
+            )
         if status.cluster_id and has_id and parent.cluster_id != status.cluster_id:
             raise p.stop(
                 Reason.INVALID_SPEC,

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from nks_operator.api.resources import GROUP
-from nks_operator.api.status import CreationIntent, ResourceStatus
+from nks_operator.api.status import CreationIntent
 from nks_operator.control import events
 from nks_operator.control.adapter import Adapter
 from nks_operator.control.context import OperatorContext
@@ -74,16 +74,23 @@ def is_paused(body: Mapping[str, Any]) -> bool:
     return str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
 
 
-def read_intent(body: Mapping[str, Any], status: ResourceStatus) -> CreationIntent | None:
-    """The create intent: our annotation, or the status field older versions wrote."""
+def parse_intent(body: Mapping[str, Any]) -> CreationIntent | None:
+    """The create-intent annotation as written, signature not checked yet (Steps.intent)."""
     annotations = (body.get("metadata") or {}).get("annotations") or {}
     raw = annotations.get(CREATE_REQUESTED_ANNOTATION)
-    if raw:
-        try:
-            return CreationIntent.model_validate(json.loads(raw))
-        except (ValueError, ValidationError):
-            logger.warning("Unreadable %s annotation ignored", CREATE_REQUESTED_ANNOTATION)
-    return status.creation
+    if not raw:
+        return None
+    try:
+        return CreationIntent.model_validate(json.loads(raw))
+    except (ValueError, ValidationError):
+        logger.warning("Unreadable %s annotation ignored", CREATE_REQUESTED_ANNOTATION)
+        return None
+
+
+def intent_parts(kind: str, uid: str, intent: CreationIntent) -> tuple[str, ...]:
+    """What the operator's signature of an intent covers: bound to the resource's UID, so
+    an annotation copied from another resource does not verify either."""
+    return (kind, uid, intent.name, intent.requested_at)
 
 
 class Pass:

@@ -28,12 +28,7 @@ from nks_operator.control.context import OperatorContext
 from nks_operator.control.creation import Creation
 from nks_operator.control.deletion import Deletion
 from nks_operator.control.operations import Operations
-from nks_operator.control.passes import (
-    Pass,
-    PassResult,
-    Stop,
-    read_intent,
-)
+from nks_operator.control.passes import Pass, PassResult, Stop
 from nks_operator.control.steps import Steps
 from nks_operator.kube.client import KubeAPIError, KubeConflict, LoginMissing
 from nks_operator.nks import errors
@@ -111,16 +106,20 @@ class Reconciler(Steps):
             p.spec = adapter.spec_model.model_validate(p.body.get("spec") or {})
         except ValidationError as error:
             raise p.stop(Reason.INVALID_SPEC, "; ".join(format_validation_error(error))) from None
-        if (adapter.nks_id(p.status) or read_intent(p.body, p.status)) is not None:
+        if adapter.nks_id(p.status) is not None or await self.intent(p) is not None:
             # Something exists (or may) in NKS: never let the object go without deleting it.
             await self.ensure_finalizer(p)
+        nks_id = adapter.nks_id(p.status) or adapter.adoption_id(p.spec)
+        if nks_id is not None:
+            # Before anything of it is read or sent: one managing resource per NKS id.
+            await self.own(p, nks_id)
+            nks_id = adapter.nks_id(p.status) or nks_id
         located = await adapter.locate(p)
         if isinstance(located, Assessment):
             return located
         location = located
         account = await self.account(p, location)
         supported = await self.supported(p, account)
-        nks_id = adapter.nks_id(p.status) or adapter.adoption_id(p.spec)
         observed: Observed | None = None
         snapshot: ClusterSnapshot | None = None
         cluster_id = location.cluster_id or (

@@ -16,13 +16,17 @@ from nks_operator.control.passes import (
     Pass,
     PassResult,
     Stop,
+    intent_parts,
+    parse_intent,
 )
 from nks_operator.kube import credentials as kube_credentials
+from nks_operator.kube.ownership import Owner
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile.outcome import Problem, Stage, Timing
 from nks_operator.reconcile.reasons import Reason
+from nks_operator.runtime.cache import ObjectKey
 
 logger = logging.getLogger(__name__)
 
@@ -53,22 +57,120 @@ class Steps:
     # -- inputs ---------------------------------------------------------------------------
 
     async def account(self, p: Pass, location: Location) -> Account:
+        settings = self.ctx.settings
         try:
             creds = await kube_credentials.resolve(
                 self.ctx.kube,
                 p.namespace,
                 location.credentials_secret,
-                self.ctx.settings.default_credentials,
+                settings.default_credentials,
+                defaults_allowed=settings.default_credentials_allowed(p.namespace),
             )
         except kube_credentials.CredentialsProblem as problem:
             raise p.stop(Reason(problem.reason), problem.message) from None
+        await self.hold_credentials(p, creds)
         try:
             account = self.ctx.accounts.get(creds, location.region)
+        except errors.EndpointNotAllowedError as error:
+            if creds.secret is not None:
+                self.ctx.kube.forget_secret(*creds.secret)
+            raise p.stop(Reason.ENDPOINT_NOT_ALLOWED, f"{creds.source}: {error}") from None
         except errors.ConfigurationError as error:  # e.g. unusable endpoint overrides
             raise p.stop(Reason.CREDENTIALS_INVALID, f"{creds.source}: {error}") from None
         p.credentials = creds
         events.clear_warnings(p.memory, Reason.CREDENTIALS_ERROR)
         return account
+
+    # -- the credentials Secret's finalizer -------------------------------------------------
+
+    async def hold_credentials(self, p: Pass, creds: kube_credentials.ResolvedCredentials) -> None:
+        """Keep the credentials Secret while a resource refers to it: a namespace deleted
+        with its resources must not take the credentials their NKS deletion needs."""
+        previous = p.memory.credentials_secret
+        current = creds.secret[1] if creds.secret is not None else None
+        secret = creds.secret_object
+        if secret is not None and current is not None:
+            meta = secret.get("metadata") or {}
+            finalizers = list(meta.get("finalizers") or [])
+            # A Secret being deleted accepts no new finalizer; it keeps those it has.
+            if self.ctx.credentials_finalizer not in finalizers and not meta.get(
+                "deletionTimestamp"
+            ):
+                await self.ctx.kube.patch_secret_finalizers(
+                    p.namespace, secret, [*finalizers, self.ctx.credentials_finalizer]
+                )
+        p.memory.credentials_secret = current
+        if previous is not None and previous != current:
+            await self.free_credentials(p.namespace, previous, None)
+
+    async def free_credentials(
+        self, namespace: str, name: str, releasing: ObjectKey | None
+    ) -> None:
+        """Drop the Secret's finalizer once no NKSCluster of this operator refers to it
+        (node groups use their cluster's; one without its cluster needs none)."""
+        for key in self.ctx.cache.keys():  # noqa: SIM118 (keys() of all kinds, not a dict)
+            body = self.ctx.cache.get(key) or {}
+            if key != releasing and key.namespace == namespace and credentials_ref(body) == name:
+                return
+        secret = await self.ctx.kube.read_secret(namespace, name)
+        if secret is None:
+            return
+        finalizers = list((secret.get("metadata") or {}).get("finalizers") or [])
+        if self.ctx.credentials_finalizer in finalizers:
+            finalizers.remove(self.ctx.credentials_finalizer)
+            await self.ctx.kube.patch_secret_finalizers(namespace, secret, finalizers)
+
+    # -- ownership of the NKS resource ------------------------------------------------------
+
+    def owner(self, p: Pass) -> Owner:
+        return Owner.of(p.key.kind, p.meta)
+
+    async def managed_id(self, p: Pass, candidate: str) -> str | None:
+        """The NKS id this resource manages: `candidate` (from its status or spec) when it
+        holds, or now takes, its ownership record; else the id its own record names (its
+        status was written by someone else); else None (another resource manages it)."""
+        resource = p.adapter.nks_resource
+        if await self.ctx.ownerships.claim(resource, candidate, self.owner(p)):
+            return candidate
+        held = await self.ctx.ownerships.held_by(resource, self.owner(p))
+        return held[0] if held else None
+
+    async def own(self, p: Pass, nks_id: str) -> None:
+        """Hold the NKS resource's ownership record, or stop: another resource manages it.
+        Nothing of that resource (its id, name or namespace) goes into the message."""
+        managed = await self.managed_id(p, nks_id)
+        if managed is None:
+            raise p.stop(
+                Reason.MANAGED_ELSEWHERE,
+                f"the NKS {p.adapter.ready_noun} this resource names is managed by another "
+                f"{p.adapter.resource.kind}; this one reads, changes and deletes nothing of it",
+            )
+        if managed != nks_id:
+            p.adapter.restore_id(p.status, managed)
+            p.warn_once(
+                Reason.MANAGED_ELSEWHERE,
+                f"the status named an NKS {p.adapter.ready_noun} managed by another resource; "
+                f"restored the one this resource manages ({managed}) from the operator's record",
+            )
+
+    # -- the create intent ------------------------------------------------------------------
+
+    async def intent(self, p: Pass) -> CreationIntent | None:
+        """The create intent, if the operator wrote it: a hand-written or copied
+        annotation does not verify and is ignored (it must not make a pass adopt a
+        cluster by name)."""
+        intent = parse_intent(p.body)
+        if intent is None:
+            return None
+        parts = intent_parts(p.key.kind, p.meta["uid"], intent)
+        if await self.ctx.signing.verify(intent.signature, *parts):
+            return intent
+        p.warn_once(
+            Reason.NOT_PERMITTED,
+            f"the {CREATE_REQUESTED_ANNOTATION} annotation was not written by the operator "
+            "for this resource; it is ignored",
+        )
+        return None
 
     async def supported(self, p: Pass, account: Account) -> Mapping[str, bool]:
         try:
@@ -137,6 +239,8 @@ class Steps:
 
     async def record_intent(self, p: Pass, intent: CreationIntent) -> None:
         """Finalizer and intent in one write: both must be durable before the call."""
+        parts = intent_parts(p.key.kind, p.meta["uid"], intent)
+        intent = intent.model_copy(update={"signature": await self.ctx.signing.sign(*parts)})
         metadata: dict[str, Any] = {
             "annotations": {
                 CREATE_REQUESTED_ANNOTATION: json.dumps(
@@ -152,15 +256,27 @@ class Steps:
     async def clear_intent(self, p: Pass) -> None:
         if CREATE_REQUESTED_ANNOTATION in p.annotations:
             await self.patch_metadata(p, {"annotations": {CREATE_REQUESTED_ANNOTATION: None}})
-        p.status.creation = None
 
-    async def release(self, p: Pass) -> PassResult:
-        """Remove our finalizer: Kubernetes may delete the object now."""
+    async def release(self, p: Pass, nks_id: str | None = None) -> PassResult:
+        """Remove our finalizer: Kubernetes may delete the object now. The ownership
+        record of `nks_id` (if this resource holds it) and the credentials Secret's
+        finalizer (if nothing else refers to it) go first."""
         await p.adapter.released(p)
+        if nks_id is not None:
+            await self.ctx.ownerships.release(p.adapter.nks_resource, nks_id, self.owner(p))
+        ref = credentials_ref(p.body)
+        if ref:
+            await self.free_credentials(p.namespace, ref, p.key)
         finalizers = [f for f in (p.meta.get("finalizers") or []) if f != self.ctx.finalizer]
         await self.patch_metadata(p, {"finalizers": finalizers})
         self.ctx.forget(p.key)
         return PassResult(None)
+
+
+def credentials_ref(body: Mapping[str, Any]) -> str | None:
+    """The credentials Secret a resource's spec names (a node group's is its cluster's)."""
+    ref = ((body.get("spec") or {}).get("credentialsRef") or {}).get("name")
+    return str(ref) if ref else None
 
 
 def is_busy_refusal(error: errors.NKSError) -> bool:

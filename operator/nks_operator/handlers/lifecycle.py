@@ -18,6 +18,8 @@ from nks_operator.handlers import shard
 from nks_operator.kube.api import KubeAPI
 from nks_operator.kube.client import KubeClient
 from nks_operator.kube.events import EventPoster
+from nks_operator.kube.ownership import Ownerships
+from nks_operator.kube.signing import SigningKey
 from nks_operator.metrics import OperatorMetrics
 from nks_operator.polling.accounts import Accounts
 from nks_operator.runtime.cache import ObjectCache
@@ -29,6 +31,7 @@ from nks_operator.settings import OperatorSettings
 logger = logging.getLogger(__name__)
 
 FINALIZER = f"{GROUP}/finalizer"
+CREDENTIALS_FINALIZER = f"{GROUP}/credentials-in-use"
 # kopf removes its own finalizer from objects no handler of its needs; the operator manages
 # its finalizer itself, so kopf's is a name no object carries.
 KOPF_FINALIZER = f"{GROUP}/kopf-unused"
@@ -56,6 +59,9 @@ def build_context(settings: OperatorSettings, metrics: OperatorMetrics) -> Opera
         queue=queue,
         metrics=metrics,
         finalizer=shard.finalizer(FINALIZER, settings.selector),
+        credentials_finalizer=shard.finalizer(CREDENTIALS_FINALIZER, settings.selector),
+        ownerships=Ownerships(kube),
+        signing=SigningKey(kube, settings.own_namespace, settings.signing_key_secret),
         selector=settings.selector,
     )
 

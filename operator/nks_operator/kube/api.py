@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import time
 from collections.abc import Callable
 from typing import Any
 
-from nks_operator.api.resources import GROUP, VERSION, Resource
+from nks_operator.api.resources import GROUP, OWNERSHIP, VERSION, Resource
 from nks_operator.kube.client import MERGE_PATCH, KubeClient, KubeNotFound
 
 Secret = dict[str, Any]  # a Secret as the API returns it (JSON)
@@ -22,6 +23,11 @@ Secret = dict[str, Any]  # a Secret as the API returns it (JSON)
 
 def _object_path(resource: Resource, namespace: str, name: str) -> str:
     return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{resource.plural}/{name}"
+
+
+def _ownership_path(name: str | None = None) -> str:
+    base = f"/apis/{GROUP}/{VERSION}/{OWNERSHIP.plural}"
+    return base if name is None else f"{base}/{name}"
 
 
 def _secret_path(namespace: str, name: str | None = None) -> str:
@@ -127,15 +133,83 @@ class KubeAPI:
         """The cached value did not work (or was just written): read it again next time."""
         self._secrets.pop((namespace, name), None)
 
-    async def upsert_secret(self, namespace: str, secret: Secret) -> None:
+    async def write_secret(self, namespace: str, secret: Secret, existing: Secret | None) -> None:
+        """Create `secret`, or replace `existing` - only the version the caller read and
+        judged to be the operator's: a Secret changed since (or made by someone else in
+        between) gives a 409, and nothing is overwritten."""
         name = secret["metadata"]["name"]
         self.forget_secret(namespace, name)
-        try:
-            await self._request("PUT", _secret_path(namespace, name), body=secret)
-        except KubeNotFound:
+        if existing is None:
             await self._request("POST", _secret_path(namespace), body=secret)
+            return
+        body = copy.deepcopy(secret)
+        body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+        await self._request("PUT", _secret_path(namespace, name), body=body)
 
-    async def delete_secret(self, namespace: str, name: str) -> None:
-        self.forget_secret(namespace, name)
+    async def delete_secret(self, namespace: str, existing: Secret) -> None:
+        """Delete exactly the Secret the caller read (its UID and version): one replaced
+        since, by anyone, stays."""
+        meta = existing["metadata"]
+        self.forget_secret(namespace, meta["name"])
+        options = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "preconditions": {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]},
+        }
         with contextlib.suppress(KubeNotFound):
-            await self._request("DELETE", _secret_path(namespace, name))
+            await self._request("DELETE", _secret_path(namespace, meta["name"]), body=options)
+
+    async def patch_secret_finalizers(
+        self, namespace: str, existing: Secret, finalizers: list[str]
+    ) -> Secret | None:
+        """Replace the finalizers of the Secret as read (409 if it changed since)."""
+        meta = existing["metadata"]
+        self.forget_secret(namespace, meta["name"])
+        try:
+            return await self._request(
+                "PATCH",
+                _secret_path(namespace, meta["name"]),
+                body={
+                    "metadata": {
+                        "finalizers": finalizers,
+                        "resourceVersion": meta["resourceVersion"],
+                    }
+                },
+                content_type=MERGE_PATCH,
+            )
+        except KubeNotFound:
+            return None
+
+    # -- ownership records (cluster-scoped) ------------------------------------------------
+
+    async def read_ownership(self, name: str) -> dict[str, Any] | None:
+        try:
+            return await self._request("GET", _ownership_path(name))
+        except KubeNotFound:
+            return None
+
+    async def list_ownerships(self, label_selector: str) -> list[dict[str, Any]]:
+        answer = await self._request(
+            "GET", _ownership_path(), params={"labelSelector": label_selector}
+        )
+        return [item for item in answer.get("items") or [] if isinstance(item, dict)]
+
+    async def create_ownership(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Raises KubeConflict when a record of that name exists: the atomic claim."""
+        return await self._request("POST", _ownership_path(), body=body)
+
+    async def replace_ownership(self, existing: dict[str, Any], body: dict[str, Any]) -> None:
+        """Take over a record whose owner is gone, only as read (409 if it changed)."""
+        body = copy.deepcopy(body)
+        body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+        await self._request("PUT", _ownership_path(existing["metadata"]["name"]), body=body)
+
+    async def delete_ownership(self, existing: dict[str, Any]) -> None:
+        meta = existing["metadata"]
+        options = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "preconditions": {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]},
+        }
+        with contextlib.suppress(KubeNotFound):
+            await self._request("DELETE", _ownership_path(meta["name"]), body=options)

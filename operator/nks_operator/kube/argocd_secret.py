@@ -1,9 +1,10 @@
 """The Argo CD cluster Secret: registers an NKS cluster so Argo CD can deploy into it.
 
-The Secret lives in Argo CD's namespace, usually not the NKSCluster's, so an owner
-reference cannot tie it to the NKSCluster (they do not cross namespaces). Labels naming
-the owner's namespace and name take its place: the operator finds and deletes the Secret
-by them.
+The Secret lives in Argo CD's namespace (the admin's setting, never a resource's), so an
+owner reference cannot tie it to the NKSCluster (they do not cross namespaces). Labels and
+annotations naming the owner's namespace, name and UID take its place: the operator writes
+and deletes only a Secret that carries them for that NKSCluster. Its server is the API
+address NKS reports for the cluster, not one taken from the kubeconfig.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CLUSTER_NAME_LABEL = f"{GROUP}/cluster-name"
 CLUSTER_ID_ANNOTATION = f"{GROUP}/cluster-id"
 OWNER_ANNOTATION = f"{GROUP}/cluster"
 """`<namespace>/<name>` in full, since a long name is shortened in its label."""
+OWNER_UID_ANNOTATION = f"{GROUP}/cluster-uid"
 
 _MAX_NAME = 253  # DNS-1123 subdomain
 _MAX_LABEL_VALUE = 63
@@ -169,6 +171,9 @@ def build(
     registration: ArgoCDRegistration,
     kubeconfig_yaml: str,
     cluster_id: str,
+    *,
+    argocd_namespace: str,
+    server: str,
 ) -> dict[str, Any]:
     """The desired Secret manifest. Written as `data` (not `stringData`) so it compares
     directly with what the API server returns; the JSON is canonical so equal content means
@@ -180,7 +185,7 @@ def build(
     access = parse_kubeconfig(kubeconfig_yaml)
     values = {
         "name": registration.name or f"{namespace}/{name}",
-        "server": access.server,
+        "server": server,
         "config": json.dumps(access.argocd_config(), sort_keys=True, separators=(",", ":")),
     }
     if registration.project:
@@ -198,11 +203,12 @@ def build(
         "type": "Opaque",
         "metadata": {
             "name": secret_name(namespace, name),
-            "namespace": registration.namespace,
+            "namespace": argocd_namespace,
             "labels": labels,
             "annotations": {
                 CLUSTER_ID_ANNOTATION: cluster_id,
                 OWNER_ANNOTATION: f"{namespace}/{name}",
+                OWNER_UID_ANNOTATION: meta["uid"],
             },
         },
         "data": {key: _b64(value) for key, value in values.items()},
@@ -226,7 +232,15 @@ def is_current(existing: dict[str, Any] | None, desired: dict[str, Any]) -> bool
     return all(have.get(k) == v for k, v in (wanted.get("annotations") or {}).items())
 
 
-def is_managed(existing: dict[str, Any]) -> bool:
-    """Whether the operator made this Secret (else it is never touched)."""
-    labels = (existing.get("metadata") or {}).get("labels") or {}
-    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+def is_owned(existing: dict[str, Any], owner_namespace: str, owner_name: str, uid: str) -> bool:
+    """Whether the operator made this Secret for this NKSCluster (else it is never
+    touched). Secrets of releases before the UID annotation are recognised by the owner's
+    namespace and name, which only the operator writes into Argo CD's namespace."""
+    meta = existing.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
+        return False
+    if annotations.get(OWNER_ANNOTATION) != f"{owner_namespace}/{owner_name}":
+        return False
+    return annotations.get(OWNER_UID_ANNOTATION, uid) == uid

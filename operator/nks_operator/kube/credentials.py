@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-from nks_operator.kube.api import KubeAPI
+from nks_operator.kube.api import KubeAPI, Secret
 from nks_operator.nks.endpoints import normalize_base_url
 from nks_operator.nks.errors import ConfigurationError
 from nks_operator.settings import DefaultCredentials
@@ -34,6 +34,8 @@ class ResolvedCredentials:
     nks_url: str | None
     source: str  # "secret ns/name" or "operator defaults", for messages
     secret: tuple[str, str] | None = None  # (namespace, name) it was read from
+    # The Secret as read (its finalizers and version); not part of the account's identity.
+    secret_object: Secret | None = field(default=None, compare=False, repr=False)
 
 
 def _decode(data: dict[str, str], key: str) -> str | None:
@@ -47,14 +49,27 @@ def _decode(data: dict[str, str], key: str) -> str | None:
 
 
 async def resolve(
-    kube: KubeAPI, namespace: str, secret_name: str | None, defaults: DefaultCredentials | None
+    kube: KubeAPI,
+    namespace: str,
+    secret_name: str | None,
+    defaults: DefaultCredentials | None,
+    *,
+    defaults_allowed: bool = True,
 ) -> ResolvedCredentials:
-    """Read the credentials; never looks outside the resource's own namespace."""
+    """Read the credentials; never looks outside the resource's own namespace. The
+    operator's defaults serve only the namespaces the admin allows."""
     if secret_name is None:
         if defaults is None:
             raise CredentialsProblem(
                 "CredentialsMissing",
                 "spec.credentialsRef is not set and the operator has no default credentials",
+            )
+        if not defaults_allowed:
+            raise CredentialsProblem(
+                "DefaultCredentialsNotAllowed",
+                f"spec.credentialsRef is not set and namespace {namespace} may not use the "
+                "operator's default credentials: name a credentials Secret of this namespace "
+                "(the admin allows namespaces with NKS_DEFAULT_CREDENTIALS_NAMESPACES)",
             )
         return ResolvedCredentials(
             defaults.tenant_id,
@@ -97,6 +112,7 @@ async def resolve(
         nks_url=values["nksUrl"] or None,
         source=f"Secret {namespace}/{secret_name}",
         secret=(namespace, secret_name),
+        secret_object=secret,
     )
 
 

@@ -130,9 +130,9 @@ class EndpointPolicy:
     prefixes: tuple[Prefix, ...] = ()
 
     @classmethod
-    def from_entries(cls, entries: Iterable[str], *, trusted: Iterable[str | None] = ()) -> (
-        EndpointPolicy
-    ):
+    def from_entries(
+        cls, entries: Iterable[str], *, trusted: Iterable[str | None] = ()
+    ) -> EndpointPolicy:
         """The admin's list (raises ValueError for a malformed entry) plus `trusted` URLs
         from the operator's own environment, each allowed as a prefix."""
         prefixes = [Prefix.parse(e) for e in entries if e.strip()]

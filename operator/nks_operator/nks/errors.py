@@ -51,6 +51,10 @@ class ConfigurationError(NKSError, ValueError):
     """The client was set up wrongly (e.g. an unknown region); no request was made."""
 
 
+class EndpointNotAllowedError(ConfigurationError):
+    """A URL the admin did not allow (nks/allowlist.py); no request was made to it."""
+
+
 class APIError(NKSError):
     """NKS (or the identity service) answered with an error status."""
 

@@ -284,9 +284,15 @@ def outcome(a: Assessment, timing: Timing) -> Outcome:
         )
 
     if a.side_problem is not None:
-        conditions = [c for c in conditions if c.type != SYNCED]
-        conditions.append(_cond(SYNCED, "False", a.side_problem.reason, a.side_problem.message))
-        warnings.append((a.side_problem.reason, a.side_problem.message))
+        side = a.side_problem
+        # One a person must fix (the kubeconfig Secret's name is taken) leaves the
+        # resource unusable as declared: not Ready. Others (Argo CD) show on Synced only.
+        replaced = {SYNCED, READY} if side.reason in NEEDS_ATTENTION else {SYNCED}
+        conditions = [c for c in conditions if c.type not in replaced]
+        if READY in replaced:
+            conditions.append(_cond(READY, "False", side.reason, side.message))
+        conditions.append(_cond(SYNCED, "False", side.reason, side.message))
+        warnings.append((side.reason, side.message))
     if a.answer_problem is not None and transient is None:
         conditions = [c for c in conditions if c.type != SYNCED]
         conditions.append(_cond(SYNCED, "False", Reason.NKS_ANSWER_INVALID, a.answer_problem))
