@@ -56,7 +56,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--max-clusters", type=int, default=None, metavar="N", help="cluster quota per tenant"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for ids and random choices")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed for ids and random choices (default: random)"
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     parser.set_defaults(func=run)
 

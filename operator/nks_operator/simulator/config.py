@@ -107,7 +107,11 @@ class SimulatorConfig(BaseModel):
     page_max_limit: int = Field(default=1000, ge=1)
     call_log_size: int = Field(default=100_000, ge=0)
     faults: FaultSettings = Field(default_factory=FaultSettings)
-    seed: int = 0
+    seed: int | None = Field(
+        default=None,
+        description="Seed of ids and random choices; unset: unique ids in every run, as NKS's "
+        "are (two simulators must never hand out the same cluster UUID)",
+    )
 
     @field_validator("delays")
     @classmethod
