@@ -325,6 +325,9 @@ def test_constraint_cases_cover_the_schema() -> None:
     assert ("defaultWorker.extraVolumes", "maxItems") in found
     assert ("apiEndpoint.ipAccessControl.targets.0.cidr", "pattern") in found
     assert ("network.vpcNetworkID", "required") in found
+    assert ("addons.0.options", "maxProperties") in found
+    assert ("addons.0.options", "value maxLength") in found
+    assert ("argocd.labels", "maxProperties") in found
     assert ("clusterRef", "required") in found
     assert len(CONSTRAINT_CASES) > 100
 
