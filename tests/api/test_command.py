@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nks_operator.api.resources import CRD_RESOURCES as RESOURCES
 from nks_operator.api import command as crds_command
 from nks_operator.api.crd import HEADER, crd_files, crd_stream
 from nks_operator.api.reference import render_reference
+from nks_operator.api.resources import CRD_RESOURCES
 
-FILE_NAMES = sorted(f"{r.plural}.nks.nhncloud.com.yaml" for r in RESOURCES)
+# Every CRD the operator needs, NKSOwnership included (the reference documents only the
+# kinds users write).
+FILE_NAMES = sorted(f"{r.plural}.nks.nhncloud.com.yaml" for r in CRD_RESOURCES)
 
 
 def crds(*argv: str) -> int:
@@ -49,8 +51,8 @@ def test_stdout_is_one_applyable_stream(
     assert crds("--stdout") == 0
     out = capsys.readouterr().out
     documents = list(yaml.safe_load_all(out))
-    assert [d["kind"] for d in documents] == ["CustomResourceDefinition"] * len(RESOURCES)
-    assert [d["spec"]["names"]["kind"] for d in documents] == [r.kind for r in RESOURCES]
+    assert [d["kind"] for d in documents] == ["CustomResourceDefinition"] * len(CRD_RESOURCES)
+    assert [d["spec"]["names"]["kind"] for d in documents] == [r.kind for r in CRD_RESOURCES]
     assert documents == [yaml.safe_load(text) for text in crd_files().values()]
     assert not (tmp_path / "crds").exists(), "--stdout must not write files"
 

@@ -208,6 +208,33 @@ INVALID: dict[str, tuple[dict[str, Any], list[str]]] = {
         nodegroup_with(lambda s: s.update(nodeGroupName="Pool_1")),
         ["spec.nodeGroupName", "should match"],
     ),
+    # Size bounds on maps (issue 17): their keys are the models' to check (test_bounds.py).
+    "33 Argo CD labels": (
+        cluster_with(lambda s: s.update(argocd={"labels": {f"k{i}": "v" for i in range(33)}})),
+        ["spec.argocd.labels", "should have at most 32 properties"],
+    ),
+    "Argo CD label value not a label value": (
+        cluster_with(lambda s: s.update(argocd={"labels": {"env": "v" * 64}})),
+        ["spec.argocd.labels.env", "should be at most 63 chars long"],
+    ),
+    "17 add-on options": (
+        cluster_with(
+            lambda s: s.update(
+                addons=[
+                    {"name": "calico", "version": "v1", "options": {f"o{i}": "" for i in range(17)}}
+                ]
+            )
+        ),
+        ["spec.addons.options", "should have at most 16 properties"],
+    ),
+    "add-on option value of 257 characters": (
+        cluster_with(
+            lambda s: s.update(
+                addons=[{"name": "calico", "version": "v1", "options": {"mode": "v" * 257}}]
+            )
+        ),
+        ["spec.addons.options.mode", "should be at most 256 chars long"],
+    ),
 }
 
 

@@ -61,6 +61,9 @@ def test_cells_show_type_required_default_constraints() -> None:
     assert "items ≤ 16" in table["spec.network.externalSubnetIDs"][3]
     assert "each pattern" in table["spec.network.externalSubnetIDs"][3]
     assert table["status.conditions[].type"][0] == "string"
+    assert table["spec.argocd.labels"][:4] == ["map[string]string", "", "", "entries ≤ 32"]
+    assert table["spec.addons[].options"][3] == "entries ≤ 16"
+    assert table["spec.addons[].options.<key>"][3] == "length ≤ 256"
 
 
 def test_field_docs_follow_declaration_order() -> None:

@@ -38,6 +38,8 @@ ALLOWED_KEYS = {
     "multipleOf",
     "minItems",
     "maxItems",
+    "minProperties",
+    "maxProperties",
     "default",
     "items",
     "x-kubernetes-list-type",
@@ -279,6 +281,12 @@ def violations(node: Mapping[str, Any], current: Any, required: bool) -> Iterato
         yield "minItems", []
     if "maxItems" in node:
         yield "maxItems", [current[0]] * (node["maxItems"] + 1)
+    if "maxProperties" in node:
+        value = next(iter(current.values()))
+        yield "maxProperties", {f"k{i}": value for i in range(node["maxProperties"] + 1)}
+    if "additionalProperties" in node and "maxLength" in node["additionalProperties"]:
+        limit = node["additionalProperties"]["maxLength"]
+        yield "value maxLength", {next(iter(current)): "a" * (limit + 1)}
     wrong = {"string": 12, "integer": "twelve", "boolean": "maybe", "array": "x", "object": "x"}
     yield "type", wrong[node["type"]]
 
@@ -317,6 +325,9 @@ def test_constraint_cases_cover_the_schema() -> None:
     assert ("defaultWorker.extraVolumes", "maxItems") in found
     assert ("apiEndpoint.ipAccessControl.targets.0.cidr", "pattern") in found
     assert ("network.vpcNetworkID", "required") in found
+    assert ("addons.0.options", "maxProperties") in found
+    assert ("addons.0.options", "value maxLength") in found
+    assert ("argocd.labels", "maxProperties") in found
     assert ("clusterRef", "required") in found
     assert len(CONSTRAINT_CASES) > 100
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from nks_operator.api.crd import CRDSchemaError, apply_defaults, describe, structural_schema
 
@@ -210,6 +210,52 @@ def test_list_types() -> None:
     assert schema["by_size"]["x-kubernetes-list-map-keys"] == ["needed"]
 
 
+def _lower_key(key: str) -> str:
+    if key != key.lower():
+        raise ValueError(f"key {key!r} is not lower case")
+    return key
+
+
+class BoundedMap(Model):
+    """Has a map with a size bound, bounded values and keys checked by the model."""
+
+    value: Annotated[
+        dict[Annotated[str, AfterValidator(_lower_key)], Annotated[str, Field(max_length=5)]],
+        Field(min_length=1, max_length=3),
+    ]
+    """Up to three short values."""
+
+
+def test_map_bounds_become_min_and_max_properties() -> None:
+    schema = structural_schema(BoundedMap)["properties"]["value"]
+    assert schema == {
+        "description": "Up to three short values.",
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 3,
+        "additionalProperties": {"type": "string", "maxLength": 5},
+    }
+    assert list(schema) == [
+        "description",
+        "type",
+        "minProperties",
+        "maxProperties",
+        "additionalProperties",
+    ]
+    # The keys have no schema: the model checks them, and its error names the key.
+    with pytest.raises(ValidationError, match="key 'A' is not lower case"):
+        BoundedMap.model_validate({"value": {"A": "x"}})
+    with pytest.raises(ValidationError, match="at most 3 items"):
+        BoundedMap.model_validate({"value": {k: "x" for k in "abcd"}})
+
+
+class ConstrainedKeys(Model):
+    """Has a map whose key type carries a schema constraint."""
+
+    value: dict[Annotated[str, Field(max_length=3)], str] = Field(default_factory=dict)
+    """Keys of at most 3 characters (propertyNames: not structural)."""
+
+
 class NoDocstring(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -223,6 +269,7 @@ class NoDocstring(BaseModel):
         (Undocumented, "Undocumented.field: no description"),
         (Union, "Union.value: a union of several types"),
         (AnyMap, "AnyMap.value: a map of arbitrary values"),
+        (ConstrainedKeys, "ConstrainedKeys.value: map keys cannot be constrained"),
         (FactoryOfRequired, "default"),
         (NoDocstring, "NoDocstring: no docstring"),
         (Tree, "Tree contains itself"),

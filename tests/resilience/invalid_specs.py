@@ -1,7 +1,7 @@
 """Hypothesis strategies for invalid NKSCluster / NKSNodeGroup specs.
 
 Schema-invalid specs are derived from the generated CRDs themselves: every field of
-`spec` with its type, required-ness, enum, pattern, length, range and item limits, and
+`spec` with its type, required-ness, enum, pattern, length, range, item and entry limits, and
 for each constraint values that break it, set into an otherwise valid manifest. A field
 the CRD gains later is covered without touching this file.
 
@@ -168,6 +168,15 @@ def violations(site: Site) -> list[tuple[str, st.SearchStrategy[Any]]]:
         )
     if schema.get("minItems", 0) >= 1:
         found.append(("minItems", st.just([])))
+    if "maxProperties" in schema:
+        entry = sample_valid(schema["additionalProperties"])
+        low, high = schema["maxProperties"] + 1, schema["maxProperties"] + 3
+        found.append(
+            (
+                "maxProperties",
+                st.integers(low, high).map(lambda n: {f"k{i}": entry for i in range(n)}),
+            )
+        )
     return found
 
 

@@ -224,6 +224,19 @@ GARBAGE: dict[str, Callable[[], dict[str, Any]]] = {
         "spec.apiEndpoint",
         {"ipAccessControl": {"enabled": True, "targets": [{"cidr": "10.0.0.1"}] * 101}},
     ),
+    "33 Argo CD labels": lambda: _oversized(
+        "spec.argocd", {"enabled": True, "labels": {f"k{i}": "v" for i in range(33)}}
+    ),
+    "1000-char Argo CD label value": lambda: _oversized(
+        "spec.argocd", {"enabled": True, "labels": {"env": "v" * 1000}}
+    ),
+    "17 add-on options": lambda: _oversized(
+        "spec.addons",
+        [{"name": "calico", "version": "v1", "options": {f"o{i}": "v" for i in range(17)}}],
+    ),
+    "1 MB add-on option": lambda: _oversized(
+        "spec.addons", [{"name": "calico", "version": "v1", "options": {"mode": "v" * 1_000_000}}]
+    ),
     "metadata.name in Hangul": lambda: {
         **cluster_manifest(),
         "metadata": {"name": "\ud074\ub7ec\uc2a4\ud130"},
@@ -466,7 +479,8 @@ def _huge_and_odd_specs() -> dict[str, dict[str, Any]]:
                 "enabled": True,
                 "namespace": "no-such-namespace",
                 "name": "\u754c" * 253,
-                "labels": {"bad key \u00fc/\u00e4": "v" * 1000},
+                # A value the schema accepts under a key only the model refuses.
+                "labels": {"bad key \u00fc/\u00e4": "v" * 63},
             }
         },
     }

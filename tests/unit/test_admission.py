@@ -97,6 +97,24 @@ def test_unknown_field_is_refused() -> None:
     ]
 
 
+def test_map_keys_and_sizes_are_refused_naming_the_field() -> None:
+    """Map keys have no CRD schema on Kubernetes 1.20: the model's check is the one that
+    refuses them, here at admission as in the operator (issue 17, "Bounded")."""
+    bad_key = spec(argocd={"enabled": True, "labels": {"team a": "x"}})
+    assert review_cluster(bad_key, None, "demo") == [
+        "spec.argocd.labels.team a.[key]: 'team a' is not a valid Kubernetes label key: "
+        "the name must be 1..63 characters of letters, digits, '-', '_' and '.', beginning "
+        "and ending with a letter or digit"
+    ]
+    too_many = {"argocd": {"labels": {f"k{i}": "v" for i in range(33)}}}
+    assert update(too_many) == [
+        "spec.argocd.labels: Dictionary should have at most 32 items after validation, not more"
+    ]
+    option = {"addons": [{"name": "calico", "version": "v1", "options": {"mode!": "vxlan"}}]}
+    (problem,) = review_cluster(spec(**option), None, "demo")
+    assert problem.startswith("spec.addons.0.options.mode!.[key]: 'mode!' is not a valid add-on")
+
+
 def test_unsupported_version_is_not_checked_without_nks() -> None:
     assert review_cluster(spec(kubernetesVersion="v1.99.0"), None, "demo") == []
 

@@ -175,9 +175,7 @@ def test_only_this_resources_secret_is_its_own() -> None:
 
 @pytest.mark.parametrize("name", ["demo", "c" * 253])
 def test_owner_labels_identify_the_secret(name: str) -> None:
-    secret = build(
-        owner(name=name), ArgoCDRegistration(enabled=True), nks_kubeconfig(), CLUSTER_ID
-    )
+    secret = build(owner(name=name), ArgoCDRegistration(enabled=True), nks_kubeconfig(), CLUSTER_ID)
     labels = secret["metadata"]["labels"]
     assert argocd_secret.owner_labels("team-a", name).items() <= labels.items()
     assert all(len(v) <= 63 and LABEL_VALUE.match(v) for v in labels.values())
@@ -244,9 +242,7 @@ def test_is_current_only_when_data_labels_and_our_annotations_match() -> None:
     renewed = build(owner(), registration, nks_kubeconfig(1), CLUSTER_ID)
     assert not argocd_secret.is_current(existing, renewed)
 
-    unlabelled = build(
-        owner(), ArgoCDRegistration(enabled=True), nks_kubeconfig(), CLUSTER_ID
-    )
+    unlabelled = build(owner(), ArgoCDRegistration(enabled=True), nks_kubeconfig(), CLUSTER_ID)
     assert not argocd_secret.is_current(existing, unlabelled)
 
     other_id = build(owner(), registration, nks_kubeconfig(), "other-id")

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from nks_operator.api.base import (
     K8S_NAME_PATTERN,
+    LABEL_NAME_RULE,
     CRDModel,
     DeletionPolicy,
     KubernetesVersion,
+    LabelKey,
+    LabelValue,
     LocalObjectReference,
     NKSName,
     UUIDString,
+    is_label_name,
+    map_key_error,
 )
 from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
@@ -34,6 +39,24 @@ Region = Annotated[
 CNI = Literal["calico", "calico-ebpf"]
 CIDR = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$", max_length=18)]
 IPOrCIDR = Annotated[str, Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?$", max_length=18)]
+
+# Argo CD cluster Secret labels are Kubernetes labels; ApplicationSet cluster generators
+# select on a few, so 32 is plenty and keeps one registration from bloating the Secret.
+ARGOCD_LABELS_MAX = 32
+# Add-on options are a few settings each (NKS documents `mode: vxlan` for calico): 16 per
+# add-on, names like a label name, values a word or a short list.
+ADDON_OPTIONS_MAX = 16
+ADDON_OPTION_VALUE_MAX_LENGTH = 256
+
+
+def _check_option_name(key: str) -> str:
+    if not is_label_name(key):
+        raise map_key_error("add-on option name", key, LABEL_NAME_RULE)
+    return key
+
+
+AddonOptionName = Annotated[str, AfterValidator(_check_option_name)]
+AddonOptionValue = Annotated[str, Field(max_length=ADDON_OPTION_VALUE_MAX_LENGTH)]
 
 
 class Network(CRDModel):
@@ -114,9 +137,14 @@ class ArgoCDRegistration(CRDModel):
     project: Annotated[str | None, Field(max_length=253)] = None
     """Argo CD project the cluster is scoped to; by default the admin allows only the
     project named like this resource's namespace."""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: Annotated[dict[LabelKey, LabelValue], Field(max_length=ARGOCD_LABELS_MAX)] = Field(
+        default_factory=dict
+    )
     """Extra labels on the Secret (Argo CD ApplicationSet cluster generators select on
-    them); only keys the admin allows."""
+    them); only keys the admin allows. At most 32, in Kubernetes label syntax: a key is
+    an optional DNS subdomain prefix (at most 253 characters) and `/`, then a name of at
+    most 63 letters, digits, `-`, `_` and `.`, beginning and ending with a letter or
+    digit; a value is at most 63 such characters, or empty."""
 
 
 class Addon(CRDModel):
@@ -126,8 +154,13 @@ class Addon(CRDModel):
     """Add-on name as NKS lists it, e.g. calico or coredns."""
     version: Annotated[str, Field(min_length=1, max_length=64)]
     """Add-on version as NKS lists it, e.g. v3.28.2-nks1."""
-    options: dict[str, str] | None = None
-    """Add-on specific options, e.g. mode: vxlan for calico."""
+    options: (
+        Annotated[dict[AddonOptionName, AddonOptionValue], Field(max_length=ADDON_OPTIONS_MAX)]
+        | None
+    ) = None
+    """Add-on specific options, e.g. mode: vxlan for calico. At most 16; a name is at
+    most 63 letters, digits, `-`, `_` and `.`, beginning and ending with a letter or
+    digit; a value at most 256 characters."""
 
 
 class KubeconfigSecret(CRDModel):

@@ -11,7 +11,11 @@ it cannot express faithfully - a silently weaker schema would let invalid object
   `field: null` in a manifest reads as absent - exactly what None means in the models.
   Any other union has no structural form and is an error.
 - `title` and `additionalProperties: false` (from `extra="forbid"`) are dropped: a structural
-  schema prunes unknown fields instead. A map (`dict[str, X]`) keeps `additionalProperties`.
+  schema prunes unknown fields instead. A map (`dict[str, X]`) keeps `additionalProperties`,
+  and `Field(max_length=N)` on it becomes `maxProperties: N`. Its keys have no schema
+  (`propertyNames` is not structural, and Kubernetes 1.20 has no CEL rules): a key type
+  must be a plain `str` in JSON Schema, checked by a validator in the model (see
+  `api.base.LabelKey`); a key type with its own constraints is an error.
 - Every property must have a description (`kubectl explain` is the users' manual); each
   paragraph of it is collapsed onto one line.
 
@@ -69,6 +73,8 @@ _COPIED = frozenset(
         "maximum",
         "minItems",
         "maxItems",
+        "minProperties",
+        "maxProperties",
         "multipleOf",
     }
 )
@@ -88,6 +94,8 @@ _ORDER = (
     "multipleOf",
     "minItems",
     "maxItems",
+    "minProperties",
+    "maxProperties",
     "default",
     "items",
     LIST_TYPE,
@@ -212,6 +220,11 @@ class _Converter:
                 if value is True or not isinstance(value, Mapping):
                     raise CRDSchemaError(f"{path}: a map of arbitrary values has no schema")
                 out["additionalProperties"] = self.convert(value, f"{path}{{}}", refs)
+            elif key == "propertyNames":
+                raise CRDSchemaError(
+                    f"{path}: map keys cannot be constrained in a structural schema; "
+                    "keep the key type a plain str and check it with a validator"
+                )
             else:
                 raise CRDSchemaError(f"{path}: JSON Schema keyword {key!r} is not supported")
         if "type" not in out and "enum" in out:

@@ -61,7 +61,9 @@ def _children(schema: Mapping[str, Any], path: str) -> Iterator[FieldDoc]:
                 required=False,
                 default="",
                 constraints="; ".join(_constraints(value)),
-                description=value.get("description", "Any key; the value as typed."),
+                description=value.get(
+                    "description", "The value of one entry (the keys: see the map above)."
+                ),
             )
         yield from _children(value, f"{path}.<key>")
 
@@ -95,6 +97,7 @@ def _constraints(schema: Mapping[str, Any]) -> Iterator[str]:
         ("length", "minLength", "maxLength"),
         ("", "minimum", "maximum"),
         ("items", "minItems", "maxItems"),
+        ("entries", "minProperties", "maxProperties"),
     ):
         text = _bounds(
             schema.get(low),
@@ -192,11 +195,12 @@ def render_reference(resources: Iterable[Resource] = RESOURCES) -> str:
         "",
         f"API group `{GROUP}`, version `{VERSION}`. Generated from the pydantic models in",
         "`nks_operator.api`, like the CRDs in `crds/`: the apiserver enforces every type,",
-        "enum, range, length and pattern below, and fills in the defaults. The operator",
-        "checks what a CRD schema cannot express (cross-field rules such as",
+        "enum, range, length, size and pattern below, and fills in the defaults. The",
+        "operator checks what a CRD schema cannot express (cross-field rules such as",
         "`autoscaler.minNodes` <= `maxNodes`, the NKS guide's CIDR rules, supported versions,",
-        "immutable fields) before any NKS call, and reports a violation as `Ready=False`,",
-        'reason `InvalidSpec`. "Required" applies once the field\'s parent is present.',
+        "immutable fields, the keys of maps, e.g. label syntax in `argocd.labels`) before any",
+        "NKS call, and reports a violation as `Ready=False`, reason `InvalidSpec`.",
+        '"Required" applies once the field\'s parent is present.',
         "Examples: `examples/`.",
         "",
         *(f"- [{r.kind}](#{_anchor(r.kind)}): {r.description}" for r in resources),
