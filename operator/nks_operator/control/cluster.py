@@ -23,7 +23,7 @@ from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import observed as observing
-from nks_operator.reconcile import payloads, validation, versions
+from nks_operator.reconcile import payloads, policy, validation, versions
 from nks_operator.reconcile.day2 import CONTROL_PLANE, Plan, plan_cluster
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Problem
@@ -359,31 +359,11 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         status.argocd_secret = reference
         return None
 
-    def _check_argocd_policy(self, p: Pass) -> None:
-        """The admin decides who registers clusters in Argo CD, in which projects and with
-        which labels (ApplicationSet cluster generators of every team select on them)."""
-        registration = p.spec.argocd
-        if registration is None or not registration.enabled:
-            return
-        settings = p.settings
-        refusals = []
-        if not settings.argocd_registration_allowed(p.namespace):
-            refusals.append(f"namespace {p.namespace} may not register clusters in Argo CD")
-        elif not settings.argocd_project_allowed(registration.project, p.namespace):
-            project = registration.project
-            refusals.append(
-                f"spec.argocd.project {project!r} is not allowed"
-                if project
-                else "spec.argocd.project is required (a cluster without one is global in Argo CD)"
-            )
-        keys = sorted(k for k in registration.labels if not settings.argocd_label_key_allowed(k))
-        if keys and not refusals:
-            refusals.append(f"spec.argocd.labels keys not allowed: {', '.join(keys)}")
+    @staticmethod
+    def _check_argocd_policy(p: Pass) -> None:
+        refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
         if refusals:
-            raise p.stop(
-                Reason.NOT_PERMITTED,
-                "; ".join(refusals) + " (the admin's Argo CD policy, NKS_ARGOCD_ALLOWED_*)",
-            )
+            raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
 
     # -- delete ---------------------------------------------------------------------------
 
