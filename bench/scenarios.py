@@ -137,7 +137,8 @@ class Workload:
             env.workdir / f"operator-{spec.label}.log",
             env.kube.local.kubeconfig,
             self.namespace,
-            spec.settings,
+            # The simulator is on loopback, which the operator refuses unless allowed.
+            {**spec.settings, "NKS_ALLOWED_ENDPOINTS": env.sim_url},
             env.operator_log_level,
         ).start()
         self.stats_ready = self.operator.stats()

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from nks_operator import metrics
 from nks_operator.metrics import OperatorMetrics
+from nks_operator.nks.allowlist import EndpointPolicy
 from nks_operator.nks.metrics import MetricsHook, RequestSample
 from nks_operator.nks.transport import Transport
 
@@ -247,7 +248,8 @@ async def test_hook_fed_by_the_real_nks_transport(m: OperatorMetrics) -> None:
         return httpx.Response(200, json={"clusters": []})
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        transport = Transport(http, metrics=hook)
+        policy = EndpointPolicy.from_entries(["https://nks.test"])
+        transport = Transport(http, policy=policy, metrics=hook)
         await transport.send(
             "list_clusters", "GET", "https://nks.test/v1/clusters", headers={}, expected=[200]
         )

@@ -212,7 +212,11 @@ async def _main(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     settings = OperatorSettings(
-        fast_poll_seconds=0.5, slow_poll_seconds=10, error_backoff_seconds=5
+        fast_poll_seconds=0.5,
+        slow_poll_seconds=10,
+        error_backoff_seconds=5,
+        # The examples' Secret points at the simulator: allowed, and nothing else added.
+        allowed_endpoints=(simulator.url,),
     )
     operator_stop = asyncio.Event()
     operator = asyncio.create_task(

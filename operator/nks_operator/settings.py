@@ -12,6 +12,7 @@ import pydantic
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
 
 from nks_operator.nks.allowlist import EndpointPolicy
+from nks_operator.nks.transport import DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_ANSWER_BYTES
 
 # A delay the operator waits: a finite number of seconds above zero.
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -133,9 +134,11 @@ class OperatorSettings:
     # -- bounds on every NKS call -----------------------------------------------------------
     # An answer larger than this is refused unread (a few MiB: NKS's largest answers, the
     # project's server list and the task history, stay well below).
-    max_answer_bytes: Annotated[int, Field(ge=65536, le=256 * 1024 * 1024)] = 4 * 1024 * 1024
+    max_answer_bytes: Annotated[int, Field(ge=65536, le=256 * 1024 * 1024)] = (
+        DEFAULT_MAX_ANSWER_BYTES
+    )
     # One NKS call, answer included, ends after this long whatever the endpoint does.
-    call_timeout_seconds: Seconds = 60.0
+    call_timeout_seconds: Seconds = DEFAULT_CALL_TIMEOUT
     # Passes of one account (credentials + region) that may call NKS at once, so one slow
     # or hostile endpoint cannot hold every worker; None: half the workers.
     account_concurrency: Annotated[int | None, Field(ge=1, le=1024)] = None

@@ -29,7 +29,7 @@ from nks_operator.handlers.admission import OPERATIONS, handler_id
 from nks_operator.localkube import LocalKube, LocalKubeError
 from nks_operator.webhook import ServiceRef
 from tests.fixtures.kube import Kubectl, _kubectl_binary
-from tests.fixtures.operator import wait_for
+from tests.fixtures.operator import LOOPBACK_ENDPOINTS, wait_for
 from tests.helm.helpers import (
     CLUSTER_OBJECT_NAME,
     FULLNAME,
@@ -313,7 +313,7 @@ def test_self_signed_operator_fills_the_charts_configuration_with_the_charts_rba
         user["user"] = {"token": token}
     kubeconfig = tmp_path / "operator-kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(config))
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    env = {**os.environ, **LOOPBACK_ENDPOINTS, "KUBECONFIG": str(kubeconfig)}
     for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD", "NKS_METRICS_PORT"):
         env.pop(key, None)
     log_path = tmp_path / "operator.log"

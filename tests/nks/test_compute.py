@@ -23,7 +23,8 @@ from nks_operator.nks.error_body import parse_error_body
 from .conftest import IDENTITY_URL, NKS_URL, TOKEN, TOKENS_URL, token_body
 
 TENANT = "tenant-1"
-COMPUTE = f"https://kr1-api-instance-infrastructure.example/v2/{TENANT}"
+# NHN's public compute host, as its catalog names it (allowed without configuration).
+COMPUTE = f"https://kr1-api-instance-infrastructure.nhncloudservice.com/v2/{TENANT}"
 
 # NHN's "List Instances with Details" example, trimmed.
 SERVER: dict[str, Any] = {

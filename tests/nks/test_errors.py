@@ -108,9 +108,13 @@ async def test_status_maps_to_error_class_with_message(
     assert isinstance(error, APIError)
     assert error.status_code == status
     assert error.operation == "get_cluster"
+    assert "get_cluster" in str(error)
+    if shape == "text":  # not NKS's shape: described, never quoted
+        assert message not in str(error)
+        assert error.message == f"non-JSON answer (text/plain, {len(message) + 26} bytes)"
+        return
     assert message in error.message
     assert message in str(error)
-    assert "get_cluster" in str(error)
     if shape == "magnum":
         assert error.request_id == "req-magnum-1"
         assert "Title only" not in error.message  # detail wins over title
@@ -160,14 +164,77 @@ async def test_rate_limited_carries_retry_after(
     assert caught.value.retry_after == expected
 
 
-async def test_long_raw_text_is_truncated(
+@pytest.mark.parametrize("shape", ["magnum", "keystone", "wsme", "wsme-plain"])
+async def test_long_messages_are_cut_and_cleaned(
+    shape: str, client_without_retries: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    """NKS's message, whatever its shape, reaches a condition as one short line."""
+    message = "Quota\r\n\x1b[31mexceeded\u202e\u0000 " + "x" * 10_000
+    mock_api.get(URL).mock(return_value=SHAPES[shape](403, message))
+    with pytest.raises(ForbiddenError) as caught:
+        await client_without_retries.get_cluster(CL)
+    text = caught.value.message
+    assert text.startswith("Quota [31mexceeded ") and text.endswith("...")
+    assert len(text) == 200
+    assert caught.value.is_quota
+
+
+async def test_long_raw_text_is_not_quoted(
     client_without_retries: NKSClient, mock_api: respx.MockRouter
 ) -> None:
-    mock_api.get(URL).mock(return_value=httpx.Response(502, text="x" * 10_000))
+    body = "<html>" + "x" * 100_000
+    mock_api.get(URL).mock(
+        return_value=httpx.Response(502, text=body, headers={"content-type": "text/html"})
+    )
     with pytest.raises(ServerError) as caught:
         await client_without_retries.get_cluster(CL)
-    assert len(caught.value.message) <= 500
-    assert caught.value.message.endswith("...")
+    # An error body is read only this far: its message is all that is wanted of it.
+    assert caught.value.message == "non-JSON answer (text/html, more than 65536 bytes)"
+
+
+@pytest.mark.parametrize(
+    ("headers", "described"),
+    [
+        ({"content-type": "text/html; charset=utf-8"}, "text/html"),
+        ({"content-type": "TEXT/PLAIN"}, "text/plain"),
+        ({"content-type": "<script>alert(1)</script>"}, "unreadable content type"),
+        ({"content-type": "text/" + "x" * 500}, "unreadable content type"),
+        ({}, "no content type"),
+    ],
+)
+def test_content_type_is_described_only_when_plain(headers: dict[str, str], described: str) -> None:
+    details = parse_error_body("oops", httpx.Headers(headers))
+    assert details.message == f"non-JSON answer ({described}, 4 bytes)"
+
+
+def test_json_without_a_known_message_is_not_quoted() -> None:
+    body = json.dumps({"debug": "secret internals", "trace": ["a"]})
+    details = parse_error_body(body, httpx.Headers({"content-type": "application/json"}))
+    assert details.message == (
+        f"JSON answer without an error message (application/json, {len(body)} bytes)"
+    )
+
+
+def test_request_ids_and_codes_are_short_tokens() -> None:
+    body = {"errors": [{"detail": "no", "request_id": "r" * 500, "code": "c\n" * 100}]}
+    details = parse_error_body(json.dumps(body))
+    assert details.request_id == "r" * 61 + "..."
+    assert details.code is not None and len(details.code) == 64 and "\n" not in details.code
+    header = parse_error_body("", httpx.Headers({"x-openstack-request-id": "id\x1b[2J" * 50}))
+    assert header.request_id is not None and "\x1b" not in header.request_id
+
+
+def test_secrets_are_scrubbed_after_json_decoding() -> None:
+    """A secret JSON-escaped in the body (unicode escapes) is still caught."""
+    body = '{"error": {"message": "bad password \\u0073ecret-pw"}}'
+    assert "secret-pw" not in body
+    details = parse_error_body(body, secrets=["secret-pw"])
+    assert details.message == "bad password ***"
+
+
+def test_deeply_nested_json_is_described() -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    assert parse_error_body(body).message.startswith("non-JSON answer")
 
 
 @pytest.mark.parametrize(
@@ -286,7 +353,8 @@ async def test_create_without_uuid_is_invalid_response(
 
 def test_error_message_json_string_without_faultstring() -> None:
     details = parse_error_body(json.dumps({"error_message": json.dumps({"other": 1})}))
-    assert details.message == '{"other": 1}'
+    assert details.message.startswith("JSON answer without an error message (")
+    assert "other" not in details.message
 
 
 def test_multiple_magnum_errors_are_joined() -> None:

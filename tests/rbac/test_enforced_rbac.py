@@ -46,7 +46,7 @@ from tests.fixtures.kube import (
     _kubectl_binary,
     service_account_kubeconfig,
 )
-from tests.fixtures.operator import FAST_ENV, wait_for
+from tests.fixtures.operator import FAST_ENV, LOOPBACK_ENDPOINTS, wait_for
 from tests.helm.helpers import CHART, FULLNAME, NAMESPACE, RELEASE, Helm, parse_manifests
 
 pytestmark = pytest.mark.kube
@@ -265,7 +265,13 @@ def _run_scope(kube: LocalKube, helm: Helm, values: dict[str, Any], sim: str, wo
     kubeconfig = service_account_kubeconfig(
         kube, kubectl, NAMESPACE, FULLNAME, workdir / "operator-kubeconfig"
     )
-    env = {**os.environ, **FAST_ENV, **pod_env(container), "KUBECONFIG": str(kubeconfig)}
+    env = {
+        **os.environ,
+        **FAST_ENV,
+        **pod_env(container),
+        **LOOPBACK_ENDPOINTS,  # the simulator, whatever the chart's default
+        "KUBECONFIG": str(kubeconfig),
+    }
     for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD", "NKS_METRICS_PORT"):
         env.pop(key, None)
     log_path = workdir / "operator.log"

@@ -23,7 +23,7 @@ from kubernetes import client
 
 from nks_operator.localkube import LocalKube
 from tests.fixtures.kube import Kubectl
-from tests.fixtures.operator import wait_for
+from tests.fixtures.operator import LOOPBACK_ENDPOINTS, wait_for
 from tests.unit.specs import CLUSTER_SPEC, NODEGROUP_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ class WebhookOperator:
 
     def __init__(self, kube: LocalKube, log_path: Path, *webhook_args: str) -> None:
         self.log_path = log_path
-        env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig)}
+        env = {**os.environ, **LOOPBACK_ENDPOINTS, "KUBECONFIG": str(kube.kubeconfig)}
         for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD", "NKS_METRICS_PORT"):
             env.pop(key, None)
         with log_path.open("ab") as log:

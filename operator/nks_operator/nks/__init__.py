@@ -19,12 +19,18 @@ Against the simulator or a private endpoint, pass `nks_url=` / `identity_url=` (
 URLs; `/v1/...` and `/v2.0/tokens` are appended). Errors are subclasses of `NKSError`;
 reads are retried on transient failures, writes never blindly (see `retry`).
 
+Requests go only to NHN Cloud's public https hosts and the URLs given to the client, or
+where an explicit `policy=EndpointPolicy...` allows (`EndpointNotAllowedError`, nothing
+sent); redirects are never followed. An answer beyond `max_answer_bytes` is refused
+(`AnswerTooLargeError`) and each attempt ends after `call_timeout` seconds (see `transport`).
+
 Answers are read tolerantly: an odd value makes one field unknown (`model.unreadable`
 says which), and list calls return a `Listing` whose `unreadable` names the entries that
 could not be read at all. Node instances (for stop/start) are compute servers:
 `ComputeClient.sharing(nks)` and `match_servers`. User scripts: `nks.userscript`.
 """
 
+from nks_operator.nks.allowlist import PUBLIC_ONLY, EndpointPolicy
 from nks_operator.nks.auth import CacheKey, Credentials, Token, TokenCache
 from nks_operator.nks.client import DeleteResult, NKSClient
 from nks_operator.nks.compute import ComputeClient, NodeServers, Server, match_servers
@@ -35,10 +41,12 @@ from nks_operator.nks.endpoints import (
     resolve_endpoints,
 )
 from nks_operator.nks.errors import (
+    AnswerTooLargeError,
     APIError,
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    EndpointNotAllowedError,
     ForbiddenError,
     InvalidRequestError,
     InvalidResponseError,
@@ -92,9 +100,11 @@ __all__ = [
     "IPACL",
     "NKS_REGIONS",
     "NO_RETRIES",
+    "PUBLIC_ONLY",
     "APIError",
     "ActionResponse",
     "Addon",
+    "AnswerTooLargeError",
     "AuthenticationError",
     "AutoscalerConfig",
     "AutoscalerUpdate",
@@ -108,6 +118,8 @@ __all__ = [
     "ConflictError",
     "Credentials",
     "DeleteResult",
+    "EndpointNotAllowedError",
+    "EndpointPolicy",
     "Endpoints",
     "ExtraSecurityGroup",
     "ExtraVolume",

@@ -16,6 +16,7 @@ matches any port (development only). The URLs in the operator's own environment
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -36,27 +37,39 @@ class _Target:
     scheme: str
     host: str
     port: int
-    path: str
+    path: str  # as httpx reads it (percent-decoded)
+    raw_path: str  # as it is sent
 
 
 def _host(url: httpx.URL) -> str:
-    return url.host.lower().rstrip(".")
+    """The host as it is connected to: IDNA-encoded (ASCII), lower case, no trailing dot."""
+    return url.raw_host.decode("ascii", errors="replace").lower().rstrip(".")
 
 
 def _parse(url: str) -> _Target:
     try:
         parsed = httpx.URL(url)
+        scheme = parsed.scheme.lower()
+        host = _host(parsed)
+        port = parsed.port
     except (httpx.InvalidURL, ValueError, TypeError):
         raise EndpointRefused("not a valid URL") from None
-    scheme = parsed.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise EndpointRefused(f"scheme {scheme or 'none'!r} is not http or https")
-    host = _host(parsed)
+        raise EndpointRefused(f"scheme {scheme[:16] or 'none'!r} is not http or https")
     if not host:
         raise EndpointRefused("no host")
     if parsed.userinfo:
         raise EndpointRefused("user info (user:password@) is not allowed in an endpoint")
-    return _Target(scheme, host, parsed.port or _DEFAULT_PORTS[scheme], parsed.path or "/")
+    raw_path = parsed.raw_path.decode("ascii", errors="replace").partition("?")[0]
+    return _Target(scheme, host, port or _DEFAULT_PORTS[scheme], parsed.path or "/", raw_path)
+
+
+def _escapes_prefix(target: _Target) -> bool:
+    """Whether a path could leave a path prefix once a server decodes it: httpx removes
+    literal `..` segments, but not encoded ones (`%2e%2e`, `..%2f`) or backslashes."""
+    segments = target.path.replace("\\", "/").split("/")
+    encoded = any(code in target.raw_path.lower() for code in ("%2f", "%5c"))
+    return encoded or "\\" in target.path or any(s in (".", "..") for s in segments)
 
 
 def describe(url: str) -> str:
@@ -94,8 +107,11 @@ class Prefix:
             parsed = httpx.URL(raw)
         except (httpx.InvalidURL, ValueError) as error:
             raise ValueError(f"{text!r} is not a URL prefix: {error}") from None
-        scheme = parsed.scheme.lower()
-        if scheme not in _DEFAULT_PORTS or not parsed.host:
+        try:
+            scheme, host = parsed.scheme.lower(), _host(parsed)
+        except ValueError as error:  # an IDNA host that does not decode
+            raise ValueError(f"{text!r} is not a URL prefix: {error}") from None
+        if scheme not in _DEFAULT_PORTS or not host:
             raise ValueError(f"{text!r}: an allowed endpoint is http:// or https:// and a host")
         if parsed.userinfo or parsed.query or parsed.fragment:
             raise ValueError(f"{text!r}: no user info, query or fragment in an allowed endpoint")
@@ -103,16 +119,20 @@ class Prefix:
         if not path.endswith("/"):
             path += "/"
         port = None if any_port else parsed.port or _DEFAULT_PORTS[scheme]
-        return cls(scheme, _host(parsed), port, path)
+        if port is not None and not 0 < port < 65536:
+            raise ValueError(f"{text!r}: port {port} is not a TCP port")
+        return cls(scheme, host, port, path)
 
     def allows(self, target: _Target) -> bool:
         if (target.scheme, target.host) != (self.scheme, self.host):
             return False
         if self.port is not None and target.port != self.port:
             return False
+        if self.path == "/":
+            return True
         # A prefix ends at a path segment: /nks/ allows /nks and /nks/v1, not /nksx.
         path = target.path if target.path.endswith("/") else target.path + "/"
-        return path.startswith(self.path)
+        return path.startswith(self.path) and not _escapes_prefix(target)
 
 
 def _nhn_public(target: _Target) -> bool:
@@ -134,9 +154,13 @@ class EndpointPolicy:
         cls, entries: Iterable[str], *, trusted: Iterable[str | None] = ()
     ) -> EndpointPolicy:
         """The admin's list (raises ValueError for a malformed entry) plus `trusted` URLs
-        from the operator's own environment, each allowed as a prefix."""
+        from the operator's own environment, each allowed as a prefix. A trusted URL that
+        is no prefix (e.g. it has a query) adds nothing: the client refuses it where it is
+        used, with a message, rather than the operator failing to start."""
         prefixes = [Prefix.parse(e) for e in entries if e.strip()]
-        prefixes += [Prefix.parse(url) for url in trusted if url]
+        for url in trusted:
+            with contextlib.suppress(ValueError):
+                prefixes += [Prefix.parse(url)] if url else []
         return cls(tuple(prefixes))
 
     def check(self, url: str) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from nks_operator.nks.allowlist import EndpointPolicy
 from nks_operator.nks.auth import CacheKey, Credentials, TokenCache
 from nks_operator.nks.endpoints import Endpoints, resolve_endpoints
 from nks_operator.nks.errors import InvalidResponseError, NotFoundError
@@ -50,8 +51,13 @@ from nks_operator.nks.models import (
 from nks_operator.nks.models.base import describe_validation_error
 from nks_operator.nks.operations import API_VERSION_HEADER, Operation
 from nks_operator.nks.retry import RetryPolicy
-from nks_operator.nks.session import Session
-from nks_operator.nks.transport import Transport, decode_json
+from nks_operator.nks.session import Session, client_policy
+from nks_operator.nks.transport import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAX_ANSWER_BYTES,
+    Transport,
+    decode_json,
+)
 from nks_operator.nks.userscript import encode_user_script
 
 logger = logging.getLogger(__name__)
@@ -80,6 +86,11 @@ class NKSClient:
     Build one per (credentials, region) and share one `TokenCache` (and optionally one
     `httpx.AsyncClient`) across all clients of the process. Use as an async context
     manager, or call `aclose()`; a shared httpx client is left open.
+
+    Requests go only where `policy` allows (EndpointNotAllowedError, nothing sent); with
+    an explicit policy the NKS and identity URLs are checked here, at construction. None:
+    NHN Cloud's public hosts plus the URLs passed here. An answer beyond
+    `max_answer_bytes` is refused, and each attempt ends after `call_timeout` seconds.
     """
 
     def __init__(
@@ -94,6 +105,9 @@ class NKSClient:
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         metrics: MetricsHook | None = None,
+        policy: EndpointPolicy | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
     ) -> None:
         self.endpoints: Endpoints = resolve_endpoints(
             region, nks_url=nks_url, identity_url=identity_url
@@ -107,6 +121,9 @@ class NKSClient:
             timeout=timeout,
             retry=retry,
             metrics=metrics,
+            policy=client_policy(policy, self.endpoints.nks, self.endpoints.identity),
+            max_answer_bytes=max_answer_bytes,
+            call_timeout=call_timeout,
         )
 
     @property

@@ -24,6 +24,7 @@ from typing import Any, Self
 import httpx
 from pydantic import Field, ValidationError
 
+from nks_operator.nks.allowlist import EndpointPolicy
 from nks_operator.nks.auth import Credentials, TokenCache
 from nks_operator.nks.client import MAX_PAGES, NKSClient
 from nks_operator.nks.endpoints import DEFAULT_IDENTITY_URL, normalize_base_url
@@ -39,8 +40,13 @@ from nks_operator.nks.models.base import (
 )
 from nks_operator.nks.operations import SERVERS_DETAIL_PATH, Operation
 from nks_operator.nks.retry import RetryPolicy
-from nks_operator.nks.session import Session
-from nks_operator.nks.transport import decode_json
+from nks_operator.nks.session import Session, client_policy
+from nks_operator.nks.transport import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAX_ANSWER_BYTES,
+    check_endpoint,
+    decode_json,
+)
 
 COMPUTE_SERVICE_TYPE = "compute"
 ACTIVE = "ACTIVE"
@@ -164,6 +170,11 @@ class ComputeClient:
     `region` selects the catalog endpoint (compared in any case: the catalog writes
     "KR1"); `compute_url` overrides it - a host (`/v2/{tenant}` is appended), or a full
     `.../v2/{tenant}` URL as the catalog gives it.
+
+    Requests go only where the session's policy allows (see NKSClient): a catalog URL
+    must match it; an explicit `compute_url` must too when the session is shared or the
+    policy explicit (checked here), and is allowed along with `identity_url` when this
+    client builds its own session with `policy` None.
     """
 
     def __init__(
@@ -179,7 +190,14 @@ class ComputeClient:
         retry: RetryPolicy | None = None,
         metrics: MetricsHook | None = None,
         session: Session | None = None,
+        policy: EndpointPolicy | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
     ) -> None:
+        self.region = region.strip() if region else None
+        self._override = _compute_base(compute_url, credentials.tenant_id) if compute_url else None
+        if self._override is None and not self.region:
+            raise ConfigurationError("a compute client needs a region or a compute URL")
         if session is None:
             identity = normalize_base_url(
                 identity_url or DEFAULT_IDENTITY_URL, strip_suffixes=("/v2.0/tokens", "/v2.0")
@@ -192,17 +210,18 @@ class ComputeClient:
                 timeout=timeout,
                 retry=retry,
                 metrics=metrics,
+                policy=client_policy(policy, identity, self._override),
+                max_answer_bytes=max_answer_bytes,
+                call_timeout=call_timeout,
             )
             self._owns_session = True
         else:
+            if policy is not None:
+                raise ValueError("a shared session brings its own endpoint policy")
+            if self._override is not None:
+                check_endpoint(session.policy, self._override)
             self._owns_session = False
         self.session = session
-        self.region = region.strip() if region else None
-        self._override = (
-            _compute_base(compute_url, session.credentials.tenant_id) if compute_url else None
-        )
-        if self._override is None and not self.region:
-            raise ConfigurationError("a compute client needs a region or a compute URL")
 
     @classmethod
     def sharing(cls, nks: NKSClient, *, compute_url: str | None = None) -> Self:

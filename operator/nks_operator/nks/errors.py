@@ -7,6 +7,7 @@ message for logs and Kubernetes Events. No exception text ever holds a credentia
 
 from __future__ import annotations
 
+from nks_operator.nks.allowlist import describe
 from nks_operator.nks.error_body import ErrorDetails
 
 
@@ -52,7 +53,20 @@ class ConfigurationError(NKSError, ValueError):
 
 
 class EndpointNotAllowedError(ConfigurationError):
-    """A URL the admin did not allow (nks/allowlist.py); no request was made to it."""
+    """A request to an endpoint outside the `EndpointPolicy`: nothing was sent to it.
+
+    `endpoint` is `scheme://host:port` only: a path or query a tenant wrote may carry
+    anything, so neither is ever repeated.
+    """
+
+    def __init__(self, url: str, *, operation: str | None = None) -> None:
+        self.endpoint = describe(url)
+        super().__init__(
+            f"requests to {self.endpoint} are not allowed: the operator sends credentials "
+            "only to NHN Cloud's public https API hosts and to the URL prefixes its admin "
+            "lists in NKS_ALLOWED_ENDPOINTS (--allowed-endpoints)",
+            operation=operation,
+        )
 
 
 class APIError(NKSError):
@@ -144,6 +158,21 @@ class TransportError(NKSError):
 
 class InvalidResponseError(NKSError):
     """A successful status with a body that is not valid JSON or not the expected shape."""
+
+
+class AnswerTooLargeError(InvalidResponseError):
+    """An answer longer than the client's `max_answer_bytes`: refused, not read to its end."""
+
+    def __init__(
+        self, limit: int, *, operation: str | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(
+            f"the answer exceeds the limit of {limit} bytes (NKS_MAX_ANSWER_BYTES) and was "
+            "not read",
+            operation=operation,
+            status_code=status_code,
+        )
+        self.limit = limit
 
 
 def error_for_status(

@@ -43,11 +43,3 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     return text
-
-
-def truncate(text: str, limit: int = 500) -> str:
-    """At most `limit` characters of whitespace-collapsed `text`, marking the cut."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[: limit - 3] + "..."

@@ -24,8 +24,10 @@ class RequestSample:
 
     operation: str  # an `Operation` value, e.g. "get_cluster"
     method: str
-    status_code: int | None  # None when no HTTP answer arrived
-    error: str | None  # exception class name when no HTTP answer arrived, e.g. "ReadTimeout"
+    status_code: int | None  # None when no usable HTTP answer arrived
+    # Why not, when status_code is None: the exception class name (e.g. "ReadTimeout"),
+    # "CallTimeout" (the attempt's deadline), "AnswerTooLarge" or "DecodingError".
+    error: str | None
     duration_seconds: float
 
     @property

@@ -1,8 +1,9 @@
 """Authenticated requests for one set of credentials: what NKSClient and ComputeClient share.
 
 A `Session` holds the credentials, the shared token cache, the transport (one httpx
-client), the retry policy and the metrics hook. `send` adds the token, retries safely
-and re-authenticates once on a 401; the API clients on top only build URLs and bodies.
+client, the endpoint policy and the answer/call bounds), the retry policy and the metrics
+hook. `send` adds the token, retries safely and re-authenticates once on a 401; the API
+clients on top only build URLs and bodies.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from nks_operator.nks.allowlist import EndpointPolicy
 from nks_operator.nks.auth import Credentials, Token, TokenCache, issue_token
 from nks_operator.nks.endpoints import TOKENS_PATH
 from nks_operator.nks.errors import UnauthorizedError
@@ -21,13 +23,37 @@ from nks_operator.nks.metrics import MetricsHook
 from nks_operator.nks.models import NKSModel
 from nks_operator.nks.operations import Operation
 from nks_operator.nks.retry import RetryPolicy, call_with_retries
-from nks_operator.nks.transport import DEFAULT_TIMEOUT, JSON_HEADERS, Transport
+from nks_operator.nks.transport import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_TIMEOUT,
+    JSON_HEADERS,
+    Transport,
+    check_endpoint,
+)
 
 logger = logging.getLogger(__name__)
 
 
+def client_policy(policy: EndpointPolicy | None, *urls: str | None) -> EndpointPolicy:
+    """The policy a client checks its requests against: `policy` when given, and its
+    configured `urls` must then be allowed (EndpointNotAllowedError now, before any
+    request); None: NHN Cloud's public hosts plus `urls` - the caller vouches for the URLs
+    it passes, while discovered ones (catalog endpoints) must still match."""
+    if policy is None:
+        return EndpointPolicy.from_entries((), trusted=urls)
+    for url in urls:
+        if url:
+            check_endpoint(policy, url)
+    return policy
+
+
 class Session:
-    """Token, retries and transport for one (credentials, identity URL)."""
+    """Token, retries and transport for one (credentials, identity URL).
+
+    `policy`: the endpoints requests may go to (`client_policy`); `max_answer_bytes` and
+    `call_timeout` bound every attempt (`transport`).
+    """
 
     def __init__(
         self,
@@ -39,7 +65,11 @@ class Session:
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         metrics: MetricsHook | None = None,
+        policy: EndpointPolicy | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
     ) -> None:
+        self.policy = client_policy(policy, identity_url)
         self.credentials = credentials
         self.identity_url = identity_url  # base URL, as `Endpoints.identity`
         self.tokens_url = identity_url + TOKENS_PATH
@@ -50,7 +80,14 @@ class Session:
             timeout = DEFAULT_TIMEOUT
         elif not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout)
-        self.transport = Transport(http, timeout=timeout, metrics=metrics)
+        self.transport = Transport(
+            http,
+            policy=self.policy,
+            timeout=timeout,
+            metrics=metrics,
+            max_answer_bytes=max_answer_bytes,
+            call_timeout=call_timeout,
+        )
 
     async def aclose(self) -> None:
         await self.transport.aclose()

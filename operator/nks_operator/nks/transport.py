@@ -1,12 +1,25 @@
-"""One HTTP attempt against NKS or the identity service, and nothing more.
+"""One HTTP attempt against NKS, the identity service or the compute API, and nothing more.
+
+Every request passes here, so here is where it is bounded:
+
+- its URL (as it will be sent) must be allowed by the client's `EndpointPolicy`, else
+  `EndpointNotAllowedError` and nothing is sent; a redirect is never followed;
+- an answer longer than `max_answer_bytes` is refused (`AnswerTooLargeError`) as soon as its
+  Content-Length or the bytes read so far say so; of an error answer at most
+  `ERROR_BODY_BYTES` are read, for its message;
+- the whole attempt - connection, request and answer to its last byte - ends after
+  `call_timeout` seconds: httpx's timeouts are per phase, so a server dripping a byte now
+  and then would otherwise hold the call (and a worker) forever.
 
 Turns httpx outcomes into this package's errors, reports every attempt to the metrics
 hook and logs it without headers or bodies (which hold tokens, passwords, kubeconfigs).
-Retries and authentication are layered on top, in `retry` and `client`.
+Retries and authentication are layered on top, in `retry` and `session`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -15,8 +28,11 @@ from typing import Any
 
 import httpx
 
-from nks_operator.nks.error_body import parse_error_body
+from nks_operator.nks.allowlist import EndpointPolicy, EndpointRefused
+from nks_operator.nks.error_body import describe_body, endpoint_text, parse_error_body
 from nks_operator.nks.errors import (
+    AnswerTooLargeError,
+    EndpointNotAllowedError,
     InvalidResponseError,
     NKSError,
     TransportError,
@@ -32,8 +48,27 @@ logger = logging.getLogger(__name__)
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
+# NKS's largest answers (a project's server list, a long task history) stay well below.
+DEFAULT_MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# One attempt, answer included; retries (`retry`) each get their own.
+DEFAULT_CALL_TIMEOUT = 60.0
+# An error answer is read this far for its message; NKS's are a few hundred bytes.
+ERROR_BODY_BYTES = 64 * 1024
 
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+
+# Headers describing the body as it came over the wire, not as it is handed on (decoded).
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def check_endpoint(
+    policy: EndpointPolicy, url: str | httpx.URL, *, operation: str | None = None
+) -> None:
+    """Raise EndpointNotAllowedError unless `policy` allows a request to `url`."""
+    try:
+        policy.check(str(url))
+    except EndpointRefused:
+        raise EndpointNotAllowedError(str(url), operation=operation) from None
 
 
 class Transport:
@@ -43,14 +78,23 @@ class Transport:
         self,
         http: httpx.AsyncClient | None = None,
         *,
+        policy: EndpointPolicy,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         metrics: MetricsHook | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
     ) -> None:
+        if max_answer_bytes < 1 or not call_timeout > 0:
+            raise ValueError("max_answer_bytes and call_timeout must be positive")
         self._owns_http = http is None
-        # No event hooks: nothing may ever log request headers.
+        # No event hooks: nothing may ever log request headers. Redirects are refused per
+        # request (`send`), whatever a shared client was built with.
         self.http = http if http is not None else httpx.AsyncClient(timeout=timeout)
+        self.policy = policy
         self.timeout = timeout
         self.metrics = metrics
+        self.max_answer_bytes = max_answer_bytes
+        self.call_timeout = call_timeout
 
     async def aclose(self) -> None:
         """Close the httpx client if this transport created it (a shared one stays open)."""
@@ -70,31 +114,55 @@ class Transport:
         secrets: Iterable[str] = (),
         identity: bool = False,
     ) -> httpx.Response:
-        """One request; the response if its status is in `expected`, else an NKSError.
+        """One request; the response (its body read) if its status is in `expected`, else
+        an NKSError.
 
         `secrets` are scrubbed from any error text taken from the response.
         """
         content = None if json_body is None else json.dumps(json_body).encode()
+        request = self.http.build_request(
+            method,
+            url,
+            headers=dict(headers),
+            content=content,
+            params=dict(params) if params else None,
+            timeout=self.timeout,
+        )
+        # The URL exactly as it would be sent (a shared client's base URL merged in).
+        check_endpoint(self.policy, request.url, operation=operation)
         started = time.monotonic()
+        deadline = asyncio.timeout(self.call_timeout)
         try:
-            response = await self.http.request(
-                method,
-                url,
-                headers=dict(headers),
-                content=content,
-                params=dict(params) if params else None,
-                timeout=self.timeout,
-            )
-        except httpx.TransportError as exc:
-            duration = time.monotonic() - started
-            name = type(exc).__name__
-            report(self.metrics, RequestSample(operation, method, None, name, duration))
-            logger.debug(
-                "NKS %s %s %s failed after %.3fs: %s", operation, method, url, duration, name
-            )
-            detail = scrub(str(exc), secrets)
+            async with deadline:
+                response = await self.http.send(request, stream=True, follow_redirects=False)
+                try:
+                    body, complete = await self._read(operation, response, expected)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            self._failed(operation, method, url, started, "CallTimeout")
             raise TransportError(
-                f"{name}: {detail}" if detail else name,
+                f"CallTimeout: no complete answer within {self.call_timeout:g}s",
+                may_have_reached_server=True,
+                operation=operation,
+            ) from None
+        except AnswerTooLargeError:
+            self._failed(operation, method, url, started, "AnswerTooLarge")
+            raise
+        except httpx.DecodingError:
+            self._failed(operation, method, url, started, "DecodingError")
+            raise InvalidResponseError(
+                "the answer could not be decoded as its Content-Encoding says",
+                operation=operation,
+                status_code=response.status_code,
+            ) from None
+        except httpx.TransportError as exc:
+            name = type(exc).__name__
+            self._failed(operation, method, url, started, name)
+            raise TransportError(
+                _transport_detail(exc, secrets),
                 may_have_reached_server=not isinstance(exc, _UNSENT),
                 operation=operation,
             ) from None
@@ -103,24 +171,61 @@ class Transport:
         report(self.metrics, RequestSample(operation, method, status, None, duration))
         logger.debug("NKS %s %s %s -> %d in %.3fs", operation, method, url, status, duration)
         if status in expected:
-            return response
-        raise self._error(operation, response, secrets=secrets, identity=identity)
+            return _with_body(response, body)
+        raise self._error(
+            operation, response, body, complete=complete, secrets=secrets, identity=identity
+        )
+
+    async def _read(
+        self, operation: str, response: httpx.Response, expected: Collection[int]
+    ) -> tuple[bytes, bool]:
+        """The body (decoded) and whether it is complete: an expected answer whole or
+        AnswerTooLargeError, an error answer's first ERROR_BODY_BYTES, nothing else."""
+        status = response.status_code
+        if status in expected:
+            limit = self.max_answer_bytes
+            declared = _declared_length(response)
+            if declared is not None and declared > limit:
+                raise AnswerTooLargeError(limit, operation=operation, status_code=status)
+            body, complete = await _read_at_most(response, limit)
+            if not complete:
+                raise AnswerTooLargeError(limit, operation=operation, status_code=status)
+            return body, True
+        if status >= 400:
+            return await _read_at_most(response, min(ERROR_BODY_BYTES, self.max_answer_bytes))
+        return b"", True
+
+    def _failed(self, operation: str, method: str, url: str, started: float, name: str) -> None:
+        """Report and log an attempt that ended without a usable answer."""
+        duration = time.monotonic() - started
+        report(self.metrics, RequestSample(operation, method, None, name, duration))
+        logger.debug("NKS %s %s %s failed after %.3fs: %s", operation, method, url, duration, name)
 
     @staticmethod
     def _error(
         operation: str,
         response: httpx.Response,
+        body: bytes,
         *,
+        complete: bool,
         secrets: Iterable[str],
         identity: bool,
     ) -> NKSError:
-        secrets = tuple(secrets)
         status = response.status_code
         if status < 400:
+            followed = ": redirects are not followed" if 300 <= status < 400 else ""
             return InvalidResponseError(
-                f"unexpected HTTP status {status}", operation=operation, status_code=status
+                f"unexpected HTTP status {status}{followed}",
+                operation=operation,
+                status_code=status,
             )
-        details = parse_error_body(scrub(response.text, secrets), response.headers)
+        details = parse_error_body(
+            body.decode(response.encoding or "utf-8", errors="replace"),
+            response.headers,
+            size=len(body),
+            complete=complete,
+            secrets=secrets,
+        )
         return error_for_status(
             status,
             details,
@@ -128,6 +233,46 @@ class Transport:
             retry_after=parse_retry_after(response.headers.get("retry-after")),
             identity=identity,
         )
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` bytes of the (decoded) body, and whether that was all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    async with contextlib.aclosing(response.aiter_bytes()) as stream:
+        async for chunk in stream:
+            if size + len(chunk) > limit:
+                chunks.append(chunk[: limit - size])
+                return b"".join(chunks), False
+            chunks.append(chunk)
+            size += len(chunk)
+    return b"".join(chunks), True
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    try:
+        return int(response.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:
+    """A response holding its read (decoded) body, for `.content` and `.json()`."""
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+    return httpx.Response(
+        response.status_code, headers=headers, content=body, request=response.request
+    )
+
+
+def _transport_detail(exc: httpx.TransportError, secrets: Iterable[str]) -> str:
+    """`ReadTimeout: ...`: the failure's name and httpx's words about it, short."""
+    name = type(exc).__name__
+    detail = str(exc)
+    if isinstance(exc, httpx.ProtocolError):
+        # h11 quotes the bytes it could not read after a colon: the endpoint's text.
+        detail = detail.partition(":")[0]
+    detail = endpoint_text(scrub(detail, secrets))
+    return f"{name}: {detail}" if detail else name
 
 
 def decode_json(response: httpx.Response, operation: str) -> Any:
@@ -139,10 +284,10 @@ def decode_json(response: httpx.Response, operation: str) -> Any:
         return None
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         raise InvalidResponseError(
-            f"response body is not valid JSON ({len(response.content)} bytes, "
-            f"content-type {response.headers.get('content-type', 'unknown')!r})",
+            "response body is not valid JSON "
+            f"({describe_body(response.headers, len(response.content))})",
             operation=operation,
             status_code=response.status_code,
         ) from None

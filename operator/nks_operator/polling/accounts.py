@@ -1,12 +1,14 @@
-"""Accounts: one NKS client, one poller and one supported-versions cache per
-(credentials, region, endpoints), shared by every resource that uses them."""
+"""Accounts: one NKS client, one poller, one supported-versions cache and one limit on
+concurrent passes per (credentials, region, endpoints), shared by every resource that uses
+them."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from nks_operator.kube.credentials import ResolvedCredentials
@@ -53,7 +55,23 @@ def account_key(credentials: ResolvedCredentials, region: str) -> AccountKey:
 
 
 class Account:
-    """What every resource of one (credentials, region) shares."""
+    """What every resource of one (credentials, region) shares.
+
+    Pass slots: the operator's workers are shared by every account, and a pass waiting on
+    a slow or hostile endpoint holds its worker for up to a call timeout per call. A pass
+    that may call NKS first takes one of the account's `pass_slots` slots, so one account
+    never holds more than that many workers:
+
+        if not await account.acquire_pass_slot(wait):
+            ...  # every slot busy for `wait` seconds: requeue, free the worker
+        try:
+            ...  # the pass
+        finally:
+            account.release_pass_slot()
+
+    or `async with account.pass_slot(wait) as acquired: ...`. Slots are granted in the
+    order they were asked for.
+    """
 
     def __init__(
         self,
@@ -62,8 +80,14 @@ class Account:
         poller: AccountPoller,
         ttl: float,
         servers_ttl: float = 10.0,
+        *,
+        pass_slots: int,
     ):
+        if pass_slots < 1:
+            raise ValueError("an account needs at least one pass slot")
         self.key = key
+        self.pass_slots = pass_slots
+        self._pass_slots = asyncio.BoundedSemaphore(pass_slots)
         self.client = client
         self.poller = poller
         self._supports: Mapping[str, bool] | None = None
@@ -75,6 +99,32 @@ class Account:
         self._servers_at = -1e9
         self._servers_ttl = servers_ttl
         self._servers_read: asyncio.Task[Listing[Server]] | None = None
+
+    async def acquire_pass_slot(self, wait: float) -> bool:
+        """Take a pass slot, waiting at most `wait` seconds (0: only if one is free now);
+        False when none freed in time. Every True must be matched by
+        `release_pass_slot()`."""
+        try:
+            async with asyncio.timeout(max(wait, 0.0)):
+                await self._pass_slots.acquire()
+        except TimeoutError:
+            return False
+        return True
+
+    def release_pass_slot(self) -> None:
+        """Give back a slot taken by `acquire_pass_slot` (ValueError if none was taken)."""
+        self._pass_slots.release()
+
+    @contextlib.asynccontextmanager
+    async def pass_slot(self, wait: float) -> AsyncIterator[bool]:
+        """`acquire_pass_slot` / `release_pass_slot` as a context: yields whether a slot
+        was taken, and gives it back on leaving."""
+        acquired = await self.acquire_pass_slot(wait)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self.release_pass_slot()
 
     async def servers(self) -> Listing[Server]:
         """The project's compute servers (node instances), one listing shared by every node
@@ -120,12 +170,16 @@ class Accounts:
         token_cache: TokenCache | None = None,
     ) -> None:
         self.settings = settings
+        # Parsed once; the settings were validated, so it cannot fail here.
+        self.policy = settings.endpoint_policy()
         self.token_cache = token_cache or TokenCache()
         self._wake = wake
         self._metrics = metrics
         self._accounts: dict[AccountKey, Account] = {}
 
     def get(self, credentials: ResolvedCredentials, region: str) -> Account:
+        """The shared account; a new one's NKS and identity URLs must be allowed by the
+        settings' endpoint policy (EndpointNotAllowedError, before any request)."""
         key = account_key(credentials, region)
         account = self._accounts.get(key)
         if account is None:
@@ -141,6 +195,9 @@ class Accounts:
                 token_cache=self.token_cache,
                 retry=OPERATOR_RETRIES,
                 metrics=self._metrics,
+                policy=self.policy,
+                max_answer_bytes=self.settings.max_answer_bytes,
+                call_timeout=self.settings.call_timeout_seconds,
             )
             poller = AccountPoller(
                 client,
@@ -151,7 +208,13 @@ class Accounts:
                 per_resource=self.settings.polling_mode == "per-resource",
                 wake=self._wake,
             )
-            account = Account(key, client, poller, self.settings.supports_ttl_seconds)
+            account = Account(
+                key,
+                client,
+                poller,
+                self.settings.supports_ttl_seconds,
+                pass_slots=self.settings.pass_slots_per_account,
+            )
             self._accounts[key] = account
         return account
 
