@@ -25,7 +25,7 @@ from tests.e2e.helpers import (
     wait_gone,
     write_log,
 )
-from tests.fixtures.operator import OperatorProcess, wait_for
+from tests.fixtures.operator import E2E_ARGOCD_NAMESPACE, OperatorProcess, wait_for
 
 pytestmark = pytest.mark.kube
 
@@ -361,34 +361,28 @@ def test_cluster_settings(ready_cluster: str, kubectl: Any, kube_api: Any, sim: 
 
 
 def test_argocd_cluster_secret(ready_cluster: str, kubectl: Any, kube_api: Any, sim: Sim) -> None:
-    ns = ready_cluster
-    argo_ns = ns + "-argo"
-    kubectl("create", "namespace", argo_ns)
-    try:
-        patch(
-            kubectl,
-            ns,
-            "nksc",
-            "demo",
-            {
-                "spec": {
-                    "argocd": {"enabled": True, "namespace": argo_ns, "labels": {"env": "test"}}
-                }
-            },
-        )
-        name = f"nks-{ns}.demo"
-        config = wait_for(
-            lambda: secret_value(kube_api, argo_ns, name, "config"), 60, what="argo secret"
-        )
-        assert json.loads(config)["tlsClientConfig"]["caData"]
-        server = secret_value(kube_api, argo_ns, name, "server")
-        obj = get(kube_api, "nksclusters", ns, "demo")
-        assert obj is not None and server == obj["status"]["apiAddress"]
-        kubectl("delete", "nksc", "demo", "-n", ns, "--wait=false")
-        wait_gone(kube_api, "nksclusters", ns, "demo", timeout=60)
-        assert secret_value(kube_api, argo_ns, name, "config") is None
-    finally:
-        kubectl("delete", "namespace", argo_ns, "--wait=false")
+    """Written into the Argo CD namespace the admin configured (the session's operator:
+    E2E_ARGOCD_ARGS), with NKS's API address, removed with the NKSCluster."""
+    ns, argo_ns = ready_cluster, E2E_ARGOCD_NAMESPACE
+    patch(
+        kubectl,
+        ns,
+        "nksc",
+        "demo",
+        {"spec": {"argocd": {"enabled": True, "labels": {"env": "test"}}}},
+    )
+    name = f"nks-{ns}.demo"
+    config = wait_for(
+        lambda: secret_value(kube_api, argo_ns, name, "config"), 60, what="argo secret"
+    )
+    assert json.loads(config)["tlsClientConfig"]["caData"]
+    server = secret_value(kube_api, argo_ns, name, "server")
+    obj = get(kube_api, "nksclusters", ns, "demo")
+    assert obj is not None and server == obj["status"]["apiAddress"]
+    assert obj["status"]["argocdSecret"] == f"{argo_ns}/{name}"
+    kubectl("delete", "nksc", "demo", "-n", ns, "--wait=false")
+    wait_gone(kube_api, "nksclusters", ns, "demo", timeout=60)
+    assert secret_value(kube_api, argo_ns, name, "config") is None
 
 
 NCR = "48f4ff38-d14b-4f34-a40c-705524e6a755"

@@ -99,6 +99,21 @@ class FakeAccount:
     async def supported_versions(self) -> Mapping[str, bool]:
         return (await self.client.get_supports()).supported_k8s
 
+    # One pass slot, as an account's limiter hands them out.
+    key = type("Key", (), {"label": "tenant/kr2"})()
+    slots = 1
+    taken = 0
+
+    async def acquire_pass_slot(self, wait: float) -> bool:
+        if self.taken >= self.slots:
+            return False
+        self.taken += 1
+        return True
+
+    def release_pass_slot(self) -> None:
+        assert self.taken > 0, "a slot given back that was never taken"
+        self.taken -= 1
+
 
 class FakeAccounts:
     def __init__(self, account: FakeAccount) -> None:
@@ -1078,3 +1093,30 @@ async def test_a_deleted_object_is_forgotten() -> None:
 
 def test_last_operation_model_round_trip() -> None:
     assert LastOperation.model_validate(operation(attempt=2)).attempt == 2
+
+
+async def test_a_pass_without_a_free_slot_of_its_account_does_nothing_and_backs_off() -> None:
+    h = Harness()
+    h.account.taken = h.account.slots  # other passes of the account hold every slot
+    result = await h.run()
+    assert result.error == "transient"  # retried with the key's backoff
+    assert not [c for c in h.calls.log if c.startswith(("get_supports", "create", "status"))]
+    h.account.taken = 0
+    await h.run()
+    assert "create demo" in h.calls.log
+    assert h.account.taken == 0  # every pass gives its slot back
+
+
+@pytest.mark.parametrize("ending", ["problem", "kubernetes error", "deletion"])
+async def test_the_slot_is_given_back_however_the_pass_ends(ending: str) -> None:
+    h = Harness().status_of(nksID=ID)
+    h.observe()
+    if ending == "problem":
+        h.adapter.spec_problems = ["spec.name is reserved"]
+    elif ending == "kubernetes error":
+        h.server.fail_status = True
+    else:
+        h.body["metadata"]["finalizers"] = [FINALIZER]
+        h.body["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    await h.run()
+    assert h.account.taken == 0

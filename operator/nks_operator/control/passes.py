@@ -20,6 +20,7 @@ from nks_operator.control.context import OperatorContext
 from nks_operator.control.memory import ResourceMemory
 from nks_operator.control.status_writer import StatusWriter
 from nks_operator.kube import credentials as kube_credentials
+from nks_operator.polling.accounts import Account
 from nks_operator.reconcile.outcome import Assessment, Problem, Stage
 from nks_operator.reconcile.reasons import Reason
 from nks_operator.runtime.cache import ObjectKey
@@ -127,6 +128,8 @@ class Pass:
         self.paused = is_paused(body)
         self.settings = ctx.settings
         self.credentials: kube_credentials.ResolvedCredentials | None = None
+        # The account whose pass slot this pass holds (given back when the pass ends).
+        self.slot: Account | None = None
         self.extra: dict[str, Any] = {}  # the adapter's own per-pass findings
 
     @property

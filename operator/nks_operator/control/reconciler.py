@@ -29,7 +29,7 @@ from nks_operator.control.creation import Creation
 from nks_operator.control.deletion import Deletion
 from nks_operator.control.operations import Operations
 from nks_operator.control.passes import Pass, PassResult, Stop
-from nks_operator.control.steps import Steps
+from nks_operator.control.steps import AccountBusy, Steps
 from nks_operator.kube.client import KubeAPIError, KubeConflict, LoginMissing
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
@@ -71,6 +71,12 @@ class Reconciler(Steps):
             level = logging.INFO if isinstance(error, KubeConflict) else logging.WARNING
             logger.log(level, "%s: Kubernetes API call failed, retrying: %s", key, error)
             return PassResult(0.0 if isinstance(error, KubeConflict) else None, "transient", True)
+        except AccountBusy as busy:
+            logger.debug("%s: every pass slot of account %s is taken; retrying", key, busy)
+            return PassResult(None, "transient")
+        finally:
+            if p.slot is not None:
+                p.slot.release_pass_slot()
 
     def forget(self, key: ObjectKey) -> None:
         self.ctx.forget(key)

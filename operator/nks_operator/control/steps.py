@@ -30,6 +30,13 @@ from nks_operator.runtime.cache import ObjectKey
 
 logger = logging.getLogger(__name__)
 
+# How long a pass waits for one of its account's slots before it is retried with backoff.
+SLOT_WAIT_SECONDS = 1.0
+
+
+class AccountBusy(Exception):
+    """Every pass slot of the account is taken: nothing was done, retry with backoff."""
+
 
 class Steps:
     """Shared by the reconciler and its creation, operations and deletion steps."""
@@ -77,6 +84,10 @@ class Steps:
             raise p.stop(Reason.ENDPOINT_NOT_ALLOWED, f"{creds.source}: {error}") from None
         except errors.ConfigurationError as error:  # e.g. unusable endpoint overrides
             raise p.stop(Reason.CREDENTIALS_INVALID, f"{creds.source}: {error}") from None
+        # One slow or hostile account holds at most its share of the workers.
+        if not await account.acquire_pass_slot(SLOT_WAIT_SECONDS):
+            raise AccountBusy(account.key.label)
+        p.slot = account
         p.credentials = creds
         events.clear_warnings(p.memory, Reason.CREDENTIALS_ERROR)
         return account
