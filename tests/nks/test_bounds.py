@@ -327,3 +327,32 @@ def test_bounds_must_be_positive() -> None:
         Transport(policy=PUBLIC_ONLY, max_answer_bytes=0)
     with pytest.raises(ValueError):
         Transport(policy=PUBLIC_ONLY, call_timeout=0)
+
+
+def test_decompression_never_expands_past_the_room_left() -> None:
+    """A gzip bomb: one 64 KiB network chunk decodes to 64 MiB with httpx's decoder; the
+    transport's own decoder hands out only what still fits under the limit."""
+    import gzip as gzip_module
+
+    from nks_operator.nks.transport import _BoundedDecoder
+
+    bomb = gzip_module.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
+    decoder = _BoundedDecoder("gzip")
+    first = decoder.decode(bomb[: 64 * 1024], 1000)
+    assert len(first) == 1001  # one byte over: "too large", and no more was made
+    assert _BoundedDecoder("identity").decode(b"x" * 5000, 1000) == b"x" * 1001
+
+
+async def test_an_encoding_the_client_never_asked_for_is_refused(
+    server: LocalServer, credentials: Credentials
+) -> None:
+    async def brotli(server: LocalServer, request: Any) -> Any:
+        from aiohttp import web
+
+        assert request.headers["Accept-Encoding"] == "gzip, deflate"
+        return web.Response(body=b"\x0b\x02\x80{}\x03", headers={"Content-Encoding": "br"})
+
+    server.routes["/v1/supports"] = brotli
+    async with client(server, credentials) as nks:
+        with pytest.raises(InvalidResponseError, match="Content-Encoding"):
+            await nks.get_supports()

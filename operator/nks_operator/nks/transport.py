@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import time
+import zlib
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -55,7 +56,13 @@ DEFAULT_CALL_TIMEOUT = 60.0
 # An error answer is read this far for its message; NKS's are a few hundred bytes.
 ERROR_BODY_BYTES = 64 * 1024
 
-JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+# Only encodings the transport decodes itself, with a bound (_BoundedDecoder).
+ACCEPT_ENCODING = "gzip, deflate"
+JSON_HEADERS = {
+    "Accept": "application/json",
+    "Accept-Encoding": ACCEPT_ENCODING,
+    "Content-Type": "application/json",
+}
 
 # Headers describing the body as it came over the wire, not as it is handed on (decoded).
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -235,12 +242,41 @@ class Transport:
         )
 
 
+class _BoundedDecoder:
+    """Undoes the answer's Content-Encoding producing at most as many bytes as asked for:
+    httpx's own decoder expands a whole network chunk at once, so a 64 KiB chunk of a gzip
+    bomb would become tens of MiB before any limit could look at it."""
+
+    def __init__(self, encoding: str) -> None:
+        name = encoding.strip().lower()
+        self._zlib: Any
+        if name in ("", "identity"):
+            self._zlib = None
+        elif name in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif name == "deflate":
+            self._zlib = zlib.decompressobj()
+        else:  # `br`, `zstd` or a chain: never asked for (ACCEPT_ENCODING)
+            raise httpx.DecodingError(f"unsupported Content-Encoding {name[:32]!r}")
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """At most `room + 1` decoded bytes (one more than fits says "too large")."""
+        if self._zlib is None:
+            return data[: room + 1]
+        try:
+            return bytes(self._zlib.decompress(self._zlib.unconsumed_tail + data, room + 1))
+        except zlib.error:
+            raise httpx.DecodingError("the answer's compressed data is corrupt") from None
+
+
 async def _read_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """Up to `limit` bytes of the (decoded) body, and whether that was all of it."""
+    """Up to `limit` bytes of the decoded body, and whether that was all of it."""
+    decoder = _BoundedDecoder(response.headers.get("content-encoding", ""))
     chunks: list[bytes] = []
     size = 0
-    async with contextlib.aclosing(response.aiter_bytes()) as stream:
-        async for chunk in stream:
+    async with contextlib.aclosing(response.aiter_raw()) as stream:
+        async for raw in stream:
+            chunk = decoder.decode(raw, limit - size)
             if size + len(chunk) > limit:
                 chunks.append(chunk[: limit - size])
                 return b"".join(chunks), False
