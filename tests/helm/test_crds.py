@@ -96,7 +96,11 @@ def test_include_crds_renders_every_crd_once(helm: Helm) -> None:
     # What Argo CD applies: crds/ (none) plus the templates (the NKS CRDs).
     docs = parse_manifests(helm.template({"peering": {"enabled": True}}, "--include-crds"))
     names = [d["metadata"]["name"] for d in find(docs, "CustomResourceDefinition")]
-    assert sorted(names) == ["nksclusters.nks.nhncloud.com", "nksnodegroups.nks.nhncloud.com"]
+    assert sorted(names) == [
+        "nksclusters.nks.nhncloud.com",
+        "nksnodegroups.nks.nhncloud.com",
+        "nksownerships.nks.nhncloud.com",
+    ]
 
 
 def test_readme_documents_crds_upgrades_and_uninstall() -> None:
