@@ -3,12 +3,21 @@
 Kept apart from the kopf handlers so that `nks-operator --help` does not import them, and
 so that the operator without `--webhook-port` never starts a server or touches a
 ValidatingWebhookConfiguration. docs/webhook.md explains the two certificate sources.
+
+With a self-signed certificate the apiserver must be given its CA: `--webhook-inject-ca`
+writes it into the `caBundle` of every webhook of one existing configuration (the Helm
+chart renders it whole), so the operator needs only get and patch on that one object, and
+never creates one. `--webhook-manage-config` (local development) lets kopf create and fill
+a configuration instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import ipaddress
+import logging
 import os
 import re
 import shutil
@@ -21,12 +30,22 @@ from typing import Any
 
 import kopf
 
+from nks_operator.kube.client import KubeAPIError, KubeClient, KubeNotFound
+
+logger = logging.getLogger(__name__)
+
 # Where the cert-manager Secret (or any kubernetes.io/tls Secret) is mounted.
 CERT_FILE, KEY_FILE, CA_FILE = "tls.crt", "tls.key", "ca.crt"
 # The self-signed certificate is remade at every start; it never outlives the process's
 # key, so a long validity only avoids an expiry in a very long-running pod.
 SELF_SIGNED_DAYS = 3650
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+ADMISSION_API = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+# How often an injected CA bundle is checked: a configuration replaced whole (`helm upgrade
+# --force`, `kubectl replace`, an Argo CD Replace sync) loses it, and every admission
+# request then fails TLS until it is back.
+INJECT_CHECK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,7 @@ class WebhookOptions:
     cert_dir: Path | None = None
     host: str | None = None
     managed_config: str | None = None
+    inject_ca_config: str | None = None
     service: ServiceRef | None = None
     ignore_failures: bool = False
 
@@ -72,6 +92,12 @@ def _config_name(text: str) -> str:
             f"{text!r}: give a DNS name with at least one dot, e.g. nks-operator.nks.nhncloud.com "
             "(kopf names the webhooks <id>.<NAME>, and Kubernetes needs three dot-separated parts)"
         )
+    return text
+
+
+def _object_name(text: str) -> str:
+    if len(text) > 253 or not all(_DNS_LABEL.match(part) for part in text.split(".")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Kubernetes object name")
     return text
 
 
@@ -129,8 +155,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_config_name,
         metavar="NAME",
         help="create and keep the ValidatingWebhookConfiguration NAME up to date (kopf "
-        "does it, with the current CA bundle; needs RBAC on validatingwebhookconfigurations). "
-        "Without it, the configuration is expected to exist (e.g. from the Helm chart)",
+        "does it, with the current CA bundle; needs create and patch on "
+        "validatingwebhookconfigurations): for local development. Without it, the "
+        "configuration is expected to exist (e.g. from the Helm chart)",
+    )
+    group.add_argument(
+        "--webhook-inject-ca",
+        type=_object_name,
+        metavar="NAME",
+        help="write the self-signed certificate into the caBundle of every webhook of the "
+        "existing ValidatingWebhookConfiguration NAME at start, and put it back if it goes "
+        "(needs get and patch on that one configuration; the operator exits if it does not "
+        "exist)",
     )
     group.add_argument(
         "--webhook-failure-policy",
@@ -150,12 +186,25 @@ def options_from_args(args: argparse.Namespace) -> WebhookOptions | None:
                 ("--webhook-host", args.webhook_host),
                 ("--webhook-service", args.webhook_service),
                 ("--webhook-manage-config", args.webhook_manage_config),
+                ("--webhook-inject-ca", args.webhook_inject_ca),
             )
             if value is not None
         ]
         if given:
             raise SystemExit(f"nks-operator run: {', '.join(given)} needs --webhook-port")
         return None
+    if args.webhook_inject_ca is not None:
+        # Either would also write the CA bundle: cert-manager's CA injector (with a
+        # certificate folder), or kopf.
+        for flag, value in (
+            ("--webhook-cert-dir", args.webhook_cert_dir),
+            ("--webhook-manage-config", args.webhook_manage_config),
+        ):
+            if value is not None:
+                raise SystemExit(
+                    f"nks-operator run: --webhook-inject-ca injects the self-signed "
+                    f"certificate; it cannot go with {flag}"
+                )
     if args.webhook_cert_dir is not None:
         for name in (CERT_FILE, KEY_FILE):
             if not (args.webhook_cert_dir / name).is_file():
@@ -165,6 +214,7 @@ def options_from_args(args: argparse.Namespace) -> WebhookOptions | None:
         cert_dir=args.webhook_cert_dir,
         host=args.webhook_host,
         managed_config=args.webhook_manage_config,
+        inject_ca_config=args.webhook_inject_ca,
         service=args.webhook_service,
         ignore_failures=args.webhook_failure_policy == "Ignore",
     )
@@ -287,3 +337,92 @@ def build_server(options: WebhookOptions) -> kopf.WebhookServer:
     if options.service is not None:
         return ServiceWebhookServer(service=options.service, **common)
     return kopf.WebhookServer(**common)
+
+
+class InjectionRefused(Exception):
+    """The configuration is missing, has no webhooks, or may not be read or patched: no
+    retry fixes that, the installation does."""
+
+
+class CABundleInjector:
+    """Keeps a CA in the `caBundle` of every webhook of one ValidatingWebhookConfiguration.
+
+    Only the CA bundle is written (a strategic merge patch keyed by webhook name, on the
+    condition that the configuration is still as read): rules, Service, paths and policies
+    stay whatever the configuration's owner - the Helm chart - says.
+    """
+
+    def __init__(self, client: KubeClient, name: str, ca: bytes) -> None:
+        self.client = client
+        self.name = name
+        self.ca_bundle = base64.b64encode(ca).decode("ascii")
+
+    def _refused(self, error: KubeAPIError, verb: str) -> InjectionRefused:
+        return InjectionRefused(
+            f"cannot {verb} ValidatingWebhookConfiguration {self.name} ({error}); the "
+            "operator needs get and patch on it (RBAC resourceNames)"
+        )
+
+    async def inject(self) -> bool:
+        """Write the CA bundle where it is missing or different; True when it wrote.
+
+        Raises InjectionRefused, or a KubeAPIError a retry may fix (a 409 when the
+        configuration changed in between, or the apiserver unavailable)."""
+        path = f"{ADMISSION_API}/{self.name}"
+        try:
+            config = await self.client.request("GET", path)
+        except KubeNotFound:
+            raise InjectionRefused(
+                f"ValidatingWebhookConfiguration {self.name} does not exist: the operator "
+                "only writes its CA bundle into it and never creates one. Install it first "
+                "(the Helm chart renders it), or drop --webhook-inject-ca"
+            ) from None
+        except KubeAPIError as error:
+            if error.status in (401, 403):
+                raise self._refused(error, "read") from None
+            raise
+        if not config.get("webhooks"):
+            raise InjectionRefused(
+                f"ValidatingWebhookConfiguration {self.name} has no webhooks to give the CA "
+                "bundle to"
+            )
+        stale = [
+            hook["name"]
+            for hook in config["webhooks"]
+            if (hook.get("clientConfig") or {}).get("caBundle") != self.ca_bundle
+        ]
+        if not stale:
+            return False
+        patch = {
+            "metadata": {"resourceVersion": config["metadata"]["resourceVersion"]},
+            "webhooks": [
+                {"name": name, "clientConfig": {"caBundle": self.ca_bundle}} for name in stale
+            ],
+        }
+        try:
+            await self.client.request("PATCH", path, body=patch, content_type=STRATEGIC_MERGE_PATCH)
+        except KubeAPIError as error:
+            if error.status in (401, 403):
+                raise self._refused(error, "patch") from None
+            raise
+        logger.info(
+            "CA bundle written into ValidatingWebhookConfiguration %s (%s)",
+            self.name,
+            ", ".join(stale),
+        )
+        return True
+
+    async def keep(self, interval: float = INJECT_CHECK_SECONDS) -> None:
+        """Check every `interval` seconds, and write the CA bundle again if it went; until
+        cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if await self.inject():
+                    logger.warning(
+                        "The CA bundle had gone from ValidatingWebhookConfiguration %s (was "
+                        "it replaced?): written again",
+                        self.name,
+                    )
+            except (InjectionRefused, KubeAPIError) as error:
+                logger.error("Cannot check the webhook CA bundle: %s", error)

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from nks_operator.settings import OperatorSettings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "helm" / "nks-operator"
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-helm.sh"
@@ -132,6 +134,13 @@ def container(manifests: Iterable[Manifest]) -> dict[str, Any]:
 def env_of(manifests: Iterable[Manifest]) -> dict[str, dict[str, Any]]:
     """The operator container's env, by name."""
     return {e["name"]: e for e in container(manifests).get("env", [])}
+
+
+def operator_settings(manifests: Iterable[Manifest]) -> OperatorSettings:
+    """What the operator makes of the container's literal env (POD_NAMESPACE as the
+    downward API fills it)."""
+    env = {name: e["value"] for name, e in env_of(manifests).items() if "value" in e}
+    return OperatorSettings.from_env({**env, "POD_NAMESPACE": NAMESPACE})
 
 
 def normalized_rules(rules: Iterable[Mapping[str, Any]]) -> set[tuple[str, str, str]]:

@@ -23,18 +23,24 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube
+from nks_operator.localkube import LocalKube, LocalKubeError
 from tests.e2e.helpers import cluster_manifest
-from tests.fixtures.kube import Kubectl
+from tests.fixtures.kube import Kubectl, _kubectl_binary
 from tests.fixtures.operator import wait_for
 from tests.helm.helpers import CHART, Helm, HelmError, merged, normalized_rules
 from tests.helm.test_rbac import (
-    CRDS,
+    ARGOCD_ROLE,
+    ARGOCD_SECRETS,
+    CLUSTER_WIDE,
     IN_NAMESPACE,
     LEASE_BY_NAME,
     LEASE_CREATE,
     LEASE_ROLE,
     NAMESPACES,
+    SECRET_DELETE,
+    SIGNING_KEY,
+    SIGNING_KEY_ROLE,
+    SIGNING_KEY_SECRET,
 )
 
 pytestmark = pytest.mark.kube
@@ -43,6 +49,7 @@ RELEASE = "nks"
 FULLNAME = "nks-nks-operator"
 NKS_CRDS = ("nksclusters.nks.nhncloud.com", "nksnodegroups.nks.nhncloud.com")
 LEASES = "leases.coordination.k8s.io"
+OWNERSHIPS = "nksownerships.nks.nhncloud.com"
 
 
 # The session's NKS CRDs are applied once for every test (`crds_installed`): a release on
@@ -211,7 +218,8 @@ def test_install_upgrade_uninstall_all_namespaces(
     service = core.read_namespaced_service(f"{FULLNAME}-metrics", ns)
     assert [(p.name, p.port) for p in service.spec.ports] == [("metrics", 9090)]
     rules = live_rules(kube_api, "ClusterRole", release.cluster_object_name)
-    assert rules == CRDS | IN_NAMESPACE
+    assert rules == CLUSTER_WIDE | IN_NAMESPACE | SECRET_DELETE
+    assert live_rules(kube_api, "Role", SIGNING_KEY_ROLE, ns) == SIGNING_KEY
     binding = client.RbacAuthorizationV1Api(kube_api).read_cluster_role_binding(
         release.cluster_object_name
     )
@@ -234,7 +242,15 @@ def test_install_upgrade_uninstall_all_namespaces(
     assert not can_i(kubectl, release, "delete", "nksclusters.nks.nhncloud.com", "-n", "x")
     assert not can_i(kubectl, release, "create", "nksclusters.nks.nhncloud.com", "-n", "x")
     assert not can_i(kubectl, release, "update", "nksclusters.nks.nhncloud.com", "-n", "x")
-    assert not can_i(kubectl, release, "patch", "secrets", "-n", "x")
+    # A credentials Secret's finalizer is patched; Secrets are never listed.
+    assert can_i(kubectl, release, "patch", "secrets", "-n", "x")
+    assert not can_i(kubectl, release, "list", "secrets", "-n", "x")
+    assert not can_i(kubectl, release, "watch", "secrets", *anywhere)
+    for verb in ("get", "create", "update", "delete"):
+        assert can_i(kubectl, release, verb, f"{OWNERSHIPS}/any")
+    for verb in ("list", "watch", "patch"):
+        assert not can_i(kubectl, release, verb, OWNERSHIPS)
+    assert not can_i(kubectl, release, "create", "validatingwebhookconfigurations")
     assert not can_i(kubectl, release, "get", "configmaps", "-n", ns)
     assert not can_i(kubectl, release, "list", "namespaces")
     assert not can_i(kubectl, release, "create", "customresourcedefinitions.apiextensions.k8s.io")
@@ -261,7 +277,7 @@ def test_install_upgrade_uninstall_all_namespaces(
     assert {"--log-level=DEBUG", "--fast-poll=5", f"--leader-election={lease}"} <= set(args)
     assert client.NetworkingV1Api(kube_api).read_namespaced_network_policy(FULLNAME, ns)
     rules = live_rules(kube_api, "ClusterRole", release.cluster_object_name)
-    assert rules == CRDS | IN_NAMESPACE
+    assert rules == CLUSTER_WIDE | IN_NAMESPACE | SECRET_DELETE
     assert live_rules(kube_api, "Role", LEASE_ROLE, ns) == LEASE_CREATE | LEASE_BY_NAME
     assert_lease_rights(kubectl, release, lease, ns, elsewhere="kube-system")
 
@@ -283,22 +299,39 @@ def test_install_and_upgrade_a_namespace_list(
 ) -> None:
     ns = release.namespace
     team_a, team_b = extra_namespaces
-    release.install({"watchNamespaces": [team_a, team_b], "peering": {"enabled": True}})
+    # team-b doubles as the Argo CD namespace: watched, and where registrations go.
+    argocd = {"namespace": team_b, "allowedNamespaces": [team_a]}
+    release.install(
+        {"watchNamespaces": [team_a, team_b], "peering": {"enabled": True}, "argocd": argocd}
+    )
     for watched in (team_a, team_b):
         assert live_rules(kube_api, "Role", FULLNAME, watched) == IN_NAMESPACE
         binding = client.RbacAuthorizationV1Api(kube_api).read_namespaced_role_binding(
             FULLNAME, watched
         )
         assert [(s.name, s.namespace) for s in binding.subjects] == [(FULLNAME, ns)]
-    assert live_rules(kube_api, "ClusterRole", release.cluster_object_name) == CRDS | NAMESPACES
+    assert (
+        live_rules(kube_api, "ClusterRole", release.cluster_object_name)
+        == CLUSTER_WIDE | NAMESPACES
+    )
+    assert live_rules(kube_api, "Role", ARGOCD_ROLE, team_b) == ARGOCD_SECRETS
     # The Lease stays in the release namespace, which is not watched.
     assert live_rules(kube_api, "Role", LEASE_ROLE, ns) == LEASE_CREATE | LEASE_BY_NAME
     assert_lease_rights(kubectl, release, "nks-operator", ns, elsewhere=team_a)
 
     assert can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", "-n", team_a)
+    # Secrets are deleted in the Argo CD namespace only; written in every watched one.
     assert can_i(kubectl, release, "delete", "secrets", "-n", team_b)
+    assert not can_i(kubectl, release, "delete", "secrets", "-n", team_a)
+    assert can_i(kubectl, release, "patch", "secrets", "-n", team_a)
     assert can_i(kubectl, release, "list", "customresourcedefinitions.apiextensions.k8s.io")
+    assert can_i(kubectl, release, "create", f"{OWNERSHIPS}/any")
     assert not can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", "-n", ns)
+    # In the release namespace: the signing key by name, and nothing else to read.
+    assert can_i(kubectl, release, "get", f"secrets/{SIGNING_KEY_SECRET}", "-n", ns)
+    assert can_i(kubectl, release, "create", "secrets", "-n", ns)
+    assert not can_i(kubectl, release, "get", "secrets/nks-credentials", "-n", ns)
+    assert not can_i(kubectl, release, "update", f"secrets/{SIGNING_KEY_SECRET}", "-n", ns)
     assert not can_i(kubectl, release, "get", "secrets", "-n", ns)
     assert not can_i(kubectl, release, "get", "secrets", "-n", "kube-system")
     assert not can_i(kubectl, release, "list", "nksclusters.nks.nhncloud.com", "--all-namespaces")
@@ -307,11 +340,90 @@ def test_install_and_upgrade_a_namespace_list(
 
     release.upgrade({"watchNamespaces": [team_a], "peering": {"enabled": True}})
     rbac = client.RbacAuthorizationV1Api(kube_api)
+    # Nobody may register any more (the list is empty): no Argo CD Role.
+    assert read_or_none(rbac.read_namespaced_role, ARGOCD_ROLE, team_b) is None
     assert read_or_none(rbac.read_namespaced_role, FULLNAME, team_b) is None
     assert read_or_none(rbac.read_namespaced_role_binding, FULLNAME, team_b) is None
     assert not can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", "-n", team_b)
     assert can_i(kubectl, release, "watch", "nksclusters.nks.nhncloud.com", "-n", team_a)
     assert can_i(kubectl, release, "update", f"{LEASES}/nks-operator", "-n", ns)
+
+
+@pytest.fixture
+def aggregating_kube(tmp_path: Path) -> Iterator[tuple[LocalKube, Kubectl]]:
+    """An apiserver of the test's own whose controller manager aggregates ClusterRoles (the
+    session's runs only the garbage collector and the namespace controller)."""
+    local = LocalKube(controller_manager=True, controllers=("clusterrole-aggregation",))
+    try:
+        local.start()
+    except LocalKubeError as err:
+        pytest.fail(f"cannot start a kube-apiserver: {err}", pytrace=False)
+    try:
+        yield local, Kubectl(_kubectl_binary(), local.kubeconfig, tmp_path / "kubectl-cache")
+    finally:
+        local.stop()
+
+
+def test_users_get_the_two_kinds_through_the_standard_roles(
+    helm: Helm, aggregating_kube: tuple[LocalKube, Kubectl]
+) -> None:
+    kube, kubectl = aggregating_kube
+    ns, team_a, team_b = "nks-system", "team-a", "team-b"
+    for name in (ns, team_a, team_b):
+        kubectl("create", "namespace", name)
+    release = Release(helm, kube, ns, base={"watchNamespaces": [team_a, team_b]})
+    release.install()
+    users = {"alice": "edit", "bob": "view", "carol": "admin"}
+    for user, role in users.items():
+        kubectl("create", "rolebinding", f"{user}-{role}", f"--clusterrole={role}",
+                f"--user={user}", "-n", team_a)  # fmt: skip
+    # Cluster-wide `admin`: still nothing of the operator's records.
+    kubectl("create", "clusterrolebinding", "dave-admin", "--clusterrole=admin", "--user=dave")
+
+    def can(user: str, verb: str, resource: str, *scope: str) -> bool:
+        result = kubectl("auth", "can-i", verb, resource, f"--as={user}", *scope, check=False)
+        return result.stdout.strip() == "yes"
+
+    clusters, groups = "nksclusters.nks.nhncloud.com", "nksnodegroups.nks.nhncloud.com"
+    # kube-controller-manager aggregates the chart's ClusterRoles into the standard ones.
+    wait_for(
+        lambda: (
+            all(can(u, "get", groups, "-n", team_a) for u in users)
+            and can("alice", "create", clusters, "-n", team_a)
+            and can("carol", "create", clusters, "-n", team_a)
+        ),
+        60,
+        what="the chart's ClusterRoles aggregated into view, edit and admin",
+    )
+    write = ("create", "update", "patch", "delete", "deletecollection")
+    for user in ("alice", "carol"):
+        for resource in (clusters, groups):
+            for verb in ("get", "list", "watch", *write):
+                assert can(user, verb, resource, "-n", team_a), (user, verb, resource)
+            assert not can(user, "create", resource, "-n", team_b), user
+            # Never the status the operator reports and acts on.
+            status = ["--subresource=status", "-n", team_a]
+            assert not can(user, "patch", resource, *status), (user, resource)
+            assert not can(user, "update", resource, *status), (user, resource)
+    for verb in ("get", "list", "watch"):
+        assert can("bob", verb, clusters, "-n", team_a)
+    for verb in write:
+        assert not can("bob", verb, clusters, "-n", team_a)
+    for user in (*users, "dave"):
+        for verb in ("get", "list", "create", "update", "delete"):
+            assert not can(user, verb, OWNERSHIPS), (user, verb)
+    assert can("dave", "create", clusters, "-n", team_b)
+
+    # Without the aggregated roles, `view` and `edit` say nothing about the two kinds.
+    release.upgrade({"rbac": {"aggregateClusterRoles": False}})
+    wait_for(
+        lambda: (
+            not can("alice", "get", clusters, "-n", team_a)
+            and not can("bob", "get", clusters, "-n", team_a)
+        ),
+        60,
+        what="the aggregated rules gone from view and edit",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -324,10 +436,17 @@ def _chart_with_crds(
 ) -> tuple[Path, dict[str, dict[str, Any]]]:
     """A copy of the chart whose NKS CRDs are renamed to `group`. `old` makes the previous
     release's NKSCluster CRD (no `spec.clusterID` yet, and a printer column since removed);
-    `in_crds_folder` ships them as earlier chart versions did, in crds/ and untemplated."""
+    `in_crds_folder` ships them as earlier chart versions did, in crds/ and untemplated.
+    Either is a chart from before the NKSOwnership CRD; the current chart has it, renamed
+    too (a test release must not take the session's over)."""
     shutil.copytree(CHART, target)
     crds: dict[str, dict[str, Any]] = {}
-    for name in NKS_CRDS:
+    names = NKS_CRDS
+    if old or in_crds_folder:
+        (target / "files" / "crds" / f"{OWNERSHIPS}.yaml").unlink()
+    else:
+        names = (*NKS_CRDS, OWNERSHIPS)
+    for name in names:
         path = target / "files" / "crds" / f"{name}.yaml"
         crd = yaml.safe_load(path.read_text())
         plural = crd["spec"]["names"]["plural"]
@@ -378,7 +497,7 @@ def group(kube_api: client.ApiClient) -> Iterator[str]:
     name = f"t{secrets.token_hex(4)}.crds.nks.nhncloud.com"
     yield name
     api = client.ApiextensionsV1Api(kube_api)
-    for plural in ("nksclusters", "nksnodegroups"):
+    for plural in ("nksclusters", "nksnodegroups", "nksownerships"):
         try:
             api.delete_custom_resource_definition(f"{plural}.{name}")
         except ApiException as err:
@@ -401,18 +520,20 @@ def test_helm_upgrade_updates_the_crds_and_uninstall_keeps_them(
     own_release: Release, group: str, kube_api: client.ApiClient, kubectl: Kubectl, tmp_path: Path
 ) -> None:
     release = own_release
-    old_chart, _ = _chart_with_crds(tmp_path / "old", group, old=True)
+    old_chart, old_crds = _chart_with_crds(tmp_path / "old", group, old=True)
     new_chart, new_crds = _chart_with_crds(tmp_path / "new", group)
     cluster_crd = f"nksclusters.{group}"
     names = [f"{plural}.{group}" for plural in new_crds]
     release.install(chart=old_chart)
-    wait_crds_established(kubectl, *names)
+    wait_crds_established(kubectl, *(f"{plural}.{group}" for plural in old_crds))
+    assert _live_crd(kube_api, f"nksownerships.{group}") is None
     old = _live_version(kube_api, cluster_crd)
     assert "clusterID" not in _spec_fields(old) and "Legacy" in _columns(old)
 
-    # `helm upgrade` alone brings the new schema: the CRDs are part of the release.
+    # `helm upgrade` alone brings the new schema, and a new CRD: they are part of the release.
     release.upgrade(chart=new_chart)
     wait_crds_established(kubectl, *names)
+    assert set(new_crds) == {"nksclusters", "nksnodegroups", "nksownerships"}
     for plural, crd in new_crds.items():
         live = _live_version(kube_api, f"{plural}.{group}")
         wanted = crd["spec"]["versions"][0]

@@ -19,7 +19,9 @@ VALUES: dict[str, dict[str, Any]] = {
     "namespace list": {
         "watchNamespaces": ["team-a", "team-b"],
         "peering": {"enabled": True},
-        "rbac": {"secretNamespaces": ["argocd"]},
+        "argocd": {"allowedNamespaces": ["team-a"]},
+        "credentials": {"existingSecret": "c", "namespaces": ["team-a", "team-b"]},
+        "nks": {"allowedEndpoints": ["https://nks.private.example/"], "maxAnswerBytes": 8388608},
     },
     "everything": {
         "replicaCount": 2,

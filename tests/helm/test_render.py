@@ -7,6 +7,7 @@ import re
 import pytest
 import yaml
 
+from nks_operator.settings import OperatorSettings
 from tests.helm.helpers import (
     CHART,
     FULLNAME,
@@ -16,6 +17,7 @@ from tests.helm.helpers import (
     env_of,
     find,
     one,
+    operator_settings,
 )
 
 CREDENTIAL_ENV = {
@@ -228,6 +230,96 @@ def test_pod_name_and_namespace_come_from_the_downward_api(helm: Helm) -> None:
     assert "POD_ID" not in env  # kopf's peering identity, unused in standalone mode
 
 
+TENANCY_ENV = {
+    "NKS_DEFAULT_CREDENTIALS_NAMESPACES",
+    "NKS_ALLOWED_ENDPOINTS",
+    "NKS_MAX_ANSWER_BYTES",
+    "NKS_CALL_TIMEOUT_SECONDS",
+    "NKS_ACCOUNT_CONCURRENCY",
+    "NKS_ARGOCD_ALLOWED_NAMESPACES",
+    "NKS_ARGOCD_ALLOWED_PROJECTS",
+    "NKS_ARGOCD_ALLOWED_LABEL_KEYS",
+}
+
+
+def test_tenancy_defaults_are_the_operators(helm: Helm) -> None:
+    manifests = helm.render()
+    env = env_of(manifests)
+    assert not TENANCY_ENV & set(env)
+    # Always set: the RBAC is made for these names.
+    assert env["NKS_ARGOCD_NAMESPACE"] == {"name": "NKS_ARGOCD_NAMESPACE", "value": "argocd"}
+    assert env["NKS_SIGNING_KEY_SECRET"]["value"] == f"{FULLNAME}-signing-key"
+    settings = operator_settings(manifests)
+    defaults = OperatorSettings()
+    for field in (
+        "default_credentials_namespaces",
+        "allowed_endpoints",
+        "max_answer_bytes",
+        "call_timeout_seconds",
+        "account_concurrency",
+        "argocd_namespace",
+        "argocd_allowed_namespaces",
+        "argocd_allowed_projects",
+        "argocd_allowed_label_keys",
+    ):
+        assert getattr(settings, field) == getattr(defaults, field), field
+    # Only the release namespace may use the default credentials or register in Argo CD.
+    assert settings.default_credentials_allowed(NAMESPACE)
+    assert not settings.default_credentials_allowed("team-a")
+    assert not settings.argocd_registration_allowed("team-a")
+
+
+def test_tenancy_values_reach_the_operators_settings(helm: Helm) -> None:
+    values = {
+        "credentials": {"namespaces": ["platform", "team-*"]},
+        "nks": {
+            "allowedEndpoints": ["http://127.0.0.1:9511", "https://nks.private.example/v1/"],
+            # Helm reads numbers as floats: a large one must not become 2.68435456e+08.
+            "maxAnswerBytes": 268435456,
+            "callTimeoutSeconds": 2.5,
+            "accountConcurrency": 3,
+        },
+        "argocd": {
+            "namespace": "gitops",
+            "allowedNamespaces": ["team-*"],
+            "allowedProjects": ["{namespace}", "shared"],
+            "allowedLabelKeys": ["example.com/*"],
+        },
+    }
+    manifests = helm.render(values)
+    assert env_of(manifests)["NKS_MAX_ANSWER_BYTES"]["value"] == "268435456"
+    settings = operator_settings(manifests)
+    assert settings.default_credentials_namespaces == ("platform", "team-*")
+    assert settings.default_credentials_allowed("team-b")
+    assert not settings.default_credentials_allowed(NAMESPACE)
+    assert settings.allowed_endpoints == (
+        "http://127.0.0.1:9511",
+        "https://nks.private.example/v1/",
+    )
+    assert settings.endpoint_policy().allows("http://127.0.0.1:9511/v3/tokens")
+    assert not settings.endpoint_policy().allows("http://127.0.0.1:9512/")
+    assert (settings.max_answer_bytes, settings.call_timeout_seconds) == (268435456, 2.5)
+    assert settings.account_concurrency == 3
+    assert settings.argocd_namespace == "gitops"
+    assert settings.argocd_allowed_namespaces == ("team-*",)
+    assert settings.argocd_project_allowed("team-a", "team-a")
+    assert settings.argocd_project_allowed("shared", "team-a")
+    assert not settings.argocd_project_allowed("team-b", "team-a")
+    assert settings.argocd_label_key_allowed("example.com/env")
+    assert not settings.argocd_label_key_allowed("env")
+
+
+def test_every_endpoint_the_schema_accepts_the_operator_accepts_too(helm: Helm) -> None:
+    endpoints = [
+        "http://127.0.0.1:9511",
+        "https://nks.private.example/v1/",
+        "http://localhost:*",
+        "https://[fd00::1]:8443",
+    ]
+    manifests = helm.render({"nks": {"allowedEndpoints": endpoints}})
+    assert operator_settings(manifests).allowed_endpoints == tuple(endpoints)
+
+
 def test_metrics_service_on_9090(helm: Helm) -> None:
     manifests = helm.render()
     service = one(manifests, "Service", f"{FULLNAME}-metrics")
@@ -410,6 +502,12 @@ def test_notes_name_the_credentials_mode(helm: Helm) -> None:
     assert "`helm uninstall` keeps them" in notes("{}")
     assert "`helm uninstall` DELETES them" in notes('{"crds": {"keep": false}}')
     assert "CRDs" not in notes('{"crds": {"enabled": false}}')
+    assert "Only resources in namespace nks-system may use the default credentials" in notes(
+        '{"credentials": {"existingSecret": "c"}}'
+    )
+    shared = '{"credentials": {"existingSecret": "c", "namespaces": ["team-*"]}}'
+    assert "Only resources in team-* may use" in notes(shared)
+    assert "may use the default credentials" not in notes("{}")
     leader = notes('{"replicaCount": 2, "peering": {"enabled": true, "name": "ha"}}')
     assert "2 replica(s), one active" in leader and "get lease ha" in leader
     assert "Leader election" not in notes("{}")

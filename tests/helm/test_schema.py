@@ -174,6 +174,50 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["/health/readinessProbe/periodSeconds"],
     ),
     "env entry without a name": ({"extraEnv": [{"value": "x"}]}, ["/extraEnv/0", "name"]),
+    "allowed endpoint without a scheme": (
+        {"nks": {"allowedEndpoints": ["nks.example.com"]}},
+        ["/nks/allowedEndpoints/0", "does not match"],
+    ),
+    "allowed endpoint with a query": (
+        {"nks": {"allowedEndpoints": ["https://nks.example.com/?x=1"]}},
+        ["/nks/allowedEndpoints/0"],
+    ),
+    # The chart joins the list with commas: two prefixes in one entry would pass unseen.
+    "two allowed endpoints in one entry": (
+        {"nks": {"allowedEndpoints": ["https://a.example,https://b.example"]}},
+        ["/nks/allowedEndpoints/0"],
+    ),
+    "allowed endpoint with user info": (
+        {"nks": {"allowedEndpoints": ["https://user:pw@nks.example.com"]}},
+        ["/nks/allowedEndpoints/0"],
+    ),
+    "answer cap below 64 KiB": (
+        {"nks": {"maxAnswerBytes": 1024}},
+        ["/nks/maxAnswerBytes", "minimum"],
+    ),
+    "zero call timeout": ({"nks": {"callTimeoutSeconds": 0}}, ["/nks/callTimeoutSeconds"]),
+    "no account concurrency": (
+        {"nks": {"accountConcurrency": 0}},
+        ["/nks/accountConcurrency", "minimum"],
+    ),
+    "Argo CD namespace that is no name": (
+        {"argocd": {"namespace": "Argo_CD"}},
+        ["/argocd/namespace", "does not match"],
+    ),
+    "empty Argo CD namespace": ({"argocd": {"namespace": ""}}, ["/argocd/namespace"]),
+    # kopf's exclusion syntax means nothing to these lists: refused, not silently literal.
+    "default credentials namespace excluded kopf-style": (
+        {"credentials": {"namespaces": ["!kube-system"]}},
+        ["/credentials/namespaces/0", "does not match"],
+    ),
+    "Argo CD namespaces as one comma list": (
+        {"argocd": {"allowedNamespaces": ["team-a,team-b"]}},
+        ["/argocd/allowedNamespaces/0"],
+    ),
+    "Argo CD label key with a space": (
+        {"argocd": {"allowedLabelKeys": ["team name"]}},
+        ["/argocd/allowedLabelKeys/0"],
+    ),
     "node selector with a number": ({"nodeSelector": {"zone": 1}}, ["/nodeSelector/zone"]),
 }
 
@@ -239,8 +283,9 @@ ACCEPTED: dict[str, dict[str, Any]] = {
     "everything": {
         "image": {"repository": "reg.example/nks", "tag": "0.1.0-rc.1", "pullPolicy": "Always"},
         "watchNamespaces": ["team-a"],
-        "rbac": {"secretNamespaces": ["argocd"]},
-        "credentials": {"existingSecret": "nks-credentials"},
+        "rbac": {"aggregateClusterRoles": False},
+        "credentials": {"existingSecret": "nks-credentials", "namespaces": ["team-a"]},
+        "argocd": {"allowedNamespaces": ["team-a"]},
         "metrics": {"serviceMonitor": {"enabled": True, "interval": "1m30s"}},
         "networkPolicy": {"enabled": True, "kubeAPI": {"cidrs": ["10.0.0.1/32", "fd00::1/128"]}},
         "tolerations": [{"operator": "Exists"}],
@@ -252,6 +297,26 @@ ACCEPTED: dict[str, dict[str, Any]] = {
             "limits": {"cpu": 2, "memory": "1.5Gi", "nvidia.com/gpu": 1, "hugepages-2Mi": "64Mi"},
         },
         "tmpSizeLimit": "1e9",
+    },
+    "tenancy and bounds": {
+        "credentials": {"existingSecret": "c", "namespaces": ["platform", "team-*", "[ab]-x"]},
+        "nks": {
+            "allowedEndpoints": [
+                "http://127.0.0.1:9511",
+                "https://nks.private.example/v1/",
+                "http://localhost:*",
+                "https://[fd00::1]:8443",
+            ],
+            "maxAnswerBytes": 268435456,
+            "callTimeoutSeconds": 2.5,
+            "accountConcurrency": 1,
+        },
+        "argocd": {
+            "namespace": "gitops",
+            "allowedNamespaces": ["*"],
+            "allowedProjects": ["{namespace}", "shared-*", "*"],
+            "allowedLabelKeys": ["example.com/*", "env"],
+        },
     },
     "CRDs for Argo CD": {
         "crds": {"keep": False, "argocdSyncOptions": ["Delete=false", "Prune=false"]}
@@ -271,7 +336,9 @@ def test_lint(helm: Helm) -> None:
     assert "1 chart(s) linted, 0 chart(s) failed" in out
 
 
-@pytest.mark.parametrize("case", ["everything", "dev credentials", "leader-elected pair", "globs"])
+@pytest.mark.parametrize(
+    "case", ["everything", "dev credentials", "leader-elected pair", "globs", "tenancy and bounds"]
+)
 def test_lint_with_values(helm: Helm, case: str) -> None:
     out = helm("lint", str(CHART), "--strict", "--values", "-", input=json.dumps(ACCEPTED[case]))
     assert "0 chart(s) failed" in out

@@ -2,12 +2,14 @@
 
 The render tests hold the chart to the operator's own names (handler ids as URL paths, the
 `--webhook-*` flags the CLI really has); the last test runs `nks-operator run` with the
-chart's arguments and nothing but the chart's permissions, and checks that kopf could write
-the webhooks into the configuration the chart created.
+chart's arguments and nothing but the chart's permissions, and checks that the operator
+wrote its CA bundle into the configuration the chart created - and nothing else, with no
+right to create one.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -45,17 +47,18 @@ from tests.helm.helpers import (
     one,
     triples,
 )
-from tests.helm.test_rbac import CRDS, IN_NAMESPACE
+from tests.helm.test_rbac import CLUSTER_WIDE, IN_NAMESPACE, SECRET_DELETE
 from tests.helm.test_schema import DEFAULTS, SCHEMA
 
 SELF_SIGNED: dict[str, Any] = {"webhook": {"enabled": True}}
 CERT_MANAGER: dict[str, Any] = {"webhook": {"enabled": True, "certManager": {"enabled": True}}}
 CONFIG = f"{CLUSTER_OBJECT_NAME}.nks.nhncloud.com"
 SERVICE = f"{FULLNAME}-webhook"
-CONFIG_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+MODES = {"self-signed": SELF_SIGNED, "cert-manager": CERT_MANAGER}
 CERT_MANAGER_KINDS = {"Certificate", "Issuer"}
 ADMISSION = "admissionregistration.k8s.io"
 WEBHOOK_CONFIGS = ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]
+CA_BUNDLE_RIGHTS = triples(ADMISSION, ["validatingwebhookconfigurations"], ["get", "patch"])
 
 
 def run_args(manifests: list[Manifest]) -> Any:
@@ -67,44 +70,40 @@ def cluster_rule_list(manifests: list[Manifest]) -> list[dict[str, Any]]:
     return one(manifests, "ClusterRole", CLUSTER_OBJECT_NAME)["rules"]
 
 
-def test_self_signed_lets_the_operator_manage_empty_configurations(helm: Helm) -> None:
+def test_self_signed_injects_its_ca_into_the_charts_configuration(helm: Helm) -> None:
     manifests = helm.render(SELF_SIGNED)
     args = run_args(manifests)
     assert args.webhook_port == 9443
     assert args.webhook_cert_dir is None
+    # The Service's names go into the certificate; the CA goes into the configuration.
     assert args.webhook_service == ServiceRef(NAMESPACE, SERVICE, 443)
-    assert args.webhook_manage_config == CONFIG
-    assert args.webhook_failure_policy == "Fail"
+    assert args.webhook_inject_ca == CONFIG
+    assert args.webhook_manage_config is None
     ports = {p["name"]: p["containerPort"] for p in container(manifests)["ports"]}
     assert ports["webhook"] == 9443
     service = one(manifests, "Service", SERVICE)
     assert service["spec"]["ports"] == [
         {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"}
     ]
-    for kind in CONFIG_KINDS:
-        config = one(manifests, kind, CONFIG)
-        assert "webhooks" not in config  # kopf fills them; Helm must not reset them
+    config = one(manifests, "ValidatingWebhookConfiguration", CONFIG)
+    assert "annotations" not in config["metadata"]  # no cert-manager here
+    assert len(config["webhooks"]) == 2
+    assert not find(manifests, "MutatingWebhookConfiguration")
     assert not {m["kind"] for m in manifests} & CERT_MANAGER_KINDS
 
 
-def test_self_signed_rbac_adds_only_creating_and_patching_its_configurations(
+def test_self_signed_rbac_adds_only_reading_and_patching_its_configuration(
     helm: Helm,
 ) -> None:
     rules = cluster_rule_list(helm.render(SELF_SIGNED))
-    assert normalized_rules(rules) == (
-        CRDS
-        | IN_NAMESPACE
-        | triples(ADMISSION, WEBHOOK_CONFIGS, ["create"])
-        | triples(ADMISSION, WEBHOOK_CONFIGS, ["patch"])
-    )
-    (patch,) = [r for r in rules if r["apiGroups"] == [ADMISSION] and r["verbs"] == ["patch"]]
-    assert patch["resourceNames"] == [CONFIG]
-    # Watching a namespace list: still in the ClusterRole (the configurations are cluster-wide).
+    assert normalized_rules(rules) == CLUSTER_WIDE | IN_NAMESPACE | SECRET_DELETE | CA_BUNDLE_RIGHTS
+    (named,) = [r for r in rules if r["apiGroups"] == [ADMISSION]]
+    assert named["resourceNames"] == [CONFIG]
+    assert not triples(ADMISSION, WEBHOOK_CONFIGS, ["create"]) & normalized_rules(rules)
+    # Watching a namespace list: still in the ClusterRole (the configuration is cluster-wide).
     manifests = helm.render({**SELF_SIGNED, "watchNamespaces": ["team-a"]})
-    assert triples(ADMISSION, WEBHOOK_CONFIGS, ["create"]) <= normalized_rules(
-        cluster_rule_list(manifests)
-    )
-    assert all(ADMISSION not in r["apiGroups"] for r in one(manifests, "Role")["rules"])
+    assert normalized_rules(cluster_rule_list(manifests)) >= CA_BUNDLE_RIGHTS
+    assert all(ADMISSION not in r["apiGroups"] for r in one(manifests, "Role", FULLNAME)["rules"])
 
 
 def test_cert_manager_issues_a_certificate_from_a_private_ca(helm: Helm) -> None:
@@ -127,6 +126,7 @@ def test_cert_manager_issues_a_certificate_from_a_private_ca(helm: Helm) -> None
     # The pod reads the Secret cert-manager writes, from where its flag says.
     args = run_args(manifests)
     assert args.webhook_manage_config is None
+    assert args.webhook_inject_ca is None
     spec = one(manifests, "Deployment")["spec"]["template"]["spec"]
     (mount,) = [m for m in container(manifests)["volumeMounts"] if m["name"] == "webhook-cert"]
     assert mount == {
@@ -141,17 +141,20 @@ def test_cert_manager_issues_a_certificate_from_a_private_ca(helm: Helm) -> None
     assert not find(manifests, "MutatingWebhookConfiguration")
 
 
-def test_cert_manager_configuration_calls_the_operators_handlers(helm: Helm) -> None:
-    config = one(helm.render(CERT_MANAGER), "ValidatingWebhookConfiguration", CONFIG)
-    assert config["metadata"]["annotations"] == {
-        "cert-manager.io/inject-ca-from": f"{NAMESPACE}/{FULLNAME}-webhook"
-    }
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_configuration_calls_the_operators_handlers(helm: Helm, mode: str) -> None:
+    config = one(helm.render(MODES[mode]), "ValidatingWebhookConfiguration", CONFIG)
+    if mode == "cert-manager":
+        assert config["metadata"]["annotations"] == {
+            "cert-manager.io/inject-ca-from": f"{NAMESPACE}/{FULLNAME}-webhook"
+        }
     hooks = {hook["rules"][0]["resources"][0]: hook for hook in config["webhooks"]}
     assert set(hooks) == {CLUSTER.plural, NODEGROUP.plural}
     for resource in (CLUSTER, NODEGROUP):
         hook = hooks[resource.plural]
         # The same names kopf gives its managed webhooks, and its handler ids as paths.
         assert hook["name"] == f"{handler_id(resource)}.{CONFIG}"
+        # No CA bundle: cert-manager's CA injector or the operator writes it.
         assert hook["clientConfig"] == {
             "service": {
                 "namespace": NAMESPACE,
@@ -176,8 +179,9 @@ def test_cert_manager_with_an_issuer_of_ones_own(helm: Helm) -> None:
     assert certificate["spec"]["issuerRef"] == issuer
 
 
-def test_namespace_list_limits_the_webhook_to_those_namespaces(helm: Helm) -> None:
-    values = {**CERT_MANAGER, "watchNamespaces": ["team-a", "team-b"]}
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_namespace_list_limits_the_webhook_to_those_namespaces(helm: Helm, mode: str) -> None:
+    values = {**MODES[mode], "watchNamespaces": ["team-a", "team-b"]}
     config = one(helm.render(values), "ValidatingWebhookConfiguration")
     for hook in config["webhooks"]:
         assert hook["namespaceSelector"] == {
@@ -191,17 +195,16 @@ def test_namespace_list_limits_the_webhook_to_those_namespaces(helm: Helm) -> No
         }
 
 
-def test_failure_policy_reaches_both_modes(helm: Helm) -> None:
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_failure_policy_reaches_both_modes(helm: Helm, mode: str) -> None:
     ignore = {"failurePolicy": "Ignore", "timeoutSeconds": 3}
     config = one(
-        helm.render({"webhook": {**CERT_MANAGER["webhook"], **ignore}}),
+        helm.render({"webhook": {**MODES[mode]["webhook"], **ignore}}),
         "ValidatingWebhookConfiguration",
     )
     assert {(h["failurePolicy"], h["timeoutSeconds"]) for h in config["webhooks"]} == {
         ("Ignore", 3)
     }
-    manifests = helm.render({"webhook": {**SELF_SIGNED["webhook"], **ignore}})
-    assert run_args(manifests).webhook_failure_policy == "Ignore"
 
 
 def test_network_policy_lets_the_apiserver_in(helm: Helm) -> None:
@@ -265,12 +268,12 @@ def test_lint_with_the_webhook(helm: Helm) -> None:
         assert "0 chart(s) failed" in out
 
 
-# -- for real: the chart's arguments and permissions, kopf writing the configuration -------
+# -- for real: the chart's arguments and permissions, the operator writing its CA bundle ---
 
 
 @pytest.fixture
 def own_kube() -> Iterator[LocalKube]:
-    """An apiserver of the test's own: the configuration kopf writes covers every namespace
+    """An apiserver of the test's own: the chart's configuration covers every namespace
     (failurePolicy Fail, a Service with no pod behind it) and must not meet other tests."""
     local = LocalKube(controller_manager=False)
     try:
@@ -289,24 +292,55 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 @pytest.mark.kube
-def test_self_signed_operator_fills_the_charts_configuration_with_the_charts_rbac(
-    own_kube: LocalKube, helm: Helm, tmp_path: Path
+@pytest.mark.parametrize("binary", ["helm", "helm3"])
+def test_self_signed_operator_fills_in_the_ca_bundle_with_only_the_charts_rbac(
+    own_kube: LocalKube, request: pytest.FixtureRequest, binary: str, tmp_path: Path
 ) -> None:
+    helm_bin: Helm = request.getfixturevalue(binary)
     kube = Kubectl(_kubectl_binary(), own_kube.kubeconfig, tmp_path / "kubectl-cache")
     kube("create", "namespace", NAMESPACE)
-    helm(
-        "install", "nks", str(REPO_ROOT / "helm" / "nks-operator"), "--namespace", NAMESPACE,
-        "--values", "-", input=json.dumps(SELF_SIGNED), kubeconfig=own_kube.kubeconfig,
+    chart = str(REPO_ROOT / "helm" / "nks-operator")
+    helm_bin(
+        "install", "nks", chart, "--namespace", NAMESPACE, "--values", "-",
+        input=json.dumps(SELF_SIGNED), kubeconfig=own_kube.kubeconfig,
     )  # fmt: skip
-    manifest = helm("get", "manifest", "nks", "--namespace", NAMESPACE,
-                    kubeconfig=own_kube.kubeconfig)  # fmt: skip
-    deployment = next(d for d in yaml.safe_load_all(manifest) if d and d["kind"] == "Deployment")
+    manifest = helm_bin("get", "manifest", "nks", "--namespace", NAMESPACE,
+                        kubeconfig=own_kube.kubeconfig)  # fmt: skip
+    rendered = [d for d in yaml.safe_load_all(manifest) if d]
+    deployment = one(rendered, "Deployment")
     args = [
         a
         for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         if not a.startswith(("--liveness", "--webhook-port"))
     ]
+
+    # The apiserver's own answer: the chart's ServiceAccount may not create a webhook
+    # configuration, nor touch any but its own.
+    account = f"--as=system:serviceaccount:{NAMESPACE}:{FULLNAME}"
+    for verb, target in (
+        ("create", "validatingwebhookconfigurations"),
+        ("create", "mutatingwebhookconfigurations"),
+        ("patch", "validatingwebhookconfigurations/another"),
+        ("delete", f"validatingwebhookconfigurations/{CONFIG}"),
+        ("patch", f"validatingwebhookconfigurations/{CONFIG}"),
+        ("get", f"validatingwebhookconfigurations/{CONFIG}"),
+    ):
+        answer = kube("auth", "can-i", verb, target, account, check=False).stdout.strip()
+        assert answer == ("yes" if target.endswith(CONFIG) and verb != "delete" else "no"), (
+            verb,
+            target,
+        )
+
     token = kube("create", "token", FULLNAME, "-n", NAMESPACE, "--duration=1h").stdout.strip()
     config = yaml.safe_load(own_kube.kubeconfig.read_text())
     for user in config["users"]:
@@ -324,39 +358,49 @@ def test_self_signed_operator_fills_the_charts_configuration_with_the_charts_rba
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT,
         )  # fmt: skip
 
-    def webhooks() -> list[dict[str, Any]]:
-        assert process.poll() is None, "the operator exited:\n" + log_path.read_text()[-3000:]
+    def stored() -> dict[str, Any]:
         found = kube("get", "validatingwebhookconfiguration", CONFIG, "-o", "json").stdout
-        return json.loads(found).get("webhooks") or []
+        return json.loads(found)
+
+    def bundles() -> set[str] | None:
+        assert process.poll() is None, "the operator exited:\n" + log_path.read_text()[-3000:]
+        found = {h["clientConfig"].get("caBundle") for h in stored()["webhooks"]}
+        return None if None in found else found
 
     try:
-        hooks = wait_for(webhooks, timeout=30, what="kopf's webhooks in the chart's configuration")
-        assert {h["name"] for h in hooks} == {
-            f"{handler_id(CLUSTER)}.{CONFIG}",
-            f"{handler_id(NODEGROUP)}.{CONFIG}",
-        }
-        for hook in hooks:
-            assert hook["clientConfig"]["service"]["name"] == SERVICE
-            assert hook["clientConfig"]["service"]["namespace"] == NAMESPACE
-            assert hook["clientConfig"]["caBundle"]
-        # kopf manages a mutating twin too; the chart's RBAC must cover it (checked below).
-        assert "Reconfiguring the mutating webhook" in log_path.read_text()
+        (bundle,) = wait_for(bundles, timeout=30, what="the CA bundle in the configuration")
+        # A certificate for the Service's names, signed by itself.
+        pem = base64.b64decode(bundle).decode()
+        assert pem.startswith("-----BEGIN CERTIFICATE-----")
+        # Nothing but the CA bundle changed.
+        live = stored()["webhooks"]
+        for hook in live:
+            del hook["clientConfig"]["caBundle"]
+        expected = one(rendered, "ValidatingWebhookConfiguration")["webhooks"]
+        for hook in expected:  # the apiserver's defaults
+            hook.setdefault("namespaceSelector", {})
+            hook.setdefault("objectSelector", {})
+        assert live == expected
+
+        # An upgrade that changes the configuration keeps the CA bundle (Helm merges).
+        helm_bin(
+            "upgrade", "nks", chart, "--namespace", NAMESPACE, "--values", "-",
+            input=json.dumps({"webhook": {"enabled": True, "timeoutSeconds": 5}}),
+            kubeconfig=own_kube.kubeconfig,
+        )  # fmt: skip
+        upgraded = stored()["webhooks"]
+        assert {h["timeoutSeconds"] for h in upgraded} == {5}
+        assert {h["clientConfig"].get("caBundle") for h in upgraded} == {bundle}
+        assert process.poll() is None
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
     logs = log_path.read_text(errors="replace")
     assert "Forbidden" not in logs and "Not enough RBAC" not in logs, logs[-3000:]
-    # Stopping empties the webhooks; uninstalling removes both configurations.
-    assert webhooks_after_stop(kube) == []
-    helm("uninstall", "nks", "--namespace", NAMESPACE, kubeconfig=own_kube.kubeconfig)
-    for kind in CONFIG_KINDS:
-        assert kube("get", kind, CONFIG, check=False).returncode != 0
-
-
-def webhooks_after_stop(kube: Kubectl) -> list[dict[str, Any]]:
-    found = kube("get", "validatingwebhookconfiguration", CONFIG, "-o", "json").stdout
-    return json.loads(found).get("webhooks") or []
+    assert f"CA bundle written into ValidatingWebhookConfiguration {CONFIG}" in logs
+    # The configuration is Helm's: it stays when the operator stops and goes on uninstall.
+    assert {h["clientConfig"].get("caBundle") for h in stored()["webhooks"]} == {bundle}
+    helm_bin("uninstall", "nks", "--namespace", NAMESPACE, kubeconfig=own_kube.kubeconfig)
+    assert kube("get", "validatingwebhookconfiguration", CONFIG, check=False).returncode != 0
+    assert not json.loads(kube("get", "mutatingwebhookconfigurations", "-o", "json").stdout)[
+        "items"
+    ]

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
+import json
 import socket
 import ssl
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kopf
 import pytest
 
 from nks_operator import webhook
 from nks_operator.cli import build_parser
 from nks_operator.handlers import admission as admission_handlers
+from nks_operator.kube.client import KubeClient
 from tests.unit.specs import CLUSTER_SPEC
 
 
@@ -58,6 +63,22 @@ def test_options(tmp_path: Path) -> None:
     )
 
 
+def test_inject_ca_is_for_the_self_signed_certificate_only(tmp_path: Path) -> None:
+    options = webhook.options_from_args(
+        parse("--webhook-port=9443", "--webhook-inject-ca=nks-operator-nks-system")
+    )
+    assert options == webhook.WebhookOptions(port=9443, inject_ca_config="nks-operator-nks-system")
+    (tmp_path / "tls.crt").write_text("x")
+    (tmp_path / "tls.key").write_text("x")
+    for other in (f"--webhook-cert-dir={tmp_path}", "--webhook-manage-config=a.example.com"):
+        with pytest.raises(SystemExit, match=f"cannot go with {other.split('=')[0]}"):
+            webhook.options_from_args(
+                parse("--webhook-port=9443", "--webhook-inject-ca=x.example.com", other)
+            )
+    with pytest.raises(SystemExit, match="--webhook-inject-ca needs --webhook-port"):
+        webhook.options_from_args(parse("--webhook-inject-ca=x.example.com"))
+
+
 def test_missing_certificate_files_are_reported(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=r"tls\.crt is missing"):
         webhook.options_from_args(parse("--webhook-port=9443", f"--webhook-cert-dir={tmp_path}"))
@@ -71,6 +92,7 @@ def test_missing_certificate_files_are_reported(tmp_path: Path) -> None:
         ["--webhook-service=just-a-name"],
         ["--webhook-service=ns/name:70000"],
         ["--webhook-port=0"],
+        ["--webhook-inject-ca=Bad_Name"],
     ],
 )
 def test_bad_flag_values_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,6 +172,126 @@ def test_register_adds_both_handlers_and_the_server(tmp_path: Path) -> None:
         assert handler.operations == ["CREATE", "UPDATE"]
         assert handler.ignore_failures is True
     assert [h.id for h in registry._activities.get_all_handlers()] == ["webhook-server"]
+
+
+def test_register_with_inject_ca_adds_the_injection_at_start_and_its_cleanup() -> None:
+    registry = kopf.OperatorRegistry()
+    options = webhook.WebhookOptions(port=9443, host="127.0.0.1", inject_ca_config="x.example")
+    admission_handlers.register(options, registry=registry)
+    assert [h.id for h in registry._activities.get_all_handlers()] == [
+        "webhook-server",
+        "webhook-ca-bundle",
+        "webhook-ca-bundle",
+    ]
+
+
+# -- the CA bundle injection, against a fake apiserver ---------------------------------------
+
+CONFIG_PATH = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/cfg.example"
+
+
+class FakeConfigurations:
+    """One ValidatingWebhookConfiguration behind GET and PATCH (None: it does not exist)."""
+
+    def __init__(self, config: dict[str, Any] | None, *, forbid: str = "") -> None:
+        self.config = config
+        self.forbid = forbid
+        self.patches: list[tuple[str, dict[str, Any]]] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        assert request.url.path == CONFIG_PATH, request.url
+        if request.method == self.forbid:
+            return httpx.Response(403, json={"reason": "Forbidden", "message": "no"})
+        if self.config is None:
+            return httpx.Response(404, json={"reason": "NotFound", "message": "gone"})
+        if request.method == "GET":
+            return httpx.Response(200, json=self.config)
+        assert request.method == "PATCH"
+        patch = json.loads(request.content)
+        self.patches.append((request.headers["content-type"], patch))
+        if patch["metadata"]["resourceVersion"] != self.config["metadata"]["resourceVersion"]:
+            return httpx.Response(409, json={"reason": "Conflict", "message": "changed"})
+        by_name = {hook["name"]: hook for hook in self.config["webhooks"]}
+        for change in patch["webhooks"]:
+            by_name[change["name"]]["clientConfig"].update(change["clientConfig"])
+        self.config["metadata"]["resourceVersion"] += "1"
+        return httpx.Response(200, json=self.config)
+
+    def injector(self, ca: bytes = b"CA") -> webhook.CABundleInjector:
+        client = KubeClient(
+            lambda: kopf.ConnectionInfo(server="http://apiserver", token="t"),
+            transport=httpx.MockTransport(self.handle),
+        )
+        return webhook.CABundleInjector(client, "cfg.example", ca)
+
+
+def configuration(*bundles: str | None) -> dict[str, Any]:
+    hooks = []
+    for i, bundle in enumerate(bundles):
+        client_config: dict[str, Any] = {"service": {"name": "svc", "namespace": "ns"}}
+        if bundle is not None:
+            client_config["caBundle"] = bundle
+        hooks.append({"name": f"hook-{i}.cfg.example", "clientConfig": client_config})
+    return {"metadata": {"name": "cfg.example", "resourceVersion": "7"}, "webhooks": hooks}
+
+
+async def test_injection_writes_only_the_stale_ca_bundles() -> None:
+    ca = base64.b64encode(b"CA").decode()
+    fake = FakeConfigurations(configuration(None, ca, "old"))
+    assert await fake.injector().inject() is True
+    ((content_type, patch),) = fake.patches
+    assert content_type == "application/strategic-merge-patch+json"
+    # Conditional on the version read; only the CA bundle of the webhooks that lack it.
+    assert patch == {
+        "metadata": {"resourceVersion": "7"},
+        "webhooks": [
+            {"name": "hook-0.cfg.example", "clientConfig": {"caBundle": ca}},
+            {"name": "hook-2.cfg.example", "clientConfig": {"caBundle": ca}},
+        ],
+    }
+    assert fake.config is not None
+    assert {h["clientConfig"]["caBundle"] for h in fake.config["webhooks"]} == {ca}
+    assert fake.config["webhooks"][0]["clientConfig"]["service"] == {
+        "name": "svc",
+        "namespace": "ns",
+    }
+    # Nothing to do the second time.
+    assert await fake.injector().inject() is False
+    assert len(fake.patches) == 1
+
+
+@pytest.mark.parametrize(
+    ("fake", "message"),
+    [
+        (FakeConfigurations(None), "does not exist: the operator only writes its CA bundle"),
+        (FakeConfigurations(configuration()), "has no webhooks"),
+        (FakeConfigurations(configuration(None), forbid="GET"), "cannot read .* get and patch"),
+        (FakeConfigurations(configuration(None), forbid="PATCH"), "cannot patch .* get and patch"),
+    ],
+    ids=["missing", "empty", "no-get", "no-patch"],
+)
+async def test_injection_refusals_name_the_fix(fake: FakeConfigurations, message: str) -> None:
+    with pytest.raises(webhook.InjectionRefused, match=message):
+        await fake.injector().inject()
+
+
+async def test_kept_ca_bundle_comes_back_after_a_replace(caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeConfigurations(configuration(None))
+    injector = fake.injector()
+    assert await injector.inject() is True
+    keeper = asyncio.create_task(injector.keep(interval=0.01))
+    try:
+        await asyncio.sleep(0.05)
+        assert len(fake.patches) == 1  # unchanged: only read
+        fake.config = configuration(None)  # replaced whole, as `helm upgrade --force` does
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if len(fake.patches) == 2:
+                break
+        assert len(fake.patches) == 2
+        assert "had gone from ValidatingWebhookConfiguration cfg.example" in caplog.text
+    finally:
+        keeper.cancel()
 
 
 def body(spec: dict[str, Any], **metadata: Any) -> kopf.Body:

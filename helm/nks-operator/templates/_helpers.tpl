@@ -106,25 +106,53 @@ part of the ClusterRole in cluster scope). README "RBAC" explains each rule.
   resources: ["nksclusters/finalizers"]
   verbs: ["update"]
 # Secrets are read by name only (credentials, the kubeconfig Secret), never listed or
-# watched; the kubeconfig Secret is written.
+# watched; the kubeconfig Secret is written; a credentials Secret in use carries the
+# operator's finalizer (patch). Never delete: only Argo CD cluster Secrets are deleted.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "create", "update", "delete"]
+  verbs: ["get", "create", "update", "patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
 {{- end }}
 
-{{- define "nks-operator.crdRules" -}}
+{{/*
+Cluster-scoped whatever the watch scope: kopf's CRD watch, and the operator's ownership
+records (one per NKS cluster or node group, shared by every release and namespace).
+*/}}
+{{- define "nks-operator.clusterRules" -}}
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
+- apiGroups: ["nks.nhncloud.com"]
+  resources: ["nksownerships"]
+  verbs: ["get", "create", "update", "delete"]
 {{- end }}
 
-{{- define "nks-operator.secretWriteRules" -}}
+{{/*
+Argo CD cluster Secrets in argocd.namespace: written, and deleted with their NKSCluster.
+*/}}
+{{- define "nks-operator.argocdSecretRules" -}}
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "create", "update", "delete"]
+{{- end }}
+
+{{/*
+"true" when a namespace list needs a Role in argocd.namespace: some namespace may register
+(argocd.allowedNamespaces), or the Argo CD namespace is watched (whose Role cannot delete).
+Cluster-wide scopes cover it in the ClusterRole.
+*/}}
+{{- define "nks-operator.argocdRole" -}}
+{{- if and (eq (include "nks-operator.scope" .) "namespaced") (or .Values.argocd.allowedNamespaces (has .Values.argocd.namespace .Values.watchNamespaces)) }}true{{ end }}
+{{- end }}
+
+{{/*
+The Secret in the release namespace that holds the operator's signing key (made by the
+operator at first start).
+*/}}
+{{- define "nks-operator.signingKeySecret" -}}
+{{- printf "%s-signing-key" (include "nks-operator.fullname" .) }}
 {{- end }}
 
 {{/*

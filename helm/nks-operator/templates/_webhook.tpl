@@ -6,15 +6,17 @@ Names and operator arguments of the validating admission webhook (docs/webhook.m
 {{- end }}
 
 {{/*
-The configuration's name. kopf names each webhook `<handler id>.<this name>`, and
-Kubernetes wants webhook names of three or more dot-separated parts: hence the suffix.
+The configuration's name; each webhook is `<handler id>.<this name>` (the names kopf gives
+its own), and Kubernetes wants webhook names of three or more dot-separated parts: hence
+the suffix.
 */}}
 {{- define "nks-operator.webhookConfigName" -}}
 {{- printf "%s.nks.nhncloud.com" (include "nks-operator.clusterObjectName" .) }}
 {{- end }}
 
 {{/*
-"true" when the operator makes its own certificate and manages the configurations.
+"true" when the operator makes its own certificate and writes its CA bundle into the
+chart's configuration.
 */}}
 {{- define "nks-operator.webhookSelfSigned" -}}
 {{- if and .Values.webhook.enabled (not .Values.webhook.certManager.enabled) }}true{{ end }}
@@ -29,8 +31,8 @@ Kubernetes wants webhook names of three or more dot-separated parts: hence the s
 {{- if .Values.webhook.certManager.enabled }}
 - --webhook-cert-dir={{ include "nks-operator.webhookCertDir" . }}
 {{- else }}
+{{- /* The Service's DNS names go into the self-signed certificate. */}}
 - --webhook-service={{ .Release.Namespace }}/{{ include "nks-operator.webhookServiceName" . }}:443
-- --webhook-manage-config={{ include "nks-operator.webhookConfigName" . }}
-- --webhook-failure-policy={{ .Values.webhook.failurePolicy }}
+- --webhook-inject-ca={{ include "nks-operator.webhookConfigName" . }}
 {{- end }}
 {{- end }}

@@ -6,15 +6,19 @@ operator without a webhook never starts a server nor manages a webhook configura
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import kopf
 
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION, Resource
+from nks_operator.handlers.lifecycle import login_info
+from nks_operator.kube.client import KubeAPIError, KubeClient
 from nks_operator.reconcile import admission
-from nks_operator.webhook import WebhookOptions, build_server
+from nks_operator.webhook import CABundleInjector, InjectionRefused, WebhookOptions, build_server
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,10 @@ def register(options: WebhookOptions, registry: kopf.OperatorRegistry | None = N
         settings.admission.server = server
         settings.admission.managed = options.managed_config
 
+    if options.inject_ca_config is not None:
+        # Self-signed: the certificate is its own CA.
+        _register_injection(options.inject_ca_config, Path(server.certfile).read_bytes(), registry)
+
     for resource, review in (
         (CLUSTER, admission.review_cluster),
         (NODEGROUP, admission.review_nodegroup),
@@ -81,3 +89,32 @@ def register(options: WebhookOptions, registry: kopf.OperatorRegistry | None = N
             ignore_failures=options.ignore_failures,
             registry=registry,
         )(_handler(review))
+
+
+def _register_injection(name: str, ca: bytes, registry: kopf.OperatorRegistry | None) -> None:
+    """Write the CA bundle into the configuration `name` at start (the operator stops if it
+    cannot: a missing configuration or missing RBAC), then keep it there."""
+
+    @kopf.on.startup(id="webhook-ca-bundle", registry=registry)
+    async def inject_ca_bundle(memo: kopf.Memo, **_: Any) -> None:
+        client = KubeClient(login_info)
+        injector = CABundleInjector(client, name, ca)
+        try:
+            await injector.inject()
+        except InjectionRefused as error:
+            await client.aclose()
+            raise kopf.PermanentError(str(error)) from None
+        except KubeAPIError as error:  # changed meanwhile, or the apiserver unavailable
+            await client.aclose()
+            raise kopf.TemporaryError(f"writing the webhook CA bundle: {error}", delay=5) from None
+        memo.webhook_ca_client = client
+        memo.webhook_ca_keeper = asyncio.create_task(injector.keep(), name="webhook CA bundle")
+
+    @kopf.on.cleanup(id="webhook-ca-bundle", registry=registry)
+    async def stop_injecting(memo: kopf.Memo, **_: Any) -> None:
+        keeper: asyncio.Task[None] | None = memo.get("webhook_ca_keeper")
+        if keeper is not None:
+            keeper.cancel()
+        client: KubeClient | None = memo.get("webhook_ca_client")
+        if client is not None:
+            await client.aclose()
