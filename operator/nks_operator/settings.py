@@ -122,7 +122,8 @@ class OperatorSettings:
     # The operator's own namespace (its Lease and signing key); resolved at start from
     # POD_NAMESPACE, else the kubeconfig's namespace, else "default".
     operator_namespace: NamespaceName | None = None
-    # Secret in the operator's namespace holding the key that signs its create intents.
+    # Secret in the operator's namespace holding the key that signs its create intents
+    # (made at first start, shared by the replicas of one install).
     signing_key_secret: Annotated[str, Field(min_length=1, max_length=253)] = (
         "nks-operator-signing-key"
     )

@@ -126,7 +126,7 @@ records (one per NKS cluster or node group, shared by every release and namespac
   verbs: ["list", "watch"]
 - apiGroups: ["nks.nhncloud.com"]
   resources: ["nksownerships"]
-  verbs: ["get", "create", "update", "delete"]
+  verbs: ["get", "list", "create", "update", "delete"]
 {{- end }}
 
 {{/*

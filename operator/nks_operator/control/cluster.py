@@ -4,6 +4,7 @@ optional Argo CD registration."""
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,8 @@ from nks_operator.reconcile.day2 import CONTROL_PLANE, Plan, plan_cluster
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Problem
 from nks_operator.reconcile.reasons import Reason
+
+logger = logging.getLogger(__name__)
 
 # NKS's created_at has whole seconds and may lag the request: a cluster created this long
 # before our intent was recorded is someone else's.
@@ -239,7 +242,9 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         if operation == "SET_IP_ACL":
             p.memory.ip_acl_read_at = -1e9
         if operation == "RENEW_CERTIFICATE":
+            # New certificates whatever the expiry says (a renewal may keep the same date).
             p.memory.kubeconfig_checked_at = -1e9
+            p.memory.kubeconfig_renewed = True
 
     async def when_stable(self, p: Pass, account: Account, observed: Observed) -> Problem | None:
         kubeconfig, problem = await self._write_kubeconfig(p, account, observed.nks_id)
@@ -285,7 +290,9 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
                 "NKSCluster: it is left untouched and the kubeconfig is not written; delete it "
                 "or set spec.kubeconfigSecret.name to another name",
             )
-        if kubeconfig_secret.is_current(current, cluster_id, expiry):
+        if not memory.kubeconfig_renewed and kubeconfig_secret.is_current(
+            current, cluster_id, expiry
+        ):
             status.kubeconfig_secret_name = secret_name
             memory.kubeconfig_checked_at = time.monotonic()
             memory.kubeconfig_expiry = expiry
@@ -300,6 +307,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         status.kubeconfig_secret_name = secret_name
         memory.kubeconfig_checked_at = time.monotonic()
         memory.kubeconfig_expiry = expiry
+        memory.kubeconfig_renewed = False
         refreshed = current is not None
         p.event(
             "Normal",
@@ -400,8 +408,15 @@ async def _delete_argocd_secret(p: Pass, reference: str) -> None:
     namespace, _, name = reference.partition("/")
     if not namespace or not name:
         return
-    existing = await p.ctx.kube.read_secret(namespace, name)
-    if existing is not None and argocd_secret.is_owned(
-        existing, p.namespace, p.name, p.meta["uid"]
-    ):
-        await p.ctx.kube.delete_secret(namespace, existing)
+    try:
+        existing = await p.ctx.kube.read_secret(namespace, name)
+        if existing is not None and argocd_secret.is_owned(
+            existing, p.namespace, p.name, p.meta["uid"]
+        ):
+            await p.ctx.kube.delete_secret(namespace, existing)
+    except KubeAPIError as error:
+        if error.status not in (401, 403):
+            raise
+        # A place the operator may no longer write (an older release's Argo CD namespace,
+        # outside today's RBAC): a deletion must not hang on it.
+        logger.warning("%s: cannot remove the Argo CD Secret %s: %s", p.key, reference, error)

@@ -26,6 +26,7 @@ class ResourceMemory:
     # When the kubeconfig Secret was last found current (read again once per slow resync).
     kubeconfig_checked_at: float = -1e9
     kubeconfig_expiry: str | None = None  # the certificate expiry it was checked for
+    kubeconfig_renewed: bool = False  # a renewal succeeded: read the kubeconfig again
     # Refresh time of the snapshot that first missed this resource: it is gone only when
     # a later read misses it too (the snapshot may predate its creation).
     missing_since: float | None = None
