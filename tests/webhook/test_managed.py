@@ -166,3 +166,18 @@ def test_valid_object_is_admitted_and_immutable_fields_are_kept(
 
     wait_for(finalized, timeout=20, what="the operator's finalizer")
     operator.assert_alive()
+
+
+def test_the_admins_argocd_policy_is_refused_at_apply_time(
+    operator: WebhookOperator, kubectl: Kubectl, wh_namespace: str
+) -> None:
+    """This operator runs with the default policy: only its own namespace registers."""
+    wait_until_refusing(kubectl, wh_namespace, CLUSTER_WEBHOOK)
+    registration = {"enabled": True, "project": wh_namespace}
+    result = apply(kubectl, wh_namespace, cluster("registers", argocd=registration))
+    assert result.returncode != 0
+    message = f"namespace {wh_namespace} may not register clusters in Argo CD"
+    assert denial(CLUSTER_WEBHOOK, message) in result.stderr
+    # Without a registration the same cluster is admitted.
+    admitted = apply(kubectl, wh_namespace, cluster("registers"), "--dry-run=server")
+    assert admitted.returncode == 0, admitted.stderr

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 
+from nks_operator.api.cluster import ArgoCDRegistration
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION, Resource
 from nks_operator.handlers.lifecycle import login_info
 from nks_operator.kube.client import KubeAPIError, KubeClient
-from nks_operator.reconcile import admission
+from nks_operator.reconcile import admission, policy
+from nks_operator.settings import OperatorSettings
 from nks_operator.webhook import CABundleInjector, InjectionRefused, WebhookOptions, build_server
 
 logger = logging.getLogger(__name__)
@@ -49,10 +52,25 @@ def review_request(
     )
 
 
-def _handler(review: Review) -> Callable[..., Any]:
-    async def validate(body: kopf.Body, old: kopf.Body | None, **_: Any) -> None:
+def argocd_policy(body: Mapping[str, Any], settings: OperatorSettings | None) -> list[str]:
+    """The admin's Argo CD policy (reconcile/policy.py), refused at apply time too."""
+    metadata = body.get("metadata") or {}
+    raw = (body.get("spec") or {}).get("argocd")
+    if settings is None or raw is None or metadata.get("deletionTimestamp"):
+        return []
+    try:
+        registration = ArgoCDRegistration.model_validate(raw)
+    except ValidationError:
+        return []  # the spec review reports it
+    return policy.argocd_refusals(settings, str(metadata.get("namespace") or ""), registration)
+
+
+def _handler(review: Review, check_policy: bool) -> Callable[..., Any]:
+    async def validate(body: kopf.Body, old: kopf.Body | None, memo: kopf.Memo, **_: Any) -> None:
         try:
             problems = review_request(review, body, old)
+            if check_policy:
+                problems += argocd_policy(body, memo.get("settings"))
         except Exception:
             # A bug here must not block every apply: the operator checks the spec again.
             logger.exception("admission review failed; admitting, the operator re-checks")
@@ -76,9 +94,9 @@ def register(options: WebhookOptions, registry: kopf.OperatorRegistry | None = N
         # Self-signed: the certificate is its own CA.
         _register_injection(options.inject_ca_config, Path(server.certfile).read_bytes(), registry)
 
-    for resource, review in (
-        (CLUSTER, admission.review_cluster),
-        (NODEGROUP, admission.review_nodegroup),
+    for resource, review, check_policy in (
+        (CLUSTER, admission.review_cluster, True),
+        (NODEGROUP, admission.review_nodegroup, False),
     ):
         kopf.on.validate(
             GROUP,
@@ -88,7 +106,7 @@ def register(options: WebhookOptions, registry: kopf.OperatorRegistry | None = N
             operations=OPERATIONS,
             ignore_failures=options.ignore_failures,
             registry=registry,
-        )(_handler(review))
+        )(_handler(review, check_policy))
 
 
 def _register_injection(name: str, ca: bytes, registry: kopf.OperatorRegistry | None) -> None:
