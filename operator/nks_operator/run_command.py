@@ -219,7 +219,9 @@ def run(args: argparse.Namespace) -> int:
     import kopf
 
     import nks_operator.handlers  # noqa: F401  (registers the handlers)
-    from nks_operator.handlers import shard
+    from nks_operator.handlers import namespaces, shard
+
+    namespaces.install()
 
     try:
         selector = shard.parse_selector(args.selector)

@@ -167,6 +167,13 @@ def tenancy(
                 kubectl("delete", "namespace", namespace, "--wait=false")
 
 
+def on_defaults(name: str, **spec: Any) -> dict[str, Any]:
+    """An NKSCluster without credentialsRef: the operator's default credentials."""
+    manifest = cluster_manifest(name, **spec)
+    manifest["spec"].pop("credentialsRef", None)
+    return manifest
+
+
 def ready(api: client.ApiClient, ns: str, name: str, timeout: float = 90) -> dict[str, Any]:
     return wait_condition(api, "nksclusters", ns, name, "Ready", "True", timeout=timeout)
 
@@ -188,7 +195,7 @@ def said(api: client.ApiClient, ns: str, name: str) -> str:
 @pytest.fixture(scope="module")
 def team_a_cluster(tenancy: Tenancy, kubectl: Any, kube_api: client.ApiClient) -> str:
     """Team A's production cluster, made with the default credentials: its NKS id."""
-    apply(kubectl, tenancy.a, cluster_manifest("prod"))
+    apply(kubectl, tenancy.a, on_defaults("prod"))
     return str(ready(kube_api, tenancy.a, "prod")["status"]["clusterID"])
 
 
@@ -203,14 +210,14 @@ def test_a_second_resource_never_takes_over_a_managed_cluster(
     writes = t.sim.writes()
 
     # By id: team A's cluster, named in team B's spec.
-    apply(kubectl, t.b, cluster_manifest("by-id", clusterID=prod))
+    apply(kubectl, t.b, on_defaults("by-id", clusterID=prod))
     obj = refused(kube_api, t.b, "by-id", "ManagedByAnotherResource")
     assert "clusterID" not in obj["status"]
     # By name, and by name through a hand-written create intent (the operator's own
     # record, forged: it must not make the operator adopt what it finds by that name).
-    apply(kubectl, t.b, cluster_manifest("by-name", clusterName="prod"))
+    apply(kubectl, t.b, on_defaults("by-name", clusterName="prod"))
     refused(kube_api, t.b, "by-name", "ClusterNameInUse")
-    forged = cluster_manifest("forged", clusterName="prod")
+    forged = on_defaults("forged", clusterName="prod")
     intent = {"name": "prod", "requestedAt": "2000-01-01T00:00:00Z", "signature": "0" * 64}
     forged["metadata"]["annotations"] = {CREATE_REQUESTED: json.dumps(intent)}
     apply(kubectl, t.b, forged)
@@ -239,7 +246,7 @@ def test_a_status_written_by_someone_else_is_not_trusted(
     tenancy: Tenancy, team_a_cluster: str, kubectl: Any, kube_api: client.ApiClient
 ) -> None:
     t, prod = tenancy, team_a_cluster
-    apply(kubectl, t.b, cluster_manifest("own"))
+    apply(kubectl, t.b, on_defaults("own"))
     own = ready(kube_api, t.b, "own")["status"]["clusterID"]
     # Someone with access to team B's status points it at team A's cluster and Secret.
     forged = {"clusterID": prod, "argocdSecret": f"{t.a}/prod-kubeconfig"}
@@ -275,7 +282,7 @@ def test_default_credentials_serve_only_the_namespaces_the_admin_lists(
 ) -> None:
     t = tenancy
     writes = t.sim.writes()
-    apply(kubectl, t.c, cluster_manifest("no-defaults"))
+    apply(kubectl, t.c, on_defaults("no-defaults"))
     obj = refused(kube_api, t.c, "no-defaults", "DefaultCredentialsNotAllowed")
     assert obj["status"]["phase"] == "Pending"
     assert "NKS_DEFAULT_CREDENTIALS_NAMESPACES" in condition(obj, "Ready")["message"]
@@ -391,7 +398,7 @@ def test_argocd_registration_follows_the_admins_policy(
         (t.a, "a-labels", {"enabled": True, "project": t.a, "labels": {"tier": "gold"}}),
     ]
     for namespace, cluster, spec in cases:
-        apply(kubectl, namespace, cluster_manifest(cluster, argocd=spec))
+        apply(kubectl, namespace, on_defaults(cluster, argocd=spec))
     for namespace, cluster, _ in cases:
         obj = refused(kube_api, namespace, cluster, "NotPermitted")
         assert obj["status"]["phase"] == "Failed"
@@ -413,7 +420,7 @@ def test_secrets_the_operator_did_not_make_are_left_untouched(
         t.a, client.V1Secret(metadata=client.V1ObjectMeta(name="taken"), data=mine)
     )
     before = core.read_namespaced_secret("taken", t.a).metadata.resource_version
-    apply(kubectl, t.a, cluster_manifest("named", kubeconfigSecret={"name": "taken"}))
+    apply(kubectl, t.a, on_defaults("named", kubeconfigSecret={"name": "taken"}))
     obj = refused(kube_api, t.a, "named", "SecretNotOwned")
     assert "left untouched" in condition(obj, "Ready")["message"]
     assert core.read_namespaced_secret("taken", t.a).metadata.resource_version == before
@@ -424,7 +431,7 @@ def test_secrets_the_operator_did_not_make_are_left_untouched(
     # A name that is not a Secret name never reaches the operator.
     bad = kubectl(
         "apply", "-n", t.a, "-f", "-", check=False,
-        input=json.dumps(cluster_manifest("bad-name", kubeconfigSecret={"name": "../etc"})),
+        input=json.dumps(on_defaults("bad-name", kubeconfigSecret={"name": "../etc"})),
     )  # fmt: skip
     assert bad.returncode != 0 and "kubeconfigSecret.name" in bad.stderr
     kubectl("delete", "nksc", "named", "-n", t.a, "--wait=false")
