@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     condition,
     credentials_secret,
     events,
+    example,
     get,
     new_tenant,
     wait_condition,
@@ -254,6 +255,19 @@ async def test_adoption_by_cluster_id_and_name_in_use(
     assert obj["status"]["clusterID"] == cluster_id
     assert sim.writes() == {"create_cluster": 1}  # ours, made directly above
     assert len(sim.clusters()) == 1
+    # Its default worker belongs to the NKSCluster: an NKSNodeGroup naming it is refused.
+    default_worker = next(
+        g["uuid"] for g in sim.clusters()[0]["nodegroups"] if g["name"] == "default-worker"
+    )
+    group = example("nksnodegroup.yaml")
+    group["metadata"]["name"] = "second-owner"
+    group["spec"].update(clusterRef={"name": "adopted"}, nodeGroupID=default_worker)
+    apply(kubectl, ns, group)
+    refused = wait_condition(
+        kube_api, "nksnodegroups", ns, "second-owner", "Ready", "False", "InvalidSpec"
+    )
+    assert "which its NKSCluster manages" in condition(refused, "Ready")["message"]
+    assert sim.writes() == {"create_cluster": 1}
 
 
 def test_cluster_deleted_behind_our_back_is_reported_not_recreated(

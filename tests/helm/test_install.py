@@ -248,7 +248,8 @@ def test_install_upgrade_uninstall_all_namespaces(
     assert not can_i(kubectl, release, "watch", "secrets", *anywhere)
     for verb in ("get", "create", "update", "delete"):
         assert can_i(kubectl, release, verb, f"{OWNERSHIPS}/any")
-    for verb in ("list", "watch", "patch"):
+    assert can_i(kubectl, release, "list", OWNERSHIPS)  # what a resource's records name
+    for verb in ("watch", "patch"):
         assert not can_i(kubectl, release, verb, OWNERSHIPS)
     assert not can_i(kubectl, release, "create", "validatingwebhookconfigurations")
     assert not can_i(kubectl, release, "get", "configmaps", "-n", ns)

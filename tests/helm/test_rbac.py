@@ -26,7 +26,9 @@ from tests.helm.helpers import (
 RW = ["get", "list", "watch", "patch"]
 CRDS = triples("apiextensions.k8s.io", ["customresourcedefinitions"], ["list", "watch"])
 # The operator's ownership records: cluster-scoped, so in the ClusterRole in every scope.
-OWNERSHIPS = triples("nks.nhncloud.com", ["nksownerships"], ["get", "create", "update", "delete"])
+OWNERSHIPS = triples(
+    "nks.nhncloud.com", ["nksownerships"], ["get", "list", "create", "update", "delete"]
+)
 CLUSTER_WIDE = CRDS | OWNERSHIPS
 IN_NAMESPACE = (
     triples("nks.nhncloud.com", ["nksclusters"], RW)

@@ -17,6 +17,7 @@ from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.compute import Server
 from nks_operator.nks.listing import Listing
 from nks_operator.nks.models import NodeGroupCreateRequest
+from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import conditions, payloads, phase, validation
@@ -27,6 +28,8 @@ from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Stage
 from nks_operator.reconcile.reasons import Reason
 from nks_operator.runtime.cache import ObjectKey
+
+RESERVED_GROUPS = (DEFAULT_WORKER, "default-master")
 
 
 class Parent:
@@ -177,6 +180,12 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         if observed is not None:
             group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
             assert group is not None
+            if group.name in RESERVED_GROUPS:
+                # Its NKSCluster manages it: two resources would fight over it.
+                problems.append(
+                    f"spec.nodeGroupID names the cluster's {group.name} node group, which its "
+                    "NKSCluster manages (spec.defaultWorker)"
+                )
             drift = observing.nodegroup_drift(spec, self.nks_name(spec, p.name), group)
         return problems, drift
 
