@@ -20,6 +20,7 @@ from nks_operator import webhook
 from nks_operator.cli import build_parser
 from nks_operator.handlers import admission as admission_handlers
 from nks_operator.kube.client import KubeClient
+from nks_operator.settings import OperatorSettings
 from tests.unit.specs import CLUSTER_SPEC
 
 
@@ -304,7 +305,7 @@ async def call(kind: str, new: kopf.Body, old: kopf.Body | None = None) -> None:
         webhook.WebhookOptions(port=9443, cert_dir=Path("/nonexistent")), registry=registry
     )
     handler = next(h for h in registry._webhooks.get_all_handlers() if h.id == f"validate-{kind}")
-    await handler.fn(body=new, old=old)
+    await handler.fn(body=new, old=old, memo=kopf.Memo(settings=OperatorSettings()))
 
 
 async def test_problems_become_one_422_answer() -> None:

@@ -271,6 +271,9 @@ class _BoundedDecoder:
 
 async def _read_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
     """Up to `limit` bytes of the decoded body, and whether that was all of it."""
+    if response.is_stream_consumed:  # given in memory (httpx.MockTransport): decoded already
+        content = response.content
+        return content[:limit], len(content) <= limit
     decoder = _BoundedDecoder(response.headers.get("content-encoding", ""))
     chunks: list[bytes] = []
     size = 0
