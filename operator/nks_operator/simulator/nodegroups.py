@@ -120,7 +120,8 @@ def create_nodegroup(
     name = rules.check_name(body.get("name"), "node group")
     flavor_id = rules.require_uuid(body, "flavor_id")
     image_id = rules.require_uuid(body, "image_id")
-    # 0 nodes: NHN's provider creates such groups (docs/nks-api-notes.md, "Node counts").
+    # 0 nodes: NHN's provider creates such groups (docs/nks-api-notes.md, "Node groups and
+    # node counts").
     count = rules.as_int(body.get("node_count", 1), "node_count", 0, max_nodes)
     if "labels" not in body:
         raise BadRequest("Mandatory field missing: labels")

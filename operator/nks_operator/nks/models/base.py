@@ -264,7 +264,10 @@ def _json_list(value: Any) -> Any:
 
 def _json_object(value: Any) -> Any:
     """An object label as NKS answers it: a JSON object or its JSON text; `""`, `"null"` and
-    null are unset (None); any other text or type is unreadable."""
+    null are unset (None); any other text or type is unreadable (a model given to a request
+    passes as it is)."""
+    if isinstance(value, BaseModel):
+        return value
     if isinstance(value, str):
         text = value.strip()
         if not text:
