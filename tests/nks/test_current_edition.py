@@ -324,12 +324,37 @@ async def test_addons(nks: NKSClient, admin: httpx.AsyncClient, cluster_id: str)
     )
 
 
-async def test_addons_when_options_are_refused_and_only_documented_paths_serve(
+@pytest.mark.parametrize("paths", ["with_slash", "without_slash"])
+async def test_addon_paths_in_either_form(
+    nks: NKSClient, admin: httpx.AsyncClient, cluster_id: str, paths: str
+) -> None:
+    await sim(admin, "PATCH", "/config", {"addon_paths": paths})
+    for _ in range(2):
+        assert await nks.list_addon_types()
+        assert await nks.list_addon_catalogue()
+        assert await nks.list_cluster_addons(cluster_id)
+    await nks.install_addon(
+        cluster_id, name="metrics-server", version="v0.4.4-nks1", resolve_conflicts="none"
+    )
+    calls = (await sim(admin, "GET", "/calls"))["log"]
+    addon_calls = [(c["operation"], c["path"].endswith("/"), c["status"]) for c in calls]
+    addon_calls = [c for c in addon_calls if "addon" in c[0]]
+    if paths == "with_slash":  # the CE's form, sent first
+        assert {status for _, _, status in addon_calls} <= {200, 202}
+    else:  # one 404 per operation, then the form that answered is kept
+        refused = [(op, slash) for op, slash, status in addon_calls if status == 404]
+        assert sorted(refused) == sorted(
+            [(op, True) for op in ("list_addon_types", "list_addon_catalogue")]
+            + [("list_cluster_addons", True), ("install_addon", True)]
+        )
+    with pytest.raises(NotFoundError):  # a cluster that is not there: 404 in both forms
+        await nks.list_cluster_addons(new_id())
+
+
+async def test_addons_when_options_are_refused(
     nks: NKSClient, admin: httpx.AsyncClient, cluster_id: str
 ) -> None:
-    await sim(admin, "PATCH", "/config", {"addon_options": "refused", "addon_paths": "documented"})
-    assert await nks.list_addon_catalogue()  # the client uses the documented paths
-    assert await nks.list_cluster_addons(cluster_id)
+    await sim(admin, "PATCH", "/config", {"addon_options": "refused"})
     with pytest.raises(InvalidRequestError, match="options"):
         await nks.install_addon(
             cluster_id,

@@ -243,18 +243,20 @@ async def test_addon_options_knob(nks: Nks, http: httpx.AsyncClient, cpath: str)
     assert done["options"] == {"replicas": "1"}  # the schema's default
 
 
-@pytest.mark.parametrize("paths", ["either", "documented"])
+@pytest.mark.parametrize("paths", ["either", "with_slash", "without_slash"])
 async def test_addon_paths_knob(nks: Nks, http: httpx.AsyncClient, cpath: str, paths: str) -> None:
     await configure(http, addon_paths=paths)
-    assert (await nks.get(f"{cpath}/addons/")).status_code == 200  # as the CE writes it
-    assert (await nks.get("/v1/addons/")).status_code == 200
-    assert (await nks.get("/v1/addon_types/")).status_code == 200
-    other = [f"{cpath}/addons", "/v1/addons", "/v1/addon_types", f"{cpath}/addons/coredns/"]
-    for path in other:
-        response = await nks.get(path)
-        if paths == "either":
-            assert response.status_code == 200, path
-        else:
+    slashed = [f"{cpath}/addons/", "/v1/addons/", "/v1/addon_types/"]
+    for path in slashed:
+        with_slash, without = await nks.get(path), await nks.get(path.rstrip("/"))
+        assert with_slash.status_code == (404 if paths == "without_slash" else 200), path
+        assert without.status_code == (404 if paths == "with_slash" else 200), path
+    # Paths the CE writes without a slash are served as written, whatever the knob.
+    assert (await nks.get(f"{cpath}/addons/coredns")).status_code == 200
+    for form, refused in ((f"{cpath}/addons/", "without_slash"), (f"{cpath}/addons", "with_slash")):
+        response = await nks.post(form, install_body())
+        if paths == refused:
             assert_error(response, 404)
-    response = await nks.post(f"{cpath}/addons", install_body())
-    assert response.status_code == (202 if paths == "either" else 404)
+    installs = (await http.get("/_sim/calls?operation=install_addon")).json()["log"]
+    expected = {"either": [202, 409], "with_slash": [202, 404], "without_slash": [404, 202]}
+    assert [c["status"] for c in installs] == expected[paths]  # a refused form is a call too

@@ -139,6 +139,8 @@ class NKSClient:
             max_answer_bytes=max_answer_bytes,
             call_timeout=call_timeout,
         )
+        # Operations whose path answered without its trailing slash (see `_call`).
+        self._unslashed: set[Operation] = set()
 
     @property
     def retry(self) -> RetryPolicy:
@@ -188,9 +190,10 @@ class NKSClient:
 
     # -- plumbing -----------------------------------------------------------------------
 
-    def _url(self, operation: Operation, path: Mapping[str, str]) -> str:
+    def _url(self, operation: Operation, path: Mapping[str, str], *, slash: bool = True) -> str:
         quoted = {name: quote(str(value), safe="") for name, value in path.items()}
-        return self.endpoints.nks + operation.route.path.format(**quoted)
+        template = operation.route.path if slash else operation.route.path.rstrip("/")
+        return self.endpoints.nks + template.format(**quoted)
 
     async def _call(
         self,
@@ -201,9 +204,33 @@ class NKSClient:
         params: Mapping[str, str] | None = None,
         expected: Sequence[int] = _READ_OK,
     ) -> httpx.Response:
+        """One call. A path the current edition writes with a trailing slash (the add-on
+        lists and install) may be served only without it (a CLI measured against the
+        service lists so; unknown which holds): a 404 is tried once in the other form -
+        safe for the install too, a 404 changes nothing - and the form that answered is
+        kept for this client."""
+        slash = operation not in self._unslashed
+        try:
+            return await self._send(operation, path or {}, body, params, expected, slash)
+        except NotFoundError:
+            if not operation.route.path.endswith("/"):
+                raise
+            response = await self._send(operation, path or {}, body, params, expected, not slash)
+            self._unslashed ^= {operation}
+            return response
+
+    async def _send(
+        self,
+        operation: Operation,
+        path: Mapping[str, str],
+        body: NKSModel | None,
+        params: Mapping[str, str] | None,
+        expected: Sequence[int],
+        slash: bool,
+    ) -> httpx.Response:
         return await self.session.send(
             operation,
-            self._url(operation, path or {}),
+            self._url(operation, path, slash=slash),
             headers=API_VERSION_HEADER,
             body=body,
             params=params,

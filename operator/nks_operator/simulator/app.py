@@ -3,9 +3,9 @@ every call goes through - faults, identity, microversion, lifecycle catch-up, th
 handler, error shaping and the call log, in that order.
 
 Operations sharing a method and path (the node group `PATCH` types) share one route that
-picks the operation by the body's `type`; add-on paths are also served with (or without)
-the trailing slash the current edition writes, unless the `addon_paths` knob says
-`documented`.
+picks the operation by the body's `type`; the add-on paths the current edition writes with
+a trailing slash (lists, install) are served with and without it, as the `addon_paths`
+knob allows.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from nks_operator.simulator.errors import (
     ApiError,
     BadRequest,
     KeystoneError,
+    NotFound,
     OperationInProgress,
     nks_error_body,
     status_title,
@@ -110,10 +111,11 @@ def create_app(sim: Simulator) -> web.Application:
     for operation, route in ROUTES.items():
         shared.setdefault((route.method, route.path), []).append(operation)
     for (method, path), operations in shared.items():
-        app.router.add_route(method, path, _endpoint(operations, documented=True))
-        if "/addon" in path:  # the other form of an add-on path (`addon_paths` knob)
-            other = path.removesuffix("/") if path.endswith("/") else path + "/"
-            app.router.add_route(method, other, _endpoint(operations, documented=False))
+        if path.endswith("/"):  # served without the slash too (`addon_paths` knob)
+            app.router.add_route(method, path, _endpoint(operations, slash=True))
+            app.router.add_route(method, path.rstrip("/"), _endpoint(operations, slash=False))
+        else:
+            app.router.add_route(method, path, _endpoint(operations))
     admin.register(app, SIMULATOR)
     return app
 
@@ -216,14 +218,19 @@ def _to_response(reply: Reply, request_id: str, versioned: bool) -> web.Response
     return web.json_response(reply.body, status=reply.status, headers=headers)
 
 
+_REFUSED_FORM = {True: "without_slash", False: "with_slash"}
+
+
 def _endpoint(
-    operations: list[Operation], documented: bool
+    operations: list[Operation], slash: bool | None = None
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """`slash`: this path is one form of a path the current edition writes with a trailing
+    slash (True: that form; False: without it), served as `addon_paths` allows."""
     by_type = {op.route.body_type: op for op in operations if op.route.body_type is not None}
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        if not documented and request.app[SIMULATOR].config.addon_paths == "documented":
-            raise web.HTTPNotFound()
+        if slash is not None and request.app[SIMULATOR].config.addon_paths == _REFUSED_FORM[slash]:
+            return await _dispatch(request, operations[0], _no_such_path)  # logged as a call
         if not by_type:
             return await _dispatch(request, operations[0])
         operation = by_type.get(await _body_type(request))
@@ -231,7 +238,7 @@ def _endpoint(
             return await _dispatch(request, operations[0], _refuse_type(sorted(by_type)))
         return await _dispatch(request, operation)
 
-    handle.__name__ = f"nks_{operations[0].value}" + ("" if documented else "_other_path")
+    handle.__name__ = f"nks_{operations[0].value}" + ("_no_slash" if slash is False else "")
     return handle
 
 
@@ -242,6 +249,12 @@ async def _body_type(request: web.Request) -> Any:
     except ValueError:
         return None
     return body.get("type") if isinstance(body, dict) else None
+
+
+def _no_such_path(
+    sim: Simulator, ctx: RequestContext, params: Mapping[str, str], query: Any, body: Any
+) -> Reply:
+    raise NotFound("The resource could not be found.")
 
 
 def _refuse_type(known: list[str]) -> Handler:

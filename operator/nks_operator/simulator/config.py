@@ -156,10 +156,11 @@ class SimulatorConfig(BaseModel):
         description="Whether add-on install / update take `options` (contested: the CE "
         "bodies have none, the user guide says they take options)",
     )
-    addon_paths: Literal["either", "documented"] = Field(
+    addon_paths: Literal["either", "with_slash", "without_slash"] = Field(
         default="either",
-        description="Add-on list and install paths with or without the trailing slash "
-        "(`either`), or only as the CE writes them (`documented`; unknown which holds)",
+        description="The add-on list and install paths, which the CE writes with a trailing "
+        "slash: served in both forms, only with it (the CE), or only without it (how a CLI "
+        "used against the live service lists); unknown which holds",
     )
     cni_update_api: bool = Field(
         default=False,
