@@ -333,7 +333,8 @@ def test_cluster_settings(ready_cluster: str, kubectl: Any, kube_api: Any, sim: 
     wait_idle(kube_api, ns, "nksclusters", "demo")
     assert sim.writes()["renew_certificate"] == 1  # once per annotation value
 
-    # Flannel -> Calico.
+    # Flannel -> Calico, through the copy's CNI change API (the current edition has none).
+    sim.patch_config(cni_update_api=True)
     sim.http.patch(
         f"/_sim/clusters/{cluster_id}", json={"labels": {"cni_driver": "flannel"}}
     ).raise_for_status()

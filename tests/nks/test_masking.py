@@ -10,6 +10,8 @@ import respx
 from pydantic import SecretStr
 
 from nks_operator.nks import (
+    Cluster,
+    ClusterCreateLabels,
     Credentials,
     ExtraVolume,
     InvalidRequestError,
@@ -21,6 +23,7 @@ from nks_operator.nks import (
     TokenCache,
 )
 from nks_operator.nks.masking import scrub
+from nks_operator.nks.models import ControlPlaneLog, ControlPlaneLogUpdate
 
 from .conftest import IDENTITY_URL, NKS_URL, PASSWORD, TOKEN, token_body
 
@@ -195,3 +198,59 @@ async def test_logs_hold_no_secrets(
 def test_scrub_ignores_trivial_secrets() -> None:
     assert scrub("a token abc", ["abc", None, ""]) == "a token abc"
     assert scrub(f"x{TOKEN}y", [TOKEN]) == "x***y"
+
+
+# -- the control-plane log app key (the current edition) ---------------------------------
+
+SGW = "48f4ff38-d14b-4f34-a40c-705524e6a755"
+
+
+def _lncs() -> ControlPlaneLog:
+    return ControlPlaneLog(enable=True, type="lncs", sgw=SGW, lncs_appkey=SecretStr(APPKEY))
+
+
+def test_control_plane_log_app_key_masked_but_sent() -> None:
+    settings = _lncs()
+    assert_clean(repr(settings))
+    assert_clean(str(ControlPlaneLogUpdate(control_plane_log=settings)))
+    assert (
+        ControlPlaneLogUpdate(control_plane_log=settings).to_wire()["control_plane_log"][
+            "lncs_appkey"
+        ]
+        == APPKEY
+    )
+    # At create it is a label of JSON text: the key is inside the text, and only there.
+    labels = ClusterCreateLabels(
+        availability_zone="kr1-pub-a",
+        node_image="img",
+        boot_volume_type="General SSD",
+        boot_volume_size=20,
+        kube_tag="v1.28.3",
+        master_lb_floating_ip_enabled=False,
+        control_plane_log=settings,
+    )
+    assert_clean(repr(labels))
+    assert APPKEY in labels.to_wire()["control_plane_log"]
+    # An answer that shows the label keeps the key a secret too.
+    answer = Cluster.model_validate(
+        {"uuid": CL, "labels": {"control_plane_log": labels.to_wire()["control_plane_log"]}}
+    )
+    assert_clean(repr(answer))
+    shown = answer.labels.control_plane_log
+    assert shown is not None and shown.lncs_appkey is not None
+    assert shown.lncs_appkey.get_secret_value() == APPKEY
+
+
+async def test_an_echoed_app_key_is_scrubbed_from_errors(
+    client: NKSClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.patch(f"{NKS_URL}/v1/clusters/{CL}").mock(
+        return_value=httpx.Response(
+            400, json={"errors": [{"status": 400, "detail": f"appkey {APPKEY} is not valid"}]}
+        )
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        await client.set_control_plane_log(CL, _lncs())
+    assert_clean(str(caught.value))
+    assert_clean(repr(caught.value))
+    assert "***" in str(caught.value)

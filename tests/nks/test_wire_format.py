@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from nks_operator.nks import (
     ActionResponse,
@@ -29,7 +29,15 @@ from nks_operator.nks import (
     NodeGroupCreateRequest,
     Operation,
 )
-from nks_operator.nks.models import IPACLUpdate, ServiceGatewayUpdate
+from nks_operator.nks.models import (
+    CatalogueAddon,
+    ControlPlaneLog,
+    IPACLUpdate,
+    MetricRule,
+    ScaleInPolicy,
+    ScaleOutPolicy,
+    ServiceGatewayUpdate,
+)
 
 from .conftest import NKS_URL, TOKEN
 
@@ -543,6 +551,259 @@ CASES = [
             == (["v1.9.1", "v1.26.3", "v1.27.3", "v1.28.3"], ["v1.27.3", "v1.28.3"])
             or pytest.fail(repr(r))
         ),
+    ),
+]
+
+
+# -- the current edition (docs/nks-api-notes.md, "The current edition") ------------------
+
+ADDON = "c5a1f1d4-7c2e-4a0b-9a43-0d7f0b1c2e3f"
+SGW = "48f4ff38-d14b-4f34-a40c-705524e6a755"
+SUBNET = "4fdf5b80-3d35-43f5-a5c1-010a3b6c8e90"
+INSTALLED_ANSWER = {
+    "uuid": ADDON,
+    "project_id": "p",
+    "cluster_uuid": CL,
+    "cluster_name": "demo",
+    "type": "kube-dns",
+    "name": "coredns",
+    "version": "1.8.4-nks1",
+    "options": {},
+    "status": "UPDATE_COMPLETE",
+    "status_reason": None,
+    "scope": "cluster",
+    "target_uuid": CL,
+    "created_at": "2026-03-01T01:02:03+00:00",
+    "updated_at": "2026-03-01T01:05:03+00:00",
+}
+CATALOGUE_ANSWER = {
+    "uuid": ADDON,
+    "type": "cni",
+    "name": "calico",
+    "version": "v3.28.2-nks1",
+    "description": "Calico",
+    "deploy_target": "cluster",
+    "k8s_min_version": "v1.26.0",
+    "k8s_max_version": None,
+    "option_schemas": [
+        {
+            "name": "mode",
+            "data_type": "SELECT",
+            "default": "vxlan",
+            "updatable": False,
+            "mandatory": False,
+            "choices": ["vxlan", "ebpf"],
+        }
+    ],
+}
+
+
+def _is_catalogue_entry(entry: Any) -> None:
+    assert isinstance(entry, CatalogueAddon)
+    mode = entry.option("mode")
+    assert mode is not None and (mode.data_type, mode.default, mode.updatable) == (
+        "SELECT",
+        "vxlan",
+        False,
+    )
+    assert mode.choices == ["vxlan", "ebpf"] and entry.k8s_max_version is None
+
+
+CASES += [
+    Case(
+        Operation.SET_NODE_LABELS,
+        lambda c: c.set_node_labels(CL, NG, {"env": "prod", "example.com/tier": "web"}),
+        f"/v1/clusters/{CL}/nodegroups/{NG}",
+        {"type": "k8s_node_labels", "k8s_node_labels": {"env": "prod", "example.com/tier": "web"}},
+        202,
+        UUID_ANSWER,
+        _is_action,
+    ),
+    Case(
+        Operation.SET_METRIC_AUTOSCALER,
+        lambda c: c.set_metric_autoscaler(
+            CL,
+            NG,
+            scale_out=ScaleOutPolicy(
+                enable=True,
+                max_node_count=5,
+                rules_operator="OR",
+                delay=5,
+                adjustment_count=2,
+                rules=[MetricRule(metric="GROUP_CPU_USAGE", threshold=80, duration=3)],
+            ),
+            scale_in=ScaleInPolicy(enable=False),
+        ),
+        f"/v1/clusters/{CL}/nodegroups/{NG}",
+        {
+            "type": "metric_base_autoscale",
+            "mba_scale_out": {
+                "enable": True,  # a JSON boolean, as the table types it
+                "max_node_count": 5,
+                "rules_operator": "OR",
+                "delay": 5,
+                "adjustment_count": 2,
+                "rules": [{"metric": "GROUP_CPU_USAGE", "threshold": 80, "duration": 3}],
+            },
+            "mba_scale_in": {"enable": False},
+        },
+        202,
+        UUID_ANSWER,
+        _is_action,
+    ),
+    Case(
+        Operation.SET_FIP_AUTO_BIND,
+        lambda c: c.set_fip_auto_bind(CL, NG, enable=True, subnet=SUBNET, selector="pool-a"),
+        f"/v1/clusters/{CL}/nodegroups/{NG}",
+        {
+            "type": "fip_auto_bind",
+            "fip_auto_bind_update_info": {
+                "fip_auto_bind_enable": True,
+                "fip_bind_subnet": SUBNET,
+                "fip_selector": "pool-a",
+            },
+        },
+        202,
+        UUID_ANSWER,
+        _is_action,
+    ),
+    Case(
+        Operation.SET_CONTROL_PLANE_LOG,
+        lambda c: c.set_control_plane_log(
+            CL,
+            ControlPlaneLog(
+                enable=True,
+                type="lncs",
+                sgw=SGW,
+                upload_interval=10,
+                lncs_appkey=SecretStr("lncs-app-key-0001"),
+            ),
+        ),
+        f"/v1/clusters/{CL}",
+        {
+            "type": "control_plane_log",
+            "control_plane_log": {
+                "enable": True,
+                "type": "lncs",
+                "sgw": SGW,
+                "upload_interval": 10,
+                "lncs_appkey": "lncs-app-key-0001",  # the secret reaches the wire only
+            },
+        },
+        202,
+        UUID_ANSWER,
+        _is_action,
+    ),
+    Case(
+        Operation.LIST_ADDON_TYPES,
+        lambda c: c.list_addon_types(),
+        "/v1/addon_types/",
+        None,
+        200,
+        {"addon_types": [{"uuid": "t1", "name": "cni", "mandatory": True}, {"name": "odd"}]},
+        lambda r: (
+            ([(t.name, t.mandatory) for t in r], [e.name for e in r.unreadable])
+            == ([("cni", True)], ["odd"])
+            or pytest.fail(repr(r))
+        ),
+    ),
+    Case(
+        Operation.GET_ADDON_TYPE,
+        lambda c: c.get_addon_type("kube-dns"),
+        "/v1/addon_types/kube-dns",
+        None,
+        200,
+        {"uuid": "t2", "name": "kube-dns", "mandatory": "true"},
+        lambda r: r.mandatory is True or pytest.fail(repr(r)),
+    ),
+    Case(
+        Operation.LIST_ADDON_CATALOGUE,
+        lambda c: c.list_addon_catalogue(),
+        "/v1/addons/",
+        None,
+        200,
+        {"addons": [CATALOGUE_ANSWER]},
+        lambda r: _is_catalogue_entry(r[0]),
+    ),
+    Case(
+        Operation.GET_ADDON_CATALOGUE_ENTRY,
+        lambda c: c.get_addon_catalogue_entry(ADDON),
+        f"/v1/addons/{ADDON}",
+        None,
+        200,
+        CATALOGUE_ANSWER,
+        _is_catalogue_entry,
+    ),
+    Case(
+        Operation.LIST_CLUSTER_ADDONS,
+        lambda c: c.list_cluster_addons(CL),
+        f"/v1/clusters/{CL}/addons/",
+        None,
+        200,
+        {"addons": [INSTALLED_ANSWER]},
+        lambda r: (
+            [(a.name, a.version, a.is_stable) for a in r] == [("coredns", "1.8.4-nks1", True)]
+            or pytest.fail(repr(r))
+        ),
+    ),
+    Case(
+        Operation.GET_CLUSTER_ADDON,
+        lambda c: c.get_cluster_addon(CL, "coredns"),
+        f"/v1/clusters/{CL}/addons/coredns",
+        None,
+        200,
+        {**INSTALLED_ANSWER, "status": "UPDATE_FAILED", "status_reason": "conflict"},
+        lambda r: (r.is_failed and r.status_reason == "conflict") or pytest.fail(repr(r)),
+    ),
+    Case(
+        Operation.INSTALL_ADDON,
+        lambda c: c.install_addon(
+            CL, name="coredns", version="1.8.4-nks1", resolve_conflicts="overwrite"
+        ),
+        f"/v1/clusters/{CL}/addons/",
+        # No `options` unless given (contested).
+        {"name": "coredns", "version": "1.8.4-nks1", "resolve_conflicts": "overwrite"},
+        202,
+        UUID_ANSWER,
+        _is_action,
+    ),
+    Case(
+        Operation.INSTALL_ADDON,
+        lambda c: c.install_addon(
+            CL,
+            name="calico",
+            version="v3.28.2-nks1",
+            resolve_conflicts="none",
+            options={"mode": "ebpf"},
+        ),
+        f"/v1/clusters/{CL}/addons/",
+        {
+            "name": "calico",
+            "version": "v3.28.2-nks1",
+            "resolve_conflicts": "none",
+            "options": {"mode": "ebpf"},
+        },
+        202,
+        UUID_ANSWER,
+        _is_action,
+    ),
+    Case(
+        Operation.UPDATE_ADDON,
+        lambda c: c.update_addon(CL, "coredns", version="1.8.4-nks2", resolve_conflicts="preserve"),
+        f"/v1/clusters/{CL}/addons/coredns",
+        {"version": "1.8.4-nks2", "resolve_conflicts": "preserve"},
+        202,
+        UUID_ANSWER,
+        _is_action,
+    ),
+    Case(
+        Operation.UNINSTALL_ADDON,
+        lambda c: c.uninstall_addon(CL, "metrics-server"),
+        f"/v1/clusters/{CL}/addons/metrics-server",
+        None,
+        202,
+        UUID_ANSWER,  # a body, unlike a cluster delete
+        lambda r: r is DeleteResult.ACCEPTED or pytest.fail(repr(r)),
     ),
 ]
 

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from nks_operator.simulator import SimulatorConfig
-from nks_operator.simulator.supports import NODEGROUP_EVENTS
 from tests.simulator.helpers import (
     SGW_1,
     SGW_2,
@@ -75,15 +74,12 @@ async def test_labels_are_a_string_map_like_the_guides_examples(
         "api_ep_ipacl_enable",
     ):
         assert extra in labels, extra
-    # List-like labels nobody set are answered as "" - the shape that used to fail.
-    for empty in (
-        "extra_volumes",
-        "extra_security_groups",
-        "user_script_v2",
-        "additional_network_id_list",
-        "additional_subnet_id_list",
-    ):
+    # Text labels nobody set are answered as "", the list ones as "[]" (Live; the knob below
+    # gives "", the shape that used to fail).
+    for empty in ("user_script_v2", "additional_network_id_list", "additional_subnet_id_list"):
         assert labels[empty] == "", empty
+    for empty in ("extra_volumes", "extra_security_groups"):
+        assert labels[empty] == "[]", empty
     group = await nks.json(f"{cpath}/nodegroups/default-worker")
     assert all(isinstance(v, str) for v in group["labels"].values())
     assert group["labels"]["ca_image"] and group["labels"]["user_script_v2"] == ""
@@ -96,23 +92,25 @@ async def test_list_labels_set_at_creation_are_json_text(nks: Nks) -> None:
     assert cluster["labels"]["pods_network_subnet"] == "24"
 
 
-async def test_empty_list_labels_as_json_text_knob(
+async def test_empty_list_labels_as_empty_text_knob(
     nks: Nks, http: httpx.AsyncClient, cluster: dict[str, Any], cpath: str
 ) -> None:
-    await configure(http, empty_list_label="[]")
+    await configure(http, empty_list_label="")
     labels = (await nks.json(cpath))["labels"]
-    assert (labels["extra_volumes"], labels["extra_security_groups"]) == ("[]", "[]")
+    assert (labels["extra_volumes"], labels["extra_security_groups"]) == ("", "")
 
 
 # -- node groups -----------------------------------------------------------------------
 
 
-async def test_default_master_is_listed_and_no_answer_has_a_node_list(nks: Nks, cpath: str) -> None:
+@pytest.mark.parametrize("listed_master", [False, True])
+async def test_default_master_listing_knob_and_no_answer_has_a_node_list(
+    nks: Nks, http: httpx.AsyncClient, cpath: str, listed_master: bool
+) -> None:
+    await configure(http, list_default_master=listed_master)
     listed = (await nks.json(f"{cpath}/nodegroups"))["nodegroups"]
-    assert [(g["name"], g["role"]) for g in listed] == [
-        ("default-master", "master"),
-        ("default-worker", "worker"),
-    ]
+    master = [("default-master", "master")] if listed_master else []
+    assert [(g["name"], g["role"]) for g in listed] == [*master, ("default-worker", "worker")]
     assert_error(await nks.get(f"{cpath}/nodegroups/default-master"), 403)
     worker = await nks.json(f"{cpath}/nodegroups/default-worker")
     assert "nodes" not in worker and len(worker["node_addresses"]) == 2
@@ -138,11 +136,11 @@ async def test_node_groups_may_have_no_nodes(nks: Nks, cpath: str) -> None:
 # -- task history ----------------------------------------------------------------------
 
 
-async def test_only_the_guides_task_types(nks: Nks) -> None:
+async def test_only_the_guides_task_types(nks: Nks, http: httpx.AsyncClient) -> None:
+    await configure(http, task_names="copy")
     supports = await nks.json("/v1/supports")
     assert set(supports["supported_event_type"]["cluster_events"]) == GUIDE_CLUSTER_EVENTS
     assert set(supports["supported_event_type"]["nodegroup_events"]) == GUIDE_NODEGROUP_EVENTS
-    assert set(NODEGROUP_EVENTS) == GUIDE_NODEGROUP_EVENTS
 
     cluster = await nks.create_cluster("tasks", ncr_sgw=SGW_1, obs_sgw=SGW_1)
     path = f"/v1/clusters/{cluster['uuid']}"
@@ -219,7 +217,7 @@ async def test_knobs_are_validated(http: httpx.AsyncClient) -> None:
     ).status_code == 400
     config = (await http.get("/_sim/config")).json()
     assert config["certificate_renewal_status"] == "update_in_progress"
-    assert config["record_unlisted_tasks"] is False and config["empty_list_label"] == ""
+    assert config["record_unlisted_tasks"] is False and config["empty_list_label"] == "[]"
 
 
 # -- outcomes --------------------------------------------------------------------------
@@ -339,7 +337,7 @@ async def test_servers_are_the_worker_nodes(nks: Nks, cluster: dict[str, Any], c
     assert server["name"].startswith("test-k8s-default-w")  # the guide's example form
     assert server["flavor"]["id"] == group["flavor_id"] and server["tenant_id"] == "tenant-a"
     reason = (await nks.json(cpath))["health_status_reason"]
-    assert {f"{s['name']}.Ready" for s in servers} <= set(reason)
+    assert reason["nodegroup-stats.default-worker"] == f"{len(servers)}:0"
 
 
 async def test_server_filters_and_pages(nks: Nks, http: httpx.AsyncClient, cpath: str) -> None:

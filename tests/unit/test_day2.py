@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import pytest
+
 from nks_operator.api.status import LastOperation
 from nks_operator.nks import NKSClient
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup, TaskEvent
@@ -324,6 +326,37 @@ def test_state_confirmed_operations_need_no_task() -> None:
         follow(last, [], "UPDATE_COMPLETE", still_wanted=True, age_seconds=31, **kwargs)
         == "dropped"
     )
+
+
+@pytest.mark.parametrize(
+    ("sent", "recorded"),
+    [
+        # The copy's names for node start/stop, the current edition's (issue 18 item 2).
+        ("NODEGROUP_NODE_ACTION_NODE_STOP", "NODEGROUP_NODE_ACTION_STOP_NODE"),
+        ("NODEGROUP_NODE_ACTION_NODE_START", "NODEGROUP_NODE_ACTION_START_NODE"),
+        ("NODEGROUP_NODE_ACTION_NODE_STOP", "NODEGROUP_NODE_ACTION_NODE_STOP"),
+        # A resize may be recorded as the current edition's scale-out / scale-in.
+        ("CLUSTER_RESIZE", "NODEGROUP_SCALE_OUT"),
+        ("CLUSTER_RESIZE", "NODEGROUP_SCALE_IN"),
+        # Changes the copy lists no task for, named after the API operation.
+        ("SET_IP_ACL", "CLUSTER_API_EP_IPACL_UPDATE"),
+        ("UPDATE_SERVICE_GATEWAY", "CLUSTER_UPDATE_SGW"),
+        ("RENEW_CERTIFICATE", "CLUSTER_ROTATE_CERTIFICATE"),
+    ],
+)
+def test_a_task_of_either_editions_name_confirms_the_operation(sent: str, recorded: str) -> None:
+    last = LastOperation(type=sent, state="Requested", since_task_id=10)
+    found = operation_state.matching_task(last, [task(11, "IN_PROGRESS", recorded)])
+    assert found is not None and found.type == recorded
+    assert follow(last, [task(11, "IN_PROGRESS", recorded)], "UPDATE_IN_PROGRESS") == "in_progress"
+
+
+def test_a_task_of_another_kind_confirms_nothing() -> None:
+    last = LastOperation(
+        type="NODEGROUP_NODE_ACTION_NODE_STOP", state="Requested", since_task_id=10
+    )
+    others = [task(11, "SUCCESS", "NODEGROUP_NODE_ACTION_START_NODE"), task(12, "SUCCESS")]
+    assert operation_state.matching_task(last, others) is None
 
 
 def test_deadline_marks_timed_out_but_keeps_following() -> None:

@@ -4,6 +4,11 @@ Plus the one compute (Nova-compatible) read the operator needs to see node insta
 `list_servers`; its path is relative to the compute host (the catalog's compute URL
 already ends with `/v2/{tenant}`).
 
+Several operations of the current edition share one method and path and differ by the
+body's `type` (`PATCH .../nodegroups/{nodegroup}` with `flavor_id`, `k8s_node_labels`,
+`metric_base_autoscale` or `fip_auto_bind`): their `Route.body_type` names it, and the
+simulator dispatches on it.
+
 The client, the simulator (routing and call counting) and metrics all use these names,
 so a call log line, a metric label and a client method always agree.
 """
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # `{cluster}`, `{nodegroup}`, `{event}` are URL parameters
+    path: str  # `{cluster}`, `{nodegroup}`, `{event}`, `{addon}`, ... are URL parameters
+    body_type: str | None = None  # the body's `type` when several operations share a path
 
 
 class Operation(enum.StrEnum):
@@ -47,6 +53,20 @@ class Operation(enum.StrEnum):
     UPGRADE_NODEGROUP = "upgrade_nodegroup"
     UPDATE_USER_SCRIPT = "update_user_script"
     CHANGE_FLAVOR = "change_flavor"
+    # The current edition (docs/nks-api-notes.md, "The current edition").
+    SET_NODE_LABELS = "set_node_labels"
+    SET_METRIC_AUTOSCALER = "set_metric_autoscaler"
+    SET_FIP_AUTO_BIND = "set_fip_auto_bind"
+    SET_CONTROL_PLANE_LOG = "set_control_plane_log"
+    LIST_ADDON_TYPES = "list_addon_types"
+    GET_ADDON_TYPE = "get_addon_type"
+    LIST_ADDON_CATALOGUE = "list_addon_catalogue"
+    GET_ADDON_CATALOGUE_ENTRY = "get_addon_catalogue_entry"
+    LIST_CLUSTER_ADDONS = "list_cluster_addons"
+    GET_CLUSTER_ADDON = "get_cluster_addon"
+    INSTALL_ADDON = "install_addon"
+    UPDATE_ADDON = "update_addon"
+    UNINSTALL_ADDON = "uninstall_addon"
     LIST_SERVERS = "list_servers"  # compute, not NKS
 
     @property
@@ -93,7 +113,22 @@ ROUTES: dict[Operation, Route] = {
     Operation.SET_AUTOSCALER: Route("POST", _NG + "/autoscale"),
     Operation.UPGRADE_NODEGROUP: Route("POST", _NG + "/upgrade"),
     Operation.UPDATE_USER_SCRIPT: Route("POST", _NG + "/userscript"),
-    Operation.CHANGE_FLAVOR: Route("PATCH", _NG),
+    Operation.CHANGE_FLAVOR: Route("PATCH", _NG, "flavor_id"),
+    Operation.SET_NODE_LABELS: Route("PATCH", _NG, "k8s_node_labels"),
+    Operation.SET_METRIC_AUTOSCALER: Route("PATCH", _NG, "metric_base_autoscale"),
+    Operation.SET_FIP_AUTO_BIND: Route("PATCH", _NG, "fip_auto_bind"),
+    Operation.SET_CONTROL_PLANE_LOG: Route("PATCH", _C, "control_plane_log"),
+    # The current edition writes the list and install paths with a trailing slash; whether
+    # it matters is unknown (the simulator serves both forms, see its `addon_paths` knob).
+    Operation.LIST_ADDON_TYPES: Route("GET", "/v1/addon_types/"),
+    Operation.GET_ADDON_TYPE: Route("GET", "/v1/addon_types/{addon_type}"),
+    Operation.LIST_ADDON_CATALOGUE: Route("GET", "/v1/addons/"),
+    Operation.GET_ADDON_CATALOGUE_ENTRY: Route("GET", "/v1/addons/{addon}"),
+    Operation.LIST_CLUSTER_ADDONS: Route("GET", _C + "/addons/"),
+    Operation.GET_CLUSTER_ADDON: Route("GET", _C + "/addons/{addon}"),
+    Operation.INSTALL_ADDON: Route("POST", _C + "/addons/"),
+    Operation.UPDATE_ADDON: Route("PATCH", _C + "/addons/{addon}"),
+    Operation.UNINSTALL_ADDON: Route("DELETE", _C + "/addons/{addon}"),
     Operation.LIST_SERVERS: Route("GET", "/v2/{tenant}/servers/detail"),
 }
 COMPUTE_OPERATIONS = frozenset({Operation.LIST_SERVERS})

@@ -2,12 +2,13 @@
 
 NKS may accept a request (202) and silently drop it while something else runs, so an
 operation counts as started only when NKS shows it. How NKS shows it depends on the
-operation (docs/nks-api-notes.md, "Confirming operations"):
+operation (docs/nks-api-notes.md, "Task history" and "Task names"):
 
 - operations with a task type in the guide's `supported_event_type` list: a newer task of
   that type in the cluster's task history, or the target moving to `*_IN_PROGRESS`;
-- IP access control, service gateway and certificate changes, which NKS records no task
-  for: the state read back - the change no longer needs sending (`still_wanted` False).
+- IP access control, service gateway and certificate changes, which the copy lists no task
+  for: the state read back - the change no longer needs sending (`still_wanted` False); a
+  task of the current edition's name, when one appears, too.
 
 A `ROLLBACK_*` status after an operation means it failed. An operation running longer than
 its deadline is reported as timed out, and still followed: it may finish later.
@@ -20,30 +21,26 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nks_operator.api.status import LastOperation
+from nks_operator.nks import tasks as task_vocabulary
 from nks_operator.nks.models import TaskEvent
+from nks_operator.nks.operations import Operation
 from nks_operator.reconcile import phase
 
 Verdict = Literal["idle", "waiting", "in_progress", "succeeded", "failed", "dropped"]
 Confirmation = Literal["task", "state"]
 
-# Task types NKS may record for an operation besides the one the guide lists: NHN's current
-# online guide renames the node start/stop tasks and adds tasks for the changes our copy
-# of the guide has none for (docs/nks-api-notes.md, "Task history").
-TASK_TYPES: dict[str, frozenset[str]] = {
-    "NODEGROUP_NODE_ACTION_NODE_STOP": frozenset(
-        {"NODEGROUP_NODE_ACTION_NODE_STOP", "NODEGROUP_NODE_ACTION_STOP_NODE"}
-    ),
-    "NODEGROUP_NODE_ACTION_NODE_START": frozenset(
-        {"NODEGROUP_NODE_ACTION_NODE_START", "NODEGROUP_NODE_ACTION_START_NODE"}
-    ),
-    "SET_IP_ACL": frozenset({"CLUSTER_API_EP_IPACL_UPDATE"}),
-    "UPDATE_SERVICE_GATEWAY": frozenset({"CLUSTER_UPDATE_SGW"}),
-    "RENEW_CERTIFICATE": frozenset({"CLUSTER_ROTATE_CERTIFICATE"}),
-}
-
 
 def task_types(operation: str) -> frozenset[str]:
-    return TASK_TYPES.get(operation, frozenset({operation}))
+    """Every task type name that confirms `operation`, a `lastOperation.type`: a task name of
+    either edition of the guide (`NODEGROUP_NODE_ACTION_NODE_STOP` also matches the current
+    `NODEGROUP_NODE_ACTION_STOP_NODE`), or, for the changes the copy lists no task for, the
+    API operation's name in upper case (`SET_IP_ACL`: `CLUSTER_API_EP_IPACL_UPDATE`). The
+    vocabulary is `nks.tasks` (docs/nks-api-notes.md, "Task names")."""
+    try:
+        api_operation = Operation(operation.lower())
+    except ValueError:
+        return task_vocabulary.aliases(operation)
+    return task_vocabulary.task_names(api_operation) or frozenset({operation})
 
 
 @dataclass(frozen=True)
@@ -62,10 +59,12 @@ def _same_resource(last: LastOperation, task: TaskEvent) -> bool:
 
 
 def matching_task(last: LastOperation, tasks: Sequence[TaskEvent]) -> TaskEvent | None:
-    """The newest task of this operation's type started after the call was sent."""
+    """The newest task of this operation's type (under any of its names) started after the
+    call was sent."""
     since = last.since_task_id or 0
+    names = task_types(last.type)
     found = [
-        t for t in tasks if t.type == last.type and (t.id or 0) > since and _same_resource(last, t)
+        t for t in tasks if t.type in names and (t.id or 0) > since and _same_resource(last, t)
     ]
     return max(found, key=lambda t: t.id or 0) if found else None
 

@@ -16,13 +16,21 @@ Behaviour (docs/nks-api-notes.md says what each rests on): a token from
 `POST /v2.0/tokens` (any credentials unless some are configured; its catalog lists the
 compute and kubernetes endpoints per region, "KR1"...) is needed on every call (401
 otherwise), `/v1` calls also need `OpenStack-API-Version: container-infra latest` (406
-otherwise); a token sees only its tenant's clusters. Answers look like the guide's
-examples: labels a string map (unset list-likes `""`), `default-master` listed by the
-node group list (a GET on it: 403), `node_addresses` and no node list. Asynchronous
-operations run `*_IN_PROGRESS` for the configured delay, then `*_COMPLETE` (or another
-outcome), with a task-history entry of the guide's types only: IP ACL (applied at
-once), certificate and service gateway changes record none. One operation at a time per
-cluster (node groups included): others get 400 "operation in progress", or - with
+otherwise); a token sees only its tenant's clusters. Every operation of the guide and of
+its current edition is served: node labels, metric autoscaler and floating IP auto-bind
+(`PATCH .../nodegroups/{ng}` by `type`), control-plane logs (`PATCH /v1/clusters/{id}`),
+add-on types, catalogue and installed add-ons; the CNI change only with the
+`cni_update_api` knob (gone today: 404). Answers look like today's: labels a string map
+(objects and lists as JSON text, unset list-likes `"[]"`), `health_status` `FRESH` with a
+structured reason, the Live labels (`node_list`, `platform_version`,
+`upgradable_kube_versions`, `mba_*`), `is_default` false for `default-worker`,
+`default-master` not in the node group list (knob; a GET on it: 403), `node_addresses`
+and no node list. Asynchronous operations run `*_IN_PROGRESS` for the configured delay,
+then `*_COMPLETE` (or another outcome; an add-on `UPDATE_COMPLETE` / `UPDATE_FAILED`),
+with a task-history entry named as the current edition names it (`task_names` knob): IP
+ACL (applied at once), certificate and service gateway changes record none unless
+`record_unlisted_tasks`. One operation at a time per cluster (node groups and add-ons
+included): others get 400 "operation in progress", or - with
 `busy_behaviour="accept_and_drop"` - a 202 and no change, the NKS quirk.
 `GET /v2/{tenant}/servers/detail` lists the worker nodes as compute servers (same ids as
 `node_list` wants; a stopped node is SHUTOFF).
@@ -32,7 +40,9 @@ Admin endpoints (no auth, not counted as NKS calls; JSON in and out):
 - `GET /_sim/health` - liveness.
 - `GET /_sim/state[?tenant=ID]` - every tenant's clusters with node groups (the control
   plane included), nodes (`uuid`, `name`, `address`, `status`; not part of any NKS
-  answer), events, IP ACL, deleted cluster UUIDs, running operations (`held`,
+  answer), installed add-ons, the stored settings (`settings`: control-plane log with the
+  app key masked, `skm`; per group node labels, metric autoscaler, floating IP,
+  `ca_pod_replicas`), events, IP ACL, deleted cluster UUIDs, running operations (`held`,
   `outcome`), pending injections and token counts.
 - `GET /_sim/calls[?log=0][&operation=NAME][&since=SEQ]` - `counts` per operation name,
   `by_status` per operation and status, `total`, `last_seq`, and `log` entries
@@ -56,9 +66,13 @@ Admin endpoints (no auth, not counted as NKS calls; JSON in and out):
   held) operations now.
 - `GET|PATCH /_sim/config` - read, or change at run time: delay, delays, default_delay,
   token_ttl, max_clusters_per_tenant, max_nodes_per_group, busy_behaviour,
-  supported_k8s, subnets, and the knobs for unconfirmed NKS behaviour:
-  certificate_renewal_status / service_gateway_status (`update_in_progress` | `unchanged`),
-  record_unlisted_tasks (bool), empty_list_label (`""` | `"[]"`).
+  supported_k8s, subnets, platform_version, and the knobs for contested or unknown NKS
+  behaviour (docs/nks-api-notes.md, "Simulator knobs", gives each default and its
+  sources): certificate_renewal_status / service_gateway_status / setting_change_status /
+  addon_change_status (`update_in_progress` | `unchanged`), record_unlisted_tasks,
+  task_names (`current` | `copy`), supported_event_type_shape, empty_list_label,
+  list_default_master, kube_version_status, health_reason_form, mba_enable_form,
+  setting_labels, addon_options, addon_paths, cni_update_api, public_endpoint_rule.
 - `PATCH /_sim/clusters/{uuid|name}` `{status?, status_reason?, name?, labels?,
   answer_labels?}` and `PATCH /_sim/clusters/{c}/nodegroups/{ng}` `{status?,
   status_reason?, flavor_id?, labels?, answer_labels?}` - change things behind the

@@ -13,7 +13,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from nks_operator.simulator import views
+from nks_operator.simulator import setting_rules, views
+from nks_operator.simulator.addons import installed_document
 from nks_operator.simulator.config import SimulatorConfig
 from nks_operator.simulator.core import Simulator
 from nks_operator.simulator.faults import FaultRule, FaultSettings
@@ -36,6 +37,20 @@ CONFIG_MUTABLE = {
     "service_gateway_status",
     "record_unlisted_tasks",
     "empty_list_label",
+    "task_names",
+    "supported_event_type_shape",
+    "list_default_master",
+    "kube_version_status",
+    "health_reason_form",
+    "mba_enable_form",
+    "setting_labels",
+    "setting_change_status",
+    "addon_change_status",
+    "addon_options",
+    "addon_paths",
+    "cni_update_api",
+    "public_endpoint_rule",
+    "platform_version",
 }
 
 
@@ -113,18 +128,36 @@ def _cluster_state(sim: Simulator, cluster: Cluster, base_url: str) -> dict[str,
         "busy": cluster.busy,
         "certificate_generation": cluster.certificate_generation,
         "ipacl": views.ipacl(cluster, cluster.ipacl),
-        # Simulator-only: what NKS answers do not show (the add-ons given at creation, the
-        # per-node list).
-        "addons": cluster.addons,
+        # Simulator-only: what NKS answers may not show (the per-node list; the settings
+        # as stored, whatever the knobs make answers show; the app key masked).
+        "addons": [installed_document(cluster, a) for a in cluster.addons],
+        "settings": _settings(cluster.labels, ("control_plane_log", "skm")),
         "nodegroups": [
             {
                 **views.nodegroup_detail(cluster, ng, base_url, config),
                 "nodes": [views.node(n) for n in ng.nodes],
+                "settings": _settings(ng.labels, _GROUP_SETTINGS),
             }
             for ng in cluster.nodegroups
         ],
         "events": [views.event(e) for e in cluster.events],
     }
+
+
+_GROUP_SETTINGS = (
+    "k8s_node_labels",
+    *setting_rules.MBA_KEYS,
+    *setting_rules.FIP_KEYS,
+    "ca_pod_replicas",
+)
+
+
+def _settings(stored: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    found = {key: stored[key] for key in keys if key in stored}
+    log = found.get("control_plane_log")
+    if isinstance(log, dict) and "lncs_appkey" in log:
+        found["control_plane_log"] = {**log, "lncs_appkey": "***"}
+    return found
 
 
 def _tenant_state(sim: Simulator, tenant: Tenant, base_url: str) -> dict[str, Any]:

@@ -1,6 +1,11 @@
 """The aiohttp application: one route per operation of `nks.operations`, and the dispatcher
 every call goes through - faults, identity, microversion, lifecycle catch-up, the
 handler, error shaping and the call log, in that order.
+
+Operations sharing a method and path (the node group `PATCH` types) share one route that
+picks the operation by the body's `type`; the add-on paths the current edition writes with
+a trailing slash (lists, install) are served with and without it, as the `addon_paths`
+knob allows.
 """
 
 from __future__ import annotations
@@ -17,18 +22,21 @@ from aiohttp import web
 
 from nks_operator.nks.operations import ROUTES, Operation
 from nks_operator.simulator import (
+    addons,
     admin,
     cluster_actions,
     clusters,
     compute,
     identity,
     nodegroups,
+    settings,
 )
 from nks_operator.simulator.core import Reply, RequestContext, Simulator
 from nks_operator.simulator.errors import (
     ApiError,
     BadRequest,
     KeystoneError,
+    NotFound,
     OperationInProgress,
     nks_error_body,
     status_title,
@@ -68,6 +76,19 @@ HANDLERS: dict[Operation, Handler] = {
     Operation.UPGRADE_NODEGROUP: nodegroups.upgrade_nodegroup,
     Operation.UPDATE_USER_SCRIPT: nodegroups.update_user_script,
     Operation.CHANGE_FLAVOR: nodegroups.change_flavor,
+    Operation.SET_NODE_LABELS: settings.set_node_labels,
+    Operation.SET_METRIC_AUTOSCALER: settings.set_metric_autoscaler,
+    Operation.SET_FIP_AUTO_BIND: settings.set_fip_auto_bind,
+    Operation.SET_CONTROL_PLANE_LOG: settings.set_control_plane_log,
+    Operation.LIST_ADDON_TYPES: addons.list_addon_types,
+    Operation.GET_ADDON_TYPE: addons.get_addon_type,
+    Operation.LIST_ADDON_CATALOGUE: addons.list_catalogue,
+    Operation.GET_ADDON_CATALOGUE_ENTRY: addons.get_catalogue_entry,
+    Operation.LIST_CLUSTER_ADDONS: addons.list_installed,
+    Operation.GET_CLUSTER_ADDON: addons.get_installed,
+    Operation.INSTALL_ADDON: addons.install,
+    Operation.UPDATE_ADDON: addons.update,
+    Operation.UNINSTALL_ADDON: addons.uninstall,
     Operation.LIST_SERVERS: compute.list_servers,
 }
 
@@ -86,8 +107,15 @@ GATEWAY_PAGE = "<html><body><h1>{status} {title}</h1>The upstream server failed.
 def create_app(sim: Simulator) -> web.Application:
     app = web.Application(middlewares=[_error_shape], client_max_size=4 * 1024 * 1024)
     app[SIMULATOR] = sim
+    shared: dict[tuple[str, str], list[Operation]] = {}
     for operation, route in ROUTES.items():
-        app.router.add_route(route.method, route.path, _endpoint(operation))
+        shared.setdefault((route.method, route.path), []).append(operation)
+    for (method, path), operations in shared.items():
+        if path.endswith("/"):  # served without the slash too (`addon_paths` knob)
+            app.router.add_route(method, path, _endpoint(operations, slash=True))
+            app.router.add_route(method, path.rstrip("/"), _endpoint(operations, slash=False))
+        else:
+            app.router.add_route(method, path, _endpoint(operations))
     admin.register(app, SIMULATOR)
     return app
 
@@ -190,15 +218,58 @@ def _to_response(reply: Reply, request_id: str, versioned: bool) -> web.Response
     return web.json_response(reply.body, status=reply.status, headers=headers)
 
 
-def _endpoint(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+_REFUSED_FORM = {True: "without_slash", False: "with_slash"}
+
+
+def _endpoint(
+    operations: list[Operation], slash: bool | None = None
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """`slash`: this path is one form of a path the current edition writes with a trailing
+    slash (True: that form; False: without it), served as `addon_paths` allows."""
+    by_type = {op.route.body_type: op for op in operations if op.route.body_type is not None}
+
     async def handle(request: web.Request) -> web.StreamResponse:
+        if slash is not None and request.app[SIMULATOR].config.addon_paths == _REFUSED_FORM[slash]:
+            return await _dispatch(request, operations[0], _no_such_path)  # logged as a call
+        if not by_type:
+            return await _dispatch(request, operations[0])
+        operation = by_type.get(await _body_type(request))
+        if operation is None:
+            return await _dispatch(request, operations[0], _refuse_type(sorted(by_type)))
         return await _dispatch(request, operation)
 
-    handle.__name__ = f"nks_{operation.value}"
+    handle.__name__ = f"nks_{operations[0].value}" + ("_no_slash" if slash is False else "")
     return handle
 
 
-async def _dispatch(request: web.Request, operation: Operation) -> web.StreamResponse:
+async def _body_type(request: web.Request) -> Any:
+    """The body's `type`, or None (aiohttp keeps the body: the handler reads it again)."""
+    try:
+        body = json.loads(await request.read() or b"null")
+    except ValueError:
+        return None
+    return body.get("type") if isinstance(body, dict) else None
+
+
+def _no_such_path(
+    sim: Simulator, ctx: RequestContext, params: Mapping[str, str], query: Any, body: Any
+) -> Reply:
+    raise NotFound("The resource could not be found.")
+
+
+def _refuse_type(known: list[str]) -> Handler:
+    def refuse(
+        sim: Simulator, ctx: RequestContext, params: Mapping[str, str], query: Any, body: Any
+    ) -> Reply:
+        given = body.get("type") if isinstance(body, dict) else None
+        raise BadRequest(f"type must be one of {', '.join(known)}, not {given!r}.")
+
+    return refuse
+
+
+async def _dispatch(
+    request: web.Request, operation: Operation, handler: Handler | None = None
+) -> web.StreamResponse:
     sim = request.app[SIMULATOR]
     request_id = f"req-{uuid.uuid4()}"
     decision = sim.faults.decide(operation)
@@ -212,7 +283,7 @@ async def _dispatch(request: web.Request, operation: Operation) -> web.StreamRes
 
     tenant_id: str | None = None
     try:
-        reply, tenant_id = await _handle(sim, request, operation, rule, request_id)
+        reply, tenant_id = await _handle(sim, request, operation, rule, request_id, handler)
     except OperationInProgress as exc:
         if sim.config.busy_behaviour == "accept_and_drop":
             reply = Reply(exc.accepted_status, exc.accepted_body)
@@ -241,6 +312,7 @@ async def _handle(
     operation: Operation,
     rule: FaultRule | None,
     request_id: str,
+    handler: Handler | None = None,
 ) -> tuple[Reply, str | None]:
     now = sim.advance()
     base_url = str(request.url.origin())
@@ -264,7 +336,7 @@ async def _handle(
     )
     silent = rule is not None and rule.action == "silent_drop"
     snapshot = sim.snapshot_tenant(token.tenant_id) if silent else None
-    reply = HANDLERS[operation](sim, ctx, request.match_info, request.query, body)
+    reply = (handler or HANDLERS[operation])(sim, ctx, request.match_info, request.query, body)
     if snapshot is not None and reply.status < 300:
         sim.restore_tenant(snapshot)  # answered as accepted, but nothing happened
     return reply, token.tenant_id

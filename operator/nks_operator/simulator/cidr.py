@@ -20,6 +20,7 @@ DEFAULT_PODS_SUBNET = 24
 DEFAULT_SERVICE_CIDR = "10.254.0.0/16"
 POD_SUBNET_RANGE = (20, 28)
 LARGEST_PREFIX = 24  # "no CIDR block smaller than /24": prefix length must be <= 24
+CLUSTER_NETWORKS = ("pods_network_cidr", "service_cluster_ip_range")
 
 
 def parse(value: object, field: str) -> IPv4Network:
@@ -112,3 +113,17 @@ def check_cni_pod_network(
     if current_pods is not None:
         _no_overlaps([("pod_cidr", pods), ("the pod network in use", current_pods)])
     return pods, _pod_subnet(pod_subnet, pods, "pod_subnet")
+
+
+def check_node_subnets(
+    networks: Iterable[tuple[str, IPv4Network]], subnets: Iterable[tuple[str, str]], field: str
+) -> None:
+    """Additional node subnets (id, CIDR) must not overlap the pod or service network
+    (UG §Creating Clusters); subnets whose CIDR is not configured cannot be checked."""
+    named = list(networks)
+    for subnet_id, text in subnets:
+        net = ip_network(text)
+        assert isinstance(net, IPv4Network)
+        for name, other in named:
+            if net.overlaps(other):
+                raise BadRequest(f"{field} subnet {subnet_id} ({net}) overlaps {name} {other}.")

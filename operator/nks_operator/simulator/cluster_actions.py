@@ -1,5 +1,6 @@
 """Cluster-level actions of the guide: resize, kubeconfig, CNI change, IP access control,
-certificate renewal and service gateway change.
+certificate renewal and service gateway change. The CNI change exists only with the
+`cni_update_api` knob (the current edition removed it: 404).
 
 Each refuses what NKS refuses (body first, then state, then "operation in progress") and,
 except the IP ACL which takes effect at once, runs as an UPDATE of the cluster whose
@@ -19,7 +20,7 @@ from nks_operator.nks.operations import Operation
 from nks_operator.simulator import cidr, kubeconfig, nodes, rules, supports, versions, views
 from nks_operator.simulator.clusters import YEAR, accepted, find_cluster, json_object
 from nks_operator.simulator.core import Reply, RequestContext, Simulator
-from nks_operator.simulator.errors import BadRequest
+from nks_operator.simulator.errors import BadRequest, NotFound
 from nks_operator.simulator.state import DEFAULT_WORKER, Cluster, NodeGroup
 
 Params = Mapping[str, str]
@@ -89,7 +90,7 @@ def resize_cluster(
     if len(set(to_remove)) > max(ng.node_count - count, 0):
         raise BadRequest("nodes_to_remove names more nodes than the scale-in removes.")
     rules.ensure_operable(cluster, ng)
-    if ng.autoscaler_enabled:
+    if ng.any_autoscaler_enabled:
         raise BadRequest(f"Node group {ng.name} has the autoscaler enabled; resize is refused.")
     rules.ensure_idle(cluster, *accepted(cluster))
     ng_uuid, removal = ng.uuid, list(dict.fromkeys(to_remove))
@@ -99,7 +100,15 @@ def resize_cluster(
         if group is not None:
             nodes.resize(c, group, count, removal, at, sim.rng, sim.new_uuid)
 
-    _update(sim, ctx, cluster, Operation.RESIZE_CLUSTER, "CLUSTER_RESIZE", resized, target=ng)
+    _update(
+        sim,
+        ctx,
+        cluster,
+        Operation.RESIZE_CLUSTER,
+        supports.task_name(sim.config, Operation.RESIZE_CLUSTER),
+        resized,
+        target=ng,
+    )
     return Reply(*accepted(cluster))
 
 
@@ -114,6 +123,8 @@ def _node_subnets(sim: Simulator, cluster: Cluster) -> list[ipaddress.IPv4Networ
 def update_cni(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
+    if not sim.config.cni_update_api:  # gone from the current edition (RN 2025-05-27)
+        raise NotFound("The resource could not be found.")
     cluster = find_cluster(ctx, params)
     body = json_object(body)
     allowed = {"cni", "num_buffer_nodes", "num_max_unavailable_nodes", "pod_cidr", "pod_subnet"}
@@ -152,7 +163,14 @@ def update_cni(
             cni_driver="calico", pods_network_cidr=str(pods), pods_network_subnet=str(pod_subnet)
         )
 
-    _update(sim, ctx, cluster, Operation.UPDATE_CNI, "CLUSTER_CNI_UPDATE", changed)
+    _update(
+        sim,
+        ctx,
+        cluster,
+        Operation.UPDATE_CNI,
+        supports.task_name(sim.config, Operation.UPDATE_CNI),
+        changed,
+    )
     return Reply(*accepted(cluster))
 
 
@@ -166,8 +184,8 @@ def set_ip_acl(
     rules.ensure_idle(cluster, 200, {"uuid": cluster.uuid})
     cluster.ipacl = acl
     cluster.updated_at = ctx.now
-    if sim.config.record_unlisted_tasks:
-        sim.lifecycle.record_event(cluster, supports.IPACL_TASK, None, ctx.now)
+    if (task := supports.task_name(sim.config, Operation.SET_IP_ACL)) is not None:
+        sim.lifecycle.record_event(cluster, task, None, ctx.now)
     return Reply(200, {"uuid": cluster.uuid})
 
 
@@ -197,7 +215,7 @@ def renew_certificate(
         ctx,
         cluster,
         Operation.RENEW_CERTIFICATE,
-        supports.CERTIFICATE_TASK if sim.config.record_unlisted_tasks else None,
+        supports.task_name(sim.config, Operation.RENEW_CERTIFICATE),
         renewed,
         sets_cluster_status=sim.config.certificate_renewal_status == "update_in_progress",
     )
@@ -229,7 +247,7 @@ def update_service_gateway(
         ctx,
         cluster,
         Operation.UPDATE_SERVICE_GATEWAY,
-        supports.SGW_TASK if sim.config.record_unlisted_tasks else None,
+        supports.task_name(sim.config, Operation.UPDATE_SERVICE_GATEWAY),
         changed,
         sets_cluster_status=sim.config.service_gateway_status == "update_in_progress",
     )

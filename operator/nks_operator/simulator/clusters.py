@@ -12,7 +12,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nks_operator.nks.operations import Operation
-from nks_operator.simulator import cidr, labels, nodes, rules, supports, versions, views
+from nks_operator.simulator import (
+    addon_rules,
+    cidr,
+    labels,
+    nodes,
+    rules,
+    setting_rules,
+    supports,
+    versions,
+    views,
+)
 from nks_operator.simulator.core import Reply, RequestContext, Simulator
 from nks_operator.simulator.errors import BadRequest, Forbidden, NotFound
 from nks_operator.simulator.state import (
@@ -135,13 +145,48 @@ def get_supports(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
     config = sim.config
-    return Reply(200, supports.document(config.supported_k8s, config.record_unlisted_tasks))
+    return Reply(200, supports.document(config))
 
 
 # --- create and delete -----------------------------------------------------------------
 
 
-def _validate_create(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+def cluster_networks(cluster: Cluster) -> list[tuple[str, cidr.IPv4Network]]:
+    """The pod and service networks of a cluster (node subnets must stay clear of them)."""
+    return [
+        (
+            "pods_network_cidr",
+            cidr.parse(
+                cluster.labels.get("pods_network_cidr", cidr.DEFAULT_PODS_CIDR),
+                "pods_network_cidr",
+            ),
+        ),
+        (
+            "service_cluster_ip_range",
+            cidr.parse(
+                cluster.labels.get("service_cluster_ip_range", cidr.DEFAULT_SERVICE_CIDR),
+                "service_cluster_ip_range",
+            ),
+        ),
+    ]
+
+
+def _check_public_endpoint(sim: Simulator, given: dict[str, Any]) -> None:
+    """The current edition: `master_lb_floating_ip_enabled` "True" needs an external network
+    and subnets (the `public_endpoint_rule` knob; the copy had no such condition)."""
+    public = rules.as_bool(
+        given["master_lb_floating_ip_enabled"], "labels.master_lb_floating_ip_enabled"
+    )
+    if sim.config.public_endpoint_rule != "current" or not public:
+        return
+    if not given.get("external_network_id") or not given.get("external_subnet_id_list"):
+        raise BadRequest(
+            'labels.master_lb_floating_ip_enabled may be "True" only with '
+            "labels.external_network_id and labels.external_subnet_id_list."
+        )
+
+
+def _validate_create(sim: Simulator, body: dict[str, Any], now: float) -> dict[str, Any]:
     config = sim.config
     rules.check_known_fields(body, CREATE_FIELDS, "cluster")
     name = rules.check_name(body.get("name"), "cluster")
@@ -176,11 +221,22 @@ def _validate_create(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
             rules.require_uuid(given, key)
     if "term_of_validity" in given:
         rules.check_term_of_validity(given["term_of_validity"])
+    _check_public_endpoint(sim, given)
     worker = rules.check_worker_labels(given, config.max_nodes_per_group)
-    addons = rules.check_addons(body.get("addons", []))
+    extra_subnets = [s for s in str(given.get("additional_subnet_id_list", "")).split(":") if s]
+    settings = setting_rules.check_create_settings(
+        given, [ids["fixed_subnet"], *extra_subnets], config.max_nodes_per_group, cluster=True
+    )
+    worker.update({k: v for k, v in settings.items() if k in labels.WORKER_KEYS})
     acl = rules.check_ipacl(json_object(body["api_ep_ipacl"])) if "api_ep_ipacl" in body else None
     subnet_cidr = config.subnet_cidr(ids["fixed_subnet"])
     networks = cidr.check_cluster_networks(given, subnet_cidr, kube)
+    cidr.check_node_subnets(
+        [(name, cidr.parse(networks[name], name)) for name in cidr.CLUSTER_NETWORKS],
+        [(s, config.subnets[s]) for s in extra_subnets if s in config.subnets],
+        "additional_subnet_id_list",
+    )
+    addons = addon_rules.at_create(sim, rules.check_addons(body.get("addons", [])), kube_tag, now)
     return {
         "name": name,
         "keypair": keypair,
@@ -193,10 +249,15 @@ def _validate_create(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
             "cni_driver": "calico",
             "strict_sg_rules": "False",
             "term_of_validity": str(DEFAULT_TERM_OF_VALIDITY),
+            "platform_version": config.platform_version,
             **{k: v for k, v in given.items() if k not in labels.WORKER_KEYS and k != "kube_tag"},
+            **{k: v for k, v in settings.items() if k not in labels.WORKER_KEYS},
             **networks,
         },
-        "worker_labels": {k: v for k, v in worker.items() if k in labels.WORKER_KEYS},
+        "worker_labels": {
+            **labels.group_defaults(config),
+            **{k: v for k, v in worker.items() if k in labels.WORKER_KEYS},
+        },
         "addons": addons,
         "ipacl": acl,
     }
@@ -220,7 +281,8 @@ def new_nodegroup(
         name=name,
         cluster_uuid=cluster.uuid,
         role=role,
-        is_default=name in (DEFAULT_WORKER, DEFAULT_MASTER),
+        # NKS answers false for default-worker (G:880, 964; the current edition; Live).
+        is_default=name == DEFAULT_MASTER,
         flavor_id=flavor_id,
         image_id=image_id,
         labels=group_labels,
@@ -253,7 +315,7 @@ def _api_address(sim: Simulator, cluster: Cluster) -> str:
 def create_cluster(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
-    spec = _validate_create(sim, json_object(body))
+    spec = _validate_create(sim, json_object(body), ctx.now)
     quota = sim.config.max_clusters_per_tenant
     if quota is not None and len(ctx.tenant.clusters) >= quota:
         raise Forbidden(
@@ -290,7 +352,10 @@ def create_cluster(
         flavor_id=spec["flavor_id"],
         image_id=spec["worker_labels"]["node_image"],
         node_count=1,
-        group_labels={"kube_tag": spec["kube_tag"]},
+        group_labels={
+            "kube_tag": spec["kube_tag"],
+            "platform_version": sim.config.platform_version,
+        },
     )
     worker = new_nodegroup(
         sim,
@@ -314,6 +379,8 @@ def create_cluster(
         ng = c.nodegroup_by_uuid(worker_uuid)
         if ng is not None:
             nodes.add_nodes(c, ng, ng.node_count, at, sim.new_uuid)
+        for addon in c.addons:
+            addon.status, addon.updated_at = addon_rules.COMPLETE, at
 
     sim.lifecycle.start(
         ctx.tenant,
@@ -321,7 +388,7 @@ def create_cluster(
         now=now,
         operation=Operation.CREATE_CLUSTER,
         phase="CREATE",
-        event_type="CLUSTER_CREATE",
+        event_type=supports.task_name(sim.config, Operation.CREATE_CLUSTER),
         resource=None,
         sets_cluster_status=True,
         nodegroups=[master, worker],
@@ -342,7 +409,7 @@ def delete_cluster(
         now=ctx.now,
         operation=Operation.DELETE_CLUSTER,
         phase="DELETE",
-        event_type="CLUSTER_DELETE",
+        event_type=supports.task_name(sim.config, Operation.DELETE_CLUSTER),
         resource=None,
         sets_cluster_status=True,
         nodegroups=list(cluster.nodegroups),

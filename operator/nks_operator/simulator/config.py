@@ -101,8 +101,79 @@ class SimulatorConfig(BaseModel):
         "names of NHN's newer guide; the guide lists none",
     )
     empty_list_label: Literal["", "[]"] = Field(
-        default="",
-        description="How answers show extra_volumes / extra_security_groups nobody set",
+        default="[]",
+        description="How answers show extra_volumes / extra_security_groups nobody set "
+        '(Live: "[]"; "" has no named source)',
+    )
+    # The current edition (docs/nks-api-notes.md, "The current edition" and "Simulator
+    # knobs"): each default is what the notes judge most likely for today's service.
+    task_names: Literal["current", "copy"] = Field(
+        default="current",
+        description="Task type names recorded and listed in /v1/supports: the current "
+        "edition's or the older guide copy's",
+    )
+    supported_event_type_shape: Literal["grouped", "flat"] = Field(
+        default="grouped",
+        description="/v1/supports' supported_event_type: grouped by cluster_events / "
+        "nodegroup_events (both tables, the copy's example) or one map (the CE's example)",
+    )
+    list_default_master: bool = Field(
+        default=False,
+        description="Whether the node group list shows default-master (contested: a CLI "
+        "measured against the live service says no; upstream Magnum lists it)",
+    )
+    kube_version_status: Literal["NEED_K8S_UPGRADE", "NEED_UPGRADE"] = Field(
+        default="NEED_K8S_UPGRADE",
+        description="kube_version_status of a cluster or group behind (Live / the examples)",
+    )
+    health_reason_form: Literal["flat", "nested"] = Field(
+        default="flat",
+        description="health_status_reason with flat dotted keys (Live) or nested objects",
+    )
+    mba_enable_form: Literal["boolean", "string"] = Field(
+        default="boolean",
+        description="How the mba_* labels show `enable` (Live: a JSON boolean); the PATCH "
+        'takes either (its table says Boolean, its example sends "True")',
+    )
+    setting_labels: Literal["shown", "hidden"] = Field(
+        default="shown",
+        description="Whether answers show the k8s_node_labels, fip_* and control_plane_log "
+        "labels (no answer table lists them: unknown)",
+    )
+    setting_change_status: StatusDuringChange = Field(
+        default="update_in_progress",
+        description="Whether the node group (control-plane log: the cluster) shows "
+        "UPDATE_IN_PROGRESS during a node label, metric autoscaler, floating IP or "
+        "control-plane log change (unknown)",
+    )
+    addon_change_status: StatusDuringChange = Field(
+        default="unchanged",
+        description="Whether the cluster shows UPDATE_IN_PROGRESS while an add-on is "
+        "installed, updated or removed (unknown; the add-on has its own status)",
+    )
+    addon_options: Literal["accepted", "refused"] = Field(
+        default="accepted",
+        description="Whether add-on install / update take `options` (contested: the CE "
+        "bodies have none, the user guide says they take options)",
+    )
+    addon_paths: Literal["either", "with_slash", "without_slash"] = Field(
+        default="either",
+        description="The add-on list and install paths, which the CE writes with a trailing "
+        "slash: served in both forms, only with it (the CE), or only without it (how a CLI "
+        "used against the live service lists); unknown which holds",
+    )
+    cni_update_api: bool = Field(
+        default=False,
+        description="Whether POST .../actions/cni_update exists (the copy's API; the current "
+        "edition removed it: 404)",
+    )
+    public_endpoint_rule: Literal["current", "copy"] = Field(
+        default="copy",
+        description='master_lb_floating_ip_enabled "True" only with an external network '
+        "and subnets (`current`, the CE) or without that condition (`copy`, G:439)",
+    )
+    platform_version: str = Field(
+        default="1.202602.0", description="The NKS platform version new clusters get"
     )
     page_max_limit: int = Field(default=1000, ge=1)
     call_log_size: int = Field(default=100_000, ge=0)

@@ -5,8 +5,14 @@ simulator stores each on its owner and merges them back when it renders, so a ch
 default-worker (autoscaler, user script, ...) shows in the cluster's labels as in NKS.
 
 Answers carry labels as a string map, as Magnum stores them (docs/nks-api-notes.md,
-"Labels"): lists as JSON text, numbers as text, and the list-like labels nobody set as
-`""` (or `"[]"`, a knob), like the guide's `"user_script_v2": ""`.
+"Labels"): lists and objects as JSON text, numbers as text, and the list-like labels
+nobody set as `"[]"` (Live; or `""`, a knob), like the guide's `"user_script_v2": ""`.
+Besides what was sent, answers carry the labels NKS keeps itself (Live):
+`kube_version_status`, `upgradable_kube_versions`, `platform_version`,
+`upgradable_platform_version`, and on node groups `node_list` and the metric autoscaler's
+`mba_*` policies. Knobs decide the contested forms (`kube_version_status`,
+`mba_enable_form`) and whether the settings no answer table lists show at all
+(`setting_labels`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nks_operator.simulator import versions
+from nks_operator.simulator import setting_rules, versions
 from nks_operator.simulator.config import SimulatorConfig
 from nks_operator.simulator.state import Cluster, NodeGroup
 
@@ -51,8 +57,18 @@ WORKER_KEYS = frozenset(
         "additional_subnet_id_list",
         "extra_security_groups",
         "extra_volumes",
+        # The current edition's per-group settings.
+        "k8s_node_labels",
+        "mba_scale_out",
+        "mba_scale_in",
+        "fip_auto_bind_enable",
+        "fip_bind_subnet",
+        "fip_selector",
+        "ca_pod_replicas",
     }
 )
+# Settings no answer table lists: shown only with `setting_labels: shown`.
+UNLISTED_SETTINGS = ("k8s_node_labels", *setting_rules.FIP_KEYS, "control_plane_log")
 INHERITED_BY_GROUPS = (
     "external_network_id",
     "external_subnet_id_list",
@@ -79,8 +95,48 @@ EMPTY_TEXT = ("user_script_v2", "additional_network_id_list", "additional_subnet
 EMPTY_LISTS = ("extra_security_groups", "extra_volumes")
 
 
-def version_status(tag: str, supported: dict[str, bool]) -> str:
-    return "LATEST" if tag == versions.latest(supported) else "NEED_UPGRADE"
+def group_defaults(config: SimulatorConfig) -> dict[str, Any]:
+    """Labels NKS gives every new worker group: its platform version and the metric
+    autoscaler's policies, off."""
+    return {
+        "platform_version": config.platform_version,
+        **{key: dict(policy) for key, policy in setting_rules.MBA_DEFAULTS.items()},
+    }
+
+
+def version_status(tag: str, newest: str | None, config: SimulatorConfig) -> str:
+    """`LATEST`, or the knob's value (Live `NEED_K8S_UPGRADE`, the examples `NEED_UPGRADE`)."""
+    return "LATEST" if tag == newest else config.kube_version_status
+
+
+def upgradable(current: str, ceiling: str | None, supported: dict[str, bool]) -> list[str]:
+    """Versions one step up (a patch, or the next minor) from `current`, not past `ceiling`
+    (a group cannot pass its control plane)."""
+    now, top = versions.parse(current), versions.parse(ceiling) if ceiling else None
+    if now is None:
+        return []
+    found = [
+        (v, tag)
+        for tag in supported
+        if (v := versions.parse(tag)) is not None
+        and v > now
+        and versions.minor_steps(now, v) <= 1
+        and (top is None or v <= top)
+    ]
+    return [tag for _, tag in sorted(found)]
+
+
+def _settings_shown(labels: dict[str, Any], config: SimulatorConfig) -> dict[str, Any]:
+    """The current edition's settings as answers show them (knobs for the unknown forms)."""
+    shown = dict(labels)
+    for key in setting_rules.MBA_KEYS:
+        policy = shown.get(key)
+        if isinstance(policy, dict) and config.mba_enable_form == "string":
+            shown[key] = {**policy, "enable": "True" if policy.get("enable") else "False"}
+    if config.setting_labels == "hidden":
+        for key in UNLISTED_SETTINGS:
+            shown.pop(key, None)
+    return shown
 
 
 def as_text(value: Any) -> str:
@@ -117,15 +173,25 @@ def for_cluster(cluster: Cluster, config: SimulatorConfig) -> dict[str, Any]:
         labels.update({k: v for k, v in worker.labels.items() if k in WORKER_KEYS})
         labels["server_group_meta"] = f"k8s_{cluster.uuid}_{worker.uuid}"
     labels["kube_tag"] = cluster.kube_tag
-    labels["kube_version_status"] = version_status(cluster.kube_tag, config.supported_k8s)
+    newest = versions.latest(config.supported_k8s)
+    labels["kube_version_status"] = version_status(cluster.kube_tag, newest, config)
+    labels["upgradable_kube_versions"] = upgradable(cluster.kube_tag, None, config.supported_k8s)
+    labels["upgradable_platform_version"] = ""
     labels["api_ep_ipacl_enable"] = "true" if cluster.ipacl.enable else "false"
-    return _answer(labels, cluster.answer_labels, config)
+    return _answer(_settings_shown(labels, config), cluster.answer_labels, config)
 
 
 def for_nodegroup(cluster: Cluster, ng: NodeGroup, config: SimulatorConfig) -> dict[str, Any]:
     inherited = {k: cluster.labels[k] for k in INHERITED_BY_GROUPS if k in cluster.labels}
     labels: dict[str, Any] = {**STATIC, **inherited, **ng.labels}
     labels["ca_image"] = CA_IMAGE
-    labels["kube_version_status"] = version_status(ng.kube_tag, config.supported_k8s)
+    # A group is measured against its control plane (Live: the cluster NEED_K8S_UPGRADE,
+    # its group LATEST; a group's upgradable versions stay [] until the plane moves).
+    labels["kube_version_status"] = version_status(ng.kube_tag, cluster.kube_tag, config)
+    labels["upgradable_kube_versions"] = upgradable(
+        ng.kube_tag, cluster.kube_tag, config.supported_k8s
+    )
+    labels["upgradable_platform_version"] = ""
+    labels["node_list"] = ":".join(n.uuid for n in ng.nodes)
     labels["server_group_meta"] = f"k8s_{cluster.uuid}_{ng.uuid}"
-    return _answer(labels, ng.answer_labels, config)
+    return _answer(_settings_shown(labels, config), ng.answer_labels, config)

@@ -26,6 +26,9 @@ Outcome = Literal["complete", "failed", "rollback_complete", "rollback_failed"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 Effect = Callable[[Cluster, float], None]
 """Applied to the live cluster when the task succeeds (looked up again by UUID)."""
+FailureEffect = Callable[[Cluster, float, str, str], None]
+"""Applied when the task fails or rolls back: (cluster, time, status, reason) - for what
+carries a status of its own besides the cluster and its groups (an add-on)."""
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Task:
     reason: str | None = field(compare=False)  # why it failed or rolled back
     removes: Literal["cluster", "nodegroup"] | None = field(compare=False)
     held: bool = field(compare=False, default=False)
+    on_failure: FailureEffect | None = field(compare=False, repr=False, default=None)
 
 
 @dataclass
@@ -91,6 +95,7 @@ class Lifecycle:
         effect: Effect | None = None,
         fail_reason: str | None = None,
         removes: Literal["cluster", "nodegroup"] | None = None,
+        on_failure: FailureEffect | None = None,
     ) -> Task:
         """Put the targets `*_IN_PROGRESS`, open a task-history entry (unless `event_type`
         is None: the guide lists no task type for it) and schedule the end."""
@@ -127,6 +132,7 @@ class Lifecycle:
             reason=reason if outcome != "complete" else None,
             removes=removes,
             held=held,
+            on_failure=on_failure,
         )
         self._next_task += 1
         cluster.task_id = task.id
@@ -219,6 +225,8 @@ class Lifecycle:
                 "rollback_failed": "ROLLBACK_FAILED",
             }[task.outcome]
             self._set(cluster, nodegroups, task, status, reason, now)
+            if task.on_failure is not None:
+                task.on_failure(cluster, now, status, reason)
             if event:
                 event.state, event.contents, event.updated_at = "FAIL", reason, now
             return

@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nks_operator.nks.operations import Operation
-from nks_operator.simulator import labels, nodes, rules, views
+from nks_operator.simulator import cidr, labels, nodes, rules, setting_rules, supports, views
 from nks_operator.simulator.clusters import (
     apply_autoscaler_bounds,
+    cluster_networks,
     find_cluster,
     json_object,
     new_nodegroup,
@@ -33,20 +34,28 @@ Params = Mapping[str, str]
 CREATE_FIELDS = {"name", "node_count", "flavor_id", "image_id", "labels"}
 
 
+def _configured(sim: Simulator, subnet_ids: list[str]) -> list[tuple[str, str]]:
+    """(id, CIDR) of the subnets whose CIDR is configured (the simulator has no VPC API)."""
+    return [(s, sim.config.subnets[s]) for s in subnet_ids if s in sim.config.subnets]
+
+
 def _accepted(ng: NodeGroup) -> tuple[int, dict[str, str]]:
     return 202, {"uuid": ng.uuid}
 
 
-def _start_update(
+def start_update(
     sim: Simulator,
     ctx: RequestContext,
     cluster: Cluster,
     ng: NodeGroup,
     operation: Operation,
-    event_type: str,
     effect: Callable[[NodeGroup, float], None],
+    *,
+    shows_status: bool = True,
 ) -> None:
-    """A node group update; an upgrade of default-master also updates the cluster status."""
+    """A node group update recording `operation`'s task; an upgrade of default-master also
+    updates the cluster status. `shows_status` False: the group's status stays (a knob for
+    the current edition's settings, whose status NKS does not document)."""
     ng_uuid = ng.uuid
 
     def apply(c: Cluster, at: float) -> None:
@@ -60,10 +69,10 @@ def _start_update(
         now=ctx.now,
         operation=operation,
         phase="UPDATE",
-        event_type=event_type,
+        event_type=supports.task_name(sim.config, operation),
         resource=ng,
         sets_cluster_status=ng.is_master,
-        nodegroups=[ng],
+        nodegroups=[ng] if shows_status else [],
         effect=apply,
         fail_reason=ctx.fail_reason,
     )
@@ -75,10 +84,11 @@ def _start_update(
 def list_nodegroups(
     sim: Simulator, ctx: RequestContext, params: Params, query: Params, body: Any
 ) -> Reply:
-    """Every group, `default-master` included (NHN's provider filters it out by role);
-    a GET on the control plane group answers 403."""
+    """Every worker group, and `default-master` only with the `list_default_master` knob
+    (contested); a GET on the control plane group answers 403 either way."""
     cluster = find_cluster(ctx, params)
-    groups = [views.nodegroup_summary(ng) for ng in cluster.nodegroups]
+    listed = cluster.nodegroups if sim.config.list_default_master else cluster.workers
+    groups = [views.nodegroup_summary(ng) for ng in listed]
     return Reply(200, {"nodegroups": groups})
 
 
@@ -110,17 +120,28 @@ def create_nodegroup(
     name = rules.check_name(body.get("name"), "node group")
     flavor_id = rules.require_uuid(body, "flavor_id")
     image_id = rules.require_uuid(body, "image_id")
-    # 0 nodes: NHN's provider creates such groups (docs/nks-api-notes.md, "Node counts").
+    # 0 nodes: NHN's provider creates such groups (docs/nks-api-notes.md, "Node groups and
+    # node counts").
     count = rules.as_int(body.get("node_count", 1), "node_count", 0, max_nodes)
     if "labels" not in body:
         raise BadRequest("Mandatory field missing: labels")
     given = rules.check_label_types(body["labels"])
     rules.require_labels(given, labels.NODEGROUP_REQUIRED)
     worker = rules.check_worker_labels(given, max_nodes)
+    extra_subnets = [s for s in str(given.get("additional_subnet_id_list", "")).split(":") if s]
+    worker.update(
+        setting_rules.check_create_settings(
+            given, [cluster.fixed_subnet, *extra_subnets], max_nodes, cluster=False
+        )
+    )
+    cidr.check_node_subnets(
+        cluster_networks(cluster), _configured(sim, extra_subnets), "additional_subnet_id_list"
+    )
     if any(ng.name == name for ng in cluster.nodegroups):
         raise Conflict(f"A node group with name {name} already exists in the cluster.")
     rules.ensure_operable(cluster)
     group_labels = {
+        **labels.group_defaults(sim.config),
         **{k: v for k, v in worker.items() if k in labels.WORKER_KEYS},
         "node_image": image_id,
         "kube_tag": cluster.kube_tag,
@@ -152,7 +173,7 @@ def create_nodegroup(
         now=ctx.now,
         operation=Operation.CREATE_NODEGROUP,
         phase="CREATE",
-        event_type="NODEGROUP_CREATE",
+        event_type=supports.task_name(sim.config, Operation.CREATE_NODEGROUP),
         resource=ng,
         sets_cluster_status=False,
         nodegroups=[ng],
@@ -176,7 +197,7 @@ def delete_nodegroup(
         now=ctx.now,
         operation=Operation.DELETE_NODEGROUP,
         phase="DELETE",
-        event_type="NODEGROUP_DELETE",
+        event_type=supports.task_name(sim.config, Operation.DELETE_NODEGROUP),
         resource=ng,
         sets_cluster_status=False,
         nodegroups=[ng],
@@ -218,7 +239,7 @@ def stop_nodes(
     ng = cluster.find_worker(params["nodegroup"])
     targets = _node_list(json_object(body), ng)
     rules.ensure_operable(cluster, ng)
-    if ng.autoscaler_enabled:
+    if ng.any_autoscaler_enabled:
         raise BadRequest(f"Node group {ng.name} has the autoscaler enabled; nodes cannot stop.")
     stopped = [n.uuid for n in targets if n.stopped]
     if stopped:
@@ -226,13 +247,12 @@ def stop_nodes(
     if not [n for n in ng.nodes if not n.stopped and n not in targets]:
         raise BadRequest(f"Not all nodes of node group {ng.name} may be stopped.")
     rules.ensure_idle(cluster, *_accepted(ng))
-    _start_update(
+    start_update(
         sim,
         ctx,
         cluster,
         ng,
         Operation.STOP_NODES,
-        "NODEGROUP_NODE_ACTION_NODE_STOP",
         _set_node_status(targets, NODE_STOPPED),
     )
     return Reply(*_accepted(ng))
@@ -249,13 +269,12 @@ def start_nodes(
     if running:
         raise BadRequest(f"Nodes {', '.join(running)} are not stopped.")
     rules.ensure_idle(cluster, *_accepted(ng))
-    _start_update(
+    start_update(
         sim,
         ctx,
         cluster,
         ng,
         Operation.START_NODES,
-        "NODEGROUP_NODE_ACTION_NODE_START",
         _set_node_status(targets, NODE_ACTIVE),
     )
     return Reply(*_accepted(ng))
@@ -275,19 +294,20 @@ def set_autoscaler(
     rules.ensure_operable(cluster, ng)
     if settings["ca_enable"] == "True" and ng.stopped_nodes():
         raise BadRequest(f"Node group {ng.name} has stopped nodes; the autoscaler cannot start.")
+    if settings["ca_enable"] == "True" and ng.metric_autoscaler_enabled:
+        raise BadRequest(setting_rules.NOT_BOTH_AUTOSCALERS)
     rules.ensure_idle(cluster, *_accepted(ng))
 
     def configured(group: NodeGroup, at: float) -> None:
         group.labels.update(settings)
         apply_autoscaler_bounds(group)
 
-    _start_update(
+    start_update(
         sim,
         ctx,
         cluster,
         ng,
         Operation.SET_AUTOSCALER,
-        "NODEGROUP_SET_CLUSTER_AUTOSCALER",
         configured,
     )
     return Reply(*_accepted(ng))
@@ -312,7 +332,7 @@ def upgrade_nodegroup(
     def upgraded(group: NodeGroup, at: float) -> None:
         group.labels["kube_tag"] = version
 
-    _start_update(sim, ctx, cluster, ng, Operation.UPGRADE_NODEGROUP, "NODEGROUP_UPGRADE", upgraded)
+    start_update(sim, ctx, cluster, ng, Operation.UPGRADE_NODEGROUP, upgraded)
     return Reply(*_accepted(ng))
 
 
@@ -332,9 +352,7 @@ def update_user_script(
     def changed(group: NodeGroup, at: float) -> None:
         group.labels["user_script_v2"] = contents
 
-    _start_update(
-        sim, ctx, cluster, ng, Operation.UPDATE_USER_SCRIPT, "NODEGROUP_USERSCRIPT_UPDATE", changed
-    )
+    start_update(sim, ctx, cluster, ng, Operation.UPDATE_USER_SCRIPT, changed)
     return Reply(*_accepted(ng))
 
 
@@ -358,7 +376,5 @@ def change_flavor(
     def changed(group: NodeGroup, at: float) -> None:
         group.flavor_id = flavor_id
 
-    _start_update(
-        sim, ctx, cluster, ng, Operation.CHANGE_FLAVOR, "NODEGROUP_UPDATE_FLAVOR", changed
-    )
+    start_update(sim, ctx, cluster, ng, Operation.CHANGE_FLAVOR, changed)
     return Reply(*_accepted(ng))

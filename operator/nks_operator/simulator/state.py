@@ -72,6 +72,17 @@ class NodeGroup:
     def autoscaler_enabled(self) -> bool:
         return str(self.labels.get("ca_enable", "false")).lower() == "true"
 
+    @property
+    def metric_autoscaler_enabled(self) -> bool:
+        """Either metric autoscaler policy (`mba_scale_out` / `mba_scale_in`) is on."""
+        policies = (self.labels.get("mba_scale_out"), self.labels.get("mba_scale_in"))
+        return any(isinstance(p, dict) and p.get("enable") is True for p in policies)
+
+    @property
+    def any_autoscaler_enabled(self) -> bool:
+        """No manual resize or node stop while either autoscaler is on (UG)."""
+        return self.autoscaler_enabled or self.metric_autoscaler_enabled
+
     def node(self, uuid: str) -> Node | None:
         return next((n for n in self.nodes if n.uuid == uuid), None)
 
@@ -96,6 +107,21 @@ class Event:
     contents: str | None
     created_at: float
     updated_at: float
+
+
+@dataclass
+class Addon:
+    """An add-on installed on a cluster (the current edition's add-on API)."""
+
+    uuid: str
+    type: str
+    name: str
+    version: str
+    options: dict[str, str]
+    status: str
+    created_at: float
+    status_reason: str | None = None
+    updated_at: float | None = None
 
 
 @dataclass
@@ -131,7 +157,7 @@ class Cluster:
     certificate_generation: int = 0
     task_id: int | None = None  # the running asynchronous operation, if any
     addresses_allocated: int = 0
-    addons: list[dict[str, Any]] = field(default_factory=list)  # as given at creation
+    addons: list[Addon] = field(default_factory=list)  # installed, in install order
     answer_labels: dict[str, Any] = field(default_factory=dict)  # admin: shown verbatim
 
     @property
@@ -176,6 +202,16 @@ class Cluster:
 
     def event(self, uuid: str) -> Event | None:
         return next((e for e in self.events if e.uuid == uuid), None)
+
+    def addon_by_uuid(self, uuid: str) -> Addon | None:
+        return next((a for a in self.addons if a.uuid == uuid), None)
+
+    def find_addon(self, ident: str) -> Addon:
+        """An installed add-on by UUID or name."""
+        for addon in self.addons:
+            if ident in (addon.uuid, addon.name):
+                return addon
+        raise NotFound(f"Addon {ident} is not installed on cluster {self.name}.")
 
 
 @dataclass

@@ -1,53 +1,108 @@
-"""`GET /v1/supports`: the Kubernetes versions and the task types of the task history.
+"""`GET /v1/supports` and the task type each operation records.
 
-Exactly the guide's `supported_event_type`: it lists no task type for certificate
-renewal, service gateway or IP ACL changes, so by default none is recorded for them.
-With the `record_unlisted_tasks` knob they are, under the names of NHN's newer guide
-(docs/nks-api-notes.md, "Task history").
+Names come from the one vocabulary of both editions (`nks.tasks`): with the `task_names`
+knob at `current` (the default) tasks carry the current edition's names, with `copy` the
+older guide's (an operation only one edition names records that name either way). The
+copy lists no task type for certificate renewal, service gateway or IP ACL changes: they
+record one only with the `record_unlisted_tasks` knob, under the current edition's names
+(docs/nks-api-notes.md, "Task history", "Task names").
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-CLUSTER_EVENTS = {
+from nks_operator.nks import tasks
+from nks_operator.nks.operations import Operation
+from nks_operator.simulator.config import SimulatorConfig
+
+# What each name of /v1/supports means, in the simulator's own words.
+DESCRIPTIONS: dict[str, str] = {
     "CLUSTER_CREATE": "Create a cluster",
     "CLUSTER_DELETE": "Delete a cluster",
     "CLUSTER_HANDOVER": "Cluster OWNER change",
     "CLUSTER_CNI_UPDATE": "Change CNI",
-}
-# Newer than the guide, recorded only with `record_unlisted_tasks`.
-IPACL_TASK = "CLUSTER_API_EP_IPACL_UPDATE"
-SGW_TASK = "CLUSTER_UPDATE_SGW"
-CERTIFICATE_TASK = "CLUSTER_ROTATE_CERTIFICATE"
-UNLISTED_EVENTS = {
-    IPACL_TASK: "Cluster API endpoint IP access control change",
-    SGW_TASK: "Update Cluster Service Gateway",
-    CERTIFICATE_TASK: "Rotate cluster certificate",
-}
-NODEGROUP_EVENTS = {
+    "CLUSTER_UPDATE_VM_AUTH_KEY": "Change the nodes' key pair",
+    "CLUSTER_API_EP_IPACL_UPDATE": "Cluster API endpoint IP access control change",
+    "CLUSTER_UPDATE_SGW": "Update Cluster Service Gateway",
+    "CLUSTER_ROTATE_CERTIFICATE": "Rotate cluster certificate",
+    "CLUSTER_UPDATE_NKS_REGISTRY": "Enable the NKS registry",
+    "CLUSTER_UPDATE_K8S_ARGS": "Change Kubernetes component options",
+    "CLUSTER_UPDATE_OIDC_ARGS": "Change OIDC settings",
+    "CLUSTER_INSTALL_ADDON": "Install an add-on",
+    "CLUSTER_UPDATE_ADDON": "Update an add-on",
+    "CLUSTER_UNINSTALL_ADDON": "Remove an add-on",
+    "CLUSTER_UPDATE_CONTROL_PLANE_LOG": "Change control plane log storage",
+    "K8S_API_NOT_WORKING": "Kubernetes API not working",
+    "ALL_NODES_NOT_READY": "No node is ready",
+    "AUTO_HEALING": "Auto healing",
     "NODEGROUP_CREATE": "Node group creation",
     "NODEGROUP_DELETE": "Delete a node group",
     "CLUSTER_RESIZE": "Resize the cluster",
+    "NODEGROUP_SCALE_OUT": "Add nodes",
+    "NODEGROUP_SCALE_IN": "Remove nodes",
     "NODEGROUP_UPDATE_FLAVOR": "Change instance type",
     "NODEGROUP_UPGRADE": "Upgrade a node group",
     "NODEGROUP_USERSCRIPT_UPDATE": "Change userscript",
     "NODEGROUP_SET_CLUSTER_AUTOSCALER": "Change Auto Scaler settings",
+    "NODEGROUP_SET_METRIC_BASE_AUTOSCALER": "Change metric-based autoscaler settings",
+    "NODEGROUP_METRIC_BASE_AUTOSCALER_SCALE_OUT": "Metric-based autoscaler added nodes",
+    "NODEGROUP_METRIC_BASE_AUTOSCALER_SCALE_IN": "Metric-based autoscaler removed nodes",
     "NODEGROUP_NODE_ACTION_NODE_START": "Start worker node",
     "NODEGROUP_NODE_ACTION_NODE_STOP": "Stop worker node",
+    "NODEGROUP_NODE_ACTION_START_NODE": "Start worker node",
+    "NODEGROUP_NODE_ACTION_STOP_NODE": "Stop worker node",
+    "NODEGROUP_UPDATE_EXTRA_VOLUME": "Change additional block storage",
+    "NODEGROUP_UPDATE_EXTRA_SECURITY_GROUP": "Change additional security groups",
+    "NODEGROUP_UPDATE_K8S_NODE_LABELS": "Change Kubernetes node labels",
+    "NODEGROUP_UPDATE_FIP_AUTO_BIND": "Change floating IP auto-assignment",
 }
+# The changes the copy lists no task for: recorded only with `record_unlisted_tasks`.
+UNLISTED = frozenset(
+    {Operation.SET_IP_ACL, Operation.UPDATE_SERVICE_GATEWAY, Operation.RENEW_CERTIFICATE}
+)
 
 
-def document(supported_k8s: dict[str, bool], unlisted: bool = False) -> dict[str, Any]:
-    return {
-        "supported_k8s": dict(supported_k8s),
-        "supported_event_type": {
-            "cluster_events": {**CLUSTER_EVENTS, **(UNLISTED_EVENTS if unlisted else {})},
-            "nodegroup_events": dict(NODEGROUP_EVENTS),
-        },
-    }
+def task_name(config: SimulatorConfig, operation: Operation) -> str | None:
+    """The task type `operation` records (None: none)."""
+    kind = tasks.kind_of(operation)
+    if kind is None or (operation in UNLISTED and not config.record_unlisted_tasks):
+        return None
+    return kind.name(config.task_names)
 
 
-def task_types(unlisted: bool = False) -> set[str]:
-    """Every task type the simulator records."""
-    return {*CLUSTER_EVENTS, *NODEGROUP_EVENTS, *(UNLISTED_EVENTS if unlisted else ())}
+def _listed(config: SimulatorConfig) -> list[str]:
+    """The names /v1/supports lists: one edition's, plus the unlisted ones when recorded."""
+    names: list[str] = []
+    for kind in tasks.TASK_KINDS:
+        own = kind.copy if config.task_names == "copy" else kind.current
+        if own is None and config.record_unlisted_tasks and kind.operations & UNLISTED:
+            own = kind.current
+        if own is not None and own not in names:
+            names.append(own)
+        if config.task_names == "current":
+            names += sorted(kind.also - set(names))
+    return names
+
+
+def document(config: SimulatorConfig) -> dict[str, Any]:
+    names = _listed(config)
+    described = {name: DESCRIPTIONS.get(name, name) for name in names}
+    if config.supported_event_type_shape == "flat":
+        event_types: dict[str, Any] = described
+    else:
+        event_types = {
+            "cluster_events": {k: v for k, v in described.items() if not _nodegroup(k)},
+            "nodegroup_events": {k: v for k, v in described.items() if _nodegroup(k)},
+        }
+    return {"supported_k8s": dict(config.supported_k8s), "supported_event_type": event_types}
+
+
+def _nodegroup(name: str) -> bool:
+    # CLUSTER_RESIZE is a node group event in both editions' grouping.
+    return name.startswith("NODEGROUP_") or name == "CLUSTER_RESIZE"
+
+
+def task_types(config: SimulatorConfig) -> set[str]:
+    """Every task type the simulator may record under `config`."""
+    return set(_listed(config))

@@ -50,20 +50,58 @@ def cluster_summary(cluster: Cluster, base_url: str, config: SimulatorConfig) ->
         "node_count": sum(ng.node_count for ng in cluster.workers),
         "stack_id": cluster.stack_id,
         "status": cluster.status,
+        "status_reason": cluster.status_reason,  # in the list since the current edition
         "uuid": cluster.uuid,
     }
 
 
 def health_status(cluster: Cluster) -> str | None:
-    return "HEALTHY" if cluster.api_address else None
+    """`FRESH` once the cluster runs (the current edition and Live; the examples' `HEALTHY`
+    is the older form): the simulator's view is always current."""
+    return "FRESH" if cluster.api_address else None
 
 
-def health_reason(cluster: Cluster) -> dict[str, str]:
+def _node_status(ready: int, not_ready: int) -> str:
+    if not not_ready:
+        return "NORMAL"
+    return "ALL_NODES_NOT_READY" if not ready else "NOT_READY_NODE_EXIST"
+
+
+def health_reason(cluster: Cluster, config: SimulatorConfig) -> dict[str, Any]:
+    """The structured reason of the current edition (a stopped node is not Ready), with flat
+    dotted keys (Live) or nested objects (the `health_reason_form` knob)."""
     if not cluster.api_address:
         return {}
-    reason = {f"{n.name}.Ready": str(not n.stopped) for n in _worker_nodes(cluster)}
-    reason["api"] = "ok"
-    return reason
+    counts = {
+        ng.name: (sum(not n.stopped for n in ng.nodes), sum(n.stopped for n in ng.nodes))
+        for ng in cluster.workers
+    }
+    ready = sum(r for r, _ in counts.values())
+    not_ready = sum(n for _, n in counts.values())
+    moment = cluster.updated_at or cluster.created_at
+    flat: dict[str, Any] = {
+        # Live sends no offset (UTC).
+        "timestamp": datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "api": "OK",
+        "cluster.api_status": "NORMAL",
+        "cluster.node_status": _node_status(ready, not_ready),
+    }
+    for name, (r, n) in counts.items():
+        flat[f"nodegroup.node_status.{name}"] = _node_status(r, n)
+        flat[f"nodegroup-stats.{name}"] = f"{r}:{n}"
+    if config.health_reason_form == "flat":
+        return flat
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        head, _, rest = key.partition(".")
+        if not rest:
+            nested[head] = value
+        elif head == "nodegroup":  # nodegroup.node_status.<group>
+            middle, _, group = rest.partition(".")
+            nested.setdefault(head, {}).setdefault(middle, {})[group] = value
+        else:
+            nested.setdefault(head, {})[rest] = value
+    return nested
 
 
 def cluster_detail(cluster: Cluster, base_url: str, config: SimulatorConfig) -> dict[str, Any]:
@@ -77,7 +115,7 @@ def cluster_detail(cluster: Cluster, base_url: str, config: SimulatorConfig) -> 
         "fixed_network": cluster.fixed_network,
         "fixed_subnet": cluster.fixed_subnet,
         "floating_ip_enabled": False,
-        "health_status_reason": health_reason(cluster),
+        "health_status_reason": health_reason(cluster, config),
         "node_addresses": [n.address for n in _worker_nodes(cluster)],
         "project_id": cluster.project_id,
         "status_reason": cluster.status_reason,

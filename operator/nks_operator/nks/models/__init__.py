@@ -4,6 +4,18 @@ Every model accepts unknown fields (NKS adds internal ones) and NKS's value quir
 models produce the guide's exact wire JSON with `to_wire()`.
 """
 
+from nks_operator.nks.models.addons import (
+    ADDON_COMPLETE,
+    ADDON_FAILED,
+    AddonInstallRequest,
+    AddonType,
+    AddonUpdateRequest,
+    CatalogueAddon,
+    InstalledAddon,
+    OptionSchema,
+    OptionType,
+    ResolveConflicts,
+)
 from nks_operator.nks.models.base import NKSAnswer, NKSModel
 from nks_operator.nks.models.cluster import (
     CLUSTER_TEMPLATE_ID,
@@ -20,7 +32,15 @@ from nks_operator.nks.models.cluster import (
     ServiceGatewayUpdate,
 )
 from nks_operator.nks.models.common import ActionResponse
+from nks_operator.nks.models.control_plane_log import (
+    ControlPlaneLog,
+    ControlPlaneLogState,
+    ControlPlaneLogUpdate,
+    LogDestination,
+)
 from nks_operator.nks.models.events import TaskEvent
+from nks_operator.nks.models.floating_ip import FloatingIPAutoBind, FloatingIPAutoBindUpdate
+from nks_operator.nks.models.health import Freshness, HealthReason, NodeCounts, freshness
 from nks_operator.nks.models.identity import TokenResponse
 from nks_operator.nks.models.labels import (
     AutoscalerLabels,
@@ -30,7 +50,23 @@ from nks_operator.nks.models.labels import (
     ExtraVolume,
     NodeGroupCreateLabels,
     NodeGroupLabels,
+    SkmKey,
     WorkerLabels,
+)
+from nks_operator.nks.models.metric_autoscaler import (
+    MetricAutoscalerUpdate,
+    MetricName,
+    MetricPolicyState,
+    MetricRule,
+    MetricRuleState,
+    RulesOperator,
+    ScaleInPolicy,
+    ScaleOutPolicy,
+)
+from nks_operator.nks.models.node_labels import (
+    MAX_NODE_LABELS,
+    NodeLabelsUpdate,
+    node_label_problems,
 )
 from nks_operator.nks.models.nodegroup import (
     DEFAULT_MASTER,
@@ -48,45 +84,77 @@ from nks_operator.nks.models.status import is_failed, is_in_progress, is_rolled_
 from nks_operator.nks.models.supports import Supports, version_key
 
 __all__ = [
+    "ADDON_COMPLETE",
+    "ADDON_FAILED",
     "CLUSTER_TEMPLATE_ID",
     "DEFAULT_MASTER",
     "DEFAULT_WORKER",
     "IPACL",
+    "MAX_NODE_LABELS",
     "ActionResponse",
     "Addon",
+    "AddonInstallRequest",
+    "AddonType",
+    "AddonUpdateRequest",
     "AutoscalerConfig",
     "AutoscalerLabels",
     "AutoscalerUpdate",
     "CNIUpdateRequest",
+    "CatalogueAddon",
     "CertificateRenewal",
     "Cluster",
     "ClusterCreateLabels",
     "ClusterCreateRequest",
     "ClusterLabels",
+    "ControlPlaneLog",
+    "ControlPlaneLogState",
+    "ControlPlaneLogUpdate",
     "ExtraSecurityGroup",
     "ExtraVolume",
     "FlavorChangeRequest",
+    "FloatingIPAutoBind",
+    "FloatingIPAutoBindUpdate",
+    "Freshness",
+    "HealthReason",
     "IPACLAction",
     "IPACLTarget",
     "IPACLUpdate",
+    "InstalledAddon",
+    "LogDestination",
+    "MetricAutoscalerUpdate",
+    "MetricName",
+    "MetricPolicyState",
+    "MetricRule",
+    "MetricRuleState",
     "NKSAnswer",
     "NKSModel",
+    "NodeCounts",
     "NodeGroup",
     "NodeGroupCreateLabels",
     "NodeGroupCreateRequest",
     "NodeGroupLabels",
+    "NodeLabelsUpdate",
     "NodeListRequest",
+    "OptionSchema",
+    "OptionType",
     "ResizeRequest",
+    "ResolveConflicts",
+    "RulesOperator",
+    "ScaleInPolicy",
+    "ScaleOutPolicy",
     "ServiceGatewayUpdate",
+    "SkmKey",
     "Supports",
     "TaskEvent",
     "TokenResponse",
     "UpgradeRequest",
     "UserScriptUpdate",
     "WorkerLabels",
+    "freshness",
     "is_failed",
     "is_in_progress",
     "is_rolled_back",
     "is_stable",
+    "node_label_problems",
     "version_key",
 ]

@@ -202,6 +202,15 @@ def _parse_datetime(value: Any) -> Any:
     return _UNKNOWN
 
 
+def read_timestamp(value: Any) -> datetime | None:
+    """A timestamp in NKS's shapes (UTC when no offset); None when empty; ValueError when
+    unreadable."""
+    result = _parse_datetime(value)
+    if result is _UNKNOWN:
+        raise ValueError("expected an ISO 8601 timestamp")
+    return result
+
+
 def _strict(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """For required fields: an unreadable value is left for pydantic to reject."""
 
@@ -251,6 +260,45 @@ def _json_list(value: Any) -> Any:
     if value is not None and not isinstance(value, list | tuple):
         raise _unreadable_error("a list of objects")
     return value
+
+
+def _json_object(value: Any) -> Any:
+    """An object label as NKS answers it: a JSON object or its JSON text; `""`, `"null"` and
+    null are unset (None); any other text or type is unreadable (a model given to a request
+    passes as it is)."""
+    if isinstance(value, BaseModel):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise _unreadable_error("an object (JSON text)") from None
+    if value is not None and not isinstance(value, dict):
+        raise _unreadable_error("an object")
+    return value
+
+
+def _json_string_list(value: Any) -> Any:
+    """A list of strings as NKS answers it: a JSON array or its JSON text (`""`: empty)."""
+    value = _json_list(value)
+    if value is not None and not all(isinstance(item, str) for item in value):
+        raise _unreadable_error("a list of strings")
+    return value
+
+
+def json_text(value: Any) -> str:
+    """A value as the JSON text NKS keeps in a label; models as their wire JSON (so a
+    secret inside reaches the wire, and only the wire)."""
+    if isinstance(value, BaseModel):
+        value = (
+            value.to_wire()
+            if isinstance(value, NKSModel)
+            else value.model_dump(mode="json", exclude_none=True)
+        )
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _none_as_empty_list(value: Any) -> Any:
@@ -306,6 +354,12 @@ OptTimestamp = Annotated[
 WireSecret = Annotated[
     SecretStr, PlainSerializer(_reveal, return_type=str, when_used="json-unless-none")
 ]
+# Objects and lists NKS keeps in a label as JSON text: read from the text or the JSON value
+# (`""` / null: unset), written as JSON text.
+_JSON_TEXT = PlainSerializer(json_text, return_type=str, when_used="json-unless-none")
+JsonObjectText = BeforeValidator(_json_object)
+JsonStringList = Annotated[list[str] | None, BeforeValidator(_json_string_list), _JSON_TEXT]
+JsonTextSerializer = _JSON_TEXT
 # Nullable collections read as empty ones.
 # (null reads as empty; an unreadable value makes the field None, unknown)
 AddressList = Annotated[list[str] | None, BeforeValidator(_none_as_empty_list)]

@@ -19,6 +19,7 @@ from nks_operator.nks.models.base import (
     OptLooseInt,
     OptTimestamp,
 )
+from nks_operator.nks.models.health import Freshness, HealthReason, freshness
 from nks_operator.nks.models.labels import ClusterCreateLabels, ClusterLabels
 from nks_operator.nks.models.status import StatusMixin
 
@@ -35,8 +36,8 @@ class Cluster(StatusMixin, NKSAnswer):
     name: str | None = None
     status: str | None = None
     status_reason: str | None = None
-    health_status: str | None = None  # opaque: documented FRESH/STALE/ROTTEN, seen HEALTHY
-    health_status_reason: Any = None
+    health_status: str | None = None  # documented FRESH/STALE/ROTTEN; examples: HEALTHY
+    health_status_reason: Any = None  # raw: read it through `health_reason`
     api_address: str | None = None
     coe_version: str | None = None
     node_count: OptLooseInt = None
@@ -63,9 +64,32 @@ class Cluster(StatusMixin, NKSAnswer):
         """The control plane's version: `labels.kube_tag`, else `coe_version`."""
         return self.labels.kube_tag or self.coe_version
 
+    @property
+    def health(self) -> Freshness | None:
+        """`health_status` when it is one of the documented values; None otherwise (absent,
+        or another value such as the examples' `HEALTHY`, kept in `health_status`)."""
+        return freshness(self.health_status)
+
+    @property
+    def health_reason(self) -> HealthReason | None:
+        """`health_status_reason` parsed (nested or flat dotted keys); None when absent."""
+        return HealthReason.parse(self.health_status_reason)
+
+    @property
+    def platform_version(self) -> str | None:
+        """The control plane's NKS platform version (`labels.platform_version`)."""
+        return self.labels.platform_version
+
+    @property
+    def upgradable_versions(self) -> list[str] | None:
+        """Versions the control plane can move to (`labels.upgradable_kube_versions`, a
+        hint); None when NKS does not show them."""
+        return self.labels.upgradable_kube_versions
+
 
 class Addon(NKSModel):
-    """An add-on installed at creation, e.g. `calico` with options `{"mode": "vxlan"}`."""
+    """An add-on installed at creation, e.g. `calico` with options `{"mode": "vxlan"}`; a
+    catalogue name and version (`NKSClient.list_addon_catalogue`)."""
 
     name: str
     version: str
@@ -76,7 +100,9 @@ class ClusterCreateRequest(NKSModel):
     """The body of "Create a Cluster" (`cluster_template_id` is always "iaas_console").
 
     `addons` and `api_ep_ipacl` are newer than the guide (docs/nks-api-notes.md,
-    "Create"): sent only when set.
+    "Create"): sent only when set. The current edition's settings (node labels, metric
+    autoscaler, floating IP auto-bind, `ca_pod_replicas`, control-plane logs, `skm`) are
+    labels (`ClusterCreateLabels`).
     """
 
     name: str

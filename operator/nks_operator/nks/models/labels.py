@@ -9,6 +9,14 @@ Answers carry labels as a string map (docs/nks-api-notes.md, "Labels"): any labe
 missing, `""`, JSON text or another JSON type. Response classes have every field optional
 and absorb an odd value into an unknown (None) field; the `*CreateLabels` request classes
 require what the guide requires and refuse what they cannot send.
+
+The current edition's labels (docs/nks-api-notes.md, "The current edition"): node labels
+(`k8s_node_labels`), the metric autoscaler (`mba_scale_out` / `mba_scale_in`), floating IP
+auto-bind (`fip_*`), `ca_pod_replicas`, control-plane logs (`control_plane_log`) and etcd
+encryption (`skm`) are sent at create, objects as JSON text; answers also show
+`platform_version`, `upgradable_kube_versions` and, on node groups, `node_list`. How
+answers show `k8s_node_labels`, `fip_*` and `control_plane_log` is unknown: absent or
+unreadable, they are None (unknown), never "off".
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from nks_operator.nks.models.base import (
     ColonList,
     CommaList,
     JsonList,
+    JsonObjectText,
+    JsonStringList,
+    JsonTextSerializer,
     LabelBool,
     LabelInt,
     LooseInt,
@@ -31,6 +42,16 @@ from nks_operator.nks.models.base import (
     OptLooseInt,
     WireSecret,
 )
+from nks_operator.nks.models.control_plane_log import (
+    ControlPlaneLogLabel,
+    ControlPlaneLogStateLabel,
+)
+from nks_operator.nks.models.metric_autoscaler import (
+    MetricPolicyLabel,
+    ScaleInLabel,
+    ScaleOutLabel,
+)
+from nks_operator.nks.models.node_labels import NodeLabelMap, NodeLabelsToSend
 
 
 class ExtraSecurityGroup(NKSModel):
@@ -50,6 +71,15 @@ class ExtraVolume(NKSModel):
     volume_mount_path: str | None = None
 
 
+class SkmKey(NKSModel):
+    """etcd encryption: the SKM symmetric key (`labels.skm`, JSON text); set at create only."""
+
+    key_id: str
+
+
+SkmLabel = Annotated[SkmKey | None, JsonObjectText, JsonTextSerializer]
+
+
 # `""` reads as no entries, `"null"`/null as unset; other text or types are unreadable.
 ExtraSecurityGroups = Annotated[list[ExtraSecurityGroup] | None, JsonList]
 ExtraVolumes = Annotated[list[ExtraVolume] | None, JsonList]
@@ -65,6 +95,7 @@ class AutoscalerLabels(NKSAnswer):
     ca_scale_down_unneeded_time: OptLabelInt = None  # minutes
     ca_scale_down_util_thresh: OptLabelInt = None  # percent
     ca_scale_down_delay_after_add: OptLabelInt = None  # minutes
+    ca_pod_replicas: OptLabelInt = None  # cluster-autoscaler pods; range and default unknown
 
 
 class WorkerLabels(AutoscalerLabels):
@@ -90,6 +121,12 @@ class WorkerLabels(AutoscalerLabels):
     )
     extra_security_groups: ExtraSecurityGroups = None
     extra_volumes: ExtraVolumes = None
+    k8s_node_labels: NodeLabelMap = None  # Kubernetes labels of the group's nodes
+    mba_scale_out: MetricPolicyLabel = None  # the metric autoscaler's policies
+    mba_scale_in: MetricPolicyLabel = None
+    fip_auto_bind_enable: OptLabelBool = None
+    fip_bind_subnet: str | None = None
+    fip_selector: str | None = None
 
 
 class ClusterLabels(WorkerLabels):
@@ -118,10 +155,24 @@ class ClusterLabels(WorkerLabels):
     api_ep_ipacl_enable: OptLabelBool = (
         None  # seen in live answers; the ACL itself: GET api_ep_ipacl
     )
+    platform_version: str | None = None  # NKS platform version, e.g. "1.202511.0"
+    # Versions the control plane (a group: the group) can move to; a hint, /v1/supports
+    # stays the source of versions.
+    upgradable_kube_versions: JsonStringList = None
+    upgradable_platform_version: str | None = None  # opaque (Live: empty)
+    nks_registry_url: str | None = None  # Live: present once the NKS registry is enabled
+    skm: SkmLabel = None
+    control_plane_log: ControlPlaneLogStateLabel = None
 
 
 class NodeGroupLabels(ClusterLabels):
     """A node group's labels: its own worker settings plus a copy of cluster-wide ones."""
+
+    # The group's node instance (compute server) UUIDs, colon-joined (Live, undocumented):
+    # a hint that narrows the server join, never the only source of node identity.
+    node_ids: ColonList | None = Field(
+        default=None, validation_alias="node_list", serialization_alias="node_list"
+    )
 
 
 class ClusterCreateLabels(ClusterLabels):
@@ -138,6 +189,11 @@ class ClusterCreateLabels(ClusterLabels):
     cert_manager_api: LabelBool = True  # the guide: must be "True"
     ca_enable: LabelBool = False
     clusterautoscale: str | None = "nodegroupfeature"  # as in the guide's example
+    # The current edition's settings, checked and sent as JSON text.
+    k8s_node_labels: NodeLabelsToSend = None
+    mba_scale_out: ScaleOutLabel = None
+    mba_scale_in: ScaleInLabel = None
+    control_plane_log: ControlPlaneLogLabel = None  # the app key reaches only the wire
 
 
 class NodeGroupCreateLabels(WorkerLabels):
@@ -149,3 +205,7 @@ class NodeGroupCreateLabels(WorkerLabels):
     boot_volume_type: str
     boot_volume_size: LabelInt
     ca_enable: LabelBool = False
+    # The current edition's settings, checked and sent as JSON text.
+    k8s_node_labels: NodeLabelsToSend = None
+    mba_scale_out: ScaleOutLabel = None
+    mba_scale_in: ScaleInLabel = None

@@ -60,8 +60,22 @@ class NodeGroup(StatusMixin, NKSAnswer):
         """The group's Kubernetes version (`labels.kube_tag`)."""
         return self.labels.kube_tag
 
+    @property
+    def node_ids(self) -> list[str] | None:
+        """The group's node instance UUIDs from the undocumented `node_list` label: a hint
+        (None when NKS does not show it), never the only source of node identity."""
+        return self.labels.node_ids
+
+    @property
+    def platform_version(self) -> str | None:
+        return self.labels.platform_version
+
 
 class NodeGroupCreateRequest(NKSModel):
+    """The body of "Create a Node Group"; the current edition's settings (node labels,
+    metric autoscaler, floating IP auto-bind, `ca_pod_replicas`) are labels
+    (`NodeGroupCreateLabels`)."""
+
     name: str
     flavor_id: str
     image_id: str

@@ -2,7 +2,7 @@
 
 `ROLLBACK_COMPLETE` is both stable (nothing runs, a new operation may start) and failed
 (the operation that led there did not happen); NHN's provider treats every `*_FAILED` and
-`ROLLBACK_*` status as an error (docs/nks-api-notes.md, "Statuses").
+`ROLLBACK_*` status as an error (docs/nks-api-notes.md, "Statuses and outcomes").
 """
 
 from __future__ import annotations
