@@ -144,8 +144,35 @@ class NodeServers:
         return "; ".join(parts) or None
 
 
-def match_servers(addresses: Iterable[str], servers: Iterable[Server]) -> NodeServers:
-    """Join node addresses to servers by any address of theirs (a pure function)."""
+@dataclass(frozen=True)
+class GroupHints:
+    """What tells one node group's servers from others' with the same private address (two
+    clusters whose subnets share a CIDR): NKS's internal `node_list` label of the group (a
+    hint: no guide lists it) first, then the group's flavor and image."""
+
+    node_ids: frozenset[str] = frozenset()
+    flavor_id: str | None = None
+    image_id: str | None = None
+
+    def pick(self, candidates: list[Server]) -> list[Server]:
+        listed = [s for s in candidates if s.id in self.node_ids]
+        if listed:
+            return listed
+        # A server that does not say (a volume-booted one has no image) is not excluded.
+        return [
+            s
+            for s in candidates
+            if (self.flavor_id is None or s.flavor_id in (None, self.flavor_id))
+            and (self.image_id is None or s.image_id in (None, self.image_id))
+        ]
+
+
+def match_servers(
+    addresses: Iterable[str], servers: Iterable[Server], hints: GroupHints | None = None
+) -> NodeServers:
+    """Join node addresses to servers by any address of theirs (a pure function); an
+    address several servers have is narrowed by `hints`, and stays ambiguous unless exactly
+    one is left."""
     owners: dict[str, list[Server]] = {}
     for server in servers:
         for address in server.ip_addresses:
@@ -155,6 +182,8 @@ def match_servers(addresses: Iterable[str], servers: Iterable[Server]) -> NodeSe
     ambiguous: list[str] = []
     for address in dict.fromkeys(addresses):
         candidates = {s.id: s for s in owners.get(address, [])}
+        if len(candidates) > 1 and hints is not None:
+            candidates = {s.id: s for s in hints.pick(list(candidates.values()))} or candidates
         if not candidates:
             missing.append(address)
         elif len(candidates) > 1:
