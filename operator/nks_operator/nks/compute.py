@@ -49,6 +49,8 @@ from nks_operator.nks.transport import (
 )
 
 COMPUTE_SERVICE_TYPE = "compute"
+# Servers per page asked for: NHN's documented default page size.
+PAGE_SIZE = 100
 ACTIVE = "ACTIVE"
 SHUTOFF = "SHUTOFF"
 POWER_ON, POWER_OFF = 1, 4  # `OS-EXT-STS:power_state` as NHN documents it
@@ -305,18 +307,20 @@ class ComputeClient:
         """
         operation = Operation.LIST_SERVERS
         url = await self.endpoint() + SERVERS_DETAIL_PATH
+        size = page_size or PAGE_SIZE
         filters = {
             "name": name,
             "status": status,
             "image": image,
             "flavor": flavor,
             "changes-since": changes_since,
-            "limit": str(page_size) if page_size else None,
+            "limit": str(size),
         }
         params = {k: v for k, v in filters.items() if v is not None}
         servers: dict[str, Server] = {}
         unreadable: list[UnreadableEntry] = []
         markers: set[str] = set()
+        linked = False
         for _ in range(MAX_PAGES):
             response = await self.session.send(operation, url, params=params or None)
             data = decode_json(response, operation)
@@ -333,12 +337,23 @@ class ComputeClient:
                     unreadable.append(UnreadableEntry.of(raw, problem, id_key="id"))
                     continue
                 servers[server.id] = server
+            # NHN documents `limit` and `marker` but not Nova's `servers_links`: an endpoint
+            # that never sent a link goes on from the last server of a full page.
             marker = _next_marker(data.get("servers_links"))
+            linked = linked or marker is not None
+            if marker is None and not linked and len(page) >= size:
+                marker = _last_id(page)
             if not page or marker is None or marker in markers:
                 break
             markers.add(marker)
             params = {**params, "marker": marker}
         return Listing(servers.values(), unreadable)
+
+
+def _last_id(page: Sequence[Any]) -> str | None:
+    last = page[-1]
+    value = last.get("id") if isinstance(last, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _next_marker(links: Any) -> str | None:
