@@ -215,3 +215,49 @@ def test_the_endpoint_follows_the_network_and_subnet_order_is_not_drift(
     )
     obj = get(kube_api, "nksclusters", ns, "gateway") or {}
     assert not obj["status"].get("drift")
+
+
+@pytest.mark.parametrize(
+    ("task_names", "list_default_master"),
+    [("current", False), ("copy", True)],
+    ids=["current-names-master-unlisted", "copy-names-master-listed"],
+)
+def test_operations_are_confirmed_under_either_editions_task_names(
+    operator: OperatorProcess,
+    e2e_namespace: str,
+    kubectl: Any,
+    kube_api: Any,
+    sim: Sim,
+    task_names: str,
+    list_default_master: bool,
+) -> None:
+    """Today's NKS records a node stop as NODEGROUP_NODE_ACTION_STOP_NODE, the guide's copy
+    as NODEGROUP_NODE_ACTION_NODE_STOP; whether default-master is in the node group list is
+    contested. The operator confirms the operation either way (before, only the copy's names
+    matched: a stop NKS did was reported dropped and sent again)."""
+    sim.patch_config(task_names=task_names, list_default_master=list_default_master)
+    ns = e2e_namespace
+    credentials_secret(kubectl, ns, sim.url, sim.tenant)
+    apply(kubectl, ns, cluster_manifest("names"))
+    group = example("nksnodegroup.yaml")
+    group["metadata"]["name"] = "names-pool"
+    group["spec"]["clusterRef"] = {"name": "names"}
+    apply(kubectl, ns, group)
+    wait_condition(kube_api, "nksnodegroups", ns, "names-pool", "Ready", "True", timeout=120)
+    [cluster] = sim.clusters()
+    pool = next(g for g in cluster["nodegroups"] if g["name"] == "names-pool")
+    target = pool["nodes"][0]["uuid"]
+    patch = {"spec": {"stoppedNodes": [target]}}
+    kubectl("patch", "nksng", "names-pool", "-n", ns, "--type=merge", "-p", json.dumps(patch))
+
+    def concluded() -> dict[str, Any] | None:
+        obj = get(kube_api, "nksnodegroups", ns, "names-pool") or {}
+        last = (obj.get("status") or {}).get("lastOperation") or {}
+        stop = last.get("type", "").startswith("NODEGROUP_NODE_ACTION")
+        return last if stop and last.get("state") in ("Succeeded", "Failed") else None
+
+    last = wait_for(concluded, 90, what="the stop concluded")
+    assert last["state"] == "Succeeded" and last.get("taskID"), last
+    reasons = [e["reason"] for e in events(kube_api, ns, "names-pool")]
+    assert "OperationDropped" not in reasons
+    assert sim.writes()["stop_nodes"] == 1
