@@ -82,9 +82,15 @@ SAFE_OS_FUNCTIONS = frozenset({"date", "time"})
 # Runs once in a fresh PUC Lua state and turns it into Argo CD's; returns the function
 # that runs a script there. Everything it needs is captured before the globals go.
 _BUILD = """
-function(keep_globals, keep_table, keep_package)
+function(keep_globals, keep_table, keep_package, clock)
   local debug, pairs, ipairs, error, loadstring = debug, pairs, ipairs, error, loadstring
   local os_time, os_date = os.time, os.date
+  if clock ~= nil then
+    -- A fixed "now", so that what an action writes can be compared with a file.
+    local real_time, real_date = os_time, os_date
+    os_time = function(t) if t == nil then return clock end return real_time(t) end
+    os_date = function(format, t) if t == nil then t = clock end return real_date(format, t) end
+  end
 
   -- gopher-lua gives strings a metatable only in OpenString, which Argo CD never calls.
   debug.setmetatable("", nil)
@@ -118,8 +124,8 @@ function(keep_globals, keep_table, keep_package)
   end
   _G._GOPHER_LUA_VERSION = "GopherLua 0.1"
 
-  return function(source, obj)
-    local chunk, err = loadstring(source, "=health.lua")
+  return function(source, obj, name)
+    local chunk, err = loadstring(source, "=" .. name)
     if chunk == nil then error(err, 0) end
     _G.actionParams = {}
     _G.obj = obj
@@ -159,9 +165,10 @@ def to_lua(lua: Any, value: Any) -> Any:
 
 
 class ArgoLua:
-    """One fresh Lua state set up as Argo CD's health-check state (see the module doc)."""
+    """One fresh Lua state set up as Argo CD's health-check state (see the module doc);
+    with `clock` (seconds since the epoch), `os.time()` and `os.date()` read that instant."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: int | None = None) -> None:
         self.lua = lua51.LuaRuntime(unpack_returned_tuples=True)
         assert self.lua.eval("_VERSION") == "Lua 5.1"
         build = self.lua.eval(_BUILD)
@@ -169,14 +176,95 @@ class ArgoLua:
             self.lua.table(*sorted(ARGO_GLOBALS)),
             self.lua.table(*sorted(TABLE_FUNCTIONS)),
             self.lua.table(*sorted(PACKAGE_FIELDS)),
+            clock,
         )
 
-    def run(self, source: str, obj: dict[str, Any]) -> tuple[Any, list[str]]:
+    def run(
+        self, source: str, obj: dict[str, Any], name: str = "health.lua"
+    ) -> tuple[Any, list[str]]:
         """Run `source` as the main chunk with `obj` set; returns what it returned and the
         names of globals it created (Argo CD keeps no state between runs, but a global
         there is a typo'd local here)."""
-        result, leaked = self._run(source, to_lua(self.lua, obj))
+        result, leaked = self._run(source, to_lua(self.lua, obj), name)
         return result, list(leaked.values())
+
+    def run_action(self, source: str, obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """An action script as Argo CD runs it (`ExecuteResourceAction`): the table it
+        returns, encoded as JSON the way gopher-json does, with Argo CD's clean-up of
+        empty tables against the live object applied."""
+        result, leaked = self.run(source, obj, "action.lua")
+        if self.type_of(result) != "table":
+            raise LuaActionError(f"an action must return a table, not {self.type_of(result)}")
+        new = from_lua(self, result)
+        if not isinstance(new, dict):
+            raise LuaActionError(f"an action must return an object, not {new!r}")
+        return clean_returned_obj(new, obj), leaked
+
+    def discover(self, source: str, obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """A discovery script as Argo CD runs it: a table of action name -> its settings."""
+        result, leaked = self.run(source, obj, "discovery.lua")
+        found = from_lua(self, result)
+        if not isinstance(found, dict):
+            raise LuaActionError(f"discovery must return a table of actions, not {found!r}")
+        return found, leaked
 
     def type_of(self, value: Any) -> str:
         return str(self.lua.eval("type")(value))
+
+
+class LuaActionError(AssertionError):
+    """What Argo CD would refuse: a script returning something gopher-json cannot encode,
+    or not a table."""
+
+
+def from_lua(argo: ArgoLua, value: Any) -> Any:
+    """A Lua value as gopher-json (layeh.com/gopher-json `Encode`, used by Argo CD's
+    `ExecuteResourceAction`) writes it: an empty table is `[]`, a table whose first key is
+    a number must be the array 1..n, one whose first key is a string must have only string
+    keys (an object); numbers, strings, booleans stay; functions cannot be encoded."""
+    kind = argo.type_of(value)
+    if kind in ("string", "boolean", "number"):
+        return value
+    if kind == "nil":
+        return None
+    if kind != "table":
+        raise LuaActionError(f"gopher-json cannot encode a {kind}")
+    items = list(value.items())
+    if not items:
+        return []
+    keys = [key for key, _ in items]
+    if all(isinstance(key, str) for key in keys):
+        return {key: from_lua(argo, item) for key, item in items}
+    if all(isinstance(key, int | float) for key in keys):
+        if sorted(keys) != list(range(1, len(keys) + 1)):
+            raise LuaActionError(f"sparse array: keys {sorted(keys)}")
+        return [from_lua(argo, value[index]) for index in range(1, len(keys) + 1)]
+    raise LuaActionError(f"a table mixing number and string keys: {keys}")
+
+
+def clean_returned_obj(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """Argo CD's `cleanReturnedObj` (util/lua/lua.go): where the live object had a map and
+    the script's answer has an empty array (gopher-json's empty table), the live map is put
+    back - so a script cannot empty a map by removing its last key."""
+    for key, old_value in old.items():
+        if key not in new:
+            continue
+        new_value = new[key]
+        if isinstance(new_value, dict) and isinstance(old_value, dict):
+            new[key] = clean_returned_obj(new_value, old_value)
+        elif isinstance(new_value, list):
+            if isinstance(old_value, dict) and not new_value:
+                new[key] = old_value
+            elif isinstance(old_value, list):
+                new[key] = _clean_returned_array(new_value, old_value)
+    return new
+
+
+def _clean_returned_array(new: list[Any], old: list[Any]) -> list[Any]:
+    """Argo CD's `cleanReturnedArray`: the same, item by item."""
+    for index, (new_value, old_value) in enumerate(zip(new, old, strict=False)):
+        if isinstance(new_value, dict) and isinstance(old_value, dict):
+            new[index] = clean_returned_obj(new_value, old_value)
+        elif isinstance(new_value, list) and isinstance(old_value, list):
+            new[index] = _clean_returned_array(new_value, old_value)
+    return new
