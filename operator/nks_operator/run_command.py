@@ -9,9 +9,8 @@ import os
 import sys
 from typing import Any
 
-import yaml
-
 from nks_operator import webhook
+from nks_operator.kube import login
 from nks_operator.settings import OperatorSettings, SettingsError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -41,8 +40,10 @@ def register(subparsers: Any) -> None:
         "run",
         help="run the operator",
         description=(
-            "Watch NKSCluster and NKSNodeGroup resources and reconcile them with NKS. Uses "
-            "the in-cluster service account, else the current kubeconfig. Default credentials "
+            "Watch NKSCluster and NKSNodeGroup resources and reconcile them with NKS. Logs in "
+            "to Kubernetes as kubectl does: --kubeconfig, else KUBECONFIG, else the in-cluster "
+            "service account, else ~/.kube/config (exec plugins, OIDC, tokens and client "
+            "certificates all work); --context picks a context. Default credentials "
             "come from NKS_TENANT_ID / NKS_USERNAME / NKS_PASSWORD (and NKS_IDENTITY_URL, "
             "NKS_URL)."
         ),
@@ -73,7 +74,7 @@ def register(subparsers: Any) -> None:
         help="reconcile only resources with these labels (repeatable or comma-separated; "
         "for sharding one namespace across several operators; env NKS_SELECTOR)",
     )
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster or ~/.kube)")
+    login.add_arguments(parser)
     parser.add_argument(
         "--liveness",
         default=os.environ.get("NKS_LIVENESS_ENDPOINT", "http://0.0.0.0:8080/healthz"),
@@ -109,13 +110,11 @@ def register(subparsers: Any) -> None:
     _tenancy_arguments(parser)
     parser.add_argument(
         "--leader-election",
-        "--peering",
         dest="leader_election",
         metavar="LEASE",
         default=os.environ.get("NKS_LEADER_ELECTION") or None,
         help="run as one of several replicas: the one holding this coordination.k8s.io Lease "
-        "reconciles, the others stand by (env NKS_LEADER_ELECTION; --peering is an older "
-        "name of this flag)",
+        "reconciles, the others stand by (env NKS_LEADER_ELECTION)",
     )
     parser.add_argument(
         "--leader-election-namespace",
@@ -209,10 +208,6 @@ def _tenancy_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # The operator talks to Kubernetes through its own httpx client; kopf would import the
-    # official client (22 MiB) only to recognise its objects, which the operator never has.
-    if "kubernetes" not in sys.modules:
-        sys.modules["kubernetes"] = None  # type: ignore[assignment]
     from nks_operator import diagnostics
 
     diagnostics.install()  # before the imports it measures
@@ -260,9 +255,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except SettingsError as error:
         raise SystemExit(f"nks-operator run: {error}") from None
-    if args.kubeconfig:
-        os.environ["KUBECONFIG"] = args.kubeconfig
-    _require_kube_credentials()
+    _require_kube_credentials(args.kubeconfig, args.context)
     log_format = {
         "plain": kopf.LogFormat.PLAIN,
         "full": kopf.LogFormat.FULL,
@@ -286,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
         from nks_operator.handlers import admission
 
         admission.register(webhook_options)
-    memo = kopf.Memo(settings=settings, kubeconfig=args.kubeconfig, stop=None)
+    memo = kopf.Memo(settings=settings, stop=None)
 
     async def operate() -> None:
         # Set when this replica loses its Lease: kopf stops, and the process exits non-zero.
@@ -307,31 +300,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _require_kube_credentials() -> None:
-    """Exit at once when the operator has no way to reach Kubernetes; otherwise its start-up
-    would fail and be retried every minute, forever."""
-    import kopf
-
-    from nks_operator.handlers import lifecycle
-
-    # The operator's own login, so this check and the real login never disagree.
+def _require_kube_credentials(kubeconfig: str | None, context: str | None) -> None:
+    """Log in once now and exit with the reason when that fails; otherwise the operator's
+    start-up would fail and be retried every minute, forever. The same login then serves
+    kopf and the operator's own client."""
     try:
-        found = lifecycle.login_info()
-    except OSError as error:
-        raise SystemExit(
-            f"nks-operator run: cannot read the kubeconfig {error.filename}: {error.strerror}"
-        ) from None
-    except yaml.YAMLError as error:
-        # Never the YAML error's text: it quotes the offending line, which may hold a token.
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise SystemExit(f"nks-operator run: the kubeconfig is not valid YAML{where}") from None
-    except (kopf.LoginError, KeyError, TypeError, AttributeError) as error:
-        raise SystemExit(
-            f"nks-operator run: the kubeconfig has no usable current context ({error})"
-        ) from None
-    if found is None:
-        raise SystemExit(
-            "nks-operator run: no Kubernetes credentials: not running in a pod (no service "
-            "account token) and no kubeconfig (--kubeconfig, KUBECONFIG or ~/.kube/config)"
-        )
+        login.configure(kubeconfig, context).fresh()
+    except login.LoginError as error:
+        raise SystemExit(f"nks-operator run: {error}") from None

@@ -143,10 +143,13 @@ def test_help(image: Image) -> None:
         "--liveness",
         "--leader-election",
         "--leader-election-namespace",
-        "--peering",  # the older name of --leader-election
         "--log-format",
+        "--kubeconfig",
+        "--context",
     ):
         assert flag in result.stdout
+    # One name for leader election: kopf has a --peering of its own, which this is not.
+    assert "--peering" not in result.stdout
 
 
 def test_crds_from_the_installed_package_match_the_repository(image: Image) -> None:
@@ -180,3 +183,45 @@ def test_image_holds_exactly_the_locked_packages(image: Image) -> None:
     locked = {name: pin.version for name, pin in parse_lock(LOCK.read_text()).items()}
     version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert installed == {**locked, "nks-operator": version}
+
+
+def test_a_user_install_of_the_cli(image: Image, tmp_path: Path) -> None:
+    """What README's "Install the CLI" does (`pipx install` from the repository at a tag):
+    pip resolves the package's own declared dependencies into a fresh virtual environment
+    with pip in it. Offline: the project's wheel and its dependencies come from the wheels
+    the image was built from, not from an index."""
+    venv = tmp_path / "pipx-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(image.home),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    install = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--no-index", f"--find-links={image.wheels}",
+         "nks-operator"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    command = str(venv / "bin" / "nks-operator")
+    result = subprocess.run(
+        [command, "--version"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert result.stdout == f"nks-operator {version}\n", result.stderr
+    result = subprocess.run(
+        [command, "import", "--help"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for flag in ("--region", "--credentials-secret", "--apply", "--kubeconfig", "--context"):
+        assert flag in result.stdout
+    # Without credentials it says what is missing and exits 1, as a user would see it.
+    result = subprocess.run(
+        [command, "import", "--region", "kr1", "-n", "team"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("nks-operator import: "), result.stderr
+    assert "Traceback" not in result.stderr

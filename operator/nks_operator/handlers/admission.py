@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from nks_operator.api.cluster import ArgoCDRegistration
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION, Resource
-from nks_operator.handlers.lifecycle import login_info
 from nks_operator.kube.client import KubeAPIError, KubeClient
+from nks_operator.kube.login import process_login
 from nks_operator.reconcile import admission, policy
 from nks_operator.settings import OperatorSettings
 from nks_operator.webhook import CABundleInjector, InjectionRefused, WebhookOptions, build_server
@@ -115,7 +115,7 @@ def _register_injection(name: str, ca: bytes, registry: kopf.OperatorRegistry | 
 
     @kopf.on.startup(id="webhook-ca-bundle", registry=registry)
     async def inject_ca_bundle(memo: kopf.Memo, **_: Any) -> None:
-        client = KubeClient(login_info)
+        client = KubeClient(process_login().consumer())
         injector = CABundleInjector(client, name, ca)
         try:
             await injector.inject()

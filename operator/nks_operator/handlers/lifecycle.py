@@ -18,6 +18,7 @@ from nks_operator.handlers import shard
 from nks_operator.kube.api import KubeAPI
 from nks_operator.kube.client import KubeClient
 from nks_operator.kube.events import EventPoster
+from nks_operator.kube.login import process_login
 from nks_operator.kube.ownership import Ownerships
 from nks_operator.kube.signing import SigningKey
 from nks_operator.metrics import OperatorMetrics
@@ -37,17 +38,9 @@ CREDENTIALS_FINALIZER = f"{GROUP}/credentials-in-use"
 KOPF_FINALIZER = f"{GROUP}/kopf-unused"
 
 
-def login_info() -> kopf.ConnectionInfo | None:
-    """The pod's service account, else the kubeconfig KUBECONFIG names *now*."""
-    settings = kopf.OperatorSettings()
-    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
-        settings=settings
-    )
-
-
 def build_context(settings: OperatorSettings, metrics: OperatorMetrics) -> OperatorContext:
     queue: WorkQueue[Any] = WorkQueue(metrics=metrics.queue_metrics())
-    client = KubeClient(login_info)
+    client = KubeClient(process_login().consumer())
     kube = KubeAPI(client, secret_ttl=settings.slow_poll_seconds)
     accounts = Accounts(settings, wake=queue.add, metrics=metrics.nks_request_hook)
     return OperatorContext(
@@ -106,19 +99,18 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
 
 
 def _with_namespace(settings: OperatorSettings) -> OperatorSettings:
-    """The operator's namespace: the setting, else the kubeconfig's, else "default"."""
+    """The operator's namespace: the setting, else the kubeconfig context's (or the service
+    account's), else "default"."""
     if settings.operator_namespace:
         return settings
-    info = login_info()
-    namespace = (info.default_namespace if info is not None else None) or "default"
+    namespace = process_login().namespace() or "default"
     return dataclasses.replace(settings, operator_namespace=namespace)
 
 
 def _lease_namespace(settings: OperatorSettings) -> str:
     if settings.leader_election_namespace:
         return settings.leader_election_namespace
-    info = login_info()
-    return (info.default_namespace if info is not None else None) or "default"
+    return process_login().namespace() or "default"
 
 
 async def _lead(ctx: OperatorContext, workers: Workers, memo: kopf.Memo) -> None:
@@ -146,9 +138,11 @@ async def _lead(ctx: OperatorContext, workers: Workers, memo: kopf.Memo) -> None
 
 @kopf.on.login()
 def login(**_: Any) -> kopf.ConnectionInfo | None:
-    """kopf's default goes through the kubernetes client, which fixes the kubeconfig path at
-    import time; the demo and `--kubeconfig` set it later."""
-    return login_info()
+    """kopf logs in with the operator's own login (kube/login.py: `--kubeconfig`,
+    `--context`, exec plugins, in-cluster): kopf and the operator's client use the same
+    credentials. kopf calls this again after a 401 and when they expire, and gets fresh
+    ones then."""
+    return process_login().for_kopf()
 
 
 @kopf.on.cleanup()

@@ -9,13 +9,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import kopf
-
 from nks_operator.importer import apply, build, credentials, inventory, output
 from nks_operator.importer.errors import ImportFailed
 from nks_operator.importer.mapping import Options
+from nks_operator.kube import login
 from nks_operator.kube.api import KubeAPI
-from nks_operator.kube.client import KubeClient, KubeUnavailable, LoginMissing
+from nks_operator.kube.client import KubeClient, KubeUnavailable, LoginFailed, LoginMissing
 from nks_operator.kube.credentials import ResolvedCredentials
 from nks_operator.nks import NKS_REGIONS, Credentials, NKSClient, errors
 
@@ -78,27 +77,16 @@ def register(subparsers: Any) -> None:
         help="spec.deletionPolicy of the resources (default Retain: deleting one leaves NKS "
         "as it is)",
     )
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster or ~/.kube)")
+    login.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.kubeconfig:
-        os.environ["KUBECONFIG"] = args.kubeconfig  # read when logging in, as `run` does
     try:
         return asyncio.run(_run(args, os.environ))
     except ImportFailed as failure:
         print(f"nks-operator import: {failure}", file=sys.stderr)
         return 1
-
-
-def login() -> kopf.ConnectionInfo | None:
-    """The pod's service account, else the kubeconfig KUBECONFIG names, as the operator
-    logs in (handlers/lifecycle.py)."""
-    settings = kopf.OperatorSettings()
-    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
-        settings=settings
-    )
 
 
 async def read_nks(
@@ -193,7 +181,9 @@ async def _import(args: argparse.Namespace, env: Mapping[str, str], kube: KubeCl
 
 
 async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    kube = KubeClient(login)  # logs in at its first request: never without a Secret or --apply
+    # Logs in (as kubectl does, kube/login.py) at its first request: never without a Secret
+    # or --apply.
+    kube = KubeClient(login.KubeLogin(args.kubeconfig, args.context).consumer())
     try:
         await _import(args, env, kube)
     except LoginMissing:
@@ -201,6 +191,8 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             "no Kubernetes login: no service account, and no kubeconfig (KUBECONFIG, "
             "~/.kube/config or --kubeconfig)"
         ) from None
+    except LoginFailed as error:
+        raise ImportFailed(f"cannot log in to Kubernetes: {error.message}") from None
     except KubeUnavailable as error:
         raise ImportFailed(f"cannot reach the Kubernetes API server: {error}") from None
     finally:

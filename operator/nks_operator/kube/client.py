@@ -1,9 +1,11 @@
 """An async Kubernetes REST client over httpx, logged in the way kopf logs in.
 
 The operator makes a handful of calls of its own (status and metadata patches, Secrets,
-fresh reads); kopf does the watching. Both use the same `kopf.ConnectionInfo` (service
-account, else kubeconfig), so whatever kopf can watch with, this client can write with. A
-401 re-runs the login once (service account tokens are rotated on disk).
+fresh reads); kopf does the watching. Both get their `kopf.ConnectionInfo` from the same
+login (kube/login.py: kubeconfig, exec plugins, in-cluster), so whatever kopf can watch
+with, this client can write with. A 401 re-runs the login once, and so does the end of
+the credentials' `expiration` (exec plugin tokens expire; service account tokens are
+rotated on disk). The login runs in a thread: an exec plugin may take a while.
 
 Errors: `KubeNotFound` (404), `KubeConflict` (409), `KubeAPIError` for other answers, and
 `KubeUnavailable` for transport failures, timeouts, 429 and 5xx - the ones a retry may fix.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -20,6 +23,8 @@ from typing import Any
 
 import httpx
 import kopf
+
+from nks_operator.kube.login import LoginError, NoCredentials
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +58,11 @@ class KubeUnavailable(KubeAPIError):
 
 class LoginMissing(Exception):
     """Neither a service account nor a kubeconfig is available."""
+
+
+class LoginFailed(KubeUnavailable):
+    """The login itself failed (a kubeconfig that became unusable, an exec plugin failing
+    at a renewal): `message` says why; later attempts log in again."""
 
 
 def _error(response: httpx.Response) -> KubeAPIError:
@@ -92,15 +102,33 @@ class KubeClient:
         self._timeout = timeout
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
+        self._expiration: datetime.datetime | None = None
         self._lock = asyncio.Lock()
 
-    async def _client(self, *, renew: bool = False) -> httpx.AsyncClient:
+    def _expired(self) -> bool:
+        return self._expiration is not None and (
+            datetime.datetime.now(datetime.UTC) >= self._expiration
+        )
+
+    async def _client(self, *, refused: httpx.AsyncClient | None = None) -> httpx.AsyncClient:
+        """The client to send with; a new login when there is none yet, when it expired, or
+        when `refused` (answered 401) is still the current one."""
         async with self._lock:
-            if self._http is not None and not renew:
-                return self._http
-            info = self._login()
+            current = self._http
+            if current is not None and current is not refused and not self._expired():
+                return current
+            try:
+                info = await asyncio.to_thread(self._login)
+            except NoCredentials as error:
+                raise LoginMissing(str(error)) from None
+            except LoginError as error:  # e.g. an exec plugin failing at a renewal
+                raise LoginFailed(0, "LoginFailed", str(error)) from None
             if info is None:
                 raise LoginMissing("no service account and no kubeconfig to log in with")
+            expiration = info.expiration
+            if expiration is not None and expiration.tzinfo is None:
+                expiration = expiration.replace(tzinfo=datetime.UTC)
+            self._expiration = expiration
             old, self._http = self._http, self._build(info)
         if old is not None:
             await old.aclose()
@@ -122,6 +150,7 @@ class KubeClient:
             limits=self._limits,
             transport=self._transport,
             trust_env=bool(info.trust_env),
+            proxy=info.proxy_url or None,
         )
 
     async def request(
@@ -148,7 +177,7 @@ class KubeClient:
             if response.status_code == 401 and not renewed:
                 renewed = True
                 logger.info("Kubernetes API answered 401; logging in again")
-                await self._client(renew=True)
+                await self._client(refused=http)
                 continue
             if response.status_code >= 400:
                 raise _error(response)

@@ -1,0 +1,381 @@
+"""Logging in to Kubernetes as kubectl does (kube/login.py), without an apiserver.
+
+Kubeconfigs of every kind kubectl reads - exec plugins (real scripts printing an
+`ExecCredential`), OIDC, tokens, client certificates, several files in KUBECONFIG - and the
+in-cluster service account, turned into kopf's `ConnectionInfo`; `--context`; the errors
+`nks-operator run` and `import` exit with, none of which may carry a token. The operator
+logging in with an exec plugin against the real kube-apiserver is
+tests/e2e/test_login.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime
+import json
+import pathlib
+import sys
+import time
+from typing import Any
+
+import httpx
+import kopf
+import pytest
+import yaml
+
+from nks_operator.kube.client import KubeClient
+from nks_operator.kube.login import KubeLogin, LoginError
+from tests.cli.test_cli import nks_operator
+
+SECRET = "s3cr3t-plugin-token"
+CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+
+
+def exec_plugin(
+    folder: pathlib.Path,
+    *,
+    token: str = SECRET,
+    exit_code: int = 0,
+    stdout: str | None = None,
+    stderr: str = "",
+    expires_in: float | None = None,
+    name: str = "plugin",
+) -> pathlib.Path:
+    """An executable that prints an ExecCredential (a new token each run: `token-<n>`,
+    counting its runs in `<name>.runs`), or what it is told to."""
+    script = folder / name
+    runs = folder / f"{name}.runs"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import datetime, json, pathlib, sys\n"
+        f"runs = pathlib.Path({str(runs)!r})\n"
+        "count = int(runs.read_text()) + 1 if runs.exists() else 1\n"
+        "runs.write_text(str(count))\n"
+        f"sys.stderr.write({stderr!r})\n"
+        f"if {stdout!r} is not None:\n"
+        f"    sys.stdout.write({stdout!r})\n"
+        "else:\n"
+        "    status = {'token': " + repr(token) + " + '-' + str(count)}\n"
+        f"    if {expires_in!r} is not None:\n"
+        "        at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta("
+        f"seconds={expires_in!r})\n"
+        "        status['expirationTimestamp'] = at.strftime('%Y-%m-%dT%H:%M:%SZ')\n"
+        "    print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+        "'kind': 'ExecCredential', 'status': status}))\n"
+        f"sys.exit({exit_code})\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def runs(plugin: pathlib.Path) -> int:
+    counter = plugin.parent / f"{plugin.name}.runs"
+    return int(counter.read_text()) if counter.exists() else 0
+
+
+def kubeconfig(
+    path: pathlib.Path,
+    users: dict[str, dict[str, Any]],
+    *,
+    current: str | None = None,
+    namespaces: dict[str, str] | None = None,
+    clusters: dict[str, dict[str, Any]] | None = None,
+) -> pathlib.Path:
+    """A kubeconfig with one context per user (named after it), all on one cluster
+    unless `clusters` gives a context its own."""
+    clusters = clusters or {}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "main", "cluster": {"server": "https://main.example:6443"}}]
+        + [{"name": name, "cluster": cluster} for name, cluster in clusters.items()],
+        "users": [{"name": name, "user": user} for name, user in users.items()],
+        "contexts": [
+            {
+                "name": name,
+                "context": {
+                    "cluster": name if name in clusters else "main",
+                    "user": name,
+                    **(
+                        {"namespace": namespaces[name]} if namespaces and name in namespaces else {}
+                    ),
+                },
+            }
+            for name in users
+        ],
+    }
+    if current is not None:
+        config["current-context"] = current
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def exec_user(plugin: pathlib.Path) -> dict[str, Any]:
+    return {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": str(plugin),
+            "interactiveMode": "Never",
+        }
+    }
+
+
+# -- what each kind of kubeconfig logs in with -------------------------------------------
+
+
+def test_an_exec_plugin_gives_its_token_and_expiry(tmp_path: pathlib.Path) -> None:
+    plugin = exec_plugin(tmp_path, expires_in=3600)
+    path = kubeconfig(tmp_path / "config", {"eks": exec_user(plugin)}, current="eks")
+    info = KubeLogin(str(path)).fresh()
+    assert (info.server, info.token) == ("https://main.example:6443", f"{SECRET}-1")
+    assert info.scheme == "Bearer"
+    assert info.expiration is not None
+    # Renewed a minute before the plugin's expiry, so no request goes out on a lapsing token.
+    left = info.expiration - datetime.datetime.now(datetime.UTC)
+    assert datetime.timedelta(minutes=58) < left < datetime.timedelta(minutes=59, seconds=1)
+
+
+def test_context_picks_a_context_other_than_the_current_one(tmp_path: pathlib.Path) -> None:
+    plugin = exec_plugin(tmp_path)
+    path = kubeconfig(
+        tmp_path / "config",
+        {"admin": {"token": "admin-token"}, "oidc": exec_user(plugin)},
+        current="admin",
+        namespaces={"oidc": "platform"},
+        clusters={"oidc": {"server": "https://other.example"}},
+    )
+    current = KubeLogin(str(path))
+    assert current.fresh().token == "admin-token"
+    assert runs(plugin) == 0  # another context's plugin is never run
+    chosen = KubeLogin(str(path), "oidc")
+    info = chosen.fresh()
+    assert (info.server, info.token, chosen.namespace()) == (
+        "https://other.example",
+        f"{SECRET}-1",
+        "platform",
+    )
+
+
+def test_kubeconfig_merges_the_files_of_kubeconfig(tmp_path: pathlib.Path) -> None:
+    first = kubeconfig(tmp_path / "a", {"a": {"token": "token-a"}}, current="a")
+    second = kubeconfig(tmp_path / "b", {"b": {"token": "token-b"}}, current="b")
+    environ = {"KUBECONFIG": f"{tmp_path / 'missing'}:{first}:{second}"}
+    assert KubeLogin(environ=environ).fresh().token == "token-a"  # the first current-context
+    assert KubeLogin(context="b", environ=environ).fresh().token == "token-b"
+
+
+def test_client_certificates_and_ca_from_data(tmp_path: pathlib.Path) -> None:
+    cert = "-----BEGIN CERTIFICATE-----\nMIIBclient\n-----END CERTIFICATE-----\n"
+    key = "-----BEGIN PRIVATE KEY-----\nMIIBkey\n-----END PRIVATE KEY-----\n"
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    path = kubeconfig(
+        tmp_path / "config",
+        {"certs": {"client-certificate-data": b64(cert), "client-key-data": b64(key)}},
+        current="certs",
+        clusters={
+            "certs": {"server": "https://certs.example", "certificate-authority-data": b64(CA_PEM)}
+        },
+    )
+    info = KubeLogin(str(path)).fresh()
+    assert info.token is None
+    assert pathlib.Path(str(info.certificate_path)).read_text() == cert
+    assert pathlib.Path(str(info.private_key_path)).read_text() == key
+    assert pathlib.Path(str(info.ca_path)).read_text() == CA_PEM
+    assert info.insecure is False
+
+
+def test_an_exec_plugin_may_print_a_client_certificate(tmp_path: pathlib.Path) -> None:
+    cert = "-----BEGIN CERTIFICATE-----\nMIIBexec\n-----END CERTIFICATE-----\n"
+    key = "-----BEGIN PRIVATE KEY-----\nMIIBexeckey\n-----END PRIVATE KEY-----\n"
+    credential = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {"clientCertificateData": cert, "clientKeyData": key},
+    }
+    plugin = exec_plugin(tmp_path, stdout=json.dumps(credential))
+    path = kubeconfig(tmp_path / "config", {"x": exec_user(plugin)}, current="x")
+    info = KubeLogin(str(path)).fresh()
+    assert info.token is None
+    assert pathlib.Path(str(info.certificate_path)).read_text() == cert
+    assert pathlib.Path(str(info.private_key_path)).read_text() == key
+
+
+def test_oidc_auth_provider_token(tmp_path: pathlib.Path) -> None:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    id_token = ".".join(
+        [part({"alg": "RS256"}), part({"exp": int(time.time()) + 3600, "sub": "me"}), "sig"]
+    )
+    provider = {
+        "auth-provider": {
+            "name": "oidc",
+            "config": {
+                "client-id": "kubernetes",
+                "id-token": id_token,
+                "idp-issuer-url": "https://issuer.example",
+                "refresh-token": "refresh",
+            },
+        }
+    }
+    path = kubeconfig(tmp_path / "config", {"oidc": provider}, current="oidc")
+    info = KubeLogin(str(path)).fresh()
+    assert info.token == id_token
+
+
+def test_basic_auth_and_token_file(tmp_path: pathlib.Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("from-a-file")
+    path = kubeconfig(
+        tmp_path / "config",
+        {"basic": {"username": "u", "password": "p"}, "file": {"tokenFile": str(token_file)}},
+        current="basic",
+    )
+    basic = KubeLogin(str(path)).fresh()
+    assert (basic.scheme, basic.token) == ("Basic", base64.b64encode(b"u:p").decode())
+    assert KubeLogin(str(path), "file").fresh().token == "from-a-file"
+
+
+def test_in_cluster_service_account(tmp_path: pathlib.Path) -> None:
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text("sa-token")
+    (account / "ca.crt").write_text(CA_PEM)
+    (account / "namespace").write_text("nks-system")
+    environ = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    login = KubeLogin(environ=environ, service_account_dir=account)
+    info = login.fresh()
+    assert (info.server, info.token, info.ca_path) == (
+        "https://10.96.0.1:443",
+        "sa-token",
+        str(account / "ca.crt"),
+    )
+    assert login.namespace() == "nks-system"
+    # An explicit kubeconfig wins over the pod's account, as for controller-runtime.
+    path = kubeconfig(tmp_path / "config", {"x": {"token": "kubeconfig-token"}}, current="x")
+    assert KubeLogin(str(path), environ=environ, service_account_dir=account).fresh().token == (
+        "kubeconfig-token"
+    )
+
+
+# -- renewals: one plugin run per renewal, shared by every client ------------------------
+
+
+def test_consumers_share_one_renewal(tmp_path: pathlib.Path) -> None:
+    plugin = exec_plugin(tmp_path)
+    login = KubeLogin(str(kubeconfig(tmp_path / "config", {"x": exec_user(plugin)}, current="x")))
+    kopf_login, client_login = login.for_kopf, login.consumer()
+    assert kopf_login().token == client_login().token == f"{SECRET}-1"
+    assert runs(plugin) == 1
+    # The client was refused (401): it logs in again and the plugin runs once more...
+    assert client_login().token == f"{SECRET}-2"
+    # ...and kopf, refused with the old token too, gets the new one without another run.
+    assert kopf_login().token == f"{SECRET}-2"
+    assert runs(plugin) == 2
+
+
+def test_expired_credentials_are_renewed_before_use(tmp_path: pathlib.Path) -> None:
+    plugin = exec_plugin(tmp_path, expires_in=0)
+    login = KubeLogin(str(kubeconfig(tmp_path / "config", {"x": exec_user(plugin)}, current="x")))
+    consumer = login.consumer()
+    assert consumer().token == f"{SECRET}-1"
+    assert login.fresh().token == f"{SECRET}-2"  # expired: nobody may use it any more
+
+
+async def test_the_client_logs_in_again_when_its_credentials_expire() -> None:
+    tokens: list[str] = []
+    issued = iter(range(1, 10))
+
+    def login() -> kopf.ConnectionInfo:
+        n = next(issued)
+        lapse = datetime.timedelta(seconds=0.3 if n == 1 else 3600)
+        return kopf.ConnectionInfo(
+            server="http://kube.test",
+            token=f"t{n}",
+            expiration=datetime.datetime.now(datetime.UTC) + lapse,
+        )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        tokens.append(request.headers["authorization"])
+        return httpx.Response(200, json={})
+
+    client = KubeClient(login, transport=httpx.MockTransport(answer))
+    await client.request("GET", "/api")
+    await client.request("GET", "/api")
+    await asyncio.sleep(0.4)
+    await client.request("GET", "/api")
+    await client.aclose()
+    assert tokens == ["Bearer t1", "Bearer t1", "Bearer t2"]
+
+
+# -- errors: exit 1, a message, never a token --------------------------------------------
+
+
+def test_a_missing_context_lists_the_contexts(tmp_path: pathlib.Path) -> None:
+    path = kubeconfig(tmp_path / "config", {"a": {"token": SECRET}, "b": {"token": SECRET}})
+    with pytest.raises(LoginError, match=r"has no current context: pass --context"):
+        KubeLogin(str(path)).fresh()
+    for command in (
+        ["run", "--liveness", ""],
+        ["import", "--region", "kr1", "-n", "team", "--credentials-secret", "creds"],
+    ):
+        result = nks_operator(*command, "--kubeconfig", str(path), "--context", "c", home=tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert f"the kubeconfig {path} has no context 'c' (contexts: a, b)" in result.stderr
+        assert SECRET not in result.stderr + result.stdout
+        assert "Traceback" not in result.stderr
+
+
+def test_a_failing_plugin_is_named_and_its_output_never_shown(tmp_path: pathlib.Path) -> None:
+    plugin = exec_plugin(tmp_path, exit_code=1, stderr="error: you must log in again\n")
+    path = kubeconfig(tmp_path / "config", {"sso": exec_user(plugin)}, current="sso")
+    result = nks_operator("run", "--liveness", "", "--kubeconfig", str(path), home=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"nks-operator run: the exec plugin '{plugin}' of user 'sso' (context 'sso') failed: "
+        "exec: process returned 1. error: you must log in again"
+    )
+    assert SECRET not in result.stdout + result.stderr  # it printed a token, then failed
+
+
+@pytest.mark.parametrize(
+    "stdout",
+    [
+        f'{{"apiVersion": "client.authentication.k8s.io/v1", "status": {{"token": "{SECRET}"',
+        json.dumps({"apiVersion": "v1beta1", "kind": "ExecCredential", "status": {"x": SECRET}}),
+        json.dumps(
+            {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "kind": "ExecCredential",
+                "status": {"expirationTimestamp": SECRET},
+            }
+        ),
+    ],
+    ids=["not-json", "wrong-api-version", "no-token"],
+)
+def test_a_plugin_printing_nonsense_is_refused_without_echoing_it(
+    tmp_path: pathlib.Path, stdout: str
+) -> None:
+    plugin = exec_plugin(tmp_path, stdout=stdout)
+    path = kubeconfig(tmp_path / "config", {"sso": exec_user(plugin)}, current="sso")
+    result = nks_operator(
+        "import", "--region", "kr1", "-n", "team", "--credentials-secret", "c",
+        "--kubeconfig", str(path), home=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"nks-operator import: cannot log in to Kubernetes: the exec plugin '{plugin}'"
+    ), result.stderr
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_plugin_that_cannot_run(tmp_path: pathlib.Path) -> None:
+    path = kubeconfig(
+        tmp_path / "config", {"x": exec_user(tmp_path / "not-installed")}, current="x"
+    )
+    with pytest.raises(LoginError, match=r"exec plugin '.*not-installed' .* cannot run"):
+        KubeLogin(str(path)).fresh()
