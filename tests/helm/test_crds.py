@@ -94,7 +94,7 @@ def test_crds_can_be_left_to_another_release(helm: Helm) -> None:
 
 def test_include_crds_renders_every_crd_once(helm: Helm) -> None:
     # What Argo CD applies: crds/ (none) plus the templates (the NKS CRDs).
-    docs = parse_manifests(helm.template({"peering": {"enabled": True}}, "--include-crds"))
+    docs = parse_manifests(helm.template({"leaderElection": {"enabled": True}}, "--include-crds"))
     names = [d["metadata"]["name"] for d in find(docs, "CustomResourceDefinition")]
     assert sorted(names) == [
         "nksclusters.nks.nhncloud.com",

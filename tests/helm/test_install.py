@@ -263,7 +263,7 @@ def test_install_upgrade_uninstall_all_namespaces(
         {
             "credentials": {"existingSecret": "nks-credentials"},
             "operator": {"logLevel": "DEBUG", "fastPollSeconds": 5},
-            "peering": {"enabled": True, "name": lease},
+            "leaderElection": {"enabled": True, "name": lease},
             "replicaCount": 2,
             "networkPolicy": {"enabled": True},
         }
@@ -303,7 +303,7 @@ def test_install_and_upgrade_a_namespace_list(
     # team-b doubles as the Argo CD namespace: watched, and where registrations go.
     argocd = {"namespace": team_b, "allowedNamespaces": [team_a]}
     release.install(
-        {"watchNamespaces": [team_a, team_b], "peering": {"enabled": True}, "argocd": argocd}
+        {"watchNamespaces": [team_a, team_b], "leaderElection": {"enabled": True}, "argocd": argocd}
     )
     for watched in (team_a, team_b):
         assert live_rules(kube_api, "Role", FULLNAME, watched) == IN_NAMESPACE
@@ -339,7 +339,7 @@ def test_install_and_upgrade_a_namespace_list(
     assert can_i(kubectl, release, "list", "namespaces")
     assert not can_i(kubectl, release, "delete", "namespaces")
 
-    release.upgrade({"watchNamespaces": [team_a], "peering": {"enabled": True}})
+    release.upgrade({"watchNamespaces": [team_a], "leaderElection": {"enabled": True}})
     rbac = client.RbacAuthorizationV1Api(kube_api)
     # Nobody may register any more (the list is empty): no Argo CD Role.
     assert read_or_none(rbac.read_namespaced_role, ARGOCD_ROLE, team_b) is None

@@ -18,14 +18,14 @@ VALUES: dict[str, dict[str, Any]] = {
     "defaults": {},
     "namespace list": {
         "watchNamespaces": ["team-a", "team-b"],
-        "peering": {"enabled": True},
+        "leaderElection": {"enabled": True},
         "argocd": {"allowedNamespaces": ["team-a"]},
         "credentials": {"existingSecret": "c", "namespaces": ["team-a", "team-b"]},
         "nks": {"allowedEndpoints": ["https://nks.private.example/"], "maxAnswerBytes": 8388608},
     },
     "everything": {
         "replicaCount": 2,
-        "peering": {"enabled": True},
+        "leaderElection": {"enabled": True},
         "credentials": {"create": True, "tenantId": "t", "username": "u", "password": "p"},
         "metrics": {"serviceMonitor": {"enabled": True}},
         "networkPolicy": {
@@ -46,7 +46,10 @@ VALUES: dict[str, dict[str, Any]] = {
         "extraEnv": [{"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
         "extraEnvFrom": [{"configMapRef": {"name": "extra"}}],
     },
-    "globs with leader election": {"watchNamespaces": ["team-*"], "peering": {"enabled": True}},
+    "globs with leader election": {
+        "watchNamespaces": ["team-*"],
+        "leaderElection": {"enabled": True},
+    },
 }
 
 

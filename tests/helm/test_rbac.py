@@ -127,7 +127,7 @@ def assert_lease_role(manifests: list[Manifest], lease: str) -> None:
 
 
 def test_all_namespaces_with_leader_election_adds_only_the_lease_role(helm: Helm) -> None:
-    manifests = helm.render({"peering": {"enabled": True, "name": "nks-ha"}})
+    manifests = helm.render({"leaderElection": {"enabled": True, "name": "nks-ha"}})
     assert cluster_rules(manifests) == CLUSTER_WIDE | IN_NAMESPACE | SECRET_DELETE
     assert_lease_role(manifests, "nks-ha")
     assert roles(manifests) == {
@@ -162,12 +162,12 @@ def test_namespace_list_gets_a_role_per_namespace_and_a_minimal_cluster_role(
 def test_namespace_list_with_leader_election_keeps_the_lease_in_the_release_namespace(
     helm: Helm,
 ) -> None:
-    manifests = helm.render({"watchNamespaces": ["team-a"], "peering": {"enabled": True}})
+    manifests = helm.render({"watchNamespaces": ["team-a"], "leaderElection": {"enabled": True}})
     assert cluster_rules(manifests) == CLUSTER_WIDE | NAMESPACES
     assert normalized_rules(one(manifests, "Role", FULLNAME)["rules"]) == IN_NAMESPACE
     assert_lease_role(manifests, "nks-operator")
     # The release namespace is watched too: its Roles keep apart.
-    watched = helm.render({"watchNamespaces": [NAMESPACE], "peering": {"enabled": True}})
+    watched = helm.render({"watchNamespaces": [NAMESPACE], "leaderElection": {"enabled": True}})
     assert {m["metadata"]["name"] for m in find(watched, "Role")} == {
         FULLNAME,
         LEASE_ROLE,
@@ -334,9 +334,9 @@ def test_aggregation_can_be_turned_off(helm: Helm) -> None:
     "values",
     [
         {},
-        {"peering": {"enabled": True}},
-        {"watchNamespaces": ["a", "b"], "peering": {"enabled": True}},
-        {"watchNamespaces": ["team-*"], "peering": {"enabled": True}},
+        {"leaderElection": {"enabled": True}},
+        {"watchNamespaces": ["a", "b"], "leaderElection": {"enabled": True}},
+        {"watchNamespaces": ["team-*"], "leaderElection": {"enabled": True}},
         {"watchNamespaces": ["a"], "argocd": {"allowedNamespaces": ["a"]}},
         {"webhook": {"enabled": True}},
     ],

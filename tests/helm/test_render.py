@@ -13,6 +13,7 @@ from tests.helm.helpers import (
     FULLNAME,
     NAMESPACE,
     Helm,
+    HelmError,
     container,
     env_of,
     find,
@@ -132,7 +133,7 @@ def test_log_settings_poll_intervals_leader_election_and_extra_args(helm: Helm) 
                     "errorBackoffSeconds": 30,
                     "extraArgs": ["--kubeconfig", "/etc/kube/config"],
                 },
-                "peering": {"enabled": True, "name": "nks-ha"},
+                "leaderElection": {"enabled": True, "name": "nks-ha"},
             }
         )
     )["args"]
@@ -427,7 +428,7 @@ def test_scheduling_and_metadata_pass_through(helm: Helm) -> None:
 
 
 def test_every_object_carries_the_standard_labels(helm: Helm) -> None:
-    for obj in helm.render({"watchNamespaces": ["a"], "peering": {"enabled": True}}):
+    for obj in helm.render({"watchNamespaces": ["a"], "leaderElection": {"enabled": True}}):
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/name"] == "nks-operator", obj["kind"]
         assert labels["app.kubernetes.io/instance"] == "nks"
@@ -437,7 +438,7 @@ def test_every_object_carries_the_standard_labels(helm: Helm) -> None:
 
 @pytest.mark.parametrize("watch", [[], ["a", "b"], ["team-*"]], ids=["all", "list", "glob"])
 def test_leader_election_is_one_flag_and_no_kopf_peering(helm: Helm, watch: list[str]) -> None:
-    values = {"peering": {"enabled": True, "name": "ha"}, "watchNamespaces": watch}
+    values = {"leaderElection": {"enabled": True, "name": "ha"}, "watchNamespaces": watch}
     manifests = helm.render(values, "--include-crds")
     args = container(manifests)["args"]
     assert [a for a in args if a.startswith("--leader-election")] == ["--leader-election=ha"]
@@ -456,16 +457,39 @@ def test_webhook_off_by_default_renders_nothing_of_it(helm: Helm) -> None:
     assert not {k for k in kinds if "Webhook" in k}
 
 
-def test_replicas_with_leader_election(helm: Helm) -> None:
-    deployment = one(helm.render({"replicaCount": 2, "peering": {"enabled": True}}), "Deployment")
+def test_replicas_with_leader_election_roll_one_new_pod_at_a_time(helm: Helm) -> None:
+    values = {"replicaCount": 2, "leaderElection": {"enabled": True}}
+    deployment = one(helm.render(values), "Deployment")
     assert deployment["spec"]["replicas"] == 2
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    # A new pod starts (as a standby, waiting for the Lease) before an old one stops.
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
+    # One replica with leader election rolls too: no gap in the webhook during an upgrade.
+    single = one(helm.render({"leaderElection": {"enabled": True}}), "Deployment")
+    assert single["spec"]["strategy"]["type"] == "RollingUpdate"
+    # Without leader election two operators would act at once: the old one stops first.
+    assert one(helm.render(), "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_a_stopping_pod_serves_the_webhook_until_its_service_dropped_it(helm: Helm) -> None:
+    webhook = {"webhook": {"enabled": True, "certManager": {"enabled": True}}}
+    operator = container(helm.render(webhook))
+    assert operator["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "5"]}}}
+    # Ready only once the webhook answers, as before.
+    assert operator["readinessProbe"]["tcpSocket"] == {"port": "webhook"}
+    off = {"webhook": {**webhook["webhook"], "shutdownDelaySeconds": 0}}
+    assert "lifecycle" not in container(helm.render(off))
+    assert "lifecycle" not in container(helm.render())  # no webhook, nothing to drain
+    with pytest.raises(HelmError, match="must be less than terminationGracePeriodSeconds 60"):
+        helm.template({"webhook": {"enabled": True, "shutdownDelaySeconds": 60}})
 
 
 def test_disruption_budget_only_with_more_than_one_replica(helm: Helm) -> None:
     for replicas in (0, 1):
         assert not find(helm.render({"replicaCount": replicas}), "PodDisruptionBudget")
-    manifests = helm.render({"replicaCount": 3, "peering": {"enabled": True}})
+    manifests = helm.render({"replicaCount": 3, "leaderElection": {"enabled": True}})
     budget = one(manifests, "PodDisruptionBudget", FULLNAME)
     assert budget["apiVersion"] == "policy/v1"
     assert budget["metadata"]["namespace"] == NAMESPACE
@@ -474,7 +498,7 @@ def test_disruption_budget_only_with_more_than_one_replica(helm: Helm) -> None:
     assert selector.items() <= pod_labels.items()
     assert budget["spec"]["maxUnavailable"] == 1
     assert "minAvailable" not in budget["spec"]
-    custom = {"replicaCount": 4, "peering": {"enabled": True}}
+    custom = {"replicaCount": 4, "leaderElection": {"enabled": True}}
     custom["podDisruptionBudget"] = {"maxUnavailable": "50%"}
     budget = one(helm.render(custom), "PodDisruptionBudget")
     assert budget["spec"]["maxUnavailable"] == "50%"
@@ -508,7 +532,7 @@ def test_notes_name_the_credentials_mode(helm: Helm) -> None:
     shared = '{"credentials": {"existingSecret": "c", "namespaces": ["team-*"]}}'
     assert "Only resources in team-* may use" in notes(shared)
     assert "may use the default credentials" not in notes("{}")
-    leader = notes('{"replicaCount": 2, "peering": {"enabled": true, "name": "ha"}}')
+    leader = notes('{"replicaCount": 2, "leaderElection": {"enabled": true, "name": "ha"}}')
     assert "2 replica(s), one active" in leader and "get lease ha" in leader
     assert "Leader election" not in notes("{}")
 

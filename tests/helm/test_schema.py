@@ -54,7 +54,7 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "two replicas without leader election": (
         {"replicaCount": 2},
-        ["/replicaCount", "maximum", "/peering/enabled", "must be true"],
+        ["/replicaCount", "maximum", "/leaderElection/enabled", "must be true"],
     ),
     "negative replicas": ({"replicaCount": -1}, ["/replicaCount", "minimum"]),
     "bad image pull policy": (
@@ -101,7 +101,7 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["/webhook/timeoutSeconds", "maximum"],
     ),
     "self-signed webhook with two replicas": (
-        {"replicaCount": 2, "peering": {"enabled": True}, "webhook": {"enabled": True}},
+        {"replicaCount": 2, "leaderElection": {"enabled": True}, "webhook": {"enabled": True}},
         ["/replicaCount", "maximum"],
     ),
     "webhook issuer kind without a name": (
@@ -115,12 +115,12 @@ REJECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     "namespace that is no name": ({"watchNamespaces": ["Team_A"]}, ["/watchNamespaces/0"]),
     "namespace listed twice": ({"watchNamespaces": ["a", "a"]}, ["/watchNamespaces"]),
     "Lease name that is no name": (
-        {"peering": {"enabled": True, "name": "NKS_HA"}},
-        ["/peering/name", "does not match"],
+        {"leaderElection": {"enabled": True, "name": "NKS_HA"}},
+        ["/leaderElection/name", "does not match"],
     ),
     "Lease name too long": (
-        {"peering": {"enabled": True, "name": "a" * 254}},
-        ["/peering/name", "maxLength"],
+        {"leaderElection": {"enabled": True, "name": "a" * 254}},
+        ["/leaderElection/name", "maxLength"],
     ),
     "health port out of range": ({"health": {"port": 70000}}, ["/health/port", "maximum"]),
     "metrics service type": (
@@ -260,11 +260,14 @@ ACCEPTED: dict[str, dict[str, Any]] = {
     "poll intervals": {
         "operator": {"fastPollSeconds": 0.5, "slowPollSeconds": 600, "errorBackoffSeconds": 5}
     },
-    "leader-elected pair": {"replicaCount": 2, "peering": {"enabled": True, "name": "nks.ha"}},
+    "leader-elected pair": {
+        "replicaCount": 2,
+        "leaderElection": {"enabled": True, "name": "nks.ha"},
+    },
     # The Lease is in the release namespace, whatever the operator watches.
     "leader election with globs": {
         "replicaCount": 3,
-        "peering": {"enabled": True},
+        "leaderElection": {"enabled": True},
         "watchNamespaces": ["team-*", "!kube-system"],
     },
     "scaled to zero": {"replicaCount": 0},

@@ -236,7 +236,7 @@ def test_rendered_webhook_objects_validate(helm: Helm, values: dict[str, Any]) -
 def test_cert_manager_with_two_replicas_is_accepted(helm: Helm, helm3: Helm) -> None:
     values = {
         "replicaCount": 2,
-        "peering": {"enabled": True},
+        "leaderElection": {"enabled": True},
         "webhook": {
             "enabled": True,
             "certManager": {"enabled": True, "issuerRef": {"kind": "ClusterIssuer", "name": "ca"}},

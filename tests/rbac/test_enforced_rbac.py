@@ -67,7 +67,7 @@ SCOPES: dict[str, dict[str, Any]] = {
     "namespace-list-leader-election": {
         **REGISTRATION,
         "watchNamespaces": [WATCHED],
-        "peering": {"enabled": True, "name": LEASE},
+        "leaderElection": {"enabled": True, "name": LEASE},
     },
 }
 SIGNING_KEY_SECRET = f"{FULLNAME}-signing-key"
@@ -386,7 +386,7 @@ def test_the_lease_is_used_only_with_leader_election_and_released_at_the_end(
     run: Run, request: pytest.FixtureRequest
 ) -> None:
     leases = [e for e in run.requests if requested(e)[2] == "leases"]
-    if "peering" not in SCOPES[request.node.callspec.params["run"]]:
+    if "leaderElection" not in SCOPES[request.node.callspec.params["run"]]:
         assert not leases and run.lease is None
         return
     assert run.lease is not None, _with_log(run, "no Lease was made")
