@@ -67,6 +67,7 @@ class Reason(StrEnum):
     NODE_STATE_UNKNOWN = "NodeStateUnknown"
     SERVICE_GATEWAY_BLOCKED = "ServiceGatewayBlocked"
     USER_SCRIPT_NOT_APPLIED = "UserScriptNotApplied"
+    SETTING_NOT_APPLIED = "SettingNotApplied"
     ARGOCD_REGISTRATION_FAILED = "ArgoCDRegistrationFailed"
 
     # -- Progressing -------------------------------------------------------------------
