@@ -189,9 +189,10 @@ def test_node_labels_nks_does_not_show_are_sent_once(
     ready_cluster: str, kubectl: Any, kube_api: Any, sim: Sim
 ) -> None:
     """How answers show the labels is unknown: with answers that do not show them, what
-    the create carried is not sent again, and a change is sent once, never in a loop."""
+    the create carried is not sent again, and a change is sent once, never in a loop. The
+    group's status does not move either (also unknown): the task alone confirms it."""
     ns = ready_cluster
-    sim.patch_config(setting_labels="hidden")
+    sim.patch_config(setting_labels="hidden", setting_change_status="unchanged")
     apply(kubectl, ns, node_group(nodeLabels={"a": "1"}))
     wait_condition(kube_api, "nksnodegroups", ns, "pool", "Ready", "True", timeout=60)
     assert settings(sim, "pool")["k8s_node_labels"] == {"a": "1"}
@@ -203,7 +204,9 @@ def test_node_labels_nks_does_not_show_are_sent_once(
 
     patch(kubectl, ns, "nksng", "pool", {"spec": {"nodeLabels": {"a": "2"}}})
     wait_for(lambda: settings(sim, "pool")["k8s_node_labels"] == {"a": "2"}, 60, what="changed")
-    wait_idle(kube_api, ns, "nksnodegroups", "pool")
+    obj = wait_idle(kube_api, ns, "nksnodegroups", "pool")
+    last = obj["status"]["lastOperation"]
+    assert (last["type"], last["state"]) == ("NODEGROUP_UPDATE_K8S_NODE_LABELS", "Succeeded")
     wait_polls(sim, 5)
     assert sim.writes()["set_node_labels"] == 1
     record = status(kube_api, ns, "nksnodegroups", "pool")["sentSettings"]["nodeLabels"]

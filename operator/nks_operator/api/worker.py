@@ -275,7 +275,9 @@ class WorkerSpec(CRDModel):
     metric_autoscaler: MetricAutoscaler | None = None
     """NKS's metric-based autoscaler (scaling on CPU, memory, disk or network metrics);
     absent means off. While a policy is on, the operator reports the node count NKS chose
-    and never resizes the group itself. It cannot be on together with `autoscaler`."""
+    and never resizes the group itself. It cannot be on together with `autoscaler`: the
+    user guide's "Autoscaler cannot be enabled multiple times", read by the operator as one
+    autoscaler per group."""
     floating_ip_auto_bind: Annotated[
         FloatingIPAutoBind | None, Field(alias="floatingIPAutoBind")
     ] = None

@@ -32,6 +32,7 @@ class Creation(Steps):
             except errors.NKSError as error:
                 raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
             if found is not None:
+                p.adapter.after_create(p)  # our own create: it carried what the spec holds
                 return await self.adopted(
                     p,
                     account,
