@@ -243,10 +243,17 @@ def test_server_defaults_equal_model_defaults(resource: Resource, spec: dict[str
 def test_apply_defaults_prunes_nulls_like_the_apiserver() -> None:
     schema = openapi_schema(CLUSTER)["properties"]["spec"]
     spec = example_object("nkscluster-minimal.yaml", CLUSTER.kind)["spec"]
-    spec = {**spec, "clusterName": None, "apiEndpoint": None}
+    spec = {**spec, "clusterName": None, "apiEndpoint": None, "certificate": None}
     defaulted = apply_defaults(schema, spec)
     assert "clusterName" not in defaulted
-    assert defaulted["apiEndpoint"] == {"publicIP": True}
+    # An object that builds from nothing comes back with its defaults; publicIP has none
+    # (it follows the network), so the endpoint is an empty object.
+    assert defaulted["apiEndpoint"] == {}
+    assert defaulted["certificate"] == {
+        "validityYears": 5,
+        "autoRenew": True,
+        "renewBeforeDays": 30,
+    }
 
 
 # -- every schema constraint is enforced by the model too ------------------------------------

@@ -117,7 +117,7 @@ def test_the_manifests_are_complete_resources() -> None:
         # The default worker cannot be pinned: the operator would upgrade it.
         ({"kube_tag": "v1.28.3"}, "upgrade default-worker from v1.28.3 to v1.29.3"),
         # A delay the spec cannot hold: the operator would rewrite the autoscaler.
-        ({**SCALER, "ca_scale_down_delay_after_add": "3"}, "enable the autoscaler"),
+        ({**SCALER, "ca_scale_down_delay_after_add": "2000"}, "enable the autoscaler"),
     ],
 )
 def test_what_the_spec_cannot_say_is_imported_paused(labels: dict[str, str], action: str) -> None:
@@ -129,8 +129,8 @@ def test_what_the_spec_cannot_say_is_imported_paused(labels: dict[str, str], act
 
 
 def test_a_node_group_that_cannot_be_represented_is_paused_alone() -> None:
-    # A delay below the spec's minimum (10): the operator would rewrite the autoscaler.
-    labels = {**SCALER, "ca_scale_down_delay_after_add": "3"}
+    # A delay above the spec's maximum (1440): the operator would rewrite the autoscaler.
+    labels = {**SCALER, "ca_scale_down_delay_after_add": "2000"}
     group = nodegroup_json("batch", BATCH, labels=labels)
     items = by_name(run(record(groups=[control_plane_json(), nodegroup_json(), group])))
     assert not items["shop"].paused

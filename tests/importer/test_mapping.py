@@ -416,11 +416,18 @@ def test_autoscaler_off_is_absent(flag: str | None) -> None:
 
 
 def test_autoscaler_values_the_spec_cannot_hold_are_said() -> None:
-    # The guide's create example uses a 3-minute delay; the spec allows 10..1440.
-    labels = {"ca_enable": "True", "ca_scale_down_delay_after_add": "3"}
+    # The spec allows 1..1440 minutes.
+    labels = {"ca_enable": "True", "ca_scale_down_delay_after_add": "2000"}
     mapped = worker(labels=labels)
     assert "delayAfterAddMinutes" not in mapped.spec["autoscaler"]["scaleDown"]
     assert any("delayAfterAddMinutes" in note for note in mapped.notes)
+
+
+def test_the_guides_example_delay_is_imported() -> None:
+    # The API guide's create example sends 3 minutes (the user guide says 10..1440).
+    labels = {"ca_enable": "True", "ca_scale_down_delay_after_add": "3"}
+    mapped = worker(labels=labels)
+    assert mapped.spec["autoscaler"]["scaleDown"]["delayAfterAddMinutes"] == 3
 
 
 def test_node_count_is_kept_within_the_autoscalers_bounds() -> None:

@@ -137,7 +137,10 @@ def create_request(name: str, **labels: Any) -> ClusterCreateRequest:
             boot_volume_type="General SSD",
             boot_volume_size=50,
             kube_tag=VERSION,
+            # A public endpoint needs an internet gateway network (the current edition).
             master_lb_floating_ip_enabled=True,
+            external_network_id=new_id(),
+            external_subnet_ids=[new_id()],
             **labels,
         ),
     )

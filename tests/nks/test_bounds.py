@@ -143,7 +143,7 @@ async def test_a_catalog_compute_url_on_the_list_is_used(
     server.routes["/v2/tenant-1/servers/detail"] = json_answer({"servers": []})
     async with client(server, credentials) as nks:
         assert list(await ComputeClient.sharing(nks).list_servers()) == []
-    assert server.requests[-1] == "GET /v2/tenant-1/servers/detail"
+    assert server.requests[-1] == "GET /v2/tenant-1/servers/detail?limit=100"
 
 
 async def test_a_shared_compute_url_must_be_allowed_by_the_shared_session(

@@ -85,7 +85,7 @@ async def test_servers_come_from_the_catalogs_compute_endpoint(
     request = route.calls.last.request
     assert request.headers["X-Auth-Token"] == TOKEN
     assert "OpenStack-API-Version" not in request.headers  # a compute call, not NKS
-    assert dict(request.url.params) == {"name": "^test-k8s-", "status": "ACTIVE"}
+    assert dict(request.url.params) == {"name": "^test-k8s-", "status": "ACTIVE", "limit": "100"}
     assert (server.id, server.name, server.is_active, server.stopped) == (
         SERVER["id"],
         SERVER["name"],
@@ -218,3 +218,28 @@ def test_token_keeps_the_catalog() -> None:
     catalog = read_catalog(catalog_token())
     assert [(e.type, e.region) for e in catalog] == [("compute", "KR1"), ("kubernetes", "KR1")]
     assert TOKENS_URL.endswith("/v2.0/tokens")
+
+
+async def test_full_pages_without_links_go_on_from_their_last_server(
+    compute: ComputeClient, compute_api: respx.MockRouter
+) -> None:
+    """NHN documents `limit` and `marker`, not Nova's `servers_links`: without the link, a
+    page as long as asked for goes on from its last server, a shorter one is the end."""
+    ids = [f"{i:08x}" + SERVER["id"][8:] for i in range(5)]
+    servers = [{**SERVER, "id": i} for i in ids]
+    seen: list[dict[str, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        seen.append(params)
+        start = ids.index(params["marker"]) + 1 if "marker" in params else 0
+        return httpx.Response(200, json={"servers": servers[start : start + int(params["limit"])]})
+
+    compute_api.get(url__startswith=f"{COMPUTE}/servers/detail").mock(side_effect=answer)
+    found = await compute.list_servers(page_size=2)
+    assert [s.id for s in found] == ids
+    assert seen == [
+        {"limit": "2"},
+        {"limit": "2", "marker": ids[1]},
+        {"limit": "2", "marker": ids[3]},
+    ]

@@ -479,7 +479,7 @@ async def test_new_knobs_are_validated_and_listed(http: httpx.AsyncClient) -> No
         "addon_options": "accepted",
         "addon_paths": "either",
         "cni_update_api": False,
-        "public_endpoint_rule": "copy",
+        "public_endpoint_rule": "current",
     }
     for knob, value in (("task_names", "newest"), ("addon_paths", "slash"), ("mba_enable_form", 1)):
         assert (await http.patch("/_sim/config", json={knob: value})).status_code == 400

@@ -183,8 +183,8 @@ def test_a_create_in_flight_counts_as_existing() -> None:
             "spec.network.serviceClusterIPRange is immutable",
         ),
         (
-            {"apiEndpoint": {"publicIP": False}},
-            "spec.apiEndpoint.publicIP is immutable: it was True, the change asks for False",
+            {"apiEndpoint": {"publicIP": True}},
+            "spec.apiEndpoint.publicIP is immutable: it was False, the change asks for True",
         ),
         ({"strictSecurityGroupRules": True}, "spec.strictSecurityGroupRules is immutable"),
         (
@@ -236,12 +236,38 @@ def test_immutable_cluster_fields(changes: dict[str, Any], expected: str) -> Non
         {"defaultWorker": {"nodeCount": 5, "flavorID": "11111111-1111-4111-8111-111111111111"}},
         {"kubernetesVersion": "v1.30.1"},
         {"clusterName": "demo"},  # the name it already had through metadata.name
-        {"apiEndpoint": {"publicIP": True}},  # the default, now explicit
+        # The default (private: no external network), now explicit.
+        {"apiEndpoint": {"publicIP": False}},
         {"deletionPolicy": "Retain", "certificate": {"validityYears": 2}},
     ],
 )
 def test_mutable_cluster_fields(changes: dict[str, Any]) -> None:
     assert update(changes) == []
+
+
+def test_external_subnets_are_a_set_and_the_endpoint_follows_the_network() -> None:
+    subnets = ["aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"]
+    external = {"externalNetworkID": "cccccccc-cccc-4ccc-8ccc-cccccccccccc"}
+    old = spec(network={**external, "externalSubnetIDs": subnets})
+    reordered = spec(network={**external, "externalSubnetIDs": subnets[::-1]})
+    assert review_cluster(reordered, old, "demo", old_status=CREATED) == []
+    # Unset publicIP follows the network (public here): saying so explicitly changes nothing,
+    # saying the opposite is a change of an immutable field.
+    explicit = spec(
+        network={**external, "externalSubnetIDs": subnets}, apiEndpoint={"publicIP": True}
+    )
+    assert review_cluster(explicit, old, "demo", old_status=CREATED) == []
+    private = spec(
+        network={**external, "externalSubnetIDs": subnets}, apiEndpoint={"publicIP": False}
+    )
+    (problem,) = review_cluster(private, old, "demo", old_status=CREATED)
+    assert problem.startswith("spec.apiEndpoint.publicIP is immutable: it was True")
+
+
+def test_a_public_endpoint_needs_an_external_network_at_create() -> None:
+    problems = review_cluster(spec(apiEndpoint={"publicIP": True}), None, "demo")
+    assert any("publicIP true needs spec.network.externalNetworkID" in p for p in problems)
+    assert review_cluster(spec(), None, "demo") == []  # unset: private, valid
 
 
 def test_every_changed_field_is_named() -> None:

@@ -164,6 +164,16 @@ def test_flannel_to_calico_before_126() -> None:
     ).action
     assert action is not None and action.operation == "CLUSTER_CNI_UPDATE"
     assert action.args["pod_cidr"] == "10.200.0.0/16"
+    # Never into the pod network in use (G:648), and never a guessed one.
+    for network in ({"cni": "calico"}, {"cni": "calico", "podsNetworkCIDR": "10.100.0.0/16"}):
+        refused = plan(
+            cluster_spec(kubernetesVersion="v1.26.3", network=network),
+            details(kube_tag="v1.25.4", cni_driver="flannel", pods_network_cidr="10.100.0.0/16"),
+            {"default-worker": group(labels={"kube_tag": "v1.25.4"})},
+        )
+        assert refused.action is None, network
+        assert refused.blocked[0].reason == "CNIChangeBlocked"
+        assert "10.100.0.0/16" in refused.blocked[0].message
     blocked = plan(
         cluster_spec(kubernetesVersion="v1.26.3"),
         details(kube_tag="v1.25.4", cni_driver="flannel"),
@@ -395,7 +405,10 @@ def test_every_planned_action_matches_its_client_method() -> None:
             cluster_spec(apiEndpoint={"ipAccessControl": {"enabled": False}}),
             ip_acl=IPACL.model_validate({"enable": "true", "action": "ALLOW"}),
         ).action,
-        plan(cluster_spec(network={"cni": "calico"}), details(cni_driver="flannel")).action,
+        plan(
+            cluster_spec(network={"cni": "calico", "podsNetworkCIDR": "10.200.0.0/16"}),
+            details(cni_driver="flannel"),
+        ).action,
         worker_plan(
             nodegroup_spec(nodeCount=3),
             group(name="pool", node_count=3),

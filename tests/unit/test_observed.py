@@ -55,7 +55,25 @@ def test_status_fields_prefer_the_default_worker() -> None:
 
 
 def test_no_drift_when_spec_matches() -> None:
-    assert observed.cluster_drift(cluster_spec(), "demo", DETAILS, WORKER) == []
+    assert (
+        observed.cluster_drift(
+            cluster_spec(apiEndpoint={"publicIP": True}), "demo", DETAILS, WORKER
+        )
+        == []
+    )
+
+
+def test_external_subnets_compare_as_a_set_and_publicip_follows_the_network() -> None:
+    first, second = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+    network = {"externalNetworkID": "cccccccc-cccc-4ccc-8ccc-cccccccccccc"}
+    details = DETAILS.model_copy(deep=True)
+    details.labels.external_network_id = network["externalNetworkID"]
+    details.labels.external_subnet_ids = [second.upper(), first]  # NKS's order and case
+    spec = cluster_spec(network={**network, "externalSubnetIDs": [first, second]})
+    assert observed.cluster_drift(spec, "demo", details, WORKER) == []  # publicIP unset: public
+    moved = cluster_spec(network={**network, "externalSubnetIDs": [first]})
+    [drift] = observed.cluster_drift(moved, "demo", details, WORKER)
+    assert drift.field == "spec.network.externalSubnetIDs"
 
 
 def test_drift_names_each_immutable_field() -> None:

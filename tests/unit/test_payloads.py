@@ -30,7 +30,8 @@ def test_minimal_cluster_body_matches_the_guide() -> None:
     assert labels["boot_volume_size"] == "50"
     assert labels["cert_manager_api"] == "True"
     assert labels["ca_enable"] == "False"
-    assert labels["master_lb_floating_ip_enabled"] == "True"
+    # No internet gateway network: the endpoint is private unless the spec says otherwise.
+    assert labels["master_lb_floating_ip_enabled"] == "False"
     assert all(isinstance(v, str) for v in labels.values())
 
 

@@ -78,6 +78,12 @@ class Network(CRDModel):
     """Per-node pod subnet prefix length, 20..28 and at least the pod CIDR's prefix + 2."""
     service_cluster_ip_range: Annotated[CIDR | None, Field(alias="serviceClusterIPRange")] = None
     """Service ClusterIP range, e.g. 10.254.0.0/16 (immutable)."""
+
+    @property
+    def has_external_network(self) -> bool:
+        """An internet gateway network with subnets: what a public endpoint needs."""
+        return self.external_network_id is not None and bool(self.external_subnet_ids)
+
     cni: CNI | None = None
     """CNI of the cluster: calico (Calico-VXLAN, NKS's default) or calico-ebpf. A cluster
     still on Flannel is moved to Calico when this says calico."""
@@ -102,8 +108,10 @@ class IPAccessControl(CRDModel):
 
 
 class APIEndpoint(CRDModel):
-    public_ip: Annotated[bool, Field(alias="publicIP")] = True
-    """Give the Kubernetes API endpoint a public address (immutable)."""
+    public_ip: Annotated[bool | None, Field(alias="publicIP")] = None
+    """Give the Kubernetes API endpoint a public address (immutable). Default: public when
+    `network.externalNetworkID` and `externalSubnetIDs` are set (NKS allows a public
+    endpoint only then), private otherwise."""
     ip_access_control: IPAccessControl | None = None
     """IP access control of the API endpoint; absent means not managed by the operator.
     When enabled it is also sent with the cluster create, so the endpoint is never open
@@ -172,6 +180,13 @@ class KubeconfigSecret(CRDModel):
 
 class NKSClusterSpec(CRDModel):
     """Desired state of an NKS cluster."""
+
+    @property
+    def public_endpoint(self) -> bool:
+        """Whether the API endpoint is public: as set, else whether the network allows it."""
+        if self.api_endpoint.public_ip is not None:
+            return self.api_endpoint.public_ip
+        return self.network.has_external_network
 
     cluster_name: NKSName | None = None
     """Name of the cluster in NKS; defaults to metadata.name (immutable). At most 20

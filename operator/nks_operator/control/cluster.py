@@ -192,14 +192,23 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
     # -- converge -------------------------------------------------------------------------
 
     async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
-        """NKS's IP ACL (not in the cluster answer): read at most once per slow resync, and
-        again after the operator changed it. An answer with unreadable parts is unknown:
-        nothing is planned from it, and it is read again in the next pass."""
+        """NKS's IP ACL (not in the cluster answer): read at most once per slow resync (a
+        change made in the console shows within one), and in every pass while a change the
+        operator sent is followed - its confirmation is this read, and an old one would
+        report a change that took effect as dropped. An answer with unreadable parts is
+        unknown: nothing is planned from it, and it is read again in the next pass."""
         if p.spec.api_endpoint.ip_access_control is None:
             return {}
         now = time.monotonic()
         memory = p.memory
-        if memory.ip_acl is None or now - memory.ip_acl_read_at > p.settings.slow_poll_seconds:
+        last = p.status.last_operation
+        following = (
+            last is not None
+            and last.type == "SET_IP_ACL"
+            and last.state in ("Requested", "InProgress")
+        )
+        stale = now - memory.ip_acl_read_at > p.settings.slow_poll_seconds
+        if memory.ip_acl is None or stale or following:
             acl = await account.client.get_ip_acl(observed.nks_id)
             unreadable = observing.unreadable_fields(acl)
             if unreadable:

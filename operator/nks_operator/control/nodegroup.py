@@ -23,7 +23,7 @@ from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import conditions, payloads, phase, validation, worker_settings
 from nks_operator.reconcile import observed as observing
 from nks_operator.reconcile.day2 import Plan, plan_worker
-from nks_operator.reconcile.nodes import join_nodes
+from nks_operator.reconcile.nodes import group_hints, join_nodes
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Stage
 from nks_operator.reconcile.reasons import Reason
@@ -284,7 +284,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
                 servers_problem = str(error)
             except errors.NKSError as error:
                 servers_problem = f"compute API call failed: {error}"
-        nodes = join_nodes(group.node_addresses, group.node_count, servers, servers_problem)
+        nodes = join_nodes(
+            group.node_addresses, group.node_count, servers, servers_problem, group_hints(group)
+        )
         if nodes.states is None:
             p.extra["nodes_problem"] = nodes.problem
             return {}

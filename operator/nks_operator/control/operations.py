@@ -267,6 +267,10 @@ class Operations(Steps):
             self.ctx.claims.release(cluster_id, p.key)
             last.state = "Failed"
             last.message = f"NKS refused to {summary}: {error}"
+            if isinstance(error, errors.NotFoundError):
+                # The cluster is there (it was just read): the call itself is unknown to
+                # this NKS, as the CNI change is to the guide's current edition.
+                last.message += " (this NKS does not offer that call)"
             fields["plan_message"] = last.message
             return p.assess(Stage.RUNNING, sending=Sending.REFUSED, **fields)
         if isinstance(error, errors.RateLimitedError):

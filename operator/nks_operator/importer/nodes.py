@@ -9,7 +9,7 @@ from nks_operator.nks import NKSClient, errors
 from nks_operator.nks.compute import ComputeClient, Server
 from nks_operator.nks.listing import Listing
 from nks_operator.nks.models import NodeGroup
-from nks_operator.reconcile.nodes import Nodes, join_nodes
+from nks_operator.reconcile.nodes import Nodes, group_hints, join_nodes
 
 
 @dataclass(frozen=True)
@@ -33,4 +33,10 @@ async def read_servers(nks: NKSClient) -> Servers:
 
 def node_states(group: NodeGroup, servers: Servers) -> Nodes:
     """The nodes of `group` with their power states."""
-    return join_nodes(group.node_addresses, group.node_count, servers.listing, servers.problem)
+    return join_nodes(
+        group.node_addresses,
+        group.node_count,
+        servers.listing,
+        servers.problem,
+        group_hints(group),
+    )

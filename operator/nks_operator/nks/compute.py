@@ -49,6 +49,8 @@ from nks_operator.nks.transport import (
 )
 
 COMPUTE_SERVICE_TYPE = "compute"
+# Servers per page asked for: NHN's documented default page size.
+PAGE_SIZE = 100
 ACTIVE = "ACTIVE"
 SHUTOFF = "SHUTOFF"
 POWER_ON, POWER_OFF = 1, 4  # `OS-EXT-STS:power_state` as NHN documents it
@@ -144,8 +146,35 @@ class NodeServers:
         return "; ".join(parts) or None
 
 
-def match_servers(addresses: Iterable[str], servers: Iterable[Server]) -> NodeServers:
-    """Join node addresses to servers by any address of theirs (a pure function)."""
+@dataclass(frozen=True)
+class GroupHints:
+    """What tells one node group's servers from others' with the same private address (two
+    clusters whose subnets share a CIDR): NKS's internal `node_list` label of the group (a
+    hint: no guide lists it) first, then the group's flavor and image."""
+
+    node_ids: frozenset[str] = frozenset()
+    flavor_id: str | None = None
+    image_id: str | None = None
+
+    def pick(self, candidates: list[Server]) -> list[Server]:
+        listed = [s for s in candidates if s.id in self.node_ids]
+        if listed:
+            return listed
+        # A server that does not say (a volume-booted one has no image) is not excluded.
+        return [
+            s
+            for s in candidates
+            if (self.flavor_id is None or s.flavor_id in (None, self.flavor_id))
+            and (self.image_id is None or s.image_id in (None, self.image_id))
+        ]
+
+
+def match_servers(
+    addresses: Iterable[str], servers: Iterable[Server], hints: GroupHints | None = None
+) -> NodeServers:
+    """Join node addresses to servers by any address of theirs (a pure function); an
+    address several servers have is narrowed by `hints`, and stays ambiguous unless exactly
+    one is left."""
     owners: dict[str, list[Server]] = {}
     for server in servers:
         for address in server.ip_addresses:
@@ -155,6 +184,8 @@ def match_servers(addresses: Iterable[str], servers: Iterable[Server]) -> NodeSe
     ambiguous: list[str] = []
     for address in dict.fromkeys(addresses):
         candidates = {s.id: s for s in owners.get(address, [])}
+        if len(candidates) > 1 and hints is not None:
+            candidates = {s.id: s for s in hints.pick(list(candidates.values()))} or candidates
         if not candidates:
             missing.append(address)
         elif len(candidates) > 1:
@@ -276,18 +307,20 @@ class ComputeClient:
         """
         operation = Operation.LIST_SERVERS
         url = await self.endpoint() + SERVERS_DETAIL_PATH
+        size = page_size or PAGE_SIZE
         filters = {
             "name": name,
             "status": status,
             "image": image,
             "flavor": flavor,
             "changes-since": changes_since,
-            "limit": str(page_size) if page_size else None,
+            "limit": str(size),
         }
         params = {k: v for k, v in filters.items() if v is not None}
         servers: dict[str, Server] = {}
         unreadable: list[UnreadableEntry] = []
         markers: set[str] = set()
+        linked = False
         for _ in range(MAX_PAGES):
             response = await self.session.send(operation, url, params=params or None)
             data = decode_json(response, operation)
@@ -304,12 +337,23 @@ class ComputeClient:
                     unreadable.append(UnreadableEntry.of(raw, problem, id_key="id"))
                     continue
                 servers[server.id] = server
+            # NHN documents `limit` and `marker` but not Nova's `servers_links`: an endpoint
+            # that never sent a link goes on from the last server of a full page.
             marker = _next_marker(data.get("servers_links"))
+            linked = linked or marker is not None
+            if marker is None and not linked and len(page) >= size:
+                marker = _last_id(page)
             if not page or marker is None or marker in markers:
                 break
             markers.add(marker)
             params = {**params, "marker": marker}
         return Listing(servers.values(), unreadable)
+
+
+def _last_id(page: Sequence[Any]) -> str | None:
+    last = page[-1]
+    value = last.get("id") if isinstance(last, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _next_marker(links: Any) -> str | None:

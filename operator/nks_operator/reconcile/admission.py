@@ -72,15 +72,16 @@ def review_cluster(
     _compare(changes, "spec.clusterName", old.cluster_name or name, new.cluster_name or name)
     for field in ("region", "keypair", "strict_security_group_rules"):
         _compare_field(changes, "spec", old, new, field)
-    for field in (
-        "vpc_network_id",
-        "subnet_id",
-        "external_network_id",
-        "external_subnet_ids",
-        "service_cluster_ip_range",
-    ):
+    for field in ("vpc_network_id", "subnet_id", "external_network_id", "service_cluster_ip_range"):
         _compare_field(changes, "spec.network", old.network, new.network, field)
-    _compare_field(changes, "spec.apiEndpoint", old.api_endpoint, new.api_endpoint, "public_ip")
+    # A set, as the operator compares it with NKS: reordering it changes nothing.
+    _compare(
+        changes,
+        "spec.network.externalSubnetIDs",
+        sorted(i.lower() for i in old.network.external_subnet_ids),
+        sorted(i.lower() for i in new.network.external_subnet_ids),
+    )
+    _compare(changes, "spec.apiEndpoint.publicIP", old.public_endpoint, new.public_endpoint)
     _compare_worker(changes, "spec.defaultWorker", old.default_worker, new.default_worker)
     return problems + _except_drifted(changes, status)
 

@@ -9,6 +9,7 @@ method that sends it, so nothing downstream looks a method up by name.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -515,6 +516,15 @@ def _plan_stopped(
 # -- the cluster ----------------------------------------------------------------------
 
 
+def _same_network(first: str, second: str) -> bool:
+    try:
+        return ipaddress.ip_network(first, strict=False).overlaps(
+            ipaddress.ip_network(second, strict=False)
+        )
+    except ValueError:
+        return first == second
+
+
 def acl_in_sync(desired: IPAccessControl, observed: IPACL | None) -> bool:
     """Whether NKS's IP ACL is what the spec asks; not read yet or unreadable (a field
     None) is unknown and counts as in sync: nothing is sent on a guess."""
@@ -586,13 +596,24 @@ def plan_cluster(
         plan.waiting = Waiting("an operation is running in NKS", nks_busy=True)
         return plan
 
-    # 1. CNI: Flannel -> Calico.
+    # 1. CNI: Flannel -> Calico, into a pod network of the spec's that is not the one in
+    # use (NKS forbids reusing it: G:648; no default could be safe). The guide's current
+    # edition has no CNI change call any more: NKS then refuses it (OperationRefused).
     cni = (labels.cni_driver or "").lower()
     if spec.network.cni == "calico" and cni == "flannel":
-        args: dict[str, Any] = {
-            "cni": "calico",
-            "pod_cidr": spec.network.pods_network_cidr or "10.100.0.0/16",
-        }
+        new_cidr = spec.network.pods_network_cidr
+        in_use = labels.pods_network_cidr
+        if new_cidr is None or (in_use is not None and _same_network(new_cidr, in_use)):
+            plan.blocked.append(
+                Blocked(
+                    Reason.CNI_CHANGE_BLOCKED,
+                    "changing the CNI to Calico needs a new pod network: set "
+                    "spec.network.podsNetworkCIDR to a CIDR other than the one in use"
+                    + (f" ({in_use})" if in_use else ""),
+                )
+            )
+            return plan
+        args: dict[str, Any] = {"cni": "calico", "pod_cidr": new_cidr}
         if spec.network.pods_network_subnet is not None:
             args["pod_subnet"] = spec.network.pods_network_subnet
         rollout = spec.default_worker.rollout
@@ -631,7 +652,8 @@ def plan_cluster(
             plan.blocked.append(
                 Blocked(
                     Reason.UPGRADE_BLOCKED,
-                    f"upgrading to {step} needs Calico: set spec.network.cni: calico",
+                    f"upgrading to {step} needs Calico: set spec.network.cni: calico and a "
+                    "new spec.network.podsNetworkCIDR",
                 )
             )
         else:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nks_operator.nks.compute import Server, match_servers
+from nks_operator.nks.compute import GroupHints, Server, match_servers
+from nks_operator.nks.models import NodeGroup
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,11 @@ def join_nodes(
     node_count: int | None,
     servers: Sequence[Server] | None,
     servers_problem: str | None = None,
+    hints: GroupHints | None = None,
 ) -> Nodes:
     """The nodes at `addresses` (None: NKS's answer was unreadable) among `servers` (None:
-    the compute API could not be read, `servers_problem` says why)."""
+    the compute API could not be read, `servers_problem` says why); `hints` tell the
+    group's servers from others' with the same address."""
     if addresses is None:
         if node_count == 0:
             return Nodes(())
@@ -52,7 +55,7 @@ def join_nodes(
         return Nodes(())
     if servers is None:
         return Nodes(None, servers_problem or "the compute API could not be read")
-    joined = match_servers(addresses, servers)
+    joined = match_servers(addresses, servers, hints)
     if joined.problem is not None:
         parts = [joined.problem]
         unreadable = getattr(servers, "unreadable", None)
@@ -76,3 +79,8 @@ def join_nodes(
     if unsure:
         return Nodes(None, f"neither running nor stopped: {', '.join(unsure)}")
     return Nodes(tuple(states))
+
+
+def group_hints(group: NodeGroup) -> GroupHints:
+    """The hints a node group's answer gives (nks/compute.py `GroupHints`)."""
+    return GroupHints(frozenset(group.node_ids or ()), group.flavor_id, group.image_id)

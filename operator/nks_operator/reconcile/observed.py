@@ -111,11 +111,13 @@ def cluster_drift(
         labels.external_network_id,
     )
     if network.external_subnet_ids and labels.external_subnet_ids:
+        # A set: NKS may answer the ids in another order than they were sent (the provider
+        # compares them sorted, for that reason).
         _drift(
             problems,
             "spec.network.externalSubnetIDs",
-            ":".join(network.external_subnet_ids),
-            ":".join(labels.external_subnet_ids),
+            ":".join(sorted(i.lower() for i in network.external_subnet_ids)),
+            ":".join(sorted(i.lower() for i in labels.external_subnet_ids)),
         )
     _drift(
         problems,
@@ -126,7 +128,7 @@ def cluster_drift(
     _flag_drift(
         problems,
         "spec.apiEndpoint.publicIP",
-        spec.api_endpoint.public_ip,
+        spec.public_endpoint,
         labels.master_lb_floating_ip_enabled,
     )
     _flag_drift(

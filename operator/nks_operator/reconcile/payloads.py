@@ -188,7 +188,7 @@ def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) 
             "node_image": worker.image_id,
             "cert_manager_api": "True",
             "clusterautoscale": "nodegroupfeature",
-            "master_lb_floating_ip_enabled": flag(spec.api_endpoint.public_ip),
+            "master_lb_floating_ip_enabled": flag(spec.public_endpoint),
             "strict_sg_rules": flag(spec.strict_security_group_rules),
         }
     )

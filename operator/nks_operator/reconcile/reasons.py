@@ -66,6 +66,7 @@ class Reason(StrEnum):
     UNKNOWN_NODES = "UnknownNodes"
     NODE_STATE_UNKNOWN = "NodeStateUnknown"
     SERVICE_GATEWAY_BLOCKED = "ServiceGatewayBlocked"
+    CNI_CHANGE_BLOCKED = "CNIChangeBlocked"
     USER_SCRIPT_NOT_APPLIED = "UserScriptNotApplied"
     SETTING_NOT_APPLIED = "SettingNotApplied"
     ARGOCD_REGISTRATION_FAILED = "ArgoCDRegistrationFailed"

@@ -209,6 +209,12 @@ def cluster_problems(
     problems += pods_subnet_problems(
         "spec.network.podsNetworkSubnet", network.pods_network_subnet, network.pods_network_cidr
     )
+    if for_create and spec.api_endpoint.public_ip and not network.has_external_network:
+        problems.append(
+            "spec.apiEndpoint.publicIP true needs spec.network.externalNetworkID and "
+            "externalSubnetIDs (NKS gives the API endpoint a public address only through an "
+            "internet gateway network); leave publicIP unset to follow the network"
+        )
     acl = spec.api_endpoint.ip_access_control
     if acl is not None:
         if acl.enabled and not acl.targets:

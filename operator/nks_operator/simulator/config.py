@@ -168,7 +168,7 @@ class SimulatorConfig(BaseModel):
         "edition removed it: 404)",
     )
     public_endpoint_rule: Literal["current", "copy"] = Field(
-        default="copy",
+        default="current",
         description='master_lb_floating_ip_enabled "True" only with an external network '
         "and subnets (`current`, the CE) or without that condition (`copy`, G:439)",
     )
