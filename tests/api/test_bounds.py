@@ -123,7 +123,12 @@ MAP_CASES = list(map_cases())
 
 def test_the_maps_are_found() -> None:
     found = {(resource.kind, ".".join(map(str, path))) for resource, path in MAP_CASES}
-    assert found == {("NKSCluster", "addons.0.options"), ("NKSCluster", "argocd.labels")}
+    assert found == {
+        ("NKSCluster", "addons.0.options"),
+        ("NKSCluster", "argocd.labels"),
+        ("NKSCluster", "defaultWorker.nodeLabels"),
+        ("NKSNodeGroup", "nodeLabels"),
+    }
 
 
 @pytest.mark.parametrize(

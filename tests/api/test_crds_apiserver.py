@@ -44,6 +44,7 @@ EXAMPLE_FILES = (
     "nkscluster-minimal.yaml",
     "nkscluster-full.yaml",
     "nksnodegroup.yaml",
+    "nksnodegroup-metric-autoscaler.yaml",
 )
 
 
@@ -83,6 +84,7 @@ def test_examples_are_accepted_and_defaulted_like_the_models(
         (CLUSTER, "nkscluster-minimal.yaml"),
         (CLUSTER, "nkscluster-full.yaml"),
         (NODEGROUP, "nksnodegroup.yaml"),
+        (NODEGROUP, "nksnodegroup-metric-autoscaler.yaml"),
     ]
     for resource, file_name in cases:
         model = resource.spec_model

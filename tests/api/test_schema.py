@@ -51,7 +51,7 @@ ALLOWED_KEYS = {
 TYPES = {"object", "array", "string", "integer", "number", "boolean"}
 EXAMPLES = {
     CLUSTER.kind: ("nkscluster-minimal.yaml", "nkscluster-full.yaml"),
-    NODEGROUP.kind: ("nksnodegroup.yaml",),
+    NODEGROUP.kind: ("nksnodegroup.yaml", "nksnodegroup-metric-autoscaler.yaml"),
 }
 
 

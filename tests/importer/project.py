@@ -20,6 +20,7 @@ from nks_operator.nks import (
     NodeGroupCreateRequest,
 )
 from nks_operator.nks.compute import ComputeClient, match_servers
+from nks_operator.nks.models import MetricRule, ScaleInPolicy, ScaleOutPolicy
 from nks_operator.reconcile import payloads
 from nks_operator.reconcile.phase import is_in_progress
 from tests.unit.specs import CLUSTER_SPEC, NODEGROUP_SPEC
@@ -27,6 +28,7 @@ from tests.unit.specs import CLUSTER_SPEC, NODEGROUP_SPEC
 NCR = "48f4ff38-d14b-4f34-a40c-705524e6a755"
 OBS = "23c550cb-6a5b-4eaa-903a-711c13316d91"
 SCRIPT = "#!/bin/bash\nset -e\necho 'web node' > /etc/motd\n"
+WEB_LABELS = {"example.com/tier": "web", "team": "shop"}
 
 
 def client(url: str, tenant: str) -> NKSClient:
@@ -71,9 +73,10 @@ class Project:
 
 async def build_project(url: str, tenant: str) -> Project:
     """ "shop": service gateways, strict SG rules, calico-ebpf, an IP ACL, the default worker
-    with an autoscaler and a user script set afterwards, node groups `batch` (autoscaler),
-    `web` (user script changed afterwards, SSD boot volume) and `legacy` (left on the
-    previous version when the others were upgraded). "plain": the defaults."""
+    with an autoscaler, a user script and floating IP auto-bind set afterwards, node groups
+    `batch` (autoscaler with 2 pods), `web` (user script, node labels and the metric
+    autoscaler set afterwards, SSD boot volume) and `legacy` (left on the previous version
+    when the others were upgraded). "plain": the defaults."""
     project = Project()
     async with client(url, tenant) as nks:
         shop = await create_cluster(
@@ -90,6 +93,7 @@ async def build_project(url: str, tenant: str) -> Project:
             "minNodes": 1,
             "maxNodes": 4,
             "scaleDown": {"unneededTimeMinutes": 20, "utilizationThresholdPercent": 60},
+            "podReplicas": 2,
         }
         project.nodegroups["shop/batch"] = await create_nodegroup(
             nks, shop, "batch", autoscaler=scaler, nodeCount=2
@@ -102,6 +106,27 @@ async def build_project(url: str, tenant: str) -> Project:
             await nks.upgrade_nodegroup(shop, group, version="v1.29.3")
             await wait_idle(nks, shop)
         await nks.update_user_script(shop, "web", SCRIPT)
+        await wait_idle(nks, shop)
+        await nks.set_node_labels(shop, "web", WEB_LABELS)
+        await wait_idle(nks, shop)
+        await nks.set_metric_autoscaler(
+            shop,
+            "web",
+            scale_out=ScaleOutPolicy(
+                enable=True,
+                max_node_count=6,
+                rules_operator="OR",
+                delay=5,
+                adjustment_count=2,
+                rules=[MetricRule(metric="GROUP_CPU_USAGE", threshold=70, duration=3)],
+            ),
+            scale_in=ScaleInPolicy(enable=False),
+        )
+        await wait_idle(nks, shop)
+        cluster = await nks.get_cluster(shop)
+        await nks.set_fip_auto_bind(
+            shop, "default-worker", enable=True, subnet=cluster.fixed_subnet, selector="shop"
+        )
         await wait_idle(nks, shop)
         await nks.update_user_script(shop, "default-worker", "echo default\n")
         await wait_idle(nks, shop)

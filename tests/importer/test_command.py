@@ -18,6 +18,7 @@ from nks_operator.api import NKSClusterSpec, NKSNodeGroupSpec
 from nks_operator.nks.operations import Operation
 from nks_operator.simulator import Credential, SimulatorConfig, SimulatorThread
 from tests.importer.project import (
+    WEB_LABELS,
     Project,
     StoppedProject,
     build_project,
@@ -103,6 +104,16 @@ def test_prints_every_cluster_and_node_group_with_read_calls_only(
     assert shop["defaultWorker"]["userScript"] == "echo default\n"
     assert docs["shop-legacy"]["spec"]["kubernetesVersion"] == "v1.28.3"
     assert docs["shop-web"]["spec"]["nodeGroupID"] == project.nodegroups["shop/web"]
+    # The current edition's settings, as NKS shows them.
+    assert docs["shop-web"]["spec"]["nodeLabels"] == WEB_LABELS
+    assert docs["shop-web"]["spec"]["metricAutoscaler"]["scaleOut"]["maxNodes"] == 6
+    assert "scaleIn" not in docs["shop-web"]["spec"]["metricAutoscaler"]
+    assert docs["shop-batch"]["spec"]["autoscaler"]["podReplicas"] == 2
+    assert shop["defaultWorker"]["floatingIPAutoBind"] == {
+        "enabled": True,
+        "subnetID": shop["network"]["subnetID"],
+        "selector": "shop",
+    }
     # Everything the project holds fits the specs: nothing to note, nothing paused.
     assert err.splitlines() == ["printed 2 NKSCluster(s) and 3 NKSNodeGroup(s) for namespace team"]
     made = env.calls() - before

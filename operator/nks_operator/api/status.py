@@ -92,6 +92,18 @@ class CreationIntent(StatusModel):
     written by anyone else is not the operator's record, and is never acted on."""
 
 
+class SentSetting(StatusModel):
+    """What the operator last sent for a node group setting NKS's answers may not show."""
+
+    digest: str
+    """Digest of the value sent (at creation or in a change)."""
+    state: Literal["Sent", "Unconfirmed", "Confirmed"]
+    """Sent: on its way, NKS has not completed it yet. Unconfirmed: NKS completed it (or
+    the create that carried it) but its answers do not show the setting, so the operator
+    cannot confirm it; the same value is not sent again. Confirmed: NKS's answers show the
+    value."""
+
+
 class ResourceStatus(StatusModel):
     observed_generation: int | None = None
     """metadata.generation last acted on."""
@@ -118,6 +130,10 @@ class ResourceStatus(StatusModel):
     user_script_generation: int | None = None
     """metadata.generation a user script change was last sent for: a script NKS still
     reports differently afterwards is reported, never sent again until the spec changes."""
+    sent_settings: dict[str, SentSetting] | None = None
+    """Node group settings the operator sent (nodeLabels, metricAutoscaler,
+    floatingIPAutoBind; of the default worker for an NKSCluster) and whether NKS shows
+    them."""
     drift: list[str] | None = None
     """Immutable fields whose spec differs from what NKS has (changing them back is
     allowed; the admission webhook reads this)."""

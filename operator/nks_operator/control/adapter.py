@@ -170,6 +170,10 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     ) -> str:
         """Send the create; returns the new id."""
 
+    def after_create(self, p: Pass) -> None:
+        """Bookkeeping right after NKS accepted the create (what the create carried)."""
+        return None
+
     # -- converge ---------------------------------------------------------------------------
 
     async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:

@@ -24,7 +24,7 @@ from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import observed as observing
-from nks_operator.reconcile import payloads, policy, validation, versions
+from nks_operator.reconcile import payloads, policy, validation, versions, worker_settings
 from nks_operator.reconcile.day2 import CONTROL_PLANE, Plan, plan_cluster
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Problem
@@ -146,6 +146,8 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         worker = observed.snapshot.nodegroup(DEFAULT_WORKER)
         for key, value in observing.cluster_status_fields(cluster, worker).items():
             setattr(p.status, key, value)
+        if worker is not None:
+            worker_settings.record_shown(p.status, p.spec.default_worker, worker)
 
     def task_scope(self, observed: Observed) -> tuple[str | None, str]:
         return None, "cluster"
@@ -172,6 +174,9 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
 
     def secret_refs(self, spec: NKSClusterSpec) -> list[SecretKeyReference]:
         return payloads.secret_refs(spec.default_worker)
+
+    def after_create(self, p: Pass) -> None:
+        p.status.sent_settings = worker_settings.at_create(p.spec.default_worker) or None
 
     async def create(
         self,
@@ -231,6 +236,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             renew_requested=renewal_requested(p) is not None,
             user_script_sent_for=p.status.user_script_generation,
             generation=p.generation,
+            sent_settings=p.status.sent_settings,
         )
 
     def target_status(self, observed: Observed, target: str | None) -> str | None:
@@ -246,8 +252,10 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             )
         elif operation == "NODEGROUP_USERSCRIPT_UPDATE":
             p.status.user_script_generation = p.generation
+        worker_settings.record_sent(p.status, operation, p.spec.default_worker)
 
     def after_success(self, p: Pass, account: Account, operation: str) -> None:
+        worker_settings.record_done(p.status, operation)
         if operation == "SET_IP_ACL":
             p.memory.ip_acl_read_at = -1e9
         if operation == "RENEW_CERTIFICATE":

@@ -32,6 +32,7 @@ class Creation(Steps):
             except errors.NKSError as error:
                 raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
             if found is not None:
+                p.adapter.after_create(p)  # our own create: it carried what the spec holds
                 return await self.adopted(
                     p,
                     account,
@@ -115,6 +116,7 @@ class Creation(Steps):
         # Ours from the first moment: the intent still finds it if this write is lost.
         await self.own(p, nks_id)
         adapter.set_nks_id(p.status, nks_id, location)
+        adapter.after_create(p)
         p.status.last_operation = LastOperation(
             type=adapter.create_operation, state="Requested", started_at=now_iso()
         )

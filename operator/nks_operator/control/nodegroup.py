@@ -20,7 +20,7 @@ from nks_operator.nks.models import NodeGroupCreateRequest
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
-from nks_operator.reconcile import conditions, payloads, phase, validation
+from nks_operator.reconcile import conditions, payloads, phase, validation, worker_settings
 from nks_operator.reconcile import observed as observing
 from nks_operator.reconcile.day2 import Plan, plan_worker
 from nks_operator.reconcile.nodes import group_hints, join_nodes
@@ -42,6 +42,7 @@ class Parent:
         self.credentials_secret: str | None = (spec.get("credentialsRef") or {}).get("name")
         self.status = NKSClusterStatus.model_validate(body.get("status") or {})
         self.kubernetes_version: str | None = spec.get("kubernetesVersion")
+        self.subnet_id: str | None = (spec.get("network") or {}).get("subnetID")
 
     @property
     def cluster_id(self) -> str | None:
@@ -136,6 +137,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
                 f"{status.cluster_id}, {cluster_name} is {parent.cluster_id}",
             )
         p.extra["parent_version"] = parent.kubernetes_version
+        p.extra["parent_subnet"] = parent.subnet_id
         return parent.location()
 
     async def locate_for_delete(self, p: Pass) -> Location | None:
@@ -165,7 +167,11 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         spec: NKSNodeGroupSpec = p.spec
         status: NKSNodeGroupStatus = p.status
         problems = validation.nodegroup_problems(
-            spec, p.name, supported, for_create=status.node_group_id is None and observed is None
+            spec,
+            p.name,
+            supported,
+            for_create=status.node_group_id is None and observed is None,
+            cluster_subnet=self._cluster_subnet(p, observed),
         )
         if (
             spec.node_group_id
@@ -189,12 +195,21 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             drift = observing.nodegroup_drift(spec, self.nks_name(spec, p.name), group)
         return problems, drift
 
+    @staticmethod
+    def _cluster_subnet(p: Pass, observed: Observed | None) -> str | None:
+        """The cluster's subnet, where floating IPs may bind: as NKS reports it, else as
+        the parent NKSCluster asks."""
+        cluster = observed.snapshot.cluster if observed is not None else None
+        found = cluster.fixed_subnet if cluster is not None else None
+        return found or p.extra.get("parent_subnet")
+
     def report(self, p: Pass, observed: Observed) -> None:
         group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
         assert group is not None
         fields = observing.nodegroup_status_fields(observed.snapshot.uuid, group)
         for key, value in fields.items():
             setattr(p.status, key, value)
+        worker_settings.record_shown(p.status, p.spec, group)
 
     def task_scope(self, observed: Observed) -> tuple[str | None, str]:
         return observed.nks_id, "nodegroup"
@@ -231,6 +246,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
 
     def secret_refs(self, spec: NKSNodeGroupSpec) -> list[SecretKeyReference]:
         return payloads.secret_refs(spec)
+
+    def after_create(self, p: Pass) -> None:
+        p.status.sent_settings = worker_settings.at_create(p.spec) or None
 
     async def create(
         self,
@@ -301,6 +319,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             remembered_stopped=p.status.stopped_nodes,
             user_script_sent_for=p.status.user_script_generation,
             generation=p.generation,
+            sent_settings=p.status.sent_settings,
         )
 
     def target_status(self, observed: Observed, target: str | None) -> str | None:
@@ -309,6 +328,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     def after_success(self, p: Pass, account: Account, operation: str) -> None:
         if operation.startswith("NODEGROUP_NODE_ACTION"):
             account.forget_servers()
+        worker_settings.record_done(p.status, operation)
 
     def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
         status: NKSNodeGroupStatus = p.status
@@ -318,6 +338,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             status.stopped_nodes = sorted(set(status.stopped_nodes) - set(args["node_ids"]))
         elif operation == "NODEGROUP_USERSCRIPT_UPDATE":
             status.user_script_generation = p.generation
+        worker_settings.record_sent(status, operation, p.spec)
 
     # -- delete ---------------------------------------------------------------------------
 

@@ -164,6 +164,7 @@ class Operations(Steps):
                 Reason.NODE_STATE_UNKNOWN,
                 Reason.SERVICE_GATEWAY_BLOCKED,
                 Reason.USER_SCRIPT_NOT_APPLIED,
+                Reason.SETTING_NOT_APPLIED,
                 Reason.OPERATION_FAILED,
             )
         action = plan.action

@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from nks_operator.api.base import UUID_PATTERN, DeletionPolicy
 from nks_operator.api.cluster import Certificate, IPAccessControl, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
+from nks_operator.api.worker import MetricAutoscaler, NodeLabels
 from nks_operator.importer.fitting import field_path, fit
 from nks_operator.importer.inventory import ClusterRecord
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup
@@ -111,7 +112,84 @@ def _autoscaler(labels: WorkerLabels) -> dict[str, Any] | None:
     _put(down, "utilizationThresholdPercent", labels.ca_scale_down_util_thresh)
     _put(down, "delayAfterAddMinutes", labels.ca_scale_down_delay_after_add)
     _put(scaler, "scaleDown", down)
+    _put(scaler, "podReplicas", labels.ca_pod_replicas)
     return scaler
+
+
+def _problems(error: ValidationError, prefix: str) -> str:
+    return "; ".join(
+        f"{field_path(prefix, e['loc'])}: {e['msg']}"
+        for e in error.errors(include_input=False, include_url=False)
+    )
+
+
+def _node_labels(labels: WorkerLabels, notes: list[str]) -> dict[str, str] | None:
+    """`k8s_node_labels` as NKS shows them; not shown: absent (left alone), as NKS's answers
+    may not show them at all."""
+    shown = labels.k8s_node_labels
+    if shown is None:
+        return None
+    try:
+        TypeAdapter(NodeLabels).validate_python(shown)
+    except ValidationError as error:
+        notes.append(
+            "nodeLabels left unset (not managed): NKS's node labels do not fit the spec "
+            f"({_problems(error, 'nodeLabels')})"
+        )
+        return None
+    return dict(shown)
+
+
+def _metric_autoscaler(labels: WorkerLabels, holds: list[str]) -> dict[str, Any] | None:
+    """The `mba_*` policies NKS shows on; absent (= off) when none is. A policy the spec
+    cannot hold holds the resource: without it the operator would change or turn off what
+    NKS runs."""
+    found: dict[str, Any] = {}
+    for name, shown, count_name, count in (
+        ("scaleOut", labels.mba_scale_out, "maxNodes", "max_node_count"),
+        ("scaleIn", labels.mba_scale_in, "minNodes", "min_node_count"),
+    ):
+        if shown is None or not shown.enable:
+            continue
+        policy: dict[str, Any] = {"enabled": True}
+        _put(policy, count_name, getattr(shown, count))
+        _put(policy, "rulesOperator", (_text(shown.rules_operator) or "").upper() or None)
+        _put(policy, "delayMinutes", shown.delay)
+        _put(policy, "adjustmentCount", shown.adjustment_count)
+        policy["rules"] = [
+            {"metric": r.metric, "threshold": r.threshold, "durationMinutes": r.duration}
+            for r in shown.rules or []
+        ]
+        found[name] = policy
+    if not found:
+        return None
+    try:
+        MetricAutoscaler.model_validate(found)
+    except ValidationError as error:
+        holds.append(
+            "NKS's metric autoscaler has values the spec cannot hold "
+            f"({_problems(error, 'metricAutoscaler')}): the spec cannot say what NKS runs"
+        )
+    return found
+
+
+def _floating_ip(labels: WorkerLabels, notes: list[str]) -> dict[str, Any] | None:
+    """`fip_*` as NKS shows them; not shown: absent (left alone)."""
+    enabled = labels.fip_auto_bind_enable
+    if enabled is None:
+        return None
+    fip: dict[str, Any] = {"enabled": enabled}
+    subnet = _text(labels.fip_bind_subnet)
+    if subnet is not None and is_uuid(subnet):
+        fip["subnetID"] = subnet
+    elif enabled:
+        notes.append(
+            f"floatingIPAutoBind left unset (not managed): NKS shows it on with the subnet "
+            f"{subnet!r}, not a subnet UUID"
+        )
+        return None
+    _put(fip, "selector", _text(labels.fip_selector))
+    return fip
 
 
 def _additional_networks(labels: WorkerLabels, notes: list[str]) -> list[dict[str, str]]:
@@ -196,6 +274,7 @@ def worker_spec(group: NodeGroup | Cluster, cluster: Cluster | None = None) -> M
     spec: dict[str, Any] = {}
     notes: list[str] = []
     errors: list[str] = []
+    holds: list[str] = []
 
     def required(key: str, value: str | None, source: str) -> str | None:
         fallback = _text(getattr(inherited, source, None))
@@ -238,7 +317,10 @@ def worker_spec(group: NodeGroup | Cluster, cluster: Cluster | None = None) -> M
     _put(spec, "additionalNetworks", _additional_networks(labels, notes))
     _put(spec, "extraSecurityGroups", _extra_security_groups(labels))
     _put(spec, "extraVolumes", _extra_volumes(labels, notes))
-    return Mapped(spec, notes, errors)
+    _put(spec, "nodeLabels", _node_labels(labels, notes))
+    _put(spec, "metricAutoscaler", _metric_autoscaler(labels, holds))
+    _put(spec, "floatingIPAutoBind", _floating_ip(labels, notes))
+    return Mapped(spec, notes, errors, holds)
 
 
 # -- NKSCluster -------------------------------------------------------------------------
@@ -411,6 +493,7 @@ def cluster_spec(
     notes += [f"defaultWorker: {note}" for note in worker.notes]
     notes += _stopped_default_worker_nodes(default_nodes)
     errors += [f"defaultWorker: {error}" for error in worker.errors]
+    holds += [f"defaultWorker: {hold}" for hold in worker.holds]
     if errors:
         return Mapped(spec, notes, errors, holds)
     fitted = fit(NKSClusterSpec, spec)
@@ -466,6 +549,7 @@ def nodegroup_spec(
     spec.update(worker.spec)
     _stopped_nodes(nodes, spec, holds)
     errors += worker.errors
+    holds += worker.holds
     if errors:
         return Mapped(spec, worker.notes, errors, holds)
     fitted = fit(NKSNodeGroupSpec, spec)

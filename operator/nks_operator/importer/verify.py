@@ -86,7 +86,9 @@ def nodegroup_findings(
     nodes of the group."""
     findings = Findings()
     current = settled(group)
-    findings.problems += validation.nodegroup_problems(spec, name, supported, for_create=False)
+    findings.problems += validation.nodegroup_problems(
+        spec, name, supported, for_create=False, cluster_subnet=cluster.fixed_subnet
+    )
     drift = observed.nodegroup_drift(spec, spec.node_group_name or name, current)
     findings.problems += [item.message for item in drift]
     plan = plan_worker(

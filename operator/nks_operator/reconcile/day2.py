@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nks_operator.api.cluster import IPAccessControl, NKSClusterSpec
+from nks_operator.api.status import SentSetting
 from nks_operator.api.worker import Autoscaler, WorkerSpec
 from nks_operator.nks import NKSClient
 from nks_operator.nks.models import IPACL, Cluster, IPACLTarget, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
 from nks_operator.nks.userscript import user_script_matches
-from nks_operator.reconcile import versions
+from nks_operator.reconcile import versions, worker_settings
 from nks_operator.reconcile.nodes import NodeState
+from nks_operator.reconcile.observed import metric_autoscaler_on
 from nks_operator.reconcile.operation_state import Confirmation
 from nks_operator.reconcile.phase import is_in_progress
 from nks_operator.reconcile.reasons import Reason
@@ -145,6 +147,8 @@ def autoscaler_differs(desired: Autoscaler | None, group: NodeGroup) -> bool:
         (labels.ca_scale_down_util_thresh, down.utilization_threshold_percent),
         (labels.ca_scale_down_delay_after_add, down.delay_after_add_minutes),
     ]
+    if desired.pod_replicas is not None:
+        pairs.append((labels.ca_pod_replicas, desired.pod_replicas))
     return any(actual is not None and actual != value for actual, value in pairs)
 
 
@@ -153,7 +157,7 @@ def autoscaler_body(desired: Autoscaler | None) -> dict[str, Any]:
     if desired is None or not desired.enabled:
         return {"ca_enable": False}
     down = desired.scale_down
-    return {
+    body: dict[str, Any] = {
         "ca_enable": True,
         "ca_min_node_count": desired.min_nodes,
         "ca_max_node_count": desired.max_nodes,
@@ -162,6 +166,11 @@ def autoscaler_body(desired: Autoscaler | None) -> dict[str, Any]:
         "ca_scale_down_util_thresh": down.utilization_threshold_percent,
         "ca_scale_down_delay_after_add": down.delay_after_add_minutes,
     }
+    if desired.pod_replicas is not None:
+        # In the body of the current edition's POST .../autoscale (a String in its table,
+        # sent as a number like the other fields).
+        body["ca_pod_replicas"] = desired.pod_replicas
+    return body
 
 
 async def _set_autoscaler(client: NKSClient, cluster_id: str, **args: Any) -> None:
@@ -170,6 +179,71 @@ async def _set_autoscaler(client: NKSClient, cluster_id: str, **args: Any) -> No
     await client.set_autoscaler(
         cluster_id, args["nodegroup"], AutoscalerUpdate.model_validate(args["config"])
     )
+
+
+async def _set_metric_autoscaler(client: NKSClient, cluster_id: str, **args: Any) -> None:
+    from nks_operator.nks.models import ScaleInPolicy, ScaleOutPolicy
+
+    await client.set_metric_autoscaler(
+        cluster_id,
+        args["nodegroup"],
+        scale_out=ScaleOutPolicy.model_validate(args["scale_out"]),
+        scale_in=ScaleInPolicy.model_validate(args["scale_in"]),
+    )
+
+
+def _setting_action(name: str, key: str, wanted: Any) -> Action:
+    operation = worker_settings.OPERATIONS[key]
+    if key == worker_settings.NODE_LABELS:
+        summary = f"set the node labels of {name} ({len(wanted)})"
+        return Action(
+            operation,
+            NKSClient.set_node_labels,
+            {"nodegroup": name, "labels": wanted},
+            summary,
+            name,
+        )
+    if key == worker_settings.FLOATING_IP:
+        verb = "enable" if wanted["enable"] else "disable"
+        summary = f"{verb} floating IP auto-bind of {name}"
+        return Action(
+            operation, NKSClient.set_fip_auto_bind, {"nodegroup": name, **wanted}, summary, name
+        )
+    verb = "set" if any(p["enable"] for p in wanted.values()) else "disable"
+    args = {
+        "nodegroup": name,
+        "scale_out": wanted["mba_scale_out"],
+        "scale_in": wanted["mba_scale_in"],
+    }
+    return Action(
+        operation, _set_metric_autoscaler, args, f"{verb} the metric autoscaler of {name}", name
+    )
+
+
+def _plan_setting(
+    name: str,
+    key: str,
+    worker: WorkerSpec,
+    group: NodeGroup,
+    sent_settings: Mapping[str, SentSetting] | None,
+) -> Plan:
+    """One of the current edition's group settings (reconcile/worker_settings.py)."""
+    plan = Plan()
+    wanted = worker_settings.wanted_values(worker).get(key)
+    if wanted is None:
+        return plan  # not managed
+    found = worker_settings.verdict(key, wanted, group, sent_settings)
+    if found == "send":
+        plan.action = _setting_action(name, key, wanted)
+    elif found == "not_applied":
+        plan.blocked.append(
+            Blocked(
+                Reason.SETTING_NOT_APPLIED,
+                f"{name}: NKS completed the {key} change but still shows another value; it "
+                "is not sent again until the spec changes",
+            )
+        )
+    return plan
 
 
 def user_script_matches_spec(desired: str | None, group: NodeGroup) -> bool | None:
@@ -194,6 +268,7 @@ def plan_worker(
     user_script_sent_for: int | None = None,
     generation: int | None = None,
     nodes_problem: str | None = None,
+    sent_settings: Mapping[str, SentSetting] | None = None,
 ) -> Plan:
     """The next operation for one worker group (default worker or an NKSNodeGroup).
 
@@ -201,6 +276,7 @@ def plan_worker(
     `nodes_problem` says why);
     `remembered_stopped`: what the operator stopped itself (all it knows without `nodes`).
     `user_script_sent_for`: the generation a user script change was last sent for.
+    `sent_settings`: `status.sentSettings`, what was sent of the group settings.
     """
     plan = Plan()
     labels = group.labels
@@ -211,6 +287,18 @@ def plan_worker(
     stopped = set(remembered_stopped) if nodes is None else {n.id for n in nodes if n.stopped}
     autoscaler_on_now = bool(labels.ca_enable)
     autoscaler_wanted = worker.autoscaler is not None and worker.autoscaler.enabled
+    metric_on_now = metric_autoscaler_on(group)
+    metric_wanted = worker.metric_autoscaler is not None and worker.metric_autoscaler.enabled
+
+    # 0. Settings only nodes created afterwards take (node labels, floating IP auto-bind):
+    # before the operations that create nodes (an upgrade or a flavor change replaces
+    # them, a resize adds some), so those nodes get them.
+    for key in (worker_settings.NODE_LABELS, worker_settings.FLOATING_IP):
+        step = _plan_setting(name, key, worker, group, sent_settings)
+        plan.blocked += step.blocked
+        if step.action is not None:
+            plan.action = step.action
+            return plan
 
     # 1. Upgrade towards the target, never past the control plane.
     current = labels.kube_tag or group.version or ""
@@ -255,7 +343,26 @@ def plan_worker(
         )
         return plan
 
-    # 3. Autoscaler settings.
+    # 3. The metric-based autoscaler, then the cluster autoscaler. NKS runs one per group
+    # (and the spec never asks for both): the one going off goes first - a metric policy
+    # is turned on only once the cluster autoscaler is off, by the step after this.
+    if not (metric_wanted and autoscaler_on_now):
+        step = _plan_setting(name, worker_settings.METRIC_AUTOSCALER, worker, group, sent_settings)
+        if step.action is not None and metric_wanted and stopped:
+            step.action = None
+            step.blocked.append(
+                Blocked(
+                    Reason.AUTOSCALER_BLOCKED,
+                    f"{name}: the metric autoscaler cannot be turned on while nodes are "
+                    f"stopped ({', '.join(sorted(stopped))})",
+                )
+            )
+        plan.blocked += step.blocked
+        if step.action is not None:
+            plan.action = step.action
+            return plan
+
+    # 3b. Cluster autoscaler settings.
     if autoscaler_differs(worker.autoscaler, group):
         if autoscaler_wanted and stopped:
             plan.blocked.append(
@@ -275,11 +382,13 @@ def plan_worker(
             )
             return plan
 
-    # 4. Resize - never against the autoscaler, never on an unknown count.
+    # 4. Resize - never against either autoscaler, never on an unknown count.
     observed_count = group.node_count
     if (
         not autoscaler_wanted
         and not autoscaler_on_now
+        and not metric_wanted
+        and not metric_on_now
         and observed_count is not None
         and worker.node_count != observed_count
     ):
@@ -303,7 +412,7 @@ def plan_worker(
             stopped,
             nodes,
             observed_count,
-            autoscaler_on_now or autoscaler_wanted,
+            autoscaler_on_now or autoscaler_wanted or metric_on_now or metric_wanted,
             remembered_stopped,
             nodes_problem,
         )
@@ -468,6 +577,7 @@ def plan_cluster(
     now: datetime.datetime | None = None,
     user_script_sent_for: int | None = None,
     generation: int | None = None,
+    sent_settings: Mapping[str, SentSetting] | None = None,
 ) -> Plan:
     """The next cluster-level operation (control plane, default worker, cluster settings).
 
@@ -568,6 +678,7 @@ def plan_cluster(
             supported=supported,
             user_script_sent_for=user_script_sent_for,
             generation=generation,
+            sent_settings=sent_settings,
         )
         plan.blocked += worker_plan.blocked
         if worker_plan.action is not None:

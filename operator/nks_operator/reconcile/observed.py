@@ -6,12 +6,14 @@ out of status and never counts as drift.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from nks_operator.api.cluster import NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.worker import WorkerSpec
 from nks_operator.nks.models import Cluster, NodeGroup
+from nks_operator.nks.models.metric_autoscaler import MetricPolicyState
 
 
 def cluster_status_fields(cluster: Cluster, default_worker: NodeGroup | None) -> dict[str, Any]:
@@ -145,6 +147,72 @@ def nodegroup_drift(spec: NKSNodeGroupSpec, name: str, group: NodeGroup) -> list
     _drift(problems, "spec.nodeGroupName", name, group.name)
     _worker_drift(problems, "spec", spec, group)
     return problems
+
+
+# -- the current edition's group settings -----------------------------------------------
+# Whether NKS shows the value the spec asks for: True / False, or None when its answer does
+# not show the setting (how answers show node labels and floating IP auto-bind is unknown;
+# docs/nks-api-notes.md, "The current edition"). An unreadable part is unknown and never a
+# difference by itself. `wanted` is the value as it is sent (reconcile/payloads.py).
+
+
+def node_labels_shown(wanted: Mapping[str, str], group: NodeGroup) -> bool | None:
+    shown = group.labels.k8s_node_labels
+    return None if shown is None else dict(shown) == dict(wanted)
+
+
+def floating_ip_shown(wanted: Mapping[str, Any], group: NodeGroup) -> bool | None:
+    labels = group.labels
+    if labels.fip_auto_bind_enable is None:
+        return None
+    if labels.fip_auto_bind_enable != wanted["enable"]:
+        return False
+    if not wanted["enable"]:
+        return True
+    subnet = labels.fip_bind_subnet or None
+    if subnet is not None and subnet != wanted["subnet"]:
+        return False
+    # While NKS shows the setting, a selector it does not show is none.
+    return (labels.fip_selector or None) == wanted["selector"]
+
+
+def _policy_shown(wanted: Mapping[str, Any], shown: MetricPolicyState | None) -> bool | None:
+    if shown is None or shown.enable is None:
+        return None
+    if shown.enable != wanted["enable"]:
+        return False
+    if not wanted["enable"]:
+        return True  # the rest of a policy that is off does not matter
+    for key in ("max_node_count", "min_node_count", "delay", "adjustment_count"):
+        actual = getattr(shown, key)
+        if key in wanted and actual is not None and actual != wanted[key]:
+            return False
+    operator = shown.rules_operator
+    if operator is not None and operator.upper() != wanted["rules_operator"]:
+        return False  # the current edition's example sends "or": compared in any case
+    if shown.rules is not None:
+        have = [(r.metric, r.threshold, r.duration) for r in shown.rules]
+        want = [(r["metric"], r["threshold"], r["duration"]) for r in wanted["rules"]]
+        if all(None not in rule for rule in have) and sorted(have) != sorted(want):
+            return False
+    return True
+
+
+def metric_autoscaler_shown(wanted: Mapping[str, Any], group: NodeGroup) -> bool | None:
+    """Both policies (`mba_scale_out` / `mba_scale_in` labels) as NKS shows them."""
+    found = [
+        _policy_shown(wanted["mba_scale_out"], group.labels.mba_scale_out),
+        _policy_shown(wanted["mba_scale_in"], group.labels.mba_scale_in),
+    ]
+    if False in found:
+        return False
+    return None if None in found else True
+
+
+def metric_autoscaler_on(group: NodeGroup) -> bool:
+    """NKS shows a metric autoscaler policy on: then it chooses the node count."""
+    policies = (group.labels.mba_scale_out, group.labels.mba_scale_in)
+    return any(policy is not None and policy.enable for policy in policies)
 
 
 def unreadable_fields(model: Any) -> dict[str, str]:

@@ -5,17 +5,27 @@ colons, arrays only for extra_security_groups / extra_volumes, and the user scri
 base64-encoded (docs/nks-api-notes.md, "Requests" and "User script"). `addons` and
 `api_ep_ipacl` are newer than the guide and sent only when the spec sets them ("Create").
 App keys of encrypted volumes come from Secrets and are passed in already resolved.
+The current edition's group settings (node labels, metric autoscaler, floating IP
+auto-bind) go with the create as labels, objects as JSON text, and the same values make
+the bodies of their own calls ("The current edition").
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.cluster import IPAccessControl, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
-from nks_operator.api.worker import Autoscaler, WorkerSpec
+from nks_operator.api.worker import (
+    Autoscaler,
+    FloatingIPAutoBind,
+    MetricAutoscaler,
+    ScalePolicy,
+    WorkerSpec,
+)
 from nks_operator.nks.userscript import encode_user_script
 
 SecretValues = Mapping[tuple[str, str], str]  # (secret name, key) -> value
@@ -34,7 +44,7 @@ def autoscaler_labels(autoscaler: Autoscaler | None) -> dict[str, str]:
     if autoscaler is None or not autoscaler.enabled:
         return {"ca_enable": "False"}
     down = autoscaler.scale_down
-    return {
+    labels = {
         "ca_enable": "True",
         "ca_min_node_count": str(autoscaler.min_nodes),
         "ca_max_node_count": str(autoscaler.max_nodes),
@@ -43,6 +53,67 @@ def autoscaler_labels(autoscaler: Autoscaler | None) -> dict[str, str]:
         "ca_scale_down_util_thresh": str(down.utilization_threshold_percent),
         "ca_scale_down_delay_after_add": str(down.delay_after_add_minutes),
     }
+    if autoscaler.pod_replicas is not None:
+        labels["ca_pod_replicas"] = str(autoscaler.pod_replicas)
+    return labels
+
+
+def json_label(value: Any) -> str:
+    """An object as the JSON text NKS keeps in a label (the NKS models write the same)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _scale_policy(policy: ScalePolicy | None, count: Mapping[str, int]) -> dict[str, Any]:
+    if policy is None:
+        return {"enable": False}
+    return {
+        "enable": policy.enabled,
+        **count,
+        "rules_operator": policy.rules_operator,
+        "delay": policy.delay_minutes,
+        "adjustment_count": policy.adjustment_count,
+        "rules": [
+            {"metric": r.metric, "threshold": r.threshold, "duration": r.duration_minutes}
+            for r in policy.rules
+        ],
+    }
+
+
+def metric_autoscaler_policies(desired: MetricAutoscaler | None) -> dict[str, dict[str, Any]]:
+    """`mba_scale_out` / `mba_scale_in`, whole policies (whether NKS keeps omitted fields is
+    unknown); absent is off. The body of `PATCH ... type: metric_base_autoscale` and, as
+    JSON text, the create labels."""
+    out = desired.scale_out if desired is not None else None
+    scale_in = desired.scale_in if desired is not None else None
+    return {
+        "mba_scale_out": _scale_policy(out, {"max_node_count": out.max_nodes} if out else {}),
+        "mba_scale_in": _scale_policy(
+            scale_in, {"min_node_count": scale_in.min_nodes} if scale_in else {}
+        ),
+    }
+
+
+def floating_ip_settings(fip: FloatingIPAutoBind) -> dict[str, Any]:
+    """The arguments of `set_fip_auto_bind` (a JSON boolean in the change's body)."""
+    return {"enable": fip.enabled, "subnet": fip.subnet_id, "selector": fip.selector}
+
+
+def setting_labels(worker: WorkerSpec) -> dict[str, str]:
+    """The create labels of the group settings the spec manages (absent: not sent)."""
+    labels: dict[str, str] = {}
+    if worker.node_labels is not None:
+        labels["k8s_node_labels"] = json_label(worker.node_labels)
+    if worker.metric_autoscaler is not None:
+        for key, policy in metric_autoscaler_policies(worker.metric_autoscaler).items():
+            labels[key] = json_label(policy)
+    fip = worker.floating_ip_auto_bind
+    if fip is not None:
+        labels["fip_auto_bind_enable"] = flag(fip.enabled)
+        if fip.subnet_id is not None:
+            labels["fip_bind_subnet"] = fip.subnet_id
+        if fip.selector is not None:
+            labels["fip_selector"] = fip.selector
+    return labels
 
 
 def _worker_labels(worker: WorkerSpec, secrets: SecretValues) -> dict[str, Any]:
@@ -83,6 +154,7 @@ def _worker_labels(worker: WorkerSpec, secrets: SecretValues) -> dict[str, Any]:
                 entry["volume_appkey"] = _secret(volume.app_key_secret_ref, secrets)
             volumes.append(entry)
         labels["extra_volumes"] = volumes
+    labels.update(setting_labels(worker))
     return labels
 
 

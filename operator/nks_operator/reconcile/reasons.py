@@ -68,6 +68,7 @@ class Reason(StrEnum):
     SERVICE_GATEWAY_BLOCKED = "ServiceGatewayBlocked"
     CNI_CHANGE_BLOCKED = "CNIChangeBlocked"
     USER_SCRIPT_NOT_APPLIED = "UserScriptNotApplied"
+    SETTING_NOT_APPLIED = "SettingNotApplied"
     ARGOCD_REGISTRATION_FAILED = "ArgoCDRegistrationFailed"
 
     # -- Progressing -------------------------------------------------------------------

@@ -149,7 +149,40 @@ def worker_problems(prefix: str, worker: WorkerSpec) -> list[str]:
     subnets = [group.target_subnet_id for group in worker.extra_security_groups]
     for subnet in sorted({s for s in subnets if subnets.count(s) > 1}):
         problems.append(f"{prefix}.extraSecurityGroups lists subnet {subnet} more than once")
+    problems += autoscalers_problems(prefix, worker)
     return problems
+
+
+def autoscalers_problems(prefix: str, worker: WorkerSpec) -> list[str]:
+    """One autoscaler per group: the user guide's "Autoscaler cannot be enabled multiple
+    times", read as the cluster autoscaler and the metric-based autoscaler never both on
+    (the project's reading; docs/nks-api-notes.md, "Operation rules")."""
+    cluster_on = worker.autoscaler is not None and worker.autoscaler.enabled
+    metric_on = worker.metric_autoscaler is not None and worker.metric_autoscaler.enabled
+    if cluster_on and metric_on:
+        return [
+            f"{prefix}.autoscaler and {prefix}.metricAutoscaler cannot both be enabled: NKS "
+            "runs one autoscaler per node group (turn one of them off)"
+        ]
+    return []
+
+
+def floating_ip_subnet_problems(
+    prefix: str, worker: WorkerSpec, cluster_subnet: str | None
+) -> list[str]:
+    """Floating IPs bind to the cluster's subnet or one of the group's additional subnets
+    (docs/nks-api-notes.md, "Floating IP auto-bind"); `cluster_subnet` None: not known
+    here (the operator checks once it knows the cluster)."""
+    fip = worker.floating_ip_auto_bind
+    if fip is None or not fip.enabled or fip.subnet_id is None or cluster_subnet is None:
+        return []
+    allowed = [cluster_subnet, *(n.subnet_id for n in worker.additional_networks)]
+    if fip.subnet_id in allowed:
+        return []
+    return [
+        f"{prefix}.floatingIPAutoBind.subnetID {fip.subnet_id} must be the cluster's subnet "
+        f"({cluster_subnet}) or a subnet of {prefix}.additionalNetworks"
+    ]
 
 
 def cluster_problems(
@@ -198,6 +231,9 @@ def cluster_problems(
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"spec.addons lists {name!r} more than once")
     problems += worker_problems("spec.defaultWorker", spec.default_worker)
+    problems += floating_ip_subnet_problems(
+        "spec.defaultWorker", spec.default_worker, spec.network.subnet_id
+    )
     return problems
 
 
@@ -207,6 +243,7 @@ def nodegroup_problems(
     supported: Mapping[str, bool] | None,
     *,
     for_create: bool,
+    cluster_subnet: str | None = None,
 ) -> list[str]:
     name_field = (
         "spec.nodeGroupName" if spec.node_group_name else "metadata.name (as nodeGroupName)"
@@ -220,6 +257,7 @@ def nodegroup_problems(
             "spec.kubernetesVersion", spec.kubernetes_version, supported, for_create=False
         )
     problems += worker_problems("spec", spec)
+    problems += floating_ip_subnet_problems("spec", spec, cluster_subnet)
     if spec.stopped_nodes and len(set(spec.stopped_nodes)) != len(spec.stopped_nodes):
         problems.append("spec.stoppedNodes lists a node more than once")
     return problems
