@@ -96,7 +96,8 @@ def test_examples_are_accepted_and_defaulted_like_the_models(
         # ... and the operator reads the same model from what is stored as from what was sent.
         assert model.model_validate(stored) == model.model_validate(sent["spec"]), file_name
     minimal = get_json(kubectl, namespace, "nksc", "demo")["spec"]
-    assert minimal["apiEndpoint"] == {"publicIP": True}
+    # No default for publicIP: unset, it follows the network (private here).
+    assert minimal["apiEndpoint"] == {}
     assert minimal["defaultWorker"]["nodeCount"] == 1
     assert "autoscaler" not in minimal["defaultWorker"]
 
@@ -108,7 +109,7 @@ def test_null_reads_as_absent(crds: list[str], kubectl: Kubectl, namespace: str)
     assert result.returncode == 0, result.stderr
     stored = get_json(kubectl, namespace, "nksc", "demo")["spec"]
     assert "clusterName" not in stored and "clusterID" not in stored
-    assert stored["apiEndpoint"] == {"publicIP": True}
+    assert stored["apiEndpoint"] == {}
 
 
 def cluster_with(mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from nks_operator.api.problems import format_validation_error
 from nks_operator.api.status import ResourceStatus, SentSetting
-from nks_operator.nks import Credentials, InvalidRequestError, NKSClient
+from nks_operator.nks import Credentials, NKSClient
 from nks_operator.nks.models import (
     Cluster,
     ClusterCreateRequest,
@@ -590,12 +590,6 @@ async def test_the_setting_calls_are_what_nks_takes(simulator: Any) -> None:
                 assert worker_settings.shown(key, value, group) is True, (key, group.labels)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidRequestError,
-    reason="the simulator refuses ca_pod_replicas in POST .../autoscale (its AUTOSCALER_KEYS "
-    "lack it), which the current edition documents; remove this mark when it takes it",
-)
 async def test_pod_replicas_change_goes_with_the_autoscaler_call(simulator: Any) -> None:
     scaler = {"enabled": True, "minNodes": 1, "maxNodes": 4, "podReplicas": 1}
     created = cluster_spec(defaultWorker={"autoscaler": scaler})

@@ -34,6 +34,8 @@ AUTOSCALER_DEFAULTS: dict[str, str] = {
     "ca_scale_down_unneeded_time": "10",
     "ca_scale_down_util_thresh": "50",
     "ca_scale_down_delay_after_add": "10",
+    # The current edition's cluster-autoscaler pods (range undocumented: the project's).
+    "ca_pod_replicas": "1",
 }
 _AUTOSCALER_RANGES: dict[str, tuple[int, int | None]] = {
     "ca_min_node_count": (1, None),  # None: the per-group node quota
@@ -41,6 +43,7 @@ _AUTOSCALER_RANGES: dict[str, tuple[int, int | None]] = {
     "ca_scale_down_util_thresh": (1, 100),
     "ca_scale_down_unneeded_time": (1, 1440),
     "ca_scale_down_delay_after_add": (10, 1440),
+    "ca_pod_replicas": (1, 10),
 }
 AUTOSCALER_KEYS = frozenset(AUTOSCALER_DEFAULTS)
 

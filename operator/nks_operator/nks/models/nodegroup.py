@@ -99,6 +99,7 @@ class AutoscalerConfig(NKSAnswer):
     ca_scale_down_unneeded_time: OptLooseInt = None  # minutes
     ca_scale_down_util_thresh: OptLooseInt = None  # percent
     ca_scale_down_delay_after_add: OptLooseInt = None  # minutes
+    ca_pod_replicas: OptLooseInt = None  # the current edition's autoscaler pods
 
 
 class AutoscalerUpdate(NKSModel):
@@ -115,6 +116,7 @@ class AutoscalerUpdate(NKSModel):
     ca_scale_down_unneeded_time: OptLooseInt = None
     ca_scale_down_util_thresh: OptLooseInt = None
     ca_scale_down_delay_after_add: OptLooseInt = None
+    ca_pod_replicas: OptLooseInt = None
 
 
 class RollingUpdateRequest(NKSModel):
