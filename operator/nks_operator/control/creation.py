@@ -115,6 +115,7 @@ class Creation(Steps):
         # Ours from the first moment: the intent still finds it if this write is lost.
         await self.own(p, nks_id)
         adapter.set_nks_id(p.status, nks_id, location)
+        await adapter.created(p, secrets)
         p.status.last_operation = LastOperation(
             type=adapter.create_operation, state="Requested", started_at=now_iso()
         )

@@ -81,6 +81,7 @@ def review_cluster(
     ):
         _compare_field(changes, "spec.network", old.network, new.network, field)
     _compare_field(changes, "spec.apiEndpoint", old.api_endpoint, new.api_endpoint, "public_ip")
+    _compare_field(changes, "spec", old, new, "etcd_encryption")
     _compare_worker(changes, "spec.defaultWorker", old.default_worker, new.default_worker)
     return problems + _except_drifted(changes, status)
 
