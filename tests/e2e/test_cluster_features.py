@@ -162,6 +162,9 @@ def test_addon_lifecycle(
     assert status_addons(obj)["coredns"]["managed"] is False
     assert addon_writes(sim) == {"install_addon": 1, "update_addon": 1, "uninstall_addon": 1}
     assert sim.writes()["create_cluster"] == 1
+    # The catalogue is the account's, read once (cached like the supported versions).
+    calls = sim.calls()
+    assert (calls["list_addon_catalogue"], calls["list_addon_types"]) == (1, 1)
 
 
 def test_addon_refusals_failures_and_drift(
@@ -373,8 +376,15 @@ def test_control_plane_log(
         60,
         what="log shipping stopped",
     )
-    obj = wait_idle(kube_api, ns, "nksclusters", "demo")
-    assert obj["status"]["controlPlaneLog"]["enabled"] is False
+    wait_idle(kube_api, ns, "nksclusters", "demo")
+    wait_for(
+        lambda: (
+            (get(kube_api, "nksclusters", ns, "demo") or {})["status"]["controlPlaneLog"]["enabled"]
+            is False
+        ),
+        30,
+        what="status shows log shipping off",
+    )
     for key in (first_key, second_key):
         assert leaks(operator, kube_api, ns, "demo", key) == []
 

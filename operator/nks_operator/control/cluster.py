@@ -397,6 +397,10 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         record = p.status.control_plane_log
         if operation == control_plane_log.OPERATION and record is not None and record.sent_hash:
             record.settings_hash, record.sent_hash = record.sent_hash, None
+            log = p.spec.control_plane_log
+            if log is not None and record.settings_hash == p.extra.get("log_hash"):
+                record.enabled = log.enabled
+                record.destination = log.destination if log.enabled else None
         if operation == "SET_IP_ACL":
             p.memory.ip_acl_read_at = -1e9
         if operation == "RENEW_CERTIFICATE":
