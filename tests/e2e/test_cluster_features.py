@@ -265,6 +265,40 @@ def test_addon_refusals_failures_and_drift(
     wait_idle(kube_api, ns, "nksclusters", "demo")
 
 
+def test_options_nks_does_not_take_are_refused_once(
+    operator: OperatorProcess, e2e_namespace: str, kubectl: Any, kube_api: Any, sim: Sim
+) -> None:
+    """Whether NKS takes options on install and update is contested (the simulator's
+    `addon_options` knob): options are sent only when the spec gives them, a refusal is
+    reported and not sent again until the spec changes, and without options it goes."""
+    ns = e2e_namespace
+    sim.patch_config(addon_options="refused")
+    credentials_secret(kubectl, ns, sim.url, sim.tenant)
+    apply(kubectl, ns, cluster_manifest("demo"))
+    wait_condition(kube_api, "nksclusters", ns, "demo", "Ready", "True", timeout=90)
+    patch(
+        kubectl,
+        ns,
+        "nksc",
+        "demo",
+        {"spec": {"addons": [{**METRICS, "options": {"replicas": "2"}}]}},
+    )
+    found = wait_condition(
+        kube_api, "nksclusters", ns, "demo", "Synced", "False", "OperationRefused"
+    )
+    assert "Unknown attribute" in condition(found, "Synced")["message"]
+    wait_polls(sim, 5)
+    assert addon_writes(sim)["install_addon"] == 1
+    patch(kubectl, ns, "nksc", "demo", {"spec": {"addons": [METRICS]}})
+    wait_for(
+        lambda: nks_addons(sim).get("metrics-server", {}).get("status") == "UPDATE_COMPLETE",
+        60,
+        what="installed without options",
+    )
+    wait_condition(kube_api, "nksclusters", ns, "demo", "Synced", "True", "Synced")
+    assert addon_writes(sim)["install_addon"] == 2
+
+
 # -- control-plane logs ---------------------------------------------------------------------
 
 
