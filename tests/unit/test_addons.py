@@ -190,6 +190,15 @@ def test_unreadable_catalogue_entries_are_mentioned() -> None:
 # -- the plan ----------------------------------------------------------------------------
 
 
+def test_what_nks_shows_unreadably_is_never_a_difference() -> None:
+    spec = cluster_spec(addons=[{**METRICS, "options": {"replicas": "2"}}]).addons[0]
+    odd = InstalledAddon.model_validate(
+        {"uuid": "i", "name": "metrics-server", "version": 7, "options": "x"}
+    )
+    assert odd.version is None and odd.options is None and odd.unreadable
+    assert not addons.needs_change(spec, odd)
+
+
 def test_in_sync_sends_nothing() -> None:
     assert plan([CALICO, METRICS]).state == "in_sync"
     assert plan([]).state == "in_sync"  # add-ons never listed are left alone

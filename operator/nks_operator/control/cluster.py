@@ -250,8 +250,10 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
                     f"add-on {entry.name or entry.uuid or '?'}": entry.problem
                     for entry in listing.unreadable
                 }
-                # One NKS could not describe may be any of the spec's: the list is unknown.
-                memory.addons = None if listing.unreadable else tuple(listing)
+                for addon in listing:
+                    for key, why in observing.unreadable_fields(addon).items():
+                        memory.addons_unreadable[f"add-on {addon.name or addon.uuid} {key}"] = why
+                memory.addons = tuple(listing)
             memory.addons_read_at = now
         if memory.addons_unreadable:
             p.extra["unreadable"] = dict(memory.addons_unreadable)
@@ -357,8 +359,10 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
                 app_key=p.extra.get("log_key"),
             ),
         )
+        # An add-on NKS described unreadably may be any of the spec's: nothing is planned.
+        installed = None if p.memory.addons_unreadable else _installed(p)
         view = addons.AddonView(
-            p.extra.get("catalogue"), _installed(p), p.status.addons or (), p.memory.addons_problem
+            p.extra.get("catalogue"), installed, p.status.addons or (), p.memory.addons_problem
         )
         return then(
             plan,

@@ -25,7 +25,8 @@ class ResourceMemory:
     ip_acl_read_at: float = -1e9
     # The add-ons NKS reports installed on a cluster (not in the cluster answer): read at
     # most once per slow resync, in every pass while an add-on operation is followed, and
-    # again after one succeeded. None: unknown (not read, refused, or partly unreadable).
+    # again after one succeeded. None: unknown (not read, or refused); the readable ones
+    # when NKS described some unreadably (`addons_unreadable`: then nothing is planned).
     addons: tuple[InstalledAddon, ...] | None = None
     addons_read_at: float = -1e9
     addons_problem: str | None = None  # NKS refused the read (4xx): why

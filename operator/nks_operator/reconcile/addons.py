@@ -132,10 +132,12 @@ def changed_options(entry: Addon, installed: InstalledAddon) -> dict[str, tuple[
 
 
 def needs_change(entry: Addon, installed: InstalledAddon | None) -> bool:
-    """Whether NKS must install or update `entry` (a failed add-on is `plan_addons`'s)."""
+    """Whether NKS must install or update `entry` (a failed add-on is `plan_addons`'s). A
+    version NKS shows unreadably is unknown, never a difference."""
     if installed is None:
         return True
-    return installed.version != entry.version or bool(changed_options(entry, installed))
+    moved = installed.version is not None and installed.version != entry.version
+    return moved or bool(changed_options(entry, installed))
 
 
 def frozen_changes(entry: Addon, installed: InstalledAddon, found: CatalogueAddon) -> list[str]:
