@@ -21,7 +21,14 @@ from tests.api.helpers import EXAMPLES, example_documents, example_object, schem
 
 CLUSTER_EXAMPLES = ["nkscluster-minimal.yaml", "nkscluster-full.yaml"]
 # Adoption turns creation off, so the full example shows it only in a comment.
-NOT_IN_FULL_EXAMPLE = {"spec.clusterID"}
+NOT_IN_FULL_EXAMPLE = {
+    "spec.clusterID",
+    # One log destination at a time: the example ships to Log & Crash Search and shows the
+    # Object Storage settings in a comment.
+    "spec.controlPlaneLog.obs",
+    "spec.controlPlaneLog.obs.apiURL",
+    "spec.controlPlaneLog.obs.storeAs",
+}
 
 
 def minimal_cluster() -> dict[str, Any]:
@@ -83,10 +90,12 @@ def test_full_example_sets_every_field() -> None:
 def test_full_example_references_its_appkey_secret() -> None:
     documents = example_documents("nkscluster-full.yaml")
     secrets = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Secret"}
-    worker = example_object("nkscluster-full.yaml", "NKSCluster")["spec"]["defaultWorker"]
+    spec = example_object("nkscluster-full.yaml", "NKSCluster")["spec"]
+    worker = spec["defaultWorker"]
     for ref in (
         worker["bootVolume"]["appKeySecretRef"],
         worker["extraVolumes"][0]["appKeySecretRef"],
+        spec["controlPlaneLog"]["lncs"]["appKeySecretRef"],
     ):
         assert ref["key"] in secrets[ref["name"]]["stringData"]
 

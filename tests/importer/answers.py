@@ -12,7 +12,7 @@ from nks_operator.importer.inventory import ClusterRecord, Inventory, is_control
 from nks_operator.importer.nodes import Servers
 from nks_operator.nks.compute import Server
 from nks_operator.nks.listing import Listing
-from nks_operator.nks.models import IPACL, Cluster, NodeGroup
+from nks_operator.nks.models import IPACL, Cluster, InstalledAddon, NodeGroup
 
 CLUSTER_ID = "2b778d83-8b67-45b1-920e-b0c5ad5c2f30"
 WORKER_ID = "018b06c5-1293-4081-8242-167a1cb9f262"
@@ -153,8 +153,10 @@ def record(
     acl: dict[str, Any] | None = None,
     *,
     acl_error: str | None = None,
+    addons: Sequence[dict[str, Any]] | None = (),
+    addons_error: str | None = None,
 ) -> ClusterRecord:
-    """A ClusterRecord as `inventory.read` builds it."""
+    """A ClusterRecord as `inventory.read` builds it (`addons` None: the list unread)."""
     cluster = cluster if cluster is not None else cluster_json()
     groups = list(groups) if groups is not None else [nodegroup_json(), control_plane_json()]
     if acl is None and acl_error is None:
@@ -165,6 +167,10 @@ def record(
         nodegroups=nodegroups,
         ip_acl=None if acl is None else IPACL.model_validate(acl),
         ip_acl_error=acl_error,
+        addons=None
+        if addons is None
+        else [InstalledAddon.model_validate(copy.deepcopy(a)) for a in addons],
+        addons_error=addons_error,
     )
 
 

@@ -56,6 +56,7 @@ _CANDIDATES = (
     "kr2",
     "/data",
     "4fdf5b80-3d35-43f5-a5c1-010a3b6c8e90",
+    "https://storage.example/v1/AUTH_t/logs",
 )
 
 

@@ -16,11 +16,12 @@ from nks_operator.api.base import (
     LabelValue,
     LocalObjectReference,
     NKSName,
+    SecretKeyReference,
     UUIDString,
     is_label_name,
     map_key_error,
 )
-from nks_operator.api.status import ResourceStatus
+from nks_operator.api.status import ResourceStatus, StatusModel
 from nks_operator.api.worker import WorkerSpec
 
 REGIONS = ("kr1", "kr2", "kr3")
@@ -155,20 +156,72 @@ class ArgoCDRegistration(CRDModel):
     digit; a value is at most 63 such characters, or empty."""
 
 
+ResolveConflicts = Literal["none", "overwrite", "preserve"]
+
+
 class Addon(CRDModel):
     name: Annotated[
         str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     ]
-    """Add-on name as NKS lists it, e.g. calico or coredns."""
+    """Add-on name as NKS's add-on catalogue lists it, e.g. calico or coredns."""
     version: Annotated[str, Field(min_length=1, max_length=64)]
-    """Add-on version as NKS lists it, e.g. v3.28.2-nks1."""
+    """Add-on version as NKS's add-on catalogue lists it, e.g. v3.28.2-nks1. Changing it
+    updates the add-on."""
     options: (
         Annotated[dict[AddonOptionName, AddonOptionValue], Field(max_length=ADDON_OPTIONS_MAX)]
         | None
     ) = None
-    """Add-on specific options, e.g. mode: vxlan for calico. At most 16; a name is at
-    most 63 letters, digits, `-`, `_` and `.`, beginning and ending with a letter or
-    digit; a value at most 256 characters."""
+    """Add-on specific options, e.g. mode: vxlan for calico, checked against the
+    catalogue's option schemas (known names, choices, integers). Sent with the install and
+    with each update when given; absent leaves NKS's values. An option the catalogue marks
+    not updatable cannot change once installed. At most 16; a name is at most 63 letters,
+    digits, `-`, `_` and `.`, beginning and ending with a letter or digit; a value at most
+    256 characters."""
+    resolve_conflicts: ResolveConflicts | None = None
+    """How an install or update treats fields of the add-on's Kubernetes objects changed on
+    the cluster: overwrite (take the add-on's values; what NHN advises for version changes,
+    and what absent means), preserve (keep the changed values; fails on one that cannot be
+    kept) or none (fail on any conflict)."""
+
+
+class LogAndCrashSearch(CRDModel):
+    app_key_secret_ref: SecretKeyReference
+    """Secret key holding the Log & Crash Search app key (never put it in the spec). A
+    changed key is sent to NKS again (the operator keeps only a keyed hash of it)."""
+
+
+class ObjectStorageLogs(CRDModel):
+    api_url: Annotated[
+        str, Field(alias="apiURL", min_length=9, max_length=1024, pattern=r"^https://\S+$")
+    ]
+    """Where the logs go: the Object Storage API URL, the container, then the path wanted,
+    e.g. https://kr1-api-object-storage.nhncloudservice.com/v1/AUTH_<tenant>/<container>/logs.
+    The container must exist and NKS's system account needs write access to it."""
+    store_as: Literal["gzip", "text"] | None = None
+    """gzip or text; absent: NKS's default."""
+
+
+class ControlPlaneLog(CRDModel):
+    enabled: bool = False
+    """Ship the logs of kube-apiserver, kube-scheduler and kube-controller-manager; false
+    stops shipping."""
+    destination: Literal["lncs", "obs"] | None = None
+    """lncs: Log & Crash Search (needs `lncs`); obs: Object Storage (needs `obs`). Required
+    when enabled."""
+    service_gateway_id: Annotated[UUIDString | None, Field(alias="serviceGatewayID")] = None
+    """Service gateway UUID of the destination's kind, in the cluster's VPC; required when
+    enabled."""
+    upload_interval_minutes: Annotated[int | None, Field(ge=1, le=60)] = None
+    """How often the logs are uploaded, 1..60 minutes; absent: NKS's default (10)."""
+    lncs: LogAndCrashSearch | None = None
+    """Log & Crash Search settings (destination lncs)."""
+    obs: ObjectStorageLogs | None = None
+    """Object Storage settings (destination obs)."""
+
+
+class EtcdEncryption(CRDModel):
+    key_id: Annotated[str, Field(alias="keyID", min_length=1, max_length=128)]
+    """Secure Key Manager symmetric key ID that encrypts the cluster's etcd (immutable)."""
 
 
 class KubeconfigSecret(CRDModel):
@@ -215,8 +268,18 @@ class NKSClusterSpec(CRDModel):
     default_worker: WorkerSpec
     """The `default-worker` node group created with the cluster."""
     addons: Annotated[list[Addon], Field(max_length=32)] = Field(default_factory=list)
-    """Add-ons installed at creation (e.g. the CNI and CoreDNS); empty lets NKS choose
-    (immutable)."""
+    """Add-ons NKS installs and keeps at these versions: sent with the create, then
+    installed, updated or uninstalled one operation at a time, each checked against NKS's
+    add-on catalogue before any call. Add-ons never listed are left as NKS has them. An
+    entry removed from the list is uninstalled when NKS's add-on types say its type is not
+    mandatory; a mandatory one (cni, kube-dns) stays installed as NKS has it and is no
+    longer managed (Warning `AddonNotRemoved`). Empty at creation lets NKS choose."""
+    control_plane_log: ControlPlaneLog | None = None
+    """Ship the control plane's logs to Log & Crash Search or Object Storage (sent with the
+    create, changed afterwards); absent: not managed by the operator."""
+    etcd_encryption: EtcdEncryption | None = None
+    """Encrypt etcd with a Secure Key Manager key, set at creation only (immutable); NKS
+    offers it from platform version 1.202602.0."""
     create_timeout_minutes: Annotated[int, Field(ge=10, le=1440)] = 60
     """How long NKS may take to create the cluster before it fails it."""
     kubeconfig_secret: KubeconfigSecret | None = None
@@ -228,6 +291,65 @@ class NKSClusterSpec(CRDModel):
     argocd: ArgoCDRegistration | None = None
     """Opt-in registration of the cluster in Argo CD, kept current after certificate
     renewals and removed when the cluster is deleted."""
+
+
+class AddonStatus(StatusModel):
+    name: str
+    """Add-on name."""
+    type: str | None = None
+    """Add-on type, e.g. cni, kube-dns, metrics-server."""
+    version: str | None = None
+    """Installed version, as NKS reports it."""
+    status: str | None = None
+    """NKS's status of the add-on, e.g. UPDATE_COMPLETE, UPDATE_IN_PROGRESS, UPDATE_FAILED."""
+    message: str | None = None
+    """NKS's reason for that status."""
+    managed: bool = False
+    """spec.addons lists it (or listed it, while its uninstall is pending)."""
+    failed_generation: int | None = None
+    """metadata.generation when the operator first saw this failure: the add-on is not
+    installed or updated again until the spec changes."""
+
+
+class ControlPlaneLogStatus(StatusModel):
+    enabled: bool | None = None
+    """Whether logs are shipped: as NKS shows it, else as the operator last applied it."""
+    destination: str | None = None
+    """lncs or obs, likewise."""
+    settings_hash: str | None = None
+    """Keyed hash (HMAC-SHA-256, the operator's signing key) of the settings NKS last
+    confirmed, the app key included: a change of any of them, or of the key in its Secret,
+    is sent again. The key itself is never stored."""
+    sent_hash: str | None = None
+    """The same for the settings last sent, until NKS confirms them."""
+
+
+class NodeGroupHealth(StatusModel):
+    name: str
+    """Node group name."""
+    node_status: str | None = None
+    """NORMAL, NOT_READY_NODE_EXIST, ALL_NODES_NOT_READY, STALED_DATA or ROTTEN_DATA."""
+    ready_nodes: int | None = None
+    """Nodes Kubernetes reports Ready."""
+    not_ready_nodes: int | None = None
+    """Nodes Kubernetes reports not Ready."""
+
+
+class ClusterHealth(StatusModel):
+    freshness: str | None = None
+    """FRESH, STALE or ROTTEN: how current NKS's view below is (absent when NKS reports
+    another value; `healthStatus` has it as sent)."""
+    refreshed_at: str | None = None
+    """When NKS last refreshed these states (RFC 3339)."""
+    api: str | None = None
+    """OK or NOT_OK: whether the Kubernetes API answers."""
+    api_status: str | None = None
+    """NORMAL, K8S_API_NOT_WORKING, STALED_DATA or ROTTEN_DATA."""
+    node_status: str | None = None
+    """All nodes: NORMAL, NOT_READY_NODE_EXIST, ALL_NODES_NOT_READY, STALED_DATA or
+    ROTTEN_DATA."""
+    node_groups: list[NodeGroupHealth] | None = None
+    """Per worker group: its node status and Ready / not Ready node counts."""
 
 
 class NKSClusterStatus(ResourceStatus):
@@ -249,6 +371,16 @@ class NKSClusterStatus(ResourceStatus):
     """Last value of the renew-certificate annotation that was acted on."""
     argocd_secret: str | None = None
     """`namespace/name` of the Argo CD cluster Secret the operator maintains."""
+    addons: list[AddonStatus] | None = None
+    """The add-ons NKS reports installed (read while spec.addons manages add-ons)."""
+    control_plane_log: ControlPlaneLogStatus | None = None
+    """Control-plane log shipping as last applied (while spec.controlPlaneLog is set)."""
+    health: ClusterHealth | None = None
+    """NKS's health view: freshness, the API and the nodes, per worker group."""
+    upgradable_versions: list[str] | None = None
+    """Kubernetes versions NKS says the control plane can move to next."""
+    platform_version: str | None = None
+    """The control plane's NKS platform version, e.g. 1.202602.0."""
 
 
 class NKSCluster(CRDModel):

@@ -63,7 +63,8 @@ class LastOperation(StatusModel):
     state: Literal["Requested", "InProgress", "Succeeded", "Failed"]
     """Where it stands."""
     target: str | None = None
-    """Node group the operation acts on (`default-master` for the control plane)."""
+    """Node group the operation acts on (`default-master` for the control plane,
+    `addon/<name>` for an add-on)."""
     task_id: Annotated[str | None, Field(alias="taskID")] = None
     """NKS task (event) UUID when known."""
     started_at: str | None = None

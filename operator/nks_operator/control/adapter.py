@@ -116,6 +116,12 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     def observe(self, snapshot: ClusterSnapshot, nks_id: str) -> Observed | None:
         """The resource in a snapshot; None when NKS does not list it."""
 
+    async def inputs(self, p: Pass, account: Account, observed: Observed | None) -> None:
+        """Reads the spec checks need besides the snapshot and the supported versions (the
+        add-on catalogue), made before `problems`; parts of their answers that could not
+        be read go to `p.extra["unreadable"]` (field -> what was wrong)."""
+        return None
+
     @abstractmethod
     def problems(
         self,
@@ -159,6 +165,11 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     @abstractmethod
     def secret_refs(self, spec: SpecT) -> list[SecretKeyReference]: ...
 
+    async def created(self, p: Pass, secrets: Mapping[tuple[str, str], str] | None) -> None:
+        """Bookkeeping once NKS accepted the create: what it carried (`secrets`: the values
+        the create was sent with; None when it is found after a lost answer)."""
+        return None
+
     @abstractmethod
     async def create(
         self,
@@ -169,10 +180,6 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
         secrets: Mapping[tuple[str, str], str],
     ) -> str:
         """Send the create; returns the new id."""
-
-    def after_create(self, p: Pass) -> None:
-        """Bookkeeping right after NKS accepted the create (what the create carried)."""
-        return None
 
     # -- converge ---------------------------------------------------------------------------
 
@@ -193,6 +200,11 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     @abstractmethod
     def target_status(self, observed: Observed, target: str | None) -> str | None:
         """NKS status of an operation's target (node group name, control plane, cluster)."""
+
+    def operation_status(self, p: Pass, observed: Observed, target: str | None) -> str | None:
+        """The status an operation is followed by: its target's, or what the adapter read
+        itself besides the snapshot (an add-on's own status)."""
+        return self.target_status(observed, target)
 
     async def when_stable(self, p: Pass, account: Account, observed: Observed) -> Problem | None:
         """Kubernetes-side work once NKS is stable (kubeconfig and Argo CD Secrets); a

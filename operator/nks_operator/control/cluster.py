@@ -10,22 +10,31 @@ from collections.abc import Mapping
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
-from nks_operator.api.cluster import NKSClusterSpec, NKSClusterStatus
+from nks_operator.api.cluster import ControlPlaneLogStatus, NKSClusterSpec, NKSClusterStatus
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import Adapter, Location, Observed
 from nks_operator.control.passes import RENEW_CERTIFICATE_ANNOTATION, Pass, parse_time
 from nks_operator.kube import argocd_secret, kubeconfig_secret
+from nks_operator.kube import credentials as kube_credentials
 from nks_operator.kube.client import KubeAPIError
 from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks import DeleteResult, errors
-from nks_operator.nks.models import ClusterCreateRequest
+from nks_operator.nks.models import Cluster, ClusterCreateRequest, InstalledAddon
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
+from nks_operator.reconcile import (
+    addons,
+    control_plane_log,
+    payloads,
+    policy,
+    validation,
+    versions,
+    worker_settings,
+)
 from nks_operator.reconcile import observed as observing
-from nks_operator.reconcile import payloads, policy, validation, versions, worker_settings
-from nks_operator.reconcile.day2 import CONTROL_PLANE, Plan, plan_cluster
+from nks_operator.reconcile.day2 import CONTROL_PLANE, Plan, plan_cluster, then
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Problem
 from nks_operator.reconcile.reasons import Reason
@@ -132,12 +141,16 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             assert cluster is not None
             worker = observed.snapshot.nodegroup(DEFAULT_WORKER)
             drift = observing.cluster_drift(spec, self.nks_name(spec, p.name), cluster, worker)
+            drift += observing.etcd_encryption_drift(spec, cluster)
             actual = cluster.kubernetes_version
             if actual and versions.compare(spec.kubernetes_version, actual) < 0:
                 problems.append(
                     f"spec.kubernetesVersion {spec.kubernetes_version} is older than the "
                     f"cluster's {actual}: NKS cannot downgrade"
                 )
+        catalogue = p.extra.get("catalogue")
+        if catalogue is not None:
+            problems += addons.catalogue_problems(spec, catalogue, _installed(p))
         return problems, drift
 
     def report(self, p: Pass, observed: Observed) -> None:
@@ -148,6 +161,8 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             setattr(p.status, key, value)
         if worker is not None:
             worker_settings.record_shown(p.status, p.spec.default_worker, worker)
+        for key, value in observing.cluster_health_fields(cluster).items():
+            setattr(p.status, key, value)
 
     def task_scope(self, observed: Observed) -> tuple[str | None, str]:
         return None, "cluster"
@@ -173,10 +188,24 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         return None
 
     def secret_refs(self, spec: NKSClusterSpec) -> list[SecretKeyReference]:
-        return payloads.secret_refs(spec.default_worker)
+        return payloads.cluster_secret_refs(spec)
 
-    def after_create(self, p: Pass) -> None:
+    async def created(self, p: Pass, secrets: Mapping[tuple[str, str], str] | None) -> None:
+        """The default worker's settings and the control-plane log settings went with the
+        create: recorded as NKS's (the log settings off when disabled: nothing was sent,
+        NKS's default; unknown after a lost answer: sent once more then)."""
         p.status.sent_settings = worker_settings.at_create(p.spec.default_worker) or None
+        log = p.spec.control_plane_log
+        if log is None or secrets is None:
+            return
+        ref = payloads.control_plane_log_secret(log)
+        key = None if ref is None else secrets.get((ref.name, ref.key))
+        settings = payloads.control_plane_log_settings(log, key)
+        p.status.control_plane_log = ControlPlaneLogStatus(
+            enabled=log.enabled,
+            destination=log.destination if log.enabled else None,
+            settings_hash=await _log_hash(p, settings),
+        )
 
     async def create(
         self,
@@ -188,6 +217,107 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
     ) -> str:
         body = payloads.create_cluster_body(spec, name, secrets)
         return await account.client.create_cluster(ClusterCreateRequest.model_validate(body))
+
+    # -- inputs of the checks and the plan ---------------------------------------------------
+
+    async def inputs(self, p: Pass, account: Account, observed: Observed | None) -> None:
+        """The add-on catalogue (per account, cached) and the cluster's installed add-ons
+        while spec.addons manages add-ons; the control-plane log settings with the app key
+        its Secret holds now. Nothing is read for what the spec does not manage."""
+        spec: NKSClusterSpec = p.spec
+        status: NKSClusterStatus = p.status
+        if addons.managed(spec, status.addons):
+            ttl = p.settings.supports_ttl_seconds
+            p.extra["catalogue"] = await p.ctx.catalogues.get(account, ttl)
+            if observed is not None:
+                await self._read_addons(p, account, observed.nks_id)
+        else:
+            status.addons = None
+        if spec.control_plane_log is None:
+            status.control_plane_log = None
+        elif observed is not None and isinstance(observed.model, Cluster):
+            await self._control_plane_log_inputs(p, observed.model)
+
+    async def _read_addons(self, p: Pass, account: Account, cluster_id: str) -> None:
+        memory = p.memory
+        now = time.monotonic()
+        last = p.status.last_operation
+        following = (
+            last is not None
+            and last.state in ("Requested", "InProgress")
+            and last.type in addons.OPERATIONS
+        )
+        if addons.read_due(memory.addons_read_at, now, p.settings.slow_poll_seconds, following):
+            try:
+                listing = await account.client.list_cluster_addons(cluster_id)
+            except (errors.InvalidRequestError, errors.ForbiddenError, errors.NotFoundError) as e:
+                memory.addons, memory.addons_unreadable = None, {}
+                memory.addons_problem = addons.with_registry_hint(
+                    f"NKS refused to list the cluster's add-ons, so none is installed, "
+                    f"updated or removed: {e}"
+                )
+            else:
+                memory.addons_problem = None
+                memory.addons_unreadable = {
+                    f"add-on {entry.name or entry.uuid or '?'}": entry.problem
+                    for entry in listing.unreadable
+                }
+                for addon in listing:
+                    for key, why in observing.unreadable_fields(addon).items():
+                        memory.addons_unreadable[f"add-on {addon.name or addon.uuid} {key}"] = why
+                memory.addons = tuple(listing)
+            memory.addons_read_at = now
+        if memory.addons_unreadable:
+            p.extra["unreadable"] = dict(memory.addons_unreadable)
+        if memory.addons is None:
+            return
+        rows, kept = addons.statuses(
+            memory.addons, p.spec, p.status.addons or (), p.extra["catalogue"], p.generation
+        )
+        for addon in kept:
+            p.event(
+                "Warning",
+                Reason.ADDON_NOT_REMOVED,
+                f"add-on {addon.name} was removed from spec.addons, but NKS does not let its "
+                f"type {addon.type} be removed (mandatory): it stays installed as NKS has it "
+                "and is no longer managed",
+            )
+        p.status.addons = rows
+
+    async def _control_plane_log_inputs(self, p: Pass, cluster: Cluster) -> None:
+        """The wire settings the spec asks for, their keyed hash, and what status shows."""
+        log = p.spec.control_plane_log
+        ref = payloads.control_plane_log_secret(log)
+        key = None
+        if ref is not None:
+            try:
+                values = await kube_credentials.resolve_secret_keys(
+                    p.ctx.kube, p.namespace, [(ref.name, ref.key)]
+                )
+            except kube_credentials.CredentialsProblem as problem:
+                raise p.stop(Reason(problem.reason), problem.message) from None
+            key = values[(ref.name, ref.key)]
+            if not key.strip():
+                raise p.stop(
+                    Reason.SECRET_KEY_MISSING,
+                    f"Secret {p.namespace}/{ref.name} holds an empty {ref.key!r} (the Log & "
+                    "Crash Search app key)",
+                )
+        settings = payloads.control_plane_log_settings(log, key)
+        wanted = await _log_hash(p, settings)
+        p.extra.update(log_settings=settings, log_hash=wanted, log_key=key)
+        record = p.status.control_plane_log or ControlPlaneLogStatus()
+        shown = cluster.labels.control_plane_log
+        if record.settings_hash != wanted and control_plane_log.in_sync(
+            log, shown, recorded=record.settings_hash, wanted=wanted, app_key=key
+        ):
+            record.settings_hash = wanted  # NKS's answer shows all of it, the key included
+        if shown is not None and shown.enable is not None:
+            record.enabled, record.destination = shown.enable, shown.type
+        elif record.settings_hash == wanted:
+            record.enabled = log.enabled
+            record.destination = log.destination if log.enabled else None
+        p.status.control_plane_log = record
 
     # -- converge -------------------------------------------------------------------------
 
@@ -227,7 +357,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
     ) -> Plan:
         cluster = observed.snapshot.cluster
         assert cluster is not None
-        return plan_cluster(
+        plan = plan_cluster(
             p.spec,
             cluster,
             observed.snapshot.nodegroups,
@@ -238,6 +368,30 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             generation=p.generation,
             sent_settings=p.status.sent_settings,
         )
+        # The current edition's cluster settings come after every other operation.
+        record = p.status.control_plane_log
+        plan = then(
+            plan,
+            lambda: control_plane_log.plan_control_plane_log(
+                p.spec.control_plane_log,
+                cluster.labels.control_plane_log,
+                recorded=None if record is None else record.settings_hash,
+                wanted=p.extra.get("log_hash"),
+                settings=p.extra.get("log_settings"),
+                app_key=p.extra.get("log_key"),
+            ),
+        )
+        # An add-on NKS described unreadably may be any of the spec's: nothing is planned.
+        installed = None if p.memory.addons_unreadable else _installed(p)
+        view = addons.AddonView(
+            p.extra.get("catalogue"), installed, p.status.addons or (), p.memory.addons_problem
+        )
+        return then(
+            plan,
+            lambda: addons.plan_addons(
+                p.spec, view, kubernetes_version=cluster.kubernetes_version, generation=p.generation
+            ),
+        )
 
     def target_status(self, observed: Observed, target: str | None) -> str | None:
         if target is None or target == CONTROL_PLANE:
@@ -245,7 +399,17 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         group = observed.snapshot.nodegroup(target)
         return None if group is None else group.status
 
+    def operation_status(self, p: Pass, observed: Observed, target: str | None) -> str | None:
+        name = addons.target_name(target)
+        if name is None:
+            return self.target_status(observed, target)
+        return addons.target_status((_installed(p) or {}).get(name), observed.status)
+
     def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
+        if operation == control_plane_log.OPERATION:
+            record = p.status.control_plane_log or ControlPlaneLogStatus()
+            record.sent_hash = p.extra.get("log_hash")
+            p.status.control_plane_log = record
         if operation == "RENEW_CERTIFICATE":
             p.status.certificate_renewal_request = renewal_requested(p) or (
                 p.status.certificate_renewal_request
@@ -256,6 +420,15 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
 
     def after_success(self, p: Pass, account: Account, operation: str) -> None:
         worker_settings.record_done(p.status, operation)
+        if operation in addons.OPERATIONS:
+            p.memory.addons_read_at = -1e9  # read what NKS has now before planning more
+        record = p.status.control_plane_log
+        if operation == control_plane_log.OPERATION and record is not None and record.sent_hash:
+            record.settings_hash, record.sent_hash = record.sent_hash, None
+            log = p.spec.control_plane_log
+            if log is not None and record.settings_hash == p.extra.get("log_hash"):
+                record.enabled = log.enabled
+                record.destination = log.destination if log.enabled else None
         if operation == "SET_IP_ACL":
             p.memory.ip_acl_read_at = -1e9
         if operation == "RENEW_CERTIFICATE":
@@ -406,6 +579,17 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
 
     async def released(self, p: Pass) -> None:
         await _unregister(p)
+
+
+def _installed(p: Pass) -> dict[str, InstalledAddon] | None:
+    """The add-ons NKS reports installed, by name; None: unknown."""
+    found = p.memory.addons
+    return None if found is None else {a.name or a.uuid: a for a in found}
+
+
+async def _log_hash(p: Pass, settings: Mapping[str, Any]) -> str:
+    parts = control_plane_log.hash_parts(str(p.meta.get("uid", "")), settings)
+    return await p.ctx.signing.sign(*parts)
 
 
 async def _unregister(p: Pass) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from nks_operator.control.catalogue import Catalogues
 from nks_operator.control.claims import Claims
 from nks_operator.control.memory import Memories
 from nks_operator.kube.api import KubeAPI
@@ -35,6 +36,7 @@ class OperatorContext:
     selector: Mapping[str, str] = field(default_factory=dict)
     memories: Memories = field(default_factory=Memories)
     claims: Claims = field(default_factory=Claims)
+    catalogues: Catalogues = field(default_factory=Catalogues)
 
     def wake(self, key: ObjectKey) -> None:
         self.queue.add(key)

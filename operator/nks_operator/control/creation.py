@@ -32,14 +32,15 @@ class Creation(Steps):
             except errors.NKSError as error:
                 raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
             if found is not None:
-                p.adapter.after_create(p)  # our own create: it carried what the spec holds
-                return await self.adopted(
+                adopted = await self.adopted(
                     p,
                     account,
                     location,
                     found,
                     f"found the {adapter.ready_noun} a lost create response made",
                 )
+                await adapter.created(p, None)  # our own create: it carried the spec
+                return adopted
             age = age_seconds(intent.requested_at)
             grace = self.ctx.settings.adoption_grace_seconds
             if age < grace:
@@ -116,7 +117,7 @@ class Creation(Steps):
         # Ours from the first moment: the intent still finds it if this write is lost.
         await self.own(p, nks_id)
         adapter.set_nks_id(p.status, nks_id, location)
-        adapter.after_create(p)
+        await adapter.created(p, secrets)
         p.status.last_operation = LastOperation(
             type=adapter.create_operation, state="Requested", started_at=now_iso()
         )

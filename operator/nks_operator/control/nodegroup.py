@@ -247,7 +247,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     def secret_refs(self, spec: NKSNodeGroupSpec) -> list[SecretKeyReference]:
         return payloads.secret_refs(spec)
 
-    def after_create(self, p: Pass) -> None:
+    async def created(self, p: Pass, secrets: Mapping[tuple[str, str], str] | None) -> None:
         p.status.sent_settings = worker_settings.at_create(p.spec) or None
 
     async def create(

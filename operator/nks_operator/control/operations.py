@@ -54,7 +54,7 @@ class Operations(Steps):
         following = operation_state.follow(
             last,
             observed.snapshot.tasks,
-            p.adapter.target_status(observed, last.target),
+            p.adapter.operation_status(p, observed, last.target),
             confirmation="state" if last.type in STATE_CONFIRMED else "task",
             still_wanted=plan.wants(last.type, last.target),
             age_seconds=age,
@@ -67,10 +67,16 @@ class Operations(Steps):
         if following.task is not None:
             last.task_id = following.task.uuid
         if following.verdict in ("waiting", "in_progress"):
+            timers: tuple[float, ...] = ()
             if following.verdict == "in_progress":
                 last.state = "InProgress"
-                self.ctx.claims.release(cluster_id, p.key)
-            timers: tuple[float, ...] = ()
+                if observed.snapshot.busy:
+                    self.ctx.claims.release(cluster_id, p.key)
+                else:
+                    # NKS runs it without showing the cluster or a group busy (an add-on
+                    # change): the claim, renewed until it ends, keeps siblings waiting.
+                    self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
+                    timers += (self.confirm_seconds / 2,)
             if following.verdict == "waiting" and age > self.confirm_seconds:
                 # Only a read made after the confirmation time can tell it was dropped.
                 account.poller.request_refresh(cluster_id)
@@ -165,6 +171,8 @@ class Operations(Steps):
                 Reason.SERVICE_GATEWAY_BLOCKED,
                 Reason.USER_SCRIPT_NOT_APPLIED,
                 Reason.SETTING_NOT_APPLIED,
+                Reason.ADDON_BLOCKED,
+                Reason.ADDON_FAILED,
                 Reason.OPERATION_FAILED,
             )
         action = plan.action

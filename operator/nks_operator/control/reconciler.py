@@ -152,6 +152,10 @@ class Reconciler(Steps):
             # Adopted through the spec's id: ours from now on.
             adapter.set_nks_id(p.status, observed.nks_id, location)
             await self.ensure_finalizer(p)
+        try:
+            await adapter.inputs(p, account, observed)
+        except errors.NKSError as error:
+            raise self.nks_error(p, error) from None
         problems, drift = adapter.problems(p, supported, observed)
         p.status.drift = [d.field for d in drift] or None
         problems += [d.message for d in drift]
@@ -233,6 +237,7 @@ class Reconciler(Steps):
             more = await adapter.prepare(p, account, observed)
         except errors.NKSError as error:
             raise self.nks_error(p, error, **base) from None
+        more = {**more, **p.extra.get("unreadable", {})}
         if more:
             base["answer_problem"] = self._answer_problem({**observed.unreadable, **more})
         plan = adapter.plan(p, observed, supported, location)

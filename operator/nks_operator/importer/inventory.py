@@ -1,7 +1,7 @@
-"""What the import reads from NKS: clusters, their node groups, IP ACLs, the supported
-versions and the compute servers (the nodes' power states) - read calls only, as the typed
-answers the operator's poller hands to `reconcile/` (so the mapping and the checks see
-exactly what the operator will see)."""
+"""What the import reads from NKS: clusters, their node groups, IP ACLs, installed
+add-ons, the supported versions and the compute servers (the nodes' power states) - read
+calls only, as the typed answers the operator's poller hands to `reconcile/` (so the
+mapping and the checks see exactly what the operator will see)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from nks_operator.importer.errors import ImportFailed
 from nks_operator.importer.nodes import Nodes, Servers, node_states, read_servers
 from nks_operator.nks import NKSClient, errors
 from nks_operator.nks.listing import Listing
-from nks_operator.nks.models import IPACL, Cluster, NodeGroup
+from nks_operator.nks.models import IPACL, Cluster, InstalledAddon, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
 
 # Clusters read at a time (each is four or more GETs).
@@ -27,13 +27,16 @@ def is_control_plane(group: NodeGroup) -> bool:
 
 @dataclass
 class ClusterRecord:
-    """One NKS cluster as read: details, node groups by name, IP ACL."""
+    """One NKS cluster as read: details, node groups by name, IP ACL, installed add-ons."""
 
     cluster: Cluster
     nodegroups: dict[str, NodeGroup]  # name -> GET answer (list entry if the GET is refused)
     ip_acl: IPACL | None = None  # GET api_ep_ipacl; None when it could not be read
     ip_acl_error: str | None = None
     unreadable_groups: list[str] = field(default_factory=list)  # list entries, described
+    # GET .../addons; None when it could not be read (or NKS described an entry unreadably)
+    addons: list[InstalledAddon] | None = None
+    addons_error: str | None = None
 
     @property
     def uuid(self) -> str:
@@ -140,11 +143,28 @@ async def _read_ip_acl(nks: NKSClient, cluster_id: str) -> tuple[IPACL | None, s
         return None, str(error)
 
 
+async def _read_addons(
+    nks: NKSClient, cluster_id: str
+) -> tuple[list[InstalledAddon] | None, str | None]:
+    try:
+        listing = await nks.list_cluster_addons(cluster_id)
+    except (errors.InvalidRequestError, errors.ForbiddenError, errors.NotFoundError) as error:
+        # Refused (no add-on API, the NKS registry not enabled, ...): add-ons stay unmanaged.
+        return None, str(error)
+    if listing.unreadable:
+        described = "; ".join(entry.describe() for entry in listing.unreadable)
+        return None, f"NKS listed add-ons the import could not read ({described})"
+    return list(listing), None
+
+
 async def _read_cluster(nks: NKSClient, cluster_id: str) -> ClusterRecord:
     cluster = await nks.get_cluster(cluster_id)
     nodegroups, unreadable = await _read_nodegroups(nks, cluster_id)
     ip_acl, ip_acl_error = await _read_ip_acl(nks, cluster_id)
-    return ClusterRecord(cluster, nodegroups, ip_acl, ip_acl_error, unreadable)
+    addons, addons_error = await _read_addons(nks, cluster_id)
+    return ClusterRecord(
+        cluster, nodegroups, ip_acl, ip_acl_error, unreadable, addons, addons_error
+    )
 
 
 def _has_nodes(records: Sequence[ClusterRecord]) -> bool:

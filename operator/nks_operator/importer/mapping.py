@@ -30,6 +30,7 @@ from nks_operator.nks.models import IPACL, Cluster, NodeGroup
 from nks_operator.nks.models.labels import ClusterLabels, WorkerLabels
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.nks.userscript import decode_user_script
+from nks_operator.reconcile import phase
 from nks_operator.reconcile.day2 import parse_expiry
 from nks_operator.reconcile.nodes import Nodes
 
@@ -419,6 +420,57 @@ def _certificate(labels: ClusterLabels, now: datetime.datetime, notes: list[str]
     return certificate
 
 
+def _addons(record: ClusterRecord, notes: list[str]) -> list[dict[str, Any]] | None:
+    """spec.addons: every add-on NKS reports installed, at its version and with the option
+    values NKS shows, so the operator keeps them as they are (reconcile/addons.py: an entry
+    NKS runs as listed is neither sent nor checked against the catalogue). None (NKS's
+    list unknown) leaves add-ons unmanaged."""
+    if record.addons is None:
+        notes.append(
+            "addons left unset (not managed: the operator leaves them as NKS has them): NKS "
+            f"did not answer the add-on list ({record.addons_error or 'no answer'})"
+        )
+        return None
+    entries = []
+    for addon in sorted(record.addons, key=lambda a: (a.name or "", a.uuid)):
+        name, version = _text(addon.name), _text(addon.version)
+        if name is None or version is None:
+            notes.append(
+                f"add-on {addon.uuid} left out of addons (not managed): NKS reports no name "
+                "or version for it"
+            )
+            continue
+        entry: dict[str, Any] = {"name": name, "version": version}
+        _put(entry, "options", dict(addon.options or {}))
+        entries.append(entry)
+        if not phase.is_stable(addon.status):
+            notes.append(
+                f"add-on {name} is {addon.status or 'of unknown status'} in NKS: the operator "
+                "installs or updates nothing while it is in progress, and applies a failed "
+                "one again only after the spec changes"
+            )
+    return entries
+
+
+def _etcd_encryption(labels: ClusterLabels) -> dict[str, str] | None:
+    """The SKM key etcd is encrypted with (`labels.skm`), immutable: imported so the spec
+    says what NKS has."""
+    key = None if labels.skm is None else _text(labels.skm.key_id)
+    return None if key is None else {"keyID": key}
+
+
+def _control_plane_log(labels: ClusterLabels, notes: list[str]) -> None:
+    """Not imported: the app key of Log & Crash Search is a secret the import cannot write
+    into a spec, and whether NKS shows the setting at all is unknown."""
+    shown = labels.control_plane_log
+    if shown is not None and shown.enable:
+        notes.append(
+            f"controlPlaneLog left unset (not managed): NKS ships the control-plane logs "
+            f"({shown.type or 'destination unknown'}); set spec.controlPlaneLog (with an "
+            "appKeySecretRef for Log & Crash Search) to manage it"
+        )
+
+
 def _stopped_default_worker_nodes(nodes: Nodes | None) -> list[str]:
     stopped = [node for node in (nodes.states if nodes else None) or () if node.stopped]
     if not stopped:
@@ -475,6 +527,9 @@ def cluster_spec(
     _put(spec, "serviceGateways", _service_gateways(labels))
     _put(spec, "strictSecurityGroupRules", labels.strict_sg_rules)
     spec["certificate"] = _certificate(labels, now, notes)
+    _put(spec, "addons", _addons(record, notes))
+    _put(spec, "etcdEncryption", _etcd_encryption(labels))
+    _control_plane_log(labels, notes)
     group = record.default_worker
     if group is None:
         notes.append(

@@ -19,10 +19,10 @@ from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.importer.inventory import ClusterRecord
 from nks_operator.nks.models import Cluster, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
-from nks_operator.reconcile import observed, validation
-from nks_operator.reconcile.day2 import Plan, plan_cluster, plan_worker
+from nks_operator.reconcile import addons, observed, validation
+from nks_operator.reconcile.day2 import Plan, plan_cluster, plan_worker, then
 from nks_operator.reconcile.nodes import Nodes
-from nks_operator.reconcile.phase import is_in_progress
+from nks_operator.reconcile.phase import is_in_progress, is_stable
 
 Answer = TypeVar("Answer", Cluster, NodeGroup)
 
@@ -64,10 +64,33 @@ def cluster_findings(
     drift = observed.cluster_drift(
         spec, spec.cluster_name or name, cluster, groups.get(DEFAULT_WORKER)
     )
+    drift += observed.etcd_encryption_drift(spec, cluster)
     findings.problems += [item.message for item in drift]
     acl = record.ip_acl if spec.api_endpoint.ip_access_control is not None else None
-    findings.add_plan(plan_cluster(spec, cluster, groups, supported, ip_acl=acl, now=now))
+    plan = plan_cluster(spec, cluster, groups, supported, ip_acl=acl, now=now)
+    findings.add_plan(then(plan, lambda: _addon_plan(spec, record, cluster)))
     return findings
+
+
+def _addon_plan(spec: NKSClusterSpec, record: ClusterRecord, cluster: Cluster) -> Plan:
+    """The add-on plan on the add-ons NKS lists. The import reads no catalogue: an entry
+    NKS runs as listed needs none, and one that would be installed or updated (which the
+    plan cannot build without it) is reported as the write it would be."""
+    if record.addons is None:
+        return Plan()
+    installed = {addon.name or addon.uuid: addon for addon in record.addons}
+    empty = addons.Catalogue(())
+    rows, _ = addons.statuses(record.addons, spec, (), empty, 1)
+    view = addons.AddonView(empty, installed, rows)
+    plan = addons.plan_addons(
+        spec, view, kubernetes_version=cluster.kubernetes_version, generation=1
+    )
+    for entry in spec.addons:
+        current = installed.get(entry.name)
+        stable = current is None or is_stable(current.status)
+        if plan.action is None and stable and addons.needs_change(entry, current):
+            plan.action = addons.send_action(entry, current)
+    return plan
 
 
 def nodegroup_findings(

@@ -82,6 +82,7 @@ def review_cluster(
         sorted(i.lower() for i in new.network.external_subnet_ids),
     )
     _compare(changes, "spec.apiEndpoint.publicIP", old.public_endpoint, new.public_endpoint)
+    _compare_field(changes, "spec", old, new, "etcd_encryption")
     _compare_worker(changes, "spec.defaultWorker", old.default_worker, new.default_worker)
     return problems + _except_drifted(changes, status)
 

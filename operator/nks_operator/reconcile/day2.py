@@ -104,6 +104,16 @@ class Plan:
         )
 
 
+def then(plan: Plan, later: Callable[[], Plan]) -> Plan:
+    """`plan`, or - when it sends nothing and NKS runs nothing - `later`'s operation: the
+    cluster settings planned after every other cluster operation (control-plane logs,
+    add-ons). What either reports (blocked, waiting) is kept."""
+    if plan.action is not None or (plan.waiting is not None and plan.waiting.nks_busy):
+        return plan
+    after = later()
+    return Plan(after.action, [*plan.blocked, *after.blocked], plan.waiting or after.waiting)
+
+
 # -- versions -------------------------------------------------------------------------
 
 

@@ -6,10 +6,11 @@ out of status and never counts as drift.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from nks_operator.api.cluster import NKSClusterSpec
+from nks_operator.api.cluster import ClusterHealth, NKSClusterSpec, NodeGroupHealth
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.worker import WorkerSpec
 from nks_operator.nks.models import Cluster, NodeGroup
@@ -35,6 +36,53 @@ def cluster_status_fields(cluster: Cluster, default_worker: NodeGroup | None) ->
         "certificate_expiry": labels.certificate_expiry,
         "cni": labels.cni_driver,
     }
+
+
+def cluster_health_fields(cluster: Cluster) -> dict[str, Any]:
+    """`health`, `upgradableVersions` and `platformVersion` (python names of
+    NKSClusterStatus) from a cluster GET; what NKS does not show is left out (None)."""
+    return {
+        "health": cluster_health(cluster),
+        "upgradable_versions": cluster.upgradable_versions,
+        "platform_version": cluster.platform_version,
+    }
+
+
+def cluster_health(cluster: Cluster) -> ClusterHealth | None:
+    """The current edition's `health_status` (FRESH / STALE / ROTTEN) and its structured
+    reason, per worker group; None when NKS shows neither."""
+    fresh = cluster.health
+    reason = cluster.health_reason
+    if fresh is None and reason is None:
+        return None
+    health = ClusterHealth(freshness=None if fresh is None else fresh.value)
+    if reason is None:
+        return health
+    groups = sorted(set(reason.group_node_status) | set(reason.group_nodes))
+    health.refreshed_at = _rfc3339(reason.timestamp)
+    health.api, health.api_status, health.node_status = (
+        reason.api,
+        reason.api_status,
+        reason.node_status,
+    )
+    health.node_groups = [
+        NodeGroupHealth(
+            name=name,
+            node_status=reason.group_node_status.get(name),
+            ready_nodes=counts.ready if (counts := reason.group_nodes.get(name)) else None,
+            not_ready_nodes=counts.not_ready if counts else None,
+        )
+        for name in groups
+    ] or None
+    return health
+
+
+def _rfc3339(moment: datetime.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # Live sends no offset: UTC
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def nodegroup_status_fields(cluster_id: str, group: NodeGroup) -> dict[str, Any]:
@@ -139,6 +187,22 @@ def cluster_drift(
     )
     if default_worker is not None:
         _worker_drift(problems, "spec.defaultWorker", spec.default_worker, default_worker)
+    return problems
+
+
+def etcd_encryption_drift(spec: NKSClusterSpec, cluster: Cluster) -> list[Drift]:
+    """The SKM key etcd is encrypted with (`labels.skm`) is set at create only: drift when
+    NKS shows another key than the spec's. No key in the spec, or none shown (older
+    clusters, an answer without the label), is nothing to compare."""
+    problems: list[Drift] = []
+    shown = cluster.labels.skm
+    desired = spec.etcd_encryption
+    _drift(
+        problems,
+        "spec.etcdEncryption.keyID",
+        None if desired is None else desired.key_id,
+        None if shown is None else shown.key_id,
+    )
     return problems
 
 

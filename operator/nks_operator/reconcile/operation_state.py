@@ -52,8 +52,10 @@ class Following:
 
 
 def _same_resource(last: LastOperation, task: TaskEvent) -> bool:
-    """Several node groups may run the same kind of task: match the target too."""
-    if last.target is None:
+    """Several node groups may run the same kind of task: match the target too. A target
+    naming a part of the cluster (`addon/<name>`; node group names hold no `/`) is
+    recorded as a cluster task."""
+    if last.target is None or "/" in last.target:
         return task.resource_type in (None, "cluster")
     return task.resource_name is None or task.resource_name == last.target
 

@@ -3,11 +3,12 @@
 NKS wants label values as strings ("True"/"False", numbers as text), lists joined by
 colons, arrays only for extra_security_groups / extra_volumes, and the user script
 base64-encoded (docs/nks-api-notes.md, "Requests" and "User script"). `addons` and
-`api_ep_ipacl` are newer than the guide and sent only when the spec sets them ("Create").
-App keys of encrypted volumes come from Secrets and are passed in already resolved.
-The current edition's group settings (node labels, metric autoscaler, floating IP
-auto-bind) go with the create as labels, objects as JSON text, and the same values make
-the bodies of their own calls ("The current edition").
+`api_ep_ipacl` are newer than the guide and sent only when the spec sets them ("Create");
+so are the current edition's `control_plane_log` and `skm` labels. The current edition's
+group settings (node labels, metric autoscaler, floating IP auto-bind) go with the create
+as labels, objects as JSON text, and the same values make the bodies of their own calls
+("The current edition"). App keys (encrypted volumes, Log & Crash Search) come from
+Secrets and are passed in already resolved.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
-from nks_operator.api.cluster import IPAccessControl, NKSClusterSpec
+from nks_operator.api.cluster import ControlPlaneLog, IPAccessControl, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.worker import (
     Autoscaler,
@@ -165,6 +166,45 @@ def secret_refs(worker: WorkerSpec) -> list[SecretKeyReference]:
     return [ref for ref in refs if ref is not None]
 
 
+def control_plane_log_secret(log: ControlPlaneLog | None) -> SecretKeyReference | None:
+    """The Secret key holding the Log & Crash Search app key, when the spec ships there."""
+    if log is None or not log.enabled or log.destination != "lncs" or log.lncs is None:
+        return None
+    return log.lncs.app_key_secret_ref
+
+
+def cluster_secret_refs(spec: NKSClusterSpec) -> list[SecretKeyReference]:
+    """Secrets a cluster create needs resolved (the default worker's, the log app key)."""
+    log_key = control_plane_log_secret(spec.control_plane_log)
+    return secret_refs(spec.default_worker) + ([log_key] if log_key is not None else [])
+
+
+def control_plane_log_settings(log: ControlPlaneLog, app_key: str | None) -> dict[str, Any]:
+    """The `control_plane_log` object of "Store Logs of Kubernetes Control Plane
+    Components" (fields in the client model's order), with the app key resolved."""
+    if not log.enabled:
+        return {"enable": False}
+    settings: dict[str, Any] = {
+        "enable": True,
+        "type": log.destination,
+        "sgw": log.service_gateway_id,
+    }
+    if log.upload_interval_minutes is not None:
+        settings["upload_interval"] = log.upload_interval_minutes
+    if log.destination == "lncs":
+        settings["lncs_appkey"] = app_key
+    elif log.obs is not None:
+        settings["obs_api_url"] = log.obs.api_url
+        if log.obs.store_as is not None:
+            settings["obs_store_as"] = log.obs.store_as
+    return settings
+
+
+def _json_text(value: Any) -> str:
+    """An object as the JSON text NKS takes in a label (as the client writes it)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def ip_acl_body(acl: IPAccessControl) -> dict[str, Any]:
     """The body of "Enforce IP Access Control" (also `api_ep_ipacl` of a create)."""
     if not acl.enabled:
@@ -209,6 +249,12 @@ def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) 
             labels["ncr_sgw"] = spec.service_gateways.ncr
         if spec.service_gateways.obs is not None:
             labels["obs_sgw"] = spec.service_gateways.obs
+    log = spec.control_plane_log
+    if log is not None and log.enabled:  # off is NKS's default: nothing to send
+        app_key = _secret(control_plane_log_secret(log), secrets)
+        labels["control_plane_log"] = _json_text(control_plane_log_settings(log, app_key))
+    if spec.etcd_encryption is not None:
+        labels["skm"] = _json_text({"key_id": spec.etcd_encryption.key_id})
     body: dict[str, Any] = {
         "name": name,
         "cluster_template_id": "iaas_console",

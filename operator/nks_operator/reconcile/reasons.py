@@ -69,6 +69,11 @@ class Reason(StrEnum):
     CNI_CHANGE_BLOCKED = "CNIChangeBlocked"
     USER_SCRIPT_NOT_APPLIED = "UserScriptNotApplied"
     SETTING_NOT_APPLIED = "SettingNotApplied"
+    # An add-on change cannot be sent as specified (an option NKS does not let change, NKS
+    # refuses to list the cluster's add-ons).
+    ADDON_BLOCKED = "AddonBlocked"
+    # NKS reports an add-on *_FAILED: not applied again until the spec changes.
+    ADDON_FAILED = "AddonFailed"
     ARGOCD_REGISTRATION_FAILED = "ArgoCDRegistrationFailed"
 
     # -- Progressing -------------------------------------------------------------------
@@ -85,6 +90,8 @@ class Reason(StrEnum):
     KUBECONFIG_WRITTEN = "KubeconfigWritten"
     KUBECONFIG_REFRESHED = "KubeconfigRefreshed"
     ARGOCD_REGISTERED = "ArgoCDRegistered"
+    # An add-on removed from spec.addons is of a type NKS does not let remove: it stays.
+    ADDON_NOT_REMOVED = "AddonNotRemoved"
     RETAINED = "Retained"
     DELETED = "Deleted"
     DELETE_REQUESTED = "DeleteRequested"

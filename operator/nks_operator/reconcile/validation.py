@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 
 from nks_operator.api.base import NAME_PATTERN
-from nks_operator.api.cluster import NKSClusterSpec
+from nks_operator.api.cluster import ControlPlaneLog, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.worker import WorkerSpec
 from nks_operator.reconcile import versions
@@ -185,6 +185,29 @@ def floating_ip_subnet_problems(
     ]
 
 
+def control_plane_log_problems(log: ControlPlaneLog | None) -> list[str]:
+    """What NKS needs to ship the control plane's logs: a destination, its service
+    gateway, and the destination's own settings (only those)."""
+    if log is None or not log.enabled:
+        return []
+    field = "spec.controlPlaneLog"
+    problems = [
+        f"{field}.{name} is required when enabled is true"
+        for name, value in (
+            ("destination", log.destination),
+            ("serviceGatewayID", log.service_gateway_id),
+        )
+        if value is None
+    ]
+    wanted = log.destination
+    for name, value in (("lncs", log.lncs), ("obs", log.obs)):
+        if wanted == name and value is None:
+            problems.append(f"{field}.{name} is required with destination {name}")
+        elif wanted is not None and wanted != name and value is not None:
+            problems.append(f"{field}.{name} is set, but the destination is {wanted}")
+    return problems
+
+
 def cluster_problems(
     spec: NKSClusterSpec,
     metadata_name: str,
@@ -230,6 +253,7 @@ def cluster_problems(
     names = [addon.name for addon in spec.addons]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"spec.addons lists {name!r} more than once")
+    problems += control_plane_log_problems(spec.control_plane_log)
     problems += worker_problems("spec.defaultWorker", spec.default_worker)
     problems += floating_ip_subnet_problems(
         "spec.defaultWorker", spec.default_worker, spec.network.subnet_id
