@@ -14,6 +14,7 @@ from tests.e2e.helpers import (
     Sim,
     apply,
     cluster_manifest,
+    condition,
     credentials_secret,
     events,
     example,
@@ -162,8 +163,18 @@ def test_nodes_are_stopped_in_the_right_cluster_when_two_share_a_cidr(
         ]
 
     wait_for(lambda: stopped() == [target], 60, what="the right cluster's node stopped")
-    obj = wait_condition(kube_api, "nksnodegroups", ns, "right-pool", "Synced", "True", timeout=60)
-    assert obj["status"]["stoppedNodes"] == [target]
+
+    def reported() -> bool:
+        # Synced is already True before the patch: wait for the status that shows the stop.
+        obj = get(kube_api, "nksnodegroups", ns, "right-pool") or {}
+        synced = condition(obj, "Synced") or {}
+        return obj.get("status", {}).get("stoppedNodes") == [target] and (
+            synced.get("status") == "True"
+        )
+
+    wait_for(reported, 60, what="status.stoppedNodes shows the stopped node, Synced=True")
+    left_obj = get(kube_api, "nksnodegroups", ns, "left-pool") or {}
+    assert not left_obj.get("status", {}).get("stoppedNodes")
 
 
 EXTERNAL = {
