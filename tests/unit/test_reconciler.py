@@ -854,7 +854,8 @@ async def test_refused_operation_is_not_retried_until_the_spec_changes() -> None
     h.nks.send_error = errors.InvalidRequestError("quota exceeded", status_code=400)
     result = await h.run()
     assert h.condition("Synced")["reason"] == "OperationRefused"
-    assert result.error is None
+    # A person must act: a terminal error (counted), retried only on the slow timer.
+    assert result.error == "terminal" and result.requeue_after == 60
     await h.run()
     assert sum(c.startswith("resize") for c in h.calls.log) == 1
     assert h.condition("Synced")["reason"] == "OperationFailed"
