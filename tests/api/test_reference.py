@@ -76,5 +76,5 @@ def test_field_docs_follow_declaration_order() -> None:
 def test_kind_header_lists_names_and_columns() -> None:
     text = render_reference()
     assert "short `nksc`" in text and "short `nksng`" in text
-    assert "`kubectl get nksc` shows: Phase, Version, Nodes, Ready, Age" in text
+    assert "`kubectl get nksc` shows: Phase, Version, Nodes, Ready, Synced, Age" in text
     assert f"`crds/{CLUSTER.crd_name}.yaml`" in text

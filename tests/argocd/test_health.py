@@ -33,7 +33,7 @@ from nks_operator.api import (
 from nks_operator.api.resources import GROUP
 from nks_operator.api.status import Phase
 from nks_operator.control.passes import PAUSED_ANNOTATION, is_paused
-from nks_operator.reconcile.reasons import NEEDS_ATTENTION
+from nks_operator.reconcile.reasons import CANNOT_PROCEED, NEEDS_ATTENTION, Reason
 from tests.argocd.argo_lua import (
     ARGO_GLOBALS,
     PACKAGE_FIELDS,
@@ -527,3 +527,44 @@ def test_docs_embed_the_current_health_checks() -> None:
 
 if __name__ == "__main__":
     print(render_argocd_cm(), end="")
+
+
+def _blocked_reasons(kind: str) -> set[str]:
+    text = script_path(kind).read_text()
+    block = re.search(r"local blocked_reasons = \{(.*?)\n\}", text, re.S)
+    assert block, "health.lua lost its blocked_reasons table"
+    return set(re.findall(r"^\s*(\w+) = true,", block.group(1), re.M))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_blocked_reasons_are_exactly_the_operators(kind: str) -> None:
+    assert _blocked_reasons(kind) == {str(reason) for reason in CANNOT_PROCEED}
+
+
+def _running_with(kind: str, synced: str, progressing: tuple[str, str]) -> dict[str, Any]:
+    return _combination(
+        kind,
+        "Ready",
+        None,
+        {
+            "Ready": ("True", "ClusterReady" if kind == "NKSCluster" else "NodeGroupReady"),
+            "Synced": ("False", synced),
+            "Progressing": progressing,
+        },
+        2,
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("reason", sorted(Reason), ids=str)
+def test_every_reason_on_a_running_resource(kind: str, reason: Reason) -> None:
+    """A Ready resource whose Synced (or Progressing) is False for `reason`: Degraded when a
+    person must act, else still Healthy (a transient problem is shown, not judged)."""
+    person = reason in NEEDS_ATTENTION or reason in CANNOT_PROCEED
+    verdict = run_health(kind, _running_with(kind, str(reason), ("False", "Idle")))
+    assert verdict["status"] == ("Degraded" if person else "Healthy"), verdict
+    if person:
+        assert str(reason) in verdict["message"]
+    on_progress = run_health(kind, _running_with(kind, "Observed", ("False", str(reason))))
+    expected = "Degraded" if reason in CANNOT_PROCEED else "Healthy"
+    assert on_progress["status"] == expected, on_progress

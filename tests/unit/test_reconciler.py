@@ -50,6 +50,7 @@ CREDENTIALS_FINALIZER = "nks.nhncloud.com/credentials-in-use"
 class FakeSpec(BaseModel):
     name: str | None = None
     adopt: str | None = None
+    adoption: str | None = None
     nodes: int = Field(default=1, ge=1)
     deletion_policy: str = "Delete"
 
@@ -854,7 +855,8 @@ async def test_refused_operation_is_not_retried_until_the_spec_changes() -> None
     h.nks.send_error = errors.InvalidRequestError("quota exceeded", status_code=400)
     result = await h.run()
     assert h.condition("Synced")["reason"] == "OperationRefused"
-    assert result.error is None
+    # A person must act: a terminal error (counted), retried only on the slow timer.
+    assert result.error == "terminal" and result.requeue_after == 60
     await h.run()
     assert sum(c.startswith("resize") for c in h.calls.log) == 1
     assert h.condition("Synced")["reason"] == "OperationFailed"
@@ -1120,3 +1122,32 @@ async def test_the_slot_is_given_back_however_the_pass_ends(ending: str) -> None
         h.body["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     await h.run()
     assert h.account.taken == 0
+
+
+async def test_adoption_by_name_takes_over_an_existing_cluster_of_that_name() -> None:
+    """A manifest applied again on a new management cluster: no create, the cluster kept."""
+    h = Harness().spec(adoption="ByName")
+    h.adapter.existing_ids = [ID]
+    await h.run()
+    assert "create demo" not in h.calls.log
+    assert h.status["nksID"] == ID
+    assert h.condition("Synced")["reason"] == "Adopted"
+    assert any(p.endswith(f"cluster.{ID}") for p in h.server.store.objects)
+
+
+async def test_adoption_by_name_never_takes_another_resources_cluster() -> None:
+    h = Harness().spec(adoption="ByName")
+    h.adapter.existing_ids = [ID]
+    other_owner_record(h)
+    await h.run()
+    assert "nksID" not in h.status and "create demo" not in h.calls.log
+    assert h.condition("Ready")["reason"] == "ManagedByAnotherResource"
+
+
+async def test_adoption_by_name_with_several_of_that_name_adopts_none() -> None:
+    h = Harness().spec(adoption="ByName")
+    h.adapter.existing_ids = [ID, "c0ffee00-0000-4000-8000-000000000002"]
+    await h.run()
+    assert "nksID" not in h.status and "create demo" not in h.calls.log
+    assert h.condition("Ready")["reason"] == "ClusterNameInUse"
+    assert "2 clusters named" in h.condition("Ready")["message"]

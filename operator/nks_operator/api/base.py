@@ -37,6 +37,8 @@ UUIDString = Annotated[
     WithJsonSchema({"type": "string", "pattern": UUID_PATTERN, "minLength": 36, "maxLength": 36}),
 ]
 DeletionPolicy = Literal["Delete", "Retain"]
+# ByName: an NKS resource already named as this one's NKS name is adopted, not refused.
+AdoptionPolicy = Literal["ByName"]
 
 # Kubernetes label syntax (k8s.io/apimachinery/pkg/util/validation: IsQualifiedName,
 # IsValidLabelValue). A key is an optional DNS subdomain prefix (<= 253) and "/", then a

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from nks_operator.api.base import (
     K8S_NAME_PATTERN,
     LABEL_NAME_RULE,
+    AdoptionPolicy,
     CRDModel,
     DeletionPolicy,
     KubernetesVersion,
@@ -288,6 +289,11 @@ class NKSClusterSpec(CRDModel):
     """Delete: deleting this resource deletes the NKS cluster. Retain: leave it in NKS."""
     cluster_id: Annotated[UUIDString | None, Field(alias="clusterID")] = None
     """Adopt this existing NKS cluster (UUID) instead of creating one."""
+    adoption: AdoptionPolicy | None = None
+    """ByName: when NKS already has a cluster of this resource's NKS name (the manifests
+    applied again on a new management cluster, a restore without status), manage that one
+    instead of reporting ClusterNameInUse - as if its UUID were in clusterID. Unset: only
+    clusterID adopts. A cluster another resource manages is never adopted."""
     argocd: ArgoCDRegistration | None = None
     """Opt-in registration of the cluster in Argo CD, kept current after certificate
     renewals and removed when the cluster is deleted."""

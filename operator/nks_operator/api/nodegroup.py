@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from nks_operator.api.base import (
+    AdoptionPolicy,
     CRDModel,
     DeletionPolicy,
     KubernetesVersion,
@@ -36,6 +37,9 @@ class NKSNodeGroupSpec(WorkerSpec):
     """Delete: deleting this resource deletes the node group in NKS. Retain: leave it."""
     node_group_id: Annotated[UUIDString | None, Field(alias="nodeGroupID")] = None
     """Adopt this existing node group (UUID) instead of creating one."""
+    adoption: AdoptionPolicy | None = None
+    """ByName: when the cluster already has a node group of this resource's NKS name,
+    manage it instead of reporting NodeGroupNameInUse. Unset: only nodeGroupID adopts."""
 
 
 class NKSNodeGroupStatus(ResourceStatus):

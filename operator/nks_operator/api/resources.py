@@ -46,6 +46,16 @@ class Resource:
 _READY = PrinterColumn(
     "Ready", "string", '.status.conditions[?(@.type=="Ready")].status', "Ready condition"
 )
+_SYNCED = PrinterColumn(
+    "Synced", "string", '.status.conditions[?(@.type=="Synced")].status', "Synced condition"
+)
+_SYNC_REASON = PrinterColumn(
+    "Reason",
+    "string",
+    '.status.conditions[?(@.type=="Synced")].reason',
+    "Why Synced is what it is (e.g. OperationRefused)",
+    1,
+)
 _AGE = PrinterColumn("Age", "date", ".metadata.creationTimestamp", "Age")
 
 CLUSTER = Resource(
@@ -61,6 +71,8 @@ CLUSTER = Resource(
         PrinterColumn("Version", "string", ".status.kubernetesVersion", "Kubernetes version"),
         PrinterColumn("Nodes", "integer", ".status.nodeCount", "Default worker nodes"),
         _READY,
+        _SYNCED,
+        _SYNC_REASON,
         PrinterColumn("ClusterID", "string", ".status.clusterID", "NKS cluster UUID", 1),
         PrinterColumn("Endpoint", "string", ".status.apiAddress", "Kubernetes API", 1),
         _AGE,
@@ -81,6 +93,8 @@ NODEGROUP = Resource(
         PrinterColumn("Version", "string", ".status.kubernetesVersion", "Kubernetes version"),
         PrinterColumn("Nodes", "integer", ".status.nodeCount", "Nodes"),
         _READY,
+        _SYNCED,
+        _SYNC_REASON,
         PrinterColumn("NodeGroupID", "string", ".status.nodeGroupID", "NKS node group UUID", 1),
         _AGE,
     ),

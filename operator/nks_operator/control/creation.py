@@ -56,8 +56,14 @@ class Creation(Steps):
                 existing = await adapter.existing(p, account, location, name)
             except errors.NKSError as error:
                 raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
+            if len(existing) == 1 and p.spec.adoption == "ByName":
+                # A re-applied manifest (a move, a restore without status): take it over,
+                # unless another resource manages it (its ownership record says).
+                return await self.adopted(
+                    p, account, location, existing[0], "adopted by name (spec.adoption ByName)"
+                )
             if existing:
-                raise p.stop(adapter.name_in_use, self._in_use_message(p, name))
+                raise p.stop(adapter.name_in_use, self._in_use_message(p, name, len(existing)))
         blocker = adapter.create_blocker(p, location, snapshot)
         if blocker is not None:
             # A sibling's claim ends without any change NKS shows: look again soon.
@@ -131,11 +137,16 @@ class Creation(Steps):
         )
 
     @staticmethod
-    def _in_use_message(p: Pass, name: str) -> str:
+    def _in_use_message(p: Pass, name: str, count: int) -> str:
         # No id: the resource of that name may be another team's.
+        if count > 1:
+            return (
+                f"NKS has {count} {p.adapter.ready_noun}s named {name!r}: none is adopted by "
+                f"name; set spec.{p.adapter.adoption_field} to the UUID of the one to adopt"
+            )
         return (
             f"NKS already has a {p.adapter.ready_noun} named {name!r}; choose another name, "
-            f"or set spec.{p.adapter.adoption_field} to its UUID to adopt it"
+            f"or adopt it: spec.adoption ByName, or spec.{p.adapter.adoption_field} its UUID"
         )
 
     async def adopted(

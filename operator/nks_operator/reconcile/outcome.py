@@ -16,7 +16,12 @@ from nks_operator.api.status import Phase
 from nks_operator.reconcile import phase as nks_phase
 from nks_operator.reconcile.conditions import PROGRESSING, READY, SYNCED, ConditionUpdate
 from nks_operator.reconcile.day2 import PlanState
-from nks_operator.reconcile.reasons import CREDENTIALS_PROBLEMS, NEEDS_ATTENTION, Reason
+from nks_operator.reconcile.reasons import (
+    CANNOT_PROCEED,
+    CREDENTIALS_PROBLEMS,
+    NEEDS_ATTENTION,
+    Reason,
+)
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -304,10 +309,15 @@ def outcome(a: Assessment, timing: Timing) -> Outcome:
     next_pass = min([timing.slow_seconds, *due])
     if stage == Stage.DELETING:
         next_pass = min(next_pass, timing.fast_seconds)
+    error: Literal["transient", "terminal"] | None = None
+    if transient is not None:
+        error = "transient"
+    elif any(c.status == "False" and c.reason in CANNOT_PROCEED for c in conditions):
+        error = "terminal"  # it runs, but a change cannot go on without a person
     return Outcome(
         phase=phase,
         conditions=tuple(conditions),
         requeue_after=next_pass,
-        error="transient" if transient is not None else None,
+        error=error,
         warnings=tuple(warnings),
     )

@@ -137,3 +137,29 @@ CREDENTIALS_PROBLEMS: frozenset[Reason] = frozenset(
         Reason.ENDPOINT_NOT_ALLOWED,
     }
 )
+
+
+# On Synced or Progressing: the resource runs, but a change cannot go on without a person -
+# NKS refused or failed it, it cannot be sent as specified, or it passed its deadline. Argo
+# CD calls these Degraded too, `kubectl get` shows them (SYNCED), and they count as
+# terminal reconcile errors. Waiting (Waiting, OperationInProgress, NodeStateUnknown: a
+# node between states) is not among them.
+CANNOT_PROCEED: frozenset[Reason] = frozenset(
+    {
+        Reason.OPERATION_REFUSED,
+        Reason.OPERATION_FAILED,
+        Reason.OPERATION_TIMED_OUT,
+        Reason.UPGRADE_BLOCKED,
+        Reason.NO_UPGRADE_PATH,
+        Reason.STOP_NODES_BLOCKED,
+        Reason.AUTOSCALER_BLOCKED,
+        Reason.UNKNOWN_NODES,
+        Reason.SERVICE_GATEWAY_BLOCKED,
+        Reason.CNI_CHANGE_BLOCKED,
+        Reason.USER_SCRIPT_NOT_APPLIED,
+        Reason.SETTING_NOT_APPLIED,
+        Reason.ADDON_BLOCKED,
+        Reason.ADDON_FAILED,
+        Reason.ARGOCD_REGISTRATION_FAILED,
+    }
+)

@@ -123,6 +123,38 @@ if synced ~= nil and synced.status == "False" and degraded_reasons[synced.reason
   return hs
 end
 
+-- The resource runs, but a change cannot go on without a person: NKS refused or failed
+-- it, it cannot be sent as specified, or it passed its deadline.
+local blocked_reasons = {
+  OperationRefused = true,
+  OperationFailed = true,
+  OperationTimedOut = true,
+  UpgradeBlocked = true,
+  NoUpgradePath = true,
+  StopNodesBlocked = true,
+  AutoscalerBlocked = true,
+  UnknownNodes = true,
+  ServiceGatewayBlocked = true,
+  CNIChangeBlocked = true,
+  UserScriptNotApplied = true,
+  SettingNotApplied = true,
+  AddonBlocked = true,
+  AddonFailed = true,
+  ArgoCDRegistrationFailed = true,
+}
+local function blocked(condition)
+  return condition ~= nil and condition.status == "False" and blocked_reasons[condition.reason]
+end
+if blocked(synced) or blocked(progressing) then
+  hs.status = "Degraded"
+  if blocked(synced) then
+    hs.message = describe(synced)
+  else
+    hs.message = describe(progressing)
+  end
+  return hs
+end
+
 local phase = status.phase
 if phase == "Failed" then
   hs.status = "Degraded"
