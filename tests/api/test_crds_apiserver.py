@@ -299,7 +299,15 @@ def status_of(resource: Resource) -> dict[str, Any]:
                 "message": "NKS reports CREATE_COMPLETE",
                 "last_transition_time": "2026-01-01T00:00:00Z",
                 "observed_generation": 1,
-            }
+            },
+            {
+                "type": "Synced",
+                "status": "False",
+                "reason": "OperationRefused",
+                "message": "NKS refused the change",
+                "last_transition_time": "2026-01-01T00:00:00Z",
+                "observed_generation": 1,
+            },
         ],
     }
     if resource is CLUSTER:
@@ -341,18 +349,28 @@ def test_status_round_trip_and_printer_columns(
         )
 
     table = kubectl("get", "-n", namespace, "nksc", "demo").stdout.splitlines()
-    assert table[0].split() == ["NAME", "PHASE", "VERSION", "NODES", "READY", "AGE"]
-    assert table[1].split()[:5] == ["demo", "Ready", "v1.29.3", "3", "True"]
+    assert table[0].split() == ["NAME", "PHASE", "VERSION", "NODES", "READY", "SYNCED", "AGE"]
+    assert table[1].split()[:6] == ["demo", "Ready", "v1.29.3", "3", "True", "False"]
     wide = kubectl("get", "-n", namespace, "nksc", "demo", "-o", "wide").stdout.splitlines()
-    assert wide[0].split()[5:7] == ["CLUSTERID", "ENDPOINT"]
-    assert wide[1].split()[5:7] == [
+    assert wide[0].split()[6:9] == ["REASON", "CLUSTERID", "ENDPOINT"]
+    assert wide[1].split()[6:9] == [
+        "OperationRefused",
         "11111111-2222-3333-4444-555555555555",
         "https://203.0.113.10:6443",
     ]
 
     groups = kubectl("get", "-n", namespace, "nksng", "demo-pool").stdout.splitlines()
-    assert groups[0].split() == ["NAME", "CLUSTER", "PHASE", "VERSION", "NODES", "READY", "AGE"]
-    assert groups[1].split()[:6] == ["demo-pool", "demo", "Ready", "v1.29.3", "3", "True"]
+    assert groups[0].split() == [
+        "NAME",
+        "CLUSTER",
+        "PHASE",
+        "VERSION",
+        "NODES",
+        "READY",
+        "SYNCED",
+        "AGE",
+    ]
+    assert groups[1].split()[:7] == ["demo-pool", "demo", "Ready", "v1.29.3", "3", "True", "False"]
 
     # The category lists both kinds.
     everything = kubectl("get", "-n", namespace, "nks", "-o", "name").stdout.split()
