@@ -72,8 +72,8 @@ async def test_minimal_cluster_create_ready_delete(
 
     # Printer columns.
     table = kubectl("get", "nksc", "-n", ns).stdout.splitlines()
-    assert table[0].split() == ["NAME", "PHASE", "VERSION", "NODES", "READY", "AGE"]
-    assert table[1].split()[:5] == ["demo", "Ready", "v1.29.3", "1", "True"]
+    assert table[0].split() == ["NAME", "PHASE", "VERSION", "NODES", "READY", "SYNCED", "AGE"]
+    assert table[1].split()[:6] == ["demo", "Ready", "v1.29.3", "1", "True", "True"]
 
     # The kubeconfig Secret, in Cluster API's convention, holds NKS's kubeconfig.
     secret = client.CoreV1Api(kube_api).read_namespaced_secret("demo-kubeconfig", ns)
