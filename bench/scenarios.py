@@ -47,6 +47,7 @@ from bench.kube import (
     request_delta,
     request_table,
 )
+from bench.per_resource import POLLING_MODE
 from bench.procs import OperatorProcess, ProcStats
 from bench.simclient import CallCollector, SimAdmin
 from bench.stats import summary
@@ -391,7 +392,7 @@ SETTING_KEYS = (
     "NKS_FAST_POLL_SECONDS",
     "NKS_SLOW_POLL_SECONDS",
     "NKS_ERROR_BACKOFF_SECONDS",
-    "NKS_POLLING_MODE",
+    POLLING_MODE,
 )
 
 
@@ -433,7 +434,7 @@ def _steady_once(env: Env, args: Any, mode: str) -> dict[str, Any]:
     settings = {
         **_fast_settings(args),
         "NKS_SLOW_POLL_SECONDS": str(args.steady_slow_poll),
-        "NKS_POLLING_MODE": mode,
+        POLLING_MODE: mode,
     }
     label = "steady-list" if mode == "list" else "steady-per-resource"
     spec = WorkloadSpec(
