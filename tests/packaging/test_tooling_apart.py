@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -128,13 +129,17 @@ def test_the_tools_wheel_holds_the_tools_only(tmp_path: Path) -> None:
     # Built as the Dockerfile builds the product's (an isolated build environment).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env |= {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    # From a copy: setuptools leaves build/ and *.egg-info next to the sources it builds.
+    source = tmp_path / "devtools"
+    shutil.copytree(ROOT / "devtools", source, ignore=shutil.ignore_patterns("__pycache__"))
+    wheels = tmp_path / "wheels"
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(tmp_path),
-         str(ROOT / "devtools")],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels),
+         str(source)],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
     assert built.returncode == 0, built.stdout + built.stderr
-    (wheel,) = tmp_path.glob("nks_operator_devtools-*.whl")
+    (wheel,) = wheels.glob("nks_operator_devtools-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names}
     assert tops == {"nks_devtools", wheel.name.removesuffix("-py3-none-any.whl") + ".dist-info"}
