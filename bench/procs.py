@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.per_resource import PER_RESOURCE, POLLING_MODE
+from bench import launch
 from nks_devtools.localkube import _with_parent_death_signal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,8 +180,8 @@ class SimulatorProcess(ManagedProcess):
 
 
 class OperatorProcess(ManagedProcess):
-    """`nks-operator run --namespace NS` with the benchmark's NKS_* settings (and, with
-    BENCH_POLLING_MODE=per-resource, the benchmark's per-resource polling baseline)."""
+    """`nks-operator run --namespace NS` with the benchmark's NKS_* settings, through
+    bench/launch.py when they ask for one of its instruments (BENCH_*)."""
 
     name = "operator"
 
@@ -206,11 +206,10 @@ class OperatorProcess(ManagedProcess):
         env = {**os.environ, **self.settings, "KUBECONFIG": str(self.kubeconfig)}
         for key in ("NKS_TENANT_ID", "NKS_USERNAME", "NKS_PASSWORD", "NKS_METRICS_PORT"):
             env.pop(key, None)
-        per_resource = self.settings.get(POLLING_MODE) == PER_RESOURCE
         args = [
             sys.executable,
             "-m",
-            "bench.per_resource" if per_resource else "nks_operator",
+            "bench.launch" if launch.needed(self.settings) else "nks_operator",
             "run",
             "--namespace",
             self.namespace,

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import tracing
 from bench.kube import (
     CLUSTERS,
     NODEGROUPS,
@@ -47,7 +48,7 @@ from bench.kube import (
     request_delta,
     request_table,
 )
-from bench.per_resource import POLLING_MODE
+from bench.launch import POLLING_MODE
 from bench.procs import OperatorProcess, ProcStats
 from bench.simclient import CallCollector, SimAdmin
 from bench.stats import summary
@@ -535,7 +536,7 @@ def run_memory(env: Env, args: Any) -> dict[str, Any]:
         args.memory_clusters,
         args.memory_nodegroups,
         args.scale_delay,
-        {**_fast_settings(args), "NKS_TRACEMALLOC_FILE": str(dump)},
+        {**_fast_settings(args), tracing.ENV: str(dump)},
         args.scale_timeout,
         args.apply_workers,
     )

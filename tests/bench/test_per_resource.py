@@ -1,15 +1,13 @@
 """The benchmark's per-resource polling baseline (bench/per_resource.py): one GET per
-watched cluster per cycle and no list, in a process that is otherwise `nks-operator`."""
+watched cluster per cycle and no list."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pytest
 
 from bench import per_resource
-from nks_operator import cli
 from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
 from nks_operator.polling import accounts
@@ -58,9 +56,9 @@ async def test_each_watched_cluster_is_read_with_its_own_get() -> None:
     await poller.close()
 
 
-def test_the_launcher_is_the_product_cli_with_this_poller(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_install_makes_every_new_account_poll_per_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(accounts, "AccountPoller", accounts.AccountPoller)  # restored after
-    seen: list[Any] = []
-    monkeypatch.setattr(cli, "main", lambda: seen.append(accounts.AccountPoller) or 0)
-    assert per_resource.main() == 0
-    assert seen == [per_resource.PerResourcePoller]
+    per_resource.install()
+    assert accounts.AccountPoller is per_resource.PerResourcePoller  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ import nks_operator
 from nks_operator import cli
 with contextlib.suppress(SystemExit):
     cli.main(["run", "--help"])
-import kopf, nks_operator.handlers, nks_operator.diagnostics
+import kopf, nks_operator.handlers
 from nks_operator.handlers import admission, namespaces, shard
 for module in pkgutil.walk_packages(nks_operator.__path__, "nks_operator."):
     if not module.name.endswith("__main__"):  # `python -m nks_operator`: it would run

@@ -1,9 +1,10 @@
-"""Where the operator's memory goes: tracemalloc on demand, for the benchmark and for
-people sizing a deployment.
+"""Where the operator's memory goes: tracemalloc, for the benchmark's memory scenario.
 
-With `NKS_TRACEMALLOC_FILE=<path>` the operator traces its allocations from start-up and,
-on SIGUSR2, writes the live memory grouped by the package that allocated it (largest
-first) to that file as JSON. Tracing costs memory and CPU: never on in production.
+With `BENCH_TRACEMALLOC_FILE=<path>` the benchmark's operator (bench/operator.py) traces
+its allocations from start-up and, on SIGUSR2, writes the live memory grouped by the
+package that allocated it (largest first) to that file as JSON. Tracing costs memory and
+CPU: the product has no such switch. Standard library only: it starts before the imports
+it measures.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-ENV = "NKS_TRACEMALLOC_FILE"
+ENV = "BENCH_TRACEMALLOC_FILE"
 _PACKAGES = ("nks_operator", "kopf", "aiohttp", "httpx", "httpcore", "pydantic", "yaml")
 
 
@@ -42,7 +43,7 @@ def snapshot_by_package() -> dict[str, int]:
 
 
 def install() -> None:
-    """Trace allocations and dump them on SIGUSR2 when NKS_TRACEMALLOC_FILE is set."""
+    """Trace allocations and dump them on SIGUSR2 when BENCH_TRACEMALLOC_FILE is set."""
     target = os.environ.get(ENV)
     if not target:
         return
