@@ -29,6 +29,7 @@ from nks_operator.api.crd import custom_resource_definition
 from nks_operator.api.resources import CLUSTER, CRD_RESOURCES, GROUP, NODEGROUP, RESOURCES, VERSION
 from nks_operator.settings import OperatorSettings
 
+# The repository's examples/: the demo runs from a clone (devtools/ installed editable).
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEMO_TENANT = "demo-tenant"
 
@@ -268,6 +269,13 @@ def run(args: argparse.Namespace) -> int:
 
     import urllib3
 
+    if not EXAMPLES.is_dir():
+        print(
+            f"nks-operator demo: no examples at {EXAMPLES}: run it from a clone of the "
+            "repository, with the tools installed from it (pip install -e ./devtools)",
+            file=sys.stderr,
+        )
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # The local apiserver's kubeconfig skips TLS verification (loopback, throwaway certs).
     warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)

@@ -145,3 +145,15 @@ def test_the_tools_wheel_holds_the_tools_only(tmp_path: Path) -> None:
     assert tops == {"nks_devtools", wheel.name.removesuffix("-py3-none-any.whl") + ".dist-info"}
     for module in ("simulator/server.py", "localkube.py", "demo.py", "py.typed"):
         assert f"nks_devtools/{module}" in names, module
+
+
+def test_the_demo_outside_a_clone_says_where_it_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nks_devtools import demo
+
+    # As installed from a wheel: no examples/ next to the package.
+    monkeypatch.setattr(demo, "EXAMPLES", tmp_path / "examples")
+    assert demo.main(["--exit-when-ready"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("nks-operator demo: no examples at ") and "clone" in line
