@@ -21,7 +21,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from bench.procs import ROOT, BenchError
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 
 GROUP, VERSION = "nks.nhncloud.com", "v1alpha1"
 CLUSTERS, NODEGROUPS = "nksclusters", "nksnodegroups"

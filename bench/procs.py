@@ -14,7 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from nks_operator.localkube import _with_parent_death_signal
+from bench import launch
+from nks_devtools.localkube import _with_parent_death_signal
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -179,7 +180,8 @@ class SimulatorProcess(ManagedProcess):
 
 
 class OperatorProcess(ManagedProcess):
-    """`nks-operator run --namespace NS` with the benchmark's NKS_* settings."""
+    """`nks-operator run --namespace NS` with the benchmark's NKS_* settings, through
+    bench/launch.py when they ask for one of its instruments (BENCH_*)."""
 
     name = "operator"
 
@@ -207,7 +209,7 @@ class OperatorProcess(ManagedProcess):
         args = [
             sys.executable,
             "-m",
-            "nks_operator",
+            "bench.launch" if launch.needed(self.settings) else "nks_operator",
             "run",
             "--namespace",
             self.namespace,

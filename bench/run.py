@@ -7,7 +7,7 @@ simulator (`nks-operator simulator`, its own process) and, per scenario, the ope
   latency  N NKSClusters (+ M NKSNodeGroups) applied at once: apply -> first NKS call
            (create_cluster) and NKS complete -> Ready=True, p50/p95
   steady   N clusters at steady state: NKS calls per resync cycle, list polling vs
-           per-resource polling (NKS_POLLING_MODE=per-resource), and the ratio
+           per-resource polling (bench/per_resource.py), and the ratio
   scale    many clusters + node groups: time to converge, operator peak RSS and CPU,
            Kubernetes API calls, NKS calls and identity tokens
   memory   a smaller workload with tracemalloc on: live bytes by allocating package

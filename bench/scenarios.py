@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import tracing
 from bench.kube import (
     CLUSTERS,
     NODEGROUPS,
@@ -47,6 +48,7 @@ from bench.kube import (
     request_delta,
     request_table,
 )
+from bench.launch import POLLING_MODE
 from bench.procs import OperatorProcess, ProcStats
 from bench.simclient import CallCollector, SimAdmin
 from bench.stats import summary
@@ -391,7 +393,7 @@ SETTING_KEYS = (
     "NKS_FAST_POLL_SECONDS",
     "NKS_SLOW_POLL_SECONDS",
     "NKS_ERROR_BACKOFF_SECONDS",
-    "NKS_POLLING_MODE",
+    POLLING_MODE,
 )
 
 
@@ -433,7 +435,7 @@ def _steady_once(env: Env, args: Any, mode: str) -> dict[str, Any]:
     settings = {
         **_fast_settings(args),
         "NKS_SLOW_POLL_SECONDS": str(args.steady_slow_poll),
-        "NKS_POLLING_MODE": mode,
+        POLLING_MODE: mode,
     }
     label = "steady-list" if mode == "list" else "steady-per-resource"
     spec = WorkloadSpec(
@@ -534,7 +536,7 @@ def run_memory(env: Env, args: Any) -> dict[str, Any]:
         args.memory_clusters,
         args.memory_nodegroups,
         args.scale_delay,
-        {**_fast_settings(args), "NKS_TRACEMALLOC_FILE": str(dump)},
+        {**_fast_settings(args), tracing.ENV: str(dump)},
         args.scale_timeout,
         args.apply_workers,
     )

@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export NKS_KUBE_ASSETS="${KUBEBUILDER_ASSETS:-$(scripts/install-kube-binaries.sh)}"
-.venv/bin/ruff check operator tests
-.venv/bin/ruff format --check operator tests
+.venv/bin/ruff check operator devtools bench tests
+.venv/bin/ruff format --check operator devtools bench tests
 exec .venv/bin/pytest -q -p no:cacheprovider "$@"

@@ -208,9 +208,6 @@ def _tenancy_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nks_operator import diagnostics
-
-    diagnostics.install()  # before the imports it measures
     import kopf
 
     import nks_operator.handlers  # noqa: F401  (registers the handlers)

@@ -6,7 +6,7 @@ import fnmatch
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import pydantic
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
@@ -42,7 +42,6 @@ ENV_VARS: Mapping[str, str] = {
     "fast_poll_seconds": "NKS_FAST_POLL_SECONDS",
     "slow_poll_seconds": "NKS_SLOW_POLL_SECONDS",
     "error_backoff_seconds": "NKS_ERROR_BACKOFF_SECONDS",
-    "polling_mode": "NKS_POLLING_MODE",
     "metrics_port": "NKS_METRICS_PORT",
     "workers": "NKS_WORKERS",
     "create_timeout_seconds": "NKS_CREATE_TIMEOUT_SECONDS",
@@ -98,10 +97,6 @@ class OperatorSettings:
     supports_ttl_seconds: Seconds = 3600.0
     # A create whose response was lost is looked up by name; give NKS this much time.
     adoption_grace_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 30.0
-    # "list": one cluster list per (credentials, region) per cycle (the default).
-    # "per-resource": one GET per cluster per cycle, as ACK/Crossplane poll; for the
-    # benchmark's comparison only.
-    polling_mode: Literal["list", "per-resource"] = "list"
     # /metrics port; 0 disables the endpoint.
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
     # Workers reconciling resources concurrently (one shared work queue).

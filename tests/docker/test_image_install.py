@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,26 @@ def test_builder_made_only_wheels_of_runtime_dependencies(image: Image) -> None:
     assert any(name.startswith("nks_operator-") for name in files)
     for dev_tool in ("pytest", "ruff", "respx"):
         assert not any(name.startswith(f"{dev_tool}-") for name in files), dev_tool
+
+
+def test_the_product_wheel_holds_no_development_tool(image: Image) -> None:
+    # The simulator, localkube and the demo are devtools/'s distribution, never the image's.
+    (wheel,) = image.wheels.glob("nks_operator-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    dist_info = wheel.name.removesuffix("-py3-none-any.whl") + ".dist-info"
+    assert {name.split("/")[0] for name in names} == {"nks_operator", dist_info}
+    assert "nks_operator/run_command.py" in names
+    tooling = [n for n in names if any(t in n for t in ("simulator", "localkube", "demo"))]
+    assert tooling == [], tooling
+    assert not any(p.name.startswith("nks_operator_devtools") for p in image.wheels.iterdir())
+
+
+def test_tooling_commands_say_how_to_get_the_tools(image: Image) -> None:
+    for command in ("demo", "simulator"):
+        result = image.run("nks-operator", command, "--help")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr.startswith(f"nks-operator {command}: "), result.stderr
+        assert "pip install ./devtools" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_venv_is_clean_and_consistent(image: Image) -> None:

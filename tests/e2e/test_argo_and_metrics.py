@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.e2e.helpers import (
     Sim,
     apply,

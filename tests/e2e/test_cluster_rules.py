@@ -10,11 +10,11 @@ import pytest
 from kubernetes import client
 from pydantic import SecretStr
 
+from nks_devtools.simulator import Credential
 from nks_operator.api import NKSClusterSpec
 from nks_operator.nks import Credentials, NKSClient
 from nks_operator.nks.models import ClusterCreateRequest
 from nks_operator.reconcile import payloads
-from nks_operator.simulator import Credential
 from tests.e2e.helpers import (
     Sim,
     apply,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.e2e.helpers import (
     Sim,
     apply,

@@ -31,8 +31,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
-from nks_operator.localkube import LocalKube
-from nks_operator.simulator import Credential, SimulatorConfig, SimulatorThread
+from nks_devtools.localkube import LocalKube
+from nks_devtools.simulator import Credential, SimulatorConfig, SimulatorThread
 from tests.e2e.helpers import (
     Sim,
     apply,

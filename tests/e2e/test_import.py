@@ -16,8 +16,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from nks_operator.localkube import LocalKube
-from nks_operator.simulator import Credential, SimulatorConfig, SimulatorThread
+from nks_devtools.localkube import LocalKube
+from nks_devtools.simulator import Credential, SimulatorConfig, SimulatorThread
 from tests.e2e.helpers import (
     WRITES,
     Sim,

@@ -20,7 +20,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.e2e.helpers import (
     Sim,
     apply,

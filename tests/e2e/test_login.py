@@ -21,7 +21,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.e2e.helpers import apply, cluster_manifest, wait_condition
 from tests.fixtures.kube import Kubectl
 from tests.fixtures.operator import OperatorProcess, namespace_fixture, wait_for

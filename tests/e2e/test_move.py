@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from nks_devtools.localkube import LocalKube
 from nks_operator.api.crd import crd_stream
-from nks_operator.localkube import LocalKube
 from tests.e2e.helpers import (
     Sim,
     apply,

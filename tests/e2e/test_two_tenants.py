@@ -26,8 +26,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube
-from nks_operator.simulator import SimulatorConfig, SimulatorThread
+from nks_devtools.localkube import LocalKube
+from nks_devtools.simulator import SimulatorConfig, SimulatorThread
 from tests.e2e.helpers import (
     Sim,
     apply,

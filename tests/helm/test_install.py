@@ -23,7 +23,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube, LocalKubeError
+from nks_devtools.localkube import LocalKube, LocalKubeError
 from tests.e2e.helpers import cluster_manifest
 from tests.fixtures.kube import Kubectl, _kubectl_binary
 from tests.fixtures.operator import wait_for

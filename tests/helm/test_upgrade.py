@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.fixtures.kube import Kubectl, _kubectl_binary
 from tests.fixtures.operator import LOOPBACK_ENDPOINTS, wait_for
 from tests.helm.helpers import FULLNAME, NAMESPACE, REPO_ROOT, Helm, container, one

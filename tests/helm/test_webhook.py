@@ -25,10 +25,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from nks_devtools.localkube import LocalKube, LocalKubeError
 from nks_operator.api.resources import CLUSTER, NODEGROUP
 from nks_operator.cli import build_parser
 from nks_operator.handlers.admission import OPERATIONS, handler_id
-from nks_operator.localkube import LocalKube, LocalKubeError
 from nks_operator.webhook import ServiceRef
 from tests.fixtures.kube import Kubectl, _kubectl_binary
 from tests.fixtures.operator import LOOPBACK_ENDPOINTS, wait_for

@@ -13,10 +13,10 @@ import httpx
 import pytest
 import yaml
 
+from nks_devtools.simulator import Credential, SimulatorConfig, SimulatorThread
 from nks_operator import cli
 from nks_operator.api import NKSClusterSpec, NKSNodeGroupSpec
 from nks_operator.nks.operations import Operation
-from nks_operator.simulator import Credential, SimulatorConfig, SimulatorThread
 from tests.importer.project import (
     WEB_LABELS,
     Project,

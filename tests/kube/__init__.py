@@ -1,1 +1,1 @@
-"""Tests against the real kube-apiserver started by nks_operator.localkube."""
+"""Tests against the real kube-apiserver started by nks_devtools.localkube."""

@@ -20,8 +20,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator import localkube
-from nks_operator.localkube import (
+from nks_devtools import localkube
+from nks_devtools.localkube import (
     KubeBinariesMissingError,
     LocalKube,
     LocalKubeError,

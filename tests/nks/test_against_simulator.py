@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from nks_devtools.simulator import Credential, SimulatorConfig, SimulatorHandle, run_simulator
 from nks_operator.nks import (
     NO_RETRIES,
     Addon,
@@ -45,7 +46,6 @@ from nks_operator.nks import (
     user_script_matches,
 )
 from nks_operator.nks.models import Freshness, IPACLUpdate, NodeCounts
-from nks_operator.simulator import Credential, SimulatorConfig, SimulatorHandle, run_simulator
 
 from .conftest import FakeSleep
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from nks_devtools.simulator import SimulatorHandle
 from nks_operator.nks import (
     ClusterCreateLabels,
     ClusterCreateRequest,
@@ -38,7 +39,6 @@ from nks_operator.nks.models import (
     ScaleOutPolicy,
     SkmKey,
 )
-from nks_operator.simulator import SimulatorHandle
 
 VERSION = "v1.28.3"
 SUBNET = str(uuid.UUID(int=11, version=4))

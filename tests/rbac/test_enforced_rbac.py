@@ -28,7 +28,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube, LocalKubeError
+from nks_devtools.localkube import LocalKube, LocalKubeError
 from tests.e2e.helpers import (
     GROUP,
     VERSION,

@@ -18,7 +18,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.e2e.helpers import new_tenant
 from tests.fixtures.operator import OperatorProcess
 from tests.resilience.helpers import ResilienceSim

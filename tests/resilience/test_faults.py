@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from nks_operator.localkube import LocalKube
-from nks_operator.simulator import SimulatorConfig, SimulatorThread
+from nks_devtools.localkube import LocalKube
+from nks_devtools.simulator import SimulatorConfig, SimulatorThread
 from tests.e2e.helpers import (
     ROOT,
     credentials_secret,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nks_operator.simulator import SimulatorHandle
+from nks_devtools.simulator import SimulatorHandle
 from tests.simulator.helpers import Nks, http_client
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nks_operator.simulator import SimulatorConfig
+from nks_devtools.simulator import SimulatorConfig
 from tests.simulator.helpers import Nks, assert_error, cluster_body
 
 

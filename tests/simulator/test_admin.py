@@ -162,7 +162,7 @@ async def test_fault_endpoints(http: httpx.AsyncClient) -> None:
 
 
 def test_every_operation_of_the_guide_is_routed() -> None:
+    from nks_devtools.simulator.app import HANDLERS
     from nks_operator.nks.operations import Operation
-    from nks_operator.simulator.app import HANDLERS
 
     assert set(HANDLERS) == set(Operation) - {Operation.ISSUE_TOKEN}

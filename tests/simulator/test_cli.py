@@ -13,15 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nks_operator.cli import build_parser
-from nks_operator.simulator.command import DEFAULT_PORT, build_config
+from nks_devtools.simulator.command import DEFAULT_PORT, build_config, build_parser
 from tests.simulator.helpers import PASSWORD, VERSION_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults() -> None:
-    args = build_parser().parse_args(["simulator"])
+    args = build_parser().parse_args([])
     assert (args.host, args.port, args.delay) == ("127.0.0.1", DEFAULT_PORT, None)
     config = build_config(args)
     assert config.delay_for("create_cluster") == 600
@@ -33,7 +32,6 @@ def test_defaults() -> None:
 def test_options_build_the_config() -> None:
     args = build_parser().parse_args(
         [
-            "simulator",
             "--delay",
             "2",
             "--credentials",
@@ -62,7 +60,7 @@ def test_options_build_the_config() -> None:
 )
 def test_bad_options_exit_with_a_message(argv: list[str]) -> None:
     with pytest.raises(SystemExit, match="nks-operator simulator"):
-        build_config(build_parser().parse_args(["simulator", *argv]))
+        build_config(build_parser().parse_args(argv))
 
 
 def test_serves_until_sigterm(tmp_path: Path) -> None:

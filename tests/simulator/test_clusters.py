@@ -10,7 +10,7 @@ import httpx
 import pytest
 import yaml
 
-from nks_operator.simulator import SimulatorConfig
+from nks_devtools.simulator import SimulatorConfig
 from tests.simulator.helpers import (
     FLAVOR,
     SGW_1,

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nks_operator.simulator import FaultRule, FaultSettings, SimulatorConfig, run_simulator
+from nks_devtools.simulator import FaultRule, FaultSettings, SimulatorConfig, run_simulator
 from tests.simulator.helpers import Nks, assert_error, cluster_body, http_client
 
 

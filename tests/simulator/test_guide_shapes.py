@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nks_operator.simulator import SimulatorConfig
+from nks_devtools.simulator import SimulatorConfig
 from tests.simulator.helpers import (
     SGW_1,
     SGW_2,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from nks_operator.simulator import Credential, SimulatorConfig, SimulatorHandle, run_simulator
+from nks_devtools.simulator import Credential, SimulatorConfig, SimulatorHandle, run_simulator
 from tests.simulator.helpers import (
     PASSWORD,
     VERSION_HEADER,

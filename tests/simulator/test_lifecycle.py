@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from nks_operator.simulator import Simulator, SimulatorConfig, clusters
-from nks_operator.simulator.core import RequestContext
-from nks_operator.simulator.identity import Token
-from nks_operator.simulator.views import timestamp
+from nks_devtools.simulator import Simulator, SimulatorConfig, clusters
+from nks_devtools.simulator.core import RequestContext
+from nks_devtools.simulator.identity import Token
+from nks_devtools.simulator.views import timestamp
 from tests.simulator.helpers import cluster_body
 
 START = 1_700_000_000.0

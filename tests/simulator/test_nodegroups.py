@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nks_operator.simulator import SimulatorConfig
+from nks_devtools.simulator import SimulatorConfig
 from tests.simulator.helpers import FLAVOR, FLAVOR_2, IMAGE, Nks, assert_error, nodegroup_body
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from nks_operator.simulator import SimulatorConfig
+from nks_devtools.simulator import SimulatorConfig
 from tests.simulator.helpers import Nks, assert_error, cluster_body
 
 NAMES = ["delta", "alpha", "echo", "charlie", "bravo"]

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from nks_operator.simulator import SimulatorConfig, SimulatorHandle, run_simulator
-from nks_operator.simulator.config import DEFAULT_SUPPORTED_K8S
+from nks_devtools.simulator import SimulatorConfig, SimulatorHandle, run_simulator
+from nks_devtools.simulator.config import DEFAULT_SUPPORTED_K8S
 from tests.simulator.helpers import (
     FLAVOR,
     SUBNET,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from nks_operator.simulator import SimulatorConfig, SimulatorHandle, SimulatorThread
+from nks_devtools.simulator import SimulatorConfig, SimulatorHandle, SimulatorThread
 from tests.simulator.helpers import PASSWORD, VERSION_HEADER, cluster_body
 
 

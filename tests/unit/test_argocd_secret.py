@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
+from nks_devtools.simulator.kubeconfig import render
+from nks_devtools.simulator.state import Cluster
 from nks_operator.api.cluster import ArgoCDRegistration
 from nks_operator.kube import argocd_secret
-from nks_operator.simulator.kubeconfig import render
-from nks_operator.simulator.state import Cluster
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")

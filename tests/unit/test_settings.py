@@ -14,12 +14,11 @@ def test_environment_values_are_read_and_flags_win() -> None:
         "NKS_FAST_POLL_SECONDS": "2.5",
         "NKS_SLOW_POLL_SECONDS": "30",
         "NKS_ERROR_BACKOFF_SECONDS": "7",
-        "NKS_POLLING_MODE": "per-resource",
         "NKS_METRICS_PORT": "9090",
     }
     settings = OperatorSettings.from_env(env, slow_poll_seconds=45.0, metrics_port=None)
     assert (settings.fast_poll_seconds, settings.slow_poll_seconds) == (2.5, 45.0)
-    assert (settings.error_backoff_seconds, settings.polling_mode) == (7.0, "per-resource")
+    assert settings.error_backoff_seconds == 7.0
     assert settings.metrics_port == 9090
     assert OperatorSettings.from_env({}) == OperatorSettings()
 
@@ -34,7 +33,6 @@ def test_environment_values_are_read_and_flags_win() -> None:
         ({"NKS_ERROR_BACKOFF_SECONDS": "0"}, {}, "NKS_ERROR_BACKOFF_SECONDS: should be greater"),
         ({"NKS_METRICS_PORT": "-1"}, {}, "NKS_METRICS_PORT: should be greater than or equal to 0"),
         ({"NKS_METRICS_PORT": "1.5"}, {}, "NKS_METRICS_PORT: should be a valid integer"),
-        ({"NKS_POLLING_MODE": "push"}, {}, "NKS_POLLING_MODE: should be 'list' or 'per-resource'"),
         ({}, {"fast_poll_seconds": 0.0}, "--fast-poll: should be greater than 0 (got 0.0)"),
         ({}, {"slow_poll_seconds": float("inf")}, "--slow-poll: should be a finite number"),
         ({}, {"error_backoff_seconds": -3.0}, "--error-backoff: should be greater than 0"),

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.fixtures.kube import Kubectl
 from tests.fixtures.operator import LOOPBACK_ENDPOINTS, wait_for
 from tests.unit.specs import CLUSTER_SPEC, NODEGROUP_SPEC

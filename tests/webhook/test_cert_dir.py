@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.fixtures.kube import Kubectl
 from tests.webhook.conftest import (
     GROUP,

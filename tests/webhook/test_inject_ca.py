@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from tests.fixtures.kube import Kubectl
 from tests.fixtures.operator import wait_for
 from tests.webhook.conftest import (

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from nks_operator.localkube import LocalKube
+from nks_devtools.localkube import LocalKube
 from nks_operator.reconcile.admission import review_cluster
 from tests.fixtures.kube import Kubectl
 from tests.fixtures.operator import wait_for

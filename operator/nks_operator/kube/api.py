@@ -48,10 +48,8 @@ class KubeAPI:
         self._clock = clock
         self._secrets: dict[tuple[str, str], tuple[float, Secret | None]] = {}
         self._reads: dict[tuple[str, str], asyncio.Task[Secret | None]] = {}
-        self.requests = 0  # Kubernetes API calls made (for the benchmark's accounting)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        self.requests += 1
         return await self.client.request(method, path, **kwargs)
 
     # -- the custom resources --------------------------------------------------------------

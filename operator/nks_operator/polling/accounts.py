@@ -205,7 +205,6 @@ class Accounts:
                 slow_seconds=self.settings.slow_poll_seconds,
                 jitter_fraction=self.settings.jitter_fraction,
                 name=key.label,
-                per_resource=self.settings.polling_mode == "per-resource",
                 wake=self._wake,
             )
             account = Account(

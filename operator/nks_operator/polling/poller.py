@@ -86,7 +86,6 @@ class AccountPoller:
         detail_seconds: float | None = None,
         name: str = "account",
         clock: Callable[[], float] = time.monotonic,
-        per_resource: bool = False,
         detail_concurrency: int = DETAIL_CONCURRENCY,
         wake: Waker | None = None,
         autostart: bool = True,
@@ -100,8 +99,6 @@ class AccountPoller:
         self.detail_seconds = detail_seconds or max(5 * fast_seconds, 10.0)
         self.name = name
         self.detail_concurrency = detail_concurrency
-        # Benchmark baseline: one GET per cluster per cycle instead of one list.
-        self.per_resource = per_resource
         self._clock = clock
         self._wake = wake or (lambda key: None)
         self._snapshots: dict[str, ClusterSnapshot] = {}
@@ -314,11 +311,7 @@ class AccountPoller:
         """One list and the details it calls for; returns a 429 a detail read drew (the
         account then slows down). A failing list fails the cycle."""
         ids = list(self._watchers) + [c for c in self._forced if c not in self._watchers]
-        if self.per_resource:
-            summaries = await self._get_each(ids)
-        else:
-            await self._list(max_age=0.0)
-            summaries = self._summaries
+        summaries = await self.cycle_summaries(ids)
         by_id = {item.uuid: item for item in summaries}
         now = self._clock()
         limit = asyncio.Semaphore(self.detail_concurrency)
@@ -336,14 +329,12 @@ class AccountPoller:
                 raise outcome  # a bug, not an NKS answer
         return throttled
 
-    async def _get_each(self, ids: list[str]) -> list[Cluster]:
-        found = []
-        for cluster_id in ids:
-            try:
-                found.append(await self.reader.get_cluster(cluster_id))
-            except errors.NotFoundError:
-                continue
-        return found
+    async def cycle_summaries(self, ids: list[str]) -> list[Cluster]:
+        """The list entries a cycle compares with its snapshots: one fresh list of the
+        account's clusters (bench/per_resource.py reads them one GET per cluster instead,
+        the baseline it compares with)."""
+        await self._list(max_age=0.0)
+        return self._summaries
 
     async def _check(self, cluster_id: str, summary: Cluster | None, now: float) -> None:
         """Re-read one cluster's details when its list entry says it may have changed."""

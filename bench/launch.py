@@ -1,0 +1,40 @@
+"""`python -m bench.launch ARGS`: `nks-operator ARGS` with the benchmark's instruments, which
+the product does not carry. The operator's environment picks them:
+
+- `BENCH_TRACEMALLOC_FILE=<path>`: tracemalloc from start-up, dumped on SIGUSR2
+  (bench/tracing.py);
+- `BENCH_POLLING_MODE=per-resource`: one GET per cluster per cycle instead of one list per
+  account, the baseline of the steady-state comparison (bench/per_resource.py).
+
+Only the standard library and bench/tracing.py are imported before tracing starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from bench import tracing
+
+POLLING_MODE = "BENCH_POLLING_MODE"
+PER_RESOURCE = "per-resource"
+
+
+def needed(env: Mapping[str, str]) -> bool:
+    """Whether `env` asks for an instrument (if not, `python -m nks_operator` runs as is)."""
+    return bool(env.get(tracing.ENV)) or env.get(POLLING_MODE) == PER_RESOURCE
+
+
+def main() -> int:
+    tracing.install()  # before the imports it measures; nothing without its variable
+    from bench import per_resource
+    from nks_operator import cli
+
+    if os.environ.get(POLLING_MODE) == PER_RESOURCE:
+        per_resource.install()
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

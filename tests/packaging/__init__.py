@@ -1,0 +1,1 @@
+"""The product apart from the development tools: what ships, what `run` loads."""
