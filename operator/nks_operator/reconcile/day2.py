@@ -20,12 +20,12 @@ from nks_operator.api.worker import Autoscaler, WorkerSpec
 from nks_operator.nks import NKSClient
 from nks_operator.nks.models import IPACL, Cluster, IPACLTarget, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
+from nks_operator.nks.models.status import is_in_progress
 from nks_operator.nks.userscript import user_script_matches
 from nks_operator.reconcile import versions, worker_settings
 from nks_operator.reconcile.nodes import NodeState
 from nks_operator.reconcile.observed import metric_autoscaler_on
 from nks_operator.reconcile.operation_state import Confirmation
-from nks_operator.reconcile.phase import is_in_progress
 from nks_operator.reconcile.reasons import Reason
 
 CONTROL_PLANE = DEFAULT_MASTER
