@@ -7,10 +7,10 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from nks_operator.api.annotations import PAUSED_ANNOTATION
 from nks_operator.api.cluster import NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION
-from nks_operator.control.passes import PAUSED_ANNOTATION
 from nks_operator.importer import mapping, naming, verify
 from nks_operator.importer.inventory import ClusterRecord, Inventory
 from nks_operator.importer.mapping import Options

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from nks_operator.api.annotations import RENEW_CERTIFICATE_ANNOTATION
 from nks_operator.api.base import UUID_PATTERN, DeletionPolicy
 from nks_operator.api.cluster import Certificate, IPAccessControl, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
@@ -414,7 +415,7 @@ def _certificate(labels: ClusterLabels, now: datetime.datetime, notes: list[str]
     if expiry is not None and expiry - EXPIRY_WARNING <= now:
         notes.append(
             f"the cluster certificate expires {labels.certificate_expiry}: renew it "
-            "with the annotation nks.nhncloud.com/renew-certificate, or set "
+            f"with the annotation {RENEW_CERTIFICATE_ANNOTATION}, or set "
             "certificate.autoRenew (imported as false)"
         )
     return certificate

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from nks_operator.api.annotations import CREATE_REQUESTED_ANNOTATION
 from nks_operator.api.cluster import NKSClusterSpec, NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
 from nks_operator.api.problems import format_validation_error
@@ -26,8 +27,6 @@ from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
 from nks_operator.reconcile import validation, versions
 
-# The annotation the operator records a create call in (control/reconciler.py).
-CREATE_REQUESTED_ANNOTATION = "nks.nhncloud.com/create-requested"
 Change = tuple[str, str]  # (field, message)
 M = TypeVar("M", bound=BaseModel)
 _NAME_FIELDS = ("metadata.name (as clusterName)", "metadata.name (as nodeGroupName)")
