@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nks_operator.api.cluster import Addon, AddonStatus, NKSClusterSpec
+from nks_operator.api.operations import OperationType
 from nks_operator.nks import NKSClient, errors
 from nks_operator.nks.models import AddonType, CatalogueAddon, InstalledAddon
 from nks_operator.reconcile import phase, versions
@@ -34,10 +35,10 @@ from nks_operator.reconcile.day2 import Action, Blocked, Plan, Waiting
 from nks_operator.reconcile.reasons import Reason
 
 TARGET_PREFIX = "addon/"
-INSTALL = "CLUSTER_INSTALL_ADDON"
-UPDATE = "CLUSTER_UPDATE_ADDON"
-UNINSTALL = "CLUSTER_UNINSTALL_ADDON"
-OPERATIONS = frozenset({INSTALL, UPDATE, UNINSTALL})
+INSTALL = OperationType.CLUSTER_INSTALL_ADDON
+UPDATE = OperationType.CLUSTER_UPDATE_ADDON
+UNINSTALL = OperationType.CLUSTER_UNINSTALL_ADDON
+OPERATIONS = frozenset(o for o in OperationType if o.is_addon)
 # What NHN's user guide advises for version changes ("Conflict Resolution Options").
 DEFAULT_RESOLVE_CONFLICTS = "overwrite"
 REGISTRY_HINT = (

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nks_operator.api.cluster import IPAccessControl, NKSClusterSpec
+from nks_operator.api.operations import OperationType
 from nks_operator.api.status import SentSetting
 from nks_operator.api.worker import Autoscaler, WorkerSpec
 from nks_operator.nks import NKSClient
@@ -30,7 +31,7 @@ from nks_operator.reconcile.reasons import Reason
 
 CONTROL_PLANE = DEFAULT_MASTER
 # Operations NKS records no task for: confirmed by reading the state back.
-STATE_CONFIRMED = frozenset({"UPDATE_SERVICE_GATEWAY", "SET_IP_ACL", "RENEW_CERTIFICATE"})
+STATE_CONFIRMED = frozenset(o for o in OperationType if o.confirmed_by_state)
 
 Request = Callable[..., Awaitable[Any]]
 
@@ -44,7 +45,7 @@ class Action:
     state back, `confirmation == "state"`).
     """
 
-    operation: str
+    operation: OperationType
     request: Request
     args: Mapping[str, Any]
     summary: str
@@ -53,7 +54,7 @@ class Action:
 
     @property
     def is_upgrade(self) -> bool:
-        return self.operation == "NODEGROUP_UPGRADE"
+        return self.operation == OperationType.NODEGROUP_UPGRADE
 
     async def send(self, client: NKSClient, cluster_id: str) -> None:
         await self.request(client, cluster_id, **self.args)
@@ -95,7 +96,7 @@ class Plan:
             return "waiting"
         return "in_sync"
 
-    def wants(self, operation: str, target: str | None) -> bool:
+    def wants(self, operation: OperationType | str, target: str | None) -> bool:
         """Whether this plan would send `operation` to `target` (again)."""
         return (
             self.action is not None
@@ -334,7 +335,7 @@ def plan_worker(
             )
         else:
             plan.action = Action(
-                "NODEGROUP_UPGRADE",
+                OperationType.NODEGROUP_UPGRADE,
                 NKSClient.upgrade_nodegroup,
                 {"nodegroup": name, "version": step, **rollout},
                 f"upgrade {name} from {current} to {step}",
@@ -345,7 +346,7 @@ def plan_worker(
     # 2. Flavor change (rolls the nodes).
     if group.flavor_id and worker.flavor_id != group.flavor_id:
         plan.action = Action(
-            "NODEGROUP_UPDATE_FLAVOR",
+            OperationType.NODEGROUP_UPDATE_FLAVOR,
             NKSClient.change_flavor,
             {"nodegroup": name, "flavor_id": worker.flavor_id, **rollout},
             f"change the flavor of {name} to {worker.flavor_id}",
@@ -384,7 +385,7 @@ def plan_worker(
             )
         else:
             plan.action = Action(
-                "NODEGROUP_SET_CLUSTER_AUTOSCALER",
+                OperationType.NODEGROUP_SET_CLUSTER_AUTOSCALER,
                 _set_autoscaler,
                 {"nodegroup": name, "config": autoscaler_body(worker.autoscaler)},
                 f"{'enable' if autoscaler_wanted else 'disable'} the autoscaler of {name}",
@@ -406,7 +407,7 @@ def plan_worker(
         if worker.node_count < observed_count and worker.nodes_to_remove:
             args["nodes_to_remove"] = list(worker.nodes_to_remove)
         plan.action = Action(
-            "CLUSTER_RESIZE",
+            OperationType.CLUSTER_RESIZE,
             NKSClient.resize_cluster,
             args,
             f"resize {name} from {observed_count} to {worker.node_count} nodes",
@@ -446,7 +447,7 @@ def plan_worker(
             )
         else:
             plan.action = Action(
-                "NODEGROUP_USERSCRIPT_UPDATE",
+                OperationType.NODEGROUP_USERSCRIPT_UPDATE,
                 NKSClient.update_user_script,
                 {"nodegroup": name, "script": worker.user_script},
                 f"change the user script of {name}",
@@ -505,7 +506,7 @@ def _plan_stopped(
             )
         else:
             plan.action = Action(
-                "NODEGROUP_NODE_ACTION_NODE_STOP",
+                OperationType.NODEGROUP_NODE_ACTION_NODE_STOP,
                 NKSClient.stop_nodes,
                 {"nodegroup": name, "node_ids": to_stop},
                 f"stop node(s) {', '.join(to_stop)} of {name}",
@@ -514,7 +515,7 @@ def _plan_stopped(
             return plan
     if to_start:
         plan.action = Action(
-            "NODEGROUP_NODE_ACTION_NODE_START",
+            OperationType.NODEGROUP_NODE_ACTION_NODE_START,
             NKSClient.start_nodes,
             {"nodegroup": name, "node_ids": to_start},
             f"start node(s) {', '.join(to_start)} of {name}",
@@ -630,7 +631,7 @@ def plan_cluster(
         args["num_buffer_nodes"] = rollout.buffer_nodes
         args["num_max_unavailable_nodes"] = rollout.max_unavailable_nodes
         plan.action = Action(
-            "CLUSTER_CNI_UPDATE",
+            OperationType.CLUSTER_CNI_UPDATE,
             NKSClient.update_cni,
             args,
             "change the CNI from Flannel to Calico",
@@ -668,7 +669,7 @@ def plan_cluster(
             )
         else:
             plan.action = Action(
-                "NODEGROUP_UPGRADE",
+                OperationType.NODEGROUP_UPGRADE,
                 NKSClient.upgrade_nodegroup,
                 {"nodegroup": CONTROL_PLANE, "version": step},
                 f"upgrade the control plane from {cp_version} to {step}",
@@ -720,7 +721,7 @@ def plan_cluster(
                 )
             else:
                 plan.action = Action(
-                    "UPDATE_SERVICE_GATEWAY",
+                    OperationType.UPDATE_SERVICE_GATEWAY,
                     NKSClient.update_service_gateway,
                     {"ncr_sgw": ncr, "obs_sgw": obs},
                     "change the service gateway(s) " + ", ".join(changed),
@@ -742,7 +743,7 @@ def plan_cluster(
                 for t in acl.targets
             ]
         plan.action = Action(
-            "SET_IP_ACL",
+            OperationType.SET_IP_ACL,
             _set_ip_acl,
             body,
             f"{'apply' if acl.enabled else 'disable'} IP access control of the API endpoint",
@@ -760,7 +761,7 @@ def plan_cluster(
     if renew_requested or due:
         why = "requested" if renew_requested else f"expires {labels.certificate_expiry}"
         plan.action = Action(
-            "RENEW_CERTIFICATE",
+            OperationType.RENEW_CERTIFICATE,
             NKSClient.renew_certificate,
             {"term_of_validity": spec.certificate.validity_years},
             f"renew the cluster certificate ({why}) for {spec.certificate.validity_years} year(s)",
