@@ -78,7 +78,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         ctx, {CLUSTER.kind: ClusterAdapter(), NODEGROUP.kind: NodeGroupAdapter()}
     )
     workers = Workers(
-        ctx.queue, reconciler.reconcile, count=operator_settings.workers, metrics=metrics
+        ctx.queue,
+        reconciler.reconcile,
+        count=operator_settings.workers,
+        metrics=metrics,
+        resync_seconds=operator_settings.slow_poll_seconds,
     )
     memo.ctx = ctx
     memo.workers = workers
