@@ -40,7 +40,7 @@ OPERATIONS = {
     METRIC_AUTOSCALER: OperationType.NODEGROUP_SET_METRIC_BASE_AUTOSCALER,
     FLOATING_IP: OperationType.NODEGROUP_UPDATE_FIP_AUTO_BIND,
 }
-SETTING_OF = {operation: key for key, operation in OPERATIONS.items()}
+SETTING_OF: dict[str, str] = {operation: key for key, operation in OPERATIONS.items()}
 
 Verdict = Literal["in_sync", "send", "not_applied"]
 

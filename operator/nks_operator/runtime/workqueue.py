@@ -53,7 +53,7 @@ class Backoff:
 
     def delay(self, failures: int, rng: random.Random) -> float:
         exponent = min(failures, 32)  # 2**32 already exceeds any sane cap
-        delay = min(self.base_seconds * (2**exponent), self.max_seconds)
+        delay = min(self.base_seconds * (2.0**exponent), self.max_seconds)
         return delay * (1 + rng.uniform(-self.jitter_fraction, self.jitter_fraction))
 
 
