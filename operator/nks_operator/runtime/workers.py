@@ -29,8 +29,13 @@ logger = logging.getLogger(__name__)
 
 
 class Result(Protocol):
-    requeue_after: float | None
-    error: str | None
+    """What a pass says of its key (read only: a frozen result satisfies it)."""
+
+    @property
+    def requeue_after(self) -> float | None: ...
+
+    @property
+    def error(self) -> str | None: ...
 
 
 Reconcile = Callable[[ObjectKey], Awaitable[Result]]
