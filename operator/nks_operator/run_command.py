@@ -94,7 +94,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--error-backoff",
         type=float,
-        help="retry delay after user errors (default 60; env NKS_ERROR_BACKOFF_SECONDS)",
+        help=(
+            "retry delay of a change waiting on something that may pass by itself; errors a "
+            "person must fix wait for a change instead (default 60; env "
+            "NKS_ERROR_BACKOFF_SECONDS)"
+        ),
     )
     parser.add_argument(
         "--workers",

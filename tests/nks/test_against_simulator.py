@@ -848,7 +848,7 @@ async def test_operations_can_end_rolled_back(
         "rollback_failed": "ROLLBACK_FAILED",
         "failed": "UPDATE_FAILED",
     }[outcome]
-    assert group.status == expected and group.is_failed
+    assert group.status == expected and group.operation_failed
     assert group.is_rolled_back is outcome.startswith("rollback")
     assert group.status_reason == "Quota exceeded for cores"
     assert group.node_count == 1  # nothing happened

@@ -230,7 +230,7 @@ def test_timestamps_are_utc_even_without_offset() -> None:
         ("CREATE_COMPLETE", True, False, False),
         ("UPDATE_IN_PROGRESS", False, False, True),
         ("DELETE_FAILED", False, True, False),
-        ("ROLLBACK_COMPLETE", True, True, False),  # idle again, but the operation failed
+        ("ROLLBACK_COMPLETE", True, False, False),  # idle again (the operation failed)
         ("ROLLBACK_FAILED", False, True, False),
         ("ROLLBACK_IN_PROGRESS", False, False, True),
         ("SOMETHING_NEW", False, False, True),

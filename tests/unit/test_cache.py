@@ -5,10 +5,20 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from nks_operator.api import relations
 from nks_operator.control.memory import Memories
 from nks_operator.runtime.cache import LAST_APPLIED, ObjectCache, ObjectKey
 
 CLUSTER = ObjectKey("NKSCluster", "ns", "demo")
+
+
+def kinds_cache() -> ObjectCache:
+    """The cache as the operator builds it: the two kinds' relations from api/."""
+    return ObjectCache(
+        parent_of=relations.PARENT_OF,
+        children_view=relations.SEEN_BY_CHILDREN,
+        own_annotations=relations.OWN_ANNOTATIONS,
+    )
 
 
 def body(**status: Any) -> dict[str, Any]:
@@ -30,7 +40,7 @@ def body(**status: Any) -> dict[str, Any]:
 
 
 def test_trimmed_copy_without_managed_fields_or_last_applied() -> None:
-    cache = ObjectCache()
+    cache = kinds_cache()
     cache.store(CLUSTER, body())
     stored = cache.get(CLUSTER)
     assert stored is not None
@@ -40,7 +50,7 @@ def test_trimmed_copy_without_managed_fields_or_last_applied() -> None:
 
 
 def test_status_only_changes_do_not_need_a_pass() -> None:
-    cache = ObjectCache()
+    cache = kinds_cache()
     assert cache.store(CLUSTER, body()).needs_pass  # first sight
     assert not cache.store(CLUSTER, body(phase="Ready")).needs_pass
     changed = body()
@@ -55,7 +65,7 @@ def test_status_only_changes_do_not_need_a_pass() -> None:
 
 
 def test_node_groups_see_their_cluster_change() -> None:
-    cache = ObjectCache()
+    cache = kinds_cache()
     cache.store(CLUSTER, body())
     assert not cache.store(CLUSTER, body(phase="Provisioning")).parent_changed
     ready = body(clusterID="c1", conditions=[{"type": "Ready", "status": "True"}])
@@ -63,7 +73,7 @@ def test_node_groups_see_their_cluster_change() -> None:
 
 
 def test_children_index_follows_cluster_ref() -> None:
-    cache = ObjectCache()
+    cache = kinds_cache()
     group = ObjectKey("NKSNodeGroup", "ns", "pool")
     other = ObjectKey("NKSNodeGroup", "other", "pool")
     ref = {
@@ -82,7 +92,7 @@ def test_children_index_follows_cluster_ref() -> None:
 
 
 def test_own_status_is_served_until_the_watch_shows_it() -> None:
-    cache = ObjectCache()
+    cache = kinds_cache()
     cache.store(CLUSTER, body(phase="Pending"))
     cache.wrote_status(CLUSTER, {"phase": "Provisioning"}, {"metadata": {"resourceVersion": "11"}})
     # An older event still in flight must not bring the old status back.
@@ -117,7 +127,7 @@ def test_phase_counts_follow_changes_and_forgets() -> None:
 
 
 def test_own_status_that_readies_a_cluster_wakes_its_node_groups() -> None:
-    cache = ObjectCache()
+    cache = kinds_cache()
     cache.store(CLUSTER, body(clusterID="c1"))
     ready = {"clusterID": "c1", "conditions": [{"type": "Ready", "status": "True"}]}
     assert cache.wrote_status(CLUSTER, ready, {"metadata": {"resourceVersion": "11"}})
@@ -130,7 +140,7 @@ def test_own_status_that_readies_a_cluster_wakes_its_node_groups() -> None:
 
 
 def test_an_echo_that_arrives_before_the_writes_answer_overlays_nothing() -> None:
-    cache = ObjectCache()
+    cache = kinds_cache()
     cache.store(CLUSTER, body(phase="Pending"))
     echo = body(phase="Provisioning")
     echo["metadata"]["resourceVersion"] = "11"
@@ -145,7 +155,7 @@ def test_an_echo_that_arrives_before_the_writes_answer_overlays_nothing() -> Non
 
 
 def test_a_later_version_ends_the_overlay_even_without_the_echo() -> None:
-    cache = ObjectCache()
+    cache = kinds_cache()
     cache.store(CLUSTER, body(phase="Pending"))
     cache.wrote_status(CLUSTER, {"phase": "Provisioning"}, {"metadata": {"resourceVersion": "11"}})
     later = body(phase="Provisioning", clusterID="c-1")
@@ -153,3 +163,35 @@ def test_a_later_version_ends_the_overlay_even_without_the_echo() -> None:
     cache.store(CLUSTER, later)
     stored = cache.get(CLUSTER)
     assert stored is not None and stored["status"]["clusterID"] == "c-1"
+
+
+def test_the_cache_knows_no_kind_by_itself() -> None:
+    """Without the kinds' relations nothing names a parent, nothing is a parent, and every
+    annotation is a user's."""
+    cache = ObjectCache()
+    group = ObjectKey("NKSNodeGroup", "ns", "pool")
+    cache.store(group, {"metadata": {"name": "pool"}, "spec": {"clusterRef": {"name": "demo"}}})
+    assert cache.children("ns", "demo") == []
+    cache.store(CLUSTER, body())
+    assert not cache.store(CLUSTER, body(clusterID="c1")).parent_changed
+    own = body()
+    own["metadata"]["annotations"]["nks.nhncloud.com/create-requested"] = "{}"
+    assert cache.store(CLUSTER, own).needs_pass
+
+
+def test_relations_given_by_the_caller() -> None:
+    cache = ObjectCache(
+        parent_of={"Child": lambda b: b["spec"]["parent"]},
+        children_view={"Parent": lambda b: b["spec"].get("shared")},
+        own_annotations=frozenset({"mine"}),
+    )
+    child = ObjectKey("Child", "ns", "c")
+    parent = ObjectKey("Parent", "ns", "p")
+    cache.store(child, {"metadata": {"name": "c"}, "spec": {"parent": "p"}})
+    assert cache.children("ns", "p") == [child]
+    cache.store(parent, {"metadata": {"name": "p"}, "spec": {"shared": 1}})
+    assert cache.store(parent, {"metadata": {"name": "p"}, "spec": {"shared": 2}}).parent_changed
+    stored = cache.store(
+        parent, {"metadata": {"name": "p", "annotations": {"mine": "x"}}, "spec": {"shared": 2}}
+    )
+    assert not stored.needs_pass and not stored.parent_changed

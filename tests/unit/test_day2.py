@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from nks_operator.api.operations import OperationType
 from nks_operator.api.status import LastOperation
 from nks_operator.nks import NKSClient
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup, TaskEvent
 from nks_operator.nks.userscript import encode_user_script
 from nks_operator.reconcile import day2, operation_state
+from nks_operator.reconcile.day2 import Action, Blocked, Plan, Waiting, first_action
 from nks_operator.reconcile.nodes import NodeState
+from nks_operator.reconcile.reasons import Reason
 from tests.unit.specs import cluster_spec, nodegroup_spec
 
 SUPPORTED = {"v1.27.3": True, "v1.28.3": True, "v1.29.3": True, "v1.30.3": True, "v1.31.4": True}
@@ -429,3 +433,30 @@ def test_every_planned_action_matches_its_client_method() -> None:
         inspect.signature(action.request).bind(object(), "cluster-id", **action.args)
         operations.add(action.operation)
     assert len(operations) == len(actions) - 1  # both resizes are CLUSTER_RESIZE
+
+
+def test_first_action_keeps_what_the_steps_before_it_report() -> None:
+    blocked = Blocked(Reason.UPGRADE_BLOCKED, "stopped nodes")
+    waiting = Waiting("the control plane waits")
+    action = Action(OperationType.CLUSTER_RESIZE, NKSClient.resize_cluster, {}, "resize")
+    never = Action(OperationType.SET_IP_ACL, NKSClient.set_ip_acl, {}, "never looked at")
+    looked: list[str] = []
+
+    def step(name: str, plan: Plan) -> Callable[[], Plan]:
+        def run() -> Plan:
+            looked.append(name)
+            return plan
+
+        return run
+
+    plan = first_action(
+        (
+            step("a", Plan(blocked=[blocked])),
+            step("b", Plan(waiting=waiting)),
+            step("c", Plan(action)),
+            step("d", Plan(never)),
+        )
+    )
+    assert (plan.action, plan.blocked, plan.waiting) == (action, [blocked], waiting)
+    assert looked == ["a", "b", "c"]
+    assert first_action(()).state == "in_sync"

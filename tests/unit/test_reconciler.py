@@ -14,6 +14,7 @@ import kopf
 import pytest
 from pydantic import BaseModel, Field
 
+from nks_operator.api import relations
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
@@ -386,7 +387,11 @@ class Harness:
         self.nks = FakeNKS(self.calls)
         self.account = FakeAccount(self.nks)
         self.poster = FakePoster(self.calls)
-        self.cache = ObjectCache()
+        self.cache = ObjectCache(
+            parent_of=relations.PARENT_OF,
+            children_view=relations.SEEN_BY_CHILDREN,
+            own_annotations=relations.OWN_ANNOTATIONS,
+        )
         metrics = OperatorMetrics()
         kube = KubeAPI(client)
         self.ctx = OperatorContext(

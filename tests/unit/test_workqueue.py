@@ -101,6 +101,17 @@ def test_backoff_doubles_per_key_and_resets_on_success() -> None:
     assert queue.add_rate_limited("a") == 1
 
 
+def test_retry_now_goes_at_once_then_backs_off() -> None:
+    backoff = Backoff(base_seconds=1, max_seconds=30, jitter_fraction=0, bucket_burst=1000)
+    clock = Clock()
+    queue: WorkQueue[str] = WorkQueue(backoff=backoff, clock=clock)
+    assert queue.retry_now("a") == 0.0 and len(queue) == 1 and queue.due_in("a") is None
+    assert queue.retry_now("a") == 2  # failing again: the backoff of a second failure
+    assert queue.due_in("a") == 2
+    queue.forget("a")
+    assert queue.retry_now("a") == 0.0
+
+
 def test_overall_bucket_limits_a_storm_of_retries() -> None:
     backoff = Backoff(base_seconds=0.001, jitter_fraction=0, bucket_rate=10, bucket_burst=5)
     clock = Clock()

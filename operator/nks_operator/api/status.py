@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, WithJsonSchema, model_validator
 
 from nks_operator.api.base import CRDModel
+from nks_operator.api.operations import OperationType, operation_type
 
 Phase = Literal[
     "Pending", "Provisioning", "Ready", "Updating", "Upgrading", "Deleting", "Failed", "Paused"
@@ -58,7 +59,13 @@ class Condition(StatusModel):
 
 
 class LastOperation(StatusModel):
-    type: str
+    # A type this version does not send (an older release's) is kept as read: status is
+    # never rejected; the schema stays a plain string for the same reason.
+    type: Annotated[
+        OperationType | str,
+        Field(union_mode="left_to_right"),
+        WithJsonSchema({"type": "string"}),
+    ]
     """The NKS operation, e.g. CLUSTER_CREATE, CLUSTER_RESIZE, NODEGROUP_UPGRADE."""
     state: Literal["Requested", "InProgress", "Succeeded", "Failed"]
     """Where it stands."""
@@ -79,6 +86,11 @@ class LastOperation(StatusModel):
     attempt: int = 1
     """How many times it was sent for this change: NKS may accept a request and never start
     it, and the operator sends it once more before it reports that as a failure."""
+
+    @property
+    def operation(self) -> OperationType | None:
+        """The type as an operation this version knows; None: an older release's."""
+        return operation_type(self.type)
 
 
 class CreationIntent(StatusModel):

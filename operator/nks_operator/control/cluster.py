@@ -27,6 +27,7 @@ from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import (
     addons,
     control_plane_log,
+    immutability,
     payloads,
     policy,
     validation,
@@ -87,13 +88,10 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
     async def locate(self, p: Pass) -> Location | Assessment:
         spec: NKSClusterSpec = p.spec
         region = p.status.region
-        if region and spec.region.lower() != region.lower():
+        moved = immutability.region_changed(region, spec.region)
+        if moved is not None:
             # Checked first: the cluster is not in the other region's list.
-            raise p.stop(
-                Reason.INVALID_SPEC,
-                f"spec.region is immutable: the cluster is in {region}, the spec asks for "
-                f"{spec.region}",
-            )
+            raise p.stop(Reason.INVALID_SPEC, moved)
         self._check_argocd_policy(p)
         ref = spec.credentials_ref.name if spec.credentials_ref else None
         return Location(region or spec.region, ref, p.status.cluster_id or spec.cluster_id)
@@ -130,11 +128,10 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         problems = validation.cluster_problems(
             spec, p.name, supported, for_create=status.cluster_id is None and observed is None
         )
-        if spec.cluster_id and status.cluster_id and spec.cluster_id != status.cluster_id:
-            problems.append(
-                f"spec.clusterID is immutable: this resource manages {status.cluster_id}, "
-                f"the spec asks for {spec.cluster_id}"
-            )
+        moved = immutability.managed_id_changed(
+            immutability.CLUSTER_ID, status.cluster_id, spec.cluster_id
+        )
+        problems += [moved] if moved else []
         drift: list[Drift] = []
         if observed is not None:
             cluster = observed.snapshot.cluster

@@ -20,7 +20,14 @@ from nks_operator.nks.models import NodeGroupCreateRequest
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
-from nks_operator.reconcile import conditions, payloads, phase, validation, worker_settings
+from nks_operator.reconcile import (
+    conditions,
+    immutability,
+    payloads,
+    phase,
+    validation,
+    worker_settings,
+)
 from nks_operator.reconcile import observed as observing
 from nks_operator.reconcile.day2 import Plan, plan_worker
 from nks_operator.reconcile.nodes import group_hints, join_nodes
@@ -173,15 +180,10 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             for_create=status.node_group_id is None and observed is None,
             cluster_subnet=self._cluster_subnet(p, observed),
         )
-        if (
-            spec.node_group_id
-            and status.node_group_id
-            and spec.node_group_id != status.node_group_id
-        ):
-            problems.append(
-                f"spec.nodeGroupID is immutable: this resource manages "
-                f"{status.node_group_id}, the spec asks for {spec.node_group_id}"
-            )
+        moved = immutability.managed_id_changed(
+            immutability.NODE_GROUP_ID, status.node_group_id, spec.node_group_id
+        )
+        problems += [moved] if moved else []
         drift: list[Drift] = []
         if observed is not None:
             group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)

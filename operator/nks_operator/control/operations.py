@@ -46,7 +46,9 @@ class Operations(Steps):
             age = age_seconds(last.started_at)
             deadline = self.deadline(last.type)
             return None, ((deadline - age),) if age < deadline else ()
-        if last is None or last.state in ("Succeeded", "Failed") or last.type.endswith("_CREATE"):
+        if last is None or last.state in ("Succeeded", "Failed"):
+            return None, ()
+        if last.operation is not None and last.operation.is_create:
             return None, ()
         age = age_seconds(last.started_at)
         read_after = age - account.poller.seconds_since_read(observed.snapshot)

@@ -12,7 +12,15 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from nks_operator.api.resources import GROUP
+# The names live in api/; control/ and its tests still import them from here.
+from nks_operator.api.annotations import CREATE_REQUESTED_ANNOTATION as CREATE_REQUESTED_ANNOTATION
+from nks_operator.api.annotations import PAUSED_ANNOTATION as PAUSED_ANNOTATION
+from nks_operator.api.annotations import (
+    RECONCILE_REQUESTED_ANNOTATION as RECONCILE_REQUESTED_ANNOTATION,
+)
+from nks_operator.api.annotations import (
+    RENEW_CERTIFICATE_ANNOTATION as RENEW_CERTIFICATE_ANNOTATION,
+)
 from nks_operator.api.status import CreationIntent
 from nks_operator.control import events
 from nks_operator.control.adapter import Adapter
@@ -26,12 +34,6 @@ from nks_operator.reconcile.reasons import Reason
 from nks_operator.runtime.cache import ObjectKey
 
 logger = logging.getLogger(__name__)
-
-PAUSED_ANNOTATION = f"{GROUP}/paused"
-RECONCILE_REQUESTED_ANNOTATION = f"{GROUP}/reconcile-requested-at"
-RENEW_CERTIFICATE_ANNOTATION = f"{GROUP}/renew-certificate"
-# The exactly-once record: written with the finalizer before a create call.
-CREATE_REQUESTED_ANNOTATION = f"{GROUP}/create-requested"
 
 
 class Stop(Exception):

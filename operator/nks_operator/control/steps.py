@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from nks_operator.api.operations import operation_type
 from nks_operator.api.status import CreationIntent
 from nks_operator.control import events
 from nks_operator.control.adapter import Location
@@ -55,9 +56,10 @@ class Steps:
     def deadline(self, operation: str) -> float:
         """How long an operation may run before it is reported as timed out."""
         settings = self.ctx.settings
-        if operation.endswith("_CREATE"):
+        kind = operation_type(operation)
+        if kind is not None and kind.is_create:
             return settings.create_timeout_seconds
-        if operation.endswith("_DELETE"):
+        if kind is not None and kind.is_delete:
             return settings.delete_timeout_seconds
         return settings.update_timeout_seconds
 

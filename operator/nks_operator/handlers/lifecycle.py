@@ -9,6 +9,7 @@ from typing import Any
 
 import kopf
 
+from nks_operator.api import relations
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP
 from nks_operator.control.cluster import ClusterAdapter
 from nks_operator.control.context import OperatorContext
@@ -48,7 +49,11 @@ def build_context(settings: OperatorSettings, metrics: OperatorMetrics) -> Opera
         kube=kube,
         events=EventPoster(client),
         accounts=accounts,
-        cache=ObjectCache(),
+        cache=ObjectCache(
+            parent_of=relations.PARENT_OF,
+            children_view=relations.SEEN_BY_CHILDREN,
+            own_annotations=relations.OWN_ANNOTATIONS,
+        ),
         queue=queue,
         metrics=metrics,
         finalizer=shard.finalizer(FINALIZER, settings.selector),
@@ -73,7 +78,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         ctx, {CLUSTER.kind: ClusterAdapter(), NODEGROUP.kind: NodeGroupAdapter()}
     )
     workers = Workers(
-        ctx.queue, reconciler.reconcile, count=operator_settings.workers, metrics=metrics
+        ctx.queue,
+        reconciler.reconcile,
+        count=operator_settings.workers,
+        metrics=metrics,
+        resync_seconds=operator_settings.slow_poll_seconds,
     )
     memo.ctx = ctx
     memo.workers = workers

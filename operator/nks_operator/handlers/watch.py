@@ -6,9 +6,9 @@ from typing import Any
 
 import kopf
 
+from nks_operator.api.annotations import RECONCILE_REQUESTED_ANNOTATION
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION
 from nks_operator.control.context import OperatorContext
-from nks_operator.control.passes import RECONCILE_REQUESTED_ANNOTATION
 from nks_operator.handlers.shard import in_shard
 from nks_operator.runtime.cache import ObjectKey
 

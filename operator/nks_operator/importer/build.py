@@ -7,16 +7,16 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from nks_operator.api.annotations import PAUSED_ANNOTATION
 from nks_operator.api.cluster import NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, VERSION
-from nks_operator.control.passes import PAUSED_ANNOTATION
 from nks_operator.importer import mapping, naming, verify
 from nks_operator.importer.inventory import ClusterRecord, Inventory
 from nks_operator.importer.mapping import Options
 from nks_operator.importer.naming import Existing
 from nks_operator.nks.models import NodeGroup
-from nks_operator.reconcile import phase
+from nks_operator.nks.models import status as nks_status
 
 API_VERSION = f"{GROUP}/{VERSION}"
 
@@ -57,14 +57,14 @@ def _state(status: str | None, reason: Any) -> tuple[list[str], bool]:
     """What to say about NKS's status, and whether the resource must be imported paused."""
     if not status:
         return ["NKS reports no status for it"], False
-    if phase.is_failed(status):
+    if nks_status.is_failed(status):
         return [
             f"NKS reports {status} ({reason or 'no reason given'}): the operator shows it as "
             "Failed and sends nothing while it stays so"
         ], False
-    if not phase.is_in_progress(status):
+    if not nks_status.is_in_progress(status):
         return [], False
-    if status.startswith("CREATE"):
+    if nks_status.is_creation(status):
         return [f"NKS reports {status}: the spec holds the values it is being created with"], False
     return [
         f"NKS reports {status}: an operation is running, and what it changes is known only "
@@ -207,7 +207,7 @@ def build(
     for record in sorted(inventory.clusters, key=lambda r: (r.name, r.uuid)):
         label = f"NKS cluster {record.name} ({record.uuid})"
         status = str(record.status or "")
-        if status.startswith("DELETE") and not phase.is_failed(status):
+        if nks_status.is_deletion(status) and not nks_status.is_failed(status):
             result.skipped.append(f"{label}: NKS is deleting it ({status}); not imported")
         elif record.uuid in existing.elsewhere:
             result.skipped.append(

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from nks_operator.api.annotations import RENEW_CERTIFICATE_ANNOTATION
 from nks_operator.api.base import UUID_PATTERN, DeletionPolicy
 from nks_operator.api.cluster import Certificate, IPAccessControl, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
@@ -27,10 +28,10 @@ from nks_operator.api.worker import MetricAutoscaler, NodeLabels
 from nks_operator.importer.fitting import field_path, fit
 from nks_operator.importer.inventory import ClusterRecord
 from nks_operator.nks.models import IPACL, Cluster, NodeGroup
+from nks_operator.nks.models import status as nks_status
 from nks_operator.nks.models.labels import ClusterLabels, WorkerLabels
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.nks.userscript import decode_user_script
-from nks_operator.reconcile import phase
 from nks_operator.reconcile.day2 import parse_expiry
 from nks_operator.reconcile.nodes import Nodes
 
@@ -414,7 +415,7 @@ def _certificate(labels: ClusterLabels, now: datetime.datetime, notes: list[str]
     if expiry is not None and expiry - EXPIRY_WARNING <= now:
         notes.append(
             f"the cluster certificate expires {labels.certificate_expiry}: renew it "
-            "with the annotation nks.nhncloud.com/renew-certificate, or set "
+            f"with the annotation {RENEW_CERTIFICATE_ANNOTATION}, or set "
             "certificate.autoRenew (imported as false)"
         )
     return certificate
@@ -443,7 +444,7 @@ def _addons(record: ClusterRecord, notes: list[str]) -> list[dict[str, Any]] | N
         entry: dict[str, Any] = {"name": name, "version": version}
         _put(entry, "options", dict(addon.options or {}))
         entries.append(entry)
-        if not phase.is_stable(addon.status):
+        if not nks_status.is_stable(addon.status):
             notes.append(
                 f"add-on {name} is {addon.status or 'of unknown status'} in NKS: the operator "
                 "installs or updates nothing while it is in progress, and applies a failed "

@@ -19,10 +19,10 @@ from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.importer.inventory import ClusterRecord
 from nks_operator.nks.models import Cluster, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
+from nks_operator.nks.models.status import is_creation, is_in_progress, is_stable
 from nks_operator.reconcile import addons, observed, validation
 from nks_operator.reconcile.day2 import Plan, plan_cluster, plan_worker, then
 from nks_operator.reconcile.nodes import Nodes
-from nks_operator.reconcile.phase import is_in_progress, is_stable
 
 Answer = TypeVar("Answer", Cluster, NodeGroup)
 
@@ -46,7 +46,7 @@ def settled(answer: Answer) -> Answer:
     operator plans nothing while one runs, and this asks what it will plan afterwards."""
     if not is_in_progress(answer.status):
         return answer
-    done = "CREATE_COMPLETE" if str(answer.status).startswith("CREATE") else "UPDATE_COMPLETE"
+    done = "CREATE_COMPLETE" if is_creation(answer.status) else "UPDATE_COMPLETE"
     return answer.model_copy(update={"status": done})
 
 

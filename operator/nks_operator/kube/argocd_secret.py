@@ -18,18 +18,18 @@ from typing import Any
 
 import yaml
 
+from nks_operator.api.annotations import (
+    CLUSTER_ID_ANNOTATION,
+    CLUSTER_NAME_LABEL,
+    CLUSTER_NAMESPACE_LABEL,
+    OWNER_ANNOTATION,
+    OWNER_UID_ANNOTATION,
+)
 from nks_operator.api.cluster import ArgoCDRegistration
-from nks_operator.api.resources import GROUP
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "nks-operator"
-CLUSTER_NAMESPACE_LABEL = f"{GROUP}/cluster-namespace"
-CLUSTER_NAME_LABEL = f"{GROUP}/cluster-name"
-CLUSTER_ID_ANNOTATION = f"{GROUP}/cluster-id"
-OWNER_ANNOTATION = f"{GROUP}/cluster"
-"""`<namespace>/<name>` in full, since a long name is shortened in its label."""
-OWNER_UID_ANNOTATION = f"{GROUP}/cluster-uid"
 
 _MAX_NAME = 253  # DNS-1123 subdomain
 _MAX_LABEL_VALUE = 63

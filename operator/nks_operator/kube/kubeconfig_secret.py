@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
+from nks_operator.api.annotations import CERTIFICATE_EXPIRY_ANNOTATION, CLUSTER_ID_ANNOTATION
 from nks_operator.api.resources import CLUSTER, GROUP, VERSION
 
 SECRET_TYPE = "cluster.x-k8s.io/secret"
 CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
-EXPIRY_ANNOTATION = f"{GROUP}/certificate-expiry"
-CLUSTER_ID_ANNOTATION = f"{GROUP}/cluster-id"
+EXPIRY_ANNOTATION = CERTIFICATE_EXPIRY_ANNOTATION
 
 
 def default_name(cluster_name: str) -> str:

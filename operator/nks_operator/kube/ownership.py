@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from nks_operator.api.annotations import OWNER_UID_LABEL
 from nks_operator.api.resources import CLUSTER, GROUP, NODEGROUP, OWNERSHIP, VERSION
 from nks_operator.kube.api import KubeAPI
 from nks_operator.kube.client import KubeAPIError, KubeConflict
@@ -24,7 +25,6 @@ from nks_operator.kube.client import KubeAPIError, KubeConflict
 logger = logging.getLogger(__name__)
 
 NKSResource = Literal["cluster", "nodegroup"]
-OWNER_UID_LABEL = f"{GROUP}/owner-uid"
 _KINDS = {CLUSTER.kind: CLUSTER, NODEGROUP.kind: NODEGROUP}
 
 

@@ -21,23 +21,25 @@ rows of `status.addons` (docs/nks-api-notes.md, "Add-ons").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nks_operator.api.cluster import Addon, AddonStatus, NKSClusterSpec
+from nks_operator.api.operations import OperationType
 from nks_operator.nks import NKSClient, errors
 from nks_operator.nks.models import AddonType, CatalogueAddon, InstalledAddon
 from nks_operator.reconcile import phase, versions
-from nks_operator.reconcile.day2 import Action, Blocked, Plan, Waiting
+from nks_operator.reconcile.day2 import Action, Blocked, Plan, Waiting, first_action
 from nks_operator.reconcile.reasons import Reason
 
 TARGET_PREFIX = "addon/"
-INSTALL = "CLUSTER_INSTALL_ADDON"
-UPDATE = "CLUSTER_UPDATE_ADDON"
-UNINSTALL = "CLUSTER_UNINSTALL_ADDON"
-OPERATIONS = frozenset({INSTALL, UPDATE, UNINSTALL})
+INSTALL = OperationType.CLUSTER_INSTALL_ADDON
+UPDATE = OperationType.CLUSTER_UPDATE_ADDON
+UNINSTALL = OperationType.CLUSTER_UNINSTALL_ADDON
+OPERATIONS = frozenset(o for o in OperationType if o.is_addon)
 # What NHN's user guide advises for version changes ("Conflict Resolution Options").
 DEFAULT_RESOLVE_CONFLICTS = "overwrite"
 REGISTRY_HINT = (
@@ -394,63 +396,86 @@ def plan_addons(
     kubernetes_version: str | None,
     generation: int | None,
 ) -> Plan:
-    """The next add-on operation. `kubernetes_version`: the control plane's now (an entry
-    that needs a newer one waits for the upgrade)."""
-    plan = Plan()
+    """The next add-on operation: installs and changes in the spec's order, then removals.
+    `kubernetes_version`: the control plane's now (an entry that needs a newer one waits
+    for the upgrade)."""
     if not managed(spec, view.rows):
-        return plan
+        return Plan()
     if view.problem is not None:
-        plan.blocked.append(Blocked(Reason.ADDON_BLOCKED, view.problem))
-        return plan
+        return Plan(blocked=[Blocked(Reason.ADDON_BLOCKED, view.problem)])
     if view.installed is None or view.catalogue is None:
-        return plan  # unknown: nothing is sent on a guess (the answer problem says why)
+        return Plan()  # unknown: nothing is sent on a guess (the answer problem says why)
     installed, catalogue = view.installed, view.catalogue
     rows = {row.name: row for row in view.rows}
-    for entry in spec.addons:
-        current = installed.get(entry.name)
-        if current is not None and phase.is_in_progress(current.status):
-            plan.waiting = plan.waiting or _busy(current)
-            continue
-        failed = current is not None and phase.is_failed(current.status)
-        if failed and current is not None and _failure_holds(rows.get(entry.name), generation):
-            plan.blocked.append(_failed(current))
-            continue
-        if not failed and not needs_change(entry, current):
-            continue
-        found = catalogue.entry(entry.name, entry.version)
-        if found is None:
-            continue  # InvalidSpec already (catalogue_problems)
-        if kubernetes_version and not runs_on(found, kubernetes_version):
-            plan.waiting = plan.waiting or Waiting(
+    listed = {a.name for a in spec.addons}
+    changes = [
+        functools.partial(
+            _plan_entry,
+            entry,
+            installed.get(entry.name),
+            catalogue,
+            failure_holds=_failure_holds(rows.get(entry.name), generation),
+            kubernetes_version=kubernetes_version,
+        )
+        for entry in spec.addons
+    ]
+    removals = [
+        functools.partial(
+            _plan_removal, row.name, current, failure_holds=_failure_holds(row, generation)
+        )
+        for row in sorted(view.rows, key=lambda r: r.name)
+        if row.managed
+        and row.name not in listed
+        and (current := installed.get(row.name)) is not None
+        and catalogue.removable(current.type)  # else kept (statuses reports it)
+    ]
+    return first_action([*changes, *removals])
+
+
+def _plan_entry(
+    entry: Addon,
+    current: InstalledAddon | None,
+    catalogue: Catalogue,
+    *,
+    failure_holds: bool,
+    kubernetes_version: str | None,
+) -> Plan:
+    """Install or change one add-on of spec.addons."""
+    if current is not None and phase.is_in_progress(current.status):
+        return Plan(waiting=_busy(current))
+    failed = current is not None and phase.is_failed(current.status)
+    if failed and current is not None and failure_holds:
+        return Plan(blocked=[_failed(current)])
+    if not failed and not needs_change(entry, current):
+        return Plan()
+    found = catalogue.entry(entry.name, entry.version)
+    if found is None:
+        return Plan()  # InvalidSpec already (catalogue_problems)
+    if kubernetes_version and not runs_on(found, kubernetes_version):
+        return Plan(
+            waiting=Waiting(
                 f"add-on {entry.name} {entry.version} runs on {_range(found)}: it waits for "
                 f"the cluster's upgrade from {kubernetes_version}"
             )
-            continue
-        frozen = [] if current is None else frozen_changes(entry, current, found)
-        if frozen:
-            plan.blocked += [Blocked(Reason.ADDON_BLOCKED, message) for message in frozen]
-            continue
-        plan.action = send_action(entry, current)
-        return plan
-    listed = {a.name for a in spec.addons}
-    for row in sorted(view.rows, key=lambda r: r.name):
-        current = installed.get(row.name)
-        if not row.managed or row.name in listed or current is None:
-            continue
-        if not catalogue.removable(current.type):
-            continue  # kept (statuses reports it)
-        if phase.is_in_progress(current.status):
-            plan.waiting = plan.waiting or _busy(current)
-            continue
-        if phase.is_failed(current.status) and _failure_holds(row, generation):
-            plan.blocked.append(_failed(current))
-            continue
-        plan.action = Action(
+        )
+    frozen = [] if current is None else frozen_changes(entry, current, found)
+    if frozen:
+        return Plan(blocked=[Blocked(Reason.ADDON_BLOCKED, message) for message in frozen])
+    return Plan(send_action(entry, current))
+
+
+def _plan_removal(name: str, current: InstalledAddon, *, failure_holds: bool) -> Plan:
+    """Uninstall an add-on the operator manages that spec.addons no longer lists."""
+    if phase.is_in_progress(current.status):
+        return Plan(waiting=_busy(current))
+    if phase.is_failed(current.status) and failure_holds:
+        return Plan(blocked=[_failed(current)])
+    return Plan(
+        Action(
             UNINSTALL,
             _uninstall,
-            {"addon": row.name},
-            f"uninstall add-on {row.name} (removed from spec.addons)",
-            target(row.name),
+            {"addon": name},
+            f"uninstall add-on {name} (removed from spec.addons)",
+            target(name),
         )
-        return plan
-    return plan
+    )

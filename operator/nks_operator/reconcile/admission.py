@@ -19,15 +19,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from nks_operator.api.annotations import CREATE_REQUESTED_ANNOTATION
 from nks_operator.api.cluster import NKSClusterSpec, NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
 from nks_operator.api.problems import format_validation_error
 from nks_operator.api.status import ResourceStatus
 from nks_operator.api.worker import WorkerSpec
-from nks_operator.reconcile import validation, versions
+from nks_operator.reconcile import immutability, validation, versions
 
-# The annotation the operator records a create call in (control/reconciler.py).
-CREATE_REQUESTED_ANNOTATION = "nks.nhncloud.com/create-requested"
 Change = tuple[str, str]  # (field, message)
 M = TypeVar("M", bound=BaseModel)
 _NAME_FIELDS = ("metadata.name (as clusterName)", "metadata.name (as nodeGroupName)")
@@ -60,11 +59,10 @@ def review_cluster(
         return problems
     old = _parse(NKSClusterSpec, old_spec)
     status = _parse(NKSClusterStatus, old_status or {}) or NKSClusterStatus()
-    if status.cluster_id and new.cluster_id and new.cluster_id != status.cluster_id:
-        problems.append(
-            f"spec.clusterID is immutable: this resource manages {status.cluster_id}, "
-            f"the spec asks for {new.cluster_id}"
-        )
+    moved = immutability.managed_id_changed(
+        immutability.CLUSTER_ID, status.cluster_id, new.cluster_id
+    )
+    problems += [moved] if moved else []
     problems += _downgrade("spec.kubernetesVersion", new.kubernetes_version, status, "cluster's")
     if old is None or not _exists_in_nks(status, status.cluster_id, old_annotations):
         return problems
@@ -109,11 +107,10 @@ def review_nodegroup(
         return problems
     old = _parse(NKSNodeGroupSpec, old_spec)
     status = _parse(NKSNodeGroupStatus, old_status or {}) or NKSNodeGroupStatus()
-    if status.node_group_id and new.node_group_id and new.node_group_id != status.node_group_id:
-        problems.append(
-            f"spec.nodeGroupID is immutable: this resource manages {status.node_group_id}, "
-            f"the spec asks for {new.node_group_id}"
-        )
+    moved = immutability.managed_id_changed(
+        immutability.NODE_GROUP_ID, status.node_group_id, new.node_group_id
+    )
+    problems += [moved] if moved else []
     if new.kubernetes_version is not None:
         problems += _downgrade(
             "spec.kubernetesVersion", new.kubernetes_version, status, "node group's"

@@ -23,12 +23,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from nks_operator.api.cluster import ControlPlaneLog
+from nks_operator.api.operations import OperationType
 from nks_operator.nks import NKSClient
 from nks_operator.nks.models import ControlPlaneLog as ControlPlaneLogSettings
 from nks_operator.nks.models import ControlPlaneLogState
 from nks_operator.reconcile.day2 import Action, Plan
 
-OPERATION = "CLUSTER_UPDATE_CONTROL_PLANE_LOG"
+OPERATION = OperationType.CLUSTER_UPDATE_CONTROL_PLANE_LOG
 DESTINATIONS = {"lncs": "Log & Crash Search", "obs": "Object Storage"}
 
 

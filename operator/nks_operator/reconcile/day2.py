@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nks_operator.api.cluster import IPAccessControl, NKSClusterSpec
+from nks_operator.api.operations import OperationType
 from nks_operator.api.status import SentSetting
 from nks_operator.api.worker import Autoscaler, WorkerSpec
 from nks_operator.nks import NKSClient
 from nks_operator.nks.models import IPACL, Cluster, IPACLTarget, NodeGroup
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER, DEFAULT_WORKER
+from nks_operator.nks.models.status import is_in_progress
 from nks_operator.nks.userscript import user_script_matches
 from nks_operator.reconcile import versions, worker_settings
 from nks_operator.reconcile.nodes import NodeState
 from nks_operator.reconcile.observed import metric_autoscaler_on
 from nks_operator.reconcile.operation_state import Confirmation
-from nks_operator.reconcile.phase import is_in_progress
 from nks_operator.reconcile.reasons import Reason
 
 CONTROL_PLANE = DEFAULT_MASTER
 # Operations NKS records no task for: confirmed by reading the state back.
-STATE_CONFIRMED = frozenset({"UPDATE_SERVICE_GATEWAY", "SET_IP_ACL", "RENEW_CERTIFICATE"})
+STATE_CONFIRMED = frozenset(o for o in OperationType if o.confirmed_by_state)
 
 Request = Callable[..., Awaitable[Any]]
 
@@ -44,7 +45,7 @@ class Action:
     state back, `confirmation == "state"`).
     """
 
-    operation: str
+    operation: OperationType
     request: Request
     args: Mapping[str, Any]
     summary: str
@@ -53,7 +54,7 @@ class Action:
 
     @property
     def is_upgrade(self) -> bool:
-        return self.operation == "NODEGROUP_UPGRADE"
+        return self.operation == OperationType.NODEGROUP_UPGRADE
 
     async def send(self, client: NKSClient, cluster_id: str) -> None:
         await self.request(client, cluster_id, **self.args)
@@ -95,7 +96,7 @@ class Plan:
             return "waiting"
         return "in_sync"
 
-    def wants(self, operation: str, target: str | None) -> bool:
+    def wants(self, operation: OperationType | str, target: str | None) -> bool:
         """Whether this plan would send `operation` to `target` (again)."""
         return (
             self.action is not None
@@ -264,6 +265,66 @@ def user_script_matches_spec(desired: str | None, group: NodeGroup) -> bool | No
     return user_script_matches(desired, group.labels.user_script_v2)
 
 
+def first_action(steps: Iterable[Callable[[], Plan]]) -> Plan:
+    """The operation of the first step that has one, in order; what every step up to it
+    reports (blocked, waiting) is kept. Later steps are not even looked at."""
+    plan = Plan()
+    for step in steps:
+        found = step()
+        plan.blocked += found.blocked
+        plan.waiting = plan.waiting or found.waiting
+        if found.action is not None:
+            plan.action = found.action
+            return plan
+    return plan
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What the worker-group steps read: the spec of one group and what NKS reports of it."""
+
+    name: str
+    worker: WorkerSpec
+    group: NodeGroup
+    stopped: frozenset[str]  # the nodes stopped now (or, unknown, those the operator stopped)
+    sent_settings: Mapping[str, SentSetting] | None
+
+    @property
+    def rollout(self) -> dict[str, int]:
+        return {
+            "num_buffer_nodes": self.worker.rollout.buffer_nodes,
+            "num_max_unavailable_nodes": self.worker.rollout.max_unavailable_nodes,
+        }
+
+    @property
+    def autoscaler_on(self) -> bool:
+        return bool(self.group.labels.ca_enable)
+
+    @property
+    def autoscaler_wanted(self) -> bool:
+        return self.worker.autoscaler is not None and self.worker.autoscaler.enabled
+
+    @property
+    def metric_on(self) -> bool:
+        return metric_autoscaler_on(self.group)
+
+    @property
+    def metric_wanted(self) -> bool:
+        metric = self.worker.metric_autoscaler
+        return metric is not None and metric.enabled
+
+    @property
+    def any_autoscaler(self) -> bool:
+        """Either autoscaler is on, or the spec turns one on."""
+        return self.autoscaler_on or self.autoscaler_wanted or self.metric_on or self.metric_wanted
+
+    def stopped_list(self) -> str:
+        return ", ".join(sorted(self.stopped))
+
+    def setting(self, key: str) -> Plan:
+        return _plan_setting(self.name, key, self.worker, self.group, self.sent_settings)
+
+
 def plan_worker(
     name: str,
     worker: WorkerSpec,
@@ -288,171 +349,178 @@ def plan_worker(
     `user_script_sent_for`: the generation a user script change was last sent for.
     `sent_settings`: `status.sentSettings`, what was sent of the group settings.
     """
-    plan = Plan()
-    labels = group.labels
-    rollout = {
-        "num_buffer_nodes": worker.rollout.buffer_nodes,
-        "num_max_unavailable_nodes": worker.rollout.max_unavailable_nodes,
-    }
     stopped = set(remembered_stopped) if nodes is None else {n.id for n in nodes if n.stopped}
-    autoscaler_on_now = bool(labels.ca_enable)
-    autoscaler_wanted = worker.autoscaler is not None and worker.autoscaler.enabled
-    metric_on_now = metric_autoscaler_on(group)
-    metric_wanted = worker.metric_autoscaler is not None and worker.metric_autoscaler.enabled
+    g = _Group(name, worker, group, frozenset(stopped), sent_settings)
 
-    # 0. Settings only nodes created afterwards take (node labels, floating IP auto-bind):
-    # before the operations that create nodes (an upgrade or a flavor change replaces
-    # them, a resize adds some), so those nodes get them.
-    for key in (worker_settings.NODE_LABELS, worker_settings.FLOATING_IP):
-        step = _plan_setting(name, key, worker, group, sent_settings)
-        plan.blocked += step.blocked
-        if step.action is not None:
-            plan.action = step.action
-            return plan
-
-    # 1. Upgrade towards the target, never past the control plane.
-    current = labels.kube_tag or group.version or ""
-    goal = target_version
-    if goal and version_cap and versions.compare(goal, version_cap) > 0:
-        goal = version_cap
-    if current and goal and versions.compare(goal, current) > 0:
-        step = next_step(current, goal, supported)
-        if step is None:
-            plan.blocked.append(
-                Blocked(
-                    Reason.NO_UPGRADE_PATH,
-                    f"{name}: NKS lists no version between {current} and {goal}",
-                )
-            )
-        elif stopped:
-            plan.blocked.append(
-                Blocked(
-                    Reason.UPGRADE_BLOCKED,
-                    f"{name}: NKS cannot upgrade a group with stopped nodes; start "
-                    f"{', '.join(sorted(stopped))} first",
-                )
-            )
-        else:
-            plan.action = Action(
-                "NODEGROUP_UPGRADE",
-                NKSClient.upgrade_nodegroup,
-                {"nodegroup": name, "version": step, **rollout},
-                f"upgrade {name} from {current} to {step}",
-                name,
-            )
-            return plan
-
-    # 2. Flavor change (rolls the nodes).
-    if group.flavor_id and worker.flavor_id != group.flavor_id:
-        plan.action = Action(
-            "NODEGROUP_UPDATE_FLAVOR",
-            NKSClient.change_flavor,
-            {"nodegroup": name, "flavor_id": worker.flavor_id, **rollout},
-            f"change the flavor of {name} to {worker.flavor_id}",
-            name,
-        )
-        return plan
-
-    # 3. The metric-based autoscaler, then the cluster autoscaler. NKS runs one per group
-    # (and the spec never asks for both): the one going off goes first - a metric policy
-    # is turned on only once the cluster autoscaler is off, by the step after this.
-    if not (metric_wanted and autoscaler_on_now):
-        step = _plan_setting(name, worker_settings.METRIC_AUTOSCALER, worker, group, sent_settings)
-        if step.action is not None and metric_wanted and stopped:
-            step.action = None
-            step.blocked.append(
-                Blocked(
-                    Reason.AUTOSCALER_BLOCKED,
-                    f"{name}: the metric autoscaler cannot be turned on while nodes are "
-                    f"stopped ({', '.join(sorted(stopped))})",
-                )
-            )
-        plan.blocked += step.blocked
-        if step.action is not None:
-            plan.action = step.action
-            return plan
-
-    # 3b. Cluster autoscaler settings.
-    if autoscaler_differs(worker.autoscaler, group):
-        if autoscaler_wanted and stopped:
-            plan.blocked.append(
-                Blocked(
-                    Reason.AUTOSCALER_BLOCKED,
-                    f"{name}: the autoscaler cannot be turned on while nodes are stopped "
-                    f"({', '.join(sorted(stopped))})",
-                )
-            )
-        else:
-            plan.action = Action(
-                "NODEGROUP_SET_CLUSTER_AUTOSCALER",
-                _set_autoscaler,
-                {"nodegroup": name, "config": autoscaler_body(worker.autoscaler)},
-                f"{'enable' if autoscaler_wanted else 'disable'} the autoscaler of {name}",
-                name,
-            )
-            return plan
-
-    # 4. Resize - never against either autoscaler, never on an unknown count.
-    observed_count = group.node_count
-    if (
-        not autoscaler_wanted
-        and not autoscaler_on_now
-        and not metric_wanted
-        and not metric_on_now
-        and observed_count is not None
-        and worker.node_count != observed_count
-    ):
-        args: dict[str, Any] = {"nodegroup": name, "node_count": worker.node_count}
-        if worker.node_count < observed_count and worker.nodes_to_remove:
-            args["nodes_to_remove"] = list(worker.nodes_to_remove)
-        plan.action = Action(
-            "CLUSTER_RESIZE",
-            NKSClient.resize_cluster,
-            args,
-            f"resize {name} from {observed_count} to {worker.node_count} nodes",
-            name,
-        )
-        return plan
-
-    # 5. Stopped nodes (NKSNodeGroup only).
-    if desired_stopped is not None:
-        stop_plan = _plan_stopped(
+    def stopped_nodes() -> Plan:
+        if desired_stopped is None:
+            return Plan()  # NKSNodeGroup only
+        return _plan_stopped(
             name,
             set(desired_stopped),
-            stopped,
+            set(stopped),
             nodes,
-            observed_count,
-            autoscaler_on_now or autoscaler_wanted or metric_on_now or metric_wanted,
+            group.node_count,
+            g.any_autoscaler,
             remembered_stopped,
             nodes_problem,
         )
-        plan.blocked += stop_plan.blocked
-        if stop_plan.action is not None:
-            plan.action = stop_plan.action
-            return plan
 
-    # 6. User script: sent at most once per spec change, never in a loop. An answer that
-    # cannot tell is sent once, then trusted.
-    script = user_script_matches_spec(worker.user_script, group)
-    sent_already = user_script_sent_for is not None and user_script_sent_for == generation
-    if script is False or (script is None and not sent_already):
-        if sent_already:
-            plan.blocked.append(
-                Blocked(
-                    Reason.USER_SCRIPT_NOT_APPLIED,
-                    f"{name}: NKS still reports another user script than the spec after "
-                    "the change was sent; it is not sent again until the spec changes",
-                )
+    return first_action(
+        (
+            # Settings only nodes created afterwards take (node labels, floating IP
+            # auto-bind): before the operations that create nodes (an upgrade or a flavor
+            # change replaces them, a resize adds some), so those nodes get them.
+            lambda: g.setting(worker_settings.NODE_LABELS),
+            lambda: g.setting(worker_settings.FLOATING_IP),
+            lambda: _plan_group_upgrade(g, version_cap, target_version, supported),
+            lambda: _plan_flavor(g),
+            lambda: _plan_metric_autoscaler(g),
+            lambda: _plan_autoscaler(g),
+            lambda: _plan_resize(g),
+            stopped_nodes,
+            lambda: _plan_user_script(g, user_script_sent_for, generation),
+        )
+    )
+
+
+def _plan_group_upgrade(
+    g: _Group, version_cap: str | None, target_version: str | None, supported: Mapping[str, bool]
+) -> Plan:
+    """Upgrade towards the target, never past the control plane."""
+    plan = Plan()
+    current = g.group.labels.kube_tag or g.group.version or ""
+    goal = target_version
+    if goal and version_cap and versions.compare(goal, version_cap) > 0:
+        goal = version_cap
+    if not (current and goal and versions.compare(goal, current) > 0):
+        return plan
+    step = next_step(current, goal, supported)
+    if step is None:
+        plan.blocked.append(
+            Blocked(
+                Reason.NO_UPGRADE_PATH,
+                f"{g.name}: NKS lists no version between {current} and {goal}",
             )
-        else:
-            plan.action = Action(
-                "NODEGROUP_USERSCRIPT_UPDATE",
-                NKSClient.update_user_script,
-                {"nodegroup": name, "script": worker.user_script},
-                f"change the user script of {name}",
-                name,
+        )
+    elif g.stopped:
+        plan.blocked.append(
+            Blocked(
+                Reason.UPGRADE_BLOCKED,
+                f"{g.name}: NKS cannot upgrade a group with stopped nodes; start "
+                f"{g.stopped_list()} first",
             )
+        )
+    else:
+        plan.action = Action(
+            OperationType.NODEGROUP_UPGRADE,
+            NKSClient.upgrade_nodegroup,
+            {"nodegroup": g.name, "version": step, **g.rollout},
+            f"upgrade {g.name} from {current} to {step}",
+            g.name,
+        )
     return plan
+
+
+def _plan_flavor(g: _Group) -> Plan:
+    """A flavor change (rolls the nodes)."""
+    if not g.group.flavor_id or g.worker.flavor_id == g.group.flavor_id:
+        return Plan()
+    return Plan(
+        Action(
+            OperationType.NODEGROUP_UPDATE_FLAVOR,
+            NKSClient.change_flavor,
+            {"nodegroup": g.name, "flavor_id": g.worker.flavor_id, **g.rollout},
+            f"change the flavor of {g.name} to {g.worker.flavor_id}",
+            g.name,
+        )
+    )
+
+
+def _plan_metric_autoscaler(g: _Group) -> Plan:
+    """The metric-based autoscaler, before the cluster autoscaler. NKS runs one per group
+    (and the spec never asks for both): the one going off goes first - a metric policy is
+    turned on only once the cluster autoscaler is off, by the step after this."""
+    if g.metric_wanted and g.autoscaler_on:
+        return Plan()
+    step = g.setting(worker_settings.METRIC_AUTOSCALER)
+    if step.action is not None and g.metric_wanted and g.stopped:
+        step.action = None
+        step.blocked.append(
+            Blocked(
+                Reason.AUTOSCALER_BLOCKED,
+                f"{g.name}: the metric autoscaler cannot be turned on while nodes are "
+                f"stopped ({g.stopped_list()})",
+            )
+        )
+    return step
+
+
+def _plan_autoscaler(g: _Group) -> Plan:
+    """The cluster autoscaler's settings."""
+    if not autoscaler_differs(g.worker.autoscaler, g.group):
+        return Plan()
+    if g.autoscaler_wanted and g.stopped:
+        blocked = Blocked(
+            Reason.AUTOSCALER_BLOCKED,
+            f"{g.name}: the autoscaler cannot be turned on while nodes are stopped "
+            f"({g.stopped_list()})",
+        )
+        return Plan(blocked=[blocked])
+    return Plan(
+        Action(
+            OperationType.NODEGROUP_SET_CLUSTER_AUTOSCALER,
+            _set_autoscaler,
+            {"nodegroup": g.name, "config": autoscaler_body(g.worker.autoscaler)},
+            f"{'enable' if g.autoscaler_wanted else 'disable'} the autoscaler of {g.name}",
+            g.name,
+        )
+    )
+
+
+def _plan_resize(g: _Group) -> Plan:
+    """A resize - never against either autoscaler, never on an unknown count."""
+    observed = g.group.node_count
+    wanted = g.worker.node_count
+    if g.any_autoscaler or observed is None or wanted == observed:
+        return Plan()
+    args: dict[str, Any] = {"nodegroup": g.name, "node_count": wanted}
+    if wanted < observed and g.worker.nodes_to_remove:
+        args["nodes_to_remove"] = list(g.worker.nodes_to_remove)
+    return Plan(
+        Action(
+            OperationType.CLUSTER_RESIZE,
+            NKSClient.resize_cluster,
+            args,
+            f"resize {g.name} from {observed} to {wanted} nodes",
+            g.name,
+        )
+    )
+
+
+def _plan_user_script(g: _Group, sent_for: int | None, generation: int | None) -> Plan:
+    """The user script: sent at most once per spec change, never in a loop. An answer that
+    cannot tell is sent once, then trusted."""
+    script = user_script_matches_spec(g.worker.user_script, g.group)
+    sent_already = sent_for is not None and sent_for == generation
+    if script is True or (script is None and sent_already):
+        return Plan()
+    if sent_already:
+        blocked = Blocked(
+            Reason.USER_SCRIPT_NOT_APPLIED,
+            f"{g.name}: NKS still reports another user script than the spec after the "
+            "change was sent; it is not sent again until the spec changes",
+        )
+        return Plan(blocked=[blocked])
+    return Plan(
+        Action(
+            OperationType.NODEGROUP_USERSCRIPT_UPDATE,
+            NKSClient.update_user_script,
+            {"nodegroup": g.name, "script": g.worker.user_script},
+            f"change the user script of {g.name}",
+            g.name,
+        )
+    )
 
 
 def _plan_stopped(
@@ -505,7 +573,7 @@ def _plan_stopped(
             )
         else:
             plan.action = Action(
-                "NODEGROUP_NODE_ACTION_NODE_STOP",
+                OperationType.NODEGROUP_NODE_ACTION_NODE_STOP,
                 NKSClient.stop_nodes,
                 {"nodegroup": name, "node_ids": to_stop},
                 f"stop node(s) {', '.join(to_stop)} of {name}",
@@ -514,7 +582,7 @@ def _plan_stopped(
             return plan
     if to_start:
         plan.action = Action(
-            "NODEGROUP_NODE_ACTION_NODE_START",
+            OperationType.NODEGROUP_NODE_ACTION_NODE_START,
             NKSClient.start_nodes,
             {"nodegroup": name, "node_ids": to_start},
             f"start node(s) {', '.join(to_start)} of {name}",
@@ -594,8 +662,6 @@ def plan_cluster(
     `nodegroups`: every node group NKS lists, by name (the control plane is skipped).
     """
     now = now or datetime.datetime.now(datetime.UTC)
-    plan = Plan()
-    labels = cluster.labels
     cp_version = cluster.kubernetes_version or ""
     workers = {
         n: g
@@ -603,83 +669,17 @@ def plan_cluster(
         if n != CONTROL_PLANE and (g.role or "worker") != "master"
     }
     if is_in_progress(cluster.status) or any(is_in_progress(g.status) for g in workers.values()):
-        plan.waiting = Waiting("an operation is running in NKS", nks_busy=True)
-        return plan
+        return Plan(waiting=Waiting("an operation is running in NKS", nks_busy=True))
+    cni = _plan_cni(spec, cluster)
+    if cni.action is not None or cni.blocked:
+        return cni  # nothing else goes before the CNI change
 
-    # 1. CNI: Flannel -> Calico, into a pod network of the spec's that is not the one in
-    # use (NKS forbids reusing it: G:648; no default could be safe). The guide's current
-    # edition has no CNI change call any more: NKS then refuses it (OperationRefused).
-    cni = (labels.cni_driver or "").lower()
-    if spec.network.cni == "calico" and cni == "flannel":
-        new_cidr = spec.network.pods_network_cidr
-        in_use = labels.pods_network_cidr
-        if new_cidr is None or (in_use is not None and _same_network(new_cidr, in_use)):
-            plan.blocked.append(
-                Blocked(
-                    Reason.CNI_CHANGE_BLOCKED,
-                    "changing the CNI to Calico needs a new pod network: set "
-                    "spec.network.podsNetworkCIDR to a CIDR other than the one in use"
-                    + (f" ({in_use})" if in_use else ""),
-                )
-            )
-            return plan
-        args: dict[str, Any] = {"cni": "calico", "pod_cidr": new_cidr}
-        if spec.network.pods_network_subnet is not None:
-            args["pod_subnet"] = spec.network.pods_network_subnet
-        rollout = spec.default_worker.rollout
-        args["num_buffer_nodes"] = rollout.buffer_nodes
-        args["num_max_unavailable_nodes"] = rollout.max_unavailable_nodes
-        plan.action = Action(
-            "CLUSTER_CNI_UPDATE",
-            NKSClient.update_cni,
-            args,
-            "change the CNI from Flannel to Calico",
-        )
-        return plan
-
-    # 2. Control plane upgrade, one minor version at a time, workers first caught up.
-    if cp_version and versions.compare(spec.kubernetes_version, cp_version) > 0:
-        behind = sorted(
-            n
-            for n, g in workers.items()
-            if versions.compare(g.labels.kube_tag or cp_version, cp_version) < 0
-        )
-        step = next_step(cp_version, spec.kubernetes_version, supported)
-        if step is None:
-            plan.blocked.append(
-                Blocked(
-                    Reason.NO_UPGRADE_PATH,
-                    f"NKS lists no version between {cp_version} and {spec.kubernetes_version}",
-                )
-            )
-        elif behind:
-            if DEFAULT_WORKER not in behind:
-                plan.waiting = Waiting(
-                    f"upgrading the control plane waits for node group(s) "
-                    f"{', '.join(behind)} to reach {cp_version}"
-                )
-        elif crosses_calico_requirement(cp_version, step) and cni == "flannel":
-            plan.blocked.append(
-                Blocked(
-                    Reason.UPGRADE_BLOCKED,
-                    f"upgrading to {step} needs Calico: set spec.network.cni: calico and a "
-                    "new spec.network.podsNetworkCIDR",
-                )
-            )
-        else:
-            plan.action = Action(
-                "NODEGROUP_UPGRADE",
-                NKSClient.upgrade_nodegroup,
-                {"nodegroup": CONTROL_PLANE, "version": step},
-                f"upgrade the control plane from {cp_version} to {step}",
-                CONTROL_PLANE,
-            )
-            return plan
-
-    # 3. The default worker group follows the control plane.
-    default = workers.get(DEFAULT_WORKER)
-    if default is not None:
-        worker_plan = plan_worker(
+    def default_worker() -> Plan:
+        default = workers.get(DEFAULT_WORKER)
+        if default is None:
+            return Plan()
+        # The default worker group follows the control plane.
+        return plan_worker(
             DEFAULT_WORKER,
             spec.default_worker,
             default,
@@ -690,80 +690,183 @@ def plan_cluster(
             generation=generation,
             sent_settings=sent_settings,
         )
-        plan.blocked += worker_plan.blocked
-        if worker_plan.action is not None:
-            plan.action = worker_plan.action
-            return plan
 
-    # 4. Service gateways: NKS takes both in one call (the guide marks both required).
-    gateways = spec.service_gateways
-    if gateways is not None and (gateways.ncr or gateways.obs):
-        ncr = gateways.ncr or labels.ncr_sgw
-        obs = gateways.obs or labels.obs_sgw
-        changed = [
-            label
-            for label, wanted, actual in (
-                ("ncr_sgw", gateways.ncr, labels.ncr_sgw),
-                ("obs_sgw", gateways.obs, labels.obs_sgw),
+    return first_action(
+        (
+            lambda: _plan_control_plane(spec, cluster, workers, supported),
+            default_worker,
+            lambda: _plan_service_gateways(spec, cluster),
+            lambda: _plan_ip_acl(spec, ip_acl),
+            lambda: _plan_certificate(spec, cluster, renew_requested, now),
+        )
+    )
+
+
+def _plan_cni(spec: NKSClusterSpec, cluster: Cluster) -> Plan:
+    """CNI: Flannel -> Calico, into a pod network of the spec's that is not the one in use
+    (NKS forbids reusing it: G:648; no default could be safe). The guide's current edition
+    has no CNI change call any more: NKS then refuses it (OperationRefused)."""
+    labels = cluster.labels
+    if spec.network.cni != "calico" or (labels.cni_driver or "").lower() != "flannel":
+        return Plan()
+    new_cidr = spec.network.pods_network_cidr
+    in_use = labels.pods_network_cidr
+    if new_cidr is None or (in_use is not None and _same_network(new_cidr, in_use)):
+        blocked = Blocked(
+            Reason.CNI_CHANGE_BLOCKED,
+            "changing the CNI to Calico needs a new pod network: set "
+            "spec.network.podsNetworkCIDR to a CIDR other than the one in use"
+            + (f" ({in_use})" if in_use else ""),
+        )
+        return Plan(blocked=[blocked])
+    args: dict[str, Any] = {"cni": "calico", "pod_cidr": new_cidr}
+    if spec.network.pods_network_subnet is not None:
+        args["pod_subnet"] = spec.network.pods_network_subnet
+    rollout = spec.default_worker.rollout
+    args["num_buffer_nodes"] = rollout.buffer_nodes
+    args["num_max_unavailable_nodes"] = rollout.max_unavailable_nodes
+    return Plan(
+        Action(
+            OperationType.CLUSTER_CNI_UPDATE,
+            NKSClient.update_cni,
+            args,
+            "change the CNI from Flannel to Calico",
+        )
+    )
+
+
+def _plan_control_plane(
+    spec: NKSClusterSpec,
+    cluster: Cluster,
+    workers: Mapping[str, NodeGroup],
+    supported: Mapping[str, bool],
+) -> Plan:
+    """The control plane's upgrade, one minor version at a time, the workers caught up
+    first."""
+    cp_version = cluster.kubernetes_version or ""
+    if not cp_version or versions.compare(spec.kubernetes_version, cp_version) <= 0:
+        return Plan()
+    behind = sorted(
+        n
+        for n, g in workers.items()
+        if versions.compare(g.labels.kube_tag or cp_version, cp_version) < 0
+    )
+    step = next_step(cp_version, spec.kubernetes_version, supported)
+    if step is None:
+        message = f"NKS lists no version between {cp_version} and {spec.kubernetes_version}"
+        return Plan(blocked=[Blocked(Reason.NO_UPGRADE_PATH, message)])
+    if behind:
+        if DEFAULT_WORKER in behind:
+            return Plan()  # the default worker's own step catches it up
+        return Plan(
+            waiting=Waiting(
+                f"upgrading the control plane waits for node group(s) {', '.join(behind)} "
+                f"to reach {cp_version}"
             )
-            if wanted and wanted != actual
-        ]
-        if changed:
-            if not ncr or not obs:
-                missing = "obs" if not obs else "ncr"
-                plan.blocked.append(
-                    Blocked(
-                        Reason.SERVICE_GATEWAY_BLOCKED,
-                        "NKS changes both service gateways in one call and reports no "
-                        f"{missing} gateway for this cluster: set spec.serviceGateways.{missing}",
-                    )
-                )
-            else:
-                plan.action = Action(
-                    "UPDATE_SERVICE_GATEWAY",
-                    NKSClient.update_service_gateway,
-                    {"ncr_sgw": ncr, "obs_sgw": obs},
-                    "change the service gateway(s) " + ", ".join(changed),
-                    confirmation="state",
-                )
-                return plan
+        )
+    if crosses_calico_requirement(cp_version, step) and (
+        (cluster.labels.cni_driver or "").lower() == "flannel"
+    ):
+        message = (
+            f"upgrading to {step} needs Calico: set spec.network.cni: calico and a new "
+            "spec.network.podsNetworkCIDR"
+        )
+        return Plan(blocked=[Blocked(Reason.UPGRADE_BLOCKED, message)])
+    return Plan(
+        Action(
+            OperationType.NODEGROUP_UPGRADE,
+            NKSClient.upgrade_nodegroup,
+            {"nodegroup": CONTROL_PLANE, "version": step},
+            f"upgrade the control plane from {cp_version} to {step}",
+            CONTROL_PLANE,
+        )
+    )
 
-    # 5. API endpoint IP access control (drift corrected).
+
+def _plan_service_gateways(spec: NKSClusterSpec, cluster: Cluster) -> Plan:
+    """Service gateways: NKS takes both in one call (the guide marks both required)."""
+    gateways = spec.service_gateways
+    if gateways is None or not (gateways.ncr or gateways.obs):
+        return Plan()
+    labels = cluster.labels
+    ncr = gateways.ncr or labels.ncr_sgw
+    obs = gateways.obs or labels.obs_sgw
+    changed = [
+        label
+        for label, wanted, actual in (
+            ("ncr_sgw", gateways.ncr, labels.ncr_sgw),
+            ("obs_sgw", gateways.obs, labels.obs_sgw),
+        )
+        if wanted and wanted != actual
+    ]
+    if not changed:
+        return Plan()
+    if not ncr or not obs:
+        missing = "obs" if not obs else "ncr"
+        blocked = Blocked(
+            Reason.SERVICE_GATEWAY_BLOCKED,
+            "NKS changes both service gateways in one call and reports no "
+            f"{missing} gateway for this cluster: set spec.serviceGateways.{missing}",
+        )
+        return Plan(blocked=[blocked])
+    return Plan(
+        Action(
+            OperationType.UPDATE_SERVICE_GATEWAY,
+            NKSClient.update_service_gateway,
+            {"ncr_sgw": ncr, "obs_sgw": obs},
+            "change the service gateway(s) " + ", ".join(changed),
+            confirmation="state",
+        )
+    )
+
+
+def _plan_ip_acl(spec: NKSClusterSpec, ip_acl: IPACL | None) -> Plan:
+    """The API endpoint's IP access control (drift corrected)."""
     acl = spec.api_endpoint.ip_access_control
-    if acl is not None and not acl_in_sync(acl, ip_acl):
-        body: dict[str, Any] = {"enable": acl.enabled}
-        if acl.enabled:
-            body["action"] = acl.action
-            body["targets"] = [
-                {
-                    "cidr_address": t.cidr,
-                    **({"description": t.description} if t.description else {}),
-                }
-                for t in acl.targets
-            ]
-        plan.action = Action(
-            "SET_IP_ACL",
+    if acl is None or acl_in_sync(acl, ip_acl):
+        return Plan()
+    body: dict[str, Any] = {"enable": acl.enabled}
+    if acl.enabled:
+        body["action"] = acl.action
+        body["targets"] = [
+            {
+                "cidr_address": t.cidr,
+                **({"description": t.description} if t.description else {}),
+            }
+            for t in acl.targets
+        ]
+    return Plan(
+        Action(
+            OperationType.SET_IP_ACL,
             _set_ip_acl,
             body,
             f"{'apply' if acl.enabled else 'disable'} IP access control of the API endpoint",
             confirmation="state",
         )
-        return plan
-
-    # 6. Certificate renewal: on request, or automatically before expiry.
-    expiry = parse_expiry(labels.certificate_expiry)
-    due = (
-        spec.certificate.auto_renew
-        and expiry is not None
-        and expiry - datetime.timedelta(days=spec.certificate.renew_before_days) <= now
     )
-    if renew_requested or due:
-        why = "requested" if renew_requested else f"expires {labels.certificate_expiry}"
-        plan.action = Action(
-            "RENEW_CERTIFICATE",
+
+
+def _plan_certificate(
+    spec: NKSClusterSpec, cluster: Cluster, renew_requested: bool, now: datetime.datetime
+) -> Plan:
+    """Certificate renewal: on request, or automatically before expiry."""
+    certificate = spec.certificate
+    shown = cluster.labels.certificate_expiry
+    expiry = parse_expiry(shown)
+    due = (
+        certificate.auto_renew
+        and expiry is not None
+        and expiry - datetime.timedelta(days=certificate.renew_before_days) <= now
+    )
+    if not (renew_requested or due):
+        return Plan()
+    why = "requested" if renew_requested else f"expires {shown}"
+    return Plan(
+        Action(
+            OperationType.RENEW_CERTIFICATE,
             NKSClient.renew_certificate,
-            {"term_of_validity": spec.certificate.validity_years},
-            f"renew the cluster certificate ({why}) for {spec.certificate.validity_years} year(s)",
+            {"term_of_validity": certificate.validity_years},
+            f"renew the cluster certificate ({why}) for {certificate.validity_years} year(s)",
             confirmation="state",
         )
-    return plan
+    )

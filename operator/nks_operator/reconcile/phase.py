@@ -1,49 +1,44 @@
-"""NKS's raw status strings -> the operator's phase and a stable/in-progress verdict.
+"""The operator's phase for an NKS status.
 
-NKS reports Heat-style statuses (`CREATE_IN_PROGRESS`, `UPDATE_COMPLETE`, ...). A
-`ROLLBACK_*` status means the last operation failed and NKS undid it: the resource is back
-in a state it can work from, but the operation did not happen.
+What each NKS status means is `nks/models/status.py`; this module maps it onto the
+phases users see and re-exports its predicates for the reconcilers.
 """
 
 from __future__ import annotations
 
 from nks_operator.api.status import Phase
+from nks_operator.nks.models.status import (
+    StatusClass,
+    classify,
+    is_creation,
+    is_deletion,
+    is_failed,
+    is_in_progress,
+    is_rolled_back,
+    is_stable,
+    is_success,
+)
 
-
-def is_failed(nks_status: str | None) -> bool:
-    return bool(nks_status) and str(nks_status).upper().endswith("_FAILED")
-
-
-def is_rolled_back(nks_status: str | None) -> bool:
-    return bool(nks_status) and str(nks_status).upper().startswith("ROLLBACK_")
-
-
-def is_stable(nks_status: str | None) -> bool:
-    """A state from which NKS accepts a new operation (`*_COMPLETE`, not a deletion)."""
-    status = str(nks_status or "").upper()
-    return status.endswith("_COMPLETE") and not status.startswith("DELETE")
-
-
-def is_success(nks_status: str | None) -> bool:
-    """The last operation ended as asked (a rollback is stable but not a success)."""
-    return is_stable(nks_status) and not is_rolled_back(nks_status)
-
-
-def is_in_progress(nks_status: str | None) -> bool:
-    """Anything neither complete nor failed counts as in progress (unknown values too)."""
-    return not (is_stable(nks_status) or is_failed(nks_status))
+__all__ = [
+    "is_failed",
+    "is_in_progress",
+    "is_rolled_back",
+    "is_stable",
+    "is_success",
+    "phase_for",
+]
 
 
 def phase_for(nks_status: str | None, *, upgrading: bool = False) -> Phase:
-    status = str(nks_status or "").upper()
-    if not status:
+    if not nks_status:
         return "Provisioning"
-    if is_failed(status):
+    kind = classify(nks_status)
+    if kind is StatusClass.FAILED:
         return "Failed"
-    if status.startswith("CREATE"):
-        return "Ready" if status.endswith("_COMPLETE") else "Provisioning"
-    if status.startswith("DELETE"):
+    if is_creation(nks_status):
+        return "Ready" if kind is StatusClass.STABLE else "Provisioning"
+    if is_deletion(nks_status):
         return "Deleting"
-    if is_stable(status):
+    if is_stable(nks_status):
         return "Ready"
     return "Upgrading" if upgrading else "Updating"

@@ -24,6 +24,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from nks_operator.api.operations import OperationType
 from nks_operator.api.status import ResourceStatus, SentSetting
 from nks_operator.api.worker import WorkerSpec
 from nks_operator.nks.models import NodeGroup
@@ -35,11 +36,11 @@ METRIC_AUTOSCALER = "metricAutoscaler"
 FLOATING_IP = "floatingIPAutoBind"
 # lastOperation.type of each setting's call: the NKS task that confirms it.
 OPERATIONS = {
-    NODE_LABELS: "NODEGROUP_UPDATE_K8S_NODE_LABELS",
-    METRIC_AUTOSCALER: "NODEGROUP_SET_METRIC_BASE_AUTOSCALER",
-    FLOATING_IP: "NODEGROUP_UPDATE_FIP_AUTO_BIND",
+    NODE_LABELS: OperationType.NODEGROUP_UPDATE_K8S_NODE_LABELS,
+    METRIC_AUTOSCALER: OperationType.NODEGROUP_SET_METRIC_BASE_AUTOSCALER,
+    FLOATING_IP: OperationType.NODEGROUP_UPDATE_FIP_AUTO_BIND,
 }
-SETTING_OF = {operation: key for key, operation in OPERATIONS.items()}
+SETTING_OF: dict[str, str] = {operation: key for key, operation in OPERATIONS.items()}
 
 Verdict = Literal["in_sync", "send", "not_applied"]
 

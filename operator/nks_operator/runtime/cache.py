@@ -1,8 +1,10 @@
-"""The operator's one copy of every NKSCluster and NKSNodeGroup it manages.
+"""The operator's one copy of every object it manages, of any kind.
 
 kopf's watch delivers each object; the cache keeps a trimmed reference to it (no copy:
 `metadata.managedFields` and kubectl's last-applied annotation are dropped, nothing else
-is duplicated) and the index that node groups need: which node groups name an NKSCluster.
+is duplicated) and the index dependent objects need: which objects name a parent. What
+the cache knows of the kinds (who names a parent, what of a parent its children read,
+which annotations only the operator writes) is given by the caller (api/relations.py).
 
 Status written by the operator reaches the watch a moment later. Until the watch shows an
 object with that status (or that resourceVersion, or a later one), the cache serves the
@@ -15,17 +17,21 @@ status change would stay hidden behind it).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-# Annotations the operator writes itself: a change of these wakes nothing.
-OWN_ANNOTATIONS = frozenset({"nks.nhncloud.com/create-requested"})
+
+Body = dict[str, Any]
+ParentOf = Callable[[Body], str | None]
+"""The name of the object (same namespace) an object depends on; None: none."""
+ChildrenView = Callable[[Body], Hashable]
+"""What of an object the objects depending on it read."""
 
 
 class ObjectKey(NamedTuple):
-    kind: str  # "NKSCluster" | "NKSNodeGroup"
+    kind: str
     namespace: str
     name: str
 
@@ -68,11 +74,11 @@ def trim(body: dict[str, Any]) -> dict[str, Any]:
     return trimmed
 
 
-def _trigger(body: dict[str, Any]) -> tuple[Any, ...]:
+def _trigger(body: dict[str, Any], own_annotations: frozenset[str]) -> tuple[Any, ...]:
     """What of an object a user (or Kubernetes) changes: a change needs a pass."""
     meta = body["metadata"]
     annotations = {
-        k: v for k, v in (meta.get("annotations") or {}).items() if k not in OWN_ANNOTATIONS
+        k: v for k, v in (meta.get("annotations") or {}).items() if k not in own_annotations
     }
     return (
         meta.get("generation"),
@@ -90,39 +96,32 @@ def _newer(seen: str | None, version: str | None) -> bool:
     return int(seen) > int(version)
 
 
-def _parent_view(body: dict[str, Any]) -> tuple[Any, ...]:
-    """What of an NKSCluster its node groups read."""
-    spec = body.get("spec") or {}
-    status = body.get("status") or {}
-    ready = next(
-        (c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"),
-        None,
-    )
-    return (
-        status.get("clusterID"),
-        status.get("region"),
-        ready,
-        spec.get("region"),
-        spec.get("kubernetesVersion"),
-        str(spec.get("credentialsRef")),
-        body["metadata"].get("deletionTimestamp"),
-    )
-
-
 @dataclass(frozen=True)
 class Stored:
     """What a watch event changed."""
 
     needs_pass: bool  # new, or changed by someone else than the operator's status writes
-    parent_changed: bool  # (NKSCluster) its node groups should look again
+    parent_changed: bool  # the objects depending on it should look again
 
 
 class ObjectCache:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        parent_of: Mapping[str, ParentOf] | None = None,
+        children_view: Mapping[str, ChildrenView] | None = None,
+        own_annotations: frozenset[str] = frozenset(),
+    ) -> None:
+        """`parent_of` / `children_view`: by kind (kinds without one have no parent or no
+        children); `own_annotations`: annotations only the operator writes, whose changes
+        wake nothing."""
+        self._parent_of_kind = dict(parent_of or {})
+        self._children_view = dict(children_view or {})
+        self._own_annotations = own_annotations
         self._objects: dict[ObjectKey, dict[str, Any]] = {}
         # Status the operator wrote, until the watch echoes it: key -> (resourceVersion, status).
         self._written: dict[ObjectKey, tuple[str | None, dict[str, Any]]] = {}
-        # Node groups by the NKSCluster their spec names: (namespace, name) -> keys.
+        # Objects by the parent they name: (namespace, name) -> keys.
         self._children: dict[tuple[str, str], set[ObjectKey]] = defaultdict(set)
         self._parent_of: dict[ObjectKey, tuple[str, str]] = {}
 
@@ -141,15 +140,22 @@ class ObjectCache:
             else:
                 trimmed["status"] = status
         self._objects[key] = trimmed
-        if key.kind == "NKSNodeGroup":
-            parent = ((trimmed.get("spec") or {}).get("clusterRef") or {}).get("name")
+        parent_of = self._parent_of_kind.get(key.kind)
+        if parent_of is not None:
+            parent = parent_of(trimmed)
             self._set_parent(key, (key.namespace, parent) if parent else None)
         if previous is None:
             return Stored(True, True)
+        own = self._own_annotations
         return Stored(
-            _trigger(previous) != _trigger(trimmed),
-            key.kind == "NKSCluster" and _parent_view(previous) != _parent_view(trimmed),
+            _trigger(previous, own) != _trigger(trimmed, own),
+            self._view(key, previous) != self._view(key, trimmed),
         )
+
+    def _view(self, key: ObjectKey, body: dict[str, Any]) -> Hashable:
+        """What the objects depending on `key` read of it (None: nothing depends on it)."""
+        view = self._children_view.get(key.kind)
+        return None if view is None else view(body)
 
     def forget(self, key: ObjectKey) -> None:
         self._objects.pop(key, None)
@@ -161,13 +167,13 @@ class ObjectCache:
     def wrote_status(
         self, key: ObjectKey, status: dict[str, Any], result: dict[str, Any] | None
     ) -> bool:
-        """The operator patched status: serve it until the watch shows it. True when an
-        NKSCluster's node groups should look again (the watch's echo will not say so:
-        by then the cache already holds this status)."""
+        """The operator patched status: serve it until the watch shows it. True when the
+        objects depending on it should look again (the watch's echo will not say so: by
+        then the cache already holds this status)."""
         current = self._objects.get(key)
         if current is None:
             return False
-        before = _parent_view(current) if key.kind == "NKSCluster" else None
+        before = self._view(key, current)
         version = None
         if result is not None:
             version = (result.get("metadata") or {}).get("resourceVersion")
@@ -177,7 +183,7 @@ class ObjectCache:
             current["metadata"]["resourceVersion"] = version
         current["status"] = status
         self._written[key] = (version, status)
-        return before is not None and before != _parent_view(current)
+        return before is not None and before != self._view(key, current)
 
     def wrote_metadata(self, key: ObjectKey, result: dict[str, Any]) -> None:
         """The operator patched metadata (finalizer, intent): serve the answer."""

@@ -5,8 +5,9 @@
   again when its worker calls `done()`.
 - `add_after()` queues a key later (a requeue); an earlier deadline wins over a later one.
 - `add_rate_limited()` queues a key after its own exponential backoff (base doubling per
-  failure, up to a cap, with jitter) and an overall token bucket; `forget()` resets the key's
-  failure count after a success.
+  failure, up to a cap, with jitter) and an overall token bucket; `retry_now()` queues it at
+  once the first time and backs off from the second failure in a row; `forget()` resets the
+  key's failure count after a success.
 
 Metrics are reported through an optional `QueueMetrics` so that this module stays free of
 any Prometheus knowledge.
@@ -52,7 +53,7 @@ class Backoff:
 
     def delay(self, failures: int, rng: random.Random) -> float:
         exponent = min(failures, 32)  # 2**32 already exceeds any sane cap
-        delay = min(self.base_seconds * (2**exponent), self.max_seconds)
+        delay = min(self.base_seconds * (2.0**exponent), self.max_seconds)
         return delay * (1 + rng.uniform(-self.jitter_fraction, self.jitter_fraction))
 
 
@@ -141,6 +142,17 @@ class WorkQueue(Generic[K]):
         self.add_after(key, delay)
         return delay
 
+    def retry_now(self, key: K) -> float:
+        """Queue `key` at once, counted as a failure; one already failing waits its backoff
+        instead, so a retry that keeps failing never spins. Returns the delay chosen."""
+        if self._failures.get(key, 0):
+            return self.add_rate_limited(key)
+        self._failures[key] = 1
+        if self.metrics is not None:
+            self.metrics.retried()
+        self.add(key)
+        return 0.0
+
     def forget(self, key: K) -> None:
         """The key succeeded: its next failure starts the backoff from the base again."""
         self._failures.pop(key, None)
@@ -211,6 +223,11 @@ class WorkQueue(Generic[K]):
     @property
     def in_flight(self) -> int:
         return len(self._processing)
+
+    def due_in(self, key: K) -> float | None:
+        """Seconds until `key` is queued by a delay; None when none is pending."""
+        due = self._due.get(key)
+        return None if due is None else due - self._clock()
 
     def pending(self, key: K) -> bool:
         """Queued, in flight, or due later."""

@@ -80,7 +80,15 @@ from nks_operator.nks.models.nodegroup import (
     UpgradeRequest,
     UserScriptUpdate,
 )
-from nks_operator.nks.models.status import is_failed, is_in_progress, is_rolled_back, is_stable
+from nks_operator.nks.models.status import (
+    StatusClass,
+    classify,
+    is_failed,
+    is_in_progress,
+    is_rolled_back,
+    is_stable,
+    operation_failed,
+)
 from nks_operator.nks.models.supports import Supports, version_key
 
 __all__ = [
@@ -144,17 +152,20 @@ __all__ = [
     "ScaleOutPolicy",
     "ServiceGatewayUpdate",
     "SkmKey",
+    "StatusClass",
     "Supports",
     "TaskEvent",
     "TokenResponse",
     "UpgradeRequest",
     "UserScriptUpdate",
     "WorkerLabels",
+    "classify",
     "freshness",
     "is_failed",
     "is_in_progress",
     "is_rolled_back",
     "is_stable",
     "node_label_problems",
+    "operation_failed",
     "version_key",
 ]
