@@ -6,19 +6,19 @@ from __future__ import annotations
 import logging
 
 from nks_operator.api.status import LastOperation
-from nks_operator.control.passes import Pass, PassResult, age_seconds
+from nks_operator.control.passes import Ending, Pass, age_seconds
 from nks_operator.control.status_writer import now_iso
 from nks_operator.control.steps import Steps
 from nks_operator.nks import errors
 from nks_operator.reconcile import phase
-from nks_operator.reconcile.outcome import Assessment, OperationView, Stage
+from nks_operator.reconcile.outcome import OperationView, Stage
 from nks_operator.reconcile.reasons import Reason
 
 logger = logging.getLogger(__name__)
 
 
 class Deletion(Steps):
-    async def delete(self, p: Pass) -> Assessment | PassResult:
+    async def delete(self, p: Pass) -> Ending:
         adapter = p.adapter
         raw = p.body.get("spec") or {}
         policy = raw.get("deletionPolicy", "Delete")

@@ -4,6 +4,7 @@ for - one at a time per NKS cluster, recorded before it is sent."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from nks_operator.api.status import LastOperation
@@ -29,12 +30,22 @@ logger = logging.getLogger(__name__)
 UNCOUNTED_RESENDS = 3
 
 
+@dataclass(frozen=True)
+class Following:
+    """What following the day-2 operation in flight concluded."""
+
+    view: OperationView | None = None  # one runs: nothing else may happen now
+    timers: tuple[float, ...] = ()
+    # It ended in this pass: the next pass, at once, plans from reads made after its end
+    # (this pass's plan may predate it) and sends what comes next.
+    just_ended: bool = False
+
+
 class Operations(Steps):
     def follow(
         self, p: Pass, account: Account, observed: Observed, plan: Plan, location: Location
-    ) -> tuple[OperationView | None, tuple[float, ...]]:
-        """Follow the day-2 operation in flight; a view means nothing else may happen now,
-        and a timer of 0 that it has just ended (the next pass sends what comes next)."""
+    ) -> Following:
+        """Follow the day-2 operation in flight, if one is."""
         last = p.status.last_operation
         created_running = (
             last is not None
@@ -45,9 +56,9 @@ class Operations(Steps):
             assert last is not None
             age = age_seconds(last.started_at)
             deadline = self.deadline(last.type)
-            return None, ((deadline - age),) if age < deadline else ()
+            return Following(timers=((deadline - age),) if age < deadline else ())
         if last is None or last.state in ("Succeeded", "Failed") or last.type.endswith("_CREATE"):
-            return None, ()
+            return Following()
         age = age_seconds(last.started_at)
         read_after = age - account.poller.seconds_since_read(observed.snapshot)
         deadline = self.deadline(last.type)
@@ -92,7 +103,7 @@ class Operations(Steps):
                 upgrade=last.type == "NODEGROUP_UPGRADE",
                 timed_out=following.timed_out,
             )
-            return view, timers
+            return Following(view, timers)
         self.ctx.claims.release(cluster_id, p.key)
         if following.verdict != "dropped":
             p.memory.uncounted_resends = 0
@@ -132,9 +143,7 @@ class Operations(Steps):
                 last.generation = None  # the next plan sends it once more
                 message = f"NKS accepted {what} but never applied it; sending it again"
                 p.event("Warning", Reason.OPERATION_DROPPED, message)
-        # It just ended: the next pass plans from reads made after its end (this pass's
-        # plan may predate it), at once.
-        return None, (0.0,)
+        return Following(just_ended=True)
 
     @staticmethod
     def plan_fields(plan: Plan) -> dict[str, Any]:

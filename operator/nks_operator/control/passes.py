@@ -34,12 +34,21 @@ RENEW_CERTIFICATE_ANNOTATION = f"{GROUP}/renew-certificate"
 CREATE_REQUESTED_ANNOTATION = f"{GROUP}/create-requested"
 
 
-class Stop(Exception):
-    """End the pass early with this assessment."""
+@dataclass(frozen=True)
+class Released:
+    """The finalizer is off (or was never this operator's): nothing more to do."""
 
-    def __init__(self, assessment: Assessment) -> None:
-        super().__init__(assessment.stage)
-        self.assessment = assessment
+
+# How every pass ends: what it found (the outcome decides the rest), or released.
+Ending = Assessment | Released
+
+
+class Stop(Exception):
+    """End the pass early, from anywhere in a step, with this ending."""
+
+    def __init__(self, ending: Ending) -> None:
+        super().__init__(ending)
+        self.ending = ending
 
 
 @dataclass(frozen=True)

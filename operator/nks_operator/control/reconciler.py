@@ -28,7 +28,7 @@ from nks_operator.control.context import OperatorContext
 from nks_operator.control.creation import Creation
 from nks_operator.control.deletion import Deletion
 from nks_operator.control.operations import Operations
-from nks_operator.control.passes import Pass, PassResult, Stop
+from nks_operator.control.passes import Ending, Pass, PassResult, Released, Stop
 from nks_operator.control.steps import AccountBusy, Steps
 from nks_operator.kube.client import KubeAPIError, KubeConflict, LoginMissing
 from nks_operator.nks import errors
@@ -40,6 +40,8 @@ from nks_operator.reconcile.reasons import Reason
 from nks_operator.runtime.cache import ObjectKey
 
 logger = logging.getLogger(__name__)
+
+AT_ONCE = 0.0  # a timer: the next pass runs as soon as a worker takes the key
 
 
 class Reconciler(Steps):
@@ -59,14 +61,7 @@ class Reconciler(Steps):
         memory = self.ctx.memories.of(key)
         p = Pass(self.ctx, adapter, key, body, memory)
         try:
-            if self.ctx.finalizer not in (p.meta.get("finalizers") or []) and p.meta.get(
-                "deletionTimestamp"
-            ):
-                return PassResult(None)  # not ours to finish (or already released)
-            if p.meta.get("deletionTimestamp"):
-                return await self._deletion(p)
-            assessment = await self._live(p)
-            return await self._conclude(p, assessment)
+            return await self._conclude(p, await self._run(p))
         except (KubeAPIError, LoginMissing) as error:
             level = logging.INFO if isinstance(error, KubeConflict) else logging.WARNING
             logger.log(level, "%s: Kubernetes API call failed, retrying: %s", key, error)
@@ -81,8 +76,22 @@ class Reconciler(Steps):
     def forget(self, key: ObjectKey) -> None:
         self.ctx.forget(key)
 
-    async def _conclude(self, p: Pass, assessment: Assessment) -> PassResult:
-        result = outcome(assessment, self.timing)
+    async def _run(self, p: Pass) -> Ending:
+        """The pass's steps, ended by their return or by a `Stop` from anywhere in them."""
+        try:
+            if not p.meta.get("deletionTimestamp"):
+                return await self._live_steps(p)
+            if self.ctx.finalizer not in (p.meta.get("finalizers") or []):
+                return Released()  # not ours to finish (or already released)
+            return await self.deletion.delete(p)
+        except Stop as stop:
+            return stop.ending
+
+    async def _conclude(self, p: Pass, ending: Ending) -> PassResult:
+        """The one place a pass's ending becomes what the user sees and the next pass."""
+        if isinstance(ending, Released):
+            return PassResult(None)
+        result = outcome(ending, self.timing)
         self._apply(p, result)
         await p.writer.flush()
         if self.ctx.memories.record_phase(p.key, p.status.phase):
@@ -99,12 +108,6 @@ class Reconciler(Steps):
 
     def _publish_phases(self, kind: str) -> None:
         self.ctx.metrics.set_managed(kind, self.ctx.memories.phase_counts(kind))
-
-    async def _live(self, p: Pass) -> Assessment:
-        try:
-            return await self._live_steps(p)
-        except Stop as stop:
-            return stop.assessment
 
     async def _live_steps(self, p: Pass) -> Assessment:
         adapter = p.adapter
@@ -241,10 +244,11 @@ class Reconciler(Steps):
         if more:
             base["answer_problem"] = self._answer_problem({**observed.unreadable, **more})
         plan = adapter.plan(p, observed, supported, location)
-        view, timers = self.operations.follow(p, account, observed, plan, location)
-        if view is not None or phase.is_in_progress(nks_status):
-            return p.assess(Stage.RUNNING, operation=view, timers=timers, **base)
-        if 0.0 in timers:  # an operation just ended: what comes next goes in the next pass
+        following = self.operations.follow(p, account, observed, plan, location)
+        timers = (AT_ONCE,) if following.just_ended else following.timers
+        if following.view is not None or phase.is_in_progress(nks_status):
+            return p.assess(Stage.RUNNING, operation=following.view, timers=timers, **base)
+        if following.just_ended:  # what comes next goes in the next pass
             sending = Sending.NEXT if plan.action is not None else Sending.NONE
             fields = {**base, **self.operations.plan_fields(plan)}
             return p.assess(Stage.RUNNING, timers=timers, sending=sending, **fields)
@@ -304,12 +308,3 @@ class Reconciler(Steps):
             last.state = "Succeeded"
         else:
             last.state = "InProgress"
-
-    async def _deletion(self, p: Pass) -> PassResult:
-        try:
-            result = await self.deletion.delete(p)
-        except Stop as stop:
-            return await self._conclude(p, stop.assessment)
-        if isinstance(result, PassResult):
-            return result
-        return await self._conclude(p, result)

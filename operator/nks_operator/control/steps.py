@@ -14,7 +14,7 @@ from nks_operator.control.context import OperatorContext
 from nks_operator.control.passes import (
     CREATE_REQUESTED_ANNOTATION,
     Pass,
-    PassResult,
+    Released,
     Stop,
     intent_parts,
     parse_intent,
@@ -268,7 +268,7 @@ class Steps:
         if CREATE_REQUESTED_ANNOTATION in p.annotations:
             await self.patch_metadata(p, {"annotations": {CREATE_REQUESTED_ANNOTATION: None}})
 
-    async def release(self, p: Pass, nks_id: str | None = None) -> PassResult:
+    async def release(self, p: Pass, nks_id: str | None = None) -> Released:
         """Remove our finalizer: Kubernetes may delete the object now. The ownership
         record of `nks_id` (if this resource holds it) and the credentials Secret's
         finalizer (if nothing else refers to it) go first."""
@@ -281,7 +281,7 @@ class Steps:
         finalizers = [f for f in (p.meta.get("finalizers") or []) if f != self.ctx.finalizer]
         await self.patch_metadata(p, {"finalizers": finalizers})
         self.ctx.forget(p.key)
-        return PassResult(None)
+        return Released()
 
 
 def credentials_ref(body: Mapping[str, Any]) -> str | None:
