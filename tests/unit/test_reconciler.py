@@ -250,7 +250,7 @@ class FakePoster:
         self.calls.log.append(f"event {reason}")
 
 
-class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
+class FakeAdapter(Adapter[FakeSpec, FakeStatus, None]):
     resource = CLUSTER
     spec_model = FakeSpec
     status_model = FakeStatus
@@ -272,6 +272,9 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
         self.delete_status: str | None = "CREATE_COMPLETE"
         self.delete_error: errors.NKSError | None = None
         self.blocker: str | None = None
+
+    def findings(self) -> None:
+        return None
 
     def nks_id(self, status: FakeStatus) -> str | None:
         return status.nks_id

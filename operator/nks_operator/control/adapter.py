@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 StatusT = TypeVar("StatusT", bound=ResourceStatus)
+# What an adapter's own reads found in one pass, for its later hooks (a dataclass per kind).
+FoundT = TypeVar("FoundT")
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class Observed:
         return self.model.status_reason
 
 
-class Adapter(ABC, Generic[SpecT, StatusT]):
+class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
     resource: Resource
     spec_model: type[SpecT]
     status_model: type[StatusT]
@@ -73,6 +75,10 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     name_in_use: Reason
     ready_noun: str  # "cluster" / "node group", for messages
     nks_resource: NKSResource  # what its NKSOwnership record names
+
+    @abstractmethod
+    def findings(self) -> FoundT:
+        """A new pass's (empty) findings: `Pass.found`, filled by the hooks that read."""
 
     # -- identity -------------------------------------------------------------------------
 
@@ -101,12 +107,12 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     def nks_name(self, spec: SpecT, metadata_name: str) -> str: ...
 
     @abstractmethod
-    async def locate(self, p: Pass) -> Location | Assessment:
+    async def locate(self, p: Pass[SpecT, StatusT, FoundT]) -> Location | Assessment:
         """Region, credentials and NKS cluster of the resource, or why a pass cannot know
         them yet (waiting for the parent cluster, an immutable field changed, ...)."""
 
     @abstractmethod
-    async def locate_for_delete(self, p: Pass) -> Location | None:
+    async def locate_for_delete(self, p: Pass[SpecT, StatusT, FoundT]) -> Location | None:
         """The same for deletion, from a spec that may be invalid; None: nothing in NKS
         can be reached any more (the parent cluster is gone)."""
 
@@ -116,30 +122,32 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     def observe(self, snapshot: ClusterSnapshot, nks_id: str) -> Observed | None:
         """The resource in a snapshot; None when NKS does not list it."""
 
-    async def inputs(self, p: Pass, account: Account, observed: Observed | None) -> None:
+    async def inputs(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed | None
+    ) -> Mapping[str, str]:
         """Reads the spec checks need besides the snapshot and the supported versions (the
-        add-on catalogue), made before `problems`; parts of their answers that could not
-        be read go to `p.extra["unreadable"]` (field -> what was wrong)."""
-        return None
+        add-on catalogue), made before `problems`; returns the parts of their answers that
+        could not be read (field -> what was wrong)."""
+        return {}
 
     @abstractmethod
     def problems(
         self,
-        p: Pass,
+        p: Pass[SpecT, StatusT, FoundT],
         supported: Mapping[str, bool],
         observed: Observed | None,
     ) -> tuple[list[str], list[Drift]]:
         """Spec problems NKS would refuse, and immutable fields that differ from NKS."""
 
     @abstractmethod
-    def report(self, p: Pass, observed: Observed) -> None:
+    def report(self, p: Pass[SpecT, StatusT, FoundT], observed: Observed) -> None:
         """Copy what NKS reports into status."""
 
     @abstractmethod
     def task_scope(self, observed: Observed) -> tuple[str | None, str]:
         """(resource uuid or None for the whole cluster, resource type) of its tasks."""
 
-    def usable(self, p: Pass, observed: Observed) -> bool:
+    def usable(self, p: Pass[SpecT, StatusT, FoundT], observed: Observed) -> bool:
         """Created and usable: Ready stays True while NKS changes it."""
         last = p.status.last_operation
         return last is None or last.type != self.create_operation or last.state == "Succeeded"
@@ -147,17 +155,23 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     # -- create -----------------------------------------------------------------------------
 
     @abstractmethod
-    async def existing(self, p: Pass, account: Account, location: Location, name: str) -> list[str]:
+    async def existing(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, location: Location, name: str
+    ) -> list[str]:
         """Ids of NKS resources that already carry `name`."""
 
     @abstractmethod
     async def find_created(
-        self, p: Pass, account: Account, location: Location, intent: CreationIntent
+        self,
+        p: Pass[SpecT, StatusT, FoundT],
+        account: Account,
+        location: Location,
+        intent: CreationIntent,
     ) -> str | None:
         """The id of what our own create made (after a crash or a lost answer)."""
 
     def create_blocker(
-        self, p: Pass, location: Location, snapshot: ClusterSnapshot | None
+        self, p: Pass[SpecT, StatusT, FoundT], location: Location, snapshot: ClusterSnapshot | None
     ) -> str | None:
         """Why the create must wait (another operation of the cluster runs), if it must."""
         return None
@@ -165,7 +179,9 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     @abstractmethod
     def secret_refs(self, spec: SpecT) -> list[SecretKeyReference]: ...
 
-    async def created(self, p: Pass, secrets: Mapping[tuple[str, str], str] | None) -> None:
+    async def created(
+        self, p: Pass[SpecT, StatusT, FoundT], secrets: Mapping[tuple[str, str], str] | None
+    ) -> None:
         """Bookkeeping once NKS accepted the create: what it carried (`secrets`: the values
         the create was sent with; None when it is found after a lost answer)."""
         return None
@@ -183,7 +199,9 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
 
     # -- converge ---------------------------------------------------------------------------
 
-    async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
+    async def prepare(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed
+    ) -> Mapping[str, str]:
         """Reads the plan needs besides the snapshot (the cluster's IP ACL); returns the
         parts of those answers that could not be read (field -> what was wrong)."""
         return {}
@@ -191,7 +209,7 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     @abstractmethod
     def plan(
         self,
-        p: Pass,
+        p: Pass[SpecT, StatusT, FoundT],
         observed: Observed,
         supported: Mapping[str, bool],
         location: Location,
@@ -201,21 +219,29 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     def target_status(self, observed: Observed, target: str | None) -> str | None:
         """NKS status of an operation's target (node group name, control plane, cluster)."""
 
-    def operation_status(self, p: Pass, observed: Observed, target: str | None) -> str | None:
+    def operation_status(
+        self, p: Pass[SpecT, StatusT, FoundT], observed: Observed, target: str | None
+    ) -> str | None:
         """The status an operation is followed by: its target's, or what the adapter read
         itself besides the snapshot (an add-on's own status)."""
         return self.target_status(observed, target)
 
-    async def when_stable(self, p: Pass, account: Account, observed: Observed) -> Problem | None:
+    async def when_stable(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed
+    ) -> Problem | None:
         """Kubernetes-side work once NKS is stable (kubeconfig and Argo CD Secrets); a
         problem it reports shows on Synced without stopping the pass."""
         return None
 
-    def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
+    def after_send(
+        self, p: Pass[SpecT, StatusT, FoundT], operation: str, args: Mapping[str, Any]
+    ) -> None:
         """Bookkeeping right after an operation was sent."""
         return None
 
-    def after_success(self, p: Pass, account: Account, operation: str) -> None:
+    def after_success(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, operation: str
+    ) -> None:
         """Bookkeeping once an operation is confirmed."""
         return None
 
@@ -231,6 +257,6 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
         """Send the delete; False when it was already gone."""
 
-    async def released(self, p: Pass) -> None:
+    async def released(self, p: Pass[SpecT, StatusT, FoundT]) -> None:
         """Kubernetes-side clean-up once the resource may go (the Argo CD Secret)."""
         return None

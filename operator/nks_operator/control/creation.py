@@ -7,7 +7,7 @@ import logging
 
 from nks_operator.api.status import CreationIntent, LastOperation
 from nks_operator.control.adapter import Location
-from nks_operator.control.passes import Pass, age_seconds
+from nks_operator.control.passes import AnyPass, age_seconds
 from nks_operator.control.status_writer import now_iso
 from nks_operator.control.steps import Steps, is_busy_refusal
 from nks_operator.nks import errors
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 class Creation(Steps):
     async def create(
-        self, p: Pass, account: Account, location: Location, snapshot: ClusterSnapshot | None
+        self, p: AnyPass, account: Account, location: Location, snapshot: ClusterSnapshot | None
     ) -> Assessment:
         adapter = p.adapter
         name = adapter.nks_name(p.spec, p.name)
@@ -137,7 +137,7 @@ class Creation(Steps):
         )
 
     @staticmethod
-    def _in_use_message(p: Pass, name: str, count: int) -> str:
+    def _in_use_message(p: AnyPass, name: str, count: int) -> str:
         # No id: the resource of that name may be another team's.
         if count > 1:
             return (
@@ -150,7 +150,7 @@ class Creation(Steps):
         )
 
     async def adopted(
-        self, p: Pass, account: Account, location: Location, nks_id: str, why: str
+        self, p: AnyPass, account: Account, location: Location, nks_id: str, why: str
     ) -> Assessment:
         await self.own(p, nks_id)
         p.adapter.set_nks_id(p.status, nks_id, location)

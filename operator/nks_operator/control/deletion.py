@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from nks_operator.api.status import LastOperation
-from nks_operator.control.passes import Ending, Pass, age_seconds
+from nks_operator.control.passes import AnyPass, Ending, age_seconds
 from nks_operator.control.status_writer import now_iso
 from nks_operator.control.steps import Steps
 from nks_operator.nks import errors
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 class Deletion(Steps):
-    async def delete(self, p: Pass) -> Ending:
+    async def delete(self, p: AnyPass) -> Ending:
         adapter = p.adapter
         raw = p.body.get("spec") or {}
         policy = raw.get("deletionPolicy", "Delete")
@@ -74,6 +74,7 @@ class Deletion(Steps):
                 return await self.release(p)
             adapter.set_nks_id(p.status, found, location)
             nks_id = found
+        assert nks_id is not None  # released above when neither an id nor an intent
         try:
             nks_status = await adapter.read_for_delete(account, location, nks_id)
         except errors.NKSError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
@@ -23,7 +24,7 @@ from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import conditions, payloads, phase, validation, worker_settings
 from nks_operator.reconcile import observed as observing
 from nks_operator.reconcile.day2 import Plan, plan_worker
-from nks_operator.reconcile.nodes import group_hints, join_nodes
+from nks_operator.reconcile.nodes import NodeState, group_hints, join_nodes
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Stage
 from nks_operator.reconcile.reasons import Reason
@@ -58,7 +59,23 @@ class Parent:
         return Location(self.status.region or self.region, self.credentials_secret, self.cluster_id)
 
 
-class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
+@dataclass
+class NodeGroupFindings:
+    """What a pass's reads found, for the checks and the plan."""
+
+    # From the parent NKSCluster's spec (`locate`): what the group follows unless set.
+    parent_version: str | None = None
+    parent_subnet: str | None = None
+    # The nodes' power states (`prepare`, while stopped nodes are managed); None: unknown,
+    # and nodes_problem says why.
+    nodes: tuple[NodeState, ...] | None = None
+    nodes_problem: str | None = None
+
+
+NodeGroupPass = Pass[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]
+
+
+class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
     resource = NODEGROUP
     spec_model = NKSNodeGroupSpec
     status_model = NKSNodeGroupStatus
@@ -69,6 +86,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     ready_noun = "node group"
     nks_resource: NKSResource = "nodegroup"
     adoption_field = "nodeGroupID"
+
+    def findings(self) -> NodeGroupFindings:
+        return NodeGroupFindings()
 
     # -- identity -------------------------------------------------------------------------
 
@@ -88,7 +108,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     def nks_name(self, spec: NKSNodeGroupSpec, metadata_name: str) -> str:
         return spec.node_group_name or metadata_name
 
-    async def _parent(self, p: Pass, name: str, *, fresh: bool = False) -> Parent | None:
+    async def _parent(self, p: NodeGroupPass, name: str, *, fresh: bool = False) -> Parent | None:
         """The NKSCluster: as the watch delivered it, or read when not seen (or `fresh`,
         where a stale "gone" could leak a node group in NKS)."""
         body = None if fresh else p.ctx.cache.get(ObjectKey(CLUSTER.kind, p.namespace, name))
@@ -97,13 +117,13 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         return None if body is None else Parent(body)
 
     @staticmethod
-    def _waiting(p: Pass, message: str) -> Assessment:
+    def _waiting(p: NodeGroupPass, message: str) -> Assessment:
         # The cluster's changes wake its node groups; the slow resync is only a backstop.
         return p.assess(
             Stage.WAITING_FOR_PARENT, message=message, timers=(p.settings.slow_poll_seconds,)
         )
 
-    async def locate(self, p: Pass) -> Location | Assessment:
+    async def locate(self, p: NodeGroupPass) -> Location | Assessment:
         spec: NKSNodeGroupSpec = p.spec
         status: NKSNodeGroupStatus = p.status
         cluster_name = spec.cluster_ref.name
@@ -136,11 +156,11 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
                 f"spec.clusterRef is immutable: the node group belongs to NKS cluster "
                 f"{status.cluster_id}, {cluster_name} is {parent.cluster_id}",
             )
-        p.extra["parent_version"] = parent.kubernetes_version
-        p.extra["parent_subnet"] = parent.subnet_id
+        p.found.parent_version = parent.kubernetes_version
+        p.found.parent_subnet = parent.subnet_id
         return parent.location()
 
-    async def locate_for_delete(self, p: Pass) -> Location | None:
+    async def locate_for_delete(self, p: NodeGroupPass) -> Location | None:
         raw = p.body.get("spec") or {}
         parent = await self._parent(p, (raw.get("clusterRef") or {}).get("name", ""), fresh=True)
         cluster_id = p.status.cluster_id or (parent.cluster_id if parent else None)
@@ -162,7 +182,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         return Observed(nks_id, group, snapshot, unreadable)
 
     def problems(
-        self, p: Pass, supported: Mapping[str, bool], observed: Observed | None
+        self, p: NodeGroupPass, supported: Mapping[str, bool], observed: Observed | None
     ) -> tuple[list[str], list[Drift]]:
         spec: NKSNodeGroupSpec = p.spec
         status: NKSNodeGroupStatus = p.status
@@ -196,14 +216,14 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         return problems, drift
 
     @staticmethod
-    def _cluster_subnet(p: Pass, observed: Observed | None) -> str | None:
+    def _cluster_subnet(p: NodeGroupPass, observed: Observed | None) -> str | None:
         """The cluster's subnet, where floating IPs may bind: as NKS reports it, else as
         the parent NKSCluster asks."""
         cluster = observed.snapshot.cluster if observed is not None else None
         found = cluster.fixed_subnet if cluster is not None else None
-        return found or p.extra.get("parent_subnet")
+        return found or p.found.parent_subnet
 
-    def report(self, p: Pass, observed: Observed) -> None:
+    def report(self, p: NodeGroupPass, observed: Observed) -> None:
         group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
         assert group is not None
         fields = observing.nodegroup_status_fields(observed.snapshot.uuid, group)
@@ -219,20 +239,22 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     def _snapshot(self, account: Account, location: Location) -> ClusterSnapshot | None:
         return None if location.cluster_id is None else account.poller.snapshot(location.cluster_id)
 
-    async def existing(self, p: Pass, account: Account, location: Location, name: str) -> list[str]:
+    async def existing(
+        self, p: NodeGroupPass, account: Account, location: Location, name: str
+    ) -> list[str]:
         snapshot = self._snapshot(account, location)
         group = None if snapshot is None else snapshot.nodegroup(name)
         return [] if group is None else [group.uuid]
 
     async def find_created(
-        self, p: Pass, account: Account, location: Location, intent: CreationIntent
+        self, p: NodeGroupPass, account: Account, location: Location, intent: CreationIntent
     ) -> str | None:
         snapshot = self._snapshot(account, location)
         group = None if snapshot is None else snapshot.nodegroup(intent.name)
         return None if group is None else group.uuid
 
     def create_blocker(
-        self, p: Pass, location: Location, snapshot: ClusterSnapshot | None
+        self, p: NodeGroupPass, location: Location, snapshot: ClusterSnapshot | None
     ) -> str | None:
         """NKS refuses (or silently drops) operations while another one runs, a sibling
         node group's creation included."""
@@ -247,7 +269,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     def secret_refs(self, spec: NKSNodeGroupSpec) -> list[SecretKeyReference]:
         return payloads.secret_refs(spec)
 
-    async def created(self, p: Pass, secrets: Mapping[tuple[str, str], str] | None) -> None:
+    async def created(
+        self, p: NodeGroupPass, secrets: Mapping[tuple[str, str], str] | None
+    ) -> None:
         p.status.sent_settings = worker_settings.at_create(p.spec) or None
 
     async def create(
@@ -267,7 +291,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
 
     # -- converge -------------------------------------------------------------------------
 
-    async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
+    async def prepare(
+        self, p: NodeGroupPass, account: Account, observed: Observed
+    ) -> Mapping[str, str]:
         """The nodes' power states, from the compute API, when stopped nodes are managed:
         NKS's node group answer has only the nodes' addresses (reconcile/nodes.py)."""
         spec: NKSNodeGroupSpec = p.spec
@@ -288,15 +314,15 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             group.node_addresses, group.node_count, servers, servers_problem, group_hints(group)
         )
         if nodes.states is None:
-            p.extra["nodes_problem"] = nodes.problem
+            p.found.nodes_problem = nodes.problem
             return {}
-        p.extra["nodes"] = nodes.states
+        p.found.nodes = nodes.states
         p.status.stopped_nodes = nodes.stopped
         return {}
 
     def plan(
         self,
-        p: Pass,
+        p: NodeGroupPass,
         observed: Observed,
         supported: Mapping[str, bool],
         location: Location,
@@ -311,11 +337,11 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             spec,
             group,
             version_cap=control_plane,
-            target_version=spec.kubernetes_version or p.extra.get("parent_version"),
+            target_version=spec.kubernetes_version or p.found.parent_version,
             supported=supported,
             desired_stopped=spec.stopped_nodes,
-            nodes=p.extra.get("nodes"),
-            nodes_problem=p.extra.get("nodes_problem"),
+            nodes=p.found.nodes,
+            nodes_problem=p.found.nodes_problem,
             remembered_stopped=p.status.stopped_nodes,
             user_script_sent_for=p.status.user_script_generation,
             generation=p.generation,
@@ -325,12 +351,12 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     def target_status(self, observed: Observed, target: str | None) -> str | None:
         return observed.status
 
-    def after_success(self, p: Pass, account: Account, operation: str) -> None:
+    def after_success(self, p: NodeGroupPass, account: Account, operation: str) -> None:
         if operation.startswith("NODEGROUP_NODE_ACTION"):
             account.forget_servers()
         worker_settings.record_done(p.status, operation)
 
-    def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
+    def after_send(self, p: NodeGroupPass, operation: str, args: Mapping[str, Any]) -> None:
         status: NKSNodeGroupStatus = p.status
         if operation == "NODEGROUP_NODE_ACTION_NODE_STOP":
             status.stopped_nodes = sorted(set(status.stopped_nodes) | set(args["node_ids"]))

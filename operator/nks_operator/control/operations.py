@@ -11,7 +11,7 @@ from nks_operator.api.status import LastOperation
 from nks_operator.control import events
 from nks_operator.control.adapter import Location, Observed
 from nks_operator.control.passes import (
-    Pass,
+    AnyPass,
     age_seconds,
 )
 from nks_operator.control.status_writer import now_iso
@@ -43,7 +43,7 @@ class Following:
 
 class Operations(Steps):
     def follow(
-        self, p: Pass, account: Account, observed: Observed, plan: Plan, location: Location
+        self, p: AnyPass, account: Account, observed: Observed, plan: Plan, location: Location
     ) -> Following:
         """Follow the day-2 operation in flight, if one is."""
         last = p.status.last_operation
@@ -160,7 +160,7 @@ class Operations(Steps):
 
     async def send(
         self,
-        p: Pass,
+        p: AnyPass,
         account: Account,
         location: Location,
         observed: Observed,
@@ -259,7 +259,7 @@ class Operations(Steps):
 
     def _send_failed(
         self,
-        p: Pass,
+        p: AnyPass,
         account: Account,
         cluster_id: str,
         summary: str,

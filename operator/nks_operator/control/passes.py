@@ -8,14 +8,14 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal
 
 from pydantic import ValidationError
 
 from nks_operator.api.resources import GROUP
 from nks_operator.api.status import CreationIntent
 from nks_operator.control import events
-from nks_operator.control.adapter import Adapter
+from nks_operator.control.adapter import Adapter, FoundT, SpecT, StatusT
 from nks_operator.control.context import OperatorContext
 from nks_operator.control.memory import ResourceMemory
 from nks_operator.control.status_writer import StatusWriter
@@ -103,13 +103,15 @@ def intent_parts(kind: str, uid: str, intent: CreationIntent) -> tuple[str, ...]
     return (kind, uid, intent.name, intent.requested_at)
 
 
-class Pass:
+class Pass(Generic[SpecT, StatusT, FoundT]):
     """One pass over one resource: its object, parsed status and per-pass helpers."""
+
+    spec: SpecT  # set once the spec validates (a deletion reads the raw spec)
 
     def __init__(
         self,
         ctx: OperatorContext,
-        adapter: Adapter[Any, Any],
+        adapter: Adapter[SpecT, StatusT, FoundT],
         key: ObjectKey,
         body: dict[str, Any],
         memory: ResourceMemory,
@@ -123,8 +125,7 @@ class Pass:
         self.namespace: str = key.namespace
         self.generation: int | None = self.meta.get("generation")
         self.memory = memory
-        self.spec: Any = None
-        self.status: Any = adapter.status_model.model_validate(body.get("status") or {})
+        self.status: StatusT = adapter.status_model.model_validate(body.get("status") or {})
         self.writer = StatusWriter(
             ctx.kube,
             ctx.cache,
@@ -139,7 +140,7 @@ class Pass:
         self.credentials: kube_credentials.ResolvedCredentials | None = None
         # The account whose pass slot this pass holds (given back when the pass ends).
         self.slot: Account | None = None
-        self.extra: dict[str, Any] = {}  # the adapter's own per-pass findings
+        self.found: FoundT = adapter.findings()
 
     @property
     def annotations(self) -> dict[str, str]:
@@ -165,3 +166,7 @@ class Pass:
 
     def warn_once(self, reason: Reason, message: str) -> None:
         events.warn_once(self.ctx.events, self.body, self.memory, reason, message)
+
+
+# A pass as the generic steps see it: any kind.
+AnyPass = Pass[Any, Any, Any]

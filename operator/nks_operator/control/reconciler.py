@@ -28,7 +28,7 @@ from nks_operator.control.context import OperatorContext
 from nks_operator.control.creation import Creation
 from nks_operator.control.deletion import Deletion
 from nks_operator.control.operations import Operations
-from nks_operator.control.passes import Ending, Pass, PassResult, Released, Stop
+from nks_operator.control.passes import AnyPass, Ending, Pass, PassResult, Released, Stop
 from nks_operator.control.steps import AccountBusy, Steps
 from nks_operator.kube.client import KubeAPIError, KubeConflict, LoginMissing
 from nks_operator.nks import errors
@@ -45,7 +45,9 @@ AT_ONCE = 0.0  # a timer: the next pass runs as soon as a worker takes the key
 
 
 class Reconciler(Steps):
-    def __init__(self, ctx: OperatorContext, adapters: Mapping[str, Adapter[Any, Any]]) -> None:
+    def __init__(
+        self, ctx: OperatorContext, adapters: Mapping[str, Adapter[Any, Any, Any]]
+    ) -> None:
         super().__init__(ctx)
         self.adapters = dict(adapters)
         self.creation = Creation(ctx)
@@ -76,7 +78,7 @@ class Reconciler(Steps):
     def forget(self, key: ObjectKey) -> None:
         self.ctx.forget(key)
 
-    async def _run(self, p: Pass) -> Ending:
+    async def _run(self, p: AnyPass) -> Ending:
         """The pass's steps, ended by their return or by a `Stop` from anywhere in them."""
         try:
             if not p.meta.get("deletionTimestamp"):
@@ -87,7 +89,7 @@ class Reconciler(Steps):
         except Stop as stop:
             return stop.ending
 
-    async def _conclude(self, p: Pass, ending: Ending) -> PassResult:
+    async def _conclude(self, p: AnyPass, ending: Ending) -> PassResult:
         """The one place a pass's ending becomes what the user sees and the next pass."""
         if isinstance(ending, Released):
             return PassResult(None)
@@ -98,7 +100,7 @@ class Reconciler(Steps):
             self._publish_phases(p.key.kind)
         return PassResult(result.requeue_after, result.error)
 
-    def _apply(self, p: Pass, result: Outcome) -> None:
+    def _apply(self, p: AnyPass, result: Outcome) -> None:
         if result.phase is not None:
             p.status.phase = result.phase
         if result.conditions:
@@ -109,7 +111,7 @@ class Reconciler(Steps):
     def _publish_phases(self, kind: str) -> None:
         self.ctx.metrics.set_managed(kind, self.ctx.memories.phase_counts(kind))
 
-    async def _live_steps(self, p: Pass) -> Assessment:
+    async def _live_steps(self, p: AnyPass) -> Assessment:
         adapter = p.adapter
         try:
             p.spec = adapter.spec_model.model_validate(p.body.get("spec") or {})
@@ -156,7 +158,7 @@ class Reconciler(Steps):
             adapter.set_nks_id(p.status, observed.nks_id, location)
             await self.ensure_finalizer(p)
         try:
-            await adapter.inputs(p, account, observed)
+            unreadable = await adapter.inputs(p, account, observed)
         except errors.NKSError as error:
             raise self.nks_error(p, error) from None
         problems, drift = adapter.problems(p, supported, observed)
@@ -174,9 +176,9 @@ class Reconciler(Steps):
                 return p.assess(Stage.PAUSED_BEFORE_CREATE)
             return await self.creation.create(p, account, location, snapshot)
         assert observed is not None
-        return await self._converge(p, account, location, observed, supported)
+        return await self._converge(p, account, location, observed, supported, unreadable)
 
-    def _observing(self, p: Pass, account: Account, snapshot: ClusterSnapshot) -> Assessment:
+    def _observing(self, p: AnyPass, account: Account, snapshot: ClusterSnapshot) -> Assessment:
         """NKS's state is not read yet: the poller wakes this resource when it is."""
         problem = snapshot.problem_of("cluster")
         if problem is not None:
@@ -189,7 +191,7 @@ class Reconciler(Steps):
         )
 
     def _missing(
-        self, p: Pass, account: Account, snapshot: ClusterSnapshot, nks_id: str
+        self, p: AnyPass, account: Account, snapshot: ClusterSnapshot, nks_id: str
     ) -> Assessment | None:
         """The resource is not in the snapshot: gone only if a read after now says so."""
         # An unreadable entry may lack its uuid: it is recorded under its name.
@@ -211,11 +213,12 @@ class Reconciler(Steps):
 
     async def _converge(
         self,
-        p: Pass,
+        p: AnyPass,
         account: Account,
         location: Location,
         observed: Observed,
         supported: Mapping[str, bool],
+        inputs_unreadable: Mapping[str, str],
     ) -> Assessment:
         adapter = p.adapter
         p.memory.missing_since = None
@@ -224,7 +227,7 @@ class Reconciler(Steps):
         self._post_task_events(p, observed)
         self._follow_create(p, observed)
         nks_status = observed.status
-        base = {
+        base: dict[str, Any] = {
             "nks_status": nks_status,
             "usable": adapter.usable(p, observed),
             "answer_problem": self._answer_problem(observed.unreadable),
@@ -240,7 +243,7 @@ class Reconciler(Steps):
             more = await adapter.prepare(p, account, observed)
         except errors.NKSError as error:
             raise self.nks_error(p, error, **base) from None
-        more = {**more, **p.extra.get("unreadable", {})}
+        more = {**more, **inputs_unreadable}
         if more:
             base["answer_problem"] = self._answer_problem({**observed.unreadable, **more})
         plan = adapter.plan(p, observed, supported, location)
@@ -274,7 +277,7 @@ class Reconciler(Steps):
         parts = "; ".join(f"{field}: {why}" for field, why in sorted(unreadable.items()))
         return f"parts of NKS's answer could not be read and are treated as unknown: {parts}"
 
-    def _post_task_events(self, p: Pass, observed: Observed) -> None:
+    def _post_task_events(self, p: AnyPass, observed: Observed) -> None:
         resource_uuid, resource_type = p.adapter.task_scope(observed)
         first_sight = p.status.last_task_id is None
         found, watermark = task_events.new_task_events(
@@ -291,7 +294,7 @@ class Reconciler(Steps):
                 p.event(event.type, event.reason, event.message)
         p.status.last_task_id = watermark
 
-    def _follow_create(self, p: Pass, observed: Observed) -> None:
+    def _follow_create(self, p: AnyPass, observed: Observed) -> None:
         last = p.status.last_operation
         if (
             last is None
