@@ -9,7 +9,7 @@ from nks_operator.api.status import CreationIntent, LastOperation
 from nks_operator.control.adapter import Location
 from nks_operator.control.passes import AnyPass, age_seconds
 from nks_operator.control.status_writer import now_iso
-from nks_operator.control.steps import Steps, is_busy_refusal
+from nks_operator.control.steps import SharedSteps, is_busy_refusal
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
@@ -19,18 +19,21 @@ from nks_operator.reconcile.reasons import Reason
 logger = logging.getLogger(__name__)
 
 
-class Creation(Steps):
+class Creation:
+    def __init__(self, steps: SharedSteps) -> None:
+        self.steps = steps
+
     async def create(
         self, p: AnyPass, account: Account, location: Location, snapshot: ClusterSnapshot | None
     ) -> Assessment:
         adapter = p.adapter
         name = adapter.nks_name(p.spec, p.name)
-        intent = await self.intent(p)
+        intent = await self.steps.intent(p)
         if intent is not None:
             try:
                 found = await adapter.find_created(p, account, location, intent)
             except errors.NKSError as error:
-                raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
+                raise self.steps.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
             if found is not None:
                 adopted = await self.adopted(
                     p,
@@ -42,7 +45,7 @@ class Creation(Steps):
                 await adapter.created(p, None)  # our own create: it carried the spec
                 return adopted
             age = age_seconds(intent.requested_at)
-            grace = self.ctx.settings.adoption_grace_seconds
+            grace = self.steps.ctx.settings.adoption_grace_seconds
             if age < grace:
                 account.poller.request_refresh(location.cluster_id)
                 return p.assess(
@@ -55,7 +58,7 @@ class Creation(Steps):
             try:
                 existing = await adapter.existing(p, account, location, name)
             except errors.NKSError as error:
-                raise self.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
+                raise self.steps.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
             if len(existing) == 1 and p.spec.adoption == "ByName":
                 # A re-applied manifest (a move, a restore without status): take it over,
                 # unless another resource manages it (its ownership record says).
@@ -68,20 +71,20 @@ class Creation(Steps):
         if blocker is not None:
             # A sibling's claim ends without any change NKS shows: look again soon.
             return p.assess(
-                Stage.CREATE_WAITING, message=blocker, timers=(self.timing.fast_seconds,)
+                Stage.CREATE_WAITING, message=blocker, timers=(self.steps.timing.fast_seconds,)
             )
         # Claimed before the first await: a sibling's pass may run at any await below.
         claim = location.cluster_id
         if claim is not None:
-            self.ctx.claims.claim(claim, p.key, self.confirm_seconds)
+            self.steps.ctx.claims.claim(claim, p.key, self.steps.confirm_seconds)
         try:
-            secrets = await self.secret_values(p)
+            secrets = await self.steps.secret_values(p)
             # Exactly once: after a crash or a lost answer, the next pass finds this record
             # and looks the resource up by name instead of creating another.
-            await self.record_intent(p, CreationIntent(name=name, requested_at=now_iso()))
+            await self.steps.record_intent(p, CreationIntent(name=name, requested_at=now_iso()))
         except BaseException:
             if claim is not None:
-                self.ctx.claims.release(claim, p.key)
+                self.steps.ctx.claims.release(claim, p.key)
             raise
         try:
             nks_id = await adapter.create(account, location, p.spec, name, secrets)
@@ -91,25 +94,25 @@ class Creation(Steps):
             return p.assess(
                 Stage.CREATE_PENDING,
                 message="NKS reports it exists already: adopting it",
-                timers=(self.timing.fast_seconds,),
+                timers=(self.steps.timing.fast_seconds,),
             )
         except (errors.InvalidRequestError, errors.ForbiddenError) as error:
             if claim is not None:
-                self.ctx.claims.release(claim, p.key)
-            await self.clear_intent(p)
+                self.steps.ctx.claims.release(claim, p.key)
+            await self.steps.clear_intent(p)
             if is_busy_refusal(error):
                 account.poller.expect_change(claim or "")
                 return p.assess(
                     Stage.CREATE_WAITING,
                     message=f"NKS is busy: {error}",
-                    timers=(self.timing.fast_seconds,),
+                    timers=(self.steps.timing.fast_seconds,),
                 )
             raise p.stop(
                 Reason.CREATE_REFUSED, f"NKS refused to create the {adapter.ready_noun}: {error}"
             ) from None
         except errors.UnauthorizedError as error:
-            await self.clear_intent(p)
-            raise self.nks_error(p, error) from None
+            await self.steps.clear_intent(p)
+            raise self.steps.nks_error(p, error) from None
         except errors.NKSError as error:
             # Unknown outcome (5xx, timeout, lost answer): keep the intent and look it up.
             p.event("Warning", Reason.CREATE_UNCERTAIN, str(error))
@@ -121,7 +124,7 @@ class Creation(Steps):
                 message="a create call's answer was lost; looking the result up",
             )
         # Ours from the first moment: the intent still finds it if this write is lost.
-        await self.own(p, nks_id)
+        await self.steps.own(p, nks_id)
         adapter.set_nks_id(p.status, nks_id, location)
         await adapter.created(p, secrets)
         p.status.last_operation = LastOperation(
@@ -130,7 +133,7 @@ class Creation(Steps):
         message = f"NKS {adapter.ready_noun} {name} ({nks_id}) requested"
         p.event("Normal", Reason.CREATE_REQUESTED, message)
         watched = location.cluster_id or nks_id
-        self.watch(p, account, watched)
+        self.steps.watch(p, account, watched)
         account.poller.expect_change(watched)
         return p.assess(
             Stage.CREATE_REQUESTED, message=f"NKS accepted the {adapter.ready_noun} {nks_id}"
@@ -152,11 +155,11 @@ class Creation(Steps):
     async def adopted(
         self, p: AnyPass, account: Account, location: Location, nks_id: str, why: str
     ) -> Assessment:
-        await self.own(p, nks_id)
+        await self.steps.own(p, nks_id)
         p.adapter.set_nks_id(p.status, nks_id, location)
-        await self.ensure_finalizer(p)
+        await self.steps.ensure_finalizer(p)
         p.event("Normal", Reason.ADOPTED, f"{why}: {nks_id}")
         watched = location.cluster_id or nks_id
-        self.watch(p, account, watched)
+        self.steps.watch(p, account, watched)
         account.poller.expect_change(watched)
         return p.assess(Stage.ADOPTED, message=f"{why}: {nks_id}")

@@ -8,7 +8,7 @@ import logging
 from nks_operator.api.status import LastOperation
 from nks_operator.control.passes import AnyPass, Ending, age_seconds
 from nks_operator.control.status_writer import now_iso
-from nks_operator.control.steps import Steps
+from nks_operator.control.steps import SharedSteps
 from nks_operator.nks import errors
 from nks_operator.reconcile import phase
 from nks_operator.reconcile.outcome import OperationView, Stage
@@ -17,14 +17,17 @@ from nks_operator.reconcile.reasons import Reason
 logger = logging.getLogger(__name__)
 
 
-class Deletion(Steps):
+class Deletion:
+    def __init__(self, steps: SharedSteps) -> None:
+        self.steps = steps
+
     async def delete(self, p: AnyPass) -> Ending:
         adapter = p.adapter
         raw = p.body.get("spec") or {}
         policy = raw.get("deletionPolicy", "Delete")
         candidate = adapter.nks_id(p.status) or adapter.adoption_id_raw(raw)
         # Only what this resource's ownership record names is ever deleted (or retained).
-        nks_id = None if candidate is None else await self.managed_id(p, candidate)
+        nks_id = None if candidate is None else await self.steps.managed_id(p, candidate)
         if candidate is not None and nks_id is None:
             p.event(
                 "Normal",
@@ -32,7 +35,7 @@ class Deletion(Steps):
                 f"the NKS {adapter.ready_noun} this resource names is managed by another "
                 f"{adapter.resource.kind}: nothing is deleted",
             )
-            return await self.release(p)
+            return await self.steps.release(p)
         if policy == "Retain":
             if nks_id:
                 p.event(
@@ -40,56 +43,59 @@ class Deletion(Steps):
                     Reason.RETAINED,
                     f"deletionPolicy Retain: NKS {adapter.ready_noun} {nks_id} is left in place",
                 )
-            return await self.release(p, nks_id)
-        intent = await self.intent(p)
+            return await self.steps.release(p, nks_id)
+        intent = await self.steps.intent(p)
         if nks_id is None and intent is None:
-            return await self.release(p)  # nothing was ever sent to NKS
+            return await self.steps.release(p)  # nothing was ever sent to NKS
         if p.paused:
             return p.assess(Stage.PAUSED_DELETION)
         location = await adapter.locate_for_delete(p)
         if location is None:
             p.event("Normal", Reason.RELEASED, "the NKSCluster is gone; nothing to delete")
-            return await self.release(p, nks_id)
-        account = await self.account(p, location)
+            return await self.steps.release(p, nks_id)
+        account = await self.steps.account(p, location)
         if nks_id is None and intent is not None:
             try:
                 found = await adapter.find_created(p, account, location, intent)
             except errors.NKSError as error:
-                raise self.nks_error(p, error, stage=Stage.DELETING) from None
+                raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
             if found is None:
-                if age_seconds(intent.requested_at) < self.ctx.settings.adoption_grace_seconds:
+                if (
+                    age_seconds(intent.requested_at)
+                    < self.steps.ctx.settings.adoption_grace_seconds
+                ):
                     return p.assess(
                         Stage.DELETING,
                         message="looking for what a create call made",
-                        timers=(self.timing.fast_seconds,),
+                        timers=(self.steps.timing.fast_seconds,),
                     )
-                return await self.release(p)  # the create never reached NKS
-            if await self.managed_id(p, found) != found:
+                return await self.steps.release(p)  # the create never reached NKS
+            if await self.steps.managed_id(p, found) != found:
                 p.event(
                     "Normal",
                     Reason.RELEASED,
                     f"the NKS {adapter.ready_noun} of that name is managed by another "
                     f"{adapter.resource.kind}: nothing is deleted",
                 )
-                return await self.release(p)
+                return await self.steps.release(p)
             adapter.set_nks_id(p.status, found, location)
             nks_id = found
         assert nks_id is not None  # released above when neither an id nor an intent
         try:
             nks_status = await adapter.read_for_delete(account, location, nks_id)
         except errors.NKSError as error:
-            raise self.nks_error(p, error, stage=Stage.DELETING) from None
+            raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
         if nks_status is None:
             p.event("Normal", Reason.DELETED, f"NKS {adapter.ready_noun} {nks_id} is gone")
-            return await self.release(p, nks_id)
+            return await self.steps.release(p, nks_id)
         p.status.nks_status = nks_status or None
         last = p.status.last_operation
         deleting_since = (
             last.started_at if last is not None and last.type == adapter.delete_operation else None
         )
-        timed_out = deleting_since is not None and age_seconds(deleting_since) > self.deadline(
-            adapter.delete_operation
-        )
+        timed_out = deleting_since is not None and age_seconds(
+            deleting_since
+        ) > self.steps.deadline(adapter.delete_operation)
         view = None
         if timed_out:
             view = OperationView(adapter.delete_operation, "delete", "in_progress", timed_out=True)
@@ -111,12 +117,12 @@ class Deletion(Steps):
         try:
             accepted = await adapter.delete(account, location, nks_id)
         except errors.NotFoundError:
-            return await self.release(p, nks_id)
+            return await self.steps.release(p, nks_id)
         except errors.NKSError as error:
             p.warn_once(Reason.DELETE_REFUSED, str(error))
-            raise self.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
+            raise self.steps.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
         if not accepted:
-            return await self.release(p, nks_id)
+            return await self.steps.release(p, nks_id)
         if deleting_since is None:
             p.status.last_operation = LastOperation(
                 type=adapter.delete_operation, state="Requested", started_at=now_iso()

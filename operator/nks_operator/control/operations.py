@@ -15,7 +15,7 @@ from nks_operator.control.passes import (
     age_seconds,
 )
 from nks_operator.control.status_writer import now_iso
-from nks_operator.control.steps import Steps, is_busy_refusal
+from nks_operator.control.steps import SharedSteps, is_busy_refusal
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.reconcile import operation_state
@@ -41,7 +41,10 @@ class Following:
     just_ended: bool = False
 
 
-class Operations(Steps):
+class Operations:
+    def __init__(self, steps: SharedSteps) -> None:
+        self.steps = steps
+
     def follow(
         self, p: AnyPass, account: Account, observed: Observed, plan: Plan, location: Location
     ) -> Following:
@@ -55,13 +58,13 @@ class Operations(Steps):
         if created_running:
             assert last is not None
             age = age_seconds(last.started_at)
-            deadline = self.deadline(last.type)
+            deadline = self.steps.deadline(last.type)
             return Following(timers=((deadline - age),) if age < deadline else ())
         if last is None or last.state in ("Succeeded", "Failed") or last.type.endswith("_CREATE"):
             return Following()
         age = age_seconds(last.started_at)
         read_after = age - account.poller.seconds_since_read(observed.snapshot)
-        deadline = self.deadline(last.type)
+        deadline = self.steps.deadline(last.type)
         following = operation_state.follow(
             last,
             observed.snapshot.tasks,
@@ -69,7 +72,7 @@ class Operations(Steps):
             confirmation="state" if last.type in STATE_CONFIRMED else "task",
             still_wanted=plan.wants(last.type, last.target),
             age_seconds=age,
-            confirm_seconds=self.confirm_seconds,
+            confirm_seconds=self.steps.confirm_seconds,
             deadline_seconds=deadline,
             status_reason=observed.status_reason,
             read_after_seconds=read_after,
@@ -82,18 +85,18 @@ class Operations(Steps):
             if following.verdict == "in_progress":
                 last.state = "InProgress"
                 if observed.snapshot.busy:
-                    self.ctx.claims.release(cluster_id, p.key)
+                    self.steps.ctx.claims.release(cluster_id, p.key)
                 else:
                     # NKS runs it without showing the cluster or a group busy (an add-on
                     # change): the claim, renewed until it ends, keeps siblings waiting.
-                    self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
-                    timers += (self.confirm_seconds / 2,)
-            if following.verdict == "waiting" and age > self.confirm_seconds:
+                    self.steps.ctx.claims.claim(cluster_id, p.key, self.steps.confirm_seconds)
+                    timers += (self.steps.confirm_seconds / 2,)
+            if following.verdict == "waiting" and age > self.steps.confirm_seconds:
                 # Only a read made after the confirmation time can tell it was dropped.
                 account.poller.request_refresh(cluster_id)
-                timers += (self.timing.fast_seconds,)
+                timers += (self.steps.timing.fast_seconds,)
             elif following.verdict == "waiting":
-                timers += (max(self.confirm_seconds - age, 1.0),)
+                timers += (max(self.steps.confirm_seconds - age, 1.0),)
             if not following.timed_out:
                 timers += (max(deadline - age, 1.0),)
             view = OperationView(
@@ -104,7 +107,7 @@ class Operations(Steps):
                 timed_out=following.timed_out,
             )
             return Following(view, timers)
-        self.ctx.claims.release(cluster_id, p.key)
+        self.steps.ctx.claims.release(cluster_id, p.key)
         if following.verdict != "dropped":
             p.memory.uncounted_resends = 0
         if following.verdict == "succeeded":
@@ -202,14 +205,16 @@ class Operations(Steps):
             return p.assess(Stage.RUNNING, sending=Sending.PAUSED, **fields)
         cluster_id = location.cluster_id or observed.snapshot.uuid
         snapshot = observed.snapshot
-        claimed = self.ctx.claims.held_by_other(cluster_id, p.key, read_at=snapshot.refreshed_at)
+        claimed = self.steps.ctx.claims.held_by_other(
+            cluster_id, p.key, read_at=snapshot.refreshed_at
+        )
         if claimed:
             account.poller.request_refresh(cluster_id)  # a claim ends with a later read
         if snapshot.busy or claimed:
             return p.assess(
                 Stage.RUNNING,
                 sending=Sending.CLUSTER_BUSY,
-                timers=(self.timing.fast_seconds,),
+                timers=(self.steps.timing.fast_seconds,),
                 **fields,
             )
         attempt = 1
@@ -224,7 +229,7 @@ class Operations(Steps):
             attempt = last.attempt + (0 if p.memory.resend_uncounted else 1)
         p.memory.resend_uncounted = p.memory.answer_lost = False
         # Claimed before the first await: a sibling's pass may run at any await below.
-        self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
+        self.steps.ctx.claims.claim(cluster_id, p.key, self.steps.confirm_seconds)
         p.status.last_operation = LastOperation(
             type=action.operation,
             state="Requested",
@@ -240,7 +245,7 @@ class Operations(Steps):
         try:
             await p.writer.flush()
         except BaseException:
-            self.ctx.claims.release(cluster_id, p.key)
+            self.steps.ctx.claims.release(cluster_id, p.key)
             raise
         try:
             await action.send(account.client, cluster_id)
@@ -253,7 +258,7 @@ class Operations(Steps):
             Stage.RUNNING,
             sending=Sending.SENT,
             operation=view,
-            timers=(self.confirm_seconds,),
+            timers=(self.steps.confirm_seconds,),
             **fields,
         )
 
@@ -270,18 +275,18 @@ class Operations(Steps):
         assert last is not None
         if is_busy_refusal(error):
             p.status.last_operation = None  # NKS is busy: nothing happened, try again soon
-            self.ctx.claims.release(cluster_id, p.key)
+            self.steps.ctx.claims.release(cluster_id, p.key)
             account.poller.expect_change(cluster_id)
             return p.assess(
                 Stage.RUNNING,
                 sending=Sending.CLUSTER_BUSY,
-                timers=(self.timing.fast_seconds,),
+                timers=(self.steps.timing.fast_seconds,),
                 **fields,
             )
         if isinstance(error, errors.APIError) and not isinstance(
             error, errors.ServerError | errors.RateLimitedError | errors.UnauthorizedError
         ):
-            self.ctx.claims.release(cluster_id, p.key)
+            self.steps.ctx.claims.release(cluster_id, p.key)
             last.state = "Failed"
             last.message = f"NKS refused to {summary}: {error}"
             if isinstance(error, errors.NotFoundError):
@@ -292,9 +297,9 @@ class Operations(Steps):
             return p.assess(Stage.RUNNING, sending=Sending.REFUSED, **fields)
         if isinstance(error, errors.RateLimitedError):
             p.status.last_operation = None  # refused unread: nothing happened, try later
-            self.ctx.claims.release(cluster_id, p.key)
-            raise self.nks_error(p, error, **fields)
+            self.steps.ctx.claims.release(cluster_id, p.key)
+            raise self.steps.nks_error(p, error, **fields)
         # 5xx, timeout, lost answer: it may have happened; following confirms or drops it.
         p.memory.answer_lost = True
         account.poller.expect_change(cluster_id)
-        raise self.nks_error(p, error, **fields)
+        raise self.steps.nks_error(p, error, **fields)

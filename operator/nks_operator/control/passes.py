@@ -85,7 +85,7 @@ def is_paused(body: Mapping[str, Any]) -> bool:
 
 
 def parse_intent(body: Mapping[str, Any]) -> CreationIntent | None:
-    """The create-intent annotation as written, signature not checked yet (Steps.intent)."""
+    """The create-intent annotation as written, signature not checked yet (SharedSteps.intent)."""
     annotations = (body.get("metadata") or {}).get("annotations") or {}
     raw = annotations.get(CREATE_REQUESTED_ANNOTATION)
     if not raw:

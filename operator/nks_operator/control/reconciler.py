@@ -29,7 +29,7 @@ from nks_operator.control.creation import Creation
 from nks_operator.control.deletion import Deletion
 from nks_operator.control.operations import Operations
 from nks_operator.control.passes import AnyPass, Ending, Pass, PassResult, Released, Stop
-from nks_operator.control.steps import AccountBusy, Steps
+from nks_operator.control.steps import AccountBusy, SharedSteps
 from nks_operator.kube.client import KubeAPIError, KubeConflict, LoginMissing
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
@@ -44,15 +44,16 @@ logger = logging.getLogger(__name__)
 AT_ONCE = 0.0  # a timer: the next pass runs as soon as a worker takes the key
 
 
-class Reconciler(Steps):
+class Reconciler:
     def __init__(
         self, ctx: OperatorContext, adapters: Mapping[str, Adapter[Any, Any, Any]]
     ) -> None:
-        super().__init__(ctx)
+        self.ctx = ctx
         self.adapters = dict(adapters)
-        self.creation = Creation(ctx)
-        self.operations = Operations(ctx)
-        self.deletion = Deletion(ctx)
+        self.steps = SharedSteps(ctx)
+        self.creation = Creation(self.steps)
+        self.operations = Operations(self.steps)
+        self.deletion = Deletion(self.steps)
 
     async def reconcile(self, key: ObjectKey) -> PassResult:
         body = self.ctx.cache.get(key)
@@ -93,7 +94,7 @@ class Reconciler(Steps):
         """The one place a pass's ending becomes what the user sees and the next pass."""
         if isinstance(ending, Released):
             return PassResult(None)
-        result = outcome(ending, self.timing)
+        result = outcome(ending, self.steps.timing)
         self._apply(p, result)
         await p.writer.flush()
         if self.ctx.memories.record_phase(p.key, p.status.phase):
@@ -117,27 +118,27 @@ class Reconciler(Steps):
             p.spec = adapter.spec_model.model_validate(p.body.get("spec") or {})
         except ValidationError as error:
             raise p.stop(Reason.INVALID_SPEC, "; ".join(format_validation_error(error))) from None
-        if adapter.nks_id(p.status) is not None or await self.intent(p) is not None:
+        if adapter.nks_id(p.status) is not None or await self.steps.intent(p) is not None:
             # Something exists (or may) in NKS: never let the object go without deleting it.
-            await self.ensure_finalizer(p)
+            await self.steps.ensure_finalizer(p)
         nks_id = adapter.nks_id(p.status) or adapter.adoption_id(p.spec)
         if nks_id is not None:
             # Before anything of it is read or sent: one managing resource per NKS id.
-            await self.own(p, nks_id)
+            await self.steps.own(p, nks_id)
             nks_id = adapter.nks_id(p.status) or nks_id
         located = await adapter.locate(p)
         if isinstance(located, Assessment):
             return located
         location = located
-        account = await self.account(p, location)
-        supported = await self.supported(p, account)
+        account = await self.steps.account(p, location)
+        supported = await self.steps.supported(p, account)
         observed: Observed | None = None
         snapshot: ClusterSnapshot | None = None
         cluster_id = location.cluster_id or (
             nks_id if adapter.resource.kind == "NKSCluster" else None
         )
         if cluster_id is not None:
-            snapshot = self.watch(p, account, cluster_id)
+            snapshot = self.steps.watch(p, account, cluster_id)
             if snapshot.gone:
                 raise p.stop(
                     Reason.CLUSTER_NOT_FOUND,
@@ -156,11 +157,11 @@ class Reconciler(Steps):
         if observed is not None and adapter.nks_id(p.status) is None:
             # Adopted through the spec's id: ours from now on.
             adapter.set_nks_id(p.status, observed.nks_id, location)
-            await self.ensure_finalizer(p)
+            await self.steps.ensure_finalizer(p)
         try:
             unreadable = await adapter.inputs(p, account, observed)
         except errors.NKSError as error:
-            raise self.nks_error(p, error) from None
+            raise self.steps.nks_error(p, error) from None
         problems, drift = adapter.problems(p, supported, observed)
         p.status.drift = [d.field for d in drift] or None
         problems += [d.message for d in drift]
@@ -187,7 +188,7 @@ class Reconciler(Steps):
             Stage.OBSERVING,
             transient=self._poll_problem(account, snapshot),
             message="reading NKS",
-            timers=(self.timing.slow_seconds,),
+            timers=(self.steps.timing.slow_seconds,),
         )
 
     def _missing(
@@ -242,7 +243,7 @@ class Reconciler(Steps):
         try:
             more = await adapter.prepare(p, account, observed)
         except errors.NKSError as error:
-            raise self.nks_error(p, error, **base) from None
+            raise self.steps.nks_error(p, error, **base) from None
         more = {**more, **inputs_unreadable}
         if more:
             base["answer_problem"] = self._answer_problem({**observed.unreadable, **more})
@@ -258,7 +259,7 @@ class Reconciler(Steps):
         try:
             base["side_problem"] = await adapter.when_stable(p, account, observed)
         except errors.NKSError as error:
-            raise self.nks_error(p, error, **base) from None
+            raise self.steps.nks_error(p, error, **base) from None
         return await self.operations.send(p, account, location, observed, plan, base)
 
     @staticmethod

@@ -38,8 +38,9 @@ class AccountBusy(Exception):
     """Every pass slot of the account is taken: nothing was done, retry with backoff."""
 
 
-class Steps:
-    """Shared by the reconciler and its creation, operations and deletion steps."""
+class SharedSteps:
+    """The steps the reconciler and its creation, operations and deletion phases share:
+    one object, built once and handed to each."""
 
     def __init__(self, ctx: OperatorContext) -> None:
         self.ctx = ctx
