@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from nks_operator.api.status import LastOperation
 from nks_operator.control import events
@@ -19,7 +19,7 @@ from nks_operator.control.steps import SharedSteps, is_busy_refusal
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.reconcile import operation_state
-from nks_operator.reconcile.day2 import STATE_CONFIRMED, Plan
+from nks_operator.reconcile.day2 import STATE_CONFIRMED, Action, Plan
 from nks_operator.reconcile.outcome import Assessment, OperationView, Sending, Stage
 from nks_operator.reconcile.reasons import Reason
 
@@ -29,9 +29,25 @@ logger = logging.getLogger(__name__)
 # for the confirmation time, so a call that always fails is still sent rarely.
 UNCOUNTED_RESENDS = 3
 
+# Warnings of a plan that could not go on, cleared once it can.
+PLAN_WARNINGS = (
+    Reason.UPGRADE_BLOCKED,
+    Reason.STOP_NODES_BLOCKED,
+    Reason.AUTOSCALER_BLOCKED,
+    Reason.NO_UPGRADE_PATH,
+    Reason.UNKNOWN_NODES,
+    Reason.NODE_STATE_UNKNOWN,
+    Reason.SERVICE_GATEWAY_BLOCKED,
+    Reason.USER_SCRIPT_NOT_APPLIED,
+    Reason.SETTING_NOT_APPLIED,
+    Reason.ADDON_BLOCKED,
+    Reason.ADDON_FAILED,
+    Reason.OPERATION_FAILED,
+)
+
 
 @dataclass(frozen=True)
-class Following:
+class FollowResult:
     """What following the day-2 operation in flight concluded."""
 
     view: OperationView | None = None  # one runs: nothing else may happen now
@@ -47,7 +63,7 @@ class Operations:
 
     def follow(
         self, p: AnyPass, account: Account, observed: Observed, plan: Plan, location: Location
-    ) -> Following:
+    ) -> FollowResult:
         """Follow the day-2 operation in flight, if one is."""
         last = p.status.last_operation
         created_running = (
@@ -59,9 +75,9 @@ class Operations:
             assert last is not None
             age = age_seconds(last.started_at)
             deadline = self.steps.deadline(last.type)
-            return Following(timers=((deadline - age),) if age < deadline else ())
+            return FollowResult(timers=((deadline - age),) if age < deadline else ())
         if last is None or last.state in ("Succeeded", "Failed") or last.type.endswith("_CREATE"):
-            return Following()
+            return FollowResult()
         age = age_seconds(last.started_at)
         read_after = age - account.poller.seconds_since_read(observed.snapshot)
         deadline = self.steps.deadline(last.type)
@@ -81,32 +97,7 @@ class Operations:
         if following.task is not None:
             last.task_id = following.task.uuid
         if following.verdict in ("waiting", "in_progress"):
-            timers: tuple[float, ...] = ()
-            if following.verdict == "in_progress":
-                last.state = "InProgress"
-                if observed.snapshot.busy:
-                    self.steps.ctx.claims.release(cluster_id, p.key)
-                else:
-                    # NKS runs it without showing the cluster or a group busy (an add-on
-                    # change): the claim, renewed until it ends, keeps siblings waiting.
-                    self.steps.ctx.claims.claim(cluster_id, p.key, self.steps.confirm_seconds)
-                    timers += (self.steps.confirm_seconds / 2,)
-            if following.verdict == "waiting" and age > self.steps.confirm_seconds:
-                # Only a read made after the confirmation time can tell it was dropped.
-                account.poller.request_refresh(cluster_id)
-                timers += (self.steps.timing.fast_seconds,)
-            elif following.verdict == "waiting":
-                timers += (max(self.steps.confirm_seconds - age, 1.0),)
-            if not following.timed_out:
-                timers += (max(deadline - age, 1.0),)
-            view = OperationView(
-                last.type,
-                last.message or last.type,
-                following.verdict,
-                upgrade=last.type == "NODEGROUP_UPGRADE",
-                timed_out=following.timed_out,
-            )
-            return Following(view, timers)
+            return self._in_flight(p, account, observed, following, cluster_id, age, deadline)
         self.steps.ctx.claims.release(cluster_id, p.key)
         if following.verdict != "dropped":
             p.memory.uncounted_resends = 0
@@ -122,31 +113,76 @@ class Operations:
             )
             p.event("Warning", Reason.OPERATION_FAILED, last.message)
         elif following.verdict == "dropped":
-            last.state = "Failed"
-            what = last.message or last.type
-            if p.memory.answer_lost and p.memory.uncounted_resends < UNCOUNTED_RESENDS:
-                # NKS never answered that one: it does not count as accepted and dropped.
-                p.memory.uncounted_resends += 1
-                p.memory.resend_uncounted = True
-                last.generation = None
-                message = (
-                    f"NKS's answer to {what} was lost and NKS does not show it; sending it again"
-                )
-                p.event("Warning", Reason.OPERATION_DROPPED, message)
-            elif last.attempt >= 2:
-                # Sent twice and never applied: a person has to look (not sent again until
-                # the spec changes).
-                last.message = (
-                    f"NKS accepted {last.message or last.type} {last.attempt} times but never "
-                    "applied it"
-                )
-                last.generation = p.generation
-                p.event("Warning", Reason.OPERATION_FAILED, last.message)
+            self._dropped(p, last)
+        return FollowResult(just_ended=True)
+
+    def _in_flight(
+        self,
+        p: AnyPass,
+        account: Account,
+        observed: Observed,
+        following: operation_state.Following,
+        cluster_id: str,
+        age: float,
+        deadline: float,
+    ) -> FollowResult:
+        """It runs (or is not confirmed yet): what the outcome shows, and when to look."""
+        last = p.status.last_operation
+        assert last is not None
+        confirm = self.steps.confirm_seconds
+        verdict: Literal["waiting", "in_progress"] = (
+            "in_progress" if following.verdict == "in_progress" else "waiting"
+        )
+        timers: tuple[float, ...] = ()
+        if verdict == "in_progress":
+            last.state = "InProgress"
+            if observed.snapshot.busy:
+                self.steps.ctx.claims.release(cluster_id, p.key)
             else:
-                last.generation = None  # the next plan sends it once more
-                message = f"NKS accepted {what} but never applied it; sending it again"
-                p.event("Warning", Reason.OPERATION_DROPPED, message)
-        return Following(just_ended=True)
+                # NKS runs it without showing the cluster or a group busy (an add-on
+                # change): the claim, renewed until it ends, keeps siblings waiting.
+                self.steps.ctx.claims.claim(cluster_id, p.key, confirm)
+                timers += (confirm / 2,)
+        if verdict == "waiting" and age > confirm:
+            # Only a read made after the confirmation time can tell it was dropped.
+            account.poller.request_refresh(cluster_id)
+            timers += (self.steps.timing.fast_seconds,)
+        elif verdict == "waiting":
+            timers += (max(confirm - age, 1.0),)
+        if not following.timed_out:
+            timers += (max(deadline - age, 1.0),)
+        view = OperationView(
+            last.type,
+            last.message or last.type,
+            verdict,
+            upgrade=last.type == "NODEGROUP_UPGRADE",
+            timed_out=following.timed_out,
+        )
+        return FollowResult(view, timers)
+
+    @staticmethod
+    def _dropped(p: AnyPass, last: LastOperation) -> None:
+        """NKS accepted it (or never answered) but does not show it: send it once more,
+        or, the second time, stop until the spec changes."""
+        last.state = "Failed"
+        what = last.message or last.type
+        if p.memory.answer_lost and p.memory.uncounted_resends < UNCOUNTED_RESENDS:
+            # NKS never answered that one: it does not count as accepted and dropped.
+            p.memory.uncounted_resends += 1
+            p.memory.resend_uncounted = True
+            last.generation = None
+            message = f"NKS's answer to {what} was lost and NKS does not show it; sending it again"
+            p.event("Warning", Reason.OPERATION_DROPPED, message)
+        elif last.attempt >= 2:
+            # Sent twice and never applied: a person has to look (not sent again until
+            # the spec changes).
+            last.message = f"NKS accepted {what} {last.attempt} times but never applied it"
+            last.generation = p.generation
+            p.event("Warning", Reason.OPERATION_FAILED, last.message)
+        else:
+            last.generation = None  # the next plan sends it once more
+            message = f"NKS accepted {what} but never applied it; sending it again"
+            p.event("Warning", Reason.OPERATION_DROPPED, message)
 
     @staticmethod
     def plan_fields(plan: Plan) -> dict[str, Any]:
@@ -170,26 +206,30 @@ class Operations:
         plan: Plan,
         base: dict[str, Any],
     ) -> Assessment:
+        """Send the action the plan asks for, unless something holds it back."""
         fields: dict[str, Any] = {**base, **self.plan_fields(plan)}
         if not plan.blocked and plan.waiting is None:
-            events.clear_warnings(
-                p.memory,
-                Reason.UPGRADE_BLOCKED,
-                Reason.STOP_NODES_BLOCKED,
-                Reason.AUTOSCALER_BLOCKED,
-                Reason.NO_UPGRADE_PATH,
-                Reason.UNKNOWN_NODES,
-                Reason.NODE_STATE_UNKNOWN,
-                Reason.SERVICE_GATEWAY_BLOCKED,
-                Reason.USER_SCRIPT_NOT_APPLIED,
-                Reason.SETTING_NOT_APPLIED,
-                Reason.ADDON_BLOCKED,
-                Reason.ADDON_FAILED,
-                Reason.OPERATION_FAILED,
-            )
+            events.clear_warnings(p.memory, *PLAN_WARNINGS)
         action = plan.action
         if action is None:
             return p.assess(Stage.RUNNING, **fields)
+        cluster_id = location.cluster_id or observed.snapshot.uuid
+        held = self._held_back(p, account, cluster_id, observed, action, fields)
+        if held is not None:
+            return held
+        return await self._send_action(p, account, cluster_id, observed, action, fields)
+
+    def _held_back(
+        self,
+        p: AnyPass,
+        account: Account,
+        cluster_id: str,
+        observed: Observed,
+        action: Action,
+        fields: dict[str, Any],
+    ) -> Assessment | None:
+        """Why the action is not sent now (it failed for this generation, the resource is
+        paused, the cluster is busy); None: send it."""
         last = p.status.last_operation
         if (
             last is not None
@@ -203,7 +243,6 @@ class Operations:
             return p.assess(Stage.RUNNING, sending=Sending.FAILED_BEFORE, **fields)
         if p.paused:
             return p.assess(Stage.RUNNING, sending=Sending.PAUSED, **fields)
-        cluster_id = location.cluster_id or observed.snapshot.uuid
         snapshot = observed.snapshot
         claimed = self.steps.ctx.claims.held_by_other(
             cluster_id, p.key, read_at=snapshot.refreshed_at
@@ -217,6 +256,19 @@ class Operations:
                 timers=(self.steps.timing.fast_seconds,),
                 **fields,
             )
+        return None
+
+    async def _send_action(
+        self,
+        p: AnyPass,
+        account: Account,
+        cluster_id: str,
+        observed: Observed,
+        action: Action,
+        fields: dict[str, Any],
+    ) -> Assessment:
+        """Record the operation (durable before the call), then send it."""
+        last = p.status.last_operation
         attempt = 1
         if (
             last is not None
