@@ -260,6 +260,7 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus, None]):
     name_in_use = Reason.CLUSTER_NAME_IN_USE
     ready_noun = "cluster"
     nks_resource = "cluster"
+    nks_id_is_cluster_id = True
     adoption_field = "adopt"
 
     def __init__(self, calls: Calls) -> None:

@@ -75,6 +75,8 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
     name_in_use: Reason
     ready_noun: str  # "cluster" / "node group", for messages
     nks_resource: NKSResource  # what its NKSOwnership record names
+    # Its NKS id names its NKS cluster (an NKSCluster), whose snapshot it is read from.
+    nks_id_is_cluster_id: bool
 
     @abstractmethod
     def findings(self) -> FoundT:

@@ -118,6 +118,32 @@ class Reconciler:
             p.spec = adapter.spec_model.model_validate(p.body.get("spec") or {})
         except ValidationError as error:
             raise p.stop(Reason.INVALID_SPEC, "; ".join(format_validation_error(error))) from None
+        nks_id = await self._managed_id(p)
+        located = await adapter.locate(p)
+        if isinstance(located, Assessment):
+            return located
+        location = located
+        account = await self.steps.account(p, location)
+        supported = await self.steps.supported(p, account)
+        seen = self._look(p, account, location, nks_id)
+        if isinstance(seen, Assessment):
+            return seen
+        snapshot, observed = seen
+        if observed is not None and adapter.nks_id(p.status) is None:
+            # Adopted through the spec's id: ours from now on.
+            adapter.set_nks_id(p.status, observed.nks_id, location)
+            await self.steps.ensure_finalizer(p)
+        unreadable = await self._check_spec(p, account, supported, observed)
+        if nks_id is None:
+            if p.paused:
+                return p.assess(Stage.PAUSED_BEFORE_CREATE)
+            return await self.creation.create(p, account, location, snapshot)
+        assert observed is not None  # the id's cluster is known, and it was observed
+        return await self._converge(p, account, location, observed, supported, unreadable)
+
+    async def _managed_id(self, p: AnyPass) -> str | None:
+        """The NKS id this resource manages (from its status or its spec), held."""
+        adapter = p.adapter
         if adapter.nks_id(p.status) is not None or await self.steps.intent(p) is not None:
             # Something exists (or may) in NKS: never let the object go without deleting it.
             await self.steps.ensure_finalizer(p)
@@ -126,38 +152,46 @@ class Reconciler:
             # Before anything of it is read or sent: one managing resource per NKS id.
             await self.steps.own(p, nks_id)
             nks_id = adapter.nks_id(p.status) or nks_id
-        located = await adapter.locate(p)
-        if isinstance(located, Assessment):
-            return located
-        location = located
-        account = await self.steps.account(p, location)
-        supported = await self.steps.supported(p, account)
-        observed: Observed | None = None
-        snapshot: ClusterSnapshot | None = None
-        cluster_id = location.cluster_id or (
-            nks_id if adapter.resource.kind == "NKSCluster" else None
-        )
-        if cluster_id is not None:
-            snapshot = self.steps.watch(p, account, cluster_id)
-            if snapshot.gone:
-                raise p.stop(
-                    Reason.CLUSTER_NOT_FOUND,
-                    f"NKS cluster {cluster_id} no longer exists (deleted outside the "
-                    "operator); it is not re-created",
-                    nks_status=None,
-                )
-            if not snapshot.ready_to_use:
-                return self._observing(p, account, snapshot)
-            if nks_id is not None:
-                observed = adapter.observe(snapshot, nks_id)
-                if observed is None:
-                    observed_or_missing = self._missing(p, account, snapshot, nks_id)
-                    if observed_or_missing is not None:
-                        return observed_or_missing
-        if observed is not None and adapter.nks_id(p.status) is None:
-            # Adopted through the spec's id: ours from now on.
-            adapter.set_nks_id(p.status, observed.nks_id, location)
-            await self.steps.ensure_finalizer(p)
+        return nks_id
+
+    def _look(
+        self, p: AnyPass, account: Account, location: Location, nks_id: str | None
+    ) -> Assessment | tuple[ClusterSnapshot | None, Observed | None]:
+        """The cluster's snapshot and the resource in it (None: no cluster yet, or no
+        id); or why the pass cannot go on from what NKS shows."""
+        adapter = p.adapter
+        cluster_id = location.cluster_id or (nks_id if adapter.nks_id_is_cluster_id else None)
+        if cluster_id is None:
+            return None, None
+        snapshot = self.steps.watch(p, account, cluster_id)
+        if snapshot.gone:
+            raise p.stop(
+                Reason.CLUSTER_NOT_FOUND,
+                f"NKS cluster {cluster_id} no longer exists (deleted outside the "
+                "operator); it is not re-created",
+                nks_status=None,
+            )
+        if not snapshot.ready_to_use:
+            return self._observing(p, account, snapshot)
+        if nks_id is None:
+            return snapshot, None
+        observed = adapter.observe(snapshot, nks_id)
+        if observed is None:
+            missing = self._missing(p, account, snapshot, nks_id)
+            if missing is not None:
+                return missing
+        return snapshot, observed
+
+    async def _check_spec(
+        self,
+        p: AnyPass,
+        account: Account,
+        supported: Mapping[str, bool],
+        observed: Observed | None,
+    ) -> Mapping[str, str]:
+        """Stop on what NKS would refuse or an immutable field that differs; returns the
+        parts of the inputs' answers that could not be read."""
+        adapter = p.adapter
         try:
             unreadable = await adapter.inputs(p, account, observed)
         except errors.NKSError as error:
@@ -172,12 +206,7 @@ class Reconciler:
                 fields["nks_status"] = observed.status
             raise p.stop(Reason.INVALID_SPEC, "; ".join(problems), **fields)
         events.clear_warnings(p.memory, Reason.INVALID_SPEC)
-        if nks_id is None:
-            if p.paused:
-                return p.assess(Stage.PAUSED_BEFORE_CREATE)
-            return await self.creation.create(p, account, location, snapshot)
-        assert observed is not None
-        return await self._converge(p, account, location, observed, supported, unreadable)
+        return unreadable
 
     def _observing(self, p: AnyPass, account: Account, snapshot: ClusterSnapshot) -> Assessment:
         """NKS's state is not read yet: the poller wakes this resource when it is."""
