@@ -258,6 +258,7 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus, None]):
     delete_operation = "CLUSTER_DELETE"
     not_found = Reason.CLUSTER_NOT_FOUND
     name_in_use = Reason.CLUSTER_NAME_IN_USE
+    ready_reason = Reason.CLUSTER_READY
     ready_noun = "cluster"
     nks_resource = "cluster"
     nks_id_is_cluster_id = True

@@ -73,6 +73,7 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
     delete_operation: str
     not_found: Reason
     name_in_use: Reason
+    ready_reason: Reason  # Ready's reason while it is up
     ready_noun: str  # "cluster" / "node group", for messages
     nks_resource: NKSResource  # what its NKSOwnership record names
     # Its NKS id names its NKS cluster (an NKSCluster), whose snapshot it is read from.

@@ -88,6 +88,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
     delete_operation = "CLUSTER_DELETE"
     not_found = Reason.CLUSTER_NOT_FOUND
     name_in_use = Reason.CLUSTER_NAME_IN_USE
+    ready_reason = Reason.CLUSTER_READY
     ready_noun = "cluster"
     nks_id_is_cluster_id = True
     nks_resource: NKSResource = "cluster"

@@ -83,6 +83,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
     delete_operation = "NODEGROUP_DELETE"
     not_found = Reason.NODE_GROUP_NOT_FOUND
     name_in_use = Reason.NODE_GROUP_NAME_IN_USE
+    ready_reason = Reason.NODE_GROUP_READY
     ready_noun = "node group"
     nks_id_is_cluster_id = False
     nks_resource: NKSResource = "nodegroup"

@@ -149,7 +149,7 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
     def assess(self, stage: Stage, **fields: Any) -> Assessment:
         ready = next((c for c in self.status.conditions if c.type == "Ready"), None)
         return Assessment(
-            kind=self.key.kind,  # type: ignore[arg-type]
+            ready_reason=self.adapter.ready_reason,
             stage=stage,
             has_nks_id=self.adapter.nks_id(self.status) is not None,
             paused=self.paused,
