@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
-from nks_operator.control.adapter import Adapter, Location, Observed
+from nks_operator.control.adapter import Adapter, Facts, Location, Observed
 from nks_operator.control.context import OperatorContext
 from nks_operator.control.passes import CREATE_REQUESTED_ANNOTATION, Pass, intent_parts
 from nks_operator.control.reconciler import Reconciler
@@ -251,18 +251,20 @@ class FakePoster:
 
 
 class FakeAdapter(Adapter[FakeSpec, FakeStatus, None]):
-    resource = CLUSTER
-    spec_model = FakeSpec
-    status_model = FakeStatus
-    create_operation = "CLUSTER_CREATE"
-    delete_operation = "CLUSTER_DELETE"
-    not_found = Reason.CLUSTER_NOT_FOUND
-    name_in_use = Reason.CLUSTER_NAME_IN_USE
-    ready_reason = Reason.CLUSTER_READY
-    ready_noun = "cluster"
-    nks_resource = "cluster"
-    nks_id_is_cluster_id = True
-    adoption_field = "adopt"
+    facts = Facts(
+        resource=CLUSTER,
+        spec_model=FakeSpec,
+        status_model=FakeStatus,
+        create_operation="CLUSTER_CREATE",
+        delete_operation="CLUSTER_DELETE",
+        not_found=Reason.CLUSTER_NOT_FOUND,
+        name_in_use=Reason.CLUSTER_NAME_IN_USE,
+        ready_reason=Reason.CLUSTER_READY,
+        noun="cluster",
+        nks_resource="cluster",
+        adoption_field="adopt",
+        nks_id_is_cluster_id=True,
+    )
 
     def __init__(self, calls: Calls) -> None:
         self.calls = calls

@@ -65,19 +65,27 @@ class Observed:
         return self.model.status_reason
 
 
-class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
+@dataclass(frozen=True)
+class Facts(Generic[SpecT, StatusT]):
+    """The constants of a kind, as the generic steps need them."""
+
     resource: Resource
     spec_model: type[SpecT]
     status_model: type[StatusT]
     create_operation: str  # lastOperation.type of a create
     delete_operation: str
-    not_found: Reason
-    name_in_use: Reason
+    not_found: Reason  # Ready's reason once NKS no longer has it
+    name_in_use: Reason  # a create's name is another NKS resource's
     ready_reason: Reason  # Ready's reason while it is up
-    ready_noun: str  # "cluster" / "node group", for messages
+    noun: str  # "cluster" / "node group", for messages
     nks_resource: NKSResource  # what its NKSOwnership record names
+    adoption_field: str  # "clusterID" / "nodeGroupID": adopt instead of create
     # Its NKS id names its NKS cluster (an NKSCluster), whose snapshot it is read from.
     nks_id_is_cluster_id: bool
+
+
+class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
+    facts: Facts[SpecT, StatusT]
 
     @abstractmethod
     def findings(self) -> FoundT:
@@ -101,10 +109,8 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
 
     def adoption_id_raw(self, raw_spec: Mapping[str, Any]) -> str | None:
         """The adoption id from a spec that may not validate (deletion reads it)."""
-        value = raw_spec.get(self.adoption_field)
+        value = raw_spec.get(self.facts.adoption_field)
         return str(value) if value else None
-
-    adoption_field: str  # "clusterID" / "nodeGroupID"
 
     @abstractmethod
     def nks_name(self, spec: SpecT, metadata_name: str) -> str: ...
@@ -153,7 +159,7 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
     def usable(self, p: Pass[SpecT, StatusT, FoundT], observed: Observed) -> bool:
         """Created and usable: Ready stays True while NKS changes it."""
         last = p.status.last_operation
-        return last is None or last.type != self.create_operation or last.state == "Succeeded"
+        return last is None or last.type != self.facts.create_operation or last.state == "Succeeded"
 
     # -- create -----------------------------------------------------------------------------
 

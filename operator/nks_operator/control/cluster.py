@@ -19,12 +19,11 @@ from nks_operator.api.cluster import (
 )
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent
-from nks_operator.control.adapter import Adapter, Location, Observed
+from nks_operator.control.adapter import Adapter, Facts, Location, Observed
 from nks_operator.control.passes import RENEW_CERTIFICATE_ANNOTATION, Pass, parse_time
 from nks_operator.kube import argocd_secret, kubeconfig_secret
 from nks_operator.kube import credentials as kube_credentials
 from nks_operator.kube.client import KubeAPIError
-from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.models import Cluster, ClusterCreateRequest, InstalledAddon
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
@@ -81,18 +80,20 @@ def renewal_requested(p: ClusterPass) -> str | None:
 
 
 class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
-    resource = CLUSTER
-    spec_model = NKSClusterSpec
-    status_model = NKSClusterStatus
-    create_operation = "CLUSTER_CREATE"
-    delete_operation = "CLUSTER_DELETE"
-    not_found = Reason.CLUSTER_NOT_FOUND
-    name_in_use = Reason.CLUSTER_NAME_IN_USE
-    ready_reason = Reason.CLUSTER_READY
-    ready_noun = "cluster"
-    nks_id_is_cluster_id = True
-    nks_resource: NKSResource = "cluster"
-    adoption_field = "clusterID"
+    facts = Facts(
+        resource=CLUSTER,
+        spec_model=NKSClusterSpec,
+        status_model=NKSClusterStatus,
+        create_operation="CLUSTER_CREATE",
+        delete_operation="CLUSTER_DELETE",
+        not_found=Reason.CLUSTER_NOT_FOUND,
+        name_in_use=Reason.CLUSTER_NAME_IN_USE,
+        ready_reason=Reason.CLUSTER_READY,
+        noun="cluster",
+        nks_resource="cluster",
+        adoption_field="clusterID",
+        nks_id_is_cluster_id=True,
+    )
 
     def findings(self) -> ClusterFindings:
         return ClusterFindings()

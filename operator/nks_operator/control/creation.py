@@ -54,7 +54,7 @@ class Creation:
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
         if found is not None:
-            why = f"found the {adapter.ready_noun} a lost create response made"
+            why = f"found the {adapter.facts.noun} a lost create response made"
             adopted = await self.adopted(p, account, location, found, why)
             await adapter.created(p, None)  # our own create: it carried the spec
             return adopted
@@ -65,7 +65,7 @@ class Creation:
         account.poller.request_refresh(location.cluster_id)
         return p.assess(
             Stage.CREATE_PENDING,
-            message=f"looking for the {adapter.ready_noun} an earlier create call may have made",
+            message=f"looking for the {adapter.facts.noun} an earlier create call may have made",
             timers=(max(1.0, grace - age),),
         )
 
@@ -85,7 +85,7 @@ class Creation:
                 p, account, location, existing[0], "adopted by name (spec.adoption ByName)"
             )
         if existing:
-            raise p.stop(p.adapter.name_in_use, self._in_use_message(p, name, len(existing)))
+            raise p.stop(p.adapter.facts.name_in_use, self._in_use_message(p, name, len(existing)))
         return None
 
     async def _send(
@@ -130,7 +130,7 @@ class Creation:
                 message = f"NKS is busy: {error}"
                 return p.assess(Stage.CREATE_WAITING, message=message, timers=fast)
             raise p.stop(
-                Reason.CREATE_REFUSED, f"NKS refused to create the {p.adapter.ready_noun}: {error}"
+                Reason.CREATE_REFUSED, f"NKS refused to create the {p.adapter.facts.noun}: {error}"
             )
         if isinstance(error, errors.UnauthorizedError):
             await self.steps.clear_intent(p)
@@ -160,15 +160,15 @@ class Creation:
         adapter.set_nks_id(p.status, nks_id, location)
         await adapter.created(p, secrets)
         p.status.last_operation = LastOperation(
-            type=adapter.create_operation, state="Requested", started_at=now_iso()
+            type=adapter.facts.create_operation, state="Requested", started_at=now_iso()
         )
-        message = f"NKS {adapter.ready_noun} {name} ({nks_id}) requested"
+        message = f"NKS {adapter.facts.noun} {name} ({nks_id}) requested"
         p.event("Normal", Reason.CREATE_REQUESTED, message)
         watched = location.cluster_id or nks_id
         self.steps.watch(p, account, watched)
         account.poller.expect_change(watched)
         return p.assess(
-            Stage.CREATE_REQUESTED, message=f"NKS accepted the {adapter.ready_noun} {nks_id}"
+            Stage.CREATE_REQUESTED, message=f"NKS accepted the {adapter.facts.noun} {nks_id}"
         )
 
     @staticmethod
@@ -176,12 +176,12 @@ class Creation:
         # No id: the resource of that name may be another team's.
         if count > 1:
             return (
-                f"NKS has {count} {p.adapter.ready_noun}s named {name!r}: none is adopted by "
-                f"name; set spec.{p.adapter.adoption_field} to the UUID of the one to adopt"
+                f"NKS has {count} {p.adapter.facts.noun}s named {name!r}: none is adopted by "
+                f"name; set spec.{p.adapter.facts.adoption_field} to the UUID of the one to adopt"
             )
         return (
-            f"NKS already has a {p.adapter.ready_noun} named {name!r}; choose another name, "
-            f"or adopt it: spec.adoption ByName, or spec.{p.adapter.adoption_field} its UUID"
+            f"NKS already has a {p.adapter.facts.noun} named {name!r}; choose another name, "
+            f"or adopt it: spec.adoption ByName, or spec.{p.adapter.facts.adoption_field} its UUID"
         )
 
     async def adopted(

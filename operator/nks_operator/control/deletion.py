@@ -36,7 +36,7 @@ class Deletion:
                 p.event(
                     "Normal",
                     Reason.RETAINED,
-                    f"deletionPolicy Retain: NKS {adapter.ready_noun} {nks_id} is left in place",
+                    f"deletionPolicy Retain: NKS {adapter.facts.noun} {nks_id} is left in place",
                 )
             return await self.steps.release(p, nks_id)
         intent = await self.steps.intent(p)
@@ -61,8 +61,8 @@ class Deletion:
         p.event(
             "Normal",
             Reason.RELEASED,
-            f"the NKS {p.adapter.ready_noun} {which} is managed by another "
-            f"{p.adapter.resource.kind}: nothing is deleted",
+            f"the NKS {p.adapter.facts.noun} {which} is managed by another "
+            f"{p.adapter.facts.resource.kind}: nothing is deleted",
         )
         return await self.steps.release(p)
 
@@ -98,20 +98,24 @@ class Deletion:
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
         if nks_status is None:
-            p.event("Normal", Reason.DELETED, f"NKS {adapter.ready_noun} {nks_id} is gone")
+            p.event("Normal", Reason.DELETED, f"NKS {adapter.facts.noun} {nks_id} is gone")
             return await self.steps.release(p, nks_id)
         p.status.nks_status = nks_status or None
         last = p.status.last_operation
         deleting_since = (
-            last.started_at if last is not None and last.type == adapter.delete_operation else None
+            last.started_at
+            if last is not None and last.type == adapter.facts.delete_operation
+            else None
         )
-        deadline = self.steps.deadline(adapter.delete_operation)
+        deadline = self.steps.deadline(adapter.facts.delete_operation)
         view = None
         if deleting_since is not None and age_seconds(deleting_since) > deadline:
-            view = OperationView(adapter.delete_operation, "delete", "in_progress", timed_out=True)
+            view = OperationView(
+                adapter.facts.delete_operation, "delete", "in_progress", timed_out=True
+            )
         if nks_status.upper() == "DELETE_IN_PROGRESS":
             return p.assess(
-                Stage.DELETING, message=f"NKS is deleting the {adapter.ready_noun}", operation=view
+                Stage.DELETING, message=f"NKS is deleting the {adapter.facts.noun}", operation=view
             )
         if phase.is_in_progress(nks_status):
             # NKS refuses a delete while another operation runs: wait for it to settle.
@@ -121,7 +125,7 @@ class Deletion:
         if nks_status.upper() == "DELETE_FAILED":
             p.warn_once(
                 Reason.DELETE_FAILED,
-                f"NKS failed to delete the {adapter.ready_noun}: {p.status.status_reason}; "
+                f"NKS failed to delete the {adapter.facts.noun}: {p.status.status_reason}; "
                 "retrying",
             )
         return await self._send_delete(p, account, location, nks_id, first=deleting_since is None)
@@ -141,7 +145,7 @@ class Deletion:
             return await self.steps.release(p, nks_id)
         if first:
             p.status.last_operation = LastOperation(
-                type=adapter.delete_operation, state="Requested", started_at=now_iso()
+                type=adapter.facts.delete_operation, state="Requested", started_at=now_iso()
             )
-        p.event("Normal", Reason.DELETE_REQUESTED, f"deleting NKS {adapter.ready_noun} {nks_id}")
-        return p.assess(Stage.DELETING, message=f"NKS is deleting the {adapter.ready_noun}")
+        p.event("Normal", Reason.DELETE_REQUESTED, f"deleting NKS {adapter.facts.noun} {nks_id}")
+        return p.assess(Stage.DELETING, message=f"NKS is deleting the {adapter.facts.noun}")

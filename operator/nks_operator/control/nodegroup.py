@@ -11,9 +11,8 @@ from nks_operator.api.cluster import NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
 from nks_operator.api.resources import CLUSTER, NODEGROUP
 from nks_operator.api.status import CreationIntent
-from nks_operator.control.adapter import Adapter, Location, Observed
+from nks_operator.control.adapter import Adapter, Facts, Location, Observed
 from nks_operator.control.passes import Pass
-from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.compute import Server
 from nks_operator.nks.listing import Listing
@@ -76,18 +75,20 @@ NodeGroupPass = Pass[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]
 
 
 class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
-    resource = NODEGROUP
-    spec_model = NKSNodeGroupSpec
-    status_model = NKSNodeGroupStatus
-    create_operation = "NODEGROUP_CREATE"
-    delete_operation = "NODEGROUP_DELETE"
-    not_found = Reason.NODE_GROUP_NOT_FOUND
-    name_in_use = Reason.NODE_GROUP_NAME_IN_USE
-    ready_reason = Reason.NODE_GROUP_READY
-    ready_noun = "node group"
-    nks_id_is_cluster_id = False
-    nks_resource: NKSResource = "nodegroup"
-    adoption_field = "nodeGroupID"
+    facts = Facts(
+        resource=NODEGROUP,
+        spec_model=NKSNodeGroupSpec,
+        status_model=NKSNodeGroupStatus,
+        create_operation="NODEGROUP_CREATE",
+        delete_operation="NODEGROUP_DELETE",
+        not_found=Reason.NODE_GROUP_NOT_FOUND,
+        name_in_use=Reason.NODE_GROUP_NAME_IN_USE,
+        ready_reason=Reason.NODE_GROUP_READY,
+        noun="node group",
+        nks_resource="nodegroup",
+        adoption_field="nodeGroupID",
+        nks_id_is_cluster_id=False,
+    )
 
     def findings(self) -> NodeGroupFindings:
         return NodeGroupFindings()

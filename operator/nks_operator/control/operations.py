@@ -68,7 +68,7 @@ class Operations:
         last = p.status.last_operation
         created_running = (
             last is not None
-            and last.type == p.adapter.create_operation
+            and last.type == p.adapter.facts.create_operation
             and last.state in ("Requested", "InProgress")
         )
         if created_running:

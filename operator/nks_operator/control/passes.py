@@ -125,11 +125,11 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
         self.namespace: str = key.namespace
         self.generation: int | None = self.meta.get("generation")
         self.memory = memory
-        self.status: StatusT = adapter.status_model.model_validate(body.get("status") or {})
+        self.status: StatusT = adapter.facts.status_model.model_validate(body.get("status") or {})
         self.writer = StatusWriter(
             ctx.kube,
             ctx.cache,
-            adapter.resource,
+            adapter.facts.resource,
             key,
             self.generation,
             self.status,
@@ -149,7 +149,7 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
     def assess(self, stage: Stage, **fields: Any) -> Assessment:
         ready = next((c for c in self.status.conditions if c.type == "Ready"), None)
         return Assessment(
-            ready_reason=self.adapter.ready_reason,
+            ready_reason=self.adapter.facts.ready_reason,
             stage=stage,
             has_nks_id=self.adapter.nks_id(self.status) is not None,
             paused=self.paused,

@@ -115,7 +115,7 @@ class Reconciler:
     async def _live_steps(self, p: AnyPass) -> Assessment:
         adapter = p.adapter
         try:
-            p.spec = adapter.spec_model.model_validate(p.body.get("spec") or {})
+            p.spec = adapter.facts.spec_model.model_validate(p.body.get("spec") or {})
         except ValidationError as error:
             raise p.stop(Reason.INVALID_SPEC, "; ".join(format_validation_error(error))) from None
         nks_id = await self._managed_id(p)
@@ -160,7 +160,7 @@ class Reconciler:
         """The cluster's snapshot and the resource in it (None: no cluster yet, or no
         id); or why the pass cannot go on from what NKS shows."""
         adapter = p.adapter
-        cluster_id = location.cluster_id or (nks_id if adapter.nks_id_is_cluster_id else None)
+        cluster_id = location.cluster_id or (nks_id if adapter.facts.nks_id_is_cluster_id else None)
         if cluster_id is None:
             return None, None
         snapshot = self.steps.watch(p, account, cluster_id)
@@ -236,8 +236,8 @@ class Reconciler:
             return p.assess(Stage.OBSERVING, message="reading NKS")
         p.memory.missing_since = None
         raise p.stop(
-            p.adapter.not_found,
-            f"NKS {p.adapter.ready_noun} {nks_id} no longer exists (deleted outside the "
+            p.adapter.facts.not_found,
+            f"NKS {p.adapter.facts.noun} {nks_id} no longer exists (deleted outside the "
             "operator); it is not re-created",
         )
 
@@ -328,7 +328,7 @@ class Reconciler:
         last = p.status.last_operation
         if (
             last is None
-            or last.type != p.adapter.create_operation
+            or last.type != p.adapter.facts.create_operation
             or last.state not in ("Requested", "InProgress")
         ):
             return

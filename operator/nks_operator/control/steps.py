@@ -143,7 +143,7 @@ class SharedSteps:
         """The NKS id this resource manages: `candidate` (from its status or spec) when it
         holds, or now takes, its ownership record; else the id its own record names (its
         status was written by someone else); else None (another resource manages it)."""
-        resource = p.adapter.nks_resource
+        resource = p.adapter.facts.nks_resource
         if await self.ctx.ownerships.claim(resource, candidate, self.owner(p)):
             return candidate
         held = await self.ctx.ownerships.held_by(resource, self.owner(p))
@@ -153,17 +153,18 @@ class SharedSteps:
         """Hold the NKS resource's ownership record, or stop: another resource manages it.
         Nothing of that resource (its id, name or namespace) goes into the message."""
         managed = await self.managed_id(p, nks_id)
+        facts = p.adapter.facts
         if managed is None:
             raise p.stop(
                 Reason.MANAGED_ELSEWHERE,
-                f"the NKS {p.adapter.ready_noun} this resource names is managed by another "
-                f"{p.adapter.resource.kind}; this one reads, changes and deletes nothing of it",
+                f"the NKS {facts.noun} this resource names is managed by another "
+                f"{facts.resource.kind}; this one reads, changes and deletes nothing of it",
             )
         if managed != nks_id:
             p.adapter.restore_id(p.status, managed)
             p.warn_once(
                 Reason.MANAGED_ELSEWHERE,
-                f"the status named an NKS {p.adapter.ready_noun} managed by another resource; "
+                f"the status named an NKS {facts.noun} managed by another resource; "
                 f"restored the one this resource manages ({managed}) from the operator's record",
             )
 
@@ -229,7 +230,7 @@ class SharedSteps:
 
     async def patch_metadata(self, p: AnyPass, metadata: dict[str, Any]) -> None:
         result = await self.ctx.kube.patch_metadata(
-            p.adapter.resource,
+            p.adapter.facts.resource,
             p.namespace,
             p.name,
             metadata,
@@ -277,7 +278,7 @@ class SharedSteps:
         finalizer (if nothing else refers to it) go first."""
         await p.adapter.released(p)
         if nks_id is not None:
-            await self.ctx.ownerships.release(p.adapter.nks_resource, nks_id, self.owner(p))
+            await self.ctx.ownerships.release(p.adapter.facts.nks_resource, nks_id, self.owner(p))
         ref = credentials_ref(p.body)
         if ref:
             await self.free_credentials(p.namespace, ref, p.key)
