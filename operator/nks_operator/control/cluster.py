@@ -264,8 +264,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         status: NKSClusterStatus = p.status
         unreadable: dict[str, str] = {}
         if addons.managed(spec, status.addons):
-            ttl = p.settings.supports_ttl_seconds
-            catalogue = await p.ctx.catalogues.get(account, ttl)
+            catalogue = await p.around.catalogue(account)
             p.found.catalogue = catalogue
             if observed is not None:
                 await self._read_addons(p, account, observed.nks_id, catalogue)
@@ -332,9 +331,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         key = None
         if ref is not None:
             try:
-                values = await kube_credentials.resolve_secret_keys(
-                    p.ctx.kube, p.namespace, [(ref.name, ref.key)]
-                )
+                values = await p.around.secret_keys([(ref.name, ref.key)])
             except kube_credentials.CredentialsProblem as problem:
                 raise p.stop(Reason(problem.reason), problem.message) from None
             key = values[(ref.name, ref.key)]
@@ -520,7 +517,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
             and memory.kubeconfig_expiry == expiry
         ):
             return None, None
-        current = await p.ctx.kube.read_secret(p.namespace, secret_name)
+        current = await p.around.read_secret(p.namespace, secret_name)
         if current is not None and not kubeconfig_secret.is_owned(current, p.meta["uid"]):
             status.kubeconfig_secret_name = None
             return None, Problem(
@@ -542,7 +539,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         except ValueError as error:
             return None, Problem(Reason.NKS_ANSWER_INVALID, f"NKS's kubeconfig: {error}")
         secret = kubeconfig_secret.build(p.body, secret_name, config, cluster_id, expiry)
-        await p.ctx.kube.write_secret(p.namespace, secret, current)
+        await p.around.write_secret(p.namespace, secret, current)
         status.kubeconfig_secret_name = secret_name
         memory.kubeconfig_checked_at = time.monotonic()
         memory.kubeconfig_expiry = expiry
@@ -584,7 +581,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
             return Problem(Reason.ARGOCD_REGISTRATION_FAILED, str(error))
         name = desired["metadata"]["name"]
         reference = f"{namespace}/{name}"
-        existing = await p.ctx.kube.read_secret(namespace, name)
+        existing = await p.around.read_secret(namespace, name)
         if existing is not None and not argocd_secret.is_owned(
             existing, p.namespace, p.name, p.meta["uid"]
         ):
@@ -592,7 +589,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
             return Problem(Reason.ARGOCD_REGISTRATION_FAILED, message)
         if not argocd_secret.is_current(existing, desired):
             try:
-                await p.ctx.kube.write_secret(namespace, desired, existing)
+                await p.around.write_secret(namespace, desired, existing)
             except KubeAPIError as error:
                 if error.status in (0, 409, 429) or error.status >= 500:
                     raise
@@ -638,7 +635,7 @@ def _installed(p: ClusterPass) -> dict[str, InstalledAddon] | None:
 
 async def _log_hash(p: ClusterPass, settings: Mapping[str, Any]) -> str:
     parts = control_plane_log.hash_parts(str(p.meta.get("uid", "")), settings)
-    return await p.ctx.signing.sign(*parts)
+    return await p.around.sign(*parts)
 
 
 async def _unregister(p: ClusterPass) -> None:
@@ -659,11 +656,11 @@ async def _delete_argocd_secret(p: ClusterPass, reference: str) -> None:
     if not namespace or not name:
         return
     try:
-        existing = await p.ctx.kube.read_secret(namespace, name)
+        existing = await p.around.read_secret(namespace, name)
         if existing is not None and argocd_secret.is_owned(
             existing, p.namespace, p.name, p.meta["uid"]
         ):
-            await p.ctx.kube.delete_secret(namespace, existing)
+            await p.around.delete_secret(namespace, existing)
     except KubeAPIError as error:
         if error.status not in (401, 403):
             raise

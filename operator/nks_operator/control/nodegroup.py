@@ -9,7 +9,7 @@ from typing import Any
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.cluster import NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
-from nks_operator.api.resources import CLUSTER, NODEGROUP
+from nks_operator.api.resources import NODEGROUP
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import Adapter, Facts, Location, Observed
 from nks_operator.control.passes import Pass
@@ -27,7 +27,6 @@ from nks_operator.reconcile.nodes import NodeState, group_hints, join_nodes
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Stage
 from nks_operator.reconcile.reasons import Reason
-from nks_operator.runtime.cache import ObjectKey
 
 RESERVED_GROUPS = (DEFAULT_WORKER, "default-master")
 
@@ -114,9 +113,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
     async def _parent(self, p: NodeGroupPass, name: str, *, fresh: bool = False) -> Parent | None:
         """The NKSCluster: as the watch delivered it, or read when not seen (or `fresh`,
         where a stale "gone" could leak a node group in NKS)."""
-        body = None if fresh else p.ctx.cache.get(ObjectKey(CLUSTER.kind, p.namespace, name))
-        if body is None:
-            body = await p.ctx.kube.get_object(CLUSTER, p.namespace, name)
+        body = await p.around.cluster_object(name, fresh=fresh)
         return None if body is None else Parent(body)
 
     @staticmethod
@@ -141,8 +138,8 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         if parent.cluster_id is None or (not parent.ready and not has_id):
             return self._waiting(p, f"waiting for NKSCluster {cluster_name} to be Ready")
         # The parent's status is no proof: only the cluster its ownership record names.
-        owned = parent.uid is not None and await p.ctx.ownerships.owned_by(
-            "cluster", parent.cluster_id, parent.uid
+        owned = parent.uid is not None and await p.around.cluster_owned_by(
+            parent.cluster_id, parent.uid
         )
         if not owned:
             # No record yet (an upgrade from a release without them): the parent's next
@@ -265,7 +262,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         if snapshot is not None and (not phase.is_stable(snapshot.status) or snapshot.busy):
             return "waiting for the cluster's current operation"
         read_at = None if snapshot is None else snapshot.refreshed_at
-        if p.ctx.claims.held_by_other(location.cluster_id, p.key, read_at=read_at):
+        if p.around.claimed_by_other(location.cluster_id, read_at):
             return "waiting for another node group of the cluster to be created first"
         return None
 

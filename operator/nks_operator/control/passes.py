@@ -19,6 +19,7 @@ from nks_operator.control.adapter import Adapter, FoundT, SpecT, StatusT
 from nks_operator.control.context import OperatorContext
 from nks_operator.control.memory import ResourceMemory
 from nks_operator.control.status_writer import StatusWriter
+from nks_operator.control.surroundings import Surroundings
 from nks_operator.kube import credentials as kube_credentials
 from nks_operator.polling.accounts import Account
 from nks_operator.reconcile.outcome import Assessment, Problem, Stage
@@ -116,7 +117,7 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
         body: dict[str, Any],
         memory: ResourceMemory,
     ) -> None:
-        self.ctx = ctx
+        self._events = ctx.events
         self.adapter = adapter
         self.key = key
         self.body = body
@@ -137,6 +138,8 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
         )
         self.paused = is_paused(body)
         self.settings = ctx.settings
+        # All an adapter may use besides NKS (never the operator context).
+        self.around = Surroundings(ctx, key)
         self.credentials: kube_credentials.ResolvedCredentials | None = None
         # The account whose pass slot this pass holds (given back when the pass ends).
         self.slot: Account | None = None
@@ -162,10 +165,10 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
         return Stop(self.assess(Stage.RUNNING, problem=Problem(reason, message), **fields))
 
     def event(self, type_: Literal["Normal", "Warning"], reason: Reason, message: str) -> None:
-        self.ctx.events.post(self.body, type_, reason, message)
+        self._events.post(self.body, type_, reason, message)
 
     def warn_once(self, reason: Reason, message: str) -> None:
-        events.warn_once(self.ctx.events, self.body, self.memory, reason, message)
+        events.warn_once(self._events, self.body, self.memory, reason, message)
 
 
 # A pass as the generic steps see it: any kind.
