@@ -112,7 +112,7 @@ def test_observe_finds_the_group_by_uuid() -> None:
     observed = ADAPTER.observe(snapshot(), GROUP_ID)
     assert observed is not None and observed.status == "CREATE_COMPLETE"
     assert ADAPTER.observe(snapshot(), CLUSTER_ID) is None
-    assert ADAPTER.task_scope(observed) == (GROUP_ID, "nodegroup")
+    assert ADAPTER.facts.nks_resource == "nodegroup"  # its tasks are scoped by its uuid
 
 
 def test_the_cluster_s_own_groups_are_not_adopted() -> None:

@@ -314,9 +314,6 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus, None]):
     def report(self, p: Pass, observed: Observed) -> None:
         p.status.nks_status = observed.status
 
-    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
-        return None, "cluster"
-
     async def existing(self, p: Pass, account: Any, location: Location, name: str) -> list[str]:
         self.calls.log.append(f"lookup {name}")
         return list(self.existing_ids)
@@ -348,7 +345,7 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus, None]):
     ) -> Plan:
         return self.plan_result
 
-    def target_status(self, observed: Observed, target: str | None) -> str | None:
+    def operation_status(self, p: Pass, observed: Observed, target: str | None) -> str | None:
         return observed.status
 
     async def read_for_delete(self, account: Any, location: Location, nks_id: str) -> str | None:

@@ -78,7 +78,7 @@ class Facts(Generic[SpecT, StatusT]):
     name_in_use: Reason  # a create's name is another NKS resource's
     ready_reason: Reason  # Ready's reason while it is up
     noun: str  # "cluster" / "node group", for messages
-    nks_resource: NKSResource  # what its NKSOwnership record names
+    nks_resource: NKSResource  # what its NKSOwnership record and its NKS tasks name
     adoption_field: str  # "clusterID" / "nodeGroupID": adopt instead of create
     # Its NKS id names its NKS cluster (an NKSCluster), whose snapshot it is read from.
     nks_id_is_cluster_id: bool
@@ -152,15 +152,6 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
     def report(self, p: Pass[SpecT, StatusT, FoundT], observed: Observed) -> None:
         """Copy what NKS reports into status."""
 
-    @abstractmethod
-    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
-        """(resource uuid or None for the whole cluster, resource type) of its tasks."""
-
-    def usable(self, p: Pass[SpecT, StatusT, FoundT], observed: Observed) -> bool:
-        """Created and usable: Ready stays True while NKS changes it."""
-        last = p.status.last_operation
-        return last is None or last.type != self.facts.create_operation or last.state == "Succeeded"
-
     # -- create -----------------------------------------------------------------------------
 
     @abstractmethod
@@ -225,15 +216,12 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
     ) -> Plan: ...
 
     @abstractmethod
-    def target_status(self, observed: Observed, target: str | None) -> str | None:
-        """NKS status of an operation's target (node group name, control plane, cluster)."""
-
     def operation_status(
         self, p: Pass[SpecT, StatusT, FoundT], observed: Observed, target: str | None
     ) -> str | None:
-        """The status an operation is followed by: its target's, or what the adapter read
-        itself besides the snapshot (an add-on's own status)."""
-        return self.target_status(observed, target)
+        """The NKS status an operation is followed by: its target's (node group name,
+        control plane, cluster), or what the adapter read itself besides the snapshot (an
+        add-on's own status)."""
 
     async def when_stable(
         self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed

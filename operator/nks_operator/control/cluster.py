@@ -196,9 +196,6 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         for key, value in observing.cluster_health_fields(cluster).items():
             setattr(p.status, key, value)
 
-    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
-        return None, "cluster"
-
     # -- create ---------------------------------------------------------------------------
 
     async def existing(
@@ -434,7 +431,8 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
             ),
         )
 
-    def target_status(self, observed: Observed, target: str | None) -> str | None:
+    @staticmethod
+    def _target_status(observed: Observed, target: str | None) -> str | None:
         if target is None or target == CONTROL_PLANE:
             return observed.status
         group = observed.snapshot.nodegroup(target)
@@ -445,7 +443,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
     ) -> str | None:
         name = addons.target_name(target)
         if name is None:
-            return self.target_status(observed, target)
+            return self._target_status(observed, target)
         return addons.target_status((_installed(p) or {}).get(name), observed.status)
 
     def after_send(self, p: ClusterPass, operation: str, args: Mapping[str, Any]) -> None:

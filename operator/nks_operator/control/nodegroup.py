@@ -231,9 +231,6 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
             setattr(p.status, key, value)
         worker_settings.record_shown(p.status, p.spec, group)
 
-    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
-        return observed.nks_id, "nodegroup"
-
     # -- create ---------------------------------------------------------------------------
 
     def _snapshot(self, account: Account, location: Location) -> ClusterSnapshot | None:
@@ -348,7 +345,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
             sent_settings=p.status.sent_settings,
         )
 
-    def target_status(self, observed: Observed, target: str | None) -> str | None:
+    def operation_status(
+        self, p: NodeGroupPass, observed: Observed, target: str | None
+    ) -> str | None:
         return observed.status
 
     def after_success(self, p: NodeGroupPass, account: Account, operation: str) -> None:

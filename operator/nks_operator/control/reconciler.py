@@ -259,7 +259,7 @@ class Reconciler:
         nks_status = observed.status
         base: dict[str, Any] = {
             "nks_status": nks_status,
-            "usable": adapter.usable(p, observed),
+            "usable": _usable(p),
             "answer_problem": self._answer_problem(observed.unreadable),
         }
         poll_problem = self._poll_problem(account, observed.snapshot)
@@ -308,13 +308,15 @@ class Reconciler:
         return f"parts of NKS's answer could not be read and are treated as unknown: {parts}"
 
     def _post_task_events(self, p: AnyPass, observed: Observed) -> None:
-        resource_uuid, resource_type = p.adapter.task_scope(observed)
+        facts = p.adapter.facts
+        # A cluster's tasks are the whole cluster's; a node group's name its uuid.
+        resource_uuid = None if facts.nks_id_is_cluster_id else observed.nks_id
         first_sight = p.status.last_task_id is None
         found, watermark = task_events.new_task_events(
             observed.snapshot.tasks,
             last_task_id=p.status.last_task_id,
             resource_uuid=resource_uuid,
-            resource_type=resource_type,
+            resource_type=facts.nks_resource,
             announced=p.memory.announced_tasks,
         )
         # First sight of an adopted resource: do not replay its history.
@@ -341,3 +343,10 @@ class Reconciler:
             last.state = "Succeeded"
         else:
             last.state = "InProgress"
+
+
+def _usable(p: AnyPass) -> bool:
+    """Created and usable: Ready stays True while NKS changes it."""
+    last = p.status.last_operation
+    create = p.adapter.facts.create_operation
+    return last is None or last.type != create or last.state == "Succeeded"
