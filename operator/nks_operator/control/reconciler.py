@@ -68,7 +68,8 @@ class Reconciler:
         except (KubeAPIError, LoginMissing) as error:
             level = logging.INFO if isinstance(error, KubeConflict) else logging.WARNING
             logger.log(level, "%s: Kubernetes API call failed, retrying: %s", key, error)
-            return PassResult(0.0 if isinstance(error, KubeConflict) else None, "transient", True)
+            again = AT_ONCE if isinstance(error, KubeConflict) else None
+            return PassResult(again, "transient", True)
         except AccountBusy as busy:
             logger.debug("%s: every pass slot of account %s is taken; retrying", key, busy)
             return PassResult(None, "transient")
