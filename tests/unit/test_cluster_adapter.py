@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from nks_operator.api.cluster import NKSClusterStatus
 from nks_operator.control.adapter import Location
@@ -19,6 +20,7 @@ from nks_operator.reconcile.outcome import Assessment
 from nks_operator.reconcile.reasons import Reason
 from tests.unit.adapter_pass import new_pass
 from tests.unit.specs import CLUSTER_SPEC, _merge
+from tests.unit.test_reconciler import Harness
 
 ID = "0b6c8a30-5e4b-4bb4-a3c1-1b1d1bd7d1a0"
 WORKER = "5d2f0a3e-7a4c-4f1e-9d55-3b2a1c0e9f88"
@@ -196,3 +198,50 @@ async def test_delete_reports_whether_nks_accepted_it() -> None:
     assert accepted.calls == [("delete_cluster", (ID,))]
     gone = OneCall(delete_cluster=DeleteResult.ALREADY_GONE)
     assert not await ADAPTER.delete(gone, location, ID)  # type: ignore[arg-type]
+
+
+# -- Kubernetes-side work once NKS is stable -------------------------------------------------------
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: demo
+  cluster: {server: "https://k8s.example:6443"}
+users:
+- name: admin
+  user: {token: t}
+contexts:
+- name: demo
+  context: {cluster: demo, user: admin}
+current-context: demo
+"""
+
+
+async def test_when_stable_writes_the_kubeconfig_secret_once() -> None:
+    h = Harness()
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    observed = ADAPTER.observe(snapshot(api_address="https://k8s.example:6443"), ID)
+    assert observed is not None
+    account = OneCall(get_kubeconfig=SecretStr(KUBECONFIG))
+    assert await ADAPTER.when_stable(p, account, observed) is None  # type: ignore[arg-type]
+    assert p.status.kubeconfig_secret_name == "demo-kubeconfig"
+    assert "/api/v1/namespaces/ns/secrets/demo-kubeconfig" in h.server.store.objects
+    assert account.calls == [("get_kubeconfig", (ID,))]
+    assert ("Normal", "KubeconfigWritten", "kubeconfig written to Secret demo-kubeconfig") in (
+        h.poster.events
+    )
+    # Within a slow resync the Secret is not read again, nor NKS asked.
+    assert await ADAPTER.when_stable(p, account, observed) is None  # type: ignore[arg-type]
+    assert len(account.calls) == 1
+
+
+async def test_a_secret_of_that_name_not_made_for_this_cluster_is_left_alone() -> None:
+    h = Harness()
+    h.server.store.objects["/api/v1/namespaces/ns/secrets/demo-kubeconfig"] = {
+        "metadata": {"name": "demo-kubeconfig", "resourceVersion": "1"}
+    }
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    observed = ADAPTER.observe(snapshot(), ID)
+    assert observed is not None
+    problem = await ADAPTER.when_stable(p, OneCall(), observed)  # type: ignore[arg-type]
+    assert problem is not None and problem.reason == Reason.SECRET_NOT_OWNED

@@ -12,6 +12,7 @@ from nks_operator.api.nodegroup import NKSNodeGroupStatus
 from nks_operator.control.adapter import Location
 from nks_operator.control.nodegroup import NodeGroupAdapter
 from nks_operator.control.passes import Stop
+from nks_operator.kube.ownership import Owner
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.models import Cluster, NodeGroup
 from nks_operator.polling.snapshot import ClusterSnapshot
@@ -98,6 +99,62 @@ async def test_a_cluster_not_ready_yet_is_waited_for() -> None:
     p = new_pass(ADAPTER, spec(), name="pool", harness=h)
     located = await ADAPTER.locate(p)
     assert isinstance(located, Assessment) and "to be Ready" in located.message
+
+
+def ready_parent(h: Harness) -> dict[str, Any]:
+    """The NKSCluster "demo", Ready, holding its NKS cluster's ownership record."""
+    parent = {
+        "metadata": {"name": "demo", "namespace": "ns", "uid": "u-demo"},
+        "spec": {
+            "region": "kr2",
+            "credentialsRef": {"name": "nhn"},
+            "kubernetesVersion": "v1.29.3",
+            "network": {"subnetID": "subnet-1"},
+        },
+        "status": {
+            "clusterID": CLUSTER_ID,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "ClusterReady",
+                    "message": "up",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                }
+            ],
+        },
+    }
+    h.cache.store(ObjectKey("NKSCluster", "ns", "demo"), json.loads(json.dumps(parent)))
+    return parent
+
+
+async def test_a_ready_cluster_locates_the_group_and_lends_its_version_and_subnet() -> None:
+    h = Harness()
+    parent = ready_parent(h)
+    await h.ctx.ownerships.claim("cluster", CLUSTER_ID, Owner.of("NKSCluster", parent["metadata"]))
+    p = new_pass(ADAPTER, spec(), name="pool", harness=h)
+    assert await ADAPTER.locate(p) == Location("kr2", "nhn", CLUSTER_ID)
+    assert p.found.parent_version == "v1.29.3" and p.found.parent_subnet == "subnet-1"
+
+
+async def test_a_cluster_without_its_ownership_record_is_waited_for() -> None:
+    h = Harness()
+    ready_parent(h)
+    p = new_pass(ADAPTER, spec(), name="pool", harness=h)
+    located = await ADAPTER.locate(p)
+    assert isinstance(located, Assessment) and "to hold its NKS cluster" in located.message
+
+
+async def test_another_cluster_s_group_is_refused() -> None:
+    h = Harness()
+    parent = ready_parent(h)
+    await h.ctx.ownerships.claim("cluster", CLUSTER_ID, Owner.of("NKSCluster", parent["metadata"]))
+    status = {"nodeGroupID": GROUP_ID, "clusterID": GROUP_ID}
+    p = new_pass(ADAPTER, spec(), status, name="pool", harness=h)
+    with pytest.raises(Stop) as raised:
+        await ADAPTER.locate(p)
+    problem = ending(raised).problem
+    assert problem is not None and "spec.clusterRef is immutable" in problem.message
 
 
 async def test_a_deletion_without_its_cluster_has_nothing_to_call() -> None:
