@@ -125,9 +125,11 @@ def test_an_operation_is_followed_by_its_target_s_status() -> None:
     p = new_pass(ADAPTER, spec(), {"clusterID": ID})
     observed = ADAPTER.observe(snapshot(), ID)
     assert observed is not None
-    assert ADAPTER.operation_status(p, observed, CONTROL_PLANE) == "CREATE_COMPLETE"
-    assert ADAPTER.operation_status(p, observed, "default-worker") == "UPDATE_IN_PROGRESS"
-    assert ADAPTER.operation_status(p, observed, "gone") is None
+    assert ADAPTER.converging.operation_status(p, observed, CONTROL_PLANE) == "CREATE_COMPLETE"
+    assert (
+        ADAPTER.converging.operation_status(p, observed, "default-worker") == "UPDATE_IN_PROGRESS"
+    )
+    assert ADAPTER.converging.operation_status(p, observed, "gone") is None
 
 
 # -- bookkeeping around operations -----------------------------------------------------------
@@ -136,18 +138,18 @@ def test_an_operation_is_followed_by_its_target_s_status() -> None:
 def test_after_send_records_the_renewal_and_the_user_script_generation() -> None:
     annotations = {"nks.nhncloud.com/renew-certificate": "2026-01"}
     p = new_pass(ADAPTER, spec(), {"clusterID": ID}, annotations=annotations)
-    ADAPTER.after_send(p, "RENEW_CERTIFICATE", {})
+    ADAPTER.converging.after_send(p, "RENEW_CERTIFICATE", {})
     assert p.status.certificate_renewal_request == "2026-01"
-    ADAPTER.after_send(p, "NODEGROUP_USERSCRIPT_UPDATE", {})
+    ADAPTER.converging.after_send(p, "NODEGROUP_USERSCRIPT_UPDATE", {})
     assert p.status.user_script_generation == 3
 
 
 def test_after_success_makes_the_next_pass_read_again() -> None:
     p = new_pass(ADAPTER, spec(), {"clusterID": ID})
     p.memory.ip_acl_read_at = p.memory.kubeconfig_checked_at = 100.0
-    ADAPTER.after_success(p, None, "SET_IP_ACL")  # type: ignore[arg-type]
+    ADAPTER.converging.after_success(p, None, "SET_IP_ACL")  # type: ignore[arg-type]
     assert p.memory.ip_acl_read_at < 0
-    ADAPTER.after_success(p, None, "RENEW_CERTIFICATE")  # type: ignore[arg-type]
+    ADAPTER.converging.after_success(p, None, "RENEW_CERTIFICATE")  # type: ignore[arg-type]
     assert p.memory.kubeconfig_checked_at < 0 and p.memory.kubeconfig_renewed
 
 
@@ -178,7 +180,7 @@ async def test_create_sends_the_spec_and_returns_the_new_id() -> None:
     p = new_pass(ADAPTER, spec())
     account = OneCall(create_cluster=ID)
     location = Location("kr2", None, None)
-    assert await ADAPTER.create(account, location, p.spec, "demo", {}) == ID  # type: ignore[arg-type]
+    assert await ADAPTER.creating.create(account, location, p.spec, "demo", {}) == ID  # type: ignore[arg-type]
     [(name, (request,))] = account.calls
     assert name == "create_cluster" and request.name == "demo"
 
@@ -186,18 +188,18 @@ async def test_create_sends_the_spec_and_returns_the_new_id() -> None:
 async def test_read_for_delete_is_none_once_nks_answers_404() -> None:
     location = Location("kr2", None, ID)
     gone = OneCall(get_cluster=errors.NotFoundError("no such cluster", status_code=404))
-    assert await ADAPTER.read_for_delete(gone, location, ID) is None  # type: ignore[arg-type]
+    assert await ADAPTER.deleting.read_for_delete(gone, location, ID) is None  # type: ignore[arg-type]
     there = OneCall(get_cluster=snapshot("DELETE_IN_PROGRESS").cluster)
-    assert await ADAPTER.read_for_delete(there, location, ID) == "DELETE_IN_PROGRESS"  # type: ignore[arg-type]
+    assert await ADAPTER.deleting.read_for_delete(there, location, ID) == "DELETE_IN_PROGRESS"  # type: ignore[arg-type]
 
 
 async def test_delete_reports_whether_nks_accepted_it() -> None:
     location = Location("kr2", None, ID)
     accepted = OneCall(delete_cluster=DeleteResult.ACCEPTED)
-    assert await ADAPTER.delete(accepted, location, ID)  # type: ignore[arg-type]
+    assert await ADAPTER.deleting.delete(accepted, location, ID)  # type: ignore[arg-type]
     assert accepted.calls == [("delete_cluster", (ID,))]
     gone = OneCall(delete_cluster=DeleteResult.ALREADY_GONE)
-    assert not await ADAPTER.delete(gone, location, ID)  # type: ignore[arg-type]
+    assert not await ADAPTER.deleting.delete(gone, location, ID)  # type: ignore[arg-type]
 
 
 # -- Kubernetes-side work once NKS is stable -------------------------------------------------------
@@ -223,7 +225,7 @@ async def test_when_stable_writes_the_kubeconfig_secret_once() -> None:
     observed = ADAPTER.observe(snapshot(api_address="https://k8s.example:6443"), ID)
     assert observed is not None
     account = OneCall(get_kubeconfig=SecretStr(KUBECONFIG))
-    assert await ADAPTER.when_stable(p, account, observed) is None  # type: ignore[arg-type]
+    assert await ADAPTER.converging.when_stable(p, account, observed) is None  # type: ignore[arg-type]
     assert p.status.kubeconfig_secret_name == "demo-kubeconfig"
     assert "/api/v1/namespaces/ns/secrets/demo-kubeconfig" in h.server.store.objects
     assert account.calls == [("get_kubeconfig", (ID,))]
@@ -231,7 +233,7 @@ async def test_when_stable_writes_the_kubeconfig_secret_once() -> None:
         h.poster.events
     )
     # Within a slow resync the Secret is not read again, nor NKS asked.
-    assert await ADAPTER.when_stable(p, account, observed) is None  # type: ignore[arg-type]
+    assert await ADAPTER.converging.when_stable(p, account, observed) is None  # type: ignore[arg-type]
     assert len(account.calls) == 1
 
 
@@ -243,5 +245,5 @@ async def test_a_secret_of_that_name_not_made_for_this_cluster_is_left_alone() -
     p = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
     observed = ADAPTER.observe(snapshot(), ID)
     assert observed is not None
-    problem = await ADAPTER.when_stable(p, OneCall(), observed)  # type: ignore[arg-type]
+    problem = await ADAPTER.converging.when_stable(p, OneCall(), observed)  # type: ignore[arg-type]
     assert problem is not None and problem.reason == Reason.SECRET_NOT_OWNED

@@ -197,19 +197,20 @@ def test_a_create_waits_while_the_cluster_is_busy_or_a_sibling_is_created() -> N
     p = new_pass(ADAPTER, spec(), name="pool", harness=h)
     busy = snapshot("UPDATE_IN_PROGRESS")
     assert (
-        ADAPTER.create_blocker(p, LOCATION, busy) == "waiting for the cluster's current operation"
+        ADAPTER.creating.create_blocker(p, LOCATION, busy)
+        == "waiting for the cluster's current operation"
     )
     idle = snapshot()
-    assert ADAPTER.create_blocker(p, LOCATION, idle) is None
+    assert ADAPTER.creating.create_blocker(p, LOCATION, idle) is None
     h.ctx.claims.claim(CLUSTER_ID, ObjectKey("NKSNodeGroup", "ns", "other"), 30)
-    blocker = ADAPTER.create_blocker(p, LOCATION, idle)
+    blocker = ADAPTER.creating.create_blocker(p, LOCATION, idle)
     assert blocker == "waiting for another node group of the cluster to be created first"
 
 
 async def test_create_sends_the_spec_to_the_cluster() -> None:
     p = new_pass(ADAPTER, spec(), name="pool")
     account = OneCall(create_nodegroup=NodeGroup.model_validate({"uuid": GROUP_ID}))
-    assert await ADAPTER.create(account, LOCATION, p.spec, "pool", {}) == GROUP_ID  # type: ignore[arg-type]
+    assert await ADAPTER.creating.create(account, LOCATION, p.spec, "pool", {}) == GROUP_ID  # type: ignore[arg-type]
     [(name, (cluster_id, request))] = account.calls
     assert name == "create_nodegroup" and cluster_id == CLUSTER_ID and request.name == "pool"
 
@@ -219,9 +220,9 @@ async def test_create_sends_the_spec_to_the_cluster() -> None:
 
 def test_stopped_nodes_are_recorded_when_the_action_is_sent() -> None:
     p = new_pass(ADAPTER, spec(), {"nodeGroupID": GROUP_ID, "stoppedNodes": ["a"]}, name="pool")
-    ADAPTER.after_send(p, "NODEGROUP_NODE_ACTION_NODE_STOP", {"node_ids": ["b"]})
+    ADAPTER.converging.after_send(p, "NODEGROUP_NODE_ACTION_NODE_STOP", {"node_ids": ["b"]})
     assert p.status.stopped_nodes == ["a", "b"]
-    ADAPTER.after_send(p, "NODEGROUP_NODE_ACTION_NODE_START", {"node_ids": ["a"]})
+    ADAPTER.converging.after_send(p, "NODEGROUP_NODE_ACTION_NODE_START", {"node_ids": ["a"]})
     assert p.status.stopped_nodes == ["b"]
 
 
@@ -233,7 +234,7 @@ def test_a_node_action_s_success_makes_the_servers_read_again() -> None:
         def forget_servers(self) -> None:
             forgotten.append(True)
 
-    ADAPTER.after_success(p, Account(), "NODEGROUP_NODE_ACTION_NODE_STOP")  # type: ignore[arg-type]
+    ADAPTER.converging.after_success(p, Account(), "NODEGROUP_NODE_ACTION_NODE_STOP")  # type: ignore[arg-type]
     assert forgotten == [True]
 
 
@@ -243,13 +244,16 @@ def test_a_node_action_s_success_makes_the_servers_read_again() -> None:
 async def test_read_for_delete_finds_the_group_in_its_cluster() -> None:
     group = NodeGroup.model_validate({"uuid": GROUP_ID, "status": "DELETE_IN_PROGRESS"})
     there = OneCall(list_nodegroups=[group])
-    assert await ADAPTER.read_for_delete(there, LOCATION, GROUP_ID) == "DELETE_IN_PROGRESS"  # type: ignore[arg-type]
-    assert await ADAPTER.read_for_delete(OneCall(list_nodegroups=[]), LOCATION, GROUP_ID) is None  # type: ignore[arg-type]
+    assert await ADAPTER.deleting.read_for_delete(there, LOCATION, GROUP_ID) == "DELETE_IN_PROGRESS"  # type: ignore[arg-type]
+    assert (
+        await ADAPTER.deleting.read_for_delete(OneCall(list_nodegroups=[]), LOCATION, GROUP_ID)
+        is None
+    )  # type: ignore[arg-type]
     gone = OneCall(list_nodegroups=errors.NotFoundError("no cluster", status_code=404))
-    assert await ADAPTER.read_for_delete(gone, LOCATION, GROUP_ID) is None  # type: ignore[arg-type]
+    assert await ADAPTER.deleting.read_for_delete(gone, LOCATION, GROUP_ID) is None  # type: ignore[arg-type]
 
 
 async def test_delete_calls_nks_with_cluster_and_group() -> None:
     account = OneCall(delete_nodegroup=DeleteResult.ACCEPTED)
-    assert await ADAPTER.delete(account, LOCATION, GROUP_ID)  # type: ignore[arg-type]
+    assert await ADAPTER.deleting.delete(account, LOCATION, GROUP_ID)  # type: ignore[arg-type]
     assert account.calls == [("delete_nodegroup", (CLUSTER_ID, GROUP_ID))]

@@ -17,7 +17,15 @@ from pydantic import BaseModel, Field
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
-from nks_operator.control.adapter import Adapter, Facts, Location, Observed
+from nks_operator.control.adapter import (
+    Adapter,
+    Converging,
+    Creating,
+    Deleting,
+    Facts,
+    Location,
+    Observed,
+)
 from nks_operator.control.context import OperatorContext
 from nks_operator.control.passes import CREATE_REQUESTED_ANNOTATION, Pass, intent_parts
 from nks_operator.control.reconciler import Reconciler
@@ -250,7 +258,14 @@ class FakePoster:
         self.calls.log.append(f"event {reason}")
 
 
-class FakeAdapter(Adapter[FakeSpec, FakeStatus, None]):
+class FakeAdapter(
+    Adapter[FakeSpec, FakeStatus, None],
+    Creating[FakeSpec, FakeStatus, None],
+    Converging[FakeSpec, FakeStatus, None],
+    Deleting[FakeSpec, FakeStatus, None],
+):
+    """One object plays every part, so a test sets what each answers in one place."""
+
     facts = Facts(
         resource=CLUSTER,
         spec_model=FakeSpec,
@@ -267,6 +282,7 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus, None]):
     )
 
     def __init__(self, calls: Calls) -> None:
+        self.creating = self.converging = self.deleting = self
         self.calls = calls
         self.existing_ids: list[str] = []
         self.created_by_intent: str | None = None

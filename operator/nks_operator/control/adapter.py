@@ -2,7 +2,8 @@
 
 The generic reconciler (control/reconciler.py) owns every rule both kinds share; an
 adapter answers the kind-specific questions: where the resource lives in NKS, how to read
-it from a poller snapshot, what is wrong with its spec, how to create, plan and delete it.
+it from a poller snapshot, what is wrong with its spec (the adapter itself), and how to
+create it, converge it on its spec and delete it (the three parts it hands out).
 """
 
 from __future__ import annotations
@@ -84,8 +85,128 @@ class Facts(Generic[SpecT, StatusT]):
     nks_id_is_cluster_id: bool
 
 
+class Creating(ABC, Generic[SpecT, StatusT, FoundT]):
+    """How a kind is created in NKS; `creation.py` calls these in this order."""
+
+    @abstractmethod
+    async def existing(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, location: Location, name: str
+    ) -> list[str]:
+        """Ids of NKS resources that already carry `name`."""
+
+    @abstractmethod
+    async def find_created(
+        self,
+        p: Pass[SpecT, StatusT, FoundT],
+        account: Account,
+        location: Location,
+        intent: CreationIntent,
+    ) -> str | None:
+        """The id of what our own create made (after a crash or a lost answer)."""
+
+    def create_blocker(
+        self, p: Pass[SpecT, StatusT, FoundT], location: Location, snapshot: ClusterSnapshot | None
+    ) -> str | None:
+        """Why the create must wait (another operation of the cluster runs), if it must."""
+        return None
+
+    @abstractmethod
+    def secret_refs(self, spec: SpecT) -> list[SecretKeyReference]: ...
+
+    async def created(
+        self, p: Pass[SpecT, StatusT, FoundT], secrets: Mapping[tuple[str, str], str] | None
+    ) -> None:
+        """Bookkeeping once NKS accepted the create: what it carried (`secrets`: the values
+        the create was sent with; None when it is found after a lost answer)."""
+        return None
+
+    @abstractmethod
+    async def create(
+        self,
+        account: Account,
+        location: Location,
+        spec: SpecT,
+        name: str,
+        secrets: Mapping[tuple[str, str], str],
+    ) -> str:
+        """Send the create; returns the new id."""
+
+
+class Converging(ABC, Generic[SpecT, StatusT, FoundT]):
+    """How a created resource converges on its spec: the reads the plan needs, the plan,
+    how an operation is followed and the bookkeeping around it (`reconciler.py`,
+    `operations.py`)."""
+
+    async def prepare(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed
+    ) -> Mapping[str, str]:
+        """Reads the plan needs besides the snapshot (the cluster's IP ACL); returns the
+        parts of those answers that could not be read (field -> what was wrong)."""
+        return {}
+
+    @abstractmethod
+    def plan(
+        self,
+        p: Pass[SpecT, StatusT, FoundT],
+        observed: Observed,
+        supported: Mapping[str, bool],
+        location: Location,
+    ) -> Plan: ...
+
+    @abstractmethod
+    def operation_status(
+        self, p: Pass[SpecT, StatusT, FoundT], observed: Observed, target: str | None
+    ) -> str | None:
+        """The NKS status an operation is followed by: its target's (node group name,
+        control plane, cluster), or what the adapter read itself besides the snapshot (an
+        add-on's own status)."""
+
+    async def when_stable(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed
+    ) -> Problem | None:
+        """Kubernetes-side work once NKS is stable (kubeconfig and Argo CD Secrets); a
+        problem it reports shows on Synced without stopping the pass."""
+        return None
+
+    def after_send(
+        self, p: Pass[SpecT, StatusT, FoundT], operation: str, args: Mapping[str, Any]
+    ) -> None:
+        """Bookkeeping right after an operation was sent."""
+        return None
+
+    def after_success(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, operation: str
+    ) -> None:
+        """Bookkeeping once an operation is confirmed."""
+        return None
+
+
+class Deleting(ABC, Generic[SpecT, StatusT, FoundT]):
+    """How a kind is deleted in NKS (`deletion.py`)."""
+
+    @abstractmethod
+    async def read_for_delete(
+        self, account: Account, location: Location, nks_id: str
+    ) -> str | None:
+        """NKS's status of the resource read fresh; None when it is gone (404)."""
+
+    @abstractmethod
+    async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
+        """Send the delete; False when it was already gone."""
+
+    async def released(self, p: Pass[SpecT, StatusT, FoundT]) -> None:
+        """Kubernetes-side clean-up once the resource may go (the Argo CD Secret)."""
+        return None
+
+
 class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
+    """A kind: its facts, its identity, where it lives and how it is observed and checked;
+    creating, converging and deleting it are parts of their own."""
+
     facts: Facts[SpecT, StatusT]
+    creating: Creating[SpecT, StatusT, FoundT]
+    converging: Converging[SpecT, StatusT, FoundT]
+    deleting: Deleting[SpecT, StatusT, FoundT]
 
     @abstractmethod
     def findings(self) -> FoundT:
@@ -151,109 +272,3 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
     @abstractmethod
     def report(self, p: Pass[SpecT, StatusT, FoundT], observed: Observed) -> None:
         """Copy what NKS reports into status."""
-
-    # -- create -----------------------------------------------------------------------------
-
-    @abstractmethod
-    async def existing(
-        self, p: Pass[SpecT, StatusT, FoundT], account: Account, location: Location, name: str
-    ) -> list[str]:
-        """Ids of NKS resources that already carry `name`."""
-
-    @abstractmethod
-    async def find_created(
-        self,
-        p: Pass[SpecT, StatusT, FoundT],
-        account: Account,
-        location: Location,
-        intent: CreationIntent,
-    ) -> str | None:
-        """The id of what our own create made (after a crash or a lost answer)."""
-
-    def create_blocker(
-        self, p: Pass[SpecT, StatusT, FoundT], location: Location, snapshot: ClusterSnapshot | None
-    ) -> str | None:
-        """Why the create must wait (another operation of the cluster runs), if it must."""
-        return None
-
-    @abstractmethod
-    def secret_refs(self, spec: SpecT) -> list[SecretKeyReference]: ...
-
-    async def created(
-        self, p: Pass[SpecT, StatusT, FoundT], secrets: Mapping[tuple[str, str], str] | None
-    ) -> None:
-        """Bookkeeping once NKS accepted the create: what it carried (`secrets`: the values
-        the create was sent with; None when it is found after a lost answer)."""
-        return None
-
-    @abstractmethod
-    async def create(
-        self,
-        account: Account,
-        location: Location,
-        spec: SpecT,
-        name: str,
-        secrets: Mapping[tuple[str, str], str],
-    ) -> str:
-        """Send the create; returns the new id."""
-
-    # -- converge ---------------------------------------------------------------------------
-
-    async def prepare(
-        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed
-    ) -> Mapping[str, str]:
-        """Reads the plan needs besides the snapshot (the cluster's IP ACL); returns the
-        parts of those answers that could not be read (field -> what was wrong)."""
-        return {}
-
-    @abstractmethod
-    def plan(
-        self,
-        p: Pass[SpecT, StatusT, FoundT],
-        observed: Observed,
-        supported: Mapping[str, bool],
-        location: Location,
-    ) -> Plan: ...
-
-    @abstractmethod
-    def operation_status(
-        self, p: Pass[SpecT, StatusT, FoundT], observed: Observed, target: str | None
-    ) -> str | None:
-        """The NKS status an operation is followed by: its target's (node group name,
-        control plane, cluster), or what the adapter read itself besides the snapshot (an
-        add-on's own status)."""
-
-    async def when_stable(
-        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed
-    ) -> Problem | None:
-        """Kubernetes-side work once NKS is stable (kubeconfig and Argo CD Secrets); a
-        problem it reports shows on Synced without stopping the pass."""
-        return None
-
-    def after_send(
-        self, p: Pass[SpecT, StatusT, FoundT], operation: str, args: Mapping[str, Any]
-    ) -> None:
-        """Bookkeeping right after an operation was sent."""
-        return None
-
-    def after_success(
-        self, p: Pass[SpecT, StatusT, FoundT], account: Account, operation: str
-    ) -> None:
-        """Bookkeeping once an operation is confirmed."""
-        return None
-
-    # -- delete -----------------------------------------------------------------------------
-
-    @abstractmethod
-    async def read_for_delete(
-        self, account: Account, location: Location, nks_id: str
-    ) -> str | None:
-        """NKS's status of the resource read fresh; None when it is gone (404)."""
-
-    @abstractmethod
-    async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
-        """Send the delete; False when it was already gone."""
-
-    async def released(self, p: Pass[SpecT, StatusT, FoundT]) -> None:
-        """Kubernetes-side clean-up once the resource may go (the Argo CD Secret)."""
-        return None

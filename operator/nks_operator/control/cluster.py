@@ -19,7 +19,15 @@ from nks_operator.api.cluster import (
 )
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent
-from nks_operator.control.adapter import Adapter, Facts, Location, Observed
+from nks_operator.control.adapter import (
+    Adapter,
+    Converging,
+    Creating,
+    Deleting,
+    Facts,
+    Location,
+    Observed,
+)
 from nks_operator.control.passes import RENEW_CERTIFICATE_ANNOTATION, Pass, parse_time
 from nks_operator.kube import argocd_secret, kubeconfig_secret
 from nks_operator.kube import credentials as kube_credentials
@@ -94,6 +102,11 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         adoption_field="clusterID",
         nks_id_is_cluster_id=True,
     )
+
+    def __init__(self) -> None:
+        self.creating = ClusterCreating()
+        self.converging = ClusterConverging()
+        self.deleting = ClusterDeleting()
 
     def findings(self) -> ClusterFindings:
         return ClusterFindings()
@@ -195,59 +208,6 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
             worker_settings.record_shown(p.status, p.spec.default_worker, worker)
         for key, value in observing.cluster_health_fields(cluster).items():
             setattr(p.status, key, value)
-
-    # -- create ---------------------------------------------------------------------------
-
-    async def existing(
-        self, p: ClusterPass, account: Account, location: Location, name: str
-    ) -> list[str]:
-        return [cluster.uuid for cluster in await account.poller.find_by_name(name)]
-
-    async def find_created(
-        self, p: ClusterPass, account: Account, location: Location, intent: CreationIntent
-    ) -> str | None:
-        """The cluster our create made: same name, created no earlier than the intent."""
-        requested = parse_time(intent.requested_at)
-        for candidate in await account.poller.find_by_name(intent.name):
-            try:
-                details = await account.client.get_cluster(candidate.uuid)
-            except errors.NotFoundError:
-                continue
-            created = details.created_at
-            if requested is None or created is None or created >= requested - CREATED_SLACK:
-                return details.uuid
-        return None
-
-    def secret_refs(self, spec: NKSClusterSpec) -> list[SecretKeyReference]:
-        return payloads.cluster_secret_refs(spec)
-
-    async def created(self, p: ClusterPass, secrets: Mapping[tuple[str, str], str] | None) -> None:
-        """The default worker's settings and the control-plane log settings went with the
-        create: recorded as NKS's (the log settings off when disabled: nothing was sent,
-        NKS's default; unknown after a lost answer: sent once more then)."""
-        p.status.sent_settings = worker_settings.at_create(p.spec.default_worker) or None
-        log = p.spec.control_plane_log
-        if log is None or secrets is None:
-            return
-        ref = payloads.control_plane_log_secret(log)
-        key = None if ref is None else secrets.get((ref.name, ref.key))
-        settings = payloads.control_plane_log_settings(log, key)
-        p.status.control_plane_log = ControlPlaneLogStatus(
-            enabled=log.enabled,
-            destination=log.destination if log.enabled else None,
-            settings_hash=await _log_hash(p, settings),
-        )
-
-    async def create(
-        self,
-        account: Account,
-        location: Location,
-        spec: NKSClusterSpec,
-        name: str,
-        secrets: Mapping[tuple[str, str], str],
-    ) -> str:
-        body = payloads.create_cluster_body(spec, name, secrets)
-        return await account.client.create_cluster(ClusterCreateRequest.model_validate(body))
 
     # -- inputs of the checks and the plan ---------------------------------------------------
 
@@ -354,7 +314,71 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
             record.destination = log.destination if log.enabled else None
         p.status.control_plane_log = record
 
-    # -- converge -------------------------------------------------------------------------
+    @staticmethod
+    def _check_argocd_policy(p: ClusterPass) -> None:
+        refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
+        if refusals:
+            raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
+
+
+class ClusterCreating(Creating[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
+    """An NKS cluster is created from the spec, its default worker with it."""
+
+    async def existing(
+        self, p: ClusterPass, account: Account, location: Location, name: str
+    ) -> list[str]:
+        return [cluster.uuid for cluster in await account.poller.find_by_name(name)]
+
+    async def find_created(
+        self, p: ClusterPass, account: Account, location: Location, intent: CreationIntent
+    ) -> str | None:
+        """The cluster our create made: same name, created no earlier than the intent."""
+        requested = parse_time(intent.requested_at)
+        for candidate in await account.poller.find_by_name(intent.name):
+            try:
+                details = await account.client.get_cluster(candidate.uuid)
+            except errors.NotFoundError:
+                continue
+            created = details.created_at
+            if requested is None or created is None or created >= requested - CREATED_SLACK:
+                return details.uuid
+        return None
+
+    def secret_refs(self, spec: NKSClusterSpec) -> list[SecretKeyReference]:
+        return payloads.cluster_secret_refs(spec)
+
+    async def created(self, p: ClusterPass, secrets: Mapping[tuple[str, str], str] | None) -> None:
+        """The default worker's settings and the control-plane log settings went with the
+        create: recorded as NKS's (the log settings off when disabled: nothing was sent,
+        NKS's default; unknown after a lost answer: sent once more then)."""
+        p.status.sent_settings = worker_settings.at_create(p.spec.default_worker) or None
+        log = p.spec.control_plane_log
+        if log is None or secrets is None:
+            return
+        ref = payloads.control_plane_log_secret(log)
+        key = None if ref is None else secrets.get((ref.name, ref.key))
+        settings = payloads.control_plane_log_settings(log, key)
+        p.status.control_plane_log = ControlPlaneLogStatus(
+            enabled=log.enabled,
+            destination=log.destination if log.enabled else None,
+            settings_hash=await _log_hash(p, settings),
+        )
+
+    async def create(
+        self,
+        account: Account,
+        location: Location,
+        spec: NKSClusterSpec,
+        name: str,
+        secrets: Mapping[tuple[str, str], str],
+    ) -> str:
+        body = payloads.create_cluster_body(spec, name, secrets)
+        return await account.client.create_cluster(ClusterCreateRequest.model_validate(body))
+
+
+class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
+    """The cluster follows its spec: its IP ACL, add-ons and control-plane log settings
+    besides the snapshot, the kubeconfig and Argo CD Secrets once NKS is stable."""
 
     async def prepare(
         self, p: ClusterPass, account: Account, observed: Observed
@@ -601,13 +625,9 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         status.argocd_secret = reference
         return None
 
-    @staticmethod
-    def _check_argocd_policy(p: ClusterPass) -> None:
-        refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
-        if refusals:
-            raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
 
-    # -- delete ---------------------------------------------------------------------------
+class ClusterDeleting(Deleting[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
+    """The cluster is deleted in NKS; its Argo CD Secret goes with the resource."""
 
     async def read_for_delete(
         self, account: Account, location: Location, nks_id: str

@@ -35,7 +35,7 @@ class Creation:
             found = await self._check_name(p, account, location, name)
         if found is not None:
             return found
-        blocker = p.adapter.create_blocker(p, location, snapshot)
+        blocker = p.adapter.creating.create_blocker(p, location, snapshot)
         if blocker is not None:
             # A sibling's claim ends without any change NKS shows: look again soon.
             return p.assess(
@@ -50,13 +50,13 @@ class Creation:
         the grace time, why the pass waits for it; None: it never reached NKS."""
         adapter = p.adapter
         try:
-            found = await adapter.find_created(p, account, location, intent)
+            found = await adapter.creating.find_created(p, account, location, intent)
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
         if found is not None:
             why = f"found the {adapter.facts.noun} a lost create response made"
             adopted = await self.adopted(p, account, location, found, why)
-            await adapter.created(p, None)  # our own create: it carried the spec
+            await adapter.creating.created(p, None)  # our own create: it carried the spec
             return adopted
         age = age_seconds(intent.requested_at)
         grace = self.steps.ctx.settings.adoption_grace_seconds
@@ -75,7 +75,7 @@ class Creation:
         """The NKS resource of that name adopted (spec.adoption ByName), or a stop when
         the name is taken; None: the name is free."""
         try:
-            existing = await p.adapter.existing(p, account, location, name)
+            existing = await p.adapter.creating.existing(p, account, location, name)
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error, stage=Stage.CREATE_PENDING) from None
         if len(existing) == 1 and p.spec.adoption == "ByName":
@@ -106,7 +106,7 @@ class Creation:
                 self.steps.ctx.claims.release(claim, p.key)
             raise
         try:
-            nks_id = await p.adapter.create(account, location, p.spec, name, secrets)
+            nks_id = await p.adapter.creating.create(account, location, p.spec, name, secrets)
         except errors.NKSError as error:
             return await self._create_failed(p, account, location, error)
         return await self._accepted(p, account, location, name, nks_id, secrets)
@@ -158,7 +158,7 @@ class Creation:
         # Ours from the first moment: the intent still finds it if this write is lost.
         await self.steps.own(p, nks_id)
         adapter.set_nks_id(p.status, nks_id, location)
-        await adapter.created(p, secrets)
+        await adapter.creating.created(p, secrets)
         p.status.last_operation = LastOperation(
             type=adapter.facts.create_operation, state="Requested", started_at=now_iso()
         )

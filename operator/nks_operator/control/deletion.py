@@ -72,7 +72,7 @@ class Deletion:
         """The id of what a create of ours made, now this resource's; or how the pass
         ends when there is none (yet) or another resource manages it."""
         try:
-            found = await p.adapter.find_created(p, account, location, intent)
+            found = await p.adapter.creating.find_created(p, account, location, intent)
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
         if found is None:
@@ -94,7 +94,7 @@ class Deletion:
         """Delete once NKS is idle, then wait until NKS says it is gone."""
         adapter = p.adapter
         try:
-            nks_status = await adapter.read_for_delete(account, location, nks_id)
+            nks_status = await adapter.deleting.read_for_delete(account, location, nks_id)
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
         if nks_status is None:
@@ -135,7 +135,7 @@ class Deletion:
     ) -> Ending:
         adapter = p.adapter
         try:
-            accepted = await adapter.delete(account, location, nks_id)
+            accepted = await adapter.deleting.delete(account, location, nks_id)
         except errors.NotFoundError:
             return await self.steps.release(p, nks_id)
         except errors.NKSError as error:

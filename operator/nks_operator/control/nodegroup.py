@@ -11,7 +11,15 @@ from nks_operator.api.cluster import NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
 from nks_operator.api.resources import NODEGROUP
 from nks_operator.api.status import CreationIntent
-from nks_operator.control.adapter import Adapter, Facts, Location, Observed
+from nks_operator.control.adapter import (
+    Adapter,
+    Converging,
+    Creating,
+    Deleting,
+    Facts,
+    Location,
+    Observed,
+)
 from nks_operator.control.passes import Pass
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.compute import Server
@@ -88,6 +96,11 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         adoption_field="nodeGroupID",
         nks_id_is_cluster_id=False,
     )
+
+    def __init__(self) -> None:
+        self.creating = NodeGroupCreating()
+        self.converging = NodeGroupConverging()
+        self.deleting = NodeGroupDeleting()
 
     def findings(self) -> NodeGroupFindings:
         return NodeGroupFindings()
@@ -231,7 +244,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
             setattr(p.status, key, value)
         worker_settings.record_shown(p.status, p.spec, group)
 
-    # -- create ---------------------------------------------------------------------------
+
+class NodeGroupCreating(Creating[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
+    """A node group is created in its cluster, one operation of the cluster at a time."""
 
     def _snapshot(self, account: Account, location: Location) -> ClusterSnapshot | None:
         return None if location.cluster_id is None else account.poller.snapshot(location.cluster_id)
@@ -286,7 +301,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         )
         return str(group.uuid)
 
-    # -- converge -------------------------------------------------------------------------
+
+class NodeGroupConverging(Converging[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
+    """The group follows its spec: its nodes' power states besides the snapshot."""
 
     async def prepare(
         self, p: NodeGroupPass, account: Account, observed: Observed
@@ -365,7 +382,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
             status.user_script_generation = p.generation
         worker_settings.record_sent(status, operation, p.spec)
 
-    # -- delete ---------------------------------------------------------------------------
+
+class NodeGroupDeleting(Deleting[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
+    """The group is deleted in NKS; a cluster's deletion takes its groups with it."""
 
     async def read_for_delete(
         self, account: Account, location: Location, nks_id: str

@@ -84,7 +84,7 @@ class Operations:
         following = operation_state.follow(
             last,
             observed.snapshot.tasks,
-            p.adapter.operation_status(p, observed, last.target),
+            p.adapter.converging.operation_status(p, observed, last.target),
             confirmation="state" if last.type in STATE_CONFIRMED else "task",
             still_wanted=plan.wants(last.type, last.target),
             age_seconds=age,
@@ -105,7 +105,7 @@ class Operations:
             last.state = "Succeeded"
             p.event("Normal", Reason.OPERATION_SUCCEEDED, f"{last.message or last.type}: done")
             events.clear_warnings(p.memory, Reason.OPERATION_TIMED_OUT)
-            p.adapter.after_success(p, account, last.type)
+            p.adapter.converging.after_success(p, account, last.type)
         elif following.verdict == "failed":
             last.state = "Failed"
             last.message = (
@@ -292,7 +292,7 @@ class Operations:
             generation=p.generation,
             attempt=attempt,
         )
-        p.adapter.after_send(p, action.operation, action.args)
+        p.adapter.converging.after_send(p, action.operation, action.args)
         # Durable before the call: after a crash, the next pass follows instead of resending.
         try:
             await p.writer.flush()

@@ -271,13 +271,13 @@ class Reconciler:
             reason = observed.status_reason or nks_status
             raise p.stop(Reason.NKS_FAILED, f"NKS reports {nks_status}: {reason}", **base)
         try:
-            more = await adapter.prepare(p, account, observed)
+            more = await adapter.converging.prepare(p, account, observed)
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error, **base) from None
         more = {**more, **inputs_unreadable}
         if more:
             base["answer_problem"] = self._answer_problem({**observed.unreadable, **more})
-        plan = adapter.plan(p, observed, supported, location)
+        plan = adapter.converging.plan(p, observed, supported, location)
         following = self.operations.follow(p, account, observed, plan, location)
         timers = (AT_ONCE,) if following.just_ended else following.timers
         if following.view is not None or phase.is_in_progress(nks_status):
@@ -287,7 +287,7 @@ class Reconciler:
             fields = {**base, **self.operations.plan_fields(plan)}
             return p.assess(Stage.RUNNING, timers=timers, sending=sending, **fields)
         try:
-            base["side_problem"] = await adapter.when_stable(p, account, observed)
+            base["side_problem"] = await adapter.converging.when_stable(p, account, observed)
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error, **base) from None
         return await self.operations.send(p, account, location, observed, plan, base)

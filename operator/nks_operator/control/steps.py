@@ -211,7 +211,7 @@ class SharedSteps:
         )
 
     async def secret_values(self, p: AnyPass) -> dict[tuple[str, str], str]:
-        refs = [(ref.name, ref.key) for ref in p.adapter.secret_refs(p.spec)]
+        refs = [(ref.name, ref.key) for ref in p.adapter.creating.secret_refs(p.spec)]
         try:
             return await kube_credentials.resolve_secret_keys(self.ctx.kube, p.namespace, refs)
         except kube_credentials.CredentialsProblem as problem:
@@ -276,7 +276,7 @@ class SharedSteps:
         """Remove our finalizer: Kubernetes may delete the object now. The ownership
         record of `nks_id` (if this resource holds it) and the credentials Secret's
         finalizer (if nothing else refers to it) go first."""
-        await p.adapter.released(p)
+        await p.adapter.deleting.released(p)
         if nks_id is not None:
             await self.ctx.ownerships.release(p.adapter.facts.nks_resource, nks_id, self.owner(p))
         ref = credentials_ref(p.body)
