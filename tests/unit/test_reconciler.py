@@ -18,7 +18,15 @@ from nks_operator.api import relations
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
-from nks_operator.control.adapter import Adapter, Location, Observed
+from nks_operator.control.adapter import (
+    Adapter,
+    Converging,
+    Creating,
+    Deleting,
+    Facts,
+    Location,
+    Observed,
+)
 from nks_operator.control.context import OperatorContext
 from nks_operator.control.passes import CREATE_REQUESTED_ANNOTATION, Pass, intent_parts
 from nks_operator.control.reconciler import Reconciler
@@ -251,19 +259,31 @@ class FakePoster:
         self.calls.log.append(f"event {reason}")
 
 
-class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
-    resource = CLUSTER
-    spec_model = FakeSpec
-    status_model = FakeStatus
-    create_operation = "CLUSTER_CREATE"
-    delete_operation = "CLUSTER_DELETE"
-    not_found = Reason.CLUSTER_NOT_FOUND
-    name_in_use = Reason.CLUSTER_NAME_IN_USE
-    ready_noun = "cluster"
-    nks_resource = "cluster"
-    adoption_field = "adopt"
+class FakeAdapter(
+    Adapter[FakeSpec, FakeStatus, None],
+    Creating[FakeSpec, FakeStatus, None],
+    Converging[FakeSpec, FakeStatus, None],
+    Deleting[FakeSpec, FakeStatus, None],
+):
+    """One object plays every part, so a test sets what each answers in one place."""
+
+    facts = Facts(
+        resource=CLUSTER,
+        spec_model=FakeSpec,
+        status_model=FakeStatus,
+        create_operation="CLUSTER_CREATE",
+        delete_operation="CLUSTER_DELETE",
+        not_found=Reason.CLUSTER_NOT_FOUND,
+        name_in_use=Reason.CLUSTER_NAME_IN_USE,
+        ready_reason=Reason.CLUSTER_READY,
+        noun="cluster",
+        nks_resource="cluster",
+        adoption_field="adopt",
+        nks_id_is_cluster_id=True,
+    )
 
     def __init__(self, calls: Calls) -> None:
+        self.creating = self.converging = self.deleting = self
         self.calls = calls
         self.existing_ids: list[str] = []
         self.created_by_intent: str | None = None
@@ -273,6 +293,9 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
         self.delete_status: str | None = "CREATE_COMPLETE"
         self.delete_error: errors.NKSError | None = None
         self.blocker: str | None = None
+
+    def findings(self) -> None:
+        return None
 
     def nks_id(self, status: FakeStatus) -> str | None:
         return status.nks_id
@@ -308,9 +331,6 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
     def report(self, p: Pass, observed: Observed) -> None:
         p.status.nks_status = observed.status
 
-    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
-        return None, "cluster"
-
     async def existing(self, p: Pass, account: Any, location: Location, name: str) -> list[str]:
         self.calls.log.append(f"lookup {name}")
         return list(self.existing_ids)
@@ -342,7 +362,7 @@ class FakeAdapter(Adapter[FakeSpec, FakeStatus]):
     ) -> Plan:
         return self.plan_result
 
-    def target_status(self, observed: Observed, target: str | None) -> str | None:
+    def operation_status(self, p: Pass, observed: Observed, target: str | None) -> str | None:
         return observed.status
 
     async def read_for_delete(self, account: Any, location: Location, nks_id: str) -> str | None:

@@ -26,12 +26,11 @@ class HookedAdapter(FakeAdapter):
         self.own_status: str | None = None
         self.created_with: Mapping[tuple[str, str], str] | None = None
 
-    async def inputs(self, p: Pass, account: Any, observed: Observed | None) -> None:
+    async def inputs(self, p: Pass, account: Any, observed: Observed | None) -> Mapping[str, str]:
         self.calls.log.append("inputs")
         if self.inputs_error is not None:
             raise self.inputs_error
-        if self.unreadable_inputs:
-            p.extra["unreadable"] = dict(self.unreadable_inputs)
+        return dict(self.unreadable_inputs)
 
     def problems(self, p: Pass, supported: Any, observed: Observed | None) -> Any:
         self.calls.log.append("problems")

@@ -2,7 +2,8 @@
 
 The generic reconciler (control/reconciler.py) owns every rule both kinds share; an
 adapter answers the kind-specific questions: where the resource lives in NKS, how to read
-it from a poller snapshot, what is wrong with its spec, how to create, plan and delete it.
+it from a poller snapshot, what is wrong with its spec (the adapter itself), and how to
+create it, converge it on its spec and delete it (the three parts it hands out).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 StatusT = TypeVar("StatusT", bound=ResourceStatus)
+# What an adapter's own reads found in one pass, for its later hooks (a dataclass per kind).
+FoundT = TypeVar("FoundT")
 
 
 @dataclass(frozen=True)
@@ -63,16 +66,151 @@ class Observed:
         return self.model.status_reason
 
 
-class Adapter(ABC, Generic[SpecT, StatusT]):
+@dataclass(frozen=True)
+class Facts(Generic[SpecT, StatusT]):
+    """The constants of a kind, as the generic steps need them."""
+
     resource: Resource
     spec_model: type[SpecT]
     status_model: type[StatusT]
     create_operation: str  # lastOperation.type of a create
     delete_operation: str
-    not_found: Reason
-    name_in_use: Reason
-    ready_noun: str  # "cluster" / "node group", for messages
-    nks_resource: NKSResource  # what its NKSOwnership record names
+    not_found: Reason  # Ready's reason once NKS no longer has it
+    name_in_use: Reason  # a create's name is another NKS resource's
+    ready_reason: Reason  # Ready's reason while it is up
+    noun: str  # "cluster" / "node group", for messages
+    nks_resource: NKSResource  # what its NKSOwnership record and its NKS tasks name
+    adoption_field: str  # "clusterID" / "nodeGroupID": adopt instead of create
+    # Its NKS id names its NKS cluster (an NKSCluster), whose snapshot it is read from.
+    nks_id_is_cluster_id: bool
+
+
+class Creating(ABC, Generic[SpecT, StatusT, FoundT]):
+    """How a kind is created in NKS; `creation.py` calls these in this order."""
+
+    @abstractmethod
+    async def existing(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, location: Location, name: str
+    ) -> list[str]:
+        """Ids of NKS resources that already carry `name`."""
+
+    @abstractmethod
+    async def find_created(
+        self,
+        p: Pass[SpecT, StatusT, FoundT],
+        account: Account,
+        location: Location,
+        intent: CreationIntent,
+    ) -> str | None:
+        """The id of what our own create made (after a crash or a lost answer)."""
+
+    def create_blocker(
+        self, p: Pass[SpecT, StatusT, FoundT], location: Location, snapshot: ClusterSnapshot | None
+    ) -> str | None:
+        """Why the create must wait (another operation of the cluster runs), if it must."""
+        return None
+
+    @abstractmethod
+    def secret_refs(self, spec: SpecT) -> list[SecretKeyReference]: ...
+
+    async def created(
+        self, p: Pass[SpecT, StatusT, FoundT], secrets: Mapping[tuple[str, str], str] | None
+    ) -> None:
+        """Bookkeeping once NKS accepted the create: what it carried (`secrets`: the values
+        the create was sent with; None when it is found after a lost answer)."""
+        return None
+
+    @abstractmethod
+    async def create(
+        self,
+        account: Account,
+        location: Location,
+        spec: SpecT,
+        name: str,
+        secrets: Mapping[tuple[str, str], str],
+    ) -> str:
+        """Send the create; returns the new id."""
+
+
+class Converging(ABC, Generic[SpecT, StatusT, FoundT]):
+    """How a created resource converges on its spec: the reads the plan needs, the plan,
+    how an operation is followed and the bookkeeping around it (`reconciler.py`,
+    `operations.py`)."""
+
+    async def prepare(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed
+    ) -> Mapping[str, str]:
+        """Reads the plan needs besides the snapshot (the cluster's IP ACL); returns the
+        parts of those answers that could not be read (field -> what was wrong)."""
+        return {}
+
+    @abstractmethod
+    def plan(
+        self,
+        p: Pass[SpecT, StatusT, FoundT],
+        observed: Observed,
+        supported: Mapping[str, bool],
+        location: Location,
+    ) -> Plan: ...
+
+    @abstractmethod
+    def operation_status(
+        self, p: Pass[SpecT, StatusT, FoundT], observed: Observed, target: str | None
+    ) -> str | None:
+        """The NKS status an operation is followed by: its target's (node group name,
+        control plane, cluster), or what the adapter read itself besides the snapshot (an
+        add-on's own status)."""
+
+    async def when_stable(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed
+    ) -> Problem | None:
+        """Kubernetes-side work once NKS is stable (kubeconfig and Argo CD Secrets); a
+        problem it reports shows on Synced without stopping the pass."""
+        return None
+
+    def after_send(
+        self, p: Pass[SpecT, StatusT, FoundT], operation: str, args: Mapping[str, Any]
+    ) -> None:
+        """Bookkeeping right after an operation was sent."""
+        return None
+
+    def after_success(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, operation: str
+    ) -> None:
+        """Bookkeeping once an operation is confirmed."""
+        return None
+
+
+class Deleting(ABC, Generic[SpecT, StatusT, FoundT]):
+    """How a kind is deleted in NKS (`deletion.py`)."""
+
+    @abstractmethod
+    async def read_for_delete(
+        self, account: Account, location: Location, nks_id: str
+    ) -> str | None:
+        """NKS's status of the resource read fresh; None when it is gone (404)."""
+
+    @abstractmethod
+    async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
+        """Send the delete; False when it was already gone."""
+
+    async def released(self, p: Pass[SpecT, StatusT, FoundT]) -> None:
+        """Kubernetes-side clean-up once the resource may go (the Argo CD Secret)."""
+        return None
+
+
+class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
+    """A kind: its facts, its identity, where it lives and how it is observed and checked;
+    creating, converging and deleting it are parts of their own."""
+
+    facts: Facts[SpecT, StatusT]
+    creating: Creating[SpecT, StatusT, FoundT]
+    converging: Converging[SpecT, StatusT, FoundT]
+    deleting: Deleting[SpecT, StatusT, FoundT]
+
+    @abstractmethod
+    def findings(self) -> FoundT:
+        """A new pass's (empty) findings: `Pass.found`, filled by the hooks that read."""
 
     # -- identity -------------------------------------------------------------------------
 
@@ -92,21 +230,19 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
 
     def adoption_id_raw(self, raw_spec: Mapping[str, Any]) -> str | None:
         """The adoption id from a spec that may not validate (deletion reads it)."""
-        value = raw_spec.get(self.adoption_field)
+        value = raw_spec.get(self.facts.adoption_field)
         return str(value) if value else None
-
-    adoption_field: str  # "clusterID" / "nodeGroupID"
 
     @abstractmethod
     def nks_name(self, spec: SpecT, metadata_name: str) -> str: ...
 
     @abstractmethod
-    async def locate(self, p: Pass) -> Location | Assessment:
+    async def locate(self, p: Pass[SpecT, StatusT, FoundT]) -> Location | Assessment:
         """Region, credentials and NKS cluster of the resource, or why a pass cannot know
         them yet (waiting for the parent cluster, an immutable field changed, ...)."""
 
     @abstractmethod
-    async def locate_for_delete(self, p: Pass) -> Location | None:
+    async def locate_for_delete(self, p: Pass[SpecT, StatusT, FoundT]) -> Location | None:
         """The same for deletion, from a spec that may be invalid; None: nothing in NKS
         can be reached any more (the parent cluster is gone)."""
 
@@ -116,121 +252,23 @@ class Adapter(ABC, Generic[SpecT, StatusT]):
     def observe(self, snapshot: ClusterSnapshot, nks_id: str) -> Observed | None:
         """The resource in a snapshot; None when NKS does not list it."""
 
-    async def inputs(self, p: Pass, account: Account, observed: Observed | None) -> None:
+    async def inputs(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed | None
+    ) -> Mapping[str, str]:
         """Reads the spec checks need besides the snapshot and the supported versions (the
-        add-on catalogue), made before `problems`; parts of their answers that could not
-        be read go to `p.extra["unreadable"]` (field -> what was wrong)."""
-        return None
+        add-on catalogue), made before `problems`; returns the parts of their answers that
+        could not be read (field -> what was wrong)."""
+        return {}
 
     @abstractmethod
     def problems(
         self,
-        p: Pass,
+        p: Pass[SpecT, StatusT, FoundT],
         supported: Mapping[str, bool],
         observed: Observed | None,
     ) -> tuple[list[str], list[Drift]]:
         """Spec problems NKS would refuse, and immutable fields that differ from NKS."""
 
     @abstractmethod
-    def report(self, p: Pass, observed: Observed) -> None:
+    def report(self, p: Pass[SpecT, StatusT, FoundT], observed: Observed) -> None:
         """Copy what NKS reports into status."""
-
-    @abstractmethod
-    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
-        """(resource uuid or None for the whole cluster, resource type) of its tasks."""
-
-    def usable(self, p: Pass, observed: Observed) -> bool:
-        """Created and usable: Ready stays True while NKS changes it."""
-        last = p.status.last_operation
-        return last is None or last.type != self.create_operation or last.state == "Succeeded"
-
-    # -- create -----------------------------------------------------------------------------
-
-    @abstractmethod
-    async def existing(self, p: Pass, account: Account, location: Location, name: str) -> list[str]:
-        """Ids of NKS resources that already carry `name`."""
-
-    @abstractmethod
-    async def find_created(
-        self, p: Pass, account: Account, location: Location, intent: CreationIntent
-    ) -> str | None:
-        """The id of what our own create made (after a crash or a lost answer)."""
-
-    def create_blocker(
-        self, p: Pass, location: Location, snapshot: ClusterSnapshot | None
-    ) -> str | None:
-        """Why the create must wait (another operation of the cluster runs), if it must."""
-        return None
-
-    @abstractmethod
-    def secret_refs(self, spec: SpecT) -> list[SecretKeyReference]: ...
-
-    async def created(self, p: Pass, secrets: Mapping[tuple[str, str], str] | None) -> None:
-        """Bookkeeping once NKS accepted the create: what it carried (`secrets`: the values
-        the create was sent with; None when it is found after a lost answer)."""
-        return None
-
-    @abstractmethod
-    async def create(
-        self,
-        account: Account,
-        location: Location,
-        spec: SpecT,
-        name: str,
-        secrets: Mapping[tuple[str, str], str],
-    ) -> str:
-        """Send the create; returns the new id."""
-
-    # -- converge ---------------------------------------------------------------------------
-
-    async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
-        """Reads the plan needs besides the snapshot (the cluster's IP ACL); returns the
-        parts of those answers that could not be read (field -> what was wrong)."""
-        return {}
-
-    @abstractmethod
-    def plan(
-        self,
-        p: Pass,
-        observed: Observed,
-        supported: Mapping[str, bool],
-        location: Location,
-    ) -> Plan: ...
-
-    @abstractmethod
-    def target_status(self, observed: Observed, target: str | None) -> str | None:
-        """NKS status of an operation's target (node group name, control plane, cluster)."""
-
-    def operation_status(self, p: Pass, observed: Observed, target: str | None) -> str | None:
-        """The status an operation is followed by: its target's, or what the adapter read
-        itself besides the snapshot (an add-on's own status)."""
-        return self.target_status(observed, target)
-
-    async def when_stable(self, p: Pass, account: Account, observed: Observed) -> Problem | None:
-        """Kubernetes-side work once NKS is stable (kubeconfig and Argo CD Secrets); a
-        problem it reports shows on Synced without stopping the pass."""
-        return None
-
-    def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
-        """Bookkeeping right after an operation was sent."""
-        return None
-
-    def after_success(self, p: Pass, account: Account, operation: str) -> None:
-        """Bookkeeping once an operation is confirmed."""
-        return None
-
-    # -- delete -----------------------------------------------------------------------------
-
-    @abstractmethod
-    async def read_for_delete(
-        self, account: Account, location: Location, nks_id: str
-    ) -> str | None:
-        """NKS's status of the resource read fresh; None when it is gone (404)."""
-
-    @abstractmethod
-    async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
-        """Send the delete; False when it was already gone."""
-
-    async def released(self, p: Pass) -> None:
-        """Kubernetes-side clean-up once the resource may go (the Argo CD Secret)."""
-        return None

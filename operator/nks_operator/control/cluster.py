@@ -7,18 +7,31 @@ import datetime
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
-from nks_operator.api.cluster import ControlPlaneLogStatus, NKSClusterSpec, NKSClusterStatus
+from nks_operator.api.cluster import (
+    ControlPlaneLog,
+    ControlPlaneLogStatus,
+    NKSClusterSpec,
+    NKSClusterStatus,
+)
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent
-from nks_operator.control.adapter import Adapter, Location, Observed
+from nks_operator.control.adapter import (
+    Adapter,
+    Converging,
+    Creating,
+    Deleting,
+    Facts,
+    Location,
+    Observed,
+)
 from nks_operator.control.passes import RENEW_CERTIFICATE_ANNOTATION, Pass, parse_time
 from nks_operator.kube import argocd_secret, kubeconfig_secret
 from nks_operator.kube import credentials as kube_credentials
 from nks_operator.kube.client import KubeAPIError
-from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.models import Cluster, ClusterCreateRequest, InstalledAddon
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
@@ -47,7 +60,27 @@ logger = logging.getLogger(__name__)
 CREATED_SLACK = datetime.timedelta(seconds=120)
 
 
-def renewal_requested(p: Pass) -> str | None:
+@dataclass(frozen=True)
+class WantedLog:
+    """The control-plane log settings the spec asks for, as sent, with their keyed hash."""
+
+    settings: Mapping[str, Any]
+    hash: str
+    app_key: str | None
+
+
+@dataclass
+class ClusterFindings:
+    """What a pass's reads found (`inputs`), for the checks, the plan and its bookkeeping."""
+
+    catalogue: addons.Catalogue | None = None  # read while spec.addons manages add-ons
+    log: WantedLog | None = None  # read while spec.controlPlaneLog is set
+
+
+ClusterPass = Pass[NKSClusterSpec, NKSClusterStatus, ClusterFindings]
+
+
+def renewal_requested(p: ClusterPass) -> str | None:
     """The renew-certificate annotation, when it carries a value not acted on yet."""
     value = p.annotations.get(RENEW_CERTIFICATE_ANNOTATION)
     if value and value != p.status.certificate_renewal_request:
@@ -55,17 +88,29 @@ def renewal_requested(p: Pass) -> str | None:
     return None
 
 
-class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
-    resource = CLUSTER
-    spec_model = NKSClusterSpec
-    status_model = NKSClusterStatus
-    create_operation = "CLUSTER_CREATE"
-    delete_operation = "CLUSTER_DELETE"
-    not_found = Reason.CLUSTER_NOT_FOUND
-    name_in_use = Reason.CLUSTER_NAME_IN_USE
-    ready_noun = "cluster"
-    nks_resource: NKSResource = "cluster"
-    adoption_field = "clusterID"
+class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
+    facts = Facts(
+        resource=CLUSTER,
+        spec_model=NKSClusterSpec,
+        status_model=NKSClusterStatus,
+        create_operation="CLUSTER_CREATE",
+        delete_operation="CLUSTER_DELETE",
+        not_found=Reason.CLUSTER_NOT_FOUND,
+        name_in_use=Reason.CLUSTER_NAME_IN_USE,
+        ready_reason=Reason.CLUSTER_READY,
+        noun="cluster",
+        nks_resource="cluster",
+        adoption_field="clusterID",
+        nks_id_is_cluster_id=True,
+    )
+
+    def __init__(self) -> None:
+        self.creating = ClusterCreating()
+        self.converging = ClusterConverging()
+        self.deleting = ClusterDeleting()
+
+    def findings(self) -> ClusterFindings:
+        return ClusterFindings()
 
     # -- identity -------------------------------------------------------------------------
 
@@ -85,7 +130,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
     def nks_name(self, spec: NKSClusterSpec, metadata_name: str) -> str:
         return spec.cluster_name or metadata_name
 
-    async def locate(self, p: Pass) -> Location | Assessment:
+    async def locate(self, p: ClusterPass) -> Location | Assessment:
         spec: NKSClusterSpec = p.spec
         region = p.status.region
         moved = immutability.region_changed(region, spec.region)
@@ -96,7 +141,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         ref = spec.credentials_ref.name if spec.credentials_ref else None
         return Location(region or spec.region, ref, p.status.cluster_id or spec.cluster_id)
 
-    async def locate_for_delete(self, p: Pass) -> Location | None:
+    async def locate_for_delete(self, p: ClusterPass) -> Location | None:
         raw = p.body.get("spec") or {}
         region = p.status.region or str(raw.get("region") or "")
         ref = (raw.get("credentialsRef") or {}).get("name")
@@ -121,7 +166,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         return Observed(nks_id, snapshot.cluster, snapshot, unreadable)
 
     def problems(
-        self, p: Pass, supported: Mapping[str, bool], observed: Observed | None
+        self, p: ClusterPass, supported: Mapping[str, bool], observed: Observed | None
     ) -> tuple[list[str], list[Drift]]:
         spec: NKSClusterSpec = p.spec
         status: NKSClusterStatus = p.status
@@ -145,12 +190,12 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
                     f"spec.kubernetesVersion {spec.kubernetes_version} is older than the "
                     f"cluster's {actual}: NKS cannot downgrade"
                 )
-        catalogue = p.extra.get("catalogue")
+        catalogue = p.found.catalogue
         if catalogue is not None:
             problems += addons.catalogue_problems(spec, catalogue, _installed(p))
         return problems, drift
 
-    def report(self, p: Pass, observed: Observed) -> None:
+    def report(self, p: ClusterPass, observed: Observed) -> None:
         cluster = observed.snapshot.cluster
         assert cluster is not None
         worker = observed.snapshot.nodegroup(DEFAULT_WORKER)
@@ -161,81 +206,34 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         for key, value in observing.cluster_health_fields(cluster).items():
             setattr(p.status, key, value)
 
-    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
-        return None, "cluster"
-
-    # -- create ---------------------------------------------------------------------------
-
-    async def existing(self, p: Pass, account: Account, location: Location, name: str) -> list[str]:
-        return [cluster.uuid for cluster in await account.poller.find_by_name(name)]
-
-    async def find_created(
-        self, p: Pass, account: Account, location: Location, intent: CreationIntent
-    ) -> str | None:
-        """The cluster our create made: same name, created no earlier than the intent."""
-        requested = parse_time(intent.requested_at)
-        for candidate in await account.poller.find_by_name(intent.name):
-            try:
-                details = await account.client.get_cluster(candidate.uuid)
-            except errors.NotFoundError:
-                continue
-            created = details.created_at
-            if requested is None or created is None or created >= requested - CREATED_SLACK:
-                return details.uuid
-        return None
-
-    def secret_refs(self, spec: NKSClusterSpec) -> list[SecretKeyReference]:
-        return payloads.cluster_secret_refs(spec)
-
-    async def created(self, p: Pass, secrets: Mapping[tuple[str, str], str] | None) -> None:
-        """The default worker's settings and the control-plane log settings went with the
-        create: recorded as NKS's (the log settings off when disabled: nothing was sent,
-        NKS's default; unknown after a lost answer: sent once more then)."""
-        p.status.sent_settings = worker_settings.at_create(p.spec.default_worker) or None
-        log = p.spec.control_plane_log
-        if log is None or secrets is None:
-            return
-        ref = payloads.control_plane_log_secret(log)
-        key = None if ref is None else secrets.get((ref.name, ref.key))
-        settings = payloads.control_plane_log_settings(log, key)
-        p.status.control_plane_log = ControlPlaneLogStatus(
-            enabled=log.enabled,
-            destination=log.destination if log.enabled else None,
-            settings_hash=await _log_hash(p, settings),
-        )
-
-    async def create(
-        self,
-        account: Account,
-        location: Location,
-        spec: NKSClusterSpec,
-        name: str,
-        secrets: Mapping[tuple[str, str], str],
-    ) -> str:
-        body = payloads.create_cluster_body(spec, name, secrets)
-        return await account.client.create_cluster(ClusterCreateRequest.model_validate(body))
-
     # -- inputs of the checks and the plan ---------------------------------------------------
 
-    async def inputs(self, p: Pass, account: Account, observed: Observed | None) -> None:
+    async def inputs(
+        self, p: ClusterPass, account: Account, observed: Observed | None
+    ) -> Mapping[str, str]:
         """The add-on catalogue (per account, cached) and the cluster's installed add-ons
         while spec.addons manages add-ons; the control-plane log settings with the app key
         its Secret holds now. Nothing is read for what the spec does not manage."""
         spec: NKSClusterSpec = p.spec
         status: NKSClusterStatus = p.status
+        unreadable: dict[str, str] = {}
         if addons.managed(spec, status.addons):
-            ttl = p.settings.supports_ttl_seconds
-            p.extra["catalogue"] = await p.ctx.catalogues.get(account, ttl)
+            catalogue = await p.around.catalogue(account)
+            p.found.catalogue = catalogue
             if observed is not None:
-                await self._read_addons(p, account, observed.nks_id)
+                await self._read_addons(p, account, observed.nks_id, catalogue)
+                unreadable.update(p.memory.addons_unreadable)
         else:
             status.addons = None
         if spec.control_plane_log is None:
             status.control_plane_log = None
         elif observed is not None and isinstance(observed.model, Cluster):
-            await self._control_plane_log_inputs(p, observed.model)
+            await self._control_plane_log_inputs(p, spec.control_plane_log, observed.model)
+        return unreadable
 
-    async def _read_addons(self, p: Pass, account: Account, cluster_id: str) -> None:
+    async def _read_addons(
+        self, p: ClusterPass, account: Account, cluster_id: str, catalogue: addons.Catalogue
+    ) -> None:
         memory = p.memory
         now = time.monotonic()
         last = p.status.last_operation
@@ -264,12 +262,10 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
                         memory.addons_unreadable[f"add-on {addon.name or addon.uuid} {key}"] = why
                 memory.addons = tuple(listing)
             memory.addons_read_at = now
-        if memory.addons_unreadable:
-            p.extra["unreadable"] = dict(memory.addons_unreadable)
         if memory.addons is None:
             return
         rows, kept = addons.statuses(
-            memory.addons, p.spec, p.status.addons or (), p.extra["catalogue"], p.generation
+            memory.addons, p.spec, p.status.addons or (), catalogue, p.generation
         )
         for addon in kept:
             p.event(
@@ -281,16 +277,15 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             )
         p.status.addons = rows
 
-    async def _control_plane_log_inputs(self, p: Pass, cluster: Cluster) -> None:
+    async def _control_plane_log_inputs(
+        self, p: ClusterPass, log: ControlPlaneLog, cluster: Cluster
+    ) -> None:
         """The wire settings the spec asks for, their keyed hash, and what status shows."""
-        log = p.spec.control_plane_log
         ref = payloads.control_plane_log_secret(log)
         key = None
         if ref is not None:
             try:
-                values = await kube_credentials.resolve_secret_keys(
-                    p.ctx.kube, p.namespace, [(ref.name, ref.key)]
-                )
+                values = await p.around.secret_keys([(ref.name, ref.key)])
             except kube_credentials.CredentialsProblem as problem:
                 raise p.stop(Reason(problem.reason), problem.message) from None
             key = values[(ref.name, ref.key)]
@@ -302,7 +297,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
                 )
         settings = payloads.control_plane_log_settings(log, key)
         wanted = await _log_hash(p, settings)
-        p.extra.update(log_settings=settings, log_hash=wanted, log_key=key)
+        p.found.log = WantedLog(settings, wanted, key)
         record = p.status.control_plane_log or ControlPlaneLogStatus()
         shown = cluster.labels.control_plane_log
         if record.settings_hash != wanted and control_plane_log.in_sync(
@@ -316,9 +311,75 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             record.destination = log.destination if log.enabled else None
         p.status.control_plane_log = record
 
-    # -- converge -------------------------------------------------------------------------
+    @staticmethod
+    def _check_argocd_policy(p: ClusterPass) -> None:
+        refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
+        if refusals:
+            raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
 
-    async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
+
+class ClusterCreating(Creating[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
+    """An NKS cluster is created from the spec, its default worker with it."""
+
+    async def existing(
+        self, p: ClusterPass, account: Account, location: Location, name: str
+    ) -> list[str]:
+        return [cluster.uuid for cluster in await account.poller.find_by_name(name)]
+
+    async def find_created(
+        self, p: ClusterPass, account: Account, location: Location, intent: CreationIntent
+    ) -> str | None:
+        """The cluster our create made: same name, created no earlier than the intent."""
+        requested = parse_time(intent.requested_at)
+        for candidate in await account.poller.find_by_name(intent.name):
+            try:
+                details = await account.client.get_cluster(candidate.uuid)
+            except errors.NotFoundError:
+                continue
+            created = details.created_at
+            if requested is None or created is None or created >= requested - CREATED_SLACK:
+                return details.uuid
+        return None
+
+    def secret_refs(self, spec: NKSClusterSpec) -> list[SecretKeyReference]:
+        return payloads.cluster_secret_refs(spec)
+
+    async def created(self, p: ClusterPass, secrets: Mapping[tuple[str, str], str] | None) -> None:
+        """The default worker's settings and the control-plane log settings went with the
+        create: recorded as NKS's (the log settings off when disabled: nothing was sent,
+        NKS's default; unknown after a lost answer: sent once more then)."""
+        p.status.sent_settings = worker_settings.at_create(p.spec.default_worker) or None
+        log = p.spec.control_plane_log
+        if log is None or secrets is None:
+            return
+        ref = payloads.control_plane_log_secret(log)
+        key = None if ref is None else secrets.get((ref.name, ref.key))
+        settings = payloads.control_plane_log_settings(log, key)
+        p.status.control_plane_log = ControlPlaneLogStatus(
+            enabled=log.enabled,
+            destination=log.destination if log.enabled else None,
+            settings_hash=await _log_hash(p, settings),
+        )
+
+    async def create(
+        self,
+        account: Account,
+        location: Location,
+        spec: NKSClusterSpec,
+        name: str,
+        secrets: Mapping[tuple[str, str], str],
+    ) -> str:
+        body = payloads.create_cluster_body(spec, name, secrets)
+        return await account.client.create_cluster(ClusterCreateRequest.model_validate(body))
+
+
+class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
+    """The cluster follows its spec: its IP ACL, add-ons and control-plane log settings
+    besides the snapshot, the kubeconfig and Argo CD Secrets once NKS is stable."""
+
+    async def prepare(
+        self, p: ClusterPass, account: Account, observed: Observed
+    ) -> Mapping[str, str]:
         """NKS's IP ACL (not in the cluster answer): read at most once per slow resync (a
         change made in the console shows within one), and in every pass while a change the
         operator sent is followed - its confirmation is this read, and an old one would
@@ -347,7 +408,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
 
     def plan(
         self,
-        p: Pass,
+        p: ClusterPass,
         observed: Observed,
         supported: Mapping[str, bool],
         location: Location,
@@ -367,21 +428,22 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         )
         # The current edition's cluster settings come after every other operation.
         record = p.status.control_plane_log
+        log = p.found.log
         plan = then(
             plan,
             lambda: control_plane_log.plan_control_plane_log(
                 p.spec.control_plane_log,
                 cluster.labels.control_plane_log,
                 recorded=None if record is None else record.settings_hash,
-                wanted=p.extra.get("log_hash"),
-                settings=p.extra.get("log_settings"),
-                app_key=p.extra.get("log_key"),
+                wanted=None if log is None else log.hash,
+                settings=None if log is None else log.settings,
+                app_key=None if log is None else log.app_key,
             ),
         )
         # An add-on NKS described unreadably may be any of the spec's: nothing is planned.
         installed = None if p.memory.addons_unreadable else _installed(p)
         view = addons.AddonView(
-            p.extra.get("catalogue"), installed, p.status.addons or (), p.memory.addons_problem
+            p.found.catalogue, installed, p.status.addons or (), p.memory.addons_problem
         )
         return then(
             plan,
@@ -390,22 +452,25 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             ),
         )
 
-    def target_status(self, observed: Observed, target: str | None) -> str | None:
+    @staticmethod
+    def _target_status(observed: Observed, target: str | None) -> str | None:
         if target is None or target == CONTROL_PLANE:
             return observed.status
         group = observed.snapshot.nodegroup(target)
         return None if group is None else group.status
 
-    def operation_status(self, p: Pass, observed: Observed, target: str | None) -> str | None:
+    def operation_status(
+        self, p: ClusterPass, observed: Observed, target: str | None
+    ) -> str | None:
         name = addons.target_name(target)
         if name is None:
-            return self.target_status(observed, target)
+            return self._target_status(observed, target)
         return addons.target_status((_installed(p) or {}).get(name), observed.status)
 
-    def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
+    def after_send(self, p: ClusterPass, operation: str, args: Mapping[str, Any]) -> None:
         if operation == control_plane_log.OPERATION:
             record = p.status.control_plane_log or ControlPlaneLogStatus()
-            record.sent_hash = p.extra.get("log_hash")
+            record.sent_hash = None if p.found.log is None else p.found.log.hash
             p.status.control_plane_log = record
         if operation == "RENEW_CERTIFICATE":
             p.status.certificate_renewal_request = renewal_requested(p) or (
@@ -415,7 +480,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             p.status.user_script_generation = p.generation
         worker_settings.record_sent(p.status, operation, p.spec.default_worker)
 
-    def after_success(self, p: Pass, account: Account, operation: str) -> None:
+    def after_success(self, p: ClusterPass, account: Account, operation: str) -> None:
         worker_settings.record_done(p.status, operation)
         if operation in addons.OPERATIONS:
             p.memory.addons_read_at = -1e9  # read what NKS has now before planning more
@@ -423,7 +488,8 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         if operation == control_plane_log.OPERATION and record is not None and record.sent_hash:
             record.settings_hash, record.sent_hash = record.sent_hash, None
             log = p.spec.control_plane_log
-            if log is not None and record.settings_hash == p.extra.get("log_hash"):
+            wanted = None if p.found.log is None else p.found.log.hash
+            if log is not None and record.settings_hash == wanted:
                 record.enabled = log.enabled
                 record.destination = log.destination if log.enabled else None
         if operation == "SET_IP_ACL":
@@ -433,7 +499,9 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             p.memory.kubeconfig_checked_at = -1e9
             p.memory.kubeconfig_renewed = True
 
-    async def when_stable(self, p: Pass, account: Account, observed: Observed) -> Problem | None:
+    async def when_stable(
+        self, p: ClusterPass, account: Account, observed: Observed
+    ) -> Problem | None:
         kubeconfig, problem = await self._write_kubeconfig(p, account, observed.nks_id)
         if problem is not None:
             return problem
@@ -441,7 +509,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         return await self._register_in_argocd(p, kubeconfig, observed.nks_id, server)
 
     async def _write_kubeconfig(
-        self, p: Pass, account: Account, cluster_id: str
+        self, p: ClusterPass, account: Account, cluster_id: str
     ) -> tuple[str | None, Problem | None]:
         """Keep the kubeconfig Secret current; returns the kubeconfig when it was read, or
         why it cannot be written.
@@ -468,7 +536,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             and memory.kubeconfig_expiry == expiry
         ):
             return None, None
-        current = await p.ctx.kube.read_secret(p.namespace, secret_name)
+        current = await p.around.read_secret(p.namespace, secret_name)
         if current is not None and not kubeconfig_secret.is_owned(current, p.meta["uid"]):
             status.kubeconfig_secret_name = None
             return None, Problem(
@@ -490,7 +558,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         except ValueError as error:
             return None, Problem(Reason.NKS_ANSWER_INVALID, f"NKS's kubeconfig: {error}")
         secret = kubeconfig_secret.build(p.body, secret_name, config, cluster_id, expiry)
-        await p.ctx.kube.write_secret(p.namespace, secret, current)
+        await p.around.write_secret(p.namespace, secret, current)
         status.kubeconfig_secret_name = secret_name
         memory.kubeconfig_checked_at = time.monotonic()
         memory.kubeconfig_expiry = expiry
@@ -504,7 +572,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         return config, None
 
     async def _register_in_argocd(
-        self, p: Pass, kubeconfig: str | None, cluster_id: str, server: str | None
+        self, p: ClusterPass, kubeconfig: str | None, cluster_id: str, server: str | None
     ) -> Problem | None:
         """The opt-in Argo CD cluster Secret: written, kept current, removed when disabled."""
         registration = p.spec.argocd
@@ -532,7 +600,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             return Problem(Reason.ARGOCD_REGISTRATION_FAILED, str(error))
         name = desired["metadata"]["name"]
         reference = f"{namespace}/{name}"
-        existing = await p.ctx.kube.read_secret(namespace, name)
+        existing = await p.around.read_secret(namespace, name)
         if existing is not None and not argocd_secret.is_owned(
             existing, p.namespace, p.name, p.meta["uid"]
         ):
@@ -540,7 +608,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
             return Problem(Reason.ARGOCD_REGISTRATION_FAILED, message)
         if not argocd_secret.is_current(existing, desired):
             try:
-                await p.ctx.kube.write_secret(namespace, desired, existing)
+                await p.around.write_secret(namespace, desired, existing)
             except KubeAPIError as error:
                 if error.status in (0, 409, 429) or error.status >= 500:
                     raise
@@ -554,13 +622,9 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
         status.argocd_secret = reference
         return None
 
-    @staticmethod
-    def _check_argocd_policy(p: Pass) -> None:
-        refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
-        if refusals:
-            raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
 
-    # -- delete ---------------------------------------------------------------------------
+class ClusterDeleting(Deleting[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
+    """The cluster is deleted in NKS; its Argo CD Secret goes with the resource."""
 
     async def read_for_delete(
         self, account: Account, location: Location, nks_id: str
@@ -574,22 +638,22 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus]):
     async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
         return await account.client.delete_cluster(nks_id) is DeleteResult.ACCEPTED
 
-    async def released(self, p: Pass) -> None:
+    async def released(self, p: ClusterPass) -> None:
         await _unregister(p)
 
 
-def _installed(p: Pass) -> dict[str, InstalledAddon] | None:
+def _installed(p: ClusterPass) -> dict[str, InstalledAddon] | None:
     """The add-ons NKS reports installed, by name; None: unknown."""
     found = p.memory.addons
     return None if found is None else {a.name or a.uuid: a for a in found}
 
 
-async def _log_hash(p: Pass, settings: Mapping[str, Any]) -> str:
+async def _log_hash(p: ClusterPass, settings: Mapping[str, Any]) -> str:
     parts = control_plane_log.hash_parts(str(p.meta.get("uid", "")), settings)
-    return await p.ctx.signing.sign(*parts)
+    return await p.around.sign(*parts)
 
 
-async def _unregister(p: Pass) -> None:
+async def _unregister(p: ClusterPass) -> None:
     """Delete this NKSCluster's Argo CD Secret, where the settings put it and where status
     says an older release put it - each only if it is this NKSCluster's own."""
     status: NKSClusterStatus = p.status
@@ -602,16 +666,16 @@ async def _unregister(p: Pass) -> None:
     status.argocd_secret = None
 
 
-async def _delete_argocd_secret(p: Pass, reference: str) -> None:
+async def _delete_argocd_secret(p: ClusterPass, reference: str) -> None:
     namespace, _, name = reference.partition("/")
     if not namespace or not name:
         return
     try:
-        existing = await p.ctx.kube.read_secret(namespace, name)
+        existing = await p.around.read_secret(namespace, name)
         if existing is not None and argocd_secret.is_owned(
             existing, p.namespace, p.name, p.meta["uid"]
         ):
-            await p.ctx.kube.delete_secret(namespace, existing)
+            await p.around.delete_secret(namespace, existing)
     except KubeAPIError as error:
         if error.status not in (401, 403):
             raise

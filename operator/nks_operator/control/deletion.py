@@ -5,96 +5,117 @@ from __future__ import annotations
 
 import logging
 
-from nks_operator.api.status import LastOperation
-from nks_operator.control.passes import Pass, PassResult, age_seconds
+from nks_operator.api.status import CreationIntent, LastOperation
+from nks_operator.control.adapter import Location
+from nks_operator.control.passes import AnyPass, Ending, age_seconds
 from nks_operator.control.status_writer import now_iso
-from nks_operator.control.steps import Steps
+from nks_operator.control.steps import SharedSteps
 from nks_operator.nks import errors
+from nks_operator.polling.accounts import Account
 from nks_operator.reconcile import phase
-from nks_operator.reconcile.outcome import Assessment, OperationView, Stage
+from nks_operator.reconcile.outcome import OperationView, Stage
 from nks_operator.reconcile.reasons import Reason
 
 logger = logging.getLogger(__name__)
 
 
-class Deletion(Steps):
-    async def delete(self, p: Pass) -> Assessment | PassResult:
+class Deletion:
+    def __init__(self, steps: SharedSteps) -> None:
+        self.steps = steps
+
+    async def delete(self, p: AnyPass) -> Ending:
         adapter = p.adapter
         raw = p.body.get("spec") or {}
-        policy = raw.get("deletionPolicy", "Delete")
         candidate = adapter.nks_id(p.status) or adapter.adoption_id_raw(raw)
         # Only what this resource's ownership record names is ever deleted (or retained).
-        nks_id = None if candidate is None else await self.managed_id(p, candidate)
+        nks_id = None if candidate is None else await self.steps.managed_id(p, candidate)
         if candidate is not None and nks_id is None:
-            p.event(
-                "Normal",
-                Reason.RELEASED,
-                f"the NKS {adapter.ready_noun} this resource names is managed by another "
-                f"{adapter.resource.kind}: nothing is deleted",
-            )
-            return await self.release(p)
-        if policy == "Retain":
+            return await self._managed_elsewhere(p, "this resource names")
+        if raw.get("deletionPolicy", "Delete") == "Retain":
             if nks_id:
                 p.event(
                     "Normal",
                     Reason.RETAINED,
-                    f"deletionPolicy Retain: NKS {adapter.ready_noun} {nks_id} is left in place",
+                    f"deletionPolicy Retain: NKS {adapter.facts.noun} {nks_id} is left in place",
                 )
-            return await self.release(p, nks_id)
-        intent = await self.intent(p)
+            return await self.steps.release(p, nks_id)
+        intent = await self.steps.intent(p)
         if nks_id is None and intent is None:
-            return await self.release(p)  # nothing was ever sent to NKS
+            return await self.steps.release(p)  # nothing was ever sent to NKS
         if p.paused:
             return p.assess(Stage.PAUSED_DELETION)
         location = await adapter.locate_for_delete(p)
         if location is None:
             p.event("Normal", Reason.RELEASED, "the NKSCluster is gone; nothing to delete")
-            return await self.release(p, nks_id)
-        account = await self.account(p, location)
-        if nks_id is None and intent is not None:
-            try:
-                found = await adapter.find_created(p, account, location, intent)
-            except errors.NKSError as error:
-                raise self.nks_error(p, error, stage=Stage.DELETING) from None
-            if found is None:
-                if age_seconds(intent.requested_at) < self.ctx.settings.adoption_grace_seconds:
-                    return p.assess(
-                        Stage.DELETING,
-                        message="looking for what a create call made",
-                        timers=(self.timing.fast_seconds,),
-                    )
-                return await self.release(p)  # the create never reached NKS
-            if await self.managed_id(p, found) != found:
-                p.event(
-                    "Normal",
-                    Reason.RELEASED,
-                    f"the NKS {adapter.ready_noun} of that name is managed by another "
-                    f"{adapter.resource.kind}: nothing is deleted",
-                )
-                return await self.release(p)
-            adapter.set_nks_id(p.status, found, location)
+            return await self.steps.release(p, nks_id)
+        account = await self.steps.account(p, location)
+        if nks_id is None:
+            assert intent is not None  # released above when neither an id nor an intent
+            found = await self._created_by_intent(p, account, location, intent)
+            if not isinstance(found, str):
+                return found
             nks_id = found
+        return await self._delete_in_nks(p, account, location, nks_id)
+
+    async def _managed_elsewhere(self, p: AnyPass, which: str) -> Ending:
+        p.event(
+            "Normal",
+            Reason.RELEASED,
+            f"the NKS {p.adapter.facts.noun} {which} is managed by another "
+            f"{p.adapter.facts.resource.kind}: nothing is deleted",
+        )
+        return await self.steps.release(p)
+
+    async def _created_by_intent(
+        self, p: AnyPass, account: Account, location: Location, intent: CreationIntent
+    ) -> str | Ending:
+        """The id of what a create of ours made, now this resource's; or how the pass
+        ends when there is none (yet) or another resource manages it."""
         try:
-            nks_status = await adapter.read_for_delete(account, location, nks_id)
+            found = await p.adapter.creating.find_created(p, account, location, intent)
         except errors.NKSError as error:
-            raise self.nks_error(p, error, stage=Stage.DELETING) from None
+            raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
+        if found is None:
+            if age_seconds(intent.requested_at) < self.steps.ctx.settings.adoption_grace_seconds:
+                return p.assess(
+                    Stage.DELETING,
+                    message="looking for what a create call made",
+                    timers=(self.steps.timing.fast_seconds,),
+                )
+            return await self.steps.release(p)  # the create never reached NKS
+        if await self.steps.managed_id(p, found) != found:
+            return await self._managed_elsewhere(p, "of that name")
+        p.adapter.set_nks_id(p.status, found, location)
+        return found
+
+    async def _delete_in_nks(
+        self, p: AnyPass, account: Account, location: Location, nks_id: str
+    ) -> Ending:
+        """Delete once NKS is idle, then wait until NKS says it is gone."""
+        adapter = p.adapter
+        try:
+            nks_status = await adapter.deleting.read_for_delete(account, location, nks_id)
+        except errors.NKSError as error:
+            raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
         if nks_status is None:
-            p.event("Normal", Reason.DELETED, f"NKS {adapter.ready_noun} {nks_id} is gone")
-            return await self.release(p, nks_id)
+            p.event("Normal", Reason.DELETED, f"NKS {adapter.facts.noun} {nks_id} is gone")
+            return await self.steps.release(p, nks_id)
         p.status.nks_status = nks_status or None
         last = p.status.last_operation
         deleting_since = (
-            last.started_at if last is not None and last.type == adapter.delete_operation else None
+            last.started_at
+            if last is not None and last.type == adapter.facts.delete_operation
+            else None
         )
-        timed_out = deleting_since is not None and age_seconds(deleting_since) > self.deadline(
-            adapter.delete_operation
-        )
+        deadline = self.steps.deadline(adapter.facts.delete_operation)
         view = None
-        if timed_out:
-            view = OperationView(adapter.delete_operation, "delete", "in_progress", timed_out=True)
+        if deleting_since is not None and age_seconds(deleting_since) > deadline:
+            view = OperationView(
+                adapter.facts.delete_operation, "delete", "in_progress", timed_out=True
+            )
         if nks_status.upper() == "DELETE_IN_PROGRESS":
             return p.assess(
-                Stage.DELETING, message=f"NKS is deleting the {adapter.ready_noun}", operation=view
+                Stage.DELETING, message=f"NKS is deleting the {adapter.facts.noun}", operation=view
             )
         if phase.is_in_progress(nks_status):
             # NKS refuses a delete while another operation runs: wait for it to settle.
@@ -104,21 +125,27 @@ class Deletion(Steps):
         if nks_status.upper() == "DELETE_FAILED":
             p.warn_once(
                 Reason.DELETE_FAILED,
-                f"NKS failed to delete the {adapter.ready_noun}: {p.status.status_reason}; "
+                f"NKS failed to delete the {adapter.facts.noun}: {p.status.status_reason}; "
                 "retrying",
             )
+        return await self._send_delete(p, account, location, nks_id, first=deleting_since is None)
+
+    async def _send_delete(
+        self, p: AnyPass, account: Account, location: Location, nks_id: str, *, first: bool
+    ) -> Ending:
+        adapter = p.adapter
         try:
-            accepted = await adapter.delete(account, location, nks_id)
+            accepted = await adapter.deleting.delete(account, location, nks_id)
         except errors.NotFoundError:
-            return await self.release(p, nks_id)
+            return await self.steps.release(p, nks_id)
         except errors.NKSError as error:
             p.warn_once(Reason.DELETE_REFUSED, str(error))
-            raise self.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
+            raise self.steps.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
         if not accepted:
-            return await self.release(p, nks_id)
-        if deleting_since is None:
+            return await self.steps.release(p, nks_id)
+        if first:
             p.status.last_operation = LastOperation(
-                type=adapter.delete_operation, state="Requested", started_at=now_iso()
+                type=adapter.facts.delete_operation, state="Requested", started_at=now_iso()
             )
-        p.event("Normal", Reason.DELETE_REQUESTED, f"deleting NKS {adapter.ready_noun} {nks_id}")
-        return p.assess(Stage.DELETING, message=f"NKS is deleting the {adapter.ready_noun}")
+        p.event("Normal", Reason.DELETE_REQUESTED, f"deleting NKS {adapter.facts.noun} {nks_id}")
+        return p.assess(Stage.DELETING, message=f"NKS is deleting the {adapter.facts.noun}")

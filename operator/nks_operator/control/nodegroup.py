@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.cluster import NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
-from nks_operator.api.resources import CLUSTER, NODEGROUP
+from nks_operator.api.resources import NODEGROUP
 from nks_operator.api.status import CreationIntent
-from nks_operator.control.adapter import Adapter, Location, Observed
+from nks_operator.control.adapter import (
+    Adapter,
+    Converging,
+    Creating,
+    Deleting,
+    Facts,
+    Location,
+    Observed,
+)
 from nks_operator.control.passes import Pass
-from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.compute import Server
 from nks_operator.nks.listing import Listing
@@ -30,11 +38,10 @@ from nks_operator.reconcile import (
 )
 from nks_operator.reconcile import observed as observing
 from nks_operator.reconcile.day2 import Plan, plan_worker
-from nks_operator.reconcile.nodes import group_hints, join_nodes
+from nks_operator.reconcile.nodes import NodeState, group_hints, join_nodes
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Stage
 from nks_operator.reconcile.reasons import Reason
-from nks_operator.runtime.cache import ObjectKey
 
 RESERVED_GROUPS = (DEFAULT_WORKER, "default-master")
 
@@ -65,17 +72,45 @@ class Parent:
         return Location(self.status.region or self.region, self.credentials_secret, self.cluster_id)
 
 
-class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
-    resource = NODEGROUP
-    spec_model = NKSNodeGroupSpec
-    status_model = NKSNodeGroupStatus
-    create_operation = "NODEGROUP_CREATE"
-    delete_operation = "NODEGROUP_DELETE"
-    not_found = Reason.NODE_GROUP_NOT_FOUND
-    name_in_use = Reason.NODE_GROUP_NAME_IN_USE
-    ready_noun = "node group"
-    nks_resource: NKSResource = "nodegroup"
-    adoption_field = "nodeGroupID"
+@dataclass
+class NodeGroupFindings:
+    """What a pass's reads found, for the checks and the plan."""
+
+    # From the parent NKSCluster's spec (`locate`): what the group follows unless set.
+    parent_version: str | None = None
+    parent_subnet: str | None = None
+    # The nodes' power states (`prepare`, while stopped nodes are managed); None: unknown,
+    # and nodes_problem says why.
+    nodes: tuple[NodeState, ...] | None = None
+    nodes_problem: str | None = None
+
+
+NodeGroupPass = Pass[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]
+
+
+class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
+    facts = Facts(
+        resource=NODEGROUP,
+        spec_model=NKSNodeGroupSpec,
+        status_model=NKSNodeGroupStatus,
+        create_operation="NODEGROUP_CREATE",
+        delete_operation="NODEGROUP_DELETE",
+        not_found=Reason.NODE_GROUP_NOT_FOUND,
+        name_in_use=Reason.NODE_GROUP_NAME_IN_USE,
+        ready_reason=Reason.NODE_GROUP_READY,
+        noun="node group",
+        nks_resource="nodegroup",
+        adoption_field="nodeGroupID",
+        nks_id_is_cluster_id=False,
+    )
+
+    def __init__(self) -> None:
+        self.creating = NodeGroupCreating()
+        self.converging = NodeGroupConverging()
+        self.deleting = NodeGroupDeleting()
+
+    def findings(self) -> NodeGroupFindings:
+        return NodeGroupFindings()
 
     # -- identity -------------------------------------------------------------------------
 
@@ -95,22 +130,20 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
     def nks_name(self, spec: NKSNodeGroupSpec, metadata_name: str) -> str:
         return spec.node_group_name or metadata_name
 
-    async def _parent(self, p: Pass, name: str, *, fresh: bool = False) -> Parent | None:
+    async def _parent(self, p: NodeGroupPass, name: str, *, fresh: bool = False) -> Parent | None:
         """The NKSCluster: as the watch delivered it, or read when not seen (or `fresh`,
         where a stale "gone" could leak a node group in NKS)."""
-        body = None if fresh else p.ctx.cache.get(ObjectKey(CLUSTER.kind, p.namespace, name))
-        if body is None:
-            body = await p.ctx.kube.get_object(CLUSTER, p.namespace, name)
+        body = await p.around.cluster_object(name, fresh=fresh)
         return None if body is None else Parent(body)
 
     @staticmethod
-    def _waiting(p: Pass, message: str) -> Assessment:
+    def _waiting(p: NodeGroupPass, message: str) -> Assessment:
         # The cluster's changes wake its node groups; the slow resync is only a backstop.
         return p.assess(
             Stage.WAITING_FOR_PARENT, message=message, timers=(p.settings.slow_poll_seconds,)
         )
 
-    async def locate(self, p: Pass) -> Location | Assessment:
+    async def locate(self, p: NodeGroupPass) -> Location | Assessment:
         spec: NKSNodeGroupSpec = p.spec
         status: NKSNodeGroupStatus = p.status
         cluster_name = spec.cluster_ref.name
@@ -125,8 +158,8 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         if parent.cluster_id is None or (not parent.ready and not has_id):
             return self._waiting(p, f"waiting for NKSCluster {cluster_name} to be Ready")
         # The parent's status is no proof: only the cluster its ownership record names.
-        owned = parent.uid is not None and await p.ctx.ownerships.owned_by(
-            "cluster", parent.cluster_id, parent.uid
+        owned = parent.uid is not None and await p.around.cluster_owned_by(
+            parent.cluster_id, parent.uid
         )
         if not owned:
             # No record yet (an upgrade from a release without them): the parent's next
@@ -143,11 +176,11 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
                 f"spec.clusterRef is immutable: the node group belongs to NKS cluster "
                 f"{status.cluster_id}, {cluster_name} is {parent.cluster_id}",
             )
-        p.extra["parent_version"] = parent.kubernetes_version
-        p.extra["parent_subnet"] = parent.subnet_id
+        p.found.parent_version = parent.kubernetes_version
+        p.found.parent_subnet = parent.subnet_id
         return parent.location()
 
-    async def locate_for_delete(self, p: Pass) -> Location | None:
+    async def locate_for_delete(self, p: NodeGroupPass) -> Location | None:
         raw = p.body.get("spec") or {}
         parent = await self._parent(p, (raw.get("clusterRef") or {}).get("name", ""), fresh=True)
         cluster_id = p.status.cluster_id or (parent.cluster_id if parent else None)
@@ -169,7 +202,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         return Observed(nks_id, group, snapshot, unreadable)
 
     def problems(
-        self, p: Pass, supported: Mapping[str, bool], observed: Observed | None
+        self, p: NodeGroupPass, supported: Mapping[str, bool], observed: Observed | None
     ) -> tuple[list[str], list[Drift]]:
         spec: NKSNodeGroupSpec = p.spec
         status: NKSNodeGroupStatus = p.status
@@ -198,14 +231,14 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         return problems, drift
 
     @staticmethod
-    def _cluster_subnet(p: Pass, observed: Observed | None) -> str | None:
+    def _cluster_subnet(p: NodeGroupPass, observed: Observed | None) -> str | None:
         """The cluster's subnet, where floating IPs may bind: as NKS reports it, else as
         the parent NKSCluster asks."""
         cluster = observed.snapshot.cluster if observed is not None else None
         found = cluster.fixed_subnet if cluster is not None else None
-        return found or p.extra.get("parent_subnet")
+        return found or p.found.parent_subnet
 
-    def report(self, p: Pass, observed: Observed) -> None:
+    def report(self, p: NodeGroupPass, observed: Observed) -> None:
         group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
         assert group is not None
         fields = observing.nodegroup_status_fields(observed.snapshot.uuid, group)
@@ -213,28 +246,29 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             setattr(p.status, key, value)
         worker_settings.record_shown(p.status, p.spec, group)
 
-    def task_scope(self, observed: Observed) -> tuple[str | None, str]:
-        return observed.nks_id, "nodegroup"
 
-    # -- create ---------------------------------------------------------------------------
+class NodeGroupCreating(Creating[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
+    """A node group is created in its cluster, one operation of the cluster at a time."""
 
     def _snapshot(self, account: Account, location: Location) -> ClusterSnapshot | None:
         return None if location.cluster_id is None else account.poller.snapshot(location.cluster_id)
 
-    async def existing(self, p: Pass, account: Account, location: Location, name: str) -> list[str]:
+    async def existing(
+        self, p: NodeGroupPass, account: Account, location: Location, name: str
+    ) -> list[str]:
         snapshot = self._snapshot(account, location)
         group = None if snapshot is None else snapshot.nodegroup(name)
         return [] if group is None else [group.uuid]
 
     async def find_created(
-        self, p: Pass, account: Account, location: Location, intent: CreationIntent
+        self, p: NodeGroupPass, account: Account, location: Location, intent: CreationIntent
     ) -> str | None:
         snapshot = self._snapshot(account, location)
         group = None if snapshot is None else snapshot.nodegroup(intent.name)
         return None if group is None else group.uuid
 
     def create_blocker(
-        self, p: Pass, location: Location, snapshot: ClusterSnapshot | None
+        self, p: NodeGroupPass, location: Location, snapshot: ClusterSnapshot | None
     ) -> str | None:
         """NKS refuses (or silently drops) operations while another one runs, a sibling
         node group's creation included."""
@@ -242,14 +276,16 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         if snapshot is not None and (not phase.is_stable(snapshot.status) or snapshot.busy):
             return "waiting for the cluster's current operation"
         read_at = None if snapshot is None else snapshot.refreshed_at
-        if p.ctx.claims.held_by_other(location.cluster_id, p.key, read_at=read_at):
+        if p.around.claimed_by_other(location.cluster_id, read_at):
             return "waiting for another node group of the cluster to be created first"
         return None
 
     def secret_refs(self, spec: NKSNodeGroupSpec) -> list[SecretKeyReference]:
         return payloads.secret_refs(spec)
 
-    async def created(self, p: Pass, secrets: Mapping[tuple[str, str], str] | None) -> None:
+    async def created(
+        self, p: NodeGroupPass, secrets: Mapping[tuple[str, str], str] | None
+    ) -> None:
         p.status.sent_settings = worker_settings.at_create(p.spec) or None
 
     async def create(
@@ -267,9 +303,13 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
         )
         return str(group.uuid)
 
-    # -- converge -------------------------------------------------------------------------
 
-    async def prepare(self, p: Pass, account: Account, observed: Observed) -> Mapping[str, str]:
+class NodeGroupConverging(Converging[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
+    """The group follows its spec: its nodes' power states besides the snapshot."""
+
+    async def prepare(
+        self, p: NodeGroupPass, account: Account, observed: Observed
+    ) -> Mapping[str, str]:
         """The nodes' power states, from the compute API, when stopped nodes are managed:
         NKS's node group answer has only the nodes' addresses (reconcile/nodes.py)."""
         spec: NKSNodeGroupSpec = p.spec
@@ -290,15 +330,15 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             group.node_addresses, group.node_count, servers, servers_problem, group_hints(group)
         )
         if nodes.states is None:
-            p.extra["nodes_problem"] = nodes.problem
+            p.found.nodes_problem = nodes.problem
             return {}
-        p.extra["nodes"] = nodes.states
+        p.found.nodes = nodes.states
         p.status.stopped_nodes = nodes.stopped
         return {}
 
     def plan(
         self,
-        p: Pass,
+        p: NodeGroupPass,
         observed: Observed,
         supported: Mapping[str, bool],
         location: Location,
@@ -313,26 +353,28 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             spec,
             group,
             version_cap=control_plane,
-            target_version=spec.kubernetes_version or p.extra.get("parent_version"),
+            target_version=spec.kubernetes_version or p.found.parent_version,
             supported=supported,
             desired_stopped=spec.stopped_nodes,
-            nodes=p.extra.get("nodes"),
-            nodes_problem=p.extra.get("nodes_problem"),
+            nodes=p.found.nodes,
+            nodes_problem=p.found.nodes_problem,
             remembered_stopped=p.status.stopped_nodes,
             user_script_sent_for=p.status.user_script_generation,
             generation=p.generation,
             sent_settings=p.status.sent_settings,
         )
 
-    def target_status(self, observed: Observed, target: str | None) -> str | None:
+    def operation_status(
+        self, p: NodeGroupPass, observed: Observed, target: str | None
+    ) -> str | None:
         return observed.status
 
-    def after_success(self, p: Pass, account: Account, operation: str) -> None:
+    def after_success(self, p: NodeGroupPass, account: Account, operation: str) -> None:
         if operation.startswith("NODEGROUP_NODE_ACTION"):
             account.forget_servers()
         worker_settings.record_done(p.status, operation)
 
-    def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
+    def after_send(self, p: NodeGroupPass, operation: str, args: Mapping[str, Any]) -> None:
         status: NKSNodeGroupStatus = p.status
         if operation == "NODEGROUP_NODE_ACTION_NODE_STOP":
             status.stopped_nodes = sorted(set(status.stopped_nodes) | set(args["node_ids"]))
@@ -342,7 +384,9 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus]):
             status.user_script_generation = p.generation
         worker_settings.record_sent(status, operation, p.spec)
 
-    # -- delete ---------------------------------------------------------------------------
+
+class NodeGroupDeleting(Deleting[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
+    """The group is deleted in NKS; a cluster's deletion takes its groups with it."""
 
     async def read_for_delete(
         self, account: Account, location: Location, nks_id: str

@@ -4,21 +4,22 @@ for - one at a time per NKS cluster, recorded before it is sent."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from nks_operator.api.status import LastOperation
 from nks_operator.control import events
 from nks_operator.control.adapter import Location, Observed
 from nks_operator.control.passes import (
-    Pass,
+    AnyPass,
     age_seconds,
 )
 from nks_operator.control.status_writer import now_iso
-from nks_operator.control.steps import Steps, is_busy_refusal
+from nks_operator.control.steps import SharedSteps, is_busy_refusal
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.reconcile import operation_state
-from nks_operator.reconcile.day2 import STATE_CONFIRMED, Plan
+from nks_operator.reconcile.day2 import STATE_CONFIRMED, Action, Plan
 from nks_operator.reconcile.outcome import Assessment, OperationView, Sending, Stage
 from nks_operator.reconcile.reasons import Reason
 
@@ -28,39 +29,68 @@ logger = logging.getLogger(__name__)
 # for the confirmation time, so a call that always fails is still sent rarely.
 UNCOUNTED_RESENDS = 3
 
+# Warnings of a plan that could not go on, cleared once it can.
+PLAN_WARNINGS = (
+    Reason.UPGRADE_BLOCKED,
+    Reason.STOP_NODES_BLOCKED,
+    Reason.AUTOSCALER_BLOCKED,
+    Reason.NO_UPGRADE_PATH,
+    Reason.UNKNOWN_NODES,
+    Reason.NODE_STATE_UNKNOWN,
+    Reason.SERVICE_GATEWAY_BLOCKED,
+    Reason.USER_SCRIPT_NOT_APPLIED,
+    Reason.SETTING_NOT_APPLIED,
+    Reason.ADDON_BLOCKED,
+    Reason.ADDON_FAILED,
+    Reason.OPERATION_FAILED,
+)
 
-class Operations(Steps):
+
+@dataclass(frozen=True)
+class FollowResult:
+    """What following the day-2 operation in flight concluded."""
+
+    view: OperationView | None = None  # one runs: nothing else may happen now
+    timers: tuple[float, ...] = ()
+    # It ended in this pass: the next pass, at once, plans from reads made after its end
+    # (this pass's plan may predate it) and sends what comes next.
+    just_ended: bool = False
+
+
+class Operations:
+    def __init__(self, steps: SharedSteps) -> None:
+        self.steps = steps
+
     def follow(
-        self, p: Pass, account: Account, observed: Observed, plan: Plan, location: Location
-    ) -> tuple[OperationView | None, tuple[float, ...]]:
-        """Follow the day-2 operation in flight; a view means nothing else may happen now,
-        and a timer of 0 that it has just ended (the next pass sends what comes next)."""
+        self, p: AnyPass, account: Account, observed: Observed, plan: Plan, location: Location
+    ) -> FollowResult:
+        """Follow the day-2 operation in flight, if one is."""
         last = p.status.last_operation
         created_running = (
             last is not None
-            and last.type == p.adapter.create_operation
+            and last.type == p.adapter.facts.create_operation
             and last.state in ("Requested", "InProgress")
         )
         if created_running:
             assert last is not None
             age = age_seconds(last.started_at)
-            deadline = self.deadline(last.type)
-            return None, ((deadline - age),) if age < deadline else ()
+            deadline = self.steps.deadline(last.type)
+            return FollowResult(timers=((deadline - age),) if age < deadline else ())
         if last is None or last.state in ("Succeeded", "Failed"):
-            return None, ()
+            return FollowResult()
         if last.operation is not None and last.operation.is_create:
-            return None, ()
+            return FollowResult()
         age = age_seconds(last.started_at)
         read_after = age - account.poller.seconds_since_read(observed.snapshot)
-        deadline = self.deadline(last.type)
+        deadline = self.steps.deadline(last.type)
         following = operation_state.follow(
             last,
             observed.snapshot.tasks,
-            p.adapter.operation_status(p, observed, last.target),
+            p.adapter.converging.operation_status(p, observed, last.target),
             confirmation="state" if last.type in STATE_CONFIRMED else "task",
             still_wanted=plan.wants(last.type, last.target),
             age_seconds=age,
-            confirm_seconds=self.confirm_seconds,
+            confirm_seconds=self.steps.confirm_seconds,
             deadline_seconds=deadline,
             status_reason=observed.status_reason,
             read_after_seconds=read_after,
@@ -69,40 +99,15 @@ class Operations(Steps):
         if following.task is not None:
             last.task_id = following.task.uuid
         if following.verdict in ("waiting", "in_progress"):
-            timers: tuple[float, ...] = ()
-            if following.verdict == "in_progress":
-                last.state = "InProgress"
-                if observed.snapshot.busy:
-                    self.ctx.claims.release(cluster_id, p.key)
-                else:
-                    # NKS runs it without showing the cluster or a group busy (an add-on
-                    # change): the claim, renewed until it ends, keeps siblings waiting.
-                    self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
-                    timers += (self.confirm_seconds / 2,)
-            if following.verdict == "waiting" and age > self.confirm_seconds:
-                # Only a read made after the confirmation time can tell it was dropped.
-                account.poller.request_refresh(cluster_id)
-                timers += (self.timing.fast_seconds,)
-            elif following.verdict == "waiting":
-                timers += (max(self.confirm_seconds - age, 1.0),)
-            if not following.timed_out:
-                timers += (max(deadline - age, 1.0),)
-            view = OperationView(
-                last.type,
-                last.message or last.type,
-                following.verdict,
-                upgrade=last.type == "NODEGROUP_UPGRADE",
-                timed_out=following.timed_out,
-            )
-            return view, timers
-        self.ctx.claims.release(cluster_id, p.key)
+            return self._in_flight(p, account, observed, following, cluster_id, age, deadline)
+        self.steps.ctx.claims.release(cluster_id, p.key)
         if following.verdict != "dropped":
             p.memory.uncounted_resends = 0
         if following.verdict == "succeeded":
             last.state = "Succeeded"
             p.event("Normal", Reason.OPERATION_SUCCEEDED, f"{last.message or last.type}: done")
             events.clear_warnings(p.memory, Reason.OPERATION_TIMED_OUT)
-            p.adapter.after_success(p, account, last.type)
+            p.adapter.converging.after_success(p, account, last.type)
         elif following.verdict == "failed":
             last.state = "Failed"
             last.message = (
@@ -110,33 +115,76 @@ class Operations(Steps):
             )
             p.event("Warning", Reason.OPERATION_FAILED, last.message)
         elif following.verdict == "dropped":
-            last.state = "Failed"
-            what = last.message or last.type
-            if p.memory.answer_lost and p.memory.uncounted_resends < UNCOUNTED_RESENDS:
-                # NKS never answered that one: it does not count as accepted and dropped.
-                p.memory.uncounted_resends += 1
-                p.memory.resend_uncounted = True
-                last.generation = None
-                message = (
-                    f"NKS's answer to {what} was lost and NKS does not show it; sending it again"
-                )
-                p.event("Warning", Reason.OPERATION_DROPPED, message)
-            elif last.attempt >= 2:
-                # Sent twice and never applied: a person has to look (not sent again until
-                # the spec changes).
-                last.message = (
-                    f"NKS accepted {last.message or last.type} {last.attempt} times but never "
-                    "applied it"
-                )
-                last.generation = p.generation
-                p.event("Warning", Reason.OPERATION_FAILED, last.message)
+            self._dropped(p, last)
+        return FollowResult(just_ended=True)
+
+    def _in_flight(
+        self,
+        p: AnyPass,
+        account: Account,
+        observed: Observed,
+        following: operation_state.Following,
+        cluster_id: str,
+        age: float,
+        deadline: float,
+    ) -> FollowResult:
+        """It runs (or is not confirmed yet): what the outcome shows, and when to look."""
+        last = p.status.last_operation
+        assert last is not None
+        confirm = self.steps.confirm_seconds
+        verdict: Literal["waiting", "in_progress"] = (
+            "in_progress" if following.verdict == "in_progress" else "waiting"
+        )
+        timers: tuple[float, ...] = ()
+        if verdict == "in_progress":
+            last.state = "InProgress"
+            if observed.snapshot.busy:
+                self.steps.ctx.claims.release(cluster_id, p.key)
             else:
-                last.generation = None  # the next plan sends it once more
-                message = f"NKS accepted {what} but never applied it; sending it again"
-                p.event("Warning", Reason.OPERATION_DROPPED, message)
-        # It just ended: the next pass plans from reads made after its end (this pass's
-        # plan may predate it), at once.
-        return None, (0.0,)
+                # NKS runs it without showing the cluster or a group busy (an add-on
+                # change): the claim, renewed until it ends, keeps siblings waiting.
+                self.steps.ctx.claims.claim(cluster_id, p.key, confirm)
+                timers += (confirm / 2,)
+        if verdict == "waiting" and age > confirm:
+            # Only a read made after the confirmation time can tell it was dropped.
+            account.poller.request_refresh(cluster_id)
+            timers += (self.steps.timing.fast_seconds,)
+        elif verdict == "waiting":
+            timers += (max(confirm - age, 1.0),)
+        if not following.timed_out:
+            timers += (max(deadline - age, 1.0),)
+        view = OperationView(
+            last.type,
+            last.message or last.type,
+            verdict,
+            upgrade=last.type == "NODEGROUP_UPGRADE",
+            timed_out=following.timed_out,
+        )
+        return FollowResult(view, timers)
+
+    @staticmethod
+    def _dropped(p: AnyPass, last: LastOperation) -> None:
+        """NKS accepted it (or never answered) but does not show it: send it once more,
+        or, the second time, stop until the spec changes."""
+        last.state = "Failed"
+        what = last.message or last.type
+        if p.memory.answer_lost and p.memory.uncounted_resends < UNCOUNTED_RESENDS:
+            # NKS never answered that one: it does not count as accepted and dropped.
+            p.memory.uncounted_resends += 1
+            p.memory.resend_uncounted = True
+            last.generation = None
+            message = f"NKS's answer to {what} was lost and NKS does not show it; sending it again"
+            p.event("Warning", Reason.OPERATION_DROPPED, message)
+        elif last.attempt >= 2:
+            # Sent twice and never applied: a person has to look (not sent again until
+            # the spec changes).
+            last.message = f"NKS accepted {what} {last.attempt} times but never applied it"
+            last.generation = p.generation
+            p.event("Warning", Reason.OPERATION_FAILED, last.message)
+        else:
+            last.generation = None  # the next plan sends it once more
+            message = f"NKS accepted {what} but never applied it; sending it again"
+            p.event("Warning", Reason.OPERATION_DROPPED, message)
 
     @staticmethod
     def plan_fields(plan: Plan) -> dict[str, Any]:
@@ -153,33 +201,37 @@ class Operations(Steps):
 
     async def send(
         self,
-        p: Pass,
+        p: AnyPass,
         account: Account,
         location: Location,
         observed: Observed,
         plan: Plan,
         base: dict[str, Any],
     ) -> Assessment:
+        """Send the action the plan asks for, unless something holds it back."""
         fields: dict[str, Any] = {**base, **self.plan_fields(plan)}
         if not plan.blocked and plan.waiting is None:
-            events.clear_warnings(
-                p.memory,
-                Reason.UPGRADE_BLOCKED,
-                Reason.STOP_NODES_BLOCKED,
-                Reason.AUTOSCALER_BLOCKED,
-                Reason.NO_UPGRADE_PATH,
-                Reason.UNKNOWN_NODES,
-                Reason.NODE_STATE_UNKNOWN,
-                Reason.SERVICE_GATEWAY_BLOCKED,
-                Reason.USER_SCRIPT_NOT_APPLIED,
-                Reason.SETTING_NOT_APPLIED,
-                Reason.ADDON_BLOCKED,
-                Reason.ADDON_FAILED,
-                Reason.OPERATION_FAILED,
-            )
+            events.clear_warnings(p.memory, *PLAN_WARNINGS)
         action = plan.action
         if action is None:
             return p.assess(Stage.RUNNING, **fields)
+        cluster_id = location.cluster_id or observed.snapshot.uuid
+        held = self._held_back(p, account, cluster_id, observed, action, fields)
+        if held is not None:
+            return held
+        return await self._send_action(p, account, cluster_id, observed, action, fields)
+
+    def _held_back(
+        self,
+        p: AnyPass,
+        account: Account,
+        cluster_id: str,
+        observed: Observed,
+        action: Action,
+        fields: dict[str, Any],
+    ) -> Assessment | None:
+        """Why the action is not sent now (it failed for this generation, the resource is
+        paused, the cluster is busy); None: send it."""
         last = p.status.last_operation
         if (
             last is not None
@@ -193,18 +245,32 @@ class Operations(Steps):
             return p.assess(Stage.RUNNING, sending=Sending.FAILED_BEFORE, **fields)
         if p.paused:
             return p.assess(Stage.RUNNING, sending=Sending.PAUSED, **fields)
-        cluster_id = location.cluster_id or observed.snapshot.uuid
         snapshot = observed.snapshot
-        claimed = self.ctx.claims.held_by_other(cluster_id, p.key, read_at=snapshot.refreshed_at)
+        claimed = self.steps.ctx.claims.held_by_other(
+            cluster_id, p.key, read_at=snapshot.refreshed_at
+        )
         if claimed:
             account.poller.request_refresh(cluster_id)  # a claim ends with a later read
         if snapshot.busy or claimed:
             return p.assess(
                 Stage.RUNNING,
                 sending=Sending.CLUSTER_BUSY,
-                timers=(self.timing.fast_seconds,),
+                timers=(self.steps.timing.fast_seconds,),
                 **fields,
             )
+        return None
+
+    async def _send_action(
+        self,
+        p: AnyPass,
+        account: Account,
+        cluster_id: str,
+        observed: Observed,
+        action: Action,
+        fields: dict[str, Any],
+    ) -> Assessment:
+        """Record the operation (durable before the call), then send it."""
+        last = p.status.last_operation
         attempt = 1
         if (
             last is not None
@@ -217,7 +283,7 @@ class Operations(Steps):
             attempt = last.attempt + (0 if p.memory.resend_uncounted else 1)
         p.memory.resend_uncounted = p.memory.answer_lost = False
         # Claimed before the first await: a sibling's pass may run at any await below.
-        self.ctx.claims.claim(cluster_id, p.key, self.confirm_seconds)
+        self.steps.ctx.claims.claim(cluster_id, p.key, self.steps.confirm_seconds)
         p.status.last_operation = LastOperation(
             type=action.operation,
             state="Requested",
@@ -228,12 +294,12 @@ class Operations(Steps):
             generation=p.generation,
             attempt=attempt,
         )
-        p.adapter.after_send(p, action.operation, action.args)
+        p.adapter.converging.after_send(p, action.operation, action.args)
         # Durable before the call: after a crash, the next pass follows instead of resending.
         try:
             await p.writer.flush()
         except BaseException:
-            self.ctx.claims.release(cluster_id, p.key)
+            self.steps.ctx.claims.release(cluster_id, p.key)
             raise
         try:
             await action.send(account.client, cluster_id)
@@ -246,13 +312,13 @@ class Operations(Steps):
             Stage.RUNNING,
             sending=Sending.SENT,
             operation=view,
-            timers=(self.confirm_seconds,),
+            timers=(self.steps.confirm_seconds,),
             **fields,
         )
 
     def _send_failed(
         self,
-        p: Pass,
+        p: AnyPass,
         account: Account,
         cluster_id: str,
         summary: str,
@@ -263,18 +329,18 @@ class Operations(Steps):
         assert last is not None
         if is_busy_refusal(error):
             p.status.last_operation = None  # NKS is busy: nothing happened, try again soon
-            self.ctx.claims.release(cluster_id, p.key)
+            self.steps.ctx.claims.release(cluster_id, p.key)
             account.poller.expect_change(cluster_id)
             return p.assess(
                 Stage.RUNNING,
                 sending=Sending.CLUSTER_BUSY,
-                timers=(self.timing.fast_seconds,),
+                timers=(self.steps.timing.fast_seconds,),
                 **fields,
             )
         if isinstance(error, errors.APIError) and not isinstance(
             error, errors.ServerError | errors.RateLimitedError | errors.UnauthorizedError
         ):
-            self.ctx.claims.release(cluster_id, p.key)
+            self.steps.ctx.claims.release(cluster_id, p.key)
             last.state = "Failed"
             last.message = f"NKS refused to {summary}: {error}"
             if isinstance(error, errors.NotFoundError):
@@ -285,9 +351,9 @@ class Operations(Steps):
             return p.assess(Stage.RUNNING, sending=Sending.REFUSED, **fields)
         if isinstance(error, errors.RateLimitedError):
             p.status.last_operation = None  # refused unread: nothing happened, try later
-            self.ctx.claims.release(cluster_id, p.key)
-            raise self.nks_error(p, error, **fields)
+            self.steps.ctx.claims.release(cluster_id, p.key)
+            raise self.steps.nks_error(p, error, **fields)
         # 5xx, timeout, lost answer: it may have happened; following confirms or drops it.
         p.memory.answer_lost = True
         account.poller.expect_change(cluster_id)
-        raise self.nks_error(p, error, **fields)
+        raise self.steps.nks_error(p, error, **fields)

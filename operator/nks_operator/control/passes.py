@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal
 
 from pydantic import ValidationError
 
@@ -23,10 +23,11 @@ from nks_operator.api.annotations import (
 )
 from nks_operator.api.status import CreationIntent
 from nks_operator.control import events
-from nks_operator.control.adapter import Adapter
+from nks_operator.control.adapter import Adapter, FoundT, SpecT, StatusT
 from nks_operator.control.context import OperatorContext
 from nks_operator.control.memory import ResourceMemory
 from nks_operator.control.status_writer import StatusWriter
+from nks_operator.control.surroundings import Surroundings
 from nks_operator.kube import credentials as kube_credentials
 from nks_operator.polling.accounts import Account
 from nks_operator.reconcile.outcome import Assessment, Problem, Stage
@@ -36,12 +37,21 @@ from nks_operator.runtime.cache import ObjectKey
 logger = logging.getLogger(__name__)
 
 
-class Stop(Exception):
-    """End the pass early with this assessment."""
+@dataclass(frozen=True)
+class Released:
+    """The finalizer is off (or was never this operator's): nothing more to do."""
 
-    def __init__(self, assessment: Assessment) -> None:
-        super().__init__(assessment.stage)
-        self.assessment = assessment
+
+# How every pass ends: what it found (the outcome decides the rest), or released.
+Ending = Assessment | Released
+
+
+class Stop(Exception):
+    """End the pass early, from anywhere in a step, with this ending."""
+
+    def __init__(self, ending: Ending) -> None:
+        super().__init__(ending)
+        self.ending = ending
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,7 @@ def is_paused(body: Mapping[str, Any]) -> bool:
 
 
 def parse_intent(body: Mapping[str, Any]) -> CreationIntent | None:
-    """The create-intent annotation as written, signature not checked yet (Steps.intent)."""
+    """The create-intent annotation as written, signature not checked yet (SharedSteps.intent)."""
     annotations = (body.get("metadata") or {}).get("annotations") or {}
     raw = annotations.get(CREATE_REQUESTED_ANNOTATION)
     if not raw:
@@ -96,18 +106,20 @@ def intent_parts(kind: str, uid: str, intent: CreationIntent) -> tuple[str, ...]
     return (kind, uid, intent.name, intent.requested_at)
 
 
-class Pass:
+class Pass(Generic[SpecT, StatusT, FoundT]):
     """One pass over one resource: its object, parsed status and per-pass helpers."""
+
+    spec: SpecT  # set once the spec validates (a deletion reads the raw spec)
 
     def __init__(
         self,
         ctx: OperatorContext,
-        adapter: Adapter[Any, Any],
+        adapter: Adapter[SpecT, StatusT, FoundT],
         key: ObjectKey,
         body: dict[str, Any],
         memory: ResourceMemory,
     ) -> None:
-        self.ctx = ctx
+        self._events = ctx.events
         self.adapter = adapter
         self.key = key
         self.body = body
@@ -116,12 +128,11 @@ class Pass:
         self.namespace: str = key.namespace
         self.generation: int | None = self.meta.get("generation")
         self.memory = memory
-        self.spec: Any = None
-        self.status: Any = adapter.status_model.model_validate(body.get("status") or {})
+        self.status: StatusT = adapter.facts.status_model.model_validate(body.get("status") or {})
         self.writer = StatusWriter(
             ctx.kube,
             ctx.cache,
-            adapter.resource,
+            adapter.facts.resource,
             key,
             self.generation,
             self.status,
@@ -129,10 +140,12 @@ class Pass:
         )
         self.paused = is_paused(body)
         self.settings = ctx.settings
+        # All an adapter may use besides NKS (never the operator context).
+        self.around = Surroundings(ctx, key)
         self.credentials: kube_credentials.ResolvedCredentials | None = None
         # The account whose pass slot this pass holds (given back when the pass ends).
         self.slot: Account | None = None
-        self.extra: dict[str, Any] = {}  # the adapter's own per-pass findings
+        self.found: FoundT = adapter.findings()
 
     @property
     def annotations(self) -> dict[str, str]:
@@ -141,7 +154,7 @@ class Pass:
     def assess(self, stage: Stage, **fields: Any) -> Assessment:
         ready = next((c for c in self.status.conditions if c.type == "Ready"), None)
         return Assessment(
-            kind=self.key.kind,  # type: ignore[arg-type]
+            ready_reason=self.adapter.facts.ready_reason,
             stage=stage,
             has_nks_id=self.adapter.nks_id(self.status) is not None,
             paused=self.paused,
@@ -154,7 +167,11 @@ class Pass:
         return Stop(self.assess(Stage.RUNNING, problem=Problem(reason, message), **fields))
 
     def event(self, type_: Literal["Normal", "Warning"], reason: Reason, message: str) -> None:
-        self.ctx.events.post(self.body, type_, reason, message)
+        self._events.post(self.body, type_, reason, message)
 
     def warn_once(self, reason: Reason, message: str) -> None:
-        events.warn_once(self.ctx.events, self.body, self.memory, reason, message)
+        events.warn_once(self._events, self.body, self.memory, reason, message)
+
+
+# A pass as the generic steps see it: any kind.
+AnyPass = Pass[Any, Any, Any]

@@ -28,8 +28,8 @@ from nks_operator.control.context import OperatorContext
 from nks_operator.control.creation import Creation
 from nks_operator.control.deletion import Deletion
 from nks_operator.control.operations import Operations
-from nks_operator.control.passes import Pass, PassResult, Stop
-from nks_operator.control.steps import AccountBusy, Steps
+from nks_operator.control.passes import AnyPass, Ending, Pass, PassResult, Released, Stop
+from nks_operator.control.steps import AccountBusy, SharedSteps
 from nks_operator.kube.client import KubeAPIError, KubeConflict, LoginMissing
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
@@ -41,14 +41,19 @@ from nks_operator.runtime.cache import ObjectKey
 
 logger = logging.getLogger(__name__)
 
+AT_ONCE = 0.0  # a timer: the next pass runs as soon as a worker takes the key
 
-class Reconciler(Steps):
-    def __init__(self, ctx: OperatorContext, adapters: Mapping[str, Adapter[Any, Any]]) -> None:
-        super().__init__(ctx)
+
+class Reconciler:
+    def __init__(
+        self, ctx: OperatorContext, adapters: Mapping[str, Adapter[Any, Any, Any]]
+    ) -> None:
+        self.ctx = ctx
         self.adapters = dict(adapters)
-        self.creation = Creation(ctx)
-        self.operations = Operations(ctx)
-        self.deletion = Deletion(ctx)
+        self.steps = SharedSteps(ctx)
+        self.creation = Creation(self.steps)
+        self.operations = Operations(self.steps)
+        self.deletion = Deletion(self.steps)
 
     async def reconcile(self, key: ObjectKey) -> PassResult:
         body = self.ctx.cache.get(key)
@@ -59,18 +64,12 @@ class Reconciler(Steps):
         memory = self.ctx.memories.of(key)
         p = Pass(self.ctx, adapter, key, body, memory)
         try:
-            if self.ctx.finalizer not in (p.meta.get("finalizers") or []) and p.meta.get(
-                "deletionTimestamp"
-            ):
-                return PassResult(None)  # not ours to finish (or already released)
-            if p.meta.get("deletionTimestamp"):
-                return await self._deletion(p)
-            assessment = await self._live(p)
-            return await self._conclude(p, assessment)
+            return await self._conclude(p, await self._run(p))
         except (KubeAPIError, LoginMissing) as error:
             level = logging.INFO if isinstance(error, KubeConflict) else logging.WARNING
             logger.log(level, "%s: Kubernetes API call failed, retrying: %s", key, error)
-            return PassResult(0.0 if isinstance(error, KubeConflict) else None, "transient", True)
+            again = AT_ONCE if isinstance(error, KubeConflict) else None
+            return PassResult(again, "transient", True)
         except AccountBusy as busy:
             logger.debug("%s: every pass slot of account %s is taken; retrying", key, busy)
             return PassResult(None, "transient")
@@ -81,15 +80,29 @@ class Reconciler(Steps):
     def forget(self, key: ObjectKey) -> None:
         self.ctx.forget(key)
 
-    async def _conclude(self, p: Pass, assessment: Assessment) -> PassResult:
-        result = outcome(assessment, self.timing)
+    async def _run(self, p: AnyPass) -> Ending:
+        """The pass's steps, ended by their return or by a `Stop` from anywhere in them."""
+        try:
+            if not p.meta.get("deletionTimestamp"):
+                return await self._live_steps(p)
+            if self.ctx.finalizer not in (p.meta.get("finalizers") or []):
+                return Released()  # not ours to finish (or already released)
+            return await self.deletion.delete(p)
+        except Stop as stop:
+            return stop.ending
+
+    async def _conclude(self, p: AnyPass, ending: Ending) -> PassResult:
+        """The one place a pass's ending becomes what the user sees and the next pass."""
+        if isinstance(ending, Released):
+            return PassResult(None)
+        result = outcome(ending, self.steps.timing)
         self._apply(p, result)
         await p.writer.flush()
         if self.ctx.memories.record_phase(p.key, p.status.phase):
             self._publish_phases(p.key.kind)
         return PassResult(result.requeue_after, result.error)
 
-    def _apply(self, p: Pass, result: Outcome) -> None:
+    def _apply(self, p: AnyPass, result: Outcome) -> None:
         if result.phase is not None:
             p.status.phase = result.phase
         if result.conditions:
@@ -100,62 +113,90 @@ class Reconciler(Steps):
     def _publish_phases(self, kind: str) -> None:
         self.ctx.metrics.set_managed(kind, self.ctx.memories.phase_counts(kind))
 
-    async def _live(self, p: Pass) -> Assessment:
-        try:
-            return await self._live_steps(p)
-        except Stop as stop:
-            return stop.assessment
-
-    async def _live_steps(self, p: Pass) -> Assessment:
+    async def _live_steps(self, p: AnyPass) -> Assessment:
         adapter = p.adapter
         try:
-            p.spec = adapter.spec_model.model_validate(p.body.get("spec") or {})
+            p.spec = adapter.facts.spec_model.model_validate(p.body.get("spec") or {})
         except ValidationError as error:
             raise p.stop(Reason.INVALID_SPEC, "; ".join(format_validation_error(error))) from None
-        if adapter.nks_id(p.status) is not None or await self.intent(p) is not None:
-            # Something exists (or may) in NKS: never let the object go without deleting it.
-            await self.ensure_finalizer(p)
-        nks_id = adapter.nks_id(p.status) or adapter.adoption_id(p.spec)
-        if nks_id is not None:
-            # Before anything of it is read or sent: one managing resource per NKS id.
-            await self.own(p, nks_id)
-            nks_id = adapter.nks_id(p.status) or nks_id
+        nks_id = await self._managed_id(p)
         located = await adapter.locate(p)
         if isinstance(located, Assessment):
             return located
         location = located
-        account = await self.account(p, location)
-        supported = await self.supported(p, account)
-        observed: Observed | None = None
-        snapshot: ClusterSnapshot | None = None
-        cluster_id = location.cluster_id or (
-            nks_id if adapter.resource.kind == "NKSCluster" else None
-        )
-        if cluster_id is not None:
-            snapshot = self.watch(p, account, cluster_id)
-            if snapshot.gone:
-                raise p.stop(
-                    Reason.CLUSTER_NOT_FOUND,
-                    f"NKS cluster {cluster_id} no longer exists (deleted outside the "
-                    "operator); it is not re-created",
-                    nks_status=None,
-                )
-            if not snapshot.ready_to_use:
-                return self._observing(p, account, snapshot)
-            if nks_id is not None:
-                observed = adapter.observe(snapshot, nks_id)
-                if observed is None:
-                    observed_or_missing = self._missing(p, account, snapshot, nks_id)
-                    if observed_or_missing is not None:
-                        return observed_or_missing
+        account = await self.steps.account(p, location)
+        supported = await self.steps.supported(p, account)
+        seen = self._look(p, account, location, nks_id)
+        if isinstance(seen, Assessment):
+            return seen
+        snapshot, observed = seen
         if observed is not None and adapter.nks_id(p.status) is None:
             # Adopted through the spec's id: ours from now on.
             adapter.set_nks_id(p.status, observed.nks_id, location)
-            await self.ensure_finalizer(p)
+            await self.steps.ensure_finalizer(p)
+        unreadable = await self._check_spec(p, account, supported, observed)
+        if nks_id is None:
+            if p.paused:
+                return p.assess(Stage.PAUSED_BEFORE_CREATE)
+            return await self.creation.create(p, account, location, snapshot)
+        assert observed is not None  # the id's cluster is known, and it was observed
+        return await self._converge(p, account, location, observed, supported, unreadable)
+
+    async def _managed_id(self, p: AnyPass) -> str | None:
+        """The NKS id this resource manages (from its status or its spec), held."""
+        adapter = p.adapter
+        if adapter.nks_id(p.status) is not None or await self.steps.intent(p) is not None:
+            # Something exists (or may) in NKS: never let the object go without deleting it.
+            await self.steps.ensure_finalizer(p)
+        nks_id = adapter.nks_id(p.status) or adapter.adoption_id(p.spec)
+        if nks_id is not None:
+            # Before anything of it is read or sent: one managing resource per NKS id.
+            await self.steps.own(p, nks_id)
+            nks_id = adapter.nks_id(p.status) or nks_id
+        return nks_id
+
+    def _look(
+        self, p: AnyPass, account: Account, location: Location, nks_id: str | None
+    ) -> Assessment | tuple[ClusterSnapshot | None, Observed | None]:
+        """The cluster's snapshot and the resource in it (None: no cluster yet, or no
+        id); or why the pass cannot go on from what NKS shows."""
+        adapter = p.adapter
+        cluster_id = location.cluster_id or (nks_id if adapter.facts.nks_id_is_cluster_id else None)
+        if cluster_id is None:
+            return None, None
+        snapshot = self.steps.watch(p, account, cluster_id)
+        if snapshot.gone:
+            raise p.stop(
+                Reason.CLUSTER_NOT_FOUND,
+                f"NKS cluster {cluster_id} no longer exists (deleted outside the "
+                "operator); it is not re-created",
+                nks_status=None,
+            )
+        if not snapshot.ready_to_use:
+            return self._observing(p, account, snapshot)
+        if nks_id is None:
+            return snapshot, None
+        observed = adapter.observe(snapshot, nks_id)
+        if observed is None:
+            missing = self._missing(p, account, snapshot, nks_id)
+            if missing is not None:
+                return missing
+        return snapshot, observed
+
+    async def _check_spec(
+        self,
+        p: AnyPass,
+        account: Account,
+        supported: Mapping[str, bool],
+        observed: Observed | None,
+    ) -> Mapping[str, str]:
+        """Stop on what NKS would refuse or an immutable field that differs; returns the
+        parts of the inputs' answers that could not be read."""
+        adapter = p.adapter
         try:
-            await adapter.inputs(p, account, observed)
+            unreadable = await adapter.inputs(p, account, observed)
         except errors.NKSError as error:
-            raise self.nks_error(p, error) from None
+            raise self.steps.nks_error(p, error) from None
         problems, drift = adapter.problems(p, supported, observed)
         p.status.drift = [d.field for d in drift] or None
         problems += [d.message for d in drift]
@@ -166,14 +207,9 @@ class Reconciler(Steps):
                 fields["nks_status"] = observed.status
             raise p.stop(Reason.INVALID_SPEC, "; ".join(problems), **fields)
         events.clear_warnings(p.memory, Reason.INVALID_SPEC)
-        if nks_id is None:
-            if p.paused:
-                return p.assess(Stage.PAUSED_BEFORE_CREATE)
-            return await self.creation.create(p, account, location, snapshot)
-        assert observed is not None
-        return await self._converge(p, account, location, observed, supported)
+        return unreadable
 
-    def _observing(self, p: Pass, account: Account, snapshot: ClusterSnapshot) -> Assessment:
+    def _observing(self, p: AnyPass, account: Account, snapshot: ClusterSnapshot) -> Assessment:
         """NKS's state is not read yet: the poller wakes this resource when it is."""
         problem = snapshot.problem_of("cluster")
         if problem is not None:
@@ -182,11 +218,11 @@ class Reconciler(Steps):
             Stage.OBSERVING,
             transient=self._poll_problem(account, snapshot),
             message="reading NKS",
-            timers=(self.timing.slow_seconds,),
+            timers=(self.steps.timing.slow_seconds,),
         )
 
     def _missing(
-        self, p: Pass, account: Account, snapshot: ClusterSnapshot, nks_id: str
+        self, p: AnyPass, account: Account, snapshot: ClusterSnapshot, nks_id: str
     ) -> Assessment | None:
         """The resource is not in the snapshot: gone only if a read after now says so."""
         # An unreadable entry may lack its uuid: it is recorded under its name.
@@ -201,18 +237,19 @@ class Reconciler(Steps):
             return p.assess(Stage.OBSERVING, message="reading NKS")
         p.memory.missing_since = None
         raise p.stop(
-            p.adapter.not_found,
-            f"NKS {p.adapter.ready_noun} {nks_id} no longer exists (deleted outside the "
+            p.adapter.facts.not_found,
+            f"NKS {p.adapter.facts.noun} {nks_id} no longer exists (deleted outside the "
             "operator); it is not re-created",
         )
 
     async def _converge(
         self,
-        p: Pass,
+        p: AnyPass,
         account: Account,
         location: Location,
         observed: Observed,
         supported: Mapping[str, bool],
+        inputs_unreadable: Mapping[str, str],
     ) -> Assessment:
         adapter = p.adapter
         p.memory.missing_since = None
@@ -221,9 +258,9 @@ class Reconciler(Steps):
         self._post_task_events(p, observed)
         self._follow_create(p, observed)
         nks_status = observed.status
-        base = {
+        base: dict[str, Any] = {
             "nks_status": nks_status,
-            "usable": adapter.usable(p, observed),
+            "usable": _usable(p),
             "answer_problem": self._answer_problem(observed.unreadable),
         }
         poll_problem = self._poll_problem(account, observed.snapshot)
@@ -234,24 +271,25 @@ class Reconciler(Steps):
             reason = observed.status_reason or nks_status
             raise p.stop(Reason.NKS_FAILED, f"NKS reports {nks_status}: {reason}", **base)
         try:
-            more = await adapter.prepare(p, account, observed)
+            more = await adapter.converging.prepare(p, account, observed)
         except errors.NKSError as error:
-            raise self.nks_error(p, error, **base) from None
-        more = {**more, **p.extra.get("unreadable", {})}
+            raise self.steps.nks_error(p, error, **base) from None
+        more = {**more, **inputs_unreadable}
         if more:
             base["answer_problem"] = self._answer_problem({**observed.unreadable, **more})
-        plan = adapter.plan(p, observed, supported, location)
-        view, timers = self.operations.follow(p, account, observed, plan, location)
-        if view is not None or phase.is_in_progress(nks_status):
-            return p.assess(Stage.RUNNING, operation=view, timers=timers, **base)
-        if 0.0 in timers:  # an operation just ended: what comes next goes in the next pass
+        plan = adapter.converging.plan(p, observed, supported, location)
+        following = self.operations.follow(p, account, observed, plan, location)
+        timers = (AT_ONCE,) if following.just_ended else following.timers
+        if following.view is not None or phase.is_in_progress(nks_status):
+            return p.assess(Stage.RUNNING, operation=following.view, timers=timers, **base)
+        if following.just_ended:  # what comes next goes in the next pass
             sending = Sending.NEXT if plan.action is not None else Sending.NONE
             fields = {**base, **self.operations.plan_fields(plan)}
             return p.assess(Stage.RUNNING, timers=timers, sending=sending, **fields)
         try:
-            base["side_problem"] = await adapter.when_stable(p, account, observed)
+            base["side_problem"] = await adapter.converging.when_stable(p, account, observed)
         except errors.NKSError as error:
-            raise self.nks_error(p, error, **base) from None
+            raise self.steps.nks_error(p, error, **base) from None
         return await self.operations.send(p, account, location, observed, plan, base)
 
     @staticmethod
@@ -270,14 +308,16 @@ class Reconciler(Steps):
         parts = "; ".join(f"{field}: {why}" for field, why in sorted(unreadable.items()))
         return f"parts of NKS's answer could not be read and are treated as unknown: {parts}"
 
-    def _post_task_events(self, p: Pass, observed: Observed) -> None:
-        resource_uuid, resource_type = p.adapter.task_scope(observed)
+    def _post_task_events(self, p: AnyPass, observed: Observed) -> None:
+        facts = p.adapter.facts
+        # A cluster's tasks are the whole cluster's; a node group's name its uuid.
+        resource_uuid = None if facts.nks_id_is_cluster_id else observed.nks_id
         first_sight = p.status.last_task_id is None
         found, watermark = task_events.new_task_events(
             observed.snapshot.tasks,
             last_task_id=p.status.last_task_id,
             resource_uuid=resource_uuid,
-            resource_type=resource_type,
+            resource_type=facts.nks_resource,
             announced=p.memory.announced_tasks,
         )
         # First sight of an adopted resource: do not replay its history.
@@ -287,11 +327,11 @@ class Reconciler(Steps):
                 p.event(event.type, event.reason, event.message)
         p.status.last_task_id = watermark
 
-    def _follow_create(self, p: Pass, observed: Observed) -> None:
+    def _follow_create(self, p: AnyPass, observed: Observed) -> None:
         last = p.status.last_operation
         if (
             last is None
-            or last.type != p.adapter.create_operation
+            or last.type != p.adapter.facts.create_operation
             or last.state not in ("Requested", "InProgress")
         ):
             return
@@ -305,11 +345,9 @@ class Reconciler(Steps):
         else:
             last.state = "InProgress"
 
-    async def _deletion(self, p: Pass) -> PassResult:
-        try:
-            result = await self.deletion.delete(p)
-        except Stop as stop:
-            return await self._conclude(p, stop.assessment)
-        if isinstance(result, PassResult):
-            return result
-        return await self._conclude(p, result)
+
+def _usable(p: AnyPass) -> bool:
+    """Created and usable: Ready stays True while NKS changes it."""
+    last = p.status.last_operation
+    create = p.adapter.facts.create_operation
+    return last is None or last.type != create or last.state == "Succeeded"

@@ -30,7 +30,8 @@ def _drop_empty_strings(value: Any) -> Any:
 def status_dict(status: BaseModel) -> dict[str, Any]:
     # Empty strings are left out: they carry nothing, and the Go JSON decoder of some
     # apiserver builds (our 1.20 test build among them) reads "" in a CR as null.
-    return _drop_empty_strings(status.model_dump(mode="json", by_alias=True, exclude_none=True))
+    dumped = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {k: _drop_empty_strings(v) for k, v in dumped.items() if v != ""}
 
 
 def merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from nks_operator.control.adapter import Location
 from nks_operator.control.context import OperatorContext
 from nks_operator.control.passes import (
     CREATE_REQUESTED_ANNOTATION,
-    Pass,
-    PassResult,
+    AnyPass,
+    Released,
     Stop,
     intent_parts,
     parse_intent,
@@ -39,8 +39,9 @@ class AccountBusy(Exception):
     """Every pass slot of the account is taken: nothing was done, retry with backoff."""
 
 
-class Steps:
-    """Shared by the reconciler and its creation, operations and deletion steps."""
+class SharedSteps:
+    """The steps the reconciler and its creation, operations and deletion phases share:
+    one object, built once and handed to each."""
 
     def __init__(self, ctx: OperatorContext) -> None:
         self.ctx = ctx
@@ -65,7 +66,7 @@ class Steps:
 
     # -- inputs ---------------------------------------------------------------------------
 
-    async def account(self, p: Pass, location: Location) -> Account:
+    async def account(self, p: AnyPass, location: Location) -> Account:
         settings = self.ctx.settings
         try:
             creds = await kube_credentials.resolve(
@@ -96,7 +97,9 @@ class Steps:
 
     # -- the credentials Secret's finalizer -------------------------------------------------
 
-    async def hold_credentials(self, p: Pass, creds: kube_credentials.ResolvedCredentials) -> None:
+    async def hold_credentials(
+        self, p: AnyPass, creds: kube_credentials.ResolvedCredentials
+    ) -> None:
         """Keep the credentials Secret while a resource refers to it: a namespace deleted
         with its resources must not take the credentials their NKS deletion needs."""
         previous = p.memory.credentials_secret
@@ -135,40 +138,41 @@ class Steps:
 
     # -- ownership of the NKS resource ------------------------------------------------------
 
-    def owner(self, p: Pass) -> Owner:
+    def owner(self, p: AnyPass) -> Owner:
         return Owner.of(p.key.kind, p.meta)
 
-    async def managed_id(self, p: Pass, candidate: str) -> str | None:
+    async def managed_id(self, p: AnyPass, candidate: str) -> str | None:
         """The NKS id this resource manages: `candidate` (from its status or spec) when it
         holds, or now takes, its ownership record; else the id its own record names (its
         status was written by someone else); else None (another resource manages it)."""
-        resource = p.adapter.nks_resource
+        resource = p.adapter.facts.nks_resource
         if await self.ctx.ownerships.claim(resource, candidate, self.owner(p)):
             return candidate
         held = await self.ctx.ownerships.held_by(resource, self.owner(p))
         return held[0] if held else None
 
-    async def own(self, p: Pass, nks_id: str) -> None:
+    async def own(self, p: AnyPass, nks_id: str) -> None:
         """Hold the NKS resource's ownership record, or stop: another resource manages it.
         Nothing of that resource (its id, name or namespace) goes into the message."""
         managed = await self.managed_id(p, nks_id)
+        facts = p.adapter.facts
         if managed is None:
             raise p.stop(
                 Reason.MANAGED_ELSEWHERE,
-                f"the NKS {p.adapter.ready_noun} this resource names is managed by another "
-                f"{p.adapter.resource.kind}; this one reads, changes and deletes nothing of it",
+                f"the NKS {facts.noun} this resource names is managed by another "
+                f"{facts.resource.kind}; this one reads, changes and deletes nothing of it",
             )
         if managed != nks_id:
             p.adapter.restore_id(p.status, managed)
             p.warn_once(
                 Reason.MANAGED_ELSEWHERE,
-                f"the status named an NKS {p.adapter.ready_noun} managed by another resource; "
+                f"the status named an NKS {facts.noun} managed by another resource; "
                 f"restored the one this resource manages ({managed}) from the operator's record",
             )
 
     # -- the create intent ------------------------------------------------------------------
 
-    async def intent(self, p: Pass) -> CreationIntent | None:
+    async def intent(self, p: AnyPass) -> CreationIntent | None:
         """The create intent, if the operator wrote it: a hand-written or copied
         annotation does not verify and is ignored (it must not make a pass adopt a
         cluster by name)."""
@@ -185,13 +189,13 @@ class Steps:
         )
         return None
 
-    async def supported(self, p: Pass, account: Account) -> Mapping[str, bool]:
+    async def supported(self, p: AnyPass, account: Account) -> Mapping[str, bool]:
         try:
             return await account.supported_versions()
         except errors.NKSError as error:
             raise self.nks_error(p, error) from None
 
-    def nks_error(self, p: Pass, error: errors.NKSError, **fields: Any) -> Stop:
+    def nks_error(self, p: AnyPass, error: errors.NKSError, **fields: Any) -> Stop:
         if isinstance(error, errors.UnauthorizedError):
             creds = p.credentials
             if creds is not None and creds.secret is not None:
@@ -208,14 +212,14 @@ class Steps:
             )
         )
 
-    async def secret_values(self, p: Pass) -> dict[tuple[str, str], str]:
-        refs = [(ref.name, ref.key) for ref in p.adapter.secret_refs(p.spec)]
+    async def secret_values(self, p: AnyPass) -> dict[tuple[str, str], str]:
+        refs = [(ref.name, ref.key) for ref in p.adapter.creating.secret_refs(p.spec)]
         try:
             return await kube_credentials.resolve_secret_keys(self.ctx.kube, p.namespace, refs)
         except kube_credentials.CredentialsProblem as problem:
             raise p.stop(Reason(problem.reason), problem.message) from None
 
-    def watch(self, p: Pass, account: Account, cluster_id: str) -> ClusterSnapshot:
+    def watch(self, p: AnyPass, account: Account, cluster_id: str) -> ClusterSnapshot:
         poller = account.poller
         watching = p.memory.watching
         if watching != (poller, cluster_id):
@@ -226,9 +230,9 @@ class Steps:
 
     # -- metadata: finalizer and create intent --------------------------------------------
 
-    async def patch_metadata(self, p: Pass, metadata: dict[str, Any]) -> None:
+    async def patch_metadata(self, p: AnyPass, metadata: dict[str, Any]) -> None:
         result = await self.ctx.kube.patch_metadata(
-            p.adapter.resource,
+            p.adapter.facts.resource,
             p.namespace,
             p.name,
             metadata,
@@ -239,18 +243,18 @@ class Steps:
             p.meta = (self.ctx.cache.get(p.key) or {"metadata": p.meta})["metadata"]
             p.body["metadata"] = p.meta
 
-    def _finalizers_with_ours(self, p: Pass) -> list[str] | None:
+    def _finalizers_with_ours(self, p: AnyPass) -> list[str] | None:
         current = list(p.meta.get("finalizers") or [])
         if self.ctx.finalizer in current:
             return None
         return [*current, self.ctx.finalizer]
 
-    async def ensure_finalizer(self, p: Pass) -> None:
+    async def ensure_finalizer(self, p: AnyPass) -> None:
         finalizers = self._finalizers_with_ours(p)
         if finalizers is not None:
             await self.patch_metadata(p, {"finalizers": finalizers})
 
-    async def record_intent(self, p: Pass, intent: CreationIntent) -> None:
+    async def record_intent(self, p: AnyPass, intent: CreationIntent) -> None:
         """Finalizer and intent in one write: both must be durable before the call."""
         parts = intent_parts(p.key.kind, p.meta["uid"], intent)
         intent = intent.model_copy(update={"signature": await self.ctx.signing.sign(*parts)})
@@ -266,24 +270,24 @@ class Steps:
             metadata["finalizers"] = finalizers
         await self.patch_metadata(p, metadata)
 
-    async def clear_intent(self, p: Pass) -> None:
+    async def clear_intent(self, p: AnyPass) -> None:
         if CREATE_REQUESTED_ANNOTATION in p.annotations:
             await self.patch_metadata(p, {"annotations": {CREATE_REQUESTED_ANNOTATION: None}})
 
-    async def release(self, p: Pass, nks_id: str | None = None) -> PassResult:
+    async def release(self, p: AnyPass, nks_id: str | None = None) -> Released:
         """Remove our finalizer: Kubernetes may delete the object now. The ownership
         record of `nks_id` (if this resource holds it) and the credentials Secret's
         finalizer (if nothing else refers to it) go first."""
-        await p.adapter.released(p)
+        await p.adapter.deleting.released(p)
         if nks_id is not None:
-            await self.ctx.ownerships.release(p.adapter.nks_resource, nks_id, self.owner(p))
+            await self.ctx.ownerships.release(p.adapter.facts.nks_resource, nks_id, self.owner(p))
         ref = credentials_ref(p.body)
         if ref:
             await self.free_credentials(p.namespace, ref, p.key)
         finalizers = [f for f in (p.meta.get("finalizers") or []) if f != self.ctx.finalizer]
         await self.patch_metadata(p, {"finalizers": finalizers})
         self.ctx.forget(p.key)
-        return PassResult(None)
+        return Released()
 
 
 def credentials_ref(body: Mapping[str, Any]) -> str | None:

@@ -8,6 +8,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -80,7 +81,7 @@ class OperationView:
 
 @dataclass(frozen=True)
 class Assessment:
-    kind: Literal["NKSCluster", "NKSNodeGroup"]
+    ready_reason: Reason  # Ready's reason when the resource is up (the kind's own)
     stage: Stage
     has_nks_id: bool = False
     paused: bool = False
@@ -122,10 +123,6 @@ def _cond(
     return ConditionUpdate(type_, status, str(reason), message)
 
 
-def _ready_reason(kind: str) -> Reason:
-    return Reason.CLUSTER_READY if kind == "NKSCluster" else Reason.NODE_GROUP_READY
-
-
 def _problem_outcome(a: Assessment, problem: Problem, timing: Timing) -> Outcome:
     reason = problem.reason
     phase: Phase | None = None
@@ -154,82 +151,222 @@ def _problem_outcome(a: Assessment, problem: Problem, timing: Timing) -> Outcome
     )
 
 
-def _running(
-    a: Assessment, timing: Timing
-) -> tuple[Phase | None, list[ConditionUpdate], list[tuple[Reason, str]], float | None]:
-    """Phase, conditions, warnings and an optional requeue of an observed resource."""
-    conditions: list[ConditionUpdate] = []
-    warnings: list[tuple[Reason, str]] = []
-    status_text = f"NKS reports {a.nks_status}" if a.nks_status else "NKS state observed"
-    ready_reason = _ready_reason(a.kind)
-    op = a.operation
-    if op is not None or nks_phase.is_in_progress(a.nks_status):
-        if op is not None:
-            phase: Phase = "Upgrading" if op.upgrade else "Updating"
-        else:
-            phase = nks_phase.phase_for(a.nks_status)
-        if a.paused:
-            phase = "Paused"
-        conditions.append(_cond(READY, "True" if a.usable else "False", phase, status_text))
-        if a.sending == Sending.SENT and op is not None:
-            conditions.append(_cond(SYNCED, "True", Reason.OPERATION_REQUESTED, op.summary))
-        else:
-            conditions.append(_cond(SYNCED, "True", Reason.OBSERVED, "waiting for NKS to finish"))
-        if op is not None and op.timed_out:
-            message = f"{op.summary}: NKS has not finished it within its deadline; still following"
-            conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_TIMED_OUT, message))
-            warnings.append((Reason.OPERATION_TIMED_OUT, message))
-        elif op is not None:
-            detail = "sent" if a.sending == Sending.SENT else op.verdict.replace("_", " ")
-            conditions.append(
-                _cond(PROGRESSING, "True", Reason.OPERATION_IN_PROGRESS, f"{op.summary} ({detail})")
-            )
-        else:
-            conditions.append(_cond(PROGRESSING, "True", Reason.OPERATION_IN_PROGRESS, status_text))
-        return phase, conditions, warnings, None
+@dataclass
+class _Shown:
+    """What one stage shows, before the problems reported next to it."""
 
-    phase = "Paused" if a.paused else "Ready"
-    ready = _cond(READY, "True", Reason.PAUSED if a.paused else ready_reason, status_text)
-    if a.paused:
-        ready = _cond(
-            READY, "True", Reason.PAUSED, "the resource is up; paused: nothing is sent to NKS"
-        )
-    conditions.append(ready)
+    phase: Phase | None = None  # None: keep the phase
+    conditions: list[ConditionUpdate] = field(default_factory=list)
+    warnings: list[tuple[Reason, str]] = field(default_factory=list)
     requeue: float | None = None
-    if a.sending == Sending.REFUSED:
-        conditions.append(_cond(SYNCED, "False", Reason.OPERATION_REFUSED, a.plan_message))
-        conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_REFUSED, a.plan_message))
-        warnings.append((Reason.OPERATION_REFUSED, a.plan_message))
-        requeue = timing.error_backoff_seconds
-    elif a.sending == Sending.FAILED_BEFORE:
-        conditions.append(_cond(SYNCED, "False", Reason.OPERATION_FAILED, a.plan_message))
-        conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_FAILED, a.plan_message))
-        warnings.append((Reason.OPERATION_FAILED, a.plan_message))
-    elif a.sending == Sending.PAUSED:
-        conditions.append(_cond(SYNCED, "True", Reason.PAUSED, f"paused: would {a.plan_message}"))
-    elif a.sending == Sending.NEXT:
-        message = f"next: {a.plan_message}"
-        conditions.append(_cond(SYNCED, "False", Reason.WAITING, message))
-        conditions.append(_cond(PROGRESSING, "True", Reason.OPERATION_IN_PROGRESS, message))
-    elif a.sending == Sending.CLUSTER_BUSY:
-        message = f"waiting for the cluster to be idle to {a.plan_message}"
-        conditions.append(_cond(SYNCED, "False", Reason.WAITING, message))
-        conditions.append(_cond(PROGRESSING, "True", Reason.WAITING, message))
-    elif a.plan == "blocked":
-        reason = a.plan_reason or Reason.UPGRADE_BLOCKED
-        conditions.append(_cond(SYNCED, "False", reason, a.plan_message))
-        conditions.append(_cond(PROGRESSING, "False", Reason.IDLE, "nothing can be sent"))
-        warnings.append((reason, a.plan_message))
-        requeue = timing.error_backoff_seconds
-    elif a.plan == "waiting":
-        conditions.append(_cond(SYNCED, "False", Reason.WAITING, a.plan_message))
-        conditions.append(_cond(PROGRESSING, "True", Reason.WAITING, a.plan_message))
-    elif a.paused:
-        conditions.append(_cond(SYNCED, "True", Reason.PAUSED, "the paused annotation is set"))
+
+
+def _in_progress(a: Assessment) -> _Shown:
+    """An operation runs (followed, or one NKS shows)."""
+    op = a.operation
+    status_text = f"NKS reports {a.nks_status}" if a.nks_status else "NKS state observed"
+    if op is not None:
+        phase: Phase = "Upgrading" if op.upgrade else "Updating"
     else:
-        conditions.append(_cond(SYNCED, "True", Reason.SYNCED, "spec and NKS agree"))
-        conditions.append(_cond(PROGRESSING, "False", Reason.IDLE, "nothing to change"))
-    return phase, conditions, warnings, requeue
+        phase = nks_phase.phase_for(a.nks_status)
+    if a.paused:
+        phase = "Paused"
+    shown = _Shown(phase)
+    shown.conditions.append(_cond(READY, "True" if a.usable else "False", phase, status_text))
+    if a.sending == Sending.SENT and op is not None:
+        shown.conditions.append(_cond(SYNCED, "True", Reason.OPERATION_REQUESTED, op.summary))
+    else:
+        shown.conditions.append(_cond(SYNCED, "True", Reason.OBSERVED, "waiting for NKS to finish"))
+    if op is not None and op.timed_out:
+        message = f"{op.summary}: NKS has not finished it within its deadline; still following"
+        shown.conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_TIMED_OUT, message))
+        shown.warnings.append((Reason.OPERATION_TIMED_OUT, message))
+    elif op is not None:
+        detail = "sent" if a.sending == Sending.SENT else op.verdict.replace("_", " ")
+        message = f"{op.summary} ({detail})"
+        shown.conditions.append(_cond(PROGRESSING, "True", Reason.OPERATION_IN_PROGRESS, message))
+    else:
+        shown.conditions.append(
+            _cond(PROGRESSING, "True", Reason.OPERATION_IN_PROGRESS, status_text)
+        )
+    return shown
+
+
+def _not_sent(a: Assessment, timing: Timing) -> _Shown | None:
+    """Synced and Progressing when the plan's action was not sent or cannot be; None: the
+    plan is in sync (or only paused)."""
+    message = a.plan_message
+    if a.sending == Sending.REFUSED:
+        reason = Reason.OPERATION_REFUSED
+        return _Shown(
+            conditions=[
+                _cond(SYNCED, "False", reason, message),
+                _cond(PROGRESSING, "False", reason, message),
+            ],
+            warnings=[(reason, message)],
+            requeue=timing.error_backoff_seconds,
+        )
+    if a.sending == Sending.FAILED_BEFORE:
+        reason = Reason.OPERATION_FAILED
+        return _Shown(
+            conditions=[
+                _cond(SYNCED, "False", reason, message),
+                _cond(PROGRESSING, "False", reason, message),
+            ],
+            warnings=[(reason, message)],
+        )
+    if a.sending in (Sending.NEXT, Sending.CLUSTER_BUSY) or a.plan == "waiting":
+        progressing = Reason.WAITING
+        if a.sending == Sending.NEXT:
+            message, progressing = f"next: {message}", Reason.OPERATION_IN_PROGRESS
+        elif a.sending == Sending.CLUSTER_BUSY:
+            message = f"waiting for the cluster to be idle to {message}"
+        return _Shown(
+            conditions=[
+                _cond(SYNCED, "False", Reason.WAITING, message),
+                _cond(PROGRESSING, "True", progressing, message),
+            ]
+        )
+    if a.plan == "blocked":
+        reason = a.plan_reason or Reason.UPGRADE_BLOCKED
+        return _Shown(
+            conditions=[
+                _cond(SYNCED, "False", reason, message),
+                _cond(PROGRESSING, "False", Reason.IDLE, "nothing can be sent"),
+            ],
+            warnings=[(reason, message)],
+            requeue=timing.error_backoff_seconds,
+        )
+    return None
+
+
+def _stable(a: Assessment, timing: Timing) -> _Shown:
+    """Nothing runs: the resource is up; what the plan concluded shows on Synced."""
+    status_text = f"NKS reports {a.nks_status}" if a.nks_status else "NKS state observed"
+    if a.paused:
+        message = "the resource is up; paused: nothing is sent to NKS"
+        ready = _cond(READY, "True", Reason.PAUSED, message)
+    else:
+        ready = _cond(READY, "True", a.ready_reason, status_text)
+    shown = None if a.sending == Sending.PAUSED else _not_sent(a, timing)
+    if shown is None:
+        shown = _Shown()
+        if a.sending == Sending.PAUSED:
+            message = f"paused: would {a.plan_message}"
+            shown.conditions.append(_cond(SYNCED, "True", Reason.PAUSED, message))
+        elif a.paused:
+            message = "the paused annotation is set"
+            shown.conditions.append(_cond(SYNCED, "True", Reason.PAUSED, message))
+        else:
+            shown.conditions.append(_cond(SYNCED, "True", Reason.SYNCED, "spec and NKS agree"))
+            shown.conditions.append(_cond(PROGRESSING, "False", Reason.IDLE, "nothing to change"))
+    shown.phase = "Paused" if a.paused else "Ready"
+    shown.conditions.insert(0, ready)
+    return shown
+
+
+def _running(a: Assessment, timing: Timing) -> _Shown:
+    """An observed resource."""
+    if a.operation is not None or nks_phase.is_in_progress(a.nks_status):
+        return _in_progress(a)
+    return _stable(a, timing)
+
+
+def _waiting_for_parent(a: Assessment, timing: Timing) -> _Shown:
+    return _Shown(
+        None if a.has_nks_id else "Pending",
+        [
+            _cond(READY, "False", Reason.WAITING_FOR_CLUSTER, a.message),
+            _cond(SYNCED, "True", Reason.WAITING_FOR_CLUSTER, a.message),
+        ],
+    )
+
+
+def _paused_before_create(a: Assessment, timing: Timing) -> _Shown:
+    return _Shown(
+        "Paused",
+        [
+            _cond(READY, "False", Reason.PAUSED, "paused before creation: nothing is sent"),
+            _cond(SYNCED, "True", Reason.PAUSED, "the paused annotation is set"),
+        ],
+    )
+
+
+def _create_waiting(a: Assessment, timing: Timing) -> _Shown:
+    return _Shown("Pending", [_cond(READY, "False", Reason.WAITING_FOR_CLUSTER, a.message)])
+
+
+def _create_pending(a: Assessment, timing: Timing) -> _Shown:
+    return _Shown("Provisioning", [_cond(READY, "False", Reason.CREATING, a.message)])
+
+
+def _create_requested(a: Assessment, timing: Timing) -> _Shown:
+    return _Shown(
+        "Provisioning",
+        [
+            _cond(READY, "False", Reason.CREATING, "creating in NKS"),
+            _cond(SYNCED, "True", Reason.CREATE_REQUESTED, a.message),
+        ],
+    )
+
+
+def _adopted(a: Assessment, timing: Timing) -> _Shown:
+    return _Shown(None, [_cond(SYNCED, "True", Reason.ADOPTED, a.message)])
+
+
+def _observing(a: Assessment, timing: Timing) -> _Shown:
+    if a.previous_ready_reason in {str(r) for r in CREDENTIALS_PROBLEMS}:
+        return _Shown(None, [_cond(READY, "Unknown", Reason.CREDENTIALS_RESOLVED, a.message)])
+    return _Shown()
+
+
+def _deleting(a: Assessment, timing: Timing) -> _Shown:
+    shown = _Shown("Deleting", [_cond(READY, "False", Reason.DELETING, a.message)])
+    if a.operation is not None and a.operation.timed_out:
+        message = f"{a.message}: NKS has not finished within the deletion deadline"
+        shown.conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_TIMED_OUT, message))
+        shown.warnings.append((Reason.OPERATION_TIMED_OUT, message))
+    return shown
+
+
+def _paused_deletion(a: Assessment, timing: Timing) -> _Shown:
+    message = "deletion waits: the paused annotation is set"
+    return _Shown("Paused", [_cond(READY, "False", Reason.PAUSED, message)])
+
+
+_STAGES: dict[Stage, Callable[[Assessment, Timing], _Shown]] = {
+    Stage.WAITING_FOR_PARENT: _waiting_for_parent,
+    Stage.PAUSED_BEFORE_CREATE: _paused_before_create,
+    Stage.CREATE_WAITING: _create_waiting,
+    Stage.CREATE_PENDING: _create_pending,
+    Stage.CREATE_REQUESTED: _create_requested,
+    Stage.ADOPTED: _adopted,
+    Stage.OBSERVING: _observing,
+    Stage.RUNNING: _running,
+    Stage.DELETING: _deleting,
+    Stage.PAUSED_DELETION: _paused_deletion,
+}
+
+
+def _reported_beside(a: Assessment, transient: Problem | None, shown: _Shown) -> None:
+    """What is reported next to the stage: a Kubernetes-side problem, an unreadable
+    answer, NKS or Kubernetes unavailable (each replaces what the stage put on Synced)."""
+    if a.side_problem is not None:
+        side = a.side_problem
+        # One a person must fix (the kubeconfig Secret's name is taken) leaves the
+        # resource unusable as declared: not Ready. Others (Argo CD) show on Synced only.
+        replaced = {SYNCED, READY} if side.reason in NEEDS_ATTENTION else {SYNCED}
+        shown.conditions = [c for c in shown.conditions if c.type not in replaced]
+        if READY in replaced:
+            shown.conditions.append(_cond(READY, "False", side.reason, side.message))
+        shown.conditions.append(_cond(SYNCED, "False", side.reason, side.message))
+        shown.warnings.append((side.reason, side.message))
+    if a.answer_problem is not None and transient is None:
+        shown.conditions = [c for c in shown.conditions if c.type != SYNCED]
+        shown.conditions.append(_cond(SYNCED, "False", Reason.NKS_ANSWER_INVALID, a.answer_problem))
+    if transient is not None:
+        shown.conditions = [c for c in shown.conditions if c.type != SYNCED]
+        shown.conditions.append(_cond(SYNCED, "False", transient.reason, transient.message))
 
 
 def outcome(a: Assessment, timing: Timing) -> Outcome:
@@ -237,87 +374,21 @@ def outcome(a: Assessment, timing: Timing) -> Outcome:
     if a.problem is not None and not a.problem.transient:
         return _problem_outcome(a, a.problem, timing)
     transient = a.problem if a.problem is not None else a.transient
-
-    phase: Phase | None = None
-    conditions: list[ConditionUpdate] = []
-    warnings: list[tuple[Reason, str]] = []
-    requeue: float | None = None
-    stage = a.stage
-    if stage == Stage.WAITING_FOR_PARENT:
-        phase = None if a.has_nks_id else "Pending"
-        conditions += [
-            _cond(READY, "False", Reason.WAITING_FOR_CLUSTER, a.message),
-            _cond(SYNCED, "True", Reason.WAITING_FOR_CLUSTER, a.message),
-        ]
-    elif stage == Stage.PAUSED_BEFORE_CREATE:
-        phase = "Paused"
-        conditions += [
-            _cond(READY, "False", Reason.PAUSED, "paused before creation: nothing is sent"),
-            _cond(SYNCED, "True", Reason.PAUSED, "the paused annotation is set"),
-        ]
-    elif stage == Stage.CREATE_WAITING:
-        phase = "Pending"
-        conditions.append(_cond(READY, "False", Reason.WAITING_FOR_CLUSTER, a.message))
-    elif stage == Stage.CREATE_PENDING:
-        phase = "Provisioning"
-        conditions.append(_cond(READY, "False", Reason.CREATING, a.message))
-    elif stage == Stage.CREATE_REQUESTED:
-        phase = "Provisioning"
-        conditions += [
-            _cond(READY, "False", Reason.CREATING, "creating in NKS"),
-            _cond(SYNCED, "True", Reason.CREATE_REQUESTED, a.message),
-        ]
-    elif stage == Stage.ADOPTED:
-        conditions.append(_cond(SYNCED, "True", Reason.ADOPTED, a.message))
-    elif stage == Stage.OBSERVING:
-        if a.previous_ready_reason in {str(r) for r in CREDENTIALS_PROBLEMS}:
-            conditions.append(_cond(READY, "Unknown", Reason.CREDENTIALS_RESOLVED, a.message))
-    elif stage == Stage.RUNNING:
-        phase, running, warnings, requeue = _running(a, timing)
-        conditions += running
-    elif stage == Stage.DELETING:
-        phase = "Deleting"
-        conditions.append(_cond(READY, "False", Reason.DELETING, a.message))
-        if a.operation is not None and a.operation.timed_out:
-            message = f"{a.message}: NKS has not finished within the deletion deadline"
-            conditions.append(_cond(PROGRESSING, "False", Reason.OPERATION_TIMED_OUT, message))
-            warnings.append((Reason.OPERATION_TIMED_OUT, message))
-    elif stage == Stage.PAUSED_DELETION:
-        phase = "Paused"
-        conditions.append(
-            _cond(READY, "False", Reason.PAUSED, "deletion waits: the paused annotation is set")
-        )
-
-    if a.side_problem is not None:
-        side = a.side_problem
-        # One a person must fix (the kubeconfig Secret's name is taken) leaves the
-        # resource unusable as declared: not Ready. Others (Argo CD) show on Synced only.
-        replaced = {SYNCED, READY} if side.reason in NEEDS_ATTENTION else {SYNCED}
-        conditions = [c for c in conditions if c.type not in replaced]
-        if READY in replaced:
-            conditions.append(_cond(READY, "False", side.reason, side.message))
-        conditions.append(_cond(SYNCED, "False", side.reason, side.message))
-        warnings.append((side.reason, side.message))
-    if a.answer_problem is not None and transient is None:
-        conditions = [c for c in conditions if c.type != SYNCED]
-        conditions.append(_cond(SYNCED, "False", Reason.NKS_ANSWER_INVALID, a.answer_problem))
-    if transient is not None:
-        conditions = [c for c in conditions if c.type != SYNCED]
-        conditions.append(_cond(SYNCED, "False", transient.reason, transient.message))
-
-    due = [t for t in (*a.timers, requeue) if t is not None and t >= 0]
+    shown = _STAGES[a.stage](a, timing)
+    _reported_beside(a, transient, shown)
+    due = [t for t in (*a.timers, shown.requeue) if t is not None and t >= 0]
     next_pass = min([timing.slow_seconds, *due])
-    if stage == Stage.DELETING:
+    if a.stage == Stage.DELETING:
         next_pass = min(next_pass, timing.fast_seconds)
     error: Literal["transient", "terminal"] | None = None
     if transient is not None:
         error = "transient"
-    elif any(c.status == "False" and c.reason in CANNOT_PROCEED for c in conditions):
+    elif any(c.status == "False" and c.reason in CANNOT_PROCEED for c in shown.conditions):
         error = "terminal"  # it runs, but a change cannot go on without a person
     return Outcome(
-        phase=phase,
-        conditions=tuple(conditions),
+        phase=shown.phase,
+        conditions=tuple(shown.conditions),
         requeue_after=next_pass,
         error=error,
-        warnings=tuple(warnings),
+        warnings=tuple(shown.warnings),
     )

@@ -1,0 +1,249 @@
+"""ClusterAdapter's methods, each called directly: what an NKSCluster's pass reads,
+checks, records and calls (the generic steps around them: test_reconciler.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from nks_operator.api.cluster import NKSClusterStatus
+from nks_operator.control.adapter import Location
+from nks_operator.control.cluster import ClusterAdapter
+from nks_operator.control.passes import Stop
+from nks_operator.nks import DeleteResult, errors
+from nks_operator.nks.models import Cluster, NodeGroup
+from nks_operator.polling.snapshot import ClusterSnapshot
+from nks_operator.reconcile.day2 import CONTROL_PLANE
+from nks_operator.reconcile.outcome import Assessment
+from nks_operator.reconcile.reasons import Reason
+from tests.unit.adapter_pass import new_pass
+from tests.unit.specs import CLUSTER_SPEC, _merge
+from tests.unit.test_reconciler import Harness
+
+ID = "0b6c8a30-5e4b-4bb4-a3c1-1b1d1bd7d1a0"
+WORKER = "5d2f0a3e-7a4c-4f1e-9d55-3b2a1c0e9f88"
+ADAPTER = ClusterAdapter()
+
+
+def spec(**changes: Any) -> dict[str, Any]:
+    return _merge(CLUSTER_SPEC, changes)
+
+
+def snapshot(status: str = "CREATE_COMPLETE", **cluster: Any) -> ClusterSnapshot:
+    found = ClusterSnapshot(ID)
+    found.cluster = Cluster.model_validate(
+        {"uuid": ID, "name": "demo", "status": status, "coe_version": "v1.29.3", **cluster}
+    )
+    found.detailed = True
+    found.nodegroups["default-worker"] = NodeGroup.model_validate(
+        {"uuid": WORKER, "name": "default-worker", "status": "UPDATE_IN_PROGRESS"}
+    )
+    return found
+
+
+def stop_of(raised: pytest.ExceptionInfo[Stop]) -> Assessment:
+    ending = raised.value.ending
+    assert isinstance(ending, Assessment)
+    return ending
+
+
+# -- identity ------------------------------------------------------------------------------
+
+
+def test_the_nks_id_is_the_cluster_id_and_the_region_is_kept_once_known() -> None:
+    status = NKSClusterStatus()
+    ADAPTER.set_nks_id(status, ID, Location("kr2", None, None))
+    assert ADAPTER.nks_id(status) == ID and status.region == "kr2"
+    ADAPTER.set_nks_id(status, ID, Location("kr1", None, None))
+    assert status.region == "kr2"
+    assert ADAPTER.facts.nks_id_is_cluster_id
+
+
+def test_the_nks_name_is_the_spec_s_or_the_object_s() -> None:
+    p = new_pass(ADAPTER, spec())
+    assert ADAPTER.nks_name(p.spec, "demo") == "demo"
+    p = new_pass(ADAPTER, spec(clusterName="prod"))
+    assert ADAPTER.nks_name(p.spec, "demo") == "prod"
+    assert ADAPTER.adoption_id_raw({"clusterID": ID}) == ID
+
+
+# -- locate ----------------------------------------------------------------------------------
+
+
+async def test_locate_names_region_credentials_and_cluster() -> None:
+    p = new_pass(ADAPTER, spec(credentialsRef={"name": "nhn"}), {"clusterID": ID, "region": "kr2"})
+    assert await ADAPTER.locate(p) == Location("kr2", "nhn", ID)
+
+
+async def test_the_region_is_immutable() -> None:
+    p = new_pass(ADAPTER, spec(region="kr1"), {"clusterID": ID, "region": "kr2"})
+    with pytest.raises(Stop) as raised:
+        await ADAPTER.locate(p)
+    problem = stop_of(raised).problem
+    assert problem is not None and problem.reason == Reason.INVALID_SPEC
+    assert "spec.region is immutable" in problem.message
+
+
+async def test_a_deletion_locates_from_a_spec_that_may_not_validate() -> None:
+    p = new_pass(ADAPTER, spec(), {"region": "kr2"})
+    p.body["spec"] = {"clusterID": ID, "credentialsRef": {"name": "nhn"}}
+    assert await ADAPTER.locate_for_delete(p) == Location("kr2", "nhn", ID)
+
+
+# -- observe and check -------------------------------------------------------------------------
+
+
+def test_observe_finds_the_cluster_and_names_what_could_not_be_read() -> None:
+    found = snapshot()
+    found.problems["default-worker"] = "no uuid"
+    observed = ADAPTER.observe(found, ID)
+    assert observed is not None and observed.status == "CREATE_COMPLETE"
+    assert observed.unreadable == {"default-worker": "no uuid"}
+    assert ADAPTER.observe(found, WORKER) is None
+
+
+def test_problems_refuse_a_downgrade_and_another_cluster_id() -> None:
+    p = new_pass(ADAPTER, spec(kubernetesVersion="v1.28.4", clusterID=WORKER), {"clusterID": ID})
+    observed = ADAPTER.observe(snapshot(), ID)
+    problems, _drift = ADAPTER.problems(p, {"v1.28.4": True, "v1.29.3": True}, observed)
+    assert any("NKS cannot downgrade" in problem for problem in problems)
+    assert any("spec.clusterID is immutable" in problem for problem in problems)
+
+
+def test_report_copies_what_nks_shows_into_status() -> None:
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID})
+    observed = ADAPTER.observe(snapshot(api_address="https://k8s.example:6443"), ID)
+    assert observed is not None
+    ADAPTER.report(p, observed)
+    assert p.status.api_address == "https://k8s.example:6443"
+    assert p.status.kubernetes_version == "v1.29.3"
+
+
+def test_an_operation_is_followed_by_its_target_s_status() -> None:
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID})
+    observed = ADAPTER.observe(snapshot(), ID)
+    assert observed is not None
+    assert ADAPTER.converging.operation_status(p, observed, CONTROL_PLANE) == "CREATE_COMPLETE"
+    assert (
+        ADAPTER.converging.operation_status(p, observed, "default-worker") == "UPDATE_IN_PROGRESS"
+    )
+    assert ADAPTER.converging.operation_status(p, observed, "gone") is None
+
+
+# -- bookkeeping around operations -----------------------------------------------------------
+
+
+def test_after_send_records_the_renewal_and_the_user_script_generation() -> None:
+    annotations = {"nks.nhncloud.com/renew-certificate": "2026-01"}
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID}, annotations=annotations)
+    ADAPTER.converging.after_send(p, "RENEW_CERTIFICATE", {})
+    assert p.status.certificate_renewal_request == "2026-01"
+    ADAPTER.converging.after_send(p, "NODEGROUP_USERSCRIPT_UPDATE", {})
+    assert p.status.user_script_generation == 3
+
+
+def test_after_success_makes_the_next_pass_read_again() -> None:
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID})
+    p.memory.ip_acl_read_at = p.memory.kubeconfig_checked_at = 100.0
+    ADAPTER.converging.after_success(p, None, "SET_IP_ACL")  # type: ignore[arg-type]
+    assert p.memory.ip_acl_read_at < 0
+    ADAPTER.converging.after_success(p, None, "RENEW_CERTIFICATE")  # type: ignore[arg-type]
+    assert p.memory.kubeconfig_checked_at < 0 and p.memory.kubeconfig_renewed
+
+
+# -- NKS calls: create, read and delete ----------------------------------------------------------
+
+
+class OneCall:
+    """An account whose NKS client answers the one call a test makes."""
+
+    def __init__(self, **answers: Any) -> None:
+        self.client = self
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.answers = answers
+
+    def __getattr__(self, name: str) -> Any:
+        answer = self.answers[name]
+
+        async def call(*args: Any) -> Any:
+            self.calls.append((name, args))
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        return call
+
+
+async def test_create_sends_the_spec_and_returns_the_new_id() -> None:
+    p = new_pass(ADAPTER, spec())
+    account = OneCall(create_cluster=ID)
+    location = Location("kr2", None, None)
+    assert await ADAPTER.creating.create(account, location, p.spec, "demo", {}) == ID  # type: ignore[arg-type]
+    [(name, (request,))] = account.calls
+    assert name == "create_cluster" and request.name == "demo"
+
+
+async def test_read_for_delete_is_none_once_nks_answers_404() -> None:
+    location = Location("kr2", None, ID)
+    gone = OneCall(get_cluster=errors.NotFoundError("no such cluster", status_code=404))
+    assert await ADAPTER.deleting.read_for_delete(gone, location, ID) is None  # type: ignore[arg-type]
+    there = OneCall(get_cluster=snapshot("DELETE_IN_PROGRESS").cluster)
+    assert await ADAPTER.deleting.read_for_delete(there, location, ID) == "DELETE_IN_PROGRESS"  # type: ignore[arg-type]
+
+
+async def test_delete_reports_whether_nks_accepted_it() -> None:
+    location = Location("kr2", None, ID)
+    accepted = OneCall(delete_cluster=DeleteResult.ACCEPTED)
+    assert await ADAPTER.deleting.delete(accepted, location, ID)  # type: ignore[arg-type]
+    assert accepted.calls == [("delete_cluster", (ID,))]
+    gone = OneCall(delete_cluster=DeleteResult.ALREADY_GONE)
+    assert not await ADAPTER.deleting.delete(gone, location, ID)  # type: ignore[arg-type]
+
+
+# -- Kubernetes-side work once NKS is stable -------------------------------------------------------
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: demo
+  cluster: {server: "https://k8s.example:6443"}
+users:
+- name: admin
+  user: {token: t}
+contexts:
+- name: demo
+  context: {cluster: demo, user: admin}
+current-context: demo
+"""
+
+
+async def test_when_stable_writes_the_kubeconfig_secret_once() -> None:
+    h = Harness()
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    observed = ADAPTER.observe(snapshot(api_address="https://k8s.example:6443"), ID)
+    assert observed is not None
+    account = OneCall(get_kubeconfig=SecretStr(KUBECONFIG))
+    assert await ADAPTER.converging.when_stable(p, account, observed) is None  # type: ignore[arg-type]
+    assert p.status.kubeconfig_secret_name == "demo-kubeconfig"
+    assert "/api/v1/namespaces/ns/secrets/demo-kubeconfig" in h.server.store.objects
+    assert account.calls == [("get_kubeconfig", (ID,))]
+    assert ("Normal", "KubeconfigWritten", "kubeconfig written to Secret demo-kubeconfig") in (
+        h.poster.events
+    )
+    # Within a slow resync the Secret is not read again, nor NKS asked.
+    assert await ADAPTER.converging.when_stable(p, account, observed) is None  # type: ignore[arg-type]
+    assert len(account.calls) == 1
+
+
+async def test_a_secret_of_that_name_not_made_for_this_cluster_is_left_alone() -> None:
+    h = Harness()
+    h.server.store.objects["/api/v1/namespaces/ns/secrets/demo-kubeconfig"] = {
+        "metadata": {"name": "demo-kubeconfig", "resourceVersion": "1"}
+    }
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    observed = ADAPTER.observe(snapshot(), ID)
+    assert observed is not None
+    problem = await ADAPTER.converging.when_stable(p, OneCall(), observed)  # type: ignore[arg-type]
+    assert problem is not None and problem.reason == Reason.SECRET_NOT_OWNED
