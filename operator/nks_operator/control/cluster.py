@@ -17,6 +17,7 @@ from nks_operator.api.cluster import (
     NKSClusterSpec,
     NKSClusterStatus,
 )
+from nks_operator.api.operations import OperationType
 from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import (
@@ -93,8 +94,8 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         resource=CLUSTER,
         spec_model=NKSClusterSpec,
         status_model=NKSClusterStatus,
-        create_operation="CLUSTER_CREATE",
-        delete_operation="CLUSTER_DELETE",
+        create_operation=OperationType.CLUSTER_CREATE,
+        delete_operation=OperationType.CLUSTER_DELETE,
         not_found=Reason.CLUSTER_NOT_FOUND,
         name_in_use=Reason.CLUSTER_NAME_IN_USE,
         ready_reason=Reason.CLUSTER_READY,
@@ -392,7 +393,7 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         last = p.status.last_operation
         following = (
             last is not None
-            and last.type == "SET_IP_ACL"
+            and last.type == OperationType.SET_IP_ACL
             and last.state in ("Requested", "InProgress")
         )
         stale = now - memory.ip_acl_read_at > p.settings.slow_poll_seconds
@@ -472,11 +473,11 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
             record = p.status.control_plane_log or ControlPlaneLogStatus()
             record.sent_hash = None if p.found.log is None else p.found.log.hash
             p.status.control_plane_log = record
-        if operation == "RENEW_CERTIFICATE":
+        if operation == OperationType.RENEW_CERTIFICATE:
             p.status.certificate_renewal_request = renewal_requested(p) or (
                 p.status.certificate_renewal_request
             )
-        elif operation == "NODEGROUP_USERSCRIPT_UPDATE":
+        elif operation == OperationType.NODEGROUP_USERSCRIPT_UPDATE:
             p.status.user_script_generation = p.generation
         worker_settings.record_sent(p.status, operation, p.spec.default_worker)
 
@@ -492,9 +493,9 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
             if log is not None and record.settings_hash == wanted:
                 record.enabled = log.enabled
                 record.destination = log.destination if log.enabled else None
-        if operation == "SET_IP_ACL":
+        if operation == OperationType.SET_IP_ACL:
             p.memory.ip_acl_read_at = -1e9
-        if operation == "RENEW_CERTIFICATE":
+        if operation == OperationType.RENEW_CERTIFICATE:
             # New certificates whatever the expiry says (a renewal may keep the same date).
             p.memory.kubeconfig_checked_at = -1e9
             p.memory.kubeconfig_renewed = True

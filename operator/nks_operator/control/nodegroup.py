@@ -9,6 +9,7 @@ from typing import Any
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.cluster import NKSClusterStatus
 from nks_operator.api.nodegroup import NKSNodeGroupSpec, NKSNodeGroupStatus
+from nks_operator.api.operations import OperationType
 from nks_operator.api.resources import NODEGROUP
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import (
@@ -93,8 +94,8 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         resource=NODEGROUP,
         spec_model=NKSNodeGroupSpec,
         status_model=NKSNodeGroupStatus,
-        create_operation="NODEGROUP_CREATE",
-        delete_operation="NODEGROUP_DELETE",
+        create_operation=OperationType.NODEGROUP_CREATE,
+        delete_operation=OperationType.NODEGROUP_DELETE,
         not_found=Reason.NODE_GROUP_NOT_FOUND,
         name_in_use=Reason.NODE_GROUP_NAME_IN_USE,
         ready_reason=Reason.NODE_GROUP_READY,
@@ -370,17 +371,20 @@ class NodeGroupConverging(Converging[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeG
         return observed.status
 
     def after_success(self, p: NodeGroupPass, account: Account, operation: str) -> None:
-        if operation.startswith("NODEGROUP_NODE_ACTION"):
+        if operation in (
+            OperationType.NODEGROUP_NODE_ACTION_NODE_STOP,
+            OperationType.NODEGROUP_NODE_ACTION_NODE_START,
+        ):
             account.forget_servers()
         worker_settings.record_done(p.status, operation)
 
     def after_send(self, p: NodeGroupPass, operation: str, args: Mapping[str, Any]) -> None:
         status: NKSNodeGroupStatus = p.status
-        if operation == "NODEGROUP_NODE_ACTION_NODE_STOP":
+        if operation == OperationType.NODEGROUP_NODE_ACTION_NODE_STOP:
             status.stopped_nodes = sorted(set(status.stopped_nodes) | set(args["node_ids"]))
-        elif operation == "NODEGROUP_NODE_ACTION_NODE_START":
+        elif operation == OperationType.NODEGROUP_NODE_ACTION_NODE_START:
             status.stopped_nodes = sorted(set(status.stopped_nodes) - set(args["node_ids"]))
-        elif operation == "NODEGROUP_USERSCRIPT_UPDATE":
+        elif operation == OperationType.NODEGROUP_USERSCRIPT_UPDATE:
             status.user_script_generation = p.generation
         worker_settings.record_sent(status, operation, p.spec)
 

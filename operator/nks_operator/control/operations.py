@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from nks_operator.api.operations import OperationType
 from nks_operator.api.status import LastOperation
 from nks_operator.control import events
 from nks_operator.control.adapter import Location, Observed
@@ -157,7 +158,7 @@ class Operations:
             last.type,
             last.message or last.type,
             verdict,
-            upgrade=last.type == "NODEGROUP_UPGRADE",
+            upgrade=last.type == OperationType.NODEGROUP_UPGRADE,
             timed_out=following.timed_out,
         )
         return FollowResult(view, timers)
