@@ -43,8 +43,8 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -161,6 +161,10 @@ def _from_nothing(model: type[BaseModel]) -> BaseModel | None:
         return None
 
 
+# One JSON Schema keyword's structural form: (converter, value, path, refs) -> keys.
+_Handler = Callable[["_Converter", Any, str, tuple[str, ...]], dict[str, Any]]
+
+
 class _Converter:
     """Turns pydantic's JSON Schema into a structural one; `path` makes errors findable."""
 
@@ -175,58 +179,84 @@ class _Converter:
         node, refs = self._flatten(node, path, refs)
         out: dict[str, Any] = {}
         for key, value in node.items():
-            if key == "type":
-                if value not in _TYPES:
-                    raise CRDSchemaError(f"{path}: type {value!r} has no structural form")
-                out["type"] = value
-            elif key == "description":
-                out["description"] = describe(value)
-            elif key == "title":
-                continue
-            elif key == "enum":
-                out["enum"] = list(value)
-            elif key == "const":
-                out["enum"] = [value]
-            elif key == "default":
-                if value is not None and self._defaults:
-                    out["default"] = copy.deepcopy(value)
-            elif key in _COPIED:
-                out[key] = value
-            elif key in ("exclusiveMinimum", "exclusiveMaximum"):
-                # JSON Schema 2020-12 has the bound here; OpenAPI v3.0 has a flag.
-                out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
-                out[key] = True
-            elif key == "format":
-                if value not in _FORMATS:
-                    raise CRDSchemaError(f"{path}: format {value!r} is unknown to the apiserver")
-                out["format"] = value
-            elif key == "properties":
-                out["properties"] = {
-                    name: self._property(sub, f"{path}.{name}", refs) for name, sub in value.items()
-                }
-            elif key == "required":
-                out["required"] = list(value)
-            elif key == "items":
-                out["items"] = self.convert(value, f"{path}[]", refs)
-            elif key == LIST_TYPE:
-                if value not in ("atomic", "set", "map"):
-                    raise CRDSchemaError(f"{path}: {LIST_TYPE} {value!r} is unknown")
-                out[LIST_TYPE] = value
-            elif key == LIST_MAP_KEYS:
-                out[LIST_MAP_KEYS] = list(value)
-            elif key == "additionalProperties":
-                if value is False:
-                    continue
-                if value is True or not isinstance(value, Mapping):
-                    raise CRDSchemaError(f"{path}: a map of arbitrary values has no schema")
-                out["additionalProperties"] = self.convert(value, f"{path}{{}}", refs)
-            elif key == "propertyNames":
-                raise CRDSchemaError(
-                    f"{path}: map keys cannot be constrained in a structural schema; "
-                    "keep the key type a plain str and check it with a validator"
-                )
-            else:
-                raise CRDSchemaError(f"{path}: JSON Schema keyword {key!r} is not supported")
+            out.update(self._keyword(key, value, path, refs))
+        return self._finish(out, path)
+
+    def _keyword(self, key: str, value: Any, path: str, refs: tuple[str, ...]) -> dict[str, Any]:
+        """The structural form of one JSON Schema keyword (several keys, or none)."""
+        if key in _COPIED:
+            return {key: value}
+        handler = self._handlers.get(key)
+        if handler is None:
+            raise CRDSchemaError(f"{path}: JSON Schema keyword {key!r} is not supported")
+        return handler(self, value, path, refs)
+
+    def _type(self, value: Any, path: str, refs: tuple[str, ...]) -> dict[str, Any]:
+        if value not in _TYPES:
+            raise CRDSchemaError(f"{path}: type {value!r} has no structural form")
+        return {"type": value}
+
+    def _default(self, value: Any, path: str, refs: tuple[str, ...]) -> dict[str, Any]:
+        return {"default": copy.deepcopy(value)} if value is not None and self._defaults else {}
+
+    def _format(self, value: Any, path: str, refs: tuple[str, ...]) -> dict[str, Any]:
+        if value not in _FORMATS:
+            raise CRDSchemaError(f"{path}: format {value!r} is unknown to the apiserver")
+        return {"format": value}
+
+    def _properties(self, value: Any, path: str, refs: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "properties": {
+                name: self._property(sub, f"{path}.{name}", refs) for name, sub in value.items()
+            }
+        }
+
+    def _list_type(self, value: Any, path: str, refs: tuple[str, ...]) -> dict[str, Any]:
+        if value not in ("atomic", "set", "map"):
+            raise CRDSchemaError(f"{path}: {LIST_TYPE} {value!r} is unknown")
+        return {LIST_TYPE: value}
+
+    def _additional(self, value: Any, path: str, refs: tuple[str, ...]) -> dict[str, Any]:
+        if value is False:
+            return {}
+        if value is True or not isinstance(value, Mapping):
+            raise CRDSchemaError(f"{path}: a map of arbitrary values has no schema")
+        return {"additionalProperties": self.convert(value, f"{path}{{}}", refs)}
+
+    def _property_names(self, value: Any, path: str, refs: tuple[str, ...]) -> dict[str, Any]:
+        raise CRDSchemaError(
+            f"{path}: map keys cannot be constrained in a structural schema; "
+            "keep the key type a plain str and check it with a validator"
+        )
+
+    @staticmethod
+    def _exclusive(key: str) -> _Handler:
+        # JSON Schema 2020-12 has the bound here; OpenAPI v3.0 has a flag.
+        bound = "minimum" if key == "exclusiveMinimum" else "maximum"
+        return lambda self, value, path, refs: {bound: value, key: True}
+
+    _handlers: ClassVar[dict[str, _Handler]] = {
+        "type": _type,
+        "description": lambda self, value, path, refs: {"description": describe(value)},
+        "title": lambda self, value, path, refs: {},
+        "enum": lambda self, value, path, refs: {"enum": list(value)},
+        "const": lambda self, value, path, refs: {"enum": [value]},
+        "default": _default,
+        "exclusiveMinimum": _exclusive("exclusiveMinimum"),
+        "exclusiveMaximum": _exclusive("exclusiveMaximum"),
+        "format": _format,
+        "properties": _properties,
+        "required": lambda self, value, path, refs: {"required": list(value)},
+        "items": lambda self, value, path, refs: {"items": self.convert(value, f"{path}[]", refs)},
+        LIST_TYPE: _list_type,
+        LIST_MAP_KEYS: lambda self, value, path, refs: {LIST_MAP_KEYS: list(value)},
+        "additionalProperties": _additional,
+        "propertyNames": _property_names,
+    }
+
+    @staticmethod
+    def _finish(out: dict[str, Any], path: str) -> dict[str, Any]:
+        """Type from an enum, empty defaults dropped, list types checked, keys ordered."""
         if "type" not in out and "enum" in out:
             out["type"] = _enum_type(out["enum"], path)
         if "type" not in out:

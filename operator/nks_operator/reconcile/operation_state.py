@@ -97,15 +97,56 @@ def follow(
     timed_out = age_seconds > deadline_seconds
     task = matching_task(last, tasks)
     if task is not None:
-        if task.failed:
-            return Following("failed", task, task.contents or status_reason or "")
-        if not task.succeeded:
-            return Following("in_progress", task, timed_out=timed_out)
-        if confirmation == "task":
-            if phase.is_rolled_back(target_status):
-                return Following("failed", task, status_reason or "rolled back")
-            return Following("succeeded", task)
-        # A state-confirmed change's task finished: the state read back decides below.
+        by_task = _by_task(task, confirmation, target_status, status_reason, timed_out)
+        if by_task is not None:
+            return by_task
+    by_state = _by_state(
+        last,
+        confirmation,
+        target_status,
+        status_reason,
+        still_wanted=still_wanted,
+        timed_out=timed_out,
+    )
+    if by_state is not None:
+        return by_state
+    read_after = age_seconds if read_after_seconds is None else read_after_seconds
+    if read_after > confirm_seconds:
+        return Following("dropped")
+    return Following("waiting")
+
+
+def _by_task(
+    task: TaskEvent,
+    confirmation: Confirmation,
+    target_status: str | None,
+    status_reason: str | None,
+    timed_out: bool,
+) -> Following | None:
+    """What the operation's own task tells; None: the state read back decides."""
+    if task.failed:
+        return Following("failed", task, task.contents or status_reason or "")
+    if not task.succeeded:
+        return Following("in_progress", task, timed_out=timed_out)
+    if confirmation == "task":
+        if phase.is_rolled_back(target_status):
+            return Following("failed", task, status_reason or "rolled back")
+        return Following("succeeded", task)
+    # A state-confirmed change's task finished: the state read back decides.
+    return None
+
+
+def _by_state(
+    last: LastOperation,
+    confirmation: Confirmation,
+    target_status: str | None,
+    status_reason: str | None,
+    *,
+    still_wanted: bool,
+    timed_out: bool,
+) -> Following | None:
+    """What the target's status (and whether the change still shows) tells; None: not
+    yet known, the time since the send decides."""
     if phase.is_failed(target_status) and last.state == "InProgress":
         return Following("failed", detail=status_reason or str(target_status))
     if phase.is_rolled_back(target_status) and (
@@ -123,7 +164,4 @@ def follow(
         if phase.is_failed(target_status):
             return Following("failed", detail=status_reason or str(target_status))
         return Following("succeeded")
-    read_after = age_seconds if read_after_seconds is None else read_after_seconds
-    if read_after > confirm_seconds:
-        return Following("dropped")
-    return Following("waiting")
+    return None

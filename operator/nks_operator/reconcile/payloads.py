@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
-from nks_operator.api.cluster import ControlPlaneLog, IPAccessControl, NKSClusterSpec
+from nks_operator.api.cluster import ControlPlaneLog, IPAccessControl, Network, NKSClusterSpec
 from nks_operator.api.nodegroup import NKSNodeGroupSpec
 from nks_operator.api.worker import (
     Autoscaler,
@@ -218,6 +218,38 @@ def ip_acl_body(acl: IPAccessControl) -> dict[str, Any]:
     return {"enable": "true", "action": acl.action, "ipacl_targets": targets}
 
 
+def _network_labels(network: Network) -> dict[str, str]:
+    """The create labels of the network settings the spec gives (NKS's defaults otherwise)."""
+    optional = {
+        "external_network_id": network.external_network_id,
+        "service_cluster_ip_range": network.service_cluster_ip_range,
+        "pods_network_cidr": network.pods_network_cidr,
+        "pods_network_subnet": network.pods_network_subnet,
+        "cni_driver": network.cni,
+    }
+    labels = {key: value for key, value in optional.items() if value is not None}
+    if network.external_subnet_ids:
+        labels["external_subnet_id_list"] = ":".join(network.external_subnet_ids)
+    return labels
+
+
+def _cluster_setting_labels(spec: NKSClusterSpec, secrets: SecretValues) -> dict[str, str]:
+    """The create labels of service gateways, control-plane logs and etcd encryption."""
+    labels: dict[str, str] = {}
+    if spec.service_gateways is not None:
+        if spec.service_gateways.ncr is not None:
+            labels["ncr_sgw"] = spec.service_gateways.ncr
+        if spec.service_gateways.obs is not None:
+            labels["obs_sgw"] = spec.service_gateways.obs
+    log = spec.control_plane_log
+    if log is not None and log.enabled:  # off is NKS's default: nothing to send
+        app_key = _secret(control_plane_log_secret(log), secrets)
+        labels["control_plane_log"] = _json_text(control_plane_log_settings(log, app_key))
+    if spec.etcd_encryption is not None:
+        labels["skm"] = _json_text({"key_id": spec.etcd_encryption.key_id})
+    return labels
+
+
 def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) -> dict[str, Any]:
     worker = spec.default_worker
     network = spec.network
@@ -232,29 +264,8 @@ def create_cluster_body(spec: NKSClusterSpec, name: str, secrets: SecretValues) 
             "strict_sg_rules": flag(spec.strict_security_group_rules),
         }
     )
-    if network.external_network_id is not None:
-        labels["external_network_id"] = network.external_network_id
-    if network.external_subnet_ids:
-        labels["external_subnet_id_list"] = ":".join(network.external_subnet_ids)
-    if network.service_cluster_ip_range is not None:
-        labels["service_cluster_ip_range"] = network.service_cluster_ip_range
-    if network.pods_network_cidr is not None:
-        labels["pods_network_cidr"] = network.pods_network_cidr
-    if network.pods_network_subnet is not None:
-        labels["pods_network_subnet"] = network.pods_network_subnet
-    if network.cni is not None:
-        labels["cni_driver"] = network.cni
-    if spec.service_gateways is not None:
-        if spec.service_gateways.ncr is not None:
-            labels["ncr_sgw"] = spec.service_gateways.ncr
-        if spec.service_gateways.obs is not None:
-            labels["obs_sgw"] = spec.service_gateways.obs
-    log = spec.control_plane_log
-    if log is not None and log.enabled:  # off is NKS's default: nothing to send
-        app_key = _secret(control_plane_log_secret(log), secrets)
-        labels["control_plane_log"] = _json_text(control_plane_log_settings(log, app_key))
-    if spec.etcd_encryption is not None:
-        labels["skm"] = _json_text({"key_id": spec.etcd_encryption.key_id})
+    labels.update(_network_labels(network))
+    labels.update(_cluster_setting_labels(spec, secrets))
     body: dict[str, Any] = {
         "name": name,
         "cluster_template_id": "iaas_console",

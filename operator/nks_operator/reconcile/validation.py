@@ -62,28 +62,35 @@ def cidr_problems(cidrs: Mapping[str, str | None], kubernetes_version: str | Non
         if network is None:
             continue
         networks[field] = network
-        if network.prefixlen > 24:
-            problems.append(
-                f"{field} {value} is smaller than /24 (NKS needs a prefix of /24 or less)"
-            )
-        if network.overlaps(LINK_LOCAL):
-            problems.append(f"{field} {value} overlaps the link-local range {LINK_LOCAL}")
-        if network.overlaps(NKS_INTERNAL):
-            problems.append(f"{field} {value} overlaps {NKS_INTERNAL}, which NKS uses internally")
-        if (
-            kubernetes_version is not None
-            and versions.compare(kubernetes_version, LAST_VERSION_WITH_BRIDGE) <= 0
-            and network.overlaps(DOCKER_BRIDGE)
-        ):
-            problems.append(
-                f"{field} {value} overlaps the Docker bridge {DOCKER_BRIDGE}, used by clusters "
-                f"of {LAST_VERSION_WITH_BRIDGE} or earlier"
-            )
+        problems.extend(_range_problems(field, value, network, kubernetes_version))
     fields = list(networks)
     for i, first in enumerate(fields):
         for second in fields[i + 1 :]:
             if networks[first].overlaps(networks[second]):
                 problems.append(f"{first} {networks[first]} overlaps {second} {networks[second]}")
+    return problems
+
+
+def _range_problems(
+    field: str, value: str, network: ipaddress.IPv4Network, kubernetes_version: str | None
+) -> list[str]:
+    """One CIDR's own rules: its size and the ranges NKS keeps for itself."""
+    problems: list[str] = []
+    if network.prefixlen > 24:
+        problems.append(f"{field} {value} is smaller than /24 (NKS needs a prefix of /24 or less)")
+    if network.overlaps(LINK_LOCAL):
+        problems.append(f"{field} {value} overlaps the link-local range {LINK_LOCAL}")
+    if network.overlaps(NKS_INTERNAL):
+        problems.append(f"{field} {value} overlaps {NKS_INTERNAL}, which NKS uses internally")
+    if (
+        kubernetes_version is not None
+        and versions.compare(kubernetes_version, LAST_VERSION_WITH_BRIDGE) <= 0
+        and network.overlaps(DOCKER_BRIDGE)
+    ):
+        problems.append(
+            f"{field} {value} overlaps the Docker bridge {DOCKER_BRIDGE}, used by clusters "
+            f"of {LAST_VERSION_WITH_BRIDGE} or earlier"
+        )
     return problems
 
 
