@@ -54,19 +54,19 @@ def stop_of(raised: pytest.ExceptionInfo[Stop]) -> Assessment:
 
 def test_the_nks_id_is_the_cluster_id_and_the_region_is_kept_once_known() -> None:
     status = NKSClusterStatus()
-    ADAPTER.set_nks_id(status, ID, Location("kr2", None, None))
-    assert ADAPTER.nks_id(status) == ID and status.region == "kr2"
-    ADAPTER.set_nks_id(status, ID, Location("kr1", None, None))
+    ADAPTER.identity.set_nks_id(status, ID, Location("kr2", None, None))
+    assert ADAPTER.identity.nks_id(status) == ID and status.region == "kr2"
+    ADAPTER.identity.set_nks_id(status, ID, Location("kr1", None, None))
     assert status.region == "kr2"
     assert ADAPTER.facts.nks_id_is_cluster_id
 
 
 def test_the_nks_name_is_the_spec_s_or_the_object_s() -> None:
     p = new_pass(ADAPTER, spec())
-    assert ADAPTER.nks_name(p.spec, "demo") == "demo"
+    assert ADAPTER.identity.nks_name(p.spec, "demo") == "demo"
     p = new_pass(ADAPTER, spec(clusterName="prod"))
-    assert ADAPTER.nks_name(p.spec, "demo") == "prod"
-    assert ADAPTER.adoption_id_raw({"clusterID": ID}) == ID
+    assert ADAPTER.identity.nks_name(p.spec, "demo") == "prod"
+    assert ADAPTER.identity.adoption_id_raw({"clusterID": ID}) == ID
 
 
 # -- locate ----------------------------------------------------------------------------------

@@ -67,11 +67,11 @@ def ending(raised: pytest.ExceptionInfo[Stop]) -> Assessment:
 
 def test_the_nks_id_is_the_group_s_and_its_cluster_is_recorded() -> None:
     status = NKSNodeGroupStatus()
-    ADAPTER.set_nks_id(status, GROUP_ID, LOCATION)
-    assert ADAPTER.nks_id(status) == GROUP_ID and status.cluster_id == CLUSTER_ID
+    ADAPTER.identity.set_nks_id(status, GROUP_ID, LOCATION)
+    assert ADAPTER.identity.nks_id(status) == GROUP_ID and status.cluster_id == CLUSTER_ID
     assert not ADAPTER.facts.nks_id_is_cluster_id
     p = new_pass(ADAPTER, spec(nodeGroupName="big"), name="pool")
-    assert ADAPTER.nks_name(p.spec, "pool") == "big"
+    assert ADAPTER.identity.nks_name(p.spec, "pool") == "big"
 
 
 # -- locate: the parent NKSCluster -------------------------------------------------------------

@@ -24,6 +24,7 @@ from nks_operator.control.adapter import (
     Creating,
     Deleting,
     Facts,
+    Identity,
     Location,
     Observed,
 )
@@ -261,6 +262,7 @@ class FakePoster:
 
 class FakeAdapter(
     Adapter[FakeSpec, FakeStatus, None],
+    Identity[FakeSpec, FakeStatus],
     Creating[FakeSpec, FakeStatus, None],
     Converging[FakeSpec, FakeStatus, None],
     Deleting[FakeSpec, FakeStatus, None],
@@ -278,12 +280,12 @@ class FakeAdapter(
         ready_reason=Reason.CLUSTER_READY,
         noun="cluster",
         nks_resource="cluster",
-        adoption_field="adopt",
         nks_id_is_cluster_id=True,
     )
+    adoption_field = "adopt"
 
     def __init__(self, calls: Calls) -> None:
-        self.creating = self.converging = self.deleting = self
+        self.identity = self.creating = self.converging = self.deleting = self
         self.calls = calls
         self.existing_ids: list[str] = []
         self.created_by_intent: str | None = None

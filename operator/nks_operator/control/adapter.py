@@ -80,9 +80,37 @@ class Facts(Generic[SpecT, StatusT]):
     ready_reason: Reason  # Ready's reason while it is up
     noun: str  # "cluster" / "node group", for messages
     nks_resource: NKSResource  # what its NKSOwnership record and its NKS tasks name
-    adoption_field: str  # "clusterID" / "nodeGroupID": adopt instead of create
     # Its NKS id names its NKS cluster (an NKSCluster), whose snapshot it is read from.
     nks_id_is_cluster_id: bool
+
+
+class Identity(ABC, Generic[SpecT, StatusT]):
+    """Which NKS resource an object manages: its id in status, the id its spec adopts, its
+    name in NKS."""
+
+    adoption_field: str  # "clusterID" / "nodeGroupID": adopt instead of create
+
+    @abstractmethod
+    def nks_id(self, status: StatusT) -> str | None: ...
+
+    @abstractmethod
+    def set_nks_id(self, status: StatusT, nks_id: str, location: Location) -> None: ...
+
+    @abstractmethod
+    def restore_id(self, status: StatusT, nks_id: str) -> None:
+        """Put back the id the operator's ownership record names (status was rewritten)."""
+
+    @abstractmethod
+    def adoption_id(self, spec: SpecT) -> str | None:
+        """`spec.clusterID` / `spec.nodeGroupID`: adopt instead of create."""
+
+    def adoption_id_raw(self, raw_spec: Mapping[str, Any]) -> str | None:
+        """The adoption id from a spec that may not validate (deletion reads it)."""
+        value = raw_spec.get(self.adoption_field)
+        return str(value) if value else None
+
+    @abstractmethod
+    def nks_name(self, spec: SpecT, metadata_name: str) -> str: ...
 
 
 class Creating(ABC, Generic[SpecT, StatusT, FoundT]):
@@ -200,10 +228,11 @@ class Deleting(ABC, Generic[SpecT, StatusT, FoundT]):
 
 
 class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
-    """A kind: its facts, its identity, where it lives and how it is observed and checked;
+    """A kind: its facts, where it lives and how it is observed and checked; its identity,
     creating, converging and deleting it are parts of their own."""
 
     facts: Facts[SpecT, StatusT]
+    identity: Identity[SpecT, StatusT]
     creating: Creating[SpecT, StatusT, FoundT]
     converging: Converging[SpecT, StatusT, FoundT]
     deleting: Deleting[SpecT, StatusT, FoundT]
@@ -211,30 +240,6 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
     @abstractmethod
     def findings(self) -> FoundT:
         """A new pass's (empty) findings: `Pass.found`, filled by the hooks that read."""
-
-    # -- identity -------------------------------------------------------------------------
-
-    @abstractmethod
-    def nks_id(self, status: StatusT) -> str | None: ...
-
-    @abstractmethod
-    def set_nks_id(self, status: StatusT, nks_id: str, location: Location) -> None: ...
-
-    @abstractmethod
-    def restore_id(self, status: StatusT, nks_id: str) -> None:
-        """Put back the id the operator's ownership record names (status was rewritten)."""
-
-    @abstractmethod
-    def adoption_id(self, spec: SpecT) -> str | None:
-        """`spec.clusterID` / `spec.nodeGroupID`: adopt instead of create."""
-
-    def adoption_id_raw(self, raw_spec: Mapping[str, Any]) -> str | None:
-        """The adoption id from a spec that may not validate (deletion reads it)."""
-        value = raw_spec.get(self.facts.adoption_field)
-        return str(value) if value else None
-
-    @abstractmethod
-    def nks_name(self, spec: SpecT, metadata_name: str) -> str: ...
 
     @abstractmethod
     async def locate(self, p: Pass[SpecT, StatusT, FoundT]) -> Location | Assessment:

@@ -26,6 +26,7 @@ from nks_operator.control.adapter import (
     Creating,
     Deleting,
     Facts,
+    Identity,
     Location,
     Observed,
 )
@@ -101,35 +102,17 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         ready_reason=Reason.CLUSTER_READY,
         noun="cluster",
         nks_resource="cluster",
-        adoption_field="clusterID",
         nks_id_is_cluster_id=True,
     )
 
     def __init__(self) -> None:
+        self.identity = ClusterIdentity()
         self.creating = ClusterCreating()
         self.converging = ClusterConverging()
         self.deleting = ClusterDeleting()
 
     def findings(self) -> ClusterFindings:
         return ClusterFindings()
-
-    # -- identity -------------------------------------------------------------------------
-
-    def nks_id(self, status: NKSClusterStatus) -> str | None:
-        return status.cluster_id
-
-    def set_nks_id(self, status: NKSClusterStatus, nks_id: str, location: Location) -> None:
-        status.cluster_id = nks_id
-        status.region = status.region or location.region
-
-    def restore_id(self, status: NKSClusterStatus, nks_id: str) -> None:
-        status.cluster_id = nks_id
-
-    def adoption_id(self, spec: NKSClusterSpec) -> str | None:
-        return spec.cluster_id
-
-    def nks_name(self, spec: NKSClusterSpec, metadata_name: str) -> str:
-        return spec.cluster_name or metadata_name
 
     async def locate(self, p: ClusterPass) -> Location | Assessment:
         spec: NKSClusterSpec = p.spec
@@ -183,7 +166,9 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
             cluster = observed.snapshot.cluster
             assert cluster is not None
             worker = observed.snapshot.nodegroup(DEFAULT_WORKER)
-            drift = observing.cluster_drift(spec, self.nks_name(spec, p.name), cluster, worker)
+            drift = observing.cluster_drift(
+                spec, self.identity.nks_name(spec, p.name), cluster, worker
+            )
             drift += observing.etcd_encryption_drift(spec, cluster)
             actual = cluster.kubernetes_version
             if actual and versions.compare(spec.kubernetes_version, actual) < 0:
@@ -317,6 +302,28 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
         if refusals:
             raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
+
+
+class ClusterIdentity(Identity[NKSClusterSpec, NKSClusterStatus]):
+    """status.clusterID, adopted from spec.clusterID; named spec.clusterName or as the object."""
+
+    adoption_field = "clusterID"
+
+    def nks_id(self, status: NKSClusterStatus) -> str | None:
+        return status.cluster_id
+
+    def set_nks_id(self, status: NKSClusterStatus, nks_id: str, location: Location) -> None:
+        status.cluster_id = nks_id
+        status.region = status.region or location.region
+
+    def restore_id(self, status: NKSClusterStatus, nks_id: str) -> None:
+        status.cluster_id = nks_id
+
+    def adoption_id(self, spec: NKSClusterSpec) -> str | None:
+        return spec.cluster_id
+
+    def nks_name(self, spec: NKSClusterSpec, metadata_name: str) -> str:
+        return spec.cluster_name or metadata_name
 
 
 class ClusterCreating(Creating[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):

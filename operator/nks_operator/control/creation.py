@@ -27,7 +27,7 @@ class Creation:
     async def create(
         self, p: AnyPass, account: Account, location: Location, snapshot: ClusterSnapshot | None
     ) -> Assessment:
-        name = p.adapter.nks_name(p.spec, p.name)
+        name = p.adapter.identity.nks_name(p.spec, p.name)
         intent = await self.steps.intent(p)
         if intent is not None:
             found = await self._find_own(p, account, location, intent)
@@ -157,7 +157,7 @@ class Creation:
         adapter = p.adapter
         # Ours from the first moment: the intent still finds it if this write is lost.
         await self.steps.own(p, nks_id)
-        adapter.set_nks_id(p.status, nks_id, location)
+        adapter.identity.set_nks_id(p.status, nks_id, location)
         await adapter.creating.created(p, secrets)
         p.status.last_operation = LastOperation(
             type=adapter.facts.create_operation, state="Requested", started_at=now_iso()
@@ -174,21 +174,22 @@ class Creation:
     @staticmethod
     def _in_use_message(p: AnyPass, name: str, count: int) -> str:
         # No id: the resource of that name may be another team's.
+        noun, field = p.adapter.facts.noun, p.adapter.identity.adoption_field
         if count > 1:
             return (
-                f"NKS has {count} {p.adapter.facts.noun}s named {name!r}: none is adopted by "
-                f"name; set spec.{p.adapter.facts.adoption_field} to the UUID of the one to adopt"
+                f"NKS has {count} {noun}s named {name!r}: none is adopted by "
+                f"name; set spec.{field} to the UUID of the one to adopt"
             )
         return (
-            f"NKS already has a {p.adapter.facts.noun} named {name!r}; choose another name, "
-            f"or adopt it: spec.adoption ByName, or spec.{p.adapter.facts.adoption_field} its UUID"
+            f"NKS already has a {noun} named {name!r}; choose another name, "
+            f"or adopt it: spec.adoption ByName, or spec.{field} its UUID"
         )
 
     async def adopted(
         self, p: AnyPass, account: Account, location: Location, nks_id: str, why: str
     ) -> Assessment:
         await self.steps.own(p, nks_id)
-        p.adapter.set_nks_id(p.status, nks_id, location)
+        p.adapter.identity.set_nks_id(p.status, nks_id, location)
         await self.steps.ensure_finalizer(p)
         p.event("Normal", Reason.ADOPTED, f"{why}: {nks_id}")
         watched = location.cluster_id or nks_id

@@ -26,7 +26,7 @@ class Deletion:
     async def delete(self, p: AnyPass) -> Ending:
         adapter = p.adapter
         raw = p.body.get("spec") or {}
-        candidate = adapter.nks_id(p.status) or adapter.adoption_id_raw(raw)
+        candidate = adapter.identity.nks_id(p.status) or adapter.identity.adoption_id_raw(raw)
         # Only what this resource's ownership record names is ever deleted (or retained).
         nks_id = None if candidate is None else await self.steps.managed_id(p, candidate)
         if candidate is not None and nks_id is None:
@@ -85,7 +85,7 @@ class Deletion:
             return await self.steps.release(p)  # the create never reached NKS
         if await self.steps.managed_id(p, found) != found:
             return await self._managed_elsewhere(p, "of that name")
-        p.adapter.set_nks_id(p.status, found, location)
+        p.adapter.identity.set_nks_id(p.status, found, location)
         return found
 
     async def _delete_in_nks(

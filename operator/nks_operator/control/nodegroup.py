@@ -18,6 +18,7 @@ from nks_operator.control.adapter import (
     Creating,
     Deleting,
     Facts,
+    Identity,
     Location,
     Observed,
 )
@@ -101,35 +102,17 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         ready_reason=Reason.NODE_GROUP_READY,
         noun="node group",
         nks_resource="nodegroup",
-        adoption_field="nodeGroupID",
         nks_id_is_cluster_id=False,
     )
 
     def __init__(self) -> None:
+        self.identity = NodeGroupIdentity()
         self.creating = NodeGroupCreating()
         self.converging = NodeGroupConverging()
         self.deleting = NodeGroupDeleting()
 
     def findings(self) -> NodeGroupFindings:
         return NodeGroupFindings()
-
-    # -- identity -------------------------------------------------------------------------
-
-    def nks_id(self, status: NKSNodeGroupStatus) -> str | None:
-        return status.node_group_id
-
-    def set_nks_id(self, status: NKSNodeGroupStatus, nks_id: str, location: Location) -> None:
-        status.node_group_id = nks_id
-        status.cluster_id = location.cluster_id
-
-    def restore_id(self, status: NKSNodeGroupStatus, nks_id: str) -> None:
-        status.node_group_id = nks_id
-
-    def adoption_id(self, spec: NKSNodeGroupSpec) -> str | None:
-        return spec.node_group_id
-
-    def nks_name(self, spec: NKSNodeGroupSpec, metadata_name: str) -> str:
-        return spec.node_group_name or metadata_name
 
     async def _parent(self, p: NodeGroupPass, name: str, *, fresh: bool = False) -> Parent | None:
         """The NKSCluster: as the watch delivered it, or read when not seen (or `fresh`,
@@ -228,7 +211,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
                     f"spec.nodeGroupID names the cluster's {group.name} node group, which its "
                     "NKSCluster manages (spec.defaultWorker)"
                 )
-            drift = observing.nodegroup_drift(spec, self.nks_name(spec, p.name), group)
+            drift = observing.nodegroup_drift(spec, self.identity.nks_name(spec, p.name), group)
         return problems, drift
 
     @staticmethod
@@ -246,6 +229,29 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         for key, value in fields.items():
             setattr(p.status, key, value)
         worker_settings.record_shown(p.status, p.spec, group)
+
+
+class NodeGroupIdentity(Identity[NKSNodeGroupSpec, NKSNodeGroupStatus]):
+    """status.nodeGroupID (with its cluster's id), adopted from spec.nodeGroupID; named
+    spec.nodeGroupName or as the object."""
+
+    adoption_field = "nodeGroupID"
+
+    def nks_id(self, status: NKSNodeGroupStatus) -> str | None:
+        return status.node_group_id
+
+    def set_nks_id(self, status: NKSNodeGroupStatus, nks_id: str, location: Location) -> None:
+        status.node_group_id = nks_id
+        status.cluster_id = location.cluster_id
+
+    def restore_id(self, status: NKSNodeGroupStatus, nks_id: str) -> None:
+        status.node_group_id = nks_id
+
+    def adoption_id(self, spec: NKSNodeGroupSpec) -> str | None:
+        return spec.node_group_id
+
+    def nks_name(self, spec: NKSNodeGroupSpec, metadata_name: str) -> str:
+        return spec.node_group_name or metadata_name
 
 
 class NodeGroupCreating(Creating[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):

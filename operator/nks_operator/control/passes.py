@@ -156,7 +156,7 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
         return Assessment(
             ready_reason=self.adapter.facts.ready_reason,
             stage=stage,
-            has_nks_id=self.adapter.nks_id(self.status) is not None,
+            has_nks_id=self.adapter.identity.nks_id(self.status) is not None,
             paused=self.paused,
             previous_ready_reason=None if ready is None else ready.reason,
             **fields,

@@ -130,9 +130,9 @@ class Reconciler:
         if isinstance(seen, Assessment):
             return seen
         snapshot, observed = seen
-        if observed is not None and adapter.nks_id(p.status) is None:
+        if observed is not None and adapter.identity.nks_id(p.status) is None:
             # Adopted through the spec's id: ours from now on.
-            adapter.set_nks_id(p.status, observed.nks_id, location)
+            adapter.identity.set_nks_id(p.status, observed.nks_id, location)
             await self.steps.ensure_finalizer(p)
         unreadable = await self._check_spec(p, account, supported, observed)
         if nks_id is None:
@@ -144,15 +144,15 @@ class Reconciler:
 
     async def _managed_id(self, p: AnyPass) -> str | None:
         """The NKS id this resource manages (from its status or its spec), held."""
-        adapter = p.adapter
-        if adapter.nks_id(p.status) is not None or await self.steps.intent(p) is not None:
+        identity = p.adapter.identity
+        if identity.nks_id(p.status) is not None or await self.steps.intent(p) is not None:
             # Something exists (or may) in NKS: never let the object go without deleting it.
             await self.steps.ensure_finalizer(p)
-        nks_id = adapter.nks_id(p.status) or adapter.adoption_id(p.spec)
+        nks_id = identity.nks_id(p.status) or identity.adoption_id(p.spec)
         if nks_id is not None:
             # Before anything of it is read or sent: one managing resource per NKS id.
             await self.steps.own(p, nks_id)
-            nks_id = adapter.nks_id(p.status) or nks_id
+            nks_id = identity.nks_id(p.status) or nks_id
         return nks_id
 
     def _look(
@@ -226,7 +226,7 @@ class Reconciler:
     ) -> Assessment | None:
         """The resource is not in the snapshot: gone only if a read after now says so."""
         # An unreadable entry may lack its uuid: it is recorded under its name.
-        problem = snapshot.problem_of(nks_id, p.adapter.nks_name(p.spec, p.name))
+        problem = snapshot.problem_of(nks_id, p.adapter.identity.nks_name(p.spec, p.name))
         if problem is not None:
             return p.assess(Stage.OBSERVING, answer_problem=problem)
         seen = p.memory.missing_since
@@ -321,7 +321,7 @@ class Reconciler:
             announced=p.memory.announced_tasks,
         )
         # First sight of an adopted resource: do not replay its history.
-        adopted = p.adapter.adoption_id(p.spec) is not None
+        adopted = p.adapter.identity.adoption_id(p.spec) is not None
         if not (first_sight and adopted):
             for event in found:
                 p.event(event.type, event.reason, event.message)

@@ -163,7 +163,7 @@ class SharedSteps:
                 f"{facts.resource.kind}; this one reads, changes and deletes nothing of it",
             )
         if managed != nks_id:
-            p.adapter.restore_id(p.status, managed)
+            p.adapter.identity.restore_id(p.status, managed)
             p.warn_once(
                 Reason.MANAGED_ELSEWHERE,
                 f"the status named an NKS {facts.noun} managed by another resource; "
