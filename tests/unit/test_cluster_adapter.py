@@ -89,7 +89,7 @@ async def test_the_region_is_immutable() -> None:
 async def test_a_deletion_locates_from_a_spec_that_may_not_validate() -> None:
     p = new_pass(ADAPTER, spec(), {"region": "kr2"})
     p.body["spec"] = {"clusterID": ID, "credentialsRef": {"name": "nhn"}}
-    assert await ADAPTER.locate_for_delete(p) == Location("kr2", "nhn", ID)
+    assert await ADAPTER.deleting.locate_for_delete(p) == Location("kr2", "nhn", ID)
 
 
 # -- observe and check -------------------------------------------------------------------------
@@ -107,7 +107,7 @@ def test_observe_finds_the_cluster_and_names_what_could_not_be_read() -> None:
 def test_problems_refuse_a_downgrade_and_another_cluster_id() -> None:
     p = new_pass(ADAPTER, spec(kubernetesVersion="v1.28.4", clusterID=WORKER), {"clusterID": ID})
     observed = ADAPTER.observe(snapshot(), ID)
-    problems, _drift = ADAPTER.problems(p, {"v1.28.4": True, "v1.29.3": True}, observed)
+    problems, _drift = ADAPTER.checking.problems(p, {"v1.28.4": True, "v1.29.3": True}, observed)
     assert any("NKS cannot downgrade" in problem for problem in problems)
     assert any("spec.clusterID is immutable" in problem for problem in problems)
 

@@ -159,7 +159,7 @@ async def test_another_cluster_s_group_is_refused() -> None:
 
 async def test_a_deletion_without_its_cluster_has_nothing_to_call() -> None:
     p = without_its_cluster(new_pass(ADAPTER, spec(), {"nodeGroupID": GROUP_ID}, name="pool"))
-    assert await ADAPTER.locate_for_delete(p) is None
+    assert await ADAPTER.deleting.locate_for_delete(p) is None
 
 
 # -- observe and check -------------------------------------------------------------------------
@@ -179,13 +179,13 @@ def test_the_cluster_s_own_groups_are_not_adopted() -> None:
         "default-worker": found.nodegroups["pool"].model_copy(update={"name": "default-worker"})
     }
     observed = ADAPTER.observe(found, GROUP_ID)
-    problems, _drift = ADAPTER.problems(p, {"v1.29.3": True}, observed)
+    problems, _drift = ADAPTER.checking.problems(p, {"v1.29.3": True}, observed)
     assert any("which its NKSCluster manages" in problem for problem in problems)
 
 
 def test_another_node_group_id_is_refused() -> None:
     p = new_pass(ADAPTER, spec(nodeGroupID=CLUSTER_ID), {"nodeGroupID": GROUP_ID}, name="pool")
-    problems, _drift = ADAPTER.problems(p, {"v1.29.3": True}, None)
+    problems, _drift = ADAPTER.checking.problems(p, {"v1.29.3": True}, None)
     assert any("spec.nodeGroupID is immutable" in problem for problem in problems)
 
 

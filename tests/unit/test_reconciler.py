@@ -20,6 +20,7 @@ from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
 from nks_operator.control.adapter import (
     Adapter,
+    Checking,
     Converging,
     Creating,
     Deleting,
@@ -263,6 +264,7 @@ class FakePoster:
 class FakeAdapter(
     Adapter[FakeSpec, FakeStatus, None],
     Identity[FakeSpec, FakeStatus],
+    Checking[FakeSpec, FakeStatus, None],
     Creating[FakeSpec, FakeStatus, None],
     Converging[FakeSpec, FakeStatus, None],
     Deleting[FakeSpec, FakeStatus, None],
@@ -281,11 +283,13 @@ class FakeAdapter(
         noun="cluster",
         nks_resource="cluster",
         nks_id_is_cluster_id=True,
+        findings=lambda: None,
     )
     adoption_field = "adopt"
 
     def __init__(self, calls: Calls) -> None:
-        self.identity = self.creating = self.converging = self.deleting = self
+        self.identity = self.checking = self
+        self.creating = self.converging = self.deleting = self
         self.calls = calls
         self.existing_ids: list[str] = []
         self.created_by_intent: str | None = None
@@ -295,9 +299,6 @@ class FakeAdapter(
         self.delete_status: str | None = "CREATE_COMPLETE"
         self.delete_error: errors.NKSError | None = None
         self.blocker: str | None = None
-
-    def findings(self) -> None:
-        return None
 
     def nks_id(self, status: FakeStatus) -> str | None:
         return status.nks_id

@@ -2,14 +2,15 @@
 
 The generic reconciler (control/reconciler.py) owns every rule both kinds share; an
 adapter answers the kind-specific questions: where the resource lives in NKS, how to read
-it from a poller snapshot, what is wrong with its spec (the adapter itself), and how to
-create it, converge it on its spec and delete it (the three parts it hands out).
+it from a poller snapshot and show it in status (the adapter itself); which NKS resource
+it is, what is wrong with its spec, and how to create it, converge it on its spec and
+delete it (the parts it hands out).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -67,12 +68,13 @@ class Observed:
 
 
 @dataclass(frozen=True)
-class Facts(Generic[SpecT, StatusT]):
+class Facts(Generic[SpecT, StatusT, FoundT]):
     """The constants of a kind, as the generic steps need them."""
 
     resource: Resource
     spec_model: type[SpecT]
     status_model: type[StatusT]
+    findings: Callable[[], FoundT]  # a new pass's empty findings (`Pass.found`)
     create_operation: str  # lastOperation.type of a create
     delete_operation: str
     not_found: Reason  # Ready's reason once NKS no longer has it
@@ -111,6 +113,50 @@ class Identity(ABC, Generic[SpecT, StatusT]):
 
     @abstractmethod
     def nks_name(self, spec: SpecT, metadata_name: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the checks of a spec found (`Checking.check`)."""
+
+    problems: list[str]  # what NKS would refuse, and immutable fields that differ
+    drift: list[Drift]  # fields NKS shows otherwise than the spec, which it cannot change
+    unreadable: Mapping[str, str]  # parts of the inputs' answers that could not be read
+
+
+class Checking(ABC, Generic[SpecT, StatusT, FoundT]):
+    """What is wrong with a spec: the reads the checks need, then the checks
+    (`reconciler.py`, before anything is created or sent)."""
+
+    async def check(
+        self,
+        p: Pass[SpecT, StatusT, FoundT],
+        account: Account,
+        supported: Mapping[str, bool],
+        observed: Observed | None,
+    ) -> Checked:
+        """The inputs read, then the spec checked against them, the supported versions and
+        what NKS shows (None: not created yet); raises what an NKS read raised."""
+        unreadable = await self.inputs(p, account, observed)
+        problems, drift = self.problems(p, supported, observed)
+        return Checked(problems, drift, unreadable)
+
+    async def inputs(
+        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed | None
+    ) -> Mapping[str, str]:
+        """Reads the spec checks need besides the snapshot and the supported versions (the
+        add-on catalogue), made before `problems`; returns the parts of their answers that
+        could not be read (field -> what was wrong)."""
+        return {}
+
+    @abstractmethod
+    def problems(
+        self,
+        p: Pass[SpecT, StatusT, FoundT],
+        supported: Mapping[str, bool],
+        observed: Observed | None,
+    ) -> tuple[list[str], list[Drift]]:
+        """Spec problems NKS would refuse, and immutable fields that differ from NKS."""
 
 
 class Creating(ABC, Generic[SpecT, StatusT, FoundT]):
@@ -213,6 +259,11 @@ class Deleting(ABC, Generic[SpecT, StatusT, FoundT]):
     """How a kind is deleted in NKS (`deletion.py`)."""
 
     @abstractmethod
+    async def locate_for_delete(self, p: Pass[SpecT, StatusT, FoundT]) -> Location | None:
+        """Where the resource lives (`Adapter.locate`), from a spec that may be invalid;
+        None: nothing in NKS can be reached any more (the parent cluster is gone)."""
+
+    @abstractmethod
     async def read_for_delete(
         self, account: Account, location: Location, nks_id: str
     ) -> str | None:
@@ -228,18 +279,16 @@ class Deleting(ABC, Generic[SpecT, StatusT, FoundT]):
 
 
 class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
-    """A kind: its facts, where it lives and how it is observed and checked; its identity,
-    creating, converging and deleting it are parts of their own."""
+    """A kind: its facts, where it lives, how it is observed and how NKS's answer shows in
+    status; which NKS resource it is, checking its spec, creating, converging and deleting
+    it are parts of their own."""
 
-    facts: Facts[SpecT, StatusT]
+    facts: Facts[SpecT, StatusT, FoundT]
     identity: Identity[SpecT, StatusT]
+    checking: Checking[SpecT, StatusT, FoundT]
     creating: Creating[SpecT, StatusT, FoundT]
     converging: Converging[SpecT, StatusT, FoundT]
     deleting: Deleting[SpecT, StatusT, FoundT]
-
-    @abstractmethod
-    def findings(self) -> FoundT:
-        """A new pass's (empty) findings: `Pass.found`, filled by the hooks that read."""
 
     @abstractmethod
     async def locate(self, p: Pass[SpecT, StatusT, FoundT]) -> Location | Assessment:
@@ -247,32 +296,8 @@ class Adapter(ABC, Generic[SpecT, StatusT, FoundT]):
         them yet (waiting for the parent cluster, an immutable field changed, ...)."""
 
     @abstractmethod
-    async def locate_for_delete(self, p: Pass[SpecT, StatusT, FoundT]) -> Location | None:
-        """The same for deletion, from a spec that may be invalid; None: nothing in NKS
-        can be reached any more (the parent cluster is gone)."""
-
-    # -- observe ----------------------------------------------------------------------------
-
-    @abstractmethod
     def observe(self, snapshot: ClusterSnapshot, nks_id: str) -> Observed | None:
         """The resource in a snapshot; None when NKS does not list it."""
-
-    async def inputs(
-        self, p: Pass[SpecT, StatusT, FoundT], account: Account, observed: Observed | None
-    ) -> Mapping[str, str]:
-        """Reads the spec checks need besides the snapshot and the supported versions (the
-        add-on catalogue), made before `problems`; returns the parts of their answers that
-        could not be read (field -> what was wrong)."""
-        return {}
-
-    @abstractmethod
-    def problems(
-        self,
-        p: Pass[SpecT, StatusT, FoundT],
-        supported: Mapping[str, bool],
-        observed: Observed | None,
-    ) -> tuple[list[str], list[Drift]]:
-        """Spec problems NKS would refuse, and immutable fields that differ from NKS."""
 
     @abstractmethod
     def report(self, p: Pass[SpecT, StatusT, FoundT], observed: Observed) -> None:

@@ -22,6 +22,7 @@ from nks_operator.api.resources import CLUSTER
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import (
     Adapter,
+    Checking,
     Converging,
     Creating,
     Deleting,
@@ -103,16 +104,15 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         noun="cluster",
         nks_resource="cluster",
         nks_id_is_cluster_id=True,
+        findings=ClusterFindings,
     )
 
     def __init__(self) -> None:
         self.identity = ClusterIdentity()
+        self.checking = ClusterChecking()
         self.creating = ClusterCreating()
         self.converging = ClusterConverging()
         self.deleting = ClusterDeleting()
-
-    def findings(self) -> ClusterFindings:
-        return ClusterFindings()
 
     async def locate(self, p: ClusterPass) -> Location | Assessment:
         spec: NKSClusterSpec = p.spec
@@ -124,14 +124,6 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         self._check_argocd_policy(p)
         ref = spec.credentials_ref.name if spec.credentials_ref else None
         return Location(region or spec.region, ref, p.status.cluster_id or spec.cluster_id)
-
-    async def locate_for_delete(self, p: ClusterPass) -> Location | None:
-        raw = p.body.get("spec") or {}
-        region = p.status.region or str(raw.get("region") or "")
-        ref = (raw.get("credentialsRef") or {}).get("name")
-        return Location(region, ref, p.status.cluster_id or raw.get("clusterID"))
-
-    # -- observe --------------------------------------------------------------------------
 
     def observe(self, snapshot: ClusterSnapshot, nks_id: str) -> Observed | None:
         if snapshot.uuid != nks_id or snapshot.cluster is None:
@@ -149,38 +141,6 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
                 unreadable[name] = snapshot.problems[name]
         return Observed(nks_id, snapshot.cluster, snapshot, unreadable)
 
-    def problems(
-        self, p: ClusterPass, supported: Mapping[str, bool], observed: Observed | None
-    ) -> tuple[list[str], list[Drift]]:
-        spec: NKSClusterSpec = p.spec
-        status: NKSClusterStatus = p.status
-        problems = validation.cluster_problems(
-            spec, p.name, supported, for_create=status.cluster_id is None and observed is None
-        )
-        moved = immutability.managed_id_changed(
-            immutability.CLUSTER_ID, status.cluster_id, spec.cluster_id
-        )
-        problems += [moved] if moved else []
-        drift: list[Drift] = []
-        if observed is not None:
-            cluster = observed.snapshot.cluster
-            assert cluster is not None
-            worker = observed.snapshot.nodegroup(DEFAULT_WORKER)
-            drift = observing.cluster_drift(
-                spec, self.identity.nks_name(spec, p.name), cluster, worker
-            )
-            drift += observing.etcd_encryption_drift(spec, cluster)
-            actual = cluster.kubernetes_version
-            if actual and versions.compare(spec.kubernetes_version, actual) < 0:
-                problems.append(
-                    f"spec.kubernetesVersion {spec.kubernetes_version} is older than the "
-                    f"cluster's {actual}: NKS cannot downgrade"
-                )
-        catalogue = p.found.catalogue
-        if catalogue is not None:
-            problems += addons.catalogue_problems(spec, catalogue, _installed(p))
-        return problems, drift
-
     def report(self, p: ClusterPass, observed: Observed) -> None:
         cluster = observed.snapshot.cluster
         assert cluster is not None
@@ -192,7 +152,38 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
         for key, value in observing.cluster_health_fields(cluster).items():
             setattr(p.status, key, value)
 
-    # -- inputs of the checks and the plan ---------------------------------------------------
+    @staticmethod
+    def _check_argocd_policy(p: ClusterPass) -> None:
+        refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
+        if refusals:
+            raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
+
+
+class ClusterIdentity(Identity[NKSClusterSpec, NKSClusterStatus]):
+    """status.clusterID, adopted from spec.clusterID; named spec.clusterName or as the object."""
+
+    adoption_field = "clusterID"
+
+    def nks_id(self, status: NKSClusterStatus) -> str | None:
+        return status.cluster_id
+
+    def set_nks_id(self, status: NKSClusterStatus, nks_id: str, location: Location) -> None:
+        status.cluster_id = nks_id
+        status.region = status.region or location.region
+
+    def restore_id(self, status: NKSClusterStatus, nks_id: str) -> None:
+        status.cluster_id = nks_id
+
+    def adoption_id(self, spec: NKSClusterSpec) -> str | None:
+        return spec.cluster_id
+
+    def nks_name(self, spec: NKSClusterSpec, metadata_name: str) -> str:
+        return spec.cluster_name or metadata_name
+
+
+class ClusterChecking(Checking[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
+    """The cluster's spec against the supported versions, the add-on catalogue and what
+    NKS shows (what it cannot downgrade or change)."""
 
     async def inputs(
         self, p: ClusterPass, account: Account, observed: Observed | None
@@ -297,33 +288,37 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
             record.destination = log.destination if log.enabled else None
         p.status.control_plane_log = record
 
-    @staticmethod
-    def _check_argocd_policy(p: ClusterPass) -> None:
-        refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
-        if refusals:
-            raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
-
-
-class ClusterIdentity(Identity[NKSClusterSpec, NKSClusterStatus]):
-    """status.clusterID, adopted from spec.clusterID; named spec.clusterName or as the object."""
-
-    adoption_field = "clusterID"
-
-    def nks_id(self, status: NKSClusterStatus) -> str | None:
-        return status.cluster_id
-
-    def set_nks_id(self, status: NKSClusterStatus, nks_id: str, location: Location) -> None:
-        status.cluster_id = nks_id
-        status.region = status.region or location.region
-
-    def restore_id(self, status: NKSClusterStatus, nks_id: str) -> None:
-        status.cluster_id = nks_id
-
-    def adoption_id(self, spec: NKSClusterSpec) -> str | None:
-        return spec.cluster_id
-
-    def nks_name(self, spec: NKSClusterSpec, metadata_name: str) -> str:
-        return spec.cluster_name or metadata_name
+    def problems(
+        self, p: ClusterPass, supported: Mapping[str, bool], observed: Observed | None
+    ) -> tuple[list[str], list[Drift]]:
+        spec: NKSClusterSpec = p.spec
+        status: NKSClusterStatus = p.status
+        problems = validation.cluster_problems(
+            spec, p.name, supported, for_create=status.cluster_id is None and observed is None
+        )
+        moved = immutability.managed_id_changed(
+            immutability.CLUSTER_ID, status.cluster_id, spec.cluster_id
+        )
+        problems += [moved] if moved else []
+        drift: list[Drift] = []
+        if observed is not None:
+            cluster = observed.snapshot.cluster
+            assert cluster is not None
+            worker = observed.snapshot.nodegroup(DEFAULT_WORKER)
+            drift = observing.cluster_drift(
+                spec, p.adapter.identity.nks_name(spec, p.name), cluster, worker
+            )
+            drift += observing.etcd_encryption_drift(spec, cluster)
+            actual = cluster.kubernetes_version
+            if actual and versions.compare(spec.kubernetes_version, actual) < 0:
+                problems.append(
+                    f"spec.kubernetesVersion {spec.kubernetes_version} is older than the "
+                    f"cluster's {actual}: NKS cannot downgrade"
+                )
+        catalogue = p.found.catalogue
+        if catalogue is not None:
+            problems += addons.catalogue_problems(spec, catalogue, _installed(p))
+        return problems, drift
 
 
 class ClusterCreating(Creating[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
@@ -633,6 +628,12 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
 
 class ClusterDeleting(Deleting[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
     """The cluster is deleted in NKS; its Argo CD Secret goes with the resource."""
+
+    async def locate_for_delete(self, p: ClusterPass) -> Location | None:
+        raw = p.body.get("spec") or {}
+        region = p.status.region or str(raw.get("region") or "")
+        ref = (raw.get("credentialsRef") or {}).get("name")
+        return Location(region, ref, p.status.cluster_id or raw.get("clusterID"))
 
     async def read_for_delete(
         self, account: Account, location: Location, nks_id: str

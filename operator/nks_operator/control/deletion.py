@@ -44,7 +44,7 @@ class Deletion:
             return await self.steps.release(p)  # nothing was ever sent to NKS
         if p.paused:
             return p.assess(Stage.PAUSED_DELETION)
-        location = await adapter.locate_for_delete(p)
+        location = await adapter.deleting.locate_for_delete(p)
         if location is None:
             p.event("Normal", Reason.RELEASED, "the NKSCluster is gone; nothing to delete")
             return await self.steps.release(p, nks_id)

@@ -14,6 +14,7 @@ from nks_operator.api.resources import NODEGROUP
 from nks_operator.api.status import CreationIntent
 from nks_operator.control.adapter import (
     Adapter,
+    Checking,
     Converging,
     Creating,
     Deleting,
@@ -103,22 +104,15 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         noun="node group",
         nks_resource="nodegroup",
         nks_id_is_cluster_id=False,
+        findings=NodeGroupFindings,
     )
 
     def __init__(self) -> None:
         self.identity = NodeGroupIdentity()
+        self.checking = NodeGroupChecking()
         self.creating = NodeGroupCreating()
         self.converging = NodeGroupConverging()
         self.deleting = NodeGroupDeleting()
-
-    def findings(self) -> NodeGroupFindings:
-        return NodeGroupFindings()
-
-    async def _parent(self, p: NodeGroupPass, name: str, *, fresh: bool = False) -> Parent | None:
-        """The NKSCluster: as the watch delivered it, or read when not seen (or `fresh`,
-        where a stale "gone" could leak a node group in NKS)."""
-        body = await p.around.cluster_object(name, fresh=fresh)
-        return None if body is None else Parent(body)
 
     @staticmethod
     def _waiting(p: NodeGroupPass, message: str) -> Assessment:
@@ -131,7 +125,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         spec: NKSNodeGroupSpec = p.spec
         status: NKSNodeGroupStatus = p.status
         cluster_name = spec.cluster_ref.name
-        parent = await self._parent(p, cluster_name)
+        parent = await _parent(p, cluster_name)
         has_id = status.node_group_id is not None
         if parent is None:
             if has_id:
@@ -164,17 +158,6 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         p.found.parent_subnet = parent.subnet_id
         return parent.location()
 
-    async def locate_for_delete(self, p: NodeGroupPass) -> Location | None:
-        raw = p.body.get("spec") or {}
-        parent = await self._parent(p, (raw.get("clusterRef") or {}).get("name", ""), fresh=True)
-        cluster_id = p.status.cluster_id or (parent.cluster_id if parent else None)
-        if parent is None or cluster_id is None:
-            return None  # without its cluster there is nothing to call: NKS deleted it with it
-        location = parent.location()
-        return Location(location.region, location.credentials_secret, cluster_id)
-
-    # -- observe --------------------------------------------------------------------------
-
     def observe(self, snapshot: ClusterSnapshot, nks_id: str) -> Observed | None:
         group = snapshot.nodegroup_by_uuid(nks_id)
         if group is None:
@@ -184,43 +167,6 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         if problem is not None:
             unreadable["node group"] = problem
         return Observed(nks_id, group, snapshot, unreadable)
-
-    def problems(
-        self, p: NodeGroupPass, supported: Mapping[str, bool], observed: Observed | None
-    ) -> tuple[list[str], list[Drift]]:
-        spec: NKSNodeGroupSpec = p.spec
-        status: NKSNodeGroupStatus = p.status
-        problems = validation.nodegroup_problems(
-            spec,
-            p.name,
-            supported,
-            for_create=status.node_group_id is None and observed is None,
-            cluster_subnet=self._cluster_subnet(p, observed),
-        )
-        moved = immutability.managed_id_changed(
-            immutability.NODE_GROUP_ID, status.node_group_id, spec.node_group_id
-        )
-        problems += [moved] if moved else []
-        drift: list[Drift] = []
-        if observed is not None:
-            group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
-            assert group is not None
-            if group.name in RESERVED_GROUPS:
-                # Its NKSCluster manages it: two resources would fight over it.
-                problems.append(
-                    f"spec.nodeGroupID names the cluster's {group.name} node group, which its "
-                    "NKSCluster manages (spec.defaultWorker)"
-                )
-            drift = observing.nodegroup_drift(spec, self.identity.nks_name(spec, p.name), group)
-        return problems, drift
-
-    @staticmethod
-    def _cluster_subnet(p: NodeGroupPass, observed: Observed | None) -> str | None:
-        """The cluster's subnet, where floating IPs may bind: as NKS reports it, else as
-        the parent NKSCluster asks."""
-        cluster = observed.snapshot.cluster if observed is not None else None
-        found = cluster.fixed_subnet if cluster is not None else None
-        return found or p.found.parent_subnet
 
     def report(self, p: NodeGroupPass, observed: Observed) -> None:
         group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
@@ -252,6 +198,50 @@ class NodeGroupIdentity(Identity[NKSNodeGroupSpec, NKSNodeGroupStatus]):
 
     def nks_name(self, spec: NKSNodeGroupSpec, metadata_name: str) -> str:
         return spec.node_group_name or metadata_name
+
+
+class NodeGroupChecking(Checking[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
+    """The group's spec against the supported versions, its cluster's subnet and what NKS
+    shows (a reserved group, fields NKS cannot change)."""
+
+    def problems(
+        self, p: NodeGroupPass, supported: Mapping[str, bool], observed: Observed | None
+    ) -> tuple[list[str], list[Drift]]:
+        spec: NKSNodeGroupSpec = p.spec
+        status: NKSNodeGroupStatus = p.status
+        problems = validation.nodegroup_problems(
+            spec,
+            p.name,
+            supported,
+            for_create=status.node_group_id is None and observed is None,
+            cluster_subnet=self._cluster_subnet(p, observed),
+        )
+        moved = immutability.managed_id_changed(
+            immutability.NODE_GROUP_ID, status.node_group_id, spec.node_group_id
+        )
+        problems += [moved] if moved else []
+        drift: list[Drift] = []
+        if observed is not None:
+            group = observed.snapshot.nodegroup_by_uuid(observed.nks_id)
+            assert group is not None
+            if group.name in RESERVED_GROUPS:
+                # Its NKSCluster manages it: two resources would fight over it.
+                problems.append(
+                    f"spec.nodeGroupID names the cluster's {group.name} node group, which its "
+                    "NKSCluster manages (spec.defaultWorker)"
+                )
+            drift = observing.nodegroup_drift(
+                spec, p.adapter.identity.nks_name(spec, p.name), group
+            )
+        return problems, drift
+
+    @staticmethod
+    def _cluster_subnet(p: NodeGroupPass, observed: Observed | None) -> str | None:
+        """The cluster's subnet, where floating IPs may bind: as NKS reports it, else as
+        the parent NKSCluster asks."""
+        cluster = observed.snapshot.cluster if observed is not None else None
+        found = cluster.fixed_subnet if cluster is not None else None
+        return found or p.found.parent_subnet
 
 
 class NodeGroupCreating(Creating[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
@@ -398,6 +388,15 @@ class NodeGroupConverging(Converging[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeG
 class NodeGroupDeleting(Deleting[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFindings]):
     """The group is deleted in NKS; a cluster's deletion takes its groups with it."""
 
+    async def locate_for_delete(self, p: NodeGroupPass) -> Location | None:
+        raw = p.body.get("spec") or {}
+        parent = await _parent(p, (raw.get("clusterRef") or {}).get("name", ""), fresh=True)
+        cluster_id = p.status.cluster_id or (parent.cluster_id if parent else None)
+        if parent is None or cluster_id is None:
+            return None  # without its cluster there is nothing to call: NKS deleted it with it
+        location = parent.location()
+        return Location(location.region, location.credentials_secret, cluster_id)
+
     async def read_for_delete(
         self, account: Account, location: Location, nks_id: str
     ) -> str | None:
@@ -413,3 +412,10 @@ class NodeGroupDeleting(Deleting[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroup
         assert location.cluster_id is not None
         result = await account.client.delete_nodegroup(location.cluster_id, nks_id)
         return result is DeleteResult.ACCEPTED
+
+
+async def _parent(p: NodeGroupPass, name: str, *, fresh: bool = False) -> Parent | None:
+    """The NKSCluster: as the watch delivered it, or read when not seen (or `fresh`,
+    where a stale "gone" could leak a node group in NKS)."""
+    body = await p.around.cluster_object(name, fresh=fresh)
+    return None if body is None else Parent(body)

@@ -145,7 +145,7 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
         self.credentials: kube_credentials.ResolvedCredentials | None = None
         # The account whose pass slot this pass holds (given back when the pass ends).
         self.slot: Account | None = None
-        self.found: FoundT = adapter.findings()
+        self.found: FoundT = adapter.facts.findings()
 
     @property
     def annotations(self) -> dict[str, str]:

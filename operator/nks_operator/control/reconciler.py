@@ -192,22 +192,20 @@ class Reconciler:
     ) -> Mapping[str, str]:
         """Stop on what NKS would refuse or an immutable field that differs; returns the
         parts of the inputs' answers that could not be read."""
-        adapter = p.adapter
         try:
-            unreadable = await adapter.inputs(p, account, observed)
+            checked = await p.adapter.checking.check(p, account, supported, observed)
         except errors.NKSError as error:
             raise self.steps.nks_error(p, error) from None
-        problems, drift = adapter.problems(p, supported, observed)
-        p.status.drift = [d.field for d in drift] or None
-        problems += [d.message for d in drift]
+        p.status.drift = [d.field for d in checked.drift] or None
+        problems = checked.problems + [d.message for d in checked.drift]
         if problems:
             fields: dict[str, Any] = {}
             if observed is not None:
-                adapter.report(p, observed)
+                p.adapter.report(p, observed)
                 fields["nks_status"] = observed.status
             raise p.stop(Reason.INVALID_SPEC, "; ".join(problems), **fields)
         events.clear_warnings(p.memory, Reason.INVALID_SPEC)
-        return unreadable
+        return checked.unreadable
 
     def _observing(self, p: AnyPass, account: Account, snapshot: ClusterSnapshot) -> Assessment:
         """NKS's state is not read yet: the poller wakes this resource when it is."""
