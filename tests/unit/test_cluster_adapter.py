@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from nks_operator.api.cluster import NKSClusterStatus
 from nks_operator.control.adapter import Location
-from nks_operator.control.cluster import ClusterAdapter
+from nks_operator.control.cluster import ClusterAdapter, ClusterMemory
 from nks_operator.control.passes import Stop
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.models import Cluster, NodeGroup
@@ -146,11 +146,20 @@ def test_after_send_records_the_renewal_and_the_user_script_generation() -> None
 
 def test_after_success_makes_the_next_pass_read_again() -> None:
     p = new_pass(ADAPTER, spec(), {"clusterID": ID})
-    p.memory.ip_acl_read_at = p.memory.kubeconfig_checked_at = 100.0
+    memory = p.around.remembered(ClusterMemory)
+    memory.ip_acl_read_at = memory.kubeconfig_checked_at = 100.0
     ADAPTER.converging.after_success(p, None, "SET_IP_ACL")  # type: ignore[arg-type]
-    assert p.memory.ip_acl_read_at < 0
+    assert memory.ip_acl_read_at < 0
     ADAPTER.converging.after_success(p, None, "RENEW_CERTIFICATE")  # type: ignore[arg-type]
-    assert p.memory.kubeconfig_checked_at < 0 and p.memory.kubeconfig_renewed
+    assert memory.kubeconfig_checked_at < 0 and memory.kubeconfig_renewed
+
+
+def test_what_a_cluster_keeps_lasts_from_pass_to_pass() -> None:
+    h = Harness()
+    first = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    first.around.remembered(ClusterMemory).ip_acl_read_at = 100.0
+    second = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    assert second.around.remembered(ClusterMemory).ip_acl_read_at == 100.0
 
 
 # -- NKS calls: create, read and delete ----------------------------------------------------------

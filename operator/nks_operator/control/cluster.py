@@ -7,7 +7,7 @@ import datetime
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nks_operator.api.base import SecretKeyReference
@@ -36,7 +36,7 @@ from nks_operator.kube import argocd_secret, kubeconfig_secret
 from nks_operator.kube import credentials as kube_credentials
 from nks_operator.kube.client import KubeAPIError
 from nks_operator.nks import DeleteResult, errors
-from nks_operator.nks.models import Cluster, ClusterCreateRequest, InstalledAddon
+from nks_operator.nks.models import IPACL, Cluster, ClusterCreateRequest, InstalledAddon
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
@@ -45,7 +45,6 @@ from nks_operator.reconcile import (
     control_plane_log,
     immutability,
     payloads,
-    policy,
     validation,
     versions,
     worker_settings,
@@ -83,6 +82,32 @@ class ClusterFindings:
 ClusterPass = Pass[NKSClusterSpec, NKSClusterStatus, ClusterFindings]
 
 
+@dataclass
+class ClusterMemory:
+    """What a cluster's passes keep between them: reads of what the snapshot lacks, and
+    when they were made (never persisted: lost on restart at the cost of a read)."""
+
+    # NKS's IP ACL, read at most once per slow resync (not in the list call).
+    ip_acl: IPACL | None = None
+    ip_acl_read_at: float = -1e9
+    # The add-ons NKS reports installed (not in the cluster answer): read at
+    # most once per slow resync, in every pass while an add-on operation is followed, and
+    # again after one succeeded. None: unknown (not read, or refused); the readable ones
+    # when NKS described some unreadably (`addons_unreadable`: then nothing is planned).
+    addons: tuple[InstalledAddon, ...] | None = None
+    addons_read_at: float = -1e9
+    addons_problem: str | None = None  # NKS refused the read (4xx): why
+    addons_unreadable: dict[str, str] = field(default_factory=dict)  # entries, what was wrong
+    # When the kubeconfig Secret was last found current (read again once per slow resync).
+    kubeconfig_checked_at: float = -1e9
+    kubeconfig_expiry: str | None = None  # the certificate expiry it was checked for
+    kubeconfig_renewed: bool = False  # a renewal succeeded: read the kubeconfig again
+
+
+def _kept(p: ClusterPass) -> ClusterMemory:
+    return p.around.remembered(ClusterMemory)
+
+
 def renewal_requested(p: ClusterPass) -> str | None:
     """The renew-certificate annotation, when it carries a value not acted on yet."""
     value = p.annotations.get(RENEW_CERTIFICATE_ANNOTATION)
@@ -109,7 +134,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
 
     def __init__(self) -> None:
         self.identity = ClusterIdentity()
-        self.checking = ClusterChecking()
+        self.checking = ClusterChecking(self.identity)
         self.creating = ClusterCreating()
         self.converging = ClusterConverging()
         self.deleting = ClusterDeleting()
@@ -154,7 +179,7 @@ class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings])
 
     @staticmethod
     def _check_argocd_policy(p: ClusterPass) -> None:
-        refusals = policy.argocd_refusals(p.settings, p.namespace, p.spec.argocd)
+        refusals = p.around.argocd_refusals(p.spec.argocd)
         if refusals:
             raise p.stop(Reason.NOT_PERMITTED, "; ".join(refusals))
 
@@ -185,6 +210,9 @@ class ClusterChecking(Checking[NKSClusterSpec, NKSClusterStatus, ClusterFindings
     """The cluster's spec against the supported versions, the add-on catalogue and what
     NKS shows (what it cannot downgrade or change)."""
 
+    def __init__(self, identity: Identity[NKSClusterSpec, NKSClusterStatus]) -> None:
+        self._identity = identity  # the NKS name the drift checks compare
+
     async def inputs(
         self, p: ClusterPass, account: Account, observed: Observed | None
     ) -> Mapping[str, str]:
@@ -199,7 +227,7 @@ class ClusterChecking(Checking[NKSClusterSpec, NKSClusterStatus, ClusterFindings
             p.found.catalogue = catalogue
             if observed is not None:
                 await self._read_addons(p, account, observed.nks_id, catalogue)
-                unreadable.update(p.memory.addons_unreadable)
+                unreadable.update(_kept(p).addons_unreadable)
         else:
             status.addons = None
         if spec.control_plane_log is None:
@@ -211,7 +239,7 @@ class ClusterChecking(Checking[NKSClusterSpec, NKSClusterStatus, ClusterFindings
     async def _read_addons(
         self, p: ClusterPass, account: Account, cluster_id: str, catalogue: addons.Catalogue
     ) -> None:
-        memory = p.memory
+        memory = _kept(p)
         now = time.monotonic()
         last = p.status.last_operation
         following = (
@@ -219,7 +247,7 @@ class ClusterChecking(Checking[NKSClusterSpec, NKSClusterStatus, ClusterFindings
             and last.state in ("Requested", "InProgress")
             and last.type in addons.OPERATIONS
         )
-        if addons.read_due(memory.addons_read_at, now, p.settings.slow_poll_seconds, following):
+        if addons.read_due(memory.addons_read_at, now, p.around.slow_seconds, following):
             try:
                 listing = await account.client.list_cluster_addons(cluster_id)
             except (errors.InvalidRequestError, errors.ForbiddenError, errors.NotFoundError) as e:
@@ -306,7 +334,7 @@ class ClusterChecking(Checking[NKSClusterSpec, NKSClusterStatus, ClusterFindings
             assert cluster is not None
             worker = observed.snapshot.nodegroup(DEFAULT_WORKER)
             drift = observing.cluster_drift(
-                spec, p.adapter.identity.nks_name(spec, p.name), cluster, worker
+                spec, self._identity.nks_name(spec, p.name), cluster, worker
             )
             drift += observing.etcd_encryption_drift(spec, cluster)
             actual = cluster.kubernetes_version
@@ -391,14 +419,14 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         if p.spec.api_endpoint.ip_access_control is None:
             return {}
         now = time.monotonic()
-        memory = p.memory
+        memory = _kept(p)
         last = p.status.last_operation
         following = (
             last is not None
             and last.type == OperationType.SET_IP_ACL
             and last.state in ("Requested", "InProgress")
         )
-        stale = now - memory.ip_acl_read_at > p.settings.slow_poll_seconds
+        stale = now - memory.ip_acl_read_at > p.around.slow_seconds
         if memory.ip_acl is None or stale or following:
             acl = await account.client.get_ip_acl(observed.nks_id)
             unreadable = observing.unreadable_fields(acl)
@@ -423,7 +451,7 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
             cluster,
             observed.snapshot.nodegroups,
             supported,
-            ip_acl=p.memory.ip_acl,
+            ip_acl=_kept(p).ip_acl,
             renew_requested=renewal_requested(p) is not None,
             user_script_sent_for=p.status.user_script_generation,
             generation=p.generation,
@@ -444,9 +472,10 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
             ),
         )
         # An add-on NKS described unreadably may be any of the spec's: nothing is planned.
-        installed = None if p.memory.addons_unreadable else _installed(p)
+        memory = _kept(p)
+        installed = None if memory.addons_unreadable else _installed(p)
         view = addons.AddonView(
-            p.found.catalogue, installed, p.status.addons or (), p.memory.addons_problem
+            p.found.catalogue, installed, p.status.addons or (), memory.addons_problem
         )
         return then(
             plan,
@@ -484,9 +513,10 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         worker_settings.record_sent(p.status, operation, p.spec.default_worker)
 
     def after_success(self, p: ClusterPass, account: Account, operation: str) -> None:
+        memory = _kept(p)
         worker_settings.record_done(p.status, operation)
         if operation in addons.OPERATIONS:
-            p.memory.addons_read_at = -1e9  # read what NKS has now before planning more
+            memory.addons_read_at = -1e9  # read what NKS has now before planning more
         record = p.status.control_plane_log
         if operation == control_plane_log.OPERATION and record is not None and record.sent_hash:
             record.settings_hash, record.sent_hash = record.sent_hash, None
@@ -496,11 +526,11 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
                 record.enabled = log.enabled
                 record.destination = log.destination if log.enabled else None
         if operation == OperationType.SET_IP_ACL:
-            p.memory.ip_acl_read_at = -1e9
+            memory.ip_acl_read_at = -1e9
         if operation == OperationType.RENEW_CERTIFICATE:
             # New certificates whatever the expiry says (a renewal may keep the same date).
-            p.memory.kubeconfig_checked_at = -1e9
-            p.memory.kubeconfig_renewed = True
+            memory.kubeconfig_checked_at = -1e9
+            memory.kubeconfig_renewed = True
 
     async def when_stable(
         self, p: ClusterPass, account: Account, observed: Observed
@@ -529,9 +559,9 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
             else kubeconfig_secret.default_name(p.name)
         )
         expiry = status.certificate_expiry
-        memory = p.memory
+        memory = _kept(p)
         registering = spec.argocd is not None and spec.argocd.enabled and not status.argocd_secret
-        fresh = time.monotonic() - memory.kubeconfig_checked_at < p.settings.slow_poll_seconds
+        fresh = time.monotonic() - memory.kubeconfig_checked_at < p.around.slow_seconds
         if (
             fresh
             and not registering
@@ -589,7 +619,7 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
             return Problem(
                 Reason.ARGOCD_REGISTRATION_FAILED, "NKS reports no API address for the cluster"
             )
-        namespace = p.settings.argocd_namespace
+        namespace = p.around.argocd_namespace
         try:
             desired = argocd_secret.build(
                 p.body,
@@ -653,7 +683,7 @@ class ClusterDeleting(Deleting[NKSClusterSpec, NKSClusterStatus, ClusterFindings
 
 def _installed(p: ClusterPass) -> dict[str, InstalledAddon] | None:
     """The add-ons NKS reports installed, by name; None: unknown."""
-    found = p.memory.addons
+    found = _kept(p).addons
     return None if found is None else {a.name or a.uuid: a for a in found}
 
 
@@ -667,7 +697,7 @@ async def _unregister(p: ClusterPass) -> None:
     says an older release put it - each only if it is this NKSCluster's own."""
     status: NKSClusterStatus = p.status
     name = argocd_secret.secret_name(p.namespace, p.name)
-    places = {f"{p.settings.argocd_namespace}/{name}"}
+    places = {f"{p.around.argocd_namespace}/{name}"}
     if status.argocd_secret:
         places.add(status.argocd_secret)
     for reference in sorted(places):

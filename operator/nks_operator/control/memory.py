@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from nks_operator.nks.models import IPACL, InstalledAddon
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.runtime.cache import ObjectKey
 
@@ -20,21 +19,9 @@ class ResourceMemory:
     last_warnings: dict[str, str] = field(default_factory=dict)
     # (task id, state) already posted as Events above the stored watermark.
     announced_tasks: set[tuple[int, str]] = field(default_factory=set)
-    # NKS's IP ACL of a cluster, read at most once per slow resync (not in the list call).
-    ip_acl: IPACL | None = None
-    ip_acl_read_at: float = -1e9
-    # The add-ons NKS reports installed on a cluster (not in the cluster answer): read at
-    # most once per slow resync, in every pass while an add-on operation is followed, and
-    # again after one succeeded. None: unknown (not read, or refused); the readable ones
-    # when NKS described some unreadably (`addons_unreadable`: then nothing is planned).
-    addons: tuple[InstalledAddon, ...] | None = None
-    addons_read_at: float = -1e9
-    addons_problem: str | None = None  # NKS refused the read (4xx): why
-    addons_unreadable: dict[str, str] = field(default_factory=dict)  # entries, what was wrong
-    # When the kubeconfig Secret was last found current (read again once per slow resync).
-    kubeconfig_checked_at: float = -1e9
-    kubeconfig_expiry: str | None = None  # the certificate expiry it was checked for
-    kubeconfig_renewed: bool = False  # a renewal succeeded: read the kubeconfig again
+    # What the kind's adapter keeps between passes: its own dataclass (the cluster's reads
+    # of what the snapshot lacks), through `Surroundings.remembered`.
+    kept: object | None = None
     # Refresh time of the snapshot that first missed this resource: it is gone only when
     # a later read misses it too (the snapshot may predate its creation).
     missing_since: float | None = None

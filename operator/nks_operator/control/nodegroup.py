@@ -109,7 +109,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
 
     def __init__(self) -> None:
         self.identity = NodeGroupIdentity()
-        self.checking = NodeGroupChecking()
+        self.checking = NodeGroupChecking(self.identity)
         self.creating = NodeGroupCreating()
         self.converging = NodeGroupConverging()
         self.deleting = NodeGroupDeleting()
@@ -117,9 +117,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
     @staticmethod
     def _waiting(p: NodeGroupPass, message: str) -> Assessment:
         # The cluster's changes wake its node groups; the slow resync is only a backstop.
-        return p.assess(
-            Stage.WAITING_FOR_PARENT, message=message, timers=(p.settings.slow_poll_seconds,)
-        )
+        return p.assess(Stage.WAITING_FOR_PARENT, message=message, timers=(p.around.slow_seconds,))
 
     async def locate(self, p: NodeGroupPass) -> Location | Assessment:
         spec: NKSNodeGroupSpec = p.spec
@@ -142,7 +140,7 @@ class NodeGroupAdapter(Adapter[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroupFi
         if not owned:
             # No record yet (an upgrade from a release without them): the parent's next
             # pass makes it, look again soon; a record of another resource: slow.
-            again = p.settings.fast_poll_seconds if owned is None else p.settings.slow_poll_seconds
+            again = p.around.fast_seconds if owned is None else p.around.slow_seconds
             return p.assess(
                 Stage.WAITING_FOR_PARENT,
                 message=f"waiting for NKSCluster {cluster_name} to hold its NKS cluster",
@@ -204,6 +202,9 @@ class NodeGroupChecking(Checking[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroup
     """The group's spec against the supported versions, its cluster's subnet and what NKS
     shows (a reserved group, fields NKS cannot change)."""
 
+    def __init__(self, identity: Identity[NKSNodeGroupSpec, NKSNodeGroupStatus]) -> None:
+        self._identity = identity  # the NKS name the drift checks compare
+
     def problems(
         self, p: NodeGroupPass, supported: Mapping[str, bool], observed: Observed | None
     ) -> tuple[list[str], list[Drift]]:
@@ -230,9 +231,7 @@ class NodeGroupChecking(Checking[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroup
                     f"spec.nodeGroupID names the cluster's {group.name} node group, which its "
                     "NKSCluster manages (spec.defaultWorker)"
                 )
-            drift = observing.nodegroup_drift(
-                spec, p.adapter.identity.nks_name(spec, p.name), group
-            )
+            drift = observing.nodegroup_drift(spec, self._identity.nks_name(spec, p.name), group)
         return problems, drift
 
     @staticmethod

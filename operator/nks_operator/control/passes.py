@@ -141,7 +141,7 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
         self.paused = is_paused(body)
         self.settings = ctx.settings
         # All an adapter may use besides NKS (never the operator context).
-        self.around = Surroundings(ctx, key)
+        self.around = Surroundings(ctx, key, memory)
         self.credentials: kube_credentials.ResolvedCredentials | None = None
         # The account whose pass slot this pass holds (given back when the pass ends).
         self.slot: Account | None = None

@@ -3,25 +3,62 @@ resource, instead of the operator context with every client."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from nks_operator.api.cluster import ArgoCDRegistration
 from nks_operator.api.resources import CLUSTER
 from nks_operator.control.context import OperatorContext
+from nks_operator.control.memory import ResourceMemory
 from nks_operator.kube import credentials as kube_credentials
 from nks_operator.kube.api import Secret
 from nks_operator.polling.accounts import Account
+from nks_operator.reconcile import policy
 from nks_operator.reconcile.addons import Catalogue
 from nks_operator.runtime.cache import ObjectKey
+
+KeptT = TypeVar("KeptT")
 
 
 class Surroundings:
     """Kubernetes-side reads and writes of one resource (its Secrets, its NKSCluster),
-    the operator's signature, and what the resource's siblings hold (claims, ownership
-    records, the account's add-on catalogue)."""
+    the operator's signature, what the resource's siblings hold (claims, ownership
+    records, the account's add-on catalogue), what the adapter keeps of the resource
+    between passes, and the few settings an adapter reads."""
 
-    def __init__(self, ctx: OperatorContext, key: ObjectKey) -> None:
+    def __init__(self, ctx: OperatorContext, key: ObjectKey, memory: ResourceMemory) -> None:
         self._ctx = ctx
         self._key = key
+        self._memory = memory
+
+    # -- between passes and the operator's settings ---------------------------------------------
+
+    def remembered(self, kind: type[KeptT]) -> KeptT:
+        """What the adapter keeps of this resource between passes (a `kind()` at first, and
+        again after a restart: never persisted)."""
+        kept = self._memory.kept
+        if not isinstance(kept, kind):
+            kept = self._memory.kept = kind()
+        return kept
+
+    @property
+    def slow_seconds(self) -> float:
+        """The slow resync: what NKS shows only on request is read again this often."""
+        return self._ctx.settings.slow_poll_seconds
+
+    @property
+    def fast_seconds(self) -> float:
+        """The fast poll: how soon to look again at what is about to change."""
+        return self._ctx.settings.fast_poll_seconds
+
+    @property
+    def argocd_namespace(self) -> str:
+        """Where Argo CD's cluster Secrets go."""
+        return self._ctx.settings.argocd_namespace
+
+    def argocd_refusals(self, registration: ArgoCDRegistration | None) -> list[str]:
+        """Why the admin's policy does not permit this Argo CD registration of the
+        resource's namespace; empty when it does."""
+        return policy.argocd_refusals(self._ctx.settings, self._key.namespace, registration)
 
     # -- Secrets ------------------------------------------------------------------------------
 
