@@ -139,7 +139,6 @@ class Pass(Generic[SpecT, StatusT, FoundT]):
             ctx.wake_children,
         )
         self.paused = is_paused(body)
-        self.settings = ctx.settings
         # All an adapter may use besides NKS (never the operator context).
         self.around = Surroundings(ctx, key, memory)
         self.credentials: kube_credentials.ResolvedCredentials | None = None
