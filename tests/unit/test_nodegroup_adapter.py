@@ -189,6 +189,13 @@ def test_another_node_group_id_is_refused() -> None:
     assert any("spec.nodeGroupID is immutable" in problem for problem in problems)
 
 
+async def test_check_gives_the_problems_the_drift_and_the_unreadable_parts_at_once() -> None:
+    p = new_pass(ADAPTER, spec(nodeGroupID=CLUSTER_ID), {"nodeGroupID": GROUP_ID}, name="pool")
+    checked = await ADAPTER.checking.check(p, None, {"v1.29.3": True}, None)  # type: ignore[arg-type]
+    assert any("spec.nodeGroupID is immutable" in problem for problem in checked.problems)
+    assert checked.drift == [] and checked.unreadable == {}
+
+
 # -- create ------------------------------------------------------------------------------------
 
 
