@@ -245,7 +245,7 @@ class AccountPoller:
 
     def _backoff(self, failures: int) -> float:
         """fast, 2 fast, 4 fast, ... up to slow; jitter never below one fast interval."""
-        base = min(self.slow_seconds, self.fast_seconds * 2 ** (failures - 1))
+        base = min(self.slow_seconds, self.fast_seconds * 2.0 ** (failures - 1))
         jittered = base * (1 + self._rng.uniform(-self.jitter_fraction, self.jitter_fraction))
         return min(max(jittered, self.fast_seconds), self.slow_seconds)
 
