@@ -23,7 +23,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 from nks_operator.nks import errors
@@ -86,6 +86,7 @@ class AccountPoller:
         detail_seconds: float | None = None,
         name: str = "account",
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         per_resource: bool = False,
         detail_concurrency: int = DETAIL_CONCURRENCY,
         wake: Waker | None = None,
@@ -102,7 +103,9 @@ class AccountPoller:
         self.detail_concurrency = detail_concurrency
         # Benchmark baseline: one GET per cluster per cycle instead of one list.
         self.per_resource = per_resource
+        # Tests pass a fake clock and its sleep: waits are then timed on that clock alone.
         self._clock = clock
+        self._sleep = sleep
         self._wake = wake or (lambda key: None)
         self._snapshots: dict[str, ClusterSnapshot] = {}
         self._watchers: dict[str, set[Hashable]] = {}
@@ -202,7 +205,7 @@ class AccountPoller:
     async def _list_now(self, wait: float) -> None:
         try:
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             self._list_tried_at = self._clock()
             try:
                 summaries = await self.reader.list_clusters()
@@ -284,7 +287,7 @@ class AccountPoller:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._kick.wait(), delay)
             else:
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
         self._task = None
 
     def _failed(self, error: errors.NKSError) -> None:
