@@ -103,7 +103,7 @@ class AccountPoller:
         self.detail_concurrency = detail_concurrency
         # Benchmark baseline: one GET per cluster per cycle instead of one list.
         self.per_resource = per_resource
-        # Tests pass a fake clock and its sleep: waits are then timed on that clock alone.
+        # Tests pass a fake clock and its sleep; only the wait for a kick stays real.
         self._clock = clock
         self._sleep = sleep
         self._wake = wake or (lambda key: None)
