@@ -51,7 +51,7 @@ def install() -> None:
 
     def dump(signum: int, frame: object) -> None:
         current, peak = tracemalloc.get_traced_memory()
-        report = {"traced_bytes": current, "traced_peak_bytes": peak}
+        report: dict[str, object] = {"traced_bytes": current, "traced_peak_bytes": peak}
         report["by_package"] = snapshot_by_package()
         Path(target).write_text(json.dumps(report, indent=1))
 

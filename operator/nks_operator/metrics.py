@@ -104,6 +104,19 @@ class OperatorMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else MetricsRegistry()
+        self._add_reconcile_metrics()
+        self._add_nks_metrics()
+        self._add_queue_metrics()
+        if registry is None:
+            # The process and interpreter collectors, as every Prometheus client exposes.
+            for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+                self.registry.register(collector)
+        # Phases last reported per kind, so a phase that empties drops to 0, not stale.
+        self._managed_phases: dict[str, set[str]] = {}
+        self._managed_lock = threading.Lock()
+
+    def _add_reconcile_metrics(self) -> None:
+        """controller-runtime's reconcile series."""
         r = self.registry
         self.reconcile_total = Counter(
             "controller_runtime_reconcile_total",
@@ -143,6 +156,10 @@ class OperatorMetrics:
             ["controller"],
             registry=r,
         )
+
+    def _add_nks_metrics(self) -> None:
+        """NKS API calls, identity tokens and the managed-resource gauge."""
+        r = self.registry
         self.nks_requests = Counter(
             "nks_api_requests_total",
             "NKS and identity API HTTP attempts by operation and outcome (status code, "
@@ -168,6 +185,10 @@ class OperatorMetrics:
             "Identity tokens NHN Cloud issued to the operator (2xx answers to issue_token).",
             registry=r,
         )
+
+    def _add_queue_metrics(self) -> None:
+        """controller-runtime's workqueue series."""
+        r = self.registry
         self.queue_depth = Gauge(
             "workqueue_depth", "Current depth of workqueue", ["name"], registry=r
         )
@@ -197,13 +218,6 @@ class OperatorMetrics:
             ["name"],
             registry=r,
         )
-        if registry is None:
-            # The process and interpreter collectors, as every Prometheus client exposes.
-            for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
-                r.register(collector)
-        # Phases last reported per kind, so a phase that empties drops to 0, not stale.
-        self._managed_phases: dict[str, set[str]] = {}
-        self._managed_lock = threading.Lock()
 
     # -- reconciles (controller-runtime) ----------------------------------------------
 

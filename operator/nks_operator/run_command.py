@@ -48,6 +48,18 @@ def register(subparsers: Any) -> None:
             "NKS_URL)."
         ),
     )
+    _scope_arguments(parser)
+    login.add_arguments(parser)
+    _loop_arguments(parser)
+    _tenancy_arguments(parser)
+    _leader_election_arguments(parser)
+    _log_arguments(parser)
+    webhook.add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _scope_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which resources this operator reconciles."""
     scope = parser.add_mutually_exclusive_group()
     # Watching every namespace is what happens without --namespace; the flag stays because
     # the chart passes it (templates/deployment.yaml) and it reads as kubectl's -A.
@@ -74,7 +86,10 @@ def register(subparsers: Any) -> None:
         help="reconcile only resources with these labels (repeatable or comma-separated; "
         "for sharding one namespace across several operators; env NKS_SELECTOR)",
     )
-    login.add_arguments(parser)
+
+
+def _loop_arguments(parser: argparse.ArgumentParser) -> None:
+    """Liveness, polling cadence, workers and metrics."""
     parser.add_argument(
         "--liveness",
         default=os.environ.get("NKS_LIVENESS_ENDPOINT", "http://0.0.0.0:8080/healthz"),
@@ -111,7 +126,9 @@ def register(subparsers: Any) -> None:
         help="serve Prometheus metrics on this port at /metrics (0: off, the default; "
         "env NKS_METRICS_PORT)",
     )
-    _tenancy_arguments(parser)
+
+
+def _leader_election_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--leader-election",
         dest="leader_election",
@@ -127,6 +144,9 @@ def register(subparsers: Any) -> None:
         help="namespace of the Lease (default: env POD_NAMESPACE, else the kubeconfig's "
         "namespace, else default)",
     )
+
+
+def _log_arguments(parser: argparse.ArgumentParser) -> None:
     # Any case is accepted; argparse applies `type` to a flag and to a string default alike.
     parser.add_argument(
         "--log-level",
@@ -142,8 +162,6 @@ def register(subparsers: Any) -> None:
         choices=LOG_FORMATS,
         help="plain (default), full or json (env NKS_LOG_FORMAT)",
     )
-    webhook.add_arguments(parser)
-    parser.set_defaults(func=run)
 
 
 def _tenancy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -212,12 +230,26 @@ def _tenancy_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import kopf
-
     import nks_operator.handlers  # noqa: F401  (registers the handlers)
-    from nks_operator.handlers import namespaces, shard
+    from nks_operator.handlers import namespaces
 
     namespaces.install()
+    settings = _settings(args)
+    _require_kube_credentials(args.kubeconfig, args.context)
+    _configure_logging(args.log_level, args.log_format)
+    webhook_options = webhook.options_from_args(args)
+    if webhook_options is not None:
+        # Imported only now: without --webhook-port no server runs and no configuration
+        # is managed.
+        from nks_operator.handlers import admission
+
+        admission.register(webhook_options)
+    return _operate(args, settings)
+
+
+def _settings(args: argparse.Namespace) -> OperatorSettings:
+    """The settings from the flags and the environment; exits with the reason when invalid."""
+    from nks_operator.handlers import shard
 
     try:
         selector = shard.parse_selector(args.selector)
@@ -233,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
                 f"nks-operator run: {variable}: {value!r} is not one of {', '.join(choices)}"
             )
     try:
-        settings = OperatorSettings.from_env(
+        return OperatorSettings.from_env(
             flags=SETTING_FLAGS,
             fast_poll_seconds=args.fast_poll,
             slow_poll_seconds=args.slow_poll,
@@ -256,30 +288,32 @@ def run(args: argparse.Namespace) -> int:
         )
     except SettingsError as error:
         raise SystemExit(f"nks-operator run: {error}") from None
-    _require_kube_credentials(args.kubeconfig, args.context)
-    log_format = {
-        "plain": kopf.LogFormat.PLAIN,
-        "full": kopf.LogFormat.FULL,
-        "json": kopf.LogFormat.JSON,
-    }[args.log_format]
+
+
+def _configure_logging(level: str, log_format: str) -> None:
+    import kopf
+
     # kopf's "verbose" means DEBUG (whole bodies on every event): only for --log-level DEBUG.
     kopf.configure(
-        debug=args.log_level == "DEBUG",
-        quiet=args.log_level in ("WARNING", "ERROR"),
-        log_format=log_format,
+        debug=level == "DEBUG",
+        quiet=level in ("WARNING", "ERROR"),
+        log_format={
+            "plain": kopf.LogFormat.PLAIN,
+            "full": kopf.LogFormat.FULL,
+            "json": kopf.LogFormat.JSON,
+        }[log_format],
     )
-    if args.log_level == "ERROR":
+    if level == "ERROR":
         logging.getLogger().setLevel(logging.ERROR)
     # Transport chatter stays out of the operator's log.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    webhook_options = webhook.options_from_args(args)
-    if webhook_options is not None:
-        # Imported only now: without --webhook-port no server runs and no configuration
-        # is managed.
-        from nks_operator.handlers import admission
 
-        admission.register(webhook_options)
+
+def _operate(args: argparse.Namespace, settings: OperatorSettings) -> int:
+    """Run kopf until it stops; 1 when this replica lost its leader election Lease."""
+    import kopf
+
     memo = kopf.Memo(settings=settings, stop=None)
 
     async def operate() -> None:

@@ -10,7 +10,6 @@ tests/e2e/test_login.py.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime
 import json
@@ -289,24 +288,24 @@ def test_expired_credentials_are_renewed_before_use(tmp_path: pathlib.Path) -> N
 async def test_the_client_logs_in_again_when_its_credentials_expire() -> None:
     tokens: list[str] = []
     issued = iter(range(1, 10))
+    now = [datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)]
 
     def login() -> kopf.ConnectionInfo:
         n = next(issued)
         lapse = datetime.timedelta(seconds=0.3 if n == 1 else 3600)
         return kopf.ConnectionInfo(
-            server="http://kube.test",
-            token=f"t{n}",
-            expiration=datetime.datetime.now(datetime.UTC) + lapse,
+            server="http://kube.test", token=f"t{n}", expiration=now[0] + lapse
         )
 
     def answer(request: httpx.Request) -> httpx.Response:
         tokens.append(request.headers["authorization"])
         return httpx.Response(200, json={})
 
-    client = KubeClient(login, transport=httpx.MockTransport(answer))
+    client = KubeClient(login, transport=httpx.MockTransport(answer), clock=lambda: now[0])
     await client.request("GET", "/api")
+    now[0] += datetime.timedelta(seconds=0.29)
     await client.request("GET", "/api")
-    await asyncio.sleep(0.4)
+    now[0] += datetime.timedelta(seconds=0.01)  # the first token's expiry
     await client.request("GET", "/api")
     await client.aclose()
     assert tokens == ["Bearer t1", "Bearer t1", "Bearer t2"]

@@ -108,6 +108,28 @@ def wait_gone(
     )
 
 
+def another_pass(kubectl: Any, api: client.ApiClient, namespace: str, name: str) -> dict[str, Any]:
+    """Make the operator run one more pass over the NKSCluster and wait until it has: a new
+    generation whose change sends nothing (`createTimeoutMinutes` only bounds a create),
+    then its Ready condition reporting that generation. What the pass did not do can then
+    be checked without guessing how long it takes."""
+    obj = get(api, "nksclusters", namespace, name)
+    assert obj is not None, name
+    minutes = obj["spec"].get("createTimeoutMinutes", 60)
+    patch = {"spec": {"createTimeoutMinutes": 10 + (minutes - 9) % 1431}}
+    result = kubectl(
+        "patch", "nksc", name, "-n", namespace, "--type=merge", "-p", json.dumps(patch), "-o=json"
+    )
+    generation = json.loads(result.stdout)["metadata"]["generation"]
+
+    def probe() -> dict[str, Any] | None:
+        found = get(api, "nksclusters", namespace, name)
+        ready = condition(found, "Ready") or {}
+        return found if ready.get("observedGeneration") == generation else None
+
+    return wait_for(probe, 60, what=f"a pass of nksclusters/{name} at generation {generation}")
+
+
 def events(api: client.ApiClient, namespace: str, name: str) -> list[dict[str, str]]:
     items = client.CoreV1Api(api).list_namespaced_event(namespace).items
     return [

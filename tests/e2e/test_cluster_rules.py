@@ -17,6 +17,7 @@ from nks_operator.nks.models import ClusterCreateRequest
 from nks_operator.reconcile import payloads
 from tests.e2e.helpers import (
     Sim,
+    another_pass,
     apply,
     cluster_manifest,
     condition,
@@ -70,7 +71,11 @@ def test_invalid_spec_is_marked_and_sends_nothing(
     assert obj["status"]["phase"] == "Failed"
     warning = wait_for(lambda: _warning(kube_api, ns, "bad", "InvalidSpec"), 20, what="event")
     assert "link-local" in warning["message"]
-    time.sleep(2)  # several passes: still nothing written, and the Event is not repeated
+    # Two more passes: still nothing written, and the Event is not repeated (Events are
+    # posted in the background: the first pass's would be out by the second's end).
+    another_pass(kubectl, kube_api, ns, "bad")
+    obj = another_pass(kubectl, kube_api, ns, "bad")
+    assert condition(obj, "Ready")["reason"] == "InvalidSpec"
     assert sim.writes() == {}
     assert sum(1 for e in events(kube_api, ns, "bad") if e["reason"] == "InvalidSpec") == 1
 
@@ -211,14 +216,15 @@ def test_paused_resource_sends_nothing_until_resumed(
         30,
         what="phase Paused",
     )
-    time.sleep(1)
+    another_pass(kubectl, kube_api, ns, "demo")
     assert sim.writes() == {}
     kubectl("annotate", "nksc", "demo", "-n", ns, "nks.nhncloud.com/paused-")
     wait_condition(kube_api, "nksclusters", ns, "demo", "Ready", "True", timeout=60)
     # Paused again: status still follows NKS, and a delete leaves NKS alone until resumed.
     kubectl("annotate", "nksc", "demo", "-n", ns, "nks.nhncloud.com/paused=true")
     kubectl("delete", "nksc", "demo", "-n", ns, "--wait=false")
-    time.sleep(2)
+    obj = wait_condition(kube_api, "nksclusters", ns, "demo", "Ready", "False", "Paused")
+    assert "deletion waits" in condition(obj, "Ready")["message"]  # the pass that saw it
     assert get(kube_api, "nksclusters", ns, "demo") is not None
     assert "delete_cluster" not in sim.writes()
     kubectl("annotate", "nksc", "demo", "-n", ns, "nks.nhncloud.com/paused-")
@@ -283,7 +289,8 @@ def test_cluster_deleted_behind_our_back_is_reported_not_recreated(
     obj = wait_condition(kube_api, "nksclusters", ns, "demo", "Ready", "False", "ClusterNotFound")
     assert obj["status"]["phase"] == "Failed"
     wait_for(lambda: _warning(kube_api, ns, "demo", "ClusterNotFound"), 20, what="event")
-    time.sleep(1)
+    obj = another_pass(kubectl, kube_api, ns, "demo")
+    assert condition(obj, "Ready")["reason"] == "ClusterNotFound"
     assert sim.writes() == {"create_cluster": 1}
     kubectl("delete", "nksc", "demo", "-n", ns, "--wait=false")
     wait_gone(kube_api, "nksclusters", ns, "demo", timeout=30)

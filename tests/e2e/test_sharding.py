@@ -3,7 +3,6 @@ matches no selector is left alone (no finalizer, no status, no NKS call)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from nks_devtools.localkube import LocalKube
 from tests.e2e.helpers import (
     Sim,
+    another_pass,
     apply,
     cluster_manifest,
     credentials_secret,
@@ -73,7 +73,9 @@ def test_two_shards_split_one_namespace(
     for name, shard in (("in-a", "a"), ("in-b", "b"), ("in-none", None)):
         apply(kubectl, ns, _labelled(name, shard))
     wait_condition(kube_api, "nksclusters", ns, "in-a", "Ready", "True", timeout=90)
-    time.sleep(3)  # a few more passes: shard a must still ignore the others
+    # A pass of in-a after the others were created: shard a has seen them (one watch,
+    # in order) and must have left them alone.
+    another_pass(kubectl, kube_api, ns, "in-a")
     for name in ("in-b", "in-none"):
         obj = get(kube_api, "nksclusters", ns, name)
         assert obj is not None

@@ -355,7 +355,13 @@ def test_helm_upgrade_with_two_replicas_keeps_the_webhook_answering(
                 time.sleep(delay)  # preStop, while the endpoint removal spreads
                 stop(old.process)
                 assert old.process.returncode == 0, old.logs()[-3000:]
-            time.sleep(2)
+            # Answers from the new generation alone, both kinds, before the loop stops.
+            answered = loop.accepted + loop.denied
+            wait_for(
+                lambda: loop.accepted + loop.denied >= answered + 4,
+                60,
+                what="answers after the old replicas stopped",
+            )
         assert loop.failures == [], "\n".join(loop.failures)
         assert loop.accepted >= 5 and loop.denied >= 5, (loop.accepted, loop.denied)
         # The new generation leads now; the old one handed the Lease over.

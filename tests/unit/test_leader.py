@@ -13,6 +13,7 @@ import kopf
 
 from nks_operator.kube.client import KubeClient
 from nks_operator.runtime.leader import LeaderElection, LeaseSettings
+from tests.unit.fake_clock import FakeClock
 
 PATH = "/apis/coordination.k8s.io/v1/namespaces/ops/leases/nks"
 
@@ -47,27 +48,46 @@ class LeaseServer:
         return None if self.lease is None else self.lease["spec"].get("holderIdentity")
 
 
-def candidate(server: LeaseServer, identity: str, **settings: float) -> LeaderElection:
+def candidate(
+    server: LeaseServer, identity: str, clock: FakeClock | None = None, **settings: float
+) -> LeaderElection:
+    """A replica; with `clock`, it waits and times the Lease on that clock alone."""
     client = KubeClient(
         lambda: kopf.ConnectionInfo(server="http://apiserver", token="t"),
         transport=httpx.MockTransport(server.handle),
     )
     options = {"lease_seconds": 0.3, "renew_deadline": 0.2, "retry_seconds": 0.05, **settings}
-    return LeaderElection(client, LeaseSettings("nks", "ops", **options), identity=identity)
+    lease = LeaseSettings("nks", "ops", **options)
+    if clock is None:
+        return LeaderElection(client, lease, identity=identity)
+    return LeaderElection(
+        client,
+        lease,
+        identity=identity,
+        clock=lambda: datetime.datetime.fromtimestamp(clock(), datetime.UTC),
+        monotonic=clock,
+        sleep=clock.sleep,
+    )
 
 
 async def test_a_free_lease_is_taken_and_a_held_one_waited_for() -> None:
     server = LeaseServer()
-    first, second = candidate(server, "a"), candidate(server, "b")
+    clock = FakeClock()
+    first, second = candidate(server, "a", clock), candidate(server, "b", clock)
     await asyncio.wait_for(first.acquire(), 1)
     assert server.holder() == "a"
     keeping = asyncio.create_task(first.keep())
     waiting = asyncio.create_task(second.acquire())
-    await asyncio.sleep(0.6)  # twice the Lease's duration: renewed all along
+    # Twice the Lease's duration, both replicas retrying: renewed all along.
+    await clock.run_until(clock() + 0.6, sleepers=2)
     assert not waiting.done() and server.holder() == "a"
     keeping.cancel()  # the leader dies without releasing
-    await asyncio.wait_for(waiting, 2)
+    died = clock()
+    while not waiting.done():
+        await clock.step(until=waiting)
     assert server.holder() == "b"
+    # Taken once the Lease expired unrenewed: its duration (0.3 s) and a retry or two.
+    assert 0.3 - 1e-9 <= clock() - died <= 0.3 + 2 * 0.05 + 1e-9
     assert server.lease is not None and server.lease["spec"]["leaseTransitions"] == 1
 
 
@@ -75,7 +95,8 @@ async def test_expiry_is_timed_on_our_own_clock() -> None:
     """A holder whose renewTime is far in the past (another node's clock) but who keeps
     renewing is never overtaken."""
     server = LeaseServer()
-    leader = candidate(server, "a")
+    clock = FakeClock()
+    leader = candidate(server, "a", clock)
     await leader.acquire()
     keeping = asyncio.create_task(leader.keep())
     original = server.handle
@@ -91,9 +112,9 @@ async def test_expiry_is_timed_on_our_own_clock() -> None:
         return response
 
     server.handle = skewed  # type: ignore[method-assign]
-    other = candidate(server, "b")
+    other = candidate(server, "b", clock)
     waiting = asyncio.create_task(other.acquire())
-    await asyncio.sleep(0.6)
+    await clock.run_until(clock() + 0.6, sleepers=2)  # twice the Lease's duration
     assert not waiting.done() and server.holder() == "a"
     waiting.cancel()
     keeping.cancel()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import Counter
 from collections.abc import Hashable
 from typing import Any
 
+import pytest
+
 from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
 from nks_operator.polling.poller import AccountPoller
+from tests.unit.fake_clock import FakeClock
 
 
 class Listing(list):  # type: ignore[type-arg]
@@ -30,9 +32,11 @@ class Unreadable:
 
 
 class FakeNKS:
-    """An in-memory reader that counts calls (the poller is the unit under test)."""
+    """An in-memory reader that counts calls (the poller is the unit under test); lists
+    are timed on `clock`, which a test hands to the poller when time matters."""
 
     def __init__(self) -> None:
+        self.clock = FakeClock()
         self.calls: Counter[str] = Counter()
         self.list_times: list[float] = []
         self.clusters: dict[str, dict[str, Any]] = {}
@@ -43,7 +47,7 @@ class FakeNKS:
 
     async def list_clusters(self) -> Listing:
         self.calls["list_clusters"] += 1
-        self.list_times.append(time.monotonic())
+        self.list_times.append(self.clock())
         if self.list_error is not None:
             raise self.list_error
         return Listing([Cluster.model_validate(c) for c in self.clusters.values()], self.unreadable)
@@ -153,18 +157,21 @@ async def test_failing_polls_back_off_and_never_list_faster_than_the_fast_interv
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_IN_PROGRESS"}
     nks.list_error = errors.ServerError("boom", status_code=503)
-    poller = poller_for(nks, fast_seconds=0.05, slow_seconds=0.4, autostart=True)
+    clock = nks.clock
+    poller = poller_for(
+        nks, fast_seconds=0.05, slow_seconds=0.4, autostart=True, clock=clock, sleep=clock.sleep
+    )
     poller.watch("c1", "k")
     # Lookups by name during the outage share the failure instead of listing again.
     for _ in range(20):
         with contextlib.suppress(errors.ServerError):
             await poller.find_by_name("n")
-    await asyncio.sleep(1.5)
+    await clock.run_until(clock() + 1.5)
     await poller.close()
     gaps = [b - a for a, b in zip(nks.list_times, nks.list_times[1:], strict=False)]
-    assert gaps and min(gaps) >= 0.045  # at most one list per fast interval, whatever fails
+    assert gaps and min(gaps) >= 0.05 - 1e-9  # at most one list per fast interval
     assert len(nks.list_times) <= 1.5 / 0.05 / 3  # far fewer than one per fast interval
-    assert max(gaps) <= 0.4 * 1.25  # capped at the slow interval (+ jitter)
+    assert max(gaps) <= 0.4 + 1e-9  # capped at the slow interval
     assert isinstance(poller.last_error, errors.ServerError)
 
 
@@ -172,16 +179,22 @@ async def test_rate_limit_waits_at_least_retry_after() -> None:
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
     nks.list_error = errors.RateLimitedError("slow down", status_code=429, retry_after=0.3)
-    poller = poller_for(nks, fast_seconds=0.01, slow_seconds=5, autostart=True)
+    clock = nks.clock
+    poller = poller_for(
+        nks, fast_seconds=0.01, slow_seconds=5, autostart=True, clock=clock, sleep=clock.sleep
+    )
     poller.watch("c1", "k")
-    await asyncio.sleep(0.5)
+    await clock.run_until(clock() + 0.5)
     await poller.close()
     assert isinstance(poller.last_error, errors.RateLimitedError)
+    gaps = [b - a for a, b in zip(nks.list_times, nks.list_times[1:], strict=False)]
+    assert gaps and min(gaps) >= 0.3  # Retry-After, not the fast interval
     assert nks.calls["list_clusters"] <= 3
 
 
 class SlowNKS(FakeNKS):
-    """Every call takes a moment, and the most calls in flight at once are recorded."""
+    """Every call yields to the other tasks before it answers, and the most calls in flight
+    at once are recorded."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -191,7 +204,7 @@ class SlowNKS(FakeNKS):
     async def _slow(self) -> None:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
         self.in_flight -= 1
 
     async def list_clusters(self) -> Listing:
@@ -216,14 +229,17 @@ async def test_a_burst_of_name_lookups_shares_one_list_call() -> None:
 async def test_a_failed_lookup_fails_every_waiter_and_a_later_one_lists_again() -> None:
     nks = SlowNKS()
     nks.list_error = errors.ServerError("boom", status_code=500)
-    poller = poller_for(nks, fast_seconds=0.05)
+    poller = poller_for(nks, fast_seconds=0.05, clock=nks.clock, sleep=nks.clock.sleep)
     outcomes = await asyncio.gather(
         *(poller.find_by_name("x") for _ in range(5)), return_exceptions=True
     )
     assert all(isinstance(o, errors.ServerError) for o in outcomes)
     assert nks.calls["list_clusters"] == 1
     nks.list_error = None
-    await asyncio.sleep(0.06)
+    with pytest.raises(errors.ServerError):  # within the fast interval: the same failure
+        await poller.find_by_name("x")
+    assert nks.calls["list_clusters"] == 1
+    nks.clock.advance(0.06)
     assert await poller.find_by_name("x") == []
     assert nks.calls["list_clusters"] == 2
 
@@ -246,13 +262,15 @@ async def test_a_busy_cluster_is_re_read_even_when_its_entry_does_not_change() -
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
     nks.groups["c1"] = {"status": "UPDATE_IN_PROGRESS"}  # a node group operation
-    poller = poller_for(nks, detail_seconds=0.05)
+    clock = nks.clock
+    poller = poller_for(nks, detail_seconds=0.05, clock=clock, sleep=clock.sleep)
     poller.watch("c1", "k")
     await poller.poll()
     nks.calls.clear()
+    clock.advance(0.02)
     await poller.poll()
-    assert nks.calls["get_cluster"] == 0  # details fresh: only the list
-    await asyncio.sleep(0.06)
+    assert nks.calls == {"list_clusters": 1}  # details fresh: only the list
+    clock.advance(0.04)
     await poller.poll()
     assert nks.calls["get_cluster"] == 1  # busy and stale: read again
     await poller.close()
@@ -262,7 +280,10 @@ async def test_what_the_operator_waits_for_is_read_every_cycle_until_it_ends() -
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
     woken = Woken()
-    poller = poller_for(nks, woken, fast_seconds=0.01, detail_seconds=60.0)
+    clock = nks.clock
+    poller = poller_for(
+        nks, woken, fast_seconds=0.01, detail_seconds=60.0, clock=clock, sleep=clock.sleep
+    )
     poller.watch("c1", "k")
     await poller.poll()
     poller.expect_change("c1")  # e.g. a node group was just created: not in the list entry
@@ -270,7 +291,7 @@ async def test_what_the_operator_waits_for_is_read_every_cycle_until_it_ends() -
 
     async def cycle() -> int:
         nks.calls.clear()
-        await asyncio.sleep(0.02)
+        clock.advance(0.02)
         await poller.poll()
         return nks.calls["get_cluster"]
 
@@ -288,17 +309,19 @@ async def test_an_outage_wakes_the_watchers_once_when_it_starts_and_once_when_it
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
     woken = Woken()
-    poller = poller_for(nks, woken)
+    clock = nks.clock
+    poller = poller_for(nks, woken, clock=clock, sleep=clock.sleep)
     poller.watch("c1", "k")
     await poller.poll()
     woken.keys.clear()
     nks.list_error = errors.ServerError("boom", status_code=503)
     for _ in range(3):
-        await asyncio.sleep(0.02)
+        clock.advance(0.02)
         await poller.poll()
-    assert woken.keys == {"k": 1} and poller.last_error is not None
+    assert nks.calls["list_clusters"] == 4 and poller.last_error is not None
+    assert woken.keys == {"k": 1}
     nks.list_error = None
-    await asyncio.sleep(0.02)
+    clock.advance(0.02)
     await poller.poll()
     assert woken.keys == {"k": 2} and poller.last_error is None
     await poller.close()
@@ -309,8 +332,11 @@ async def test_a_failing_read_of_one_cluster_backs_off_alone_and_the_others_go_o
     for cid in ("ok", "flaky"):
         nks.clusters[cid] = {"uuid": cid, "name": cid, "status": "CREATE_COMPLETE"}
     woken = Woken()
-    now = [100.0]
-    poller = poller_for(nks, woken, fast_seconds=1.0, slow_seconds=10.0, clock=lambda: now[0])
+    clock = nks.clock
+    poller = poller_for(
+        nks, woken, fast_seconds=1.0, slow_seconds=10.0, clock=clock, sleep=clock.sleep
+    )
+    start = clock()
     poller.watch("ok", "ok")
     poller.watch("flaky", "flaky")
     nks.get_errors["flaky"] = errors.ServerError("502 Bad Gateway", status_code=502)
@@ -321,20 +347,19 @@ async def test_a_failing_read_of_one_cluster_backs_off_alone_and_the_others_go_o
     assert poller.last_error is None  # the account's list answered: not an outage
     assert woken.keys == {"ok": 1, "flaky": 1}
 
-    async def cycle(at: float) -> Counter[str]:
-        now[0] = at
+    async def cycle(after: float) -> Counter[str]:
+        clock.advance(start + after - clock())
         nks.calls.clear()
         await poller.poll()
         return nks.calls
 
-    # Within its backoff (1 s, then 2 s) only the list runs; after it, a full read.
-    assert await cycle(100.5) == {"list_clusters": 1}
-    assert (await cycle(101.5))["get_cluster"] == 1
-    assert await cycle(103.0) == {"list_clusters": 1}
+    # After its backoff (1 s, then 2 s) a full read; within it only the list runs.
+    assert (await cycle(1.0))["get_cluster"] == 1
+    assert await cycle(2.0) == {"list_clusters": 1}
     assert woken.keys == {"ok": 1, "flaky": 1}  # woken when the failure began, not per retry
     # Success clears the failure and wakes its resources.
     del nks.get_errors["flaky"]
-    assert (await cycle(103.6))["get_cluster"] == 1
+    assert (await cycle(3.0))["get_cluster"] == 1
     assert flaky.ready_to_use and flaky.read_error is None
     assert woken.keys == {"ok": 1, "flaky": 2}
     await poller.close()
@@ -343,14 +368,15 @@ async def test_a_failing_read_of_one_cluster_backs_off_alone_and_the_others_go_o
 async def test_a_throttled_detail_read_slows_the_whole_account_without_an_outage() -> None:
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "UPDATE_IN_PROGRESS"}
-    poller = poller_for(nks, fast_seconds=0.05, slow_seconds=10.0)
+    clock = nks.clock
+    poller = poller_for(nks, fast_seconds=0.05, slow_seconds=10.0, clock=clock, sleep=clock.sleep)
     poller.watch("c1", "k")
     nks.get_errors["c1"] = errors.RateLimitedError("slow down", status_code=429, retry_after=1.0)
     await poller.poll()
     assert poller.last_error is None
     assert poller._next_delay() >= 1.0  # Retry-After holds for the account's next list
     del nks.get_errors["c1"]
-    await asyncio.sleep(1.0)
+    clock.advance(1.0)
     await poller.poll()
     assert poller._next_delay() == 0.05  # busy, and nothing failed: fast again
     await poller.close()

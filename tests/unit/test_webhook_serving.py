@@ -198,6 +198,7 @@ class FakeConfigurations:
         self.config = config
         self.forbid = forbid
         self.patches: list[tuple[str, dict[str, Any]]] = []
+        self.reads = 0
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         assert request.url.path == CONFIG_PATH, request.url
@@ -206,6 +207,7 @@ class FakeConfigurations:
         if self.config is None:
             return httpx.Response(404, json={"reason": "NotFound", "message": "gone"})
         if request.method == "GET":
+            self.reads += 1
             return httpx.Response(200, json=self.config)
         assert request.method == "PATCH"
         patch = json.loads(request.content)
@@ -282,7 +284,12 @@ async def test_kept_ca_bundle_comes_back_after_a_replace(caplog: pytest.LogCaptu
     assert await injector.inject() is True
     keeper = asyncio.create_task(injector.keep(interval=0.01))
     try:
-        await asyncio.sleep(0.05)
+        reads = fake.reads
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if fake.reads >= reads + 2:
+                break
+        assert fake.reads >= reads + 2  # the keeper checked twice
         assert len(fake.patches) == 1  # unchanged: only read
         fake.config = configuration(None)  # replaced whole, as `helm upgrade --force` does
         for _ in range(100):

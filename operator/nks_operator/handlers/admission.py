@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import kopf
 from pydantic import ValidationError
@@ -26,7 +26,7 @@ from nks_operator.webhook import CABundleInjector, InjectionRefused, WebhookOpti
 logger = logging.getLogger(__name__)
 
 # DELETE is never intercepted: a resource must stay deletable whatever its spec says.
-OPERATIONS = ["CREATE", "UPDATE"]
+OPERATIONS: list[Literal["CREATE", "UPDATE"]] = ["CREATE", "UPDATE"]
 
 Review = Callable[..., list[str]]
 
@@ -91,7 +91,10 @@ def register(options: WebhookOptions, registry: kopf.OperatorRegistry | None = N
         settings.admission.managed = options.managed_config
 
     if options.inject_ca_config is not None:
-        # Self-signed: the certificate is its own CA.
+        # Self-signed: the certificate is its own CA. Without a file kopf would make one
+        # of its own, which could not be injected.
+        if server.certfile is None:
+            raise ValueError("the webhook server has no certificate file to inject as CA")
         _register_injection(options.inject_ca_config, Path(server.certfile).read_bytes(), registry)
 
     for resource, review, check_policy in (

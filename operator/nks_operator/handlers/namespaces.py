@@ -53,4 +53,4 @@ def revise_namespaces(
 
 def install() -> None:
     """Replace kopf's namespace revision with the one above (idempotent)."""
-    observation.revise_namespaces = revise_namespaces  # type: ignore[assignment]
+    observation.revise_namespaces = revise_namespaces

@@ -13,8 +13,7 @@ from nks_operator.handlers.shard import in_shard
 from nks_operator.runtime.cache import ObjectKey
 
 
-def _observe(ctx: OperatorContext, kind: str, event: dict[str, Any], type_: str | None) -> None:
-    raw = event["object"]
+def _observe(ctx: OperatorContext, kind: str, raw: dict[str, Any], type_: str | None) -> None:
     meta = raw["metadata"]
     key = ObjectKey(kind, meta["namespace"], meta["name"])
     if type_ == "DELETED":
@@ -32,16 +31,16 @@ def _observe(ctx: OperatorContext, kind: str, event: dict[str, Any], type_: str 
 
 
 @kopf.on.event(GROUP, VERSION, CLUSTER.plural, when=in_shard)
-async def cluster_event(event: dict[str, Any], memo: kopf.Memo, type: str | None, **_: Any) -> None:
+async def cluster_event(event: kopf.RawEvent, memo: kopf.Memo, type: str | None, **_: Any) -> None:
     ctx: OperatorContext | None = memo.get("ctx")
     if ctx is not None:
-        _observe(ctx, CLUSTER.kind, event, type)
+        _observe(ctx, CLUSTER.kind, dict(event["object"]), type)
 
 
 @kopf.on.event(GROUP, VERSION, NODEGROUP.plural, when=in_shard)
 async def nodegroup_event(
-    event: dict[str, Any], memo: kopf.Memo, type: str | None, **_: Any
+    event: kopf.RawEvent, memo: kopf.Memo, type: str | None, **_: Any
 ) -> None:
     ctx: OperatorContext | None = memo.get("ctx")
     if ctx is not None:
-        _observe(ctx, NODEGROUP.kind, event, type)
+        _observe(ctx, NODEGROUP.kind, dict(event["object"]), type)

@@ -40,7 +40,9 @@ def managed_id(item: dict[str, Any]) -> str | None:
     return (item.get("status") or {}).get(key) or (item.get("spec") or {}).get(key) or None
 
 
-async def _list(kube: KubeClient, resource: Resource, namespace: str | None) -> list[dict]:
+async def _list(
+    kube: KubeClient, resource: Resource, namespace: str | None
+) -> list[dict[str, Any]]:
     answer = await kube.request("GET", _path(resource, namespace))
     return [{"kind": resource.kind, **item} for item in answer.get("items", [])]
 
@@ -50,37 +52,45 @@ async def existing(kube: KubeClient, namespace: str) -> Existing:
     this user may list them, the UUIDs managed from other namespaces."""
     found = Existing()
     for resource, names in ((CLUSTER, found.clusters), (NODEGROUP, found.nodegroups)):
-        try:
-            items = await _list(kube, resource, namespace)
-        except KubeNotFound:
-            raise ImportFailed(
-                f"the CRD {resource.crd_name} is not installed in this Kubernetes cluster: "
-                f"install the CRDs first ({INSTALL_CRDS}); nothing was applied"
-            ) from None
-        except KubeUnavailable:
-            raise
-        except KubeAPIError as error:
-            raise ImportFailed(
-                f"cannot list {resource.plural} in namespace {namespace}: {_reason(error)}"
-            ) from None
-        for item in items:
+        for item in await _list_here(kube, resource, namespace):
             names[item["metadata"]["name"]] = managed_id(item)
-        try:
-            everywhere = await _list(kube, resource, None)
-        except KubeUnavailable:
-            raise
-        except KubeAPIError as error:
-            if error.status in (401, 403):
-                continue  # allowed in this namespace only: that is all we can check
-            raise ImportFailed(f"cannot list {resource.plural}: {_reason(error)}") from None
-        for item in everywhere:
-            meta = item["metadata"]
-            uuid = managed_id(item)
-            if uuid and meta.get("namespace") != namespace:
-                found.elsewhere.setdefault(
-                    uuid, f"{resource.kind} {meta.get('namespace')}/{meta['name']}"
-                )
+        await _note_elsewhere(kube, resource, namespace, found.elsewhere)
     return found
+
+
+async def _list_here(kube: KubeClient, resource: Resource, namespace: str) -> list[dict[str, Any]]:
+    try:
+        return await _list(kube, resource, namespace)
+    except KubeNotFound:
+        raise ImportFailed(
+            f"the CRD {resource.crd_name} is not installed in this Kubernetes cluster: "
+            f"install the CRDs first ({INSTALL_CRDS}); nothing was applied"
+        ) from None
+    except KubeUnavailable:
+        raise
+    except KubeAPIError as error:
+        raise ImportFailed(
+            f"cannot list {resource.plural} in namespace {namespace}: {_reason(error)}"
+        ) from None
+
+
+async def _note_elsewhere(
+    kube: KubeClient, resource: Resource, namespace: str, elsewhere: dict[str, str]
+) -> None:
+    """The UUIDs `resource`s of other namespaces manage, when this user may list them."""
+    try:
+        everywhere = await _list(kube, resource, None)
+    except KubeUnavailable:
+        raise
+    except KubeAPIError as error:
+        if error.status in (401, 403):
+            return  # allowed in this namespace only: that is all we can check
+        raise ImportFailed(f"cannot list {resource.plural}: {_reason(error)}") from None
+    for item in everywhere:
+        meta = item["metadata"]
+        uuid = managed_id(item)
+        if uuid and meta.get("namespace") != namespace:
+            elsewhere.setdefault(uuid, f"{resource.kind} {meta.get('namespace')}/{meta['name']}")
 
 
 async def _apply(kube: KubeClient, item: Imported, *, dry_run: bool) -> None:

@@ -46,7 +46,9 @@ class Result:
     warnings: list[str] = field(default_factory=list)  # about the whole import
 
 
-def _manifest(kind: str, name: str, namespace: str, spec: dict[str, Any], paused: bool) -> dict:
+def _manifest(
+    kind: str, name: str, namespace: str, spec: dict[str, Any], paused: bool
+) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name, "namespace": namespace}
     if paused:
         metadata["annotations"] = {PAUSED_ANNOTATION: "true"}

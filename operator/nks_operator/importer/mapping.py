@@ -404,7 +404,7 @@ def _service_gateways(labels: ClusterLabels) -> dict[str, str]:
     return gateways
 
 
-def _certificate(labels: ClusterLabels, now: datetime.datetime, notes: list[str]) -> dict:
+def _certificate(labels: ClusterLabels, now: datetime.datetime, notes: list[str]) -> dict[str, Any]:
     """Auto-renewal off: a renewal replaces the certificate, and kubeconfigs handed out
     before it may stop working (only the operator's own Secret is refreshed), so the
     import never decides one, now or later. The validity NKS reports is kept for when
@@ -531,6 +531,21 @@ def cluster_spec(
     _put(spec, "addons", _addons(record, notes))
     _put(spec, "etcdEncryption", _etcd_encryption(labels))
     _control_plane_log(labels, notes)
+    worker = _default_worker(record, default_nodes)
+    spec["defaultWorker"] = worker.spec
+    notes += worker.notes
+    errors += worker.errors
+    holds += worker.holds
+    if errors:
+        return Mapped(spec, notes, errors, holds)
+    fitted = fit(NKSClusterSpec, spec)
+    return Mapped(spec, notes + fitted.notes, fitted.errors, holds)
+
+
+def _default_worker(record: ClusterRecord, default_nodes: Nodes | None) -> Mapped:
+    """spec.defaultWorker: from the default-worker group, else from the cluster's fields."""
+    notes: list[str] = []
+    holds: list[str] = []
     group = record.default_worker
     if group is None:
         notes.append(
@@ -544,16 +559,13 @@ def cluster_spec(
             )
     else:
         holds += _unreadable(f"{DEFAULT_WORKER} answer", group)
+    cluster = record.cluster
     worker = worker_spec(group, cluster) if group is not None else worker_spec(cluster)
-    spec["defaultWorker"] = worker.spec
     notes += [f"defaultWorker: {note}" for note in worker.notes]
     notes += _stopped_default_worker_nodes(default_nodes)
-    errors += [f"defaultWorker: {error}" for error in worker.errors]
+    errors = [f"defaultWorker: {error}" for error in worker.errors]
     holds += [f"defaultWorker: {hold}" for hold in worker.holds]
-    if errors:
-        return Mapped(spec, notes, errors, holds)
-    fitted = fit(NKSClusterSpec, spec)
-    return Mapped(spec, notes + fitted.notes, fitted.errors, holds)
+    return Mapped(worker.spec, notes, errors, holds)
 
 
 # -- NKSNodeGroup -----------------------------------------------------------------------

@@ -11,6 +11,9 @@ from nks_operator.nks.listing import Listing
 from nks_operator.nks.models import NodeGroup
 from nks_operator.reconcile.nodes import Nodes, group_hints, join_nodes
 
+# Nodes is re-exported: the importer takes a group's nodes from here.
+__all__ = ["Nodes", "Servers", "node_states", "read_servers"]
+
 
 @dataclass(frozen=True)
 class Servers:

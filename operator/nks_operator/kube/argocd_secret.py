@@ -91,6 +91,7 @@ class ClusterAccess:
 def _entry(entries: Any, kind: str, name: str | None) -> dict[str, Any]:
     """The `kind` body of the entry called `name` (or of the only entry when unnamed)."""
     items = [e for e in entries or [] if isinstance(e, dict)]
+    found: dict[str, Any] | None
     if name is None:
         if len(items) != 1:
             raise ValueError(f"kubeconfig: no current-context and not exactly one {kind}")
@@ -238,7 +239,7 @@ def is_owned(existing: dict[str, Any], owner_namespace: str, owner_name: str, ui
     namespace and name, which only the operator writes into Argo CD's namespace."""
     meta = existing.get("metadata") or {}
     labels = meta.get("labels") or {}
-    annotations = meta.get("annotations") or {}
+    annotations: dict[str, str] = meta.get("annotations") or {}
     if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
         return False
     if annotations.get(OWNER_ANNOTATION) != f"{owner_namespace}/{owner_name}":

@@ -94,8 +94,10 @@ class KubeClient:
         max_connections: int = 32,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
         self._login = login
+        self._clock = clock  # what the credentials' expiration is compared with
         self._limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
@@ -106,9 +108,7 @@ class KubeClient:
         self._lock = asyncio.Lock()
 
     def _expired(self) -> bool:
-        return self._expiration is not None and (
-            datetime.datetime.now(datetime.UTC) >= self._expiration
-        )
+        return self._expiration is not None and self._clock() >= self._expiration
 
     async def _client(self, *, refused: httpx.AsyncClient | None = None) -> httpx.AsyncClient:
         """The client to send with; a new login when there is none yet, when it expired, or

@@ -98,6 +98,8 @@ class Server(NKSAnswer):
         Without a status, the power state decides the same way."""
         if self.status is not None:
             return {ACTIVE: False, SHUTOFF: True}.get(self.status.upper())
+        if self.power_state is None:
+            return None
         return {POWER_ON: False, POWER_OFF: True}.get(self.power_state)
 
     @property

@@ -277,7 +277,8 @@ async def _read_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bo
     decoder = _BoundedDecoder(response.headers.get("content-encoding", ""))
     chunks: list[bytes] = []
     size = 0
-    async with contextlib.aclosing(response.aiter_raw()) as stream:
+    # httpx declares an AsyncIterator; aiter_raw is an async generator, closable early.
+    async with contextlib.aclosing(response.aiter_raw()) as stream:  # type: ignore[type-var]
         async for raw in stream:
             chunk = decoder.decode(raw, limit - size)
             if size + len(chunk) > limit:

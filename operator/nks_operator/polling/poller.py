@@ -23,7 +23,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 from nks_operator.nks import errors
@@ -86,6 +86,7 @@ class AccountPoller:
         detail_seconds: float | None = None,
         name: str = "account",
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         detail_concurrency: int = DETAIL_CONCURRENCY,
         wake: Waker | None = None,
         autostart: bool = True,
@@ -99,7 +100,9 @@ class AccountPoller:
         self.detail_seconds = detail_seconds or max(5 * fast_seconds, 10.0)
         self.name = name
         self.detail_concurrency = detail_concurrency
+        # Tests pass a fake clock and its sleep; only the wait for a kick stays real.
         self._clock = clock
+        self._sleep = sleep
         self._wake = wake or (lambda key: None)
         self._snapshots: dict[str, ClusterSnapshot] = {}
         self._watchers: dict[str, set[Hashable]] = {}
@@ -199,7 +202,7 @@ class AccountPoller:
     async def _list_now(self, wait: float) -> None:
         try:
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             self._list_tried_at = self._clock()
             try:
                 summaries = await self.reader.list_clusters()
@@ -242,7 +245,7 @@ class AccountPoller:
 
     def _backoff(self, failures: int) -> float:
         """fast, 2 fast, 4 fast, ... up to slow; jitter never below one fast interval."""
-        base = min(self.slow_seconds, self.fast_seconds * 2 ** (failures - 1))
+        base = min(self.slow_seconds, self.fast_seconds * 2.0 ** (failures - 1))
         jittered = base * (1 + self._rng.uniform(-self.jitter_fraction, self.jitter_fraction))
         return min(max(jittered, self.fast_seconds), self.slow_seconds)
 
@@ -281,7 +284,7 @@ class AccountPoller:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._kick.wait(), delay)
             else:
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
         self._task = None
 
     def _failed(self, error: errors.NKSError) -> None:

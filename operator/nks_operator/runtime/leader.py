@@ -20,7 +20,8 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,11 +57,17 @@ class LeaderElection:
         *,
         identity: str | None = None,
         clock: Callable[[], datetime.datetime] = _now,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self.settings = settings
         self.identity = identity or default_identity()
         self._clock = clock
+        # Expiry and renewal are timed on `monotonic` and waited for with `sleep` (tests pass
+        # a fake clock's); an attempt's deadline stays on the event loop's clock.
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._path = (
             f"/apis/coordination.k8s.io/v1/namespaces/{settings.namespace}/leases/{settings.name}"
         )
@@ -90,21 +97,21 @@ class LeaderElection:
                     announced = True
             except KubeAPIError as error:
                 logger.warning("Lease %s: %s; trying again", self._path, error)
-            await asyncio.sleep(self.settings.retry_seconds)
+            await self._sleep(self.settings.retry_seconds)
 
     async def keep(self) -> None:
         """Renew the Lease until that fails for `renew_deadline`; then return (lost)."""
-        last_renewed = asyncio.get_running_loop().time()
+        last_renewed = self._monotonic()
         while True:
-            await asyncio.sleep(self.settings.retry_seconds)
+            await self._sleep(self.settings.retry_seconds)
             try:
                 if await self._attempt():
-                    last_renewed = asyncio.get_running_loop().time()
+                    last_renewed = self._monotonic()
                     continue
                 logger.error("Lease %s was taken by another replica", self._path)
             except KubeAPIError as error:
                 logger.warning("Renewing lease %s failed: %s", self._path, error)
-                if asyncio.get_running_loop().time() - last_renewed < self.settings.renew_deadline:
+                if self._monotonic() - last_renewed < self.settings.renew_deadline:
                     continue
             self.leading = False
             return
@@ -151,7 +158,7 @@ class LeaderElection:
         spec = dict(lease.get("spec") or {})
         holder = spec.get("holderIdentity")
         record = (holder, spec.get("renewTime"), spec.get("leaseTransitions"))
-        clock = asyncio.get_running_loop().time()
+        clock = self._monotonic()
         if record != self._seen:
             self._seen, self._seen_at = record, clock
         if holder and holder != self.identity:

@@ -145,7 +145,7 @@ def _unreadable_error(expected: str) -> PydanticCustomError:
     return PydanticCustomError("unreadable", "expected {expected}", {"expected": expected})
 
 
-def _parse_bool(value: Any) -> Any:
+def _parse_bool(value: Any) -> bool | _Unknown | None:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -164,10 +164,10 @@ def _parse_bool(value: Any) -> Any:
 def parse_bool_or_none(value: Any) -> bool | None:
     """A boolean in any of NKS's shapes; None when empty or unreadable."""
     result = _parse_bool(value)
-    return None if result is _UNKNOWN else result
+    return None if isinstance(result, _Unknown) else result
 
 
-def _parse_int(value: Any) -> Any:
+def _parse_int(value: Any) -> int | _Unknown | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -188,7 +188,7 @@ def _parse_int(value: Any) -> Any:
     return _UNKNOWN
 
 
-def _parse_datetime(value: Any) -> Any:
+def _parse_datetime(value: Any) -> datetime | _Unknown | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -206,7 +206,7 @@ def read_timestamp(value: Any) -> datetime | None:
     """A timestamp in NKS's shapes (UTC when no offset); None when empty; ValueError when
     unreadable."""
     result = _parse_datetime(value)
-    if result is _UNKNOWN:
+    if isinstance(result, _Unknown):
         raise ValueError("expected an ISO 8601 timestamp")
     return result
 

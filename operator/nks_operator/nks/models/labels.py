@@ -191,9 +191,11 @@ class ClusterCreateLabels(ClusterLabels):
     clusterautoscale: str | None = "nodegroupfeature"  # as in the guide's example
     # The current edition's settings, checked and sent as JSON text.
     k8s_node_labels: NodeLabelsToSend = None
-    mba_scale_out: ScaleOutLabel = None
-    mba_scale_in: ScaleInLabel = None
-    control_plane_log: ControlPlaneLogLabel = None  # the app key reaches only the wire
+    # A request sends the strict policy where an answer reads a loose state (pydantic
+    # takes the subclass's field).
+    mba_scale_out: ScaleOutLabel = None  # type: ignore[assignment]
+    mba_scale_in: ScaleInLabel = None  # type: ignore[assignment]
+    control_plane_log: ControlPlaneLogLabel = None  # type: ignore[assignment]  # app key: wire only
 
 
 class NodeGroupCreateLabels(WorkerLabels):
@@ -207,5 +209,6 @@ class NodeGroupCreateLabels(WorkerLabels):
     ca_enable: LabelBool = False
     # The current edition's settings, checked and sent as JSON text.
     k8s_node_labels: NodeLabelsToSend = None
-    mba_scale_out: ScaleOutLabel = None
-    mba_scale_in: ScaleInLabel = None
+    # A request narrows the answer's loose state to the policy it sends (as above).
+    mba_scale_out: ScaleOutLabel = None  # type: ignore[assignment]
+    mba_scale_in: ScaleInLabel = None  # type: ignore[assignment]
