@@ -237,7 +237,7 @@ def floating_ip_shown(wanted: Mapping[str, Any], group: NodeGroup) -> bool | Non
     if subnet is not None and subnet != wanted["subnet"]:
         return False
     # While NKS shows the setting, a selector it does not show is none.
-    return (labels.fip_selector or None) == wanted["selector"]
+    return bool((labels.fip_selector or None) == wanted["selector"])
 
 
 def _policy_shown(wanted: Mapping[str, Any], shown: MetricPolicyState | None) -> bool | None:

@@ -218,7 +218,7 @@ def ip_acl_body(acl: IPAccessControl) -> dict[str, Any]:
     return {"enable": "true", "action": acl.action, "ipacl_targets": targets}
 
 
-def _network_labels(network: Network) -> dict[str, str]:
+def _network_labels(network: Network) -> dict[str, Any]:
     """The create labels of the network settings the spec gives (NKS's defaults otherwise)."""
     optional = {
         "external_network_id": network.external_network_id,
