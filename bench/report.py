@@ -168,6 +168,36 @@ def render_table(result: dict[str, Any]) -> str:
         )
         rows.append(("  apply -> create_cluster call", _pcts(scale["apply_to_first_call_s"])))
         rows.append(("  NKS complete -> Ready=True", _pcts(scale["complete_to_ready_s"])))
+        life = scale.get("lifecycle")
+        if life:
+            cpu = life["operator_cpu_seconds"]
+            rows.append(
+                (
+                    "  deleted, all gone",
+                    f"{life['deleted']} in {_fmt(life['delete_seconds'], ' s')}",
+                )
+            )
+            rows.append(
+                (
+                    "  operator CPU per create -> Ready -> delete",
+                    f"{_fmt(life['operator_cpu_ms_per_lifecycle'], ' ms')} "
+                    f"(create -> Ready {_fmt(cpu['create_to_ready'], ' s')}, "
+                    f"delete {_fmt(cpu['delete'], ' s')})",
+                )
+            )
+            rows.append(
+                (
+                    "  NKS calls per create -> Ready -> delete",
+                    f"{_fmt(life['nks_calls_per_lifecycle'])} "
+                    f"{life['nks_calls_per_lifecycle_by_operation']}",
+                )
+            )
+    for name in ("latency", "scale"):
+        profile = (result.get(name) or {}).get("profile")
+        if profile:
+            rows.append((f"operator CPU profile, {name} ({profile['samples']} samples)", ""))
+            for layer, pct in list(profile["by_layer_pct"].items())[:10]:
+                rows.append((f"  {layer}", f"{pct:.1f} %"))
     memory = result.get("memory")
     if memory:
         rows.append((f"memory (tracemalloc, {memory['clusters']} + {memory['nodegroups']})", ""))
