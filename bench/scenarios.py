@@ -386,11 +386,16 @@ class Workload:
         wanted = {CLUSTERS: set(self.cluster_names), NODEGROUPS: set(self.nodegroup_names)}
         deadline = time.monotonic() + spec.timeout
         gone = False
+        next_report = time.monotonic() + 10
         while time.monotonic() < deadline and self.operator.alive():
             left = {p: len(wanted[p] - set(w.deleted_at)) for p, w in self.watchers.items()}
             if not any(left.values()):
                 gone = True
                 break
+            if time.monotonic() >= next_report:
+                progress = ", ".join(f"{p} {n}" for p, n in left.items())
+                env.say(f"[{spec.label}] deleting; left: {progress}")
+                next_report += 10
             time.sleep(0.2)
         at_gone = self.operator.stats()
         ended = max((t for w in self.watchers.values() for t in w.deleted_at.values()), default=0)
