@@ -4,13 +4,14 @@ With `python -m bench --profile` each profiled operator process (latency and sca
 scenarios) gets a `py-spy record` attached once it is ready; it samples the threads that
 are on a CPU (idle waits in the event loop are not sampled) until the workload stops, and
 writes the collapsed stacks (`<label>.pyspy.txt`, flamegraph.pl's input) to the results
-directory. `summarize` reads them back and names the costs three ways:
+directory. `summarize` reads them back and names the costs four ways:
 
 - `by_layer`: every sample in exactly one group (shares add up to 100 %). What a frame
   does decides first (logging, JSON, pydantic, HTTP), then who asked for it (Events,
   status patches, the work queue, kopf), then the operator's own subpackages;
-- `inclusive`: the share of samples with a frame of that module anywhere on the stack
-  (what a layer costs all-in, its JSON and logging included; overlapping);
+- `layers_all_in`: the share of samples with a frame of a layer anywhere on the stack
+  (what it costs all-in, its JSON and HTTP included; overlapping); `inclusive` the same
+  per module of the operator and per library;
 - `top_self`: the functions the samples were in (the leaf frame).
 
 py-spy reads the process's memory from outside (`--nonblocking`: the operator is never
@@ -147,6 +148,25 @@ RULES: list[Rule] = [
 ]
 OTHER = "other"
 
+# The same layers all-in: the share of samples with any frame of them (overlapping).
+ALL_IN: dict[str, tuple[str, ...]] = {
+    "the HTTP client (httpx, httpcore, anyio, h11)": ("httpx", "httpcore", "anyio", "h11"),
+    "failed imports (importlib path searches)": (
+        "<frozen importlib._bootstrap>",
+        "<frozen importlib._bootstrap_external>",
+    ),
+    "NKS client and poller": _NKS_SIDE,
+    "status writes": ("nks_operator.control.status_writer",),
+    "the operator's Events": _EVENTS,
+    "ownership records": ("nks_operator.kube.ownership",),
+    "kopf": ("kopf",),
+    "copy.deepcopy": ("copy",),
+    "pydantic": _PYDANTIC,
+    "JSON": ("json", "_json", "orjson"),
+    "logging": ("logging",),
+    "work queue and cache": ("nks_operator.runtime.workqueue", "nks_operator.runtime.cache"),
+}
+
 
 def layer_of(stack: Stack) -> str:
     for name, matches in RULES:
@@ -185,6 +205,7 @@ def summarize(stacks: Iterable[tuple[Stack, int]], top: int = 25) -> dict[str, A
     the hottest leaf functions."""
     by_layer: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    all_in: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
     total = 0
     for stack, count in stacks:
@@ -192,6 +213,9 @@ def summarize(stacks: Iterable[tuple[Stack, int]], top: int = 25) -> dict[str, A
         by_layer[layer_of(stack)] += count
         for key in {_inclusive_key(m) for m, _ in stack} - _EVERYWHERE:
             inclusive[key] += count
+        for name, prefixes in ALL_IN.items():
+            if _has(stack, *prefixes):
+                all_in[name] += count
         if stack:
             module, func = stack[-1]
             leaf[f"{module}:{func}"] += count
@@ -199,6 +223,7 @@ def summarize(stacks: Iterable[tuple[Stack, int]], top: int = 25) -> dict[str, A
     return {
         "samples": total,
         "by_layer_pct": _shares(by_layer, total_or_1),
+        "layers_all_in_pct": _shares(all_in, total_or_1),
         "inclusive_pct": _shares(inclusive, total_or_1, top),
         "top_self_pct": _shares(leaf, total_or_1, top),
     }
@@ -208,6 +233,7 @@ def render(summary: dict[str, Any], title: str) -> str:
     lines = [f"{title}: {summary['samples']} samples at {RATE_HZ} Hz of on-CPU threads"]
     for heading, key in (
         ("by layer (exclusive, adds up to 100 %)", "by_layer_pct"),
+        ("layers all-in (a frame of the layer anywhere on the stack)", "layers_all_in_pct"),
         ("inclusive (a frame of it anywhere on the stack)", "inclusive_pct"),
         ("hottest functions (self)", "top_self_pct"),
     ):

@@ -192,6 +192,19 @@ def render_table(result: dict[str, Any]) -> str:
                     f"{life['nks_calls_per_lifecycle_by_operation']}",
                 )
             )
+            rows.append(
+                (
+                    "  Kubernetes API calls per create -> Ready -> delete",
+                    f"{_fmt(life['kube_api_calls_per_lifecycle'])} "
+                    f"{life['kube_api_calls_per_lifecycle_by_request']}",
+                )
+            )
+            rows.append(
+                (
+                    "  operator CPU per HTTP request (NKS + Kubernetes)",
+                    _fmt(life["operator_cpu_ms_per_request"], " ms"),
+                )
+            )
     for name in ("latency", "scale"):
         profile = (result.get(name) or {}).get("profile")
         if profile:

@@ -401,6 +401,7 @@ class Workload:
         ended = max((t for w in self.watchers.values() for t in w.deleted_at.values()), default=0)
         resources = max(spec.clusters + spec.nodegroups, 1)
         calls = self._nks_delta(env.admin.counts() - self.counts_before)
+        kube = self.kube_calls()  # from the operator's start too
         delete_calls = self._nks_delta(env.admin.counts() - nks_at_ready)
         lifetime_cpu = at_gone.cpu_seconds - self.stats_ready.cpu_seconds
         return {
@@ -418,6 +419,15 @@ class Workload:
                 op: round(n / resources, 2) for op, n in calls["by_operation"].items()
             },
             "nks_calls_of_delete_per_resource": round(delete_calls["total"] / resources, 2),
+            # Every request costs the operator about the same (the profile: the HTTP
+            # client's share): requests per lifecycle is the count to cut.
+            "kube_api_calls_per_lifecycle": round(kube["total"] / resources, 2),
+            "kube_api_calls_per_lifecycle_by_request": {
+                name: round(n / resources, 2) for name, n in kube["by_request"].items()
+            },
+            "operator_cpu_ms_per_request": round(
+                1000 * lifetime_cpu / max(calls["total"] + kube["total"], 1), 2
+            ),
             "nks_error_answers": calls["error_answers"],
         }
 

@@ -53,6 +53,9 @@ def _lifecycle(life: dict[str, Any], resources: int) -> None:
     assert by_operation["create_cluster"] > 0 and by_operation["delete_cluster"] > 0
     assert life["nks_calls_per_lifecycle"] >= sum(by_operation.values()) - 0.1
     assert life["nks_calls_of_delete_per_resource"] > 0
+    assert life["kube_api_calls_per_lifecycle"] > 0
+    assert life["kube_api_calls_per_lifecycle_by_request"]
+    assert life["operator_cpu_ms_per_request"] > 0
 
 
 def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
@@ -172,6 +175,7 @@ def test_profile_mode_writes_the_samples_and_names_the_layers(tmp_path: Path) ->
     named = {name for name, _ in profile.RULES} | {profile.OTHER}
     assert found["by_layer_pct"] and set(found["by_layer_pct"]) <= named
     assert found["inclusive_pct"] and found["top_self_pct"]
+    assert set(found["layers_all_in_pct"]) <= set(profile.ALL_IN)
     directory = tmp_path / "tiny-profile"
     assert Path(found["files"]["samples"]) == directory / "scale.pyspy.txt"
     assert (directory / "scale.pyspy.txt").stat().st_size > 0

@@ -125,6 +125,11 @@ def test_the_summary_names_layers_modules_and_functions(tmp_path: Path) -> None:
     summary = profile.summarize(profile.read_collapsed(raw))
     assert summary["samples"] == 4
     assert summary["by_layer_pct"] == {"JSON encode/decode": 75.0, "Events (the operator's)": 25.0}
+    assert summary["layers_all_in_pct"] == {
+        "NKS client and poller": 75.0,
+        "JSON": 75.0,
+        "the operator's Events": 25.0,
+    }
     assert summary["inclusive_pct"]["nks_operator.polling.poller"] == 75.0
     assert summary["inclusive_pct"]["json"] == 75.0
     assert "asyncio" not in summary["inclusive_pct"]  # on every stack: no information
@@ -140,6 +145,7 @@ def test_no_samples_is_an_empty_summary() -> None:
     assert profile.summarize([]) == {
         "samples": 0,
         "by_layer_pct": {},
+        "layers_all_in_pct": {},
         "inclusive_pct": {},
         "top_self_pct": {},
     }
