@@ -97,13 +97,26 @@ def _caller(stack: Stack, *prefixes: str) -> str:
     return ""
 
 
+# On every stack (the entry point, the event loop): nothing to learn from their share.
+_EVERYWHERE = frozenset(
+    {
+        "<frozen runpy>",
+        "runpy",
+        "asyncio",
+        "nks_operator.__main__",
+        "nks_operator.cli",
+        "nks_operator.run_command",
+    }
+)
+
+
 def _owned(*prefixes: str) -> Callable[[Stack], bool]:
     """Whether the innermost frame of the operator or kopf (the code that was running) is
     in `prefixes`."""
 
     def matches(stack: Stack) -> bool:
         for module, _ in reversed(stack):
-            if _is(module, "nks_operator", "kopf"):
+            if _is(module, "nks_operator", "kopf") and module not in _EVERYWHERE:
                 return _is(module, *prefixes)
         return False
 
@@ -173,19 +186,6 @@ def layer_of(stack: Stack) -> str:
         if matches(stack):
             return name
     return OTHER
-
-
-# On every stack (the entry point, the event loop): nothing to learn from their share.
-_EVERYWHERE = frozenset(
-    {
-        "<frozen runpy>",
-        "runpy",
-        "asyncio",
-        "nks_operator.__main__",
-        "nks_operator.cli",
-        "nks_operator.run_command",
-    }
-)
 
 
 def _inclusive_key(module: str) -> str:

@@ -108,6 +108,15 @@ def stack(*frames: str) -> profile.Stack:
         (KOPF, "kopf event handling"),
         ([*WORKER, frame("create", f"{OWN}/control/creation.py")], "passes (control, reconcile)"),
         (LOOP, "asyncio event loop"),
+        # The entry point is on every stack: it owns nothing.
+        (
+            [
+                frame("run", f"{OWN}/run_command.py"),
+                *LOOP,
+                frame("_run", f"{STDLIB}/asyncio/events.py"),
+            ],
+            "asyncio event loop",
+        ),
         ([frame("x", "/elsewhere/x.py")], profile.OTHER),
     ],
 )
