@@ -153,6 +153,12 @@ class Kube:
         self._count("POST", plural, n=len(manifests))
         return applied
 
+    def delete_all(self, namespace: str, plural: str) -> None:
+        """Delete every object of a kind in the namespace with one request (as a namespace
+        deletion does); the operator's finalizers hold each until NKS has deleted it."""
+        self.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, namespace, plural)
+        self._count("DELETECOLLECTION", plural)
+
     def request_totals(self) -> Counter[RequestKey]:
         """`apiserver_request_total` summed per (verb, resource, subresource), all clients."""
         context = ssl.create_default_context(cafile=str(self.local.ca_file))
@@ -191,13 +197,15 @@ def request_table(counts: Counter[RequestKey]) -> dict[str, int]:
 
 class ReadyWatcher:
     """Watches one kind in one namespace from a thread; records the wall-clock arrival time
-    of the first event showing each object with Ready=True (and with any status at all)."""
+    of the first event showing each object with Ready=True, and of its deletion."""
 
     def __init__(self, kube: Kube, namespace: str, plural: str) -> None:
         self.kube = kube
         self.namespace = namespace
         self.plural = plural
         self.ready_at: dict[str, float] = {}
+        self.deleted_at: dict[str, float] = {}
+        self._seen: set[str] = set()
         self.events = 0
         self.relists = 0
         self.error: str | None = None
@@ -225,9 +233,12 @@ class ReadyWatcher:
             time.sleep(0.2)
         return wanted.issubset(self.ready_at)
 
-    def _observe(self, obj: dict[str, Any], at: float) -> None:
+    def _observe(self, obj: dict[str, Any], at: float, deleted: bool = False) -> None:
         name = obj["metadata"]["name"]
-        if name not in self.ready_at and ready_status(obj) == "True":
+        self._seen.add(name)
+        if deleted:
+            self.deleted_at.setdefault(name, at)
+        elif name not in self.ready_at and ready_status(obj) == "True":
             self.ready_at[name] = at
 
     def _list(self) -> str:
@@ -236,8 +247,12 @@ class ReadyWatcher:
         )
         self.kube._count("LIST", self.plural)
         now = time.time()
+        listed = set()
         for item in listing.get("items", []):
             self._observe(item, now)
+            listed.add(item["metadata"]["name"])
+        for name in self._seen - listed:  # deleted while the watch was down
+            self.deleted_at.setdefault(name, now)
         self.relists += 1
         return str(listing["metadata"]["resourceVersion"])
 
@@ -268,7 +283,7 @@ class ReadyWatcher:
                     version = obj["metadata"]["resourceVersion"]
                     if event["type"] != "BOOKMARK":
                         self.events += 1
-                        self._observe(obj, now)
+                        self._observe(obj, now, deleted=event["type"] == "DELETED")
                     if self._stop.is_set():
                         stream.stop()
             except ApiException as error:

@@ -77,7 +77,7 @@ def _pcts(summary: dict[str, Any]) -> str:
     )
 
 
-def render_table(result: dict[str, Any]) -> str:
+def _latency_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     latency = result.get("latency")
     if latency:
@@ -104,6 +104,11 @@ def render_table(result: dict[str, Any]) -> str:
                     f"{_fmt(kube['writes_per_resource'])} {kube['writes_per_resource_by_request']}",
                 )
             )
+    return rows
+
+
+def _steady_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     steady = result.get("steady")
     if steady:
         listed, per = steady["list"], steady["per_resource"]
@@ -129,6 +134,11 @@ def render_table(result: dict[str, Any]) -> str:
                 f"({_fmt(listed['kube_calls_per_resource_per_resync'])} per resource)",
             )
         )
+    return rows
+
+
+def _scale_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     scale = result.get("scale")
     if scale:
         rows.append(
@@ -168,6 +178,59 @@ def render_table(result: dict[str, Any]) -> str:
         )
         rows.append(("  apply -> create_cluster call", _pcts(scale["apply_to_first_call_s"])))
         rows.append(("  NKS complete -> Ready=True", _pcts(scale["complete_to_ready_s"])))
+        life = scale.get("lifecycle")
+        if life:
+            cpu = life["operator_cpu_seconds"]
+            rows.append(
+                (
+                    "  deleted, all gone",
+                    f"{life['deleted']} in {_fmt(life['delete_seconds'], ' s')}",
+                )
+            )
+            rows.append(
+                (
+                    "  operator CPU per create -> Ready -> delete",
+                    f"{_fmt(life['operator_cpu_ms_per_lifecycle'], ' ms')} "
+                    f"(create -> Ready {_fmt(cpu['create_to_ready'], ' s')}, "
+                    f"delete {_fmt(cpu['delete'], ' s')})",
+                )
+            )
+            rows.append(
+                (
+                    "  NKS calls per create -> Ready -> delete",
+                    f"{_fmt(life['nks_calls_per_lifecycle'])} "
+                    f"{life['nks_calls_per_lifecycle_by_operation']}",
+                )
+            )
+            rows.append(
+                (
+                    "  Kubernetes API calls per create -> Ready -> delete",
+                    f"{_fmt(life['kube_api_calls_per_lifecycle'])} "
+                    f"{life['kube_api_calls_per_lifecycle_by_request']}",
+                )
+            )
+            rows.append(
+                (
+                    "  operator CPU per HTTP request (NKS + Kubernetes)",
+                    _fmt(life["operator_cpu_ms_per_request"], " ms"),
+                )
+            )
+    return rows
+
+
+def _profile_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for name in ("latency", "scale"):
+        profile = (result.get(name) or {}).get("profile")
+        if profile:
+            rows.append((f"operator CPU profile, {name} ({profile['samples']} samples)", ""))
+            for layer, pct in list(profile["by_layer_pct"].items())[:10]:
+                rows.append((f"  {layer}", f"{pct:.1f} %"))
+    return rows
+
+
+def _memory_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     memory = result.get("memory")
     if memory:
         rows.append((f"memory (tracemalloc, {memory['clusters']} + {memory['nodegroups']})", ""))
@@ -180,11 +243,30 @@ def render_table(result: dict[str, Any]) -> str:
         )
         for name, mib in list(memory["top_mib_by_package"].items())[:8]:
             rows.append((f"    {name}", _fmt(mib, " MiB")))
+    return rows
+
+
+def _target_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     found = result.get("targets") or {}
     if found:
         rows.append(("targets", ""))
         for name, item in found.items():
             verdict = {True: "met", False: "MISSED", None: "not measured"}[item["met"]]
             rows.append((f"  {name} ({item['target']})", f"{_fmt(item['measured'])}: {verdict}"))
+    return rows
+
+
+def render_table(result: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = []
+    for section in (
+        _latency_rows,
+        _steady_rows,
+        _scale_rows,
+        _profile_rows,
+        _memory_rows,
+        _target_rows,
+    ):
+        rows += section(result)
     width = max(len(label) for label, _ in rows) + 2
     return "\n".join(f"{label:<{width}}{value}" for label, value in rows)

@@ -9,7 +9,8 @@ simulator (`nks-operator simulator`, its own process) and, per scenario, the ope
   steady   N clusters at steady state: NKS calls per resync cycle, list polling vs
            per-resource polling (bench/per_resource.py), and the ratio
   scale    many clusters + node groups: time to converge, operator peak RSS and CPU,
-           Kubernetes API calls, NKS calls and identity tokens
+           Kubernetes API calls, NKS calls and identity tokens; then all deleted: operator
+           CPU and NKS calls per create -> Ready -> delete
   memory   a smaller workload with tracemalloc on: live bytes by allocating package
 
 Results: bench/results/<UTC timestamp>.json (or --output). Timings are never asserted.
@@ -37,6 +38,7 @@ from typing import Any
 
 from bench.kube import Kube
 from bench.procs import ROOT, ProcStats, SimulatorProcess, load_average
+from bench.profile import Profiler
 from bench.report import render_table, targets
 from bench.scenarios import Env, run_latency, run_memory, run_scale, run_steady
 from bench.simclient import SimAdmin
@@ -125,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--apply-workers", type=int, default=4, help="threads creating the resources"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the operator of the latency and scale scenarios with py-spy; the "
+        "samples and a summary per layer go to <output without .json>-profile/",
+    )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/<ts>.json)")
     parser.add_argument(
         "--keep-workdir", action="store_true", help="keep the operator and simulator logs"
@@ -174,6 +182,20 @@ def _say(message: str) -> None:
     print(f"{stamp} {message}", file=sys.stderr, flush=True)
 
 
+def output_path(args: argparse.Namespace) -> Path:
+    if args.output is None:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        args.output = RESULTS / f"{stamp}.json"
+    return Path(args.output)
+
+
+def profile_dir(args: argparse.Namespace) -> Path | None:
+    if not getattr(args, "profile", False):
+        return None
+    output = output_path(args)
+    return output.parent / f"{output.stem}-profile"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
     workdir = Path(tempfile.mkdtemp(prefix="nks-bench-"))
@@ -199,7 +221,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sim = SimulatorProcess(workdir / "simulator.log", args.delay).start()
         admin = SimAdmin(sim.url)
         _say(f"simulator at {sim.url}; logs in {workdir}")
-        env = Env(kube, admin, sim.url, workdir, _say, args.operator_log_level)
+        env = Env(kube, admin, sim.url, workdir, _say, args.operator_log_level, profile_dir(args))
+        if env.profile_dir is not None:
+            Profiler.executable()  # fails now, not after the first scenario
+            _say(f"profiling the operator with py-spy into {env.profile_dir}")
         runners = {
             "latency": run_latency,
             "steady": run_steady,
@@ -241,10 +266,8 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse_args(argv)
+    output = output_path(args)
     result = run(args)
-    output: Path = args.output or RESULTS / (
-        datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ") + ".json"
-    )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     print(render_table(result))

@@ -17,6 +17,12 @@ How the figures are obtained (BENCHMARKS.md explains them for readers):
 - Steady state: once every resource is Ready and the poller has slowed down, the NKS calls
   of the tenant over several resync cycles are split into cycles by the quiet gaps
   between them; the first and last (possibly partial) cycles are dropped.
+- Lifecycle (scale scenario): once everything is Ready the harness deletes every
+  resource of the namespace (one delete-collection request per kind) and waits until the
+  watch shows each one gone (the operator releases its finalizer after NKS deleted it).
+  The operator's CPU (from /proc) and the NKS calls of the tenant from the operator's
+  start to the last deletion, divided by the resources, are the figures per create ->
+  Ready -> delete.
 - Kubernetes API calls: `apiserver_request_total` before and after, minus the requests
   the harness itself made (counted as it makes them). The rest is the operator plus the
   local kube-controller-manager (garbage collector and namespace controller, both idle
@@ -48,8 +54,9 @@ from bench.kube import (
     request_delta,
     request_table,
 )
-from bench.launch import POLLING_MODE
+from bench.launch import POLLING_MODE, PROFILED
 from bench.procs import OperatorProcess, ProcStats
+from bench.profile import Profiler
 from bench.simclient import CallCollector, SimAdmin
 from bench.stats import summary
 
@@ -67,6 +74,8 @@ class Env:
     workdir: Path
     say: Callable[[str], None]
     operator_log_level: str = "INFO"
+    profile_dir: Path | None = None  # --profile: py-spy samples of these scenarios' operators
+    profiled: tuple[str, ...] = ("latency", "scale")
 
 
 @dataclass
@@ -120,6 +129,8 @@ class Workload:
     stats_ready: ProcStats | None = None
     converged: bool = False
     converged_at: float | None = None
+    profiler: Profiler | None = None
+    profile: dict[str, Any] | None = None
 
     def start(self) -> Workload:
         try:
@@ -135,15 +146,22 @@ class Workload:
         env, spec = self.env, self.spec
         env.admin.patch_config(delay=spec.delay)
         env.kube.prepare_namespace(self.namespace, self.tenant, env.sim_url)
+        profiled = env.profile_dir is not None and spec.label in env.profiled
+        # The simulator is on loopback, which the operator refuses unless allowed.
+        settings = {**spec.settings, "NKS_ALLOWED_ENDPOINTS": env.sim_url}
+        if profiled:
+            settings[PROFILED] = "1"
         self.operator = OperatorProcess(
             env.workdir / f"operator-{spec.label}.log",
             env.kube.local.kubeconfig,
             self.namespace,
-            # The simulator is on loopback, which the operator refuses unless allowed.
-            {**spec.settings, "NKS_ALLOWED_ENDPOINTS": env.sim_url},
+            settings,
             env.operator_log_level,
         ).start()
         self.stats_ready = self.operator.stats()
+        if profiled:
+            assert env.profile_dir is not None
+            self.profiler = Profiler(self.operator.pid, env.profile_dir, spec.label).start()
         env.say(
             f"[{spec.label}] operator pid {self.operator.pid} ready after "
             f"{self.operator.ready_after:.1f}s; namespace {self.namespace}"
@@ -317,14 +335,7 @@ class Workload:
     def nks_calls(self) -> dict[str, Any]:
         """Calls per operation since start (all tenants: only this workload's operator
         runs), and the ones NKS answered with an error status."""
-        delta = self.env.admin.counts() - self.counts_before
-        by_operation = {k: n for k, n in sorted(delta.items()) if " " not in k}
-        errors = {k: n for k, n in sorted(delta.items()) if " " in k and int(k.split()[1]) >= 400}
-        return {
-            "total": sum(by_operation.values()),
-            "by_operation": by_operation,
-            "error_answers": errors,
-        }
+        return self._nks_delta(self.env.admin.counts() - self.counts_before)
 
     def kube_calls(self) -> dict[str, Any]:
         after = self.env.kube.request_totals()
@@ -363,7 +374,78 @@ class Workload:
             "startup_seconds": round(self.operator.ready_after, 2),
         }
 
+    def delete_and_measure(self) -> dict[str, Any]:
+        """Delete every resource and wait until all are gone: the operator's CPU and the
+        NKS calls per create -> Ready -> delete, and how long the deletion took."""
+        assert self.operator is not None and self.stats_ready is not None
+        env, spec = self.env, self.spec
+        at_ready, nks_at_ready = self.operator.stats(), env.admin.counts()
+        started = time.time()
+        for plural in self.watchers:
+            env.kube.delete_all(self.namespace, plural)
+        wanted = {CLUSTERS: set(self.cluster_names), NODEGROUPS: set(self.nodegroup_names)}
+        deadline = time.monotonic() + spec.timeout
+        gone = False
+        next_report = time.monotonic() + 10
+        while time.monotonic() < deadline and self.operator.alive():
+            left = {p: len(wanted[p] - set(w.deleted_at)) for p, w in self.watchers.items()}
+            if not any(left.values()):
+                gone = True
+                break
+            if time.monotonic() >= next_report:
+                progress = ", ".join(f"{p} {n}" for p, n in left.items())
+                env.say(f"[{spec.label}] deleting; left: {progress}")
+                next_report += 10
+            time.sleep(0.2)
+        at_gone = self.operator.stats()
+        ended = max((t for w in self.watchers.values() for t in w.deleted_at.values()), default=0)
+        resources = max(spec.clusters + spec.nodegroups, 1)
+        calls = self._nks_delta(env.admin.counts() - self.counts_before)
+        kube = self.kube_calls()  # from the operator's start too
+        delete_calls = self._nks_delta(env.admin.counts() - nks_at_ready)
+        lifetime_cpu = at_gone.cpu_seconds - self.stats_ready.cpu_seconds
+        return {
+            "deleted": gone,
+            "delete_seconds": round((ended if gone else time.time()) - started, 1),
+            "resources": spec.clusters + spec.nodegroups,
+            "operator_cpu_seconds": {
+                "create_to_ready": round(at_ready.cpu_seconds - self.stats_ready.cpu_seconds, 2),
+                "delete": round(at_gone.cpu_seconds - at_ready.cpu_seconds, 2),
+            },
+            "operator_cpu_ms_per_lifecycle": round(1000 * lifetime_cpu / resources, 1),
+            "nks_calls": calls["total"],
+            "nks_calls_per_lifecycle": round(calls["total"] / resources, 2),
+            "nks_calls_per_lifecycle_by_operation": {
+                op: round(n / resources, 2) for op, n in calls["by_operation"].items()
+            },
+            "nks_calls_of_delete_per_resource": round(delete_calls["total"] / resources, 2),
+            # Every request costs the operator about the same (the profile: the HTTP
+            # client's share): requests per lifecycle is the count to cut.
+            "kube_api_calls_per_lifecycle": round(kube["total"] / resources, 2),
+            "kube_api_calls_per_lifecycle_by_request": {
+                name: round(n / resources, 2) for name, n in kube["by_request"].items()
+            },
+            "operator_cpu_ms_per_request": round(
+                1000 * lifetime_cpu / max(calls["total"] + kube["total"], 1), 2
+            ),
+            "nks_error_answers": calls["error_answers"],
+        }
+
+    @staticmethod
+    def _nks_delta(delta: Counter[str]) -> dict[str, Any]:
+        by_operation = {k: n for k, n in sorted(delta.items()) if " " not in k}
+        errors = {k: n for k, n in sorted(delta.items()) if " " in k and int(k.split()[1]) >= 400}
+        return {
+            "total": sum(by_operation.values()),
+            "by_operation": by_operation,
+            "error_answers": errors,
+        }
+
     def stop(self) -> None:
+        if self.profiler is not None:
+            # Before the operator stops: its shutdown is not part of the profile.
+            self.profile = self.profiler.stop()
+            self.profiler = None
         for watcher in self.watchers.values():
             watcher.stop()
         if self.collector is not None:
@@ -428,6 +510,8 @@ def run_latency(env: Env, args: Any) -> dict[str, Any]:
         }
     finally:
         workload.stop()
+    if workload.profile is not None:
+        result["profile"] = workload.profile
     return result
 
 
@@ -570,7 +654,8 @@ def run_memory(env: Env, args: Any) -> dict[str, Any]:
 
 
 def run_scale(env: Env, args: Any) -> dict[str, Any]:
-    """Many clusters and node groups: time to converge, operator memory and CPU, calls."""
+    """Many clusters and node groups: time to converge, operator memory and CPU, calls;
+    then their deletion: CPU and NKS calls per create -> Ready -> delete."""
     spec = WorkloadSpec(
         "scale",
         args.scale_clusters,
@@ -610,6 +695,10 @@ def run_scale(env: Env, args: Any) -> dict[str, Any]:
             **workload.latencies(),
             "list_call_interval_s": workload.list_intervals(),
         }
+        # After every figure above: deleting empties the simulator's state they read.
+        result["lifecycle"] = workload.delete_and_measure()
     finally:
         workload.stop()
+    if workload.profile is not None:
+        result["profile"] = workload.profile
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import os
 import sys
@@ -229,6 +230,19 @@ def _tenancy_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cache_missing_sniffio() -> None:
+    """Make `import sniffio` fail at once when sniffio is not installed.
+
+    httpcore runs `import sniffio` for every lock, event and cancellation shield of every
+    request, several times per HTTP call. anyio 4 no longer installs sniffio, and Python
+    never caches a failed import: each one searched every sys.path entry (about 55 us; 13 %
+    of the operator's CPU in the benchmark's profile, BENCHMARKS.md "Profile (issue 21)").
+    None in sys.modules raises ModuleNotFoundError at once; httpcore (and anyio, httpx,
+    tenacity, which catch it too) then assume asyncio, as they did."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
 def run(args: argparse.Namespace) -> int:
     import nks_operator.handlers  # noqa: F401  (registers the handlers)
     from nks_operator.handlers import namespaces
@@ -237,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _require_kube_credentials(args.kubeconfig, args.context)
     _configure_logging(args.log_level, args.log_format)
+    cache_missing_sniffio()
     webhook_options = webhook.options_from_args(args)
     if webhook_options is not None:
         # Imported only now: without --webhook-port no server runs and no configuration

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from bench import profile
+
 pytestmark = pytest.mark.kube
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +40,22 @@ def _cost(operator: dict[str, Any]) -> None:
     assert operator["peak_rss_mib"] > 0
     assert operator["peak_rss_mib"] >= operator["rss_mib"] > 0
     assert operator["cpu_seconds_total"] >= operator["cpu_seconds_after_ready"] >= 0
+
+
+def _lifecycle(life: dict[str, Any], resources: int) -> None:
+    """Every resource deleted, and the per create -> Ready -> delete figures present."""
+    assert life["deleted"] is True and life["resources"] == resources
+    assert life["delete_seconds"] >= 0
+    assert life["operator_cpu_seconds"]["create_to_ready"] > 0
+    assert life["operator_cpu_seconds"]["delete"] >= 0
+    assert life["operator_cpu_ms_per_lifecycle"] > 0
+    by_operation = life["nks_calls_per_lifecycle_by_operation"]
+    assert by_operation["create_cluster"] > 0 and by_operation["delete_cluster"] > 0
+    assert life["nks_calls_per_lifecycle"] >= sum(by_operation.values()) - 0.1
+    assert life["nks_calls_of_delete_per_resource"] > 0
+    assert life["kube_api_calls_per_lifecycle"] > 0
+    assert life["kube_api_calls_per_lifecycle_by_request"]
+    assert life["operator_cpu_ms_per_request"] > 0
 
 
 def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
@@ -100,6 +118,8 @@ def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
     # Sibling node groups wait their turn: NKS never has to refuse a create as busy.
     assert not scale["nks_calls"]["error_answers"], scale["nks_calls"]
     _cost(scale["operator"])
+    _lifecycle(scale["lifecycle"], QUICK_SCALE_CLUSTERS + QUICK_SCALE_NODEGROUPS)
+    assert "per create -> Ready -> delete" in done.stdout
 
     memory = result["memory"]
     assert memory["converged"] is True
@@ -121,3 +141,44 @@ def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:
     }
     for target in result["targets"].values():
         assert target["measured"] is not None
+
+
+def test_profile_mode_writes_the_samples_and_names_the_layers(tmp_path: Path) -> None:
+    output = tmp_path / "tiny.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--scenario",
+            "scale",
+            "--scale-clusters",
+            "2",
+            "--scale-nodegroups",
+            "2",
+            "--profile",
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    scale = json.loads(output.read_text())["scale"]
+    _lifecycle(scale["lifecycle"], 4)
+    found = scale["profile"]
+    assert found["samples"] > 0
+    named = {name for name, _ in profile.RULES} | {profile.OTHER}
+    assert found["by_layer_pct"] and set(found["by_layer_pct"]) <= named
+    assert found["inclusive_pct"] and found["top_self_pct"]
+    assert set(found["layers_all_in_pct"]) <= set(profile.ALL_IN)
+    directory = tmp_path / "tiny-profile"
+    assert Path(found["files"]["samples"]) == directory / "scale.pyspy.txt"
+    assert (directory / "scale.pyspy.txt").stat().st_size > 0
+    text = (directory / "scale.profile.txt").read_text()
+    assert "by layer" in text and "hottest functions" in text
+    assert "operator CPU profile, scale" in done.stdout
