@@ -79,14 +79,18 @@ async def test_add_after_keeps_the_sooner_deadline() -> None:
 
 
 async def test_discard_drops_what_is_pending() -> None:
-    queue: WorkQueue[str] = WorkQueue()
+    clock = Clock()
+    queue: WorkQueue[str] = WorkQueue(clock=clock)
     queue.add("a")
     queue.add_after("b", 0.01)
     queue.discard("a")
     queue.discard("b")
     queue.add("c")
     assert await asyncio.wait_for(queue.get(), 1) == "c"
-    await asyncio.sleep(0.03)
+    queue.done("c")
+    clock.now += 1  # past b's deadline: a get promotes whatever is due
+    queue.add("d")
+    assert await asyncio.wait_for(queue.get(), 1) == "d"
     assert len(queue) == 0 and not queue.pending("b")
 
 
