@@ -1,4 +1,5 @@
-"""An async Kubernetes REST client over httpx, logged in the way kopf logs in.
+"""An async Kubernetes REST client, logged in the way kopf logs in; httpx's interface over
+aiohttp's connections (aiohttp_transport.py).
 
 The operator makes a handful of calls of its own (status and metadata patches, Secrets,
 fresh reads); kopf does the watching. Both get their `kopf.ConnectionInfo` from the same
@@ -24,6 +25,7 @@ from typing import Any
 import httpx
 import kopf
 
+from nks_operator.aiohttp_transport import pooled_client
 from nks_operator.kube.login import LoginError, NoCredentials
 
 logger = logging.getLogger(__name__)
@@ -98,9 +100,7 @@ class KubeClient:
     ) -> None:
         self._login = login
         self._clock = clock  # what the credentials' expiration is compared with
-        self._limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
+        self._max_connections = max_connections
         self._timeout = timeout
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
@@ -142,15 +142,19 @@ class KubeClient:
             pair = f"{info.username}:{info.password}".encode()
             headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
         verify: Any = info.as_ssl_context() if info.server.startswith("https") else False
-        return httpx.AsyncClient(
-            base_url=info.server.rstrip("/"),
-            headers=headers,
-            verify=verify,
-            timeout=self._timeout,
-            limits=self._limits,
-            transport=self._transport,
-            trust_env=bool(info.trust_env),
-            proxy=info.proxy_url or None,
+        base_url = info.server.rstrip("/")
+        if self._transport is None:
+            return pooled_client(
+                timeout=self._timeout,
+                max_connections=self._max_connections,
+                verify=verify,
+                proxy=info.proxy_url or None,
+                trust_env=bool(info.trust_env),
+                base_url=base_url,
+                headers=headers,
+            )
+        return httpx.AsyncClient(  # a test's transport
+            base_url=base_url, headers=headers, timeout=self._timeout, transport=self._transport
         )
 
     async def request(

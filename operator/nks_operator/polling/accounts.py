@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from dataclasses import dataclass
 
+from nks_operator.aiohttp_transport import pooled_client
 from nks_operator.kube.credentials import ResolvedCredentials
 from nks_operator.nks import NKSClient, TokenCache
 from nks_operator.nks.auth import Credentials
@@ -18,6 +19,7 @@ from nks_operator.nks.compute import ComputeClient, Server
 from nks_operator.nks.listing import Listing
 from nks_operator.nks.metrics import MetricsHook
 from nks_operator.nks.retry import RetryPolicy
+from nks_operator.nks.transport import DEFAULT_TIMEOUT
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.settings import OperatorSettings
 
@@ -25,6 +27,9 @@ from nks_operator.settings import OperatorSettings
 # as well would multiply the calls of every failing poll. Writes keep the retries that
 # prove the request was never executed (429, a connection never made).
 OPERATOR_RETRIES = RetryPolicy(retry_reads=False)
+# Connections to NKS and identity, all accounts together: more than the passes and polls
+# that can be in flight at once with the default settings.
+NKS_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,8 @@ class Accounts:
         self._wake = wake
         self._metrics = metrics
         self._accounts: dict[AccountKey, Account] = {}
+        # One connection pool for every account (aiohttp_transport.py says why aiohttp).
+        self._http = pooled_client(timeout=DEFAULT_TIMEOUT, max_connections=NKS_CONNECTIONS)
 
     def get(self, credentials: ResolvedCredentials, region: str) -> Account:
         """The shared account; a new one's NKS and identity URLs must be allowed by the
@@ -193,6 +200,7 @@ class Accounts:
                 nks_url=credentials.nks_url,
                 identity_url=credentials.identity_url,
                 token_cache=self.token_cache,
+                http=self._http,
                 retry=OPERATOR_RETRIES,
                 metrics=self._metrics,
                 policy=self.policy,
@@ -225,3 +233,4 @@ class Accounts:
             await account.poller.close()
             await account.client.aclose()
         self._accounts.clear()
+        await self._http.aclose()

@@ -1,0 +1,183 @@
+"""httpx's interface, aiohttp's connections: the transport under both of the operator's
+HTTP clients (NKS and Kubernetes).
+
+Why: the benchmark's profile (BENCHMARKS.md, issue 21) found httpx's own connection layer
+(httpcore, anyio, h11) the largest cost of the whole operator - its pool scanned every
+pooled connection on each request's start and end, asking each idle socket whether it is
+readable. aiohttp, already installed for kopf, parses HTTP in C and hands a connection
+back in constant time. The clients keep httpx's Request/Response API (and tests keep
+httpx.MockTransport and respx), only the wire underneath changes.
+
+Not the `httpx-aiohttp` package: it reports a server that disconnected after the request
+went out as a connect timeout, i.e. as "nothing was sent", and the NKS client would then
+repeat a write - a second cluster. Here a failure says whether the request may have
+reached the server, as httpx's own exceptions do:
+
+- nothing sent: `ConnectError` (DNS, refused, TLS), `ConnectTimeout` (connecting or
+  waiting for a pooled connection), `UnsupportedProtocol` (a URL aiohttp cannot use);
+- maybe sent: `ReadTimeout`, `RemoteProtocolError` (disconnected, malformed answer),
+  `ReadError` (a connection failing mid-way, a truncated body).
+
+The body is handed on as it came (no automatic decompression: the NKS transport decodes
+with a bound of its own), redirects are never followed, cookies are never kept, and the
+URL goes out byte for byte as httpx built it (what the endpoint allow-list checked).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+import aiohttp
+import httpx
+from multidict import CIMultiDict
+from yarl import URL
+
+# Most specific first: the first match names the failure.
+_FAILURES: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.ServerFingerprintMismatch, httpx.ConnectError),
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.ReadError),
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+    (aiohttp.ClientError, httpx.ReadError),
+)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except aiohttp.ClientError as error:
+        for failure, mapped in _FAILURES:
+            if isinstance(error, failure):
+                raise mapped(str(error) or type(error).__name__) from error
+        raise  # pragma: no cover - the last entry matches every ClientError
+
+
+class _Body(httpx.AsyncByteStream):
+    """The answer's bytes as they arrive; closing before the end closes the connection
+    (aiohttp never returns a half-read connection to its pool)."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """One aiohttp connection pool of at most `max_connections`, made on first use (inside
+    the running event loop) and closed by `aclose()`.
+
+    `verify`: an SSL context, True for the system's trust store, False for none (plain
+    http or a test server). `proxy`: every request goes through it; `trust_env`: the
+    HTTP(S)_PROXY / NO_PROXY environment is honoured, as httpx does by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        max_connections: int = 100,
+        keepalive_seconds: float = 15.0,
+        proxy: str | None = None,
+        trust_env: bool = True,
+    ) -> None:
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self._ssl: ssl.SSLContext | bool = httpx.create_ssl_context() if verify is True else verify
+        self._max_connections = max_connections
+        self._keepalive = keepalive_seconds
+        self._proxy = proxy
+        self._trust_env = trust_env
+        self._session: aiohttp.ClientSession | None = None
+
+    def _pool(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=0,
+                keepalive_timeout=self._keepalive,
+                ssl=self._ssl,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                trust_env=self._trust_env,
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = request.extensions.get("timeout", {})
+        content = await request.aread()
+        with _as_httpx_errors():
+            response = await self._pool().request(
+                request.method,
+                URL(str(request.url), encoded=True),
+                headers=CIMultiDict(request.headers.multi_items()),
+                data=content or None,
+                allow_redirects=False,
+                proxy=self._proxy,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=timeout.get("pool"),
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
+            )
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_Body(response),
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            },
+        )
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+def pooled_client(
+    *,
+    timeout: httpx.Timeout,
+    max_connections: int = 100,
+    verify: ssl.SSLContext | bool = True,
+    proxy: str | None = None,
+    trust_env: bool = True,
+    base_url: str = "",
+    headers: dict[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """An httpx client sending through an `AiohttpTransport`. httpx's own proxy and
+    environment handling stay off: they would mount transports of httpx's own in front.
+    No cookie is ever kept: none of the APIs uses them, and one set by an endpoint must
+    not travel with the next request."""
+    transport = AiohttpTransport(
+        verify=verify, max_connections=max_connections, proxy=proxy, trust_env=trust_env
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        trust_env=False,
+        base_url=base_url,
+        headers=headers,
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=())),
+    )

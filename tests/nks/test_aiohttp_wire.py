@@ -1,0 +1,177 @@
+"""The aiohttp transport under the operator's clients, against raw sockets on loopback:
+what it reports when a request may or may not have reached the server (the NKS client
+repeats a write only when it surely did not), and that the request goes out as httpx
+built it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from nks_operator.aiohttp_transport import pooled_client
+from nks_operator.nks.allowlist import EndpointPolicy
+from nks_operator.nks.errors import TransportError
+from nks_operator.nks.transport import DEFAULT_TIMEOUT, Transport
+
+Reply = Callable[[bytes], Awaitable[bytes | None]]
+
+
+class RawServer:
+    """Reads each request's head (and a Content-Length body) and writes what `reply`
+    returns for it; None closes the connection without a byte of answer, and so does
+    every answer with `close_after_answer`."""
+
+    def __init__(self, reply: Reply, *, close_after_answer: bool = False) -> None:
+        self.reply = reply
+        self.close_after_answer = close_after_answer
+        self.heads: list[bytes] = []
+        self.connections = 0
+        self.url = ""
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                self.heads.append(head)
+                answer = await self.reply(head)
+                if answer is None:
+                    break
+                writer.write(answer)
+                await writer.drain()
+                if self.close_after_answer:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def ok(_: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+async def hang_up(_: bytes) -> None:
+    return None
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    client = pooled_client(timeout=DEFAULT_TIMEOUT)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def send(http: httpx.AsyncClient, url: str, method: str = "POST") -> httpx.Response:
+    transport = Transport(http, policy=EndpointPolicy.from_entries((), trusted=(url,)))
+    return await transport.send(
+        "create_cluster",
+        method,
+        f"{url}/v1/clusters",
+        headers={},
+        expected=(200,),
+        json_body={"name": "a"},
+    )
+
+
+async def test_a_refused_connection_sent_nothing(http: httpx.AsyncClient) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TransportError) as caught:
+        await send(http, url)
+    assert not caught.value.may_have_reached_server
+    assert str(caught.value).startswith("create_cluster: ConnectError")
+
+
+async def test_a_hang_up_after_the_request_may_have_reached_the_server(
+    http: httpx.AsyncClient,
+) -> None:
+    async with RawServer(hang_up) as server:
+        with pytest.raises(TransportError) as caught:
+            await send(http, server.url)
+    assert len(server.heads) == 1  # it arrived
+    assert caught.value.may_have_reached_server
+    assert str(caught.value).startswith("create_cluster: RemoteProtocolError")
+
+
+async def test_a_malformed_answer_may_have_reached_the_server(http: httpx.AsyncClient) -> None:
+    async def garbage(_: bytes) -> bytes:
+        return b"NOT HTTP AT ALL\r\n\r\n"
+
+    async with RawServer(garbage) as server:
+        with pytest.raises(TransportError) as caught:
+            await send(http, server.url)
+    assert caught.value.may_have_reached_server
+
+
+async def test_a_truncated_body_may_have_reached_the_server(http: httpx.AsyncClient) -> None:
+    async def truncated(_: bytes) -> bytes:
+        return b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a":'
+
+    async with RawServer(truncated, close_after_answer=True) as server:
+        with pytest.raises(TransportError) as caught:
+            await send(http, server.url, "GET")
+    assert caught.value.may_have_reached_server
+    assert str(caught.value).startswith("create_cluster: ReadError")
+
+
+async def test_the_url_goes_out_as_httpx_built_it(http: httpx.AsyncClient) -> None:
+    """Percent-escapes are not re-encoded or decoded on the way (the allow-list checked
+    this form)."""
+    async with RawServer(ok) as server:
+        response = await http.get(f"{server.url}/v1/clusters/a%2Fb/x%20y?q=%2F..&n=1")
+    assert response.json() == {}
+    request_line = server.heads[0].split(b"\r\n", 1)[0]
+    assert request_line == b"GET /v1/clusters/a%2Fb/x%20y?q=%2F..&n=1 HTTP/1.1"
+
+
+async def test_connections_are_reused_and_cookies_never_kept(http: httpx.AsyncClient) -> None:
+    async def with_cookie(_: bytes) -> bytes:
+        return (
+            b"HTTP/1.1 200 OK\r\nSet-Cookie: session=stolen; Path=/\r\nContent-Length: 2\r\n\r\n{}"
+        )
+
+    async with RawServer(with_cookie) as server:
+        for _ in range(3):
+            assert (await http.get(f"{server.url}/v1/clusters")).status_code == 200
+    assert server.connections == 1
+    assert all(b"cookie:" not in head.lower() for head in server.heads)
+
+
+async def test_redirects_are_handed_back_not_followed(http: httpx.AsyncClient) -> None:
+    async def redirect(_: bytes) -> bytes:
+        return (
+            b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n"
+        )
+
+    async with RawServer(redirect) as server:
+        response = await http.get(f"{server.url}/v1/clusters", follow_redirects=False)
+    assert response.status_code == 302
+    assert len(server.heads) == 1
