@@ -256,3 +256,31 @@ async def test_a_secret_of_that_name_not_made_for_this_cluster_is_left_alone() -
     assert observed is not None
     problem = await ADAPTER.converging.when_stable(p, OneCall(), observed)  # type: ignore[arg-type]
     assert problem is not None and problem.reason == Reason.SECRET_NOT_OWNED
+
+
+def test_an_add_on_change_waits_while_another_node_group_is_busy() -> None:
+    """The add-ons are planned after the cluster's own operations; while NKS runs a node
+    group's operation nothing of them goes out either, and a cluster with nothing to do
+    stays in sync."""
+    from tests.unit.test_addons import CATALOGUE, METRICS
+
+    def planned(pool_status: str, addons: list[dict[str, Any]]) -> Any:
+        p = new_pass(ADAPTER, spec(addons=addons), {"clusterID": ID})
+        p.found.catalogue = CATALOGUE
+        p.around.remembered(ClusterMemory).addons = ()
+        found = snapshot()
+        found.nodegroups["default-worker"] = NodeGroup.model_validate(
+            {"uuid": WORKER, "name": "default-worker", "status": "UPDATE_COMPLETE"}
+        )
+        found.nodegroups["pool"] = NodeGroup.model_validate(
+            {"uuid": "p", "name": "pool", "status": pool_status}
+        )
+        observed = ADAPTER.observe(found, ID)
+        assert observed is not None
+        location = Location("kr1", None, ID)
+        return ADAPTER.converging.plan(p, observed, {"v1.29.3": True}, location)
+
+    assert planned("UPDATE_COMPLETE", [METRICS]).state == "send"
+    held = planned("CREATE_IN_PROGRESS", [METRICS])
+    assert held.state == "waiting" and held.waiting.nks_busy
+    assert planned("CREATE_IN_PROGRESS", []).state == "in_sync"

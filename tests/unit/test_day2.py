@@ -460,3 +460,23 @@ def test_first_action_keeps_what_the_steps_before_it_report() -> None:
     assert (plan.action, plan.blocked, plan.waiting) == (action, [blocked], waiting)
     assert looked == ["a", "b", "c"]
     assert first_action(()).state == "in_sync"
+
+
+def test_another_node_groups_operation_holds_changes_but_not_a_cluster_in_sync() -> None:
+    """An NKSNodeGroup being created does not make its NKSCluster wait when the cluster
+    has nothing to do; a change of the cluster's own waits for the operation to end."""
+    other = group(uuid="p", name="pool", status="CREATE_IN_PROGRESS")
+    groups = {"default-worker": group(), "pool": other}
+    assert plan(groups=groups).state == "in_sync"
+    held = plan(cluster_spec(defaultWorker={"nodeCount": 4}), groups=groups)
+    assert held.action is None and held.waiting == day2.NKS_BUSY
+    # Once it ended, the change goes out.
+    done = {"default-worker": group(), "pool": group(uuid="p", name="pool")}
+    assert plan(cluster_spec(defaultWorker={"nodeCount": 4}), groups=done).action is not None
+
+
+def test_a_blocked_change_is_only_held_while_another_group_is_busy() -> None:
+    busy = day2.hold_while_busy(Plan(blocked=[Blocked(Reason.UPGRADE_BLOCKED, "x")]), True)
+    assert busy.state == "waiting" and busy.waiting == day2.NKS_BUSY
+    idle = day2.hold_while_busy(Plan(blocked=[Blocked(Reason.UPGRADE_BLOCKED, "x")]), False)
+    assert idle.state == "blocked"

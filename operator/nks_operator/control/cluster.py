@@ -50,7 +50,14 @@ from nks_operator.reconcile import (
     worker_settings,
 )
 from nks_operator.reconcile import observed as observing
-from nks_operator.reconcile.day2 import CONTROL_PLANE, Plan, plan_cluster, then
+from nks_operator.reconcile.day2 import (
+    CONTROL_PLANE,
+    Plan,
+    busy_elsewhere,
+    hold_while_busy,
+    plan_cluster,
+    then,
+)
 from nks_operator.reconcile.observed import Drift
 from nks_operator.reconcile.outcome import Assessment, Problem
 from nks_operator.reconcile.reasons import Reason
@@ -477,12 +484,13 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         view = addons.AddonView(
             p.found.catalogue, installed, p.status.addons or (), memory.addons_problem
         )
-        return then(
+        plan = then(
             plan,
             lambda: addons.plan_addons(
                 p.spec, view, kubernetes_version=cluster.kubernetes_version, generation=p.generation
             ),
         )
+        return hold_while_busy(plan, busy_elsewhere(observed.snapshot.nodegroups))
 
     @staticmethod
     def _target_status(observed: Observed, target: str | None) -> str | None:

@@ -79,6 +79,8 @@ class Waiting:
 
 PlanState = Literal["send", "blocked", "waiting", "in_sync"]
 
+NKS_BUSY = Waiting("an operation is running in NKS", nks_busy=True)
+
 
 @dataclass
 class Plan:
@@ -662,14 +664,65 @@ def plan_cluster(
     `nodegroups`: every node group NKS lists, by name (the control plane is skipped).
     """
     now = now or datetime.datetime.now(datetime.UTC)
-    cp_version = cluster.kubernetes_version or ""
     workers = {
         n: g
         for n, g in nodegroups.items()
         if n != CONTROL_PLANE and (g.role or "worker") != "master"
     }
-    if is_in_progress(cluster.status) or any(is_in_progress(g.status) for g in workers.values()):
-        return Plan(waiting=Waiting("an operation is running in NKS", nks_busy=True))
+    default = workers.get(DEFAULT_WORKER)
+    if is_in_progress(cluster.status) or (default is not None and is_in_progress(default.status)):
+        return Plan(waiting=NKS_BUSY)
+    return hold_while_busy(
+        _plan_idle_cluster(
+            spec,
+            cluster,
+            workers,
+            supported,
+            ip_acl=ip_acl,
+            renew_requested=renew_requested,
+            now=now,
+            user_script_sent_for=user_script_sent_for,
+            generation=generation,
+            sent_settings=sent_settings,
+        ),
+        busy_elsewhere(nodegroups),
+    )
+
+
+def busy_elsewhere(nodegroups: Mapping[str, NodeGroup]) -> bool:
+    """Whether NKS runs an operation on one of the cluster's other node groups (its
+    NKSNodeGroup's affair, not the NKSCluster's)."""
+    return any(
+        is_in_progress(g.status)
+        for n, g in nodegroups.items()
+        if n not in (CONTROL_PLANE, DEFAULT_WORKER) and (g.role or "worker") != "master"
+    )
+
+
+def hold_while_busy(plan: Plan, busy: bool) -> Plan:
+    """Nothing is sent while NKS runs an operation on the cluster: a plan with something
+    to do waits for it to end. A cluster with nothing to do is in sync meanwhile - an
+    NKSNodeGroup being created does not make its NKSCluster wait (nor write its status
+    twice) - so this is applied to the whole plan, settings and add-ons included."""
+    if busy and plan.state != "in_sync":
+        return Plan(waiting=NKS_BUSY)
+    return plan
+
+
+def _plan_idle_cluster(
+    spec: NKSClusterSpec,
+    cluster: Cluster,
+    workers: Mapping[str, NodeGroup],
+    supported: Mapping[str, bool],
+    *,
+    ip_acl: IPACL | None,
+    renew_requested: bool,
+    now: datetime.datetime,
+    user_script_sent_for: int | None,
+    generation: int | None,
+    sent_settings: Mapping[str, SentSetting] | None,
+) -> Plan:
+    cp_version = cluster.kubernetes_version or ""
     cni = _plan_cni(spec, cluster)
     if cni.action is not None or cni.blocked:
         return cni  # nothing else goes before the CNI change
