@@ -164,3 +164,61 @@ def test_task_events_posted_once_per_state() -> None:
         announced=ng_announced,
     )
     assert ng == []
+
+
+def test_other_resources_tasks_leave_the_stored_watermark_alone() -> None:
+    """A node group's finished tasks post nothing on its NKSCluster, so its lastTaskID is
+    not rewritten for them (a status write per task otherwise); its own next task moves it
+    past them."""
+    wire = [
+        {"id": 5, "type": "NODEGROUP_CREATE", "state": "SUCCESS", "resource_type": "nodegroup"},
+        {"id": 6, "type": "NODEGROUP_DELETE", "state": "SUCCESS", "resource_type": "nodegroup"},
+    ]
+    tasks = [TaskEvent.model_validate({"uuid": f"t{t['id']}", **t}) for t in wire]
+    announced: set[tuple[int, str]] = set()
+    events, mark = task_events.new_task_events(
+        tasks, last_task_id=4, resource_uuid=None, resource_type="cluster", announced=announced
+    )
+    assert events == [] and mark == 4
+    own = {"id": 7, "type": "CLUSTER_UPDATE", "state": "SUCCESS", "resource_type": "cluster"}
+    tasks.append(TaskEvent.model_validate({"uuid": "t7", **own}))
+    events, mark = task_events.new_task_events(
+        tasks, last_task_id=4, resource_uuid=None, resource_type="cluster", announced=announced
+    )
+    assert [e.reason for e in events] == ["NKSTaskSucceeded"] and mark == 7
+    # First sight still takes the newest finished task: no history is replayed later.
+    _, first = task_events.new_task_events(
+        tasks[:2], last_task_id=None, resource_uuid=None, resource_type="cluster", announced=set()
+    )
+    assert first == 6
+
+
+def test_the_start_of_an_operation_the_operator_announced_is_not_posted_again() -> None:
+    """CreateRequested / OperationRequested said it; the task's end is still posted, and a
+    task NKS runs for something else (the console, another edition's name aside) is too."""
+    started = {"id": 8, "type": "NODEGROUP_CREATE", "state": "IN_PROGRESS"}
+    other = {"id": 9, "type": "NODEGROUP_UPGRADE", "state": "IN_PROGRESS"}
+    tasks = [
+        TaskEvent.model_validate({"uuid": f"t{t['id']}", "resource_type": "nodegroup", **t})
+        for t in (started, other)
+    ]
+    announced: set[tuple[int, str]] = set()
+    events, _ = task_events.new_task_events(
+        tasks,
+        last_task_id=7,
+        resource_uuid=None,
+        resource_type="nodegroup",
+        announced=announced,
+        requested="NODEGROUP_CREATE",
+    )
+    assert [e.message for e in events] == ["NODEGROUP_UPGRADE in progress"]
+    done = [TaskEvent.model_validate({**tasks[0].model_dump(), "state": "SUCCESS"}), tasks[1]]
+    events, _ = task_events.new_task_events(
+        done,
+        last_task_id=7,
+        resource_uuid=None,
+        resource_type="nodegroup",
+        announced=announced,
+        requested="NODEGROUP_CREATE",
+    )
+    assert [e.reason for e in events] == ["NKSTaskSucceeded"]

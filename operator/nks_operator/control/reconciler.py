@@ -311,12 +311,15 @@ class Reconciler:
         # A cluster's tasks are the whole cluster's; a node group's name its uuid.
         resource_uuid = None if facts.nks_id_is_cluster_id else observed.nks_id
         first_sight = p.status.last_task_id is None
+        last = p.status.last_operation
+        pending = last is not None and last.state in ("Requested", "InProgress")
         found, watermark = task_events.new_task_events(
             observed.snapshot.tasks,
             last_task_id=p.status.last_task_id,
             resource_uuid=resource_uuid,
             resource_type=facts.nks_resource,
             announced=p.memory.announced_tasks,
+            requested=last.type if last is not None and pending else None,
         )
         # First sight of an adopted resource: do not replay its history.
         adopted = p.adapter.identity.adoption_id(p.spec) is not None
