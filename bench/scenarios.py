@@ -647,10 +647,22 @@ def run_memory(env: Env, args: Any) -> dict[str, Any]:
             "top_mib_by_package": {
                 name: round(size / MiB, 2) for name, size in list(by_package.items())[:15]
             },
+            # Where it was allocated, for a closer look (JSON only).
+            "top_sites_kib": {
+                _short_site(site): round(size / 1024) for site, size in report.get("top_lines", [])
+            },
         }
     finally:
         workload.stop()
     return result
+
+
+def _short_site(site: str) -> str:
+    """`.../site-packages/aiohttp/x.py:12` -> `aiohttp/x.py:12`."""
+    for marker in ("site-packages/", "/operator/", "/lib/python3"):
+        if marker in site:
+            return site.split(marker, 1)[1]
+    return site
 
 
 def run_scale(env: Env, args: Any) -> dict[str, Any]:

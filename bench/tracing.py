@@ -42,6 +42,15 @@ def snapshot_by_package() -> dict[str, int]:
     return dict(sizes.most_common())
 
 
+def top_lines(limit: int = 25) -> list[tuple[str, int]]:
+    """The allocation sites holding the most live memory: `file:line` -> bytes."""
+    snapshot = tracemalloc.take_snapshot()
+    return [
+        (f"{stat.traceback[0].filename}:{stat.traceback[0].lineno}", stat.size)
+        for stat in snapshot.statistics("lineno")[:limit]
+    ]
+
+
 def install() -> None:
     """Trace allocations and dump them on SIGUSR2 when BENCH_TRACEMALLOC_FILE is set."""
     target = os.environ.get(ENV)
@@ -53,6 +62,7 @@ def install() -> None:
         current, peak = tracemalloc.get_traced_memory()
         report: dict[str, object] = {"traced_bytes": current, "traced_peak_bytes": peak}
         report["by_package"] = snapshot_by_package()
+        report["top_lines"] = top_lines()
         Path(target).write_text(json.dumps(report, indent=1))
 
     signal.signal(signal.SIGUSR2, dump)
