@@ -1,5 +1,5 @@
-"""An async Kubernetes REST client, logged in the way kopf logs in; httpx's interface over
-aiohttp's connections (aiohttp_transport.py).
+"""An async Kubernetes REST client over aiohttp (kube/wire.py), logged in the way kopf
+logs in.
 
 The operator makes a handful of calls of its own (status and metadata patches, Secrets,
 fresh reads); kopf does the watching. Both get their `kopf.ConnectionInfo` from the same
@@ -15,7 +15,6 @@ Errors: `KubeNotFound` (404), `KubeConflict` (409), `KubeAPIError` for other ans
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime
 import json
 import logging
@@ -25,8 +24,8 @@ from typing import Any
 import httpx
 import kopf
 
-from nks_operator.aiohttp_transport import pooled_client
 from nks_operator.kube.login import LoginError, NoCredentials
+from nks_operator.kube.wire import AiohttpWire, Answer, HttpxWire, Wire, WireError
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +66,16 @@ class LoginFailed(KubeUnavailable):
     at a renewal): `message` says why; later attempts log in again."""
 
 
-def _error(response: httpx.Response) -> KubeAPIError:
-    reason, message = response.reason_phrase, ""
+def _error(answer: Answer) -> KubeAPIError:
+    reason, message = answer.reason, ""
     try:
-        body = response.json()
+        body = json.loads(answer.body)
     except ValueError:
         body = None
     if isinstance(body, dict):
         reason = str(body.get("reason") or reason)
         message = str(body.get("message") or "")
-    status = response.status_code
+    status = answer.status
     if status == 404:
         return KubeNotFound(status, reason, message)
     if status == 409:
@@ -103,18 +102,18 @@ class KubeClient:
         self._max_connections = max_connections
         self._timeout = timeout
         self._transport = transport
-        self._http: httpx.AsyncClient | None = None
+        self._wire: Wire | None = None
         self._expiration: datetime.datetime | None = None
         self._lock = asyncio.Lock()
 
     def _expired(self) -> bool:
         return self._expiration is not None and self._clock() >= self._expiration
 
-    async def _client(self, *, refused: httpx.AsyncClient | None = None) -> httpx.AsyncClient:
-        """The client to send with; a new login when there is none yet, when it expired, or
+    async def _client(self, *, refused: Wire | None = None) -> Wire:
+        """The wire to send with; a new login when there is none yet, when it expired, or
         when `refused` (answered 401) is still the current one."""
         async with self._lock:
-            current = self._http
+            current = self._wire
             if current is not None and current is not refused and not self._expired():
                 return current
             try:
@@ -129,33 +128,16 @@ class KubeClient:
             if expiration is not None and expiration.tzinfo is None:
                 expiration = expiration.replace(tzinfo=datetime.UTC)
             self._expiration = expiration
-            old, self._http = self._http, self._build(info)
+            wire = self._build(info)
+            old, self._wire = self._wire, wire
         if old is not None:
             await old.aclose()
-        return self._http
+        return wire
 
-    def _build(self, info: kopf.ConnectionInfo) -> httpx.AsyncClient:
-        headers = {"Accept": "application/json"}
-        if info.token:
-            headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
-        elif info.username and info.password:
-            pair = f"{info.username}:{info.password}".encode()
-            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
-        verify: Any = info.as_ssl_context() if info.server.startswith("https") else False
-        base_url = info.server.rstrip("/")
-        if self._transport is None:
-            return pooled_client(
-                timeout=self._timeout,
-                max_connections=self._max_connections,
-                verify=verify,
-                proxy=info.proxy_url or None,
-                trust_env=bool(info.trust_env),
-                base_url=base_url,
-                headers=headers,
-            )
-        return httpx.AsyncClient(  # a test's transport
-            base_url=base_url, headers=headers, timeout=self._timeout, transport=self._transport
-        )
+    def _build(self, info: kopf.ConnectionInfo) -> Wire:
+        if self._transport is not None:  # a unit test's
+            return HttpxWire(info, timeout=self._timeout, transport=self._transport)
+        return AiohttpWire(info, timeout=self._timeout, max_connections=self._max_connections)
 
     async def request(
         self,
@@ -171,29 +153,27 @@ class KubeClient:
         headers = {"Content-Type": content_type} if content is not None else {}
         renewed = False
         while True:
-            http = await self._client()
+            wire = await self._client()
             try:
-                response = await http.request(
-                    method, path, content=content, headers=headers, params=params
-                )
-            except httpx.HTTPError as error:
-                raise KubeUnavailable(0, type(error).__name__, str(error)) from None
-            if response.status_code == 401 and not renewed:
+                answer = await wire.send(method, path, content, headers, params)
+            except WireError as error:
+                raise KubeUnavailable(0, error.name, error.detail) from None
+            if answer.status == 401 and not renewed:
                 renewed = True
                 logger.info("Kubernetes API answered 401; logging in again")
-                await self._client(refused=http)
+                await self._client(refused=wire)
                 continue
-            if response.status_code >= 400:
-                raise _error(response)
-            if not response.content:
+            if answer.status >= 300:  # a redirect is never followed: not an answer
+                raise _error(answer)
+            if not answer.body:
                 return {}
             try:
-                decoded = response.json()
+                decoded = json.loads(answer.body)
             except ValueError:
-                raise KubeUnavailable(response.status_code, "InvalidAnswer", "not JSON") from None
+                raise KubeUnavailable(answer.status, "InvalidAnswer", "not JSON") from None
             return decoded if isinstance(decoded, dict) else {}
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        if self._wire is not None:
+            await self._wire.aclose()
+            self._wire = None

@@ -1,0 +1,146 @@
+"""How the Kubernetes client's requests travel, for one login: aiohttp's connection pool.
+
+The client (kube/client.py) keeps the login, the re-login on a 401 and the error mapping;
+a wire only sends one request and hands back the whole answer. The benchmark's profile
+(BENCHMARKS.md, issue 21) put httpx's request building, URL parsing and cookie handling
+at four times aiohttp's own cost per request, and the operator makes a dozen and a half
+of these calls per resource: this path has no httpx in it. Unit tests send through
+`HttpxWire` and an `httpx.MockTransport` instead (the client's logic is the same).
+"""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from collections.abc import Mapping
+from typing import NamedTuple, Protocol
+
+import aiohttp
+import httpx
+import kopf
+from yarl import URL
+
+
+class Answer(NamedTuple):
+    status: int
+    reason: str
+    body: bytes
+
+
+class WireError(Exception):
+    """The request got no answer (connection, timeout): `name` says which failure."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"{name}: {detail}" if detail else name)
+        self.name = name
+        self.detail = detail
+
+
+class Wire(Protocol):
+    async def send(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None,
+    ) -> Answer: ...
+
+    async def aclose(self) -> None: ...
+
+
+def auth_headers(info: kopf.ConnectionInfo) -> dict[str, str]:
+    headers = {"Accept": "application/json"}
+    if info.token:
+        headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
+    elif info.username and info.password:
+        pair = f"{info.username}:{info.password}".encode()
+        headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
+    return headers
+
+
+class AiohttpWire:
+    """One aiohttp session per login: its server, credentials, TLS and proxy."""
+
+    def __init__(
+        self, info: kopf.ConnectionInfo, *, timeout: httpx.Timeout, max_connections: int
+    ) -> None:
+        secure = info.server.startswith("https")
+        verify: ssl.SSLContext | bool = info.as_ssl_context() if secure else False
+        self._base = info.server.rstrip("/")
+        self._headers = auth_headers(info)
+        self._proxy = info.proxy_url or None
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeout.pool,
+            sock_connect=timeout.connect,
+            sock_read=timeout.read,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max_connections, ssl=verify),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=bool(info.trust_env),
+            timeout=self._timeout,
+        )
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None,
+    ) -> Answer:
+        try:
+            async with self._session.request(
+                method,
+                URL(self._base + path, encoded=True),
+                data=content,
+                headers={**self._headers, **headers},
+                params=params,
+                allow_redirects=False,
+                proxy=self._proxy,
+            ) as response:
+                return Answer(response.status, response.reason or "", await response.read())
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise WireError(type(error).__name__, str(error)) from None
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
+class HttpxWire:
+    """Through an httpx transport: what unit tests answer with `httpx.MockTransport`."""
+
+    def __init__(
+        self,
+        info: kopf.ConnectionInfo,
+        *,
+        timeout: httpx.Timeout,
+        transport: httpx.AsyncBaseTransport,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=info.server.rstrip("/"),
+            headers=auth_headers(info),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None,
+    ) -> Answer:
+        try:
+            response = await self._http.request(
+                method, path, content=content, headers=dict(headers), params=params
+            )
+        except httpx.HTTPError as error:
+            raise WireError(type(error).__name__, str(error)) from None
+        return Answer(response.status_code, response.reason_phrase, response.content)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,125 @@
+"""The Kubernetes client on its production wire (aiohttp), against a real HTTP server on
+loopback: what it sends, the re-login on a 401, the error mapping, and what it never does
+(follow a redirect, keep a cookie)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import kopf
+import pytest
+from aiohttp import web
+
+from nks_operator.kube.client import KubeClient, KubeConflict, KubeNotFound, KubeUnavailable
+
+
+class Server:
+    def __init__(self) -> None:
+        self.seen: list[web.Request] = []
+        self.answers: list[web.Response] = []
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.seen.append(request)
+        return self.answers.pop(0) if self.answers else web.json_response({"kind": "Status"})
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    state = Server()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", state.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    state.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield state
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_request_goes_out_with_the_login_and_its_answer_comes_back(
+    server: Server,
+) -> None:
+    client = KubeClient(lambda: kopf.ConnectionInfo(server=server.url, token="t-1"))
+    try:
+        server.answers.append(web.json_response({"metadata": {"name": "a"}}))
+        answer = await client.request(
+            "PATCH",
+            "/apis/x/v1/namespaces/n/things/a/status",
+            body={"status": {"phase": "Ready"}},
+            content_type="application/merge-patch+json",
+            params={"labelSelector": "a=b,c in (d)"},
+        )
+    finally:
+        await client.aclose()
+    assert answer == {"metadata": {"name": "a"}}
+    sent = server.seen[0]
+    assert sent.method == "PATCH" and sent.path == "/apis/x/v1/namespaces/n/things/a/status"
+    assert sent.query["labelSelector"] == "a=b,c in (d)"
+    assert sent.headers["Authorization"] == "Bearer t-1"
+    assert sent.headers["Content-Type"] == "application/merge-patch+json"
+
+
+async def test_a_401_logs_in_again_once(server: Server) -> None:
+    tokens = iter(["old", "new", "newer"])
+    client = KubeClient(lambda: kopf.ConnectionInfo(server=server.url, token=next(tokens)))
+    try:
+        server.answers += [web.Response(status=401), web.json_response({"ok": True})]
+        assert await client.request("GET", "/api/v1/namespaces/n/secrets/s") == {"ok": True}
+        server.answers += [web.Response(status=401), web.Response(status=401)]
+        with pytest.raises(Exception) as caught:
+            await client.request("GET", "/api/v1/namespaces/n/secrets/s")
+    finally:
+        await client.aclose()
+    assert [r.headers["Authorization"] for r in server.seen] == [
+        "Bearer old",
+        "Bearer new",
+        "Bearer new",
+        "Bearer newer",
+    ]
+    assert getattr(caught.value, "status", None) == 401
+
+
+async def test_errors_are_mapped_and_redirects_not_followed(server: Server) -> None:
+    client = KubeClient(lambda: kopf.ConnectionInfo(server=server.url, token="t"))
+    try:
+        server.answers.append(web.json_response({"reason": "NotFound"}, status=404))
+        with pytest.raises(KubeNotFound):
+            await client.request("GET", "/a")
+        server.answers.append(web.json_response({"message": "changed"}, status=409))
+        with pytest.raises(KubeConflict, match="changed"):
+            await client.request("PUT", "/a", body={})
+        server.answers.append(web.Response(status=503))
+        with pytest.raises(KubeUnavailable):
+            await client.request("GET", "/a")
+        server.answers.append(
+            web.Response(status=302, headers={"Location": "http://169.254.169.254/"})
+        )
+        with pytest.raises(Exception) as caught:
+            await client.request("GET", "/a")
+        assert getattr(caught.value, "status", None) == 302
+        server.answers.append(web.json_response({}, headers={"Set-Cookie": "session=x; Path=/"}))
+        await client.request("GET", "/a")
+        await client.request("GET", "/a")
+    finally:
+        await client.aclose()
+    assert "Cookie" not in server.seen[-1].headers
+    assert len(server.seen) == 6  # the redirect went nowhere
+
+
+async def test_no_server_is_unavailable_not_a_crash() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = KubeClient(lambda: kopf.ConnectionInfo(server=f"http://127.0.0.1:{port}"))
+    try:
+        with pytest.raises(KubeUnavailable) as caught:
+            await client.request("GET", "/a")
+    finally:
+        await client.aclose()
+    assert caught.value.status == 0 and "Connect" in caught.value.reason
