@@ -93,10 +93,7 @@ class Deletion:
     ) -> Ending:
         """Delete once NKS is idle, then wait until NKS says it is gone."""
         adapter = p.adapter
-        try:
-            nks_status = await adapter.deleting.read_for_delete(account, location, nks_id)
-        except errors.NKSError as error:
-            raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
+        nks_status = await self._status(p, account, location, nks_id)
         if nks_status is None:
             p.event("Normal", Reason.DELETED, f"NKS {adapter.facts.noun} {nks_id} is gone")
             return await self.steps.release(p, nks_id)
@@ -130,10 +127,45 @@ class Deletion:
             )
         return await self._send_delete(p, account, location, nks_id, first=deleting_since is None)
 
+    async def _status(
+        self, p: AnyPass, account: Account, location: Location, nks_id: str
+    ) -> str | None:
+        """NKS's status of the resource (None: gone). From the cluster's snapshot when the
+        poller read it after this resource's last look (its last read, or its delete call):
+        nothing newer is known then, and the passes that follow a deletion every fast
+        interval cost no call of their own. Otherwise (the first look, after a restart, a
+        snapshot not read since, failing or holding an unreadable answer) read NKS now."""
+        poller = account.poller
+        cluster_id = location.cluster_id or nks_id
+        snapshot = poller.snapshot(cluster_id)
+        looked = p.memory.delete_looked_at
+        if snapshot is not None and (
+            snapshot.gone  # NKS answered 404: a cluster never comes back
+            or (
+                looked is not None
+                and max(snapshot.refreshed_at, snapshot.checked_at) > looked
+                and snapshot.read_error is None
+                and poller.last_error is None  # its list fails: the outage is reported
+                and snapshot.ready_to_use
+                and not snapshot.problems
+            )
+        ):
+            return p.adapter.deleting.status_in(snapshot, nks_id)
+        looked_at = poller.clock()
+        try:
+            nks_status = await p.adapter.deleting.read_for_delete(account, location, nks_id)
+        except errors.NKSError as error:
+            raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
+        p.memory.delete_looked_at = looked_at
+        if nks_status is not None:
+            self.steps.watch(p, account, cluster_id)  # its poller wakes this resource
+        return nks_status
+
     async def _send_delete(
         self, p: AnyPass, account: Account, location: Location, nks_id: str, *, first: bool
     ) -> Ending:
         adapter = p.adapter
+        sent_at = account.poller.clock()
         try:
             accepted = await adapter.deleting.delete(account, location, nks_id)
         except errors.NotFoundError:
@@ -143,6 +175,11 @@ class Deletion:
             raise self.steps.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
         if not accepted:
             return await self.steps.release(p, nks_id)
+        # Read every cycle until the deletion shows (and wakes this resource); only a read
+        # made after the call may answer for it. A group's deletion shows in its list
+        # entry, a cluster's in the cluster: no group needs a GET every cycle for it.
+        p.memory.delete_looked_at = sent_at
+        account.poller.expect_change(location.cluster_id or nks_id, nodegroups=())
         if first:
             p.status.last_operation = LastOperation(
                 type=adapter.facts.delete_operation, state="Requested", started_at=now_iso()
