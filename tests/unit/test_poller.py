@@ -404,6 +404,37 @@ async def test_while_the_cluster_itself_runs_its_entry_alone_is_looked_at() -> N
     await poller.close()
 
 
+async def test_a_write_that_lands_between_the_list_and_the_get_costs_one_refresh() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
+    clock = nks.clock
+    poller = poller_for(nks, clock=clock, sleep=clock.sleep)
+    poller.watch("c1", "k")
+    await poller.poll()
+    poller.request_refresh("c1")
+    listed = nks.list_clusters
+
+    async def list_then_write() -> Listing:
+        answer = await listed()
+        nks.clusters["c1"]["status"] = "DELETE_IN_PROGRESS"  # after the list, before the GET
+        return answer
+
+    nks.list_clusters = list_then_write  # type: ignore[method-assign]
+    clock.advance(0.02)
+    await poller.poll()
+    nks.list_clusters = listed  # type: ignore[method-assign]
+    assert poller.snapshot("c1").status == "DELETE_IN_PROGRESS"  # type: ignore[union-attr]
+    nks.calls.clear()
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 0  # the entry now shows what the GET already did
+    nks.clusters["c1"]["status_reason"] = "moved"
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 1  # and a later change is still seen
+    await poller.close()
+
+
 async def test_a_forced_read_or_a_failed_one_gets_every_group_again() -> None:
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}

@@ -71,6 +71,24 @@ class _GroupRead(NamedTuple):
     at: float
 
 
+def _listed_digest(summary: Cluster, snapshot: ClusterSnapshot, fingerprint: bytes) -> bytes:
+    """The fingerprint the next list entry is compared with after a refresh: the entry's,
+    unless the GET read after it shows another state (a write landed in between; the
+    next entry would show it and call for the same reads again): then the GET's own
+    values of the entry's fields. Should these not match the next entry, that one refresh
+    runs and the state then agrees."""
+    details = snapshot.cluster
+    if (
+        details is None
+        or snapshot.gone
+        or "cluster" in snapshot.problems  # the GET was unreadable: its values are old
+        or details.status == summary.status
+    ):
+        return fingerprint
+    listed = details.model_dump(mode="json", by_alias=True, include=summary.model_fields_set)
+    return _digest(Cluster.model_validate(listed))
+
+
 def _deleting_now(read: _GroupRead, entry: NodeGroup) -> bool:
     """The group's list entry moved to DELETE_IN_PROGRESS and nothing else of it did."""
     return (entry.status or "").upper() == "DELETE_IN_PROGRESS" and read.entry == entry.model_copy(
@@ -432,6 +450,7 @@ class AccountPoller:
                 if changed or forced or await self._due(snapshot, summary, now):
                     self._fingerprints[cluster_id] = fingerprint
                     await self._refresh_details(snapshot, full=full)
+                    self._fingerprints[cluster_id] = _listed_digest(summary, snapshot, fingerprint)
         except errors.NKSError as error:
             self._read_failed(snapshot, error)
             if isinstance(error, errors.RateLimitedError):
