@@ -39,7 +39,7 @@ from nks_operator.kube.ownership import Ownerships
 from nks_operator.kube.signing import SigningKey
 from nks_operator.metrics import OperatorMetrics
 from nks_operator.nks import errors
-from nks_operator.nks.models import Cluster, TaskEvent
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile.day2 import Action, Blocked, Plan, Waiting
@@ -1108,6 +1108,23 @@ async def test_after_a_look_the_passes_answer_from_a_snapshot_read_since() -> No
     result = await h.run()
     assert h.calls.log.count("read for delete") == 3
     assert result.requeue_after is None and h.body["metadata"]["finalizers"] == []
+
+
+async def test_a_deletion_waits_while_the_snapshot_shows_another_operation_running() -> None:
+    h = deleting(Harness().status_of(nksID=ID))
+    h.adapter.delete_error = errors.InvalidRequestError("busy", status_code=400)
+    with contextlib.suppress(Exception):
+        await h.run()  # refused: another operation runs
+    assert h.calls.log.count("delete") == 1
+    snapshot = h.observe("CREATE_COMPLETE")  # read since: a node group is being deleted
+    snapshot.nodegroups = {
+        "pool": NodeGroup.model_validate(
+            {"uuid": "g", "name": "pool", "status": "DELETE_IN_PROGRESS"}
+        )
+    }
+    await h.run()
+    assert h.calls.log.count("delete") == 1 and h.calls.log.count("read for delete") == 1
+    assert "waiting for DELETE_IN_PROGRESS" in h.condition("Ready")["message"]
 
 
 async def test_deletion_waits_for_a_running_operation() -> None:

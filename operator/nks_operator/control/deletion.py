@@ -12,6 +12,7 @@ from nks_operator.control.status_writer import now_iso
 from nks_operator.control.steps import SharedSteps
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
+from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import phase
 from nks_operator.reconcile.outcome import OperationView, Stage
 from nks_operator.reconcile.reasons import Reason
@@ -93,7 +94,7 @@ class Deletion:
     ) -> Ending:
         """Delete once NKS is idle, then wait until NKS says it is gone."""
         adapter = p.adapter
-        nks_status = await self._status(p, account, location, nks_id)
+        nks_status, other = await self._status(p, account, location, nks_id)
         if nks_status is None:
             p.event("Normal", Reason.DELETED, f"NKS {adapter.facts.noun} {nks_id} is gone")
             return await self.steps.release(p, nks_id)
@@ -114,10 +115,10 @@ class Deletion:
             return p.assess(
                 Stage.DELETING, message=f"NKS is deleting the {adapter.facts.noun}", operation=view
             )
-        if phase.is_in_progress(nks_status):
+        if phase.is_in_progress(nks_status) or other is not None:
             # NKS refuses a delete while another operation runs: wait for it to settle.
             return p.assess(
-                Stage.DELETING, message=f"waiting for {nks_status} to end before deleting"
+                Stage.DELETING, message=f"waiting for {other or nks_status} to end before deleting"
             )
         if nks_status.upper() == "DELETE_FAILED":
             p.warn_once(
@@ -129,12 +130,14 @@ class Deletion:
 
     async def _status(
         self, p: AnyPass, account: Account, location: Location, nks_id: str
-    ) -> str | None:
-        """NKS's status of the resource (None: gone). From the cluster's snapshot when the
-        poller read it after this resource's last look (its last read, or its delete call):
-        nothing newer is known then, and the passes that follow a deletion every fast
-        interval cost no call of their own. Otherwise (the first look, after a restart, a
-        snapshot not read since, failing or holding an unreadable answer) read NKS now."""
+    ) -> tuple[str | None, str | None]:
+        """NKS's status of the resource (None: gone), and another operation of its cluster
+        the snapshot shows running (NKS would refuse the delete). From the cluster's
+        snapshot when the poller read it after this resource's last look (its last read,
+        or its delete call): nothing newer is known then, and the passes that follow a
+        deletion every fast interval cost no call of their own. Otherwise (the first look,
+        after a restart, a snapshot not read since, failing or holding an unreadable
+        answer) read NKS now."""
         poller = account.poller
         cluster_id = location.cluster_id or nks_id
         snapshot = poller.snapshot(cluster_id)
@@ -150,7 +153,7 @@ class Deletion:
                 and not snapshot.problems
             )
         ):
-            return p.adapter.deleting.status_in(snapshot, nks_id)
+            return p.adapter.deleting.status_in(snapshot, nks_id), _running(snapshot, nks_id)
         looked_at = poller.clock()
         try:
             nks_status = await p.adapter.deleting.read_for_delete(account, location, nks_id)
@@ -159,7 +162,7 @@ class Deletion:
         p.memory.delete_looked_at = looked_at
         if nks_status is not None:
             self.steps.watch(p, account, cluster_id)  # its poller wakes this resource
-        return nks_status
+        return nks_status, None
 
     async def _send_delete(
         self, p: AnyPass, account: Account, location: Location, nks_id: str, *, first: bool
@@ -186,3 +189,13 @@ class Deletion:
             )
         p.event("Normal", Reason.DELETE_REQUESTED, f"deleting NKS {adapter.facts.noun} {nks_id}")
         return p.assess(Stage.DELETING, message=f"NKS is deleting the {adapter.facts.noun}")
+
+
+def _running(snapshot: ClusterSnapshot, nks_id: str) -> str | None:
+    """The state of an operation the snapshot shows running on the cluster or on a worker
+    group other than `nks_id`; None when there is none (or the cluster is gone)."""
+    if snapshot.gone:
+        return None
+    states = [snapshot.status] if snapshot.uuid != nks_id else []
+    states += [g.status for g in snapshot.workers().values() if g.uuid != nks_id]
+    return next((s for s in states if s and phase.is_in_progress(s)), None)
