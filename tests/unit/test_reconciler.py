@@ -1112,10 +1112,12 @@ async def test_after_a_look_the_passes_answer_from_a_snapshot_read_since() -> No
 
 async def test_a_deletion_waits_while_the_snapshot_shows_another_operation_running() -> None:
     h = deleting(Harness().status_of(nksID=ID))
-    h.adapter.delete_error = errors.InvalidRequestError("busy", status_code=400)
-    with contextlib.suppress(Exception):
-        await h.run()  # refused: another operation runs
-    assert h.calls.log.count("delete") == 1
+    h.adapter.delete_error = errors.InvalidRequestError(
+        "Another operation is in progress", status_code=400
+    )
+    result = await h.run()  # refused: another operation runs; no error backoff
+    assert h.calls.log.count("delete") == 1 and result.error is None
+    assert result.requeue_after is not None and "DeleteRefused" not in h.reasons()
     snapshot = h.observe("CREATE_COMPLETE")  # read since: a node group is being deleted
     snapshot.nodegroups = {
         "pool": NodeGroup.model_validate(

@@ -9,7 +9,7 @@ from nks_operator.api.status import CreationIntent, LastOperation
 from nks_operator.control.adapter import Location
 from nks_operator.control.passes import AnyPass, Ending, age_seconds
 from nks_operator.control.status_writer import now_iso
-from nks_operator.control.steps import SharedSteps
+from nks_operator.control.steps import SharedSteps, is_busy_refusal
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
@@ -174,6 +174,15 @@ class Deletion:
         except errors.NotFoundError:
             return await self.steps.release(p, nks_id)
         except errors.NKSError as error:
+            if is_busy_refusal(error):
+                # Another operation runs (a sibling's delete sent at the same moment):
+                # nothing happened; the poller's next read (after this call) shows it and
+                # wakes this resource when it ends, instead of an error backoff.
+                p.memory.delete_looked_at = sent_at
+                account.poller.expect_change(location.cluster_id or nks_id, nodegroups=())
+                return p.assess(
+                    Stage.DELETING, message=f"NKS is busy, waiting to delete: {error.message}"
+                )
             p.warn_once(Reason.DELETE_REFUSED, str(error))
             raise self.steps.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
         if not accepted:

@@ -170,7 +170,7 @@ class AccountPoller:
         self._forced: set[str] = set()
         self._full: set[str] = set()  # forced clusters whose every worker group is GET
         self._expecting: dict[str, float] = {}  # cluster -> until when a change is expected
-        # cluster -> the node groups (uuids) a writer waits on; None: any of them
+        # cluster -> the node groups (names or uuids) a writer waits on; None: any of them
         self._expected_groups: dict[str, set[str] | None] = {}
         self._group_reads: dict[str, dict[str, _GroupRead]] = {}  # cluster -> group uuid -> GET
         self._summaries: list[Cluster] = []
