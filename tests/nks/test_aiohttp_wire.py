@@ -175,3 +175,40 @@ async def test_redirects_are_handed_back_not_followed(http: httpx.AsyncClient) -
         response = await http.get(f"{server.url}/v1/clusters", follow_redirects=False)
     assert response.status_code == 302
     assert len(server.heads) == 1
+
+
+def test_the_environment_names_the_proxy_and_no_proxy_hosts_skip_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from yarl import URL
+
+    from nks_operator.aiohttp_transport import environment_proxies, proxy_for
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "kube.internal,.svc")
+    proxies = environment_proxies()
+    assert proxy_for(URL("https://api-nks.nhncloudservice.com/v1"), proxies) == (
+        "http://proxy.internal:3128"
+    )
+    assert proxy_for(URL("https://kube.internal:6443/api"), proxies) is None
+    assert proxy_for(URL("https://x.default.svc/api"), proxies) is None
+    assert proxy_for(URL("http://plain.example/"), proxies) is None  # no HTTP_PROXY
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert proxy_for(URL("https://api-nks.nhncloudservice.com/v1"), environment_proxies()) is None
+
+
+async def test_requests_go_through_the_environment_s_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An HTTP proxy sees the absolute URL of each request it forwards."""
+    async with RawServer(ok) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        client = pooled_client(timeout=DEFAULT_TIMEOUT)
+        try:
+            response = await client.get("http://nks.example:8080/v1/clusters")
+        finally:
+            await client.aclose()
+    assert response.status_code == 200
+    assert proxy.heads[0].startswith(b"GET http://nks.example:8080/v1/clusters HTTP/1.1")

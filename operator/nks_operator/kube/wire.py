@@ -20,6 +20,8 @@ import httpx
 import kopf
 from yarl import URL
 
+from nks_operator.aiohttp_transport import environment_proxies, proxy_for
+
 
 class Answer(NamedTuple):
     status: int
@@ -70,6 +72,7 @@ class AiohttpWire:
         self._base = info.server.rstrip("/")
         self._headers = auth_headers(info)
         self._proxy = info.proxy_url or None
+        self._env_proxies = environment_proxies() if info.trust_env else {}
         self._timeout = aiohttp.ClientTimeout(
             total=None,
             connect=timeout.pool,
@@ -79,7 +82,7 @@ class AiohttpWire:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_connections, ssl=verify),
             cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=bool(info.trust_env),
+            trust_env=False,  # environment_proxies says why
             timeout=self._timeout,
         )
 
@@ -91,15 +94,16 @@ class AiohttpWire:
         headers: Mapping[str, str],
         params: Mapping[str, str] | None,
     ) -> Answer:
+        url = URL(self._base + path, encoded=True)
         try:
             async with self._session.request(
                 method,
-                URL(self._base + path, encoded=True),
+                url,
                 data=content,
                 headers={**self._headers, **headers},
                 params=params,
                 allow_redirects=False,
-                proxy=self._proxy,
+                proxy=self._proxy or proxy_for(url, self._env_proxies),
             ) as response:
                 return Answer(response.status, response.reason or "", await response.read())
         except (aiohttp.ClientError, TimeoutError) as error:
