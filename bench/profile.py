@@ -124,7 +124,20 @@ def _owned(*prefixes: str) -> Callable[[Stack], bool]:
 
 
 _NKS_SIDE = ("nks_operator.nks", "nks_operator.polling")
-_HTTP = ("httpx", "httpcore", "h11", "anyio", "ssl", "socket", "certifi")
+# The NKS client's wire (the Kubernetes client's is nks_operator.kube.wire).
+_NKS_WIRE = (*_NKS_SIDE, "nks_operator.aiohttp_transport")
+_HTTP = (
+    "httpx",
+    "httpcore",
+    "h11",
+    "anyio",
+    "aiohttp",
+    "multidict",
+    "yarl",
+    "ssl",
+    "socket",
+    "certifi",
+)
 _PYDANTIC = ("pydantic", "pydantic_core")
 _EVENTS = ("nks_operator.kube.events", "nks_operator.control.events")
 _STATUS = (
@@ -144,9 +157,10 @@ RULES: list[Rule] = [
     ("JSON encode/decode", lambda s: _has(s, "json", "orjson", "_json")),
     ("pydantic: NKS answers", lambda s: _is(_caller(s, *_PYDANTIC), *_NKS_SIDE)),
     ("pydantic: Kubernetes objects and status", lambda s: _has(s, *_PYDANTIC)),
-    ("HTTP to NKS (httpx)", lambda s: _is(_caller(s, *_HTTP), *_NKS_SIDE)),
-    ("HTTP to Kubernetes (httpx)", lambda s: _is(_caller(s, *_HTTP), "nks_operator")),
-    ("kopf watch stream (aiohttp)", lambda s: _has(s, "aiohttp", "multidict", "yarl")),
+    ("HTTP to NKS", lambda s: _is(_caller(s, *_HTTP), *_NKS_WIRE)),
+    ("HTTP to Kubernetes", lambda s: _is(_caller(s, *_HTTP), "nks_operator")),
+    ("kopf's watch streams and requests", lambda s: _is(_caller(s, *_HTTP), "kopf")),
+    ("worker threads (executor)", lambda s: _has(s, "concurrent")),
     ("Events (the operator's)", _owned(*_EVENTS)),
     ("status patch computation", _owned(*_STATUS)),
     ("work queue and cache", _owned("nks_operator.runtime")),
@@ -163,7 +177,15 @@ OTHER = "other"
 
 # The same layers all-in: the share of samples with any frame of them (overlapping).
 ALL_IN: dict[str, tuple[str, ...]] = {
-    "the HTTP client (httpx, httpcore, anyio, h11)": ("httpx", "httpcore", "anyio", "h11"),
+    "the HTTP clients (httpx, httpcore, anyio, h11, aiohttp)": (
+        "httpx",
+        "httpcore",
+        "anyio",
+        "h11",
+        "aiohttp",
+        "multidict",
+        "yarl",
+    ),
     "failed imports (importlib path searches)": (
         "<frozen importlib._bootstrap>",
         "<frozen importlib._bootstrap_external>",

@@ -187,6 +187,15 @@ def _scale_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
                     f"{life['deleted']} in {_fmt(life['delete_seconds'], ' s')}",
                 )
             )
+            if "rss_settled_mib" in life:
+                rows.append(
+                    (
+                        "  operator RSS when idle",
+                        f"{_fmt(life['rss_settled_mib'], ' MiB')} all Ready, "
+                        f"{_fmt(life['rss_after_delete_mib'], ' MiB')} after the deletion "
+                        f"(peak {_fmt(life['peak_rss_mib'], ' MiB')} over both)",
+                    )
+                )
             rows.append(
                 (
                     "  operator CPU per create -> Ready -> delete",

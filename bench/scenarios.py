@@ -374,11 +374,26 @@ class Workload:
             "startup_seconds": round(self.operator.ready_after, 2),
         }
 
+    def _settle(self, quiet: float = 0.1, window: float = 2.0, limit: float = 30.0) -> Any:
+        """The operator's stats once it used less than `quiet` CPU seconds in `window`
+        (at most `limit` seconds of waiting): its memory after a burst, not during it."""
+        assert self.operator is not None
+        before = self.operator.stats()
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            time.sleep(window)
+            now = self.operator.stats()
+            if now.cpu_seconds - before.cpu_seconds < quiet:
+                return now
+            before = now
+        return before
+
     def delete_and_measure(self) -> dict[str, Any]:
         """Delete every resource and wait until all are gone: the operator's CPU and the
         NKS calls per create -> Ready -> delete, and how long the deletion took."""
         assert self.operator is not None and self.stats_ready is not None
         env, spec = self.env, self.spec
+        settled = self._settle()  # everything Ready, the burst's work done
         at_ready, nks_at_ready = self.operator.stats(), env.admin.counts()
         started = time.time()
         for plural in self.watchers:
@@ -398,6 +413,7 @@ class Workload:
                 next_report += 10
             time.sleep(0.2)
         at_gone = self.operator.stats()
+        emptied = self._settle()
         ended = max((t for w in self.watchers.values() for t in w.deleted_at.values()), default=0)
         resources = max(spec.clusters + spec.nodegroups, 1)
         calls = self._nks_delta(env.admin.counts() - self.counts_before)
@@ -406,6 +422,11 @@ class Workload:
         lifetime_cpu = at_gone.cpu_seconds - self.stats_ready.cpu_seconds
         return {
             "deleted": gone,
+            # Resident memory once the operator is idle: with every resource Ready (what
+            # it holds for them) and after they are all gone (what it keeps of the burst).
+            "rss_settled_mib": round(settled.rss_bytes / MiB, 1),
+            "rss_after_delete_mib": round(emptied.rss_bytes / MiB, 1),
+            "peak_rss_mib": round(emptied.peak_rss_bytes / MiB, 1),
             "delete_seconds": round((ended if gone else time.time()) - started, 1),
             "resources": spec.clusters + spec.nodegroups,
             "operator_cpu_seconds": {

@@ -1,12 +1,12 @@
-"""httpx's interface, aiohttp's connections: the transport under both of the operator's
-HTTP clients (NKS and Kubernetes).
+"""httpx's interface, aiohttp's connections: the transport under the operator's NKS client
+(the Kubernetes client sends with aiohttp directly: kube/wire.py).
 
 Why: the benchmark's profile (BENCHMARKS.md, issue 21) found httpx's own connection layer
 (httpcore, anyio, h11) the largest cost of the whole operator - its pool scanned every
 pooled connection on each request's start and end, asking each idle socket whether it is
 readable. aiohttp, already installed for kopf, parses HTTP in C and hands a connection
-back in constant time. The clients keep httpx's Request/Response API (and tests keep
-httpx.MockTransport and respx), only the wire underneath changes.
+back in constant time. The NKS client keeps httpx's Request/Response API (and its tests
+keep respx), only the wire underneath changes.
 
 Not the `httpx-aiohttp` package: it reports a server that disconnected after the request
 went out as a connect timeout, i.e. as "nothing was sent", and the NKS client would then
@@ -172,28 +172,14 @@ def proxy_for(url: URL, proxies: dict[str, str]) -> str | None:
     return proxies.get(url.scheme)
 
 
-def pooled_client(
-    *,
-    timeout: httpx.Timeout,
-    max_connections: int = 100,
-    verify: ssl.SSLContext | bool = True,
-    proxy: str | None = None,
-    trust_env: bool = True,
-    base_url: str = "",
-    headers: dict[str, str] | None = None,
-) -> httpx.AsyncClient:
-    """An httpx client sending through an `AiohttpTransport`. httpx's own proxy and
-    environment handling stay off: they would mount transports of httpx's own in front.
-    No cookie is ever kept: none of the APIs uses them, and one set by an endpoint must
-    not travel with the next request."""
-    transport = AiohttpTransport(
-        verify=verify, max_connections=max_connections, proxy=proxy, trust_env=trust_env
-    )
+def pooled_client(*, timeout: httpx.Timeout, max_connections: int = 100) -> httpx.AsyncClient:
+    """An httpx client sending through an `AiohttpTransport`, proxies from the
+    environment. httpx's own proxy and environment handling stay off: they would mount
+    transports of httpx's own in front. No cookie is ever kept: none of the APIs uses
+    them, and one set by an endpoint must not travel with the next request."""
     return httpx.AsyncClient(
-        transport=transport,
+        transport=AiohttpTransport(max_connections=max_connections),
         timeout=timeout,
         trust_env=False,
-        base_url=base_url,
-        headers=headers,
         cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=())),
     )

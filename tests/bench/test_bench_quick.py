@@ -56,6 +56,7 @@ def _lifecycle(life: dict[str, Any], resources: int) -> None:
     assert life["kube_api_calls_per_lifecycle"] > 0
     assert life["kube_api_calls_per_lifecycle_by_request"]
     assert life["operator_cpu_ms_per_request"] > 0
+    assert life["peak_rss_mib"] >= max(life["rss_settled_mib"], life["rss_after_delete_mib"]) > 0
 
 
 def test_quick_benchmark_runs_every_scenario(tmp_path: Path) -> None:

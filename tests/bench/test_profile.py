@@ -88,7 +88,7 @@ def stack(*frames: str) -> profile.Stack:
                 frame("request", f"{OWN}/nks/session.py"),
                 frame("send", f"{SITE}/httpx/_client.py"),
             ],
-            "HTTP to NKS (httpx)",
+            "HTTP to NKS",
         ),
         (
             [
@@ -96,11 +96,28 @@ def stack(*frames: str) -> profile.Stack:
                 frame("patch", f"{OWN}/kube/client.py"),
                 frame("send", f"{SITE}/httpx/_client.py"),
             ],
-            "HTTP to Kubernetes (httpx)",
+            "HTTP to Kubernetes",
+        ),
+        (
+            [
+                *WORKER,
+                frame("request", f"{OWN}/kube/client.py"),
+                frame("send", f"{OWN}/kube/wire.py"),
+                frame("_request", f"{SITE}/aiohttp/client.py"),
+            ],
+            "HTTP to Kubernetes",
+        ),
+        (
+            [
+                *POLLER,
+                frame("handle_async_request", f"{OWN}/aiohttp_transport.py"),
+                frame("_request", f"{SITE}/aiohttp/client.py"),
+            ],
+            "HTTP to NKS",
         ),
         (
             [*KOPF, frame("read", f"{SITE}/aiohttp/streams.py")],
-            "kopf watch stream (aiohttp)",
+            "kopf's watch streams and requests",
         ),
         ([*WORKER, frame("post", f"{OWN}/kube/events.py")], "Events (the operator's)"),
         ([*WORKER, frame("patch", f"{OWN}/control/status_writer.py")], "status patch computation"),
