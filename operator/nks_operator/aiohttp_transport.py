@@ -121,6 +121,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 trust_env=False,  # see environment_proxies
                 timeout=aiohttp.ClientTimeout(total=None),
             )
+            no_hidden_retries(self._session)
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -156,6 +157,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def no_hidden_retries(session: aiohttp.ClientSession) -> None:
+    """aiohttp sends a GET, PUT or DELETE a second time, unasked, when a reused connection
+    fails: a failing endpoint would see two calls per attempt (the operator's own backoff
+    counts one), and a DELETE that reached NKS would go out again. Retrying is the
+    callers' decision (nks/retry.py, the work queue). aiohttp's own test client turns it
+    off the same way; there is no public switch."""
+    session._retry_connection = False
 
 
 def environment_proxies() -> dict[str, str]:

@@ -212,3 +212,26 @@ async def test_requests_go_through_the_environment_s_proxy(
             await client.aclose()
     assert response.status_code == 200
     assert proxy.heads[0].startswith(b"GET http://nks.example:8080/v1/clusters HTTP/1.1")
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_a_reused_connection_that_fails_is_not_retried_behind_the_caller_s_back(
+    http: httpx.AsyncClient, method: str
+) -> None:
+    """aiohttp would send a GET or DELETE again on a fresh connection; the caller decides
+    (a failing endpoint sees one call per attempt, a DELETE is not sent twice)."""
+
+    async def first_then_hang_up(_: bytes) -> bytes | None:
+        return await ok(_) if len(server.heads) == 1 else None
+
+    async with RawServer(first_then_hang_up) as server:
+        transport = Transport(http, policy=EndpointPolicy.from_entries((), trusted=(server.url,)))
+        await transport.send(
+            "get_cluster", "GET", f"{server.url}/v1/clusters/a", headers={}, expected=(200,)
+        )
+        with pytest.raises(TransportError) as caught:
+            await transport.send(
+                "delete_cluster", method, f"{server.url}/v1/clusters/a", headers={}, expected=(200,)
+            )
+    assert len(server.heads) == 2  # the second call went out once
+    assert caught.value.may_have_reached_server

@@ -18,11 +18,16 @@ class Server:
     def __init__(self) -> None:
         self.seen: list[web.Request] = []
         self.answers: list[web.Response] = []
+        self.hang_up = False  # close the connection instead of answering
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         await request.read()
         self.seen.append(request)
+        if self.hang_up:
+            assert request.transport is not None
+            request.transport.close()
+            raise ConnectionResetError
         return self.answers.pop(0) if self.answers else web.json_response({"kind": "Status"})
 
 
@@ -123,3 +128,18 @@ async def test_no_server_is_unavailable_not_a_crash() -> None:
     finally:
         await client.aclose()
     assert caught.value.status == 0 and "Connect" in caught.value.reason
+
+
+async def test_a_reused_connection_that_fails_is_not_retried(server: Server) -> None:
+    """One request per call: a DELETE that reached the apiserver is not sent again by
+    aiohttp on a fresh connection (the work queue retries, with its backoff)."""
+    client = KubeClient(lambda: kopf.ConnectionInfo(server=server.url, token="t"))
+
+    try:
+        await client.request("GET", "/a")  # the connection is now pooled
+        server.hang_up = True
+        with pytest.raises(KubeUnavailable):
+            await client.request("DELETE", "/a")
+    finally:
+        await client.aclose()
+    assert [r.method for r in server.seen] == ["GET", "DELETE"]

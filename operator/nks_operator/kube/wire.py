@@ -20,7 +20,7 @@ import httpx
 import kopf
 from yarl import URL
 
-from nks_operator.aiohttp_transport import environment_proxies, proxy_for
+from nks_operator.aiohttp_transport import environment_proxies, no_hidden_retries, proxy_for
 
 
 class Answer(NamedTuple):
@@ -85,6 +85,7 @@ class AiohttpWire:
             trust_env=False,  # environment_proxies says why
             timeout=self._timeout,
         )
+        no_hidden_retries(self._session)
 
     async def send(
         self,
