@@ -82,9 +82,11 @@ def test_guide_cluster_example() -> None:
     assert labels.master_lb_floating_ip_enabled is True
     assert labels.cert_manager_api is True
     assert labels.pods_network_subnet == 24
-    # Unknown fields are read past and not kept (the poller holds every answer).
-    assert not cluster.model_extra and not labels.model_extra
-    assert not hasattr(cluster, "container_version")
+    # Unknown fields survive, top level and in labels.
+    assert cluster.model_extra is not None
+    assert cluster.model_extra["container_version"] == "1.12.6"
+    assert labels.model_extra is not None
+    assert labels.model_extra["etcd_volume_size"] == "10"
 
 
 def test_cluster_nullable_fields() -> None:
@@ -143,10 +145,9 @@ def test_label_wire_shapes_round_trip() -> None:
         "ca_max_node_count": "5",
         "external_subnet_id_list": "a:b",
         "pods_network_subnet": 24,
+        "custom_label": "kept",
     }
     assert ClusterLabels.model_validate(wire).to_wire() == wire
-    # A label the operator does not know is read past: answers are not sent back.
-    assert ClusterLabels.model_validate({**wire, "custom_label": "x"}).to_wire() == wire
 
 
 def test_extra_volumes_and_groups_encoded_as_strings() -> None:
@@ -197,7 +198,7 @@ def test_nodegroup_guide_example() -> None:
     assert group.labels.ca_enable is True
     assert group.labels.ca_min_node_count == 2
     assert group.is_stable
-    assert not group.model_extra
+    assert group.model_extra == {"id": 2697}
 
 
 def test_autoscaler_accepts_strings_and_json_values() -> None:

@@ -1,7 +1,7 @@
 """Request and response payloads of the NKS API as pydantic v2 models.
 
-Every model accepts unknown fields (NKS adds internal ones; answers drop them) and NKS's
-value quirks; request models produce the guide's exact wire JSON with `to_wire()`.
+Every model accepts unknown fields (NKS adds internal ones) and NKS's value quirks; request
+models produce the guide's exact wire JSON with `to_wire()`.
 """
 
 from nks_operator.nks.models.addons import (

@@ -37,8 +37,7 @@ _FALSE = frozenset({"false", "0", "no", "n", "off"})
 
 
 class NKSModel(BaseModel):
-    """Accepts unknown fields (NKS adds internal ones); a request keeps them for its wire
-    form, an answer (`NKSAnswer`) drops them."""
+    """Accepts unknown fields (NKS adds internal ones) and keeps them for round trips."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -69,11 +68,6 @@ class NKSAnswer(NKSModel):
     wrong is kept in `unreadable` - field path -> problem, never the value, which may be a
     secret. Required fields stay required: without them the object is unusable.
     """
-
-    # Unknown fields are dropped: NKS sends many internal ones, and the poller keeps every
-    # cluster's answers for as long as the operator runs (memory per resource, issue 21).
-    # Nothing reads them; a field the operator needs is declared.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     _absorbs: ClassVar[bool] = True  # request models built on answer models turn it off
     _unreadable: dict[str, str] = PrivateAttr(default_factory=dict)
