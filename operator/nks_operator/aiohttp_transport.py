@@ -1,12 +1,13 @@
-"""httpx's interface, aiohttp's connections: the transport under the operator's NKS client
-(the Kubernetes client sends with aiohttp directly: kube/wire.py).
+"""httpx's interface, aiohttp's connections: the wire under the operator's NKS client (the
+Kubernetes client sends with aiohttp directly: kube/wire.py).
 
 Why: the benchmark's profile (BENCHMARKS.md, issue 21) found httpx's own connection layer
 (httpcore, anyio, h11) the largest cost of the whole operator - its pool scanned every
 pooled connection on each request's start and end, asking each idle socket whether it is
 readable. aiohttp, already installed for kopf, parses HTTP in C and hands a connection
 back in constant time. The NKS client keeps httpx's Request/Response API (and its tests
-keep respx), only the wire underneath changes.
+keep respx); it hands its requests to this transport directly (nks/transport.py), without
+an httpx client's per-request merging, cookie and redirect handling.
 
 Not the `httpx-aiohttp` package: it reports a server that disconnected after the request
 went out as a connect timeout, i.e. as "nothing was sent", and the NKS client would then
@@ -19,8 +20,9 @@ reached the server, as httpx's own exceptions do:
   `ReadError` (a connection failing mid-way, a truncated body).
 
 The body is handed on as it came (no automatic decompression: the NKS transport decodes
-with a bound of its own), redirects are never followed, cookies are never kept, and the
-URL goes out byte for byte as httpx built it (what the endpoint allow-list checked).
+with a bound of its own), redirects are never followed, cookies are never kept or sent,
+and the URL goes out byte for byte as httpx built it (what the endpoint allow-list
+checked).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import contextlib
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import aiohttp
 import httpx
@@ -180,16 +181,3 @@ def proxy_for(url: URL, proxies: dict[str, str]) -> str | None:
     if not proxies or urllib.request.proxy_bypass(url.host or ""):
         return None
     return proxies.get(url.scheme)
-
-
-def pooled_client(*, timeout: httpx.Timeout, max_connections: int = 100) -> httpx.AsyncClient:
-    """An httpx client sending through an `AiohttpTransport`, proxies from the
-    environment. httpx's own proxy and environment handling stay off: they would mount
-    transports of httpx's own in front. No cookie is ever kept: none of the APIs uses
-    them, and one set by an endpoint must not travel with the next request."""
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(max_connections=max_connections),
-        timeout=timeout,
-        trust_env=False,
-        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=())),
-    )

@@ -1,7 +1,7 @@
-"""The aiohttp transport under the operator's clients, against raw sockets on loopback:
-what it reports when a request may or may not have reached the server (the NKS client
-repeats a write only when it surely did not), and that the request goes out as httpx
-built it."""
+"""The aiohttp wire under the operator's NKS client, against raw sockets on loopback: what
+it reports when a request may or may not have reached the server (the NKS client repeats
+a write only when it surely did not), and that the request goes out as the NKS transport
+built and checked it."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from nks_operator.aiohttp_transport import pooled_client
+from nks_operator.aiohttp_transport import AiohttpTransport
 from nks_operator.nks.allowlist import EndpointPolicy
-from nks_operator.nks.errors import TransportError
-from nks_operator.nks.transport import DEFAULT_TIMEOUT, Transport
+from nks_operator.nks.errors import InvalidResponseError, TransportError
+from nks_operator.nks.transport import Transport
 
 Reply = Callable[[bytes], Awaitable[bytes | None]]
 
@@ -76,12 +76,12 @@ async def hang_up(_: bytes) -> None:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = pooled_client(timeout=DEFAULT_TIMEOUT)
+async def http() -> AsyncIterator[AiohttpTransport]:
+    wire = AiohttpTransport()
     try:
-        yield client
+        yield wire
     finally:
-        await client.aclose()
+        await wire.aclose()
 
 
 def free_port() -> int:
@@ -90,9 +90,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def send(http: httpx.AsyncClient, url: str, method: str = "POST") -> httpx.Response:
-    transport = Transport(http, policy=EndpointPolicy.from_entries((), trusted=(url,)))
-    return await transport.send(
+def nks_transport(http: AiohttpTransport, url: str) -> Transport:
+    """The NKS client's transport over `http`, allowed to send to `url`."""
+    return Transport(http, policy=EndpointPolicy.from_entries((), trusted=(url,)))
+
+
+async def get(http: AiohttpTransport, base: str, path: str) -> httpx.Response:
+    """A GET of `base` + `path` as the NKS client sends it."""
+    return await nks_transport(http, base).send(
+        "get_cluster", "GET", base + path, headers={}, expected=(200,)
+    )
+
+
+async def send(http: AiohttpTransport, url: str, method: str = "POST") -> httpx.Response:
+    return await nks_transport(http, url).send(
         "create_cluster",
         method,
         f"{url}/v1/clusters",
@@ -102,7 +113,7 @@ async def send(http: httpx.AsyncClient, url: str, method: str = "POST") -> httpx
     )
 
 
-async def test_a_refused_connection_sent_nothing(http: httpx.AsyncClient) -> None:
+async def test_a_refused_connection_sent_nothing(http: AiohttpTransport) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(TransportError) as caught:
         await send(http, url)
@@ -111,7 +122,7 @@ async def test_a_refused_connection_sent_nothing(http: httpx.AsyncClient) -> Non
 
 
 async def test_a_hang_up_after_the_request_may_have_reached_the_server(
-    http: httpx.AsyncClient,
+    http: AiohttpTransport,
 ) -> None:
     async with RawServer(hang_up) as server:
         with pytest.raises(TransportError) as caught:
@@ -121,7 +132,7 @@ async def test_a_hang_up_after_the_request_may_have_reached_the_server(
     assert str(caught.value).startswith("create_cluster: RemoteProtocolError")
 
 
-async def test_a_malformed_answer_may_have_reached_the_server(http: httpx.AsyncClient) -> None:
+async def test_a_malformed_answer_may_have_reached_the_server(http: AiohttpTransport) -> None:
     async def garbage(_: bytes) -> bytes:
         return b"NOT HTTP AT ALL\r\n\r\n"
 
@@ -131,7 +142,7 @@ async def test_a_malformed_answer_may_have_reached_the_server(http: httpx.AsyncC
     assert caught.value.may_have_reached_server
 
 
-async def test_a_truncated_body_may_have_reached_the_server(http: httpx.AsyncClient) -> None:
+async def test_a_truncated_body_may_have_reached_the_server(http: AiohttpTransport) -> None:
     async def truncated(_: bytes) -> bytes:
         return b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a":'
 
@@ -142,17 +153,17 @@ async def test_a_truncated_body_may_have_reached_the_server(http: httpx.AsyncCli
     assert str(caught.value).startswith("create_cluster: ReadError")
 
 
-async def test_the_url_goes_out_as_httpx_built_it(http: httpx.AsyncClient) -> None:
+async def test_the_url_goes_out_as_httpx_built_it(http: AiohttpTransport) -> None:
     """Percent-escapes are not re-encoded or decoded on the way (the allow-list checked
     this form)."""
     async with RawServer(ok) as server:
-        response = await http.get(f"{server.url}/v1/clusters/a%2Fb/x%20y?q=%2F..&n=1")
+        response = await get(http, server.url, "/v1/clusters/a%2Fb/x%20y?q=%2F..&n=1")
     assert response.json() == {}
     request_line = server.heads[0].split(b"\r\n", 1)[0]
     assert request_line == b"GET /v1/clusters/a%2Fb/x%20y?q=%2F..&n=1 HTTP/1.1"
 
 
-async def test_connections_are_reused_and_cookies_never_kept(http: httpx.AsyncClient) -> None:
+async def test_connections_are_reused_and_cookies_never_kept(http: AiohttpTransport) -> None:
     async def with_cookie(_: bytes) -> bytes:
         return (
             b"HTTP/1.1 200 OK\r\nSet-Cookie: session=stolen; Path=/\r\nContent-Length: 2\r\n\r\n{}"
@@ -160,20 +171,22 @@ async def test_connections_are_reused_and_cookies_never_kept(http: httpx.AsyncCl
 
     async with RawServer(with_cookie) as server:
         for _ in range(3):
-            assert (await http.get(f"{server.url}/v1/clusters")).status_code == 200
+            assert (await get(http, server.url, "/v1/clusters")).status_code == 200
     assert server.connections == 1
     assert all(b"cookie:" not in head.lower() for head in server.heads)
+    assert all(b"\r\nuser-agent: nks-operator/" in head.lower() for head in server.heads)
 
 
-async def test_redirects_are_handed_back_not_followed(http: httpx.AsyncClient) -> None:
+async def test_redirects_are_handed_back_not_followed(http: AiohttpTransport) -> None:
     async def redirect(_: bytes) -> bytes:
         return (
             b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n"
         )
 
     async with RawServer(redirect) as server:
-        response = await http.get(f"{server.url}/v1/clusters", follow_redirects=False)
-    assert response.status_code == 302
+        with pytest.raises(InvalidResponseError) as caught:
+            await get(http, server.url, "/v1/clusters")
+    assert caught.value.status_code == 302
     assert len(server.heads) == 1
 
 
@@ -205,18 +218,18 @@ async def test_requests_go_through_the_environment_s_proxy(
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
-        client = pooled_client(timeout=DEFAULT_TIMEOUT)
+        wire = AiohttpTransport()
         try:
-            response = await client.get("http://nks.example:8080/v1/clusters")
+            response = await get(wire, "http://nks.example:8080", "/v1/clusters")
         finally:
-            await client.aclose()
+            await wire.aclose()
     assert response.status_code == 200
     assert proxy.heads[0].startswith(b"GET http://nks.example:8080/v1/clusters HTTP/1.1")
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 async def test_a_reused_connection_that_fails_is_not_retried_behind_the_caller_s_back(
-    http: httpx.AsyncClient, method: str
+    http: AiohttpTransport, method: str
 ) -> None:
     """aiohttp would send a GET or DELETE again on a fresh connection; the caller decides
     (a failing endpoint sees one call per attempt, a DELETE is not sent twice)."""
@@ -225,7 +238,7 @@ async def test_a_reused_connection_that_fails_is_not_retried_behind_the_caller_s
         return await ok(_) if len(server.heads) == 1 else None
 
     async with RawServer(first_then_hang_up) as server:
-        transport = Transport(http, policy=EndpointPolicy.from_entries((), trusted=(server.url,)))
+        transport = nks_transport(http, server.url)
         await transport.send(
             "get_cluster", "GET", f"{server.url}/v1/clusters/a", headers={}, expected=(200,)
         )

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nks_operator.aiohttp_transport import pooled_client
+from nks_operator.aiohttp_transport import AiohttpTransport
 from nks_operator.nks import (
     NO_RETRIES,
     ComputeClient,
@@ -26,7 +26,7 @@ from nks_operator.nks.errors import (
     ConfigurationError,
     EndpointNotAllowedError,
 )
-from nks_operator.nks.transport import DEFAULT_TIMEOUT, ERROR_BODY_BYTES, Transport
+from nks_operator.nks.transport import ERROR_BODY_BYTES, Transport
 
 from .conftest import token_body
 from .local_server import (
@@ -57,13 +57,13 @@ async def elsewhere() -> AsyncIterator[LocalServer]:
 
 # Every bound holds on both wires: httpx's own connections (a client built without a
 # shared one) and the aiohttp pool the operator shares between its accounts.
-_shared: dict[str, httpx.AsyncClient] = {}
+_shared: dict[str, AiohttpTransport] = {}
 
 
 @pytest.fixture(autouse=True, params=["httpx", "aiohttp"])
 async def wire(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     if request.param == "aiohttp":
-        _shared["http"] = pooled_client(timeout=DEFAULT_TIMEOUT)
+        _shared["http"] = AiohttpTransport()
     try:
         yield request.param
     finally:

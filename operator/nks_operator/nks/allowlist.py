@@ -46,9 +46,9 @@ def _host(url: httpx.URL) -> str:
     return url.raw_host.decode("ascii", errors="replace").lower().rstrip(".")
 
 
-def _parse(url: str) -> _Target:
+def _parse(url: str | httpx.URL) -> _Target:
     try:
-        parsed = httpx.URL(url)
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
         scheme = parsed.scheme.lower()
         host = _host(parsed)
         port = parsed.port
@@ -72,7 +72,7 @@ def _escapes_prefix(target: _Target) -> bool:
     return encoded or "\\" in target.path or any(s in (".", "..") for s in segments)
 
 
-def describe(url: str) -> str:
+def describe(url: str | httpx.URL) -> str:
     """`scheme://host:port` of a URL, for messages (no path, query or user info)."""
     try:
         target = _parse(url)
@@ -163,8 +163,9 @@ class EndpointPolicy:
                 prefixes += [Prefix.parse(url)] if url else []
         return cls(tuple(prefixes))
 
-    def check(self, url: str) -> None:
-        """Raise EndpointRefused unless a request to `url` is allowed."""
+    def check(self, url: str | httpx.URL) -> None:
+        """Raise EndpointRefused unless a request to `url` is allowed (a parsed URL is
+        checked as it is, not parsed again)."""
         target = _parse(url)
         if _nhn_public(target) or any(p.allows(target) for p in self.prefixes):
             return

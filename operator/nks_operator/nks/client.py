@@ -69,6 +69,7 @@ from nks_operator.nks.session import Session, client_policy
 from nks_operator.nks.transport import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_MAX_ANSWER_BYTES,
+    HTTP,
     Transport,
     decode_json,
 )
@@ -98,8 +99,8 @@ class NKSClient:
     """An NKS API client for one set of credentials and one region.
 
     Build one per (credentials, region) and share one `TokenCache` (and optionally one
-    `httpx.AsyncClient`) across all clients of the process. Use as an async context
-    manager, or call `aclose()`; a shared httpx client is left open.
+    wire, e.g. `AiohttpTransport`, or httpx client) across all clients of the process.
+    Use as an async context manager, or call `aclose()`; a shared wire is left open.
 
     Requests go only where `policy` allows (EndpointNotAllowedError, nothing sent); with
     an explicit policy the NKS and identity URLs are checked here, at construction. None:
@@ -115,7 +116,7 @@ class NKSClient:
         nks_url: str | None = None,
         identity_url: str | None = None,
         token_cache: TokenCache | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: HTTP | None = None,
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         metrics: MetricsHook | None = None,

@@ -44,6 +44,7 @@ from nks_operator.nks.session import Session, client_policy
 from nks_operator.nks.transport import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_MAX_ANSWER_BYTES,
+    HTTP,
     check_endpoint,
     decode_json,
 )
@@ -218,7 +219,7 @@ class ComputeClient:
         compute_url: str | None = None,
         identity_url: str | None = None,
         token_cache: TokenCache | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: HTTP | None = None,
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         metrics: MetricsHook | None = None,

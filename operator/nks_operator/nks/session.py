@@ -1,7 +1,7 @@
 """Authenticated requests for one set of credentials: what NKSClient and ComputeClient share.
 
-A `Session` holds the credentials, the shared token cache, the transport (one httpx
-client, the endpoint policy and the answer/call bounds), the retry policy and the metrics
+A `Session` holds the credentials, the shared token cache, the transport (its wire,
+the endpoint policy and the answer/call bounds), the retry policy and the metrics
 hook. `send` adds the token, retries safely and re-authenticates once on a 401; the API
 clients on top only build URLs and bodies.
 """
@@ -27,6 +27,7 @@ from nks_operator.nks.transport import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_MAX_ANSWER_BYTES,
     DEFAULT_TIMEOUT,
+    HTTP,
     JSON_HEADERS,
     Transport,
     check_endpoint,
@@ -61,7 +62,7 @@ class Session:
         identity_url: str,
         *,
         token_cache: TokenCache | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: HTTP | None = None,
         timeout: httpx.Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         metrics: MetricsHook | None = None,

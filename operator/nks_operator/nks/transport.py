@@ -11,6 +11,11 @@ Every request passes here, so here is where it is bounded:
   `call_timeout` seconds: httpx's timeouts are per phase, so a server dripping a byte now
   and then would otherwise hold the call (and a worker) forever.
 
+Requests go out as built here, not through an httpx client's merging (base URL, default
+headers, cookies, auth, redirects): over a shared wire (`httpx.AsyncBaseTransport`, the
+operator's aiohttp pool) or, for a caller's own client, with its `send`. No cookie is ever
+sent or kept: none of the APIs uses them.
+
 Turns httpx outcomes into this package's errors, reports every attempt to the metrics
 hook and logs it without headers or bodies (which hold tokens, passwords, kubeconfigs).
 Retries and authentication are layered on top, in `retry` and `session`.
@@ -29,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from nks_operator import __version__
 from nks_operator.nks.allowlist import EndpointPolicy, EndpointRefused
 from nks_operator.nks.error_body import describe_body, endpoint_text, parse_error_body
 from nks_operator.nks.errors import (
@@ -64,8 +70,15 @@ JSON_HEADERS = {
     "Content-Type": "application/json",
 }
 
+# Every request names the operator (no client adds a default of its own here).
+USER_AGENT = f"nks-operator/{__version__}"
+
 # Headers describing the body as it came over the wire, not as it is handed on (decoded).
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+# What requests go through: a wire shared by many clients, or a caller's own httpx client.
+HTTP = httpx.AsyncBaseTransport | httpx.AsyncClient
 
 
 def check_endpoint(
@@ -73,17 +86,18 @@ def check_endpoint(
 ) -> None:
     """Raise EndpointNotAllowedError unless `policy` allows a request to `url`."""
     try:
-        policy.check(str(url))
+        policy.check(url)
     except EndpointRefused:
         raise EndpointNotAllowedError(str(url), operation=operation) from None
 
 
 class Transport:
-    """Sends single requests through one (possibly shared) httpx.AsyncClient."""
+    """Sends single requests through one (possibly shared) wire or httpx client; without
+    one, through an httpx client of its own."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient | None = None,
+        http: HTTP | None = None,
         *,
         policy: EndpointPolicy,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
@@ -95,8 +109,9 @@ class Transport:
             raise ValueError("max_answer_bytes and call_timeout must be positive")
         self._owns_http = http is None
         # No event hooks: nothing may ever log request headers. Redirects are refused per
-        # request (`send`), whatever a shared client was built with.
-        self.http = http if http is not None else httpx.AsyncClient(timeout=timeout)
+        # request (`_exchange`), whatever a shared client was built with.
+        self.http: HTTP = http if http is not None else httpx.AsyncClient(timeout=timeout)
+        self._timeouts = timeout.as_dict()
         self.policy = policy
         self.timeout = timeout
         self.metrics = metrics
@@ -127,21 +142,21 @@ class Transport:
         `secrets` are scrubbed from any error text taken from the response.
         """
         content = None if json_body is None else json.dumps(json_body).encode()
-        request = self.http.build_request(
+        request = httpx.Request(
             method,
             url,
-            headers=dict(headers),
+            headers={"User-Agent": USER_AGENT, **headers},
             content=content,
-            params=dict(params) if params else None,
-            timeout=self.timeout,
+            params=params or None,
+            extensions={"timeout": self._timeouts},
         )
-        # The URL exactly as it would be sent (a shared client's base URL merged in).
+        # The URL exactly as it will be sent, parsed once.
         check_endpoint(self.policy, request.url, operation=operation)
         started = time.monotonic()
         deadline = asyncio.timeout(self.call_timeout)
         try:
             async with deadline:
-                response = await self.http.send(request, stream=True, follow_redirects=False)
+                response = await self._exchange(request)
                 try:
                     body, complete = await self._read(operation, response, expected)
                 finally:
@@ -182,6 +197,14 @@ class Transport:
         raise self._error(
             operation, response, body, complete=complete, secrets=secrets, identity=identity
         )
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """The answer's head; its body streams (`_read`). Never a redirect followed."""
+        if isinstance(self.http, httpx.AsyncClient):
+            return await self.http.send(request, stream=True, follow_redirects=False)
+        response = await self.http.handle_async_request(request)
+        response.request = request
+        return response
 
     async def _read(
         self, operation: str, response: httpx.Response, expected: Collection[int]

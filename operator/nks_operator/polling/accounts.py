@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from dataclasses import dataclass
 
-from nks_operator.aiohttp_transport import pooled_client
+from nks_operator.aiohttp_transport import AiohttpTransport
 from nks_operator.kube.credentials import ResolvedCredentials
 from nks_operator.nks import NKSClient, TokenCache
 from nks_operator.nks.auth import Credentials
@@ -19,7 +19,6 @@ from nks_operator.nks.compute import ComputeClient, Server
 from nks_operator.nks.listing import Listing
 from nks_operator.nks.metrics import MetricsHook
 from nks_operator.nks.retry import RetryPolicy
-from nks_operator.nks.transport import DEFAULT_TIMEOUT
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.settings import OperatorSettings
 
@@ -182,7 +181,7 @@ class Accounts:
         self._metrics = metrics
         self._accounts: dict[AccountKey, Account] = {}
         # One connection pool for every account (aiohttp_transport.py says why aiohttp).
-        self._http = pooled_client(timeout=DEFAULT_TIMEOUT, max_connections=NKS_CONNECTIONS)
+        self._http = AiohttpTransport(max_connections=NKS_CONNECTIONS)
 
     def get(self, credentials: ResolvedCredentials, region: str) -> Account:
         """The shared account; a new one's NKS and identity URLs must be allowed by the
