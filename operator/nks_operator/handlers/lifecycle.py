@@ -16,6 +16,7 @@ from nks_operator.control.context import OperatorContext
 from nks_operator.control.nodegroup import NodeGroupAdapter
 from nks_operator.control.reconciler import Reconciler
 from nks_operator.handlers import shard
+from nks_operator.handlers.diffbase import NoDiffBase
 from nks_operator.kube.api import KubeAPI
 from nks_operator.kube.client import KubeClient
 from nks_operator.kube.events import EventPoster
@@ -68,6 +69,7 @@ def build_context(settings: OperatorSettings, metrics: OperatorMetrics) -> Opera
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.finalizer = KOPF_FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.posting.level = logging.WARNING  # kopf's own per-handler chatter stays in logs
     settings.watching.server_timeout = 300
     operator_settings = _with_namespace(memo.get("settings") or OperatorSettings.from_env())
