@@ -153,11 +153,23 @@ class Kube:
         self._count("POST", plural, n=len(manifests))
         return applied
 
-    def delete_all(self, namespace: str, plural: str) -> None:
+    def delete_all(self, namespace: str, plural: str, attempts: int = 5) -> None:
         """Delete every object of a kind in the namespace with one request (as a namespace
-        deletion does); the operator's finalizers hold each until NKS has deleted it."""
-        self.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, namespace, plural)
-        self._count("DELETECOLLECTION", plural)
+        deletion does); the operator's finalizers hold each until NKS has deleted it.
+
+        Under load the apiserver may stop waiting for a large collection (504, 2,000 node
+        groups on 2 CPUs) while the deletion goes on: the request is repeated, which marks
+        whatever is left."""
+        for attempt in range(1, attempts + 1):
+            self._count("DELETECOLLECTION", plural)
+            try:
+                self.custom.delete_collection_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural
+                )
+                return
+            except ApiException as error:
+                if error.status != 504 or attempt == attempts:
+                    raise
 
     def request_totals(self) -> Counter[RequestKey]:
         """`apiserver_request_total` summed per (verb, resource, subresource), all clients."""

@@ -13,8 +13,8 @@ Every request passes here, so here is where it is bounded:
 
 Requests go out as built here, not through an httpx client's merging (base URL, default
 headers, cookies, auth, redirects): over a shared wire (`httpx.AsyncBaseTransport`, the
-operator's aiohttp pool) or, for a caller's own client, with its `send`. No cookie is ever
-sent or kept: none of the APIs uses them.
+operator's aiohttp pool) or, for a caller's own client, with its `send`. A cookie an
+endpoint sets is never sent back: none of the APIs uses them.
 
 Turns httpx outcomes into this package's errors, reports every attempt to the metrics
 hook and logs it without headers or bodies (which hold tokens, passwords, kubeconfigs).
