@@ -163,7 +163,9 @@ async def test_the_url_goes_out_as_httpx_built_it(http: AiohttpTransport) -> Non
     assert request_line == b"GET /v1/clusters/a%2Fb/x%20y?q=%2F..&n=1 HTTP/1.1"
 
 
-async def test_connections_are_reused_and_cookies_never_kept(http: AiohttpTransport) -> None:
+async def test_connections_reused_no_cookie_sent_back_the_operator_named(
+    http: AiohttpTransport,
+) -> None:
     async def with_cookie(_: bytes) -> bytes:
         return (
             b"HTTP/1.1 200 OK\r\nSet-Cookie: session=stolen; Path=/\r\nContent-Length: 2\r\n\r\n{}"

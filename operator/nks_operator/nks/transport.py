@@ -111,9 +111,8 @@ class Transport:
         # No event hooks: nothing may ever log request headers. Redirects are refused per
         # request (`_exchange`), whatever a shared client was built with.
         self.http: HTTP = http if http is not None else httpx.AsyncClient(timeout=timeout)
-        self._timeouts = timeout.as_dict()
+        self._timeouts = timeout.as_dict()  # per phase, as httpx transports read them
         self.policy = policy
-        self.timeout = timeout
         self.metrics = metrics
         self.max_answer_bytes = max_answer_bytes
         self.call_timeout = call_timeout
