@@ -44,6 +44,9 @@ class FakeNKS:
         self.unreadable: list[Any] = []
         self.list_error: errors.NKSError | None = None
         self.get_errors: dict[str, errors.NKSError] = {}  # cluster -> what its GET raises
+        self.group_errors: dict[str, errors.NKSError] = {}  # cluster -> its group GETs raise
+        self.group_details: dict[str, dict[str, Any]] = {}  # cluster -> what only a GET shows
+        self.tasks: dict[str, list[dict[str, Any]]] = {}  # cluster -> its task history
 
     async def list_clusters(self) -> Listing:
         self.calls["list_clusters"] += 1
@@ -67,12 +70,16 @@ class FakeNKS:
 
     async def get_nodegroup(self, cluster: str, nodegroup: str) -> NodeGroup:
         self.calls["get_nodegroup"] += 1
+        if cluster in self.group_errors:
+            raise self.group_errors[cluster]
         group = self.groups.get(cluster, {"status": "CREATE_COMPLETE"})
-        return NodeGroup.model_validate({"uuid": "w", "name": "default-worker", **group})
+        details = self.group_details.get(cluster, {})
+        return NodeGroup.model_validate({"uuid": "w", "name": "default-worker", **group, **details})
 
     async def list_events(self, cluster: str) -> Listing:
         self.calls["list_events"] += 1
-        return Listing([TaskEvent.model_validate({"uuid": "t1", "id": 1, "state": "SUCCESS"})])
+        tasks = self.tasks.get(cluster, [{"uuid": "t1", "id": 1, "state": "SUCCESS"}])
+        return Listing([TaskEvent.model_validate(task) for task in tasks])
 
 
 class Woken:
@@ -276,7 +283,7 @@ async def test_a_busy_cluster_is_re_read_even_when_its_entry_does_not_change() -
     await poller.close()
 
 
-async def test_what_the_operator_waits_for_is_read_every_cycle_until_it_ends() -> None:
+async def test_what_the_operator_waits_for_is_looked_at_every_cycle_until_it_ends() -> None:
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
     woken = Woken()
@@ -289,19 +296,211 @@ async def test_what_the_operator_waits_for_is_read_every_cycle_until_it_ends() -
     poller.expect_change("c1")  # e.g. a node group was just created: not in the list entry
     nks.groups["c1"] = {"status": "CREATE_IN_PROGRESS"}
 
-    async def cycle() -> int:
+    async def cycle() -> Counter[str]:
         nks.calls.clear()
         clock.advance(0.02)
         await poller.poll()
-        return nks.calls["get_cluster"]
+        return nks.calls
 
-    assert await cycle() == 1  # the change shows; still busy, so the wait goes on
-    assert await cycle() == 1  # far within detail_seconds, yet read again
+    assert (await cycle())["get_cluster"] == 1  # the change shows; still busy: wait on
+    # Far within detail_seconds, yet looked at: the group list tells when the group's
+    # operation ends (the cluster's list entry never shows it).
+    assert await cycle() == {"list_clusters": 1, "list_nodegroups": 1}
     nks.groups["c1"] = {"status": "CREATE_COMPLETE"}
     woken.keys.clear()
-    assert await cycle() == 1
+    assert (await cycle())["get_cluster"] == 1
     assert woken.keys == {"k": 1}  # the end is seen in the first cycle after it
-    assert await cycle() == 0  # idle and nothing expected: the list alone
+    assert await cycle() == {"list_clusters": 1}  # idle and nothing expected: the list alone
+    await poller.close()
+
+
+async def test_a_worker_group_is_got_only_when_its_list_entry_cannot_vouch_for_it() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "UPDATE_IN_PROGRESS"}
+    clock = nks.clock
+    poller = poller_for(
+        nks,
+        fast_seconds=0.01,
+        detail_seconds=0.05,
+        slow_seconds=1.0,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    poller.watch("c1", "k")
+    await poller.poll()
+    assert nks.calls["get_nodegroup"] == 1  # first sight: every group
+    poller.expect_change("c1", nodegroups=())  # an operation the operator sent runs
+
+    async def refresh(what: dict[str, Any]) -> Counter[str]:
+        nks.clusters["c1"].update(what)  # the cluster's entry moves: a refresh
+        nks.calls.clear()
+        clock.advance(0.02)
+        await poller.poll()
+        return nks.calls
+
+    assert (await refresh({"status_reason": "a"}))["get_nodegroup"] == 0  # entry unchanged
+    nks.groups["c1"] = {"status": "UPDATE_IN_PROGRESS"}
+    assert (await refresh({"status_reason": "b"}))["get_nodegroup"] == 1  # its entry moved
+    nks.group_details["c1"] = {"status_reason": "draining"}
+    assert (await refresh({"status_reason": "c"}))["get_nodegroup"] == 0
+    clock.advance(0.05)
+    # Busy: GET again once its last GET is detail_seconds old (its reason moves alone).
+    assert (await refresh({"status_reason": "d"}))["get_nodegroup"] == 1
+    assert poller.snapshot("c1").nodegroups["default-worker"].status_reason == "draining"  # type: ignore[union-attr]
+    # A new task that names the group: its GET, whatever the entry says.
+    nks.groups["c1"] = {"status": "UPDATE_COMPLETE"}
+    assert (await refresh({"status_reason": "e"}))["get_nodegroup"] == 1
+    nks.group_details["c1"] = {"status_reason": "labels changed"}
+    assert (await refresh({"status_reason": "f"}))["get_nodegroup"] == 0
+    nks.tasks["c1"] = [
+        {"uuid": "t1", "id": 1, "state": "SUCCESS"},
+        {
+            "uuid": "t2",
+            "id": 2,
+            "state": "SUCCESS",
+            "resource_type": "nodegroup",
+            "resource_uuid": "w",
+            "resource_name": "default-worker",
+        },
+    ]
+    assert (await refresh({"status_reason": "g"}))["get_nodegroup"] == 1
+    assert poller.snapshot("c1").nodegroups["default-worker"].status_reason == "labels changed"  # type: ignore[union-attr]
+    # A cluster task names no group: no GET for it; one that names nothing: every group.
+    nks.tasks["c1"].append({"uuid": "t3", "id": 3, "state": "SUCCESS", "resource_type": "cluster"})
+    assert (await refresh({"status_reason": "h"}))["get_nodegroup"] == 0
+    nks.tasks["c1"].append({"uuid": "t4", "id": 4, "state": "SUCCESS"})
+    assert (await refresh({"status_reason": "i"}))["get_nodegroup"] == 1
+    # A write to the group: its GET every refresh while awaited; to the cluster: every group.
+    poller.expect_change("c1", nodegroups=["default-worker"])
+    assert (await refresh({"status_reason": "j"}))["get_nodegroup"] == 1
+    assert (await refresh({"status_reason": "k"}))["get_nodegroup"] == 1
+    poller.expect_change("c1", nodegroups=())
+    assert (await refresh({"status_reason": "l"}))["get_nodegroup"] == 1  # still awaited
+    # An idle group's GET is repeated after slow_seconds at the latest.
+    poller._stop_expecting("c1")
+    poller.expect_change("c1", nodegroups=())
+    assert (await refresh({"status_reason": "m"}))["get_nodegroup"] == 0
+    clock.advance(1.0)
+    assert (await refresh({"status_reason": "n"}))["get_nodegroup"] == 1
+    # A change of the cluster's entry nobody awaits (made outside the operator): every group.
+    poller._stop_expecting("c1")
+    assert (await refresh({"status_reason": "o"}))["get_nodegroup"] == 1
+    await poller.close()
+
+
+async def test_while_the_cluster_itself_runs_its_entry_alone_is_looked_at() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_IN_PROGRESS"}
+    nks.groups["c1"] = {"status": "CREATE_IN_PROGRESS"}
+    clock = nks.clock
+    poller = poller_for(nks, detail_seconds=60.0, clock=clock, sleep=clock.sleep)
+    poller.watch("c1", "k")
+    poller.expect_change("c1", nodegroups=())  # the create just sent
+    await poller.poll()
+    nks.calls.clear()
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls == {"list_clusters": 1}  # the cluster's end shows in its entry
+    nks.clusters["c1"]["status"] = "DELETE_IN_PROGRESS"  # and a deletion's start
+    nks.groups["c1"] = {"status": "DELETE_IN_PROGRESS"}
+    clock.advance(0.02)
+    await poller.poll()
+    # The group's entry moved to deleting alone: its last GET stands, with that state.
+    assert nks.calls["get_cluster"] == 1 and nks.calls["get_nodegroup"] == 0
+    snapshot = poller.snapshot("c1")
+    assert snapshot is not None
+    assert snapshot.nodegroups["default-worker"].status == "DELETE_IN_PROGRESS"
+    await poller.close()
+
+
+async def test_a_write_that_lands_between_the_list_and_the_get_costs_one_refresh() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
+    clock = nks.clock
+    poller = poller_for(nks, clock=clock, sleep=clock.sleep)
+    poller.watch("c1", "k")
+    await poller.poll()
+    poller.request_refresh("c1")
+    listed = nks.list_clusters
+
+    async def list_then_write() -> Listing:
+        answer = await listed()
+        nks.clusters["c1"]["status"] = "DELETE_IN_PROGRESS"  # after the list, before the GET
+        return answer
+
+    nks.list_clusters = list_then_write  # type: ignore[method-assign]
+    clock.advance(0.02)
+    await poller.poll()
+    nks.list_clusters = listed  # type: ignore[method-assign]
+    assert poller.snapshot("c1").status == "DELETE_IN_PROGRESS"  # type: ignore[union-attr]
+    nks.calls.clear()
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 0  # the entry now shows what the GET already did
+    nks.clusters["c1"]["status_reason"] = "moved"
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 1  # and a later change is still seen
+    await poller.close()
+
+
+async def test_a_forced_read_or_a_failed_one_gets_every_group_again() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
+    clock = nks.clock
+    poller = poller_for(nks, clock=clock, sleep=clock.sleep)
+    poller.watch("c1", "k")
+    await poller.poll()
+    nks.calls.clear()
+    poller.request_refresh("c1")
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls["get_nodegroup"] == 1
+    nks.get_errors["c1"] = errors.ServerError("boom", status_code=503)
+    clock.advance(0.02)
+    poller.request_refresh("c1")
+    await poller.poll()
+    del nks.get_errors["c1"]
+    nks.calls.clear()
+    clock.advance(1.0)
+    await poller.poll()
+    assert nks.calls["get_nodegroup"] == 1  # after a failure: in full
+    await poller.close()
+
+
+@pytest.mark.parametrize("unreadable", ["get_cluster", "get_nodegroup"])
+async def test_an_unreadable_answer_is_read_again_in_full_every_cycle(unreadable: str) -> None:
+    """While an awaited operation visibly runs, an unchanged list entry alone is looked at;
+    an answer that could not be read says nothing, so its cluster is read every cycle."""
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "UPDATE_IN_PROGRESS"}
+    nks.groups["c1"] = {"status": "UPDATE_IN_PROGRESS"}
+    clock = nks.clock
+    poller = poller_for(nks, detail_seconds=60.0, slow_seconds=60.0, clock=clock, sleep=clock.sleep)
+    poller.watch("c1", "k")
+    poller.expect_change("c1", nodegroups=())
+    await poller.poll()
+    broken = errors.InvalidResponseError("not JSON", status_code=200)
+    (nks.get_errors if unreadable == "get_cluster" else nks.group_errors)["c1"] = broken
+    poller.request_refresh("c1")
+    clock.advance(0.02)
+    await poller.poll()
+    snapshot = poller.snapshot("c1")
+    assert snapshot is not None and snapshot.problems
+    for _ in range(3):  # entries unchanged, nothing forced: read again all the same
+        nks.calls.clear()
+        clock.advance(0.02)
+        await poller.poll()
+        assert nks.calls[unreadable] == 1
+    nks.get_errors.clear()
+    nks.group_errors.clear()
+    clock.advance(0.02)
+    await poller.poll()
+    assert not snapshot.problems
+    nks.calls.clear()
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls == {"list_clusters": 1}  # readable again: the entry alone
     await poller.close()
 
 

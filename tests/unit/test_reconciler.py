@@ -3,6 +3,7 @@ a kube-apiserver or the simulator (their fakes answer in memory and record the c
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import time
@@ -38,7 +39,7 @@ from nks_operator.kube.ownership import Ownerships
 from nks_operator.kube.signing import SigningKey
 from nks_operator.metrics import OperatorMetrics
 from nks_operator.nks import errors
-from nks_operator.nks.models import Cluster, TaskEvent
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile.day2 import Action, Blocked, Plan, Waiting
@@ -1082,6 +1083,50 @@ async def test_delete_then_release_when_nks_says_gone() -> None:
     result = await h.run()
     assert result.requeue_after is None and h.body["metadata"]["finalizers"] == []
     assert h.reasons()[-1] == "Deleted"
+
+
+async def test_after_a_look_the_passes_answer_from_a_snapshot_read_since() -> None:
+    h = deleting(Harness().status_of(nksID=ID))
+    h.observe("CREATE_COMPLETE")  # read before the deletion began: never answers for it
+    await h.run()
+    assert h.calls.log.count("read for delete") == 1 and h.calls.log.count("delete") == 1
+    h.adapter.delete_status = "DELETE_IN_PROGRESS"
+    await h.run()  # nothing read since the call: NKS is read
+    assert h.calls.log.count("read for delete") == 2
+    h.observe("DELETE_IN_PROGRESS")  # the poller read it after that
+    h.adapter.delete_status = "CREATE_COMPLETE"  # (a read now would send the delete again)
+    await h.run()
+    assert h.calls.log.count("read for delete") == 2 and h.calls.log.count("delete") == 1
+    assert h.status["phase"] == "Deleting"
+    h.account.poller.last_error = errors.ServerError("503", status_code=503)
+    with contextlib.suppress(Exception):
+        await h.run()  # the account's polls fail: NKS is read (and its outage shown)
+    assert h.calls.log.count("read for delete") == 3
+    h.account.poller.last_error = None
+    h.adapter.delete_status = "DELETE_IN_PROGRESS"
+    h.account.poller.watch(ID, KEY).gone = True  # NKS answered 404
+    result = await h.run()
+    assert h.calls.log.count("read for delete") == 3
+    assert result.requeue_after is None and h.body["metadata"]["finalizers"] == []
+
+
+async def test_a_deletion_waits_while_the_snapshot_shows_another_operation_running() -> None:
+    h = deleting(Harness().status_of(nksID=ID))
+    h.adapter.delete_error = errors.InvalidRequestError(
+        "Another operation is in progress", status_code=400
+    )
+    result = await h.run()  # refused: another operation runs; no error backoff
+    assert h.calls.log.count("delete") == 1 and result.error is None
+    assert result.requeue_after is not None and "DeleteRefused" not in h.reasons()
+    snapshot = h.observe("CREATE_COMPLETE")  # read since: a node group is being deleted
+    snapshot.nodegroups = {
+        "pool": NodeGroup.model_validate(
+            {"uuid": "g", "name": "pool", "status": "DELETE_IN_PROGRESS"}
+        )
+    }
+    await h.run()
+    assert h.calls.log.count("delete") == 1 and h.calls.log.count("read for delete") == 1
+    assert "waiting for DELETE_IN_PROGRESS" in h.condition("Ready")["message"]
 
 
 async def test_deletion_waits_for_a_running_operation() -> None:

@@ -269,6 +269,11 @@ class Deleting(ABC, Generic[SpecT, StatusT, FoundT]):
     ) -> str | None:
         """NKS's status of the resource read fresh; None when it is gone (404)."""
 
+    def status_in(self, snapshot: ClusterSnapshot, nks_id: str) -> str | None:
+        """The same from the cluster's snapshot, detailed and free of unreadable answers
+        (`deletion.py` decides when it is recent enough); this one: the cluster's."""
+        return None if snapshot.gone else snapshot.status or ""
+
     @abstractmethod
     async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
         """Send the delete; False when it was already gone."""

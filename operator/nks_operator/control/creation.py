@@ -166,7 +166,9 @@ class Creation:
         p.event("Normal", Reason.CREATE_REQUESTED, message)
         watched = location.cluster_id or nks_id
         self.steps.watch(p, account, watched)
-        account.poller.expect_change(watched)
+        # What was created is new to the poller, whose first sight of it GETs it (a new
+        # cluster's groups too); its state then shows in its list entry.
+        account.poller.expect_change(watched, nodegroups=())
         return p.assess(
             Stage.CREATE_REQUESTED, message=f"NKS accepted the {adapter.facts.noun} {nks_id}"
         )

@@ -9,9 +9,10 @@ from nks_operator.api.status import CreationIntent, LastOperation
 from nks_operator.control.adapter import Location
 from nks_operator.control.passes import AnyPass, Ending, age_seconds
 from nks_operator.control.status_writer import now_iso
-from nks_operator.control.steps import SharedSteps
+from nks_operator.control.steps import SharedSteps, is_busy_refusal
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
+from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import phase
 from nks_operator.reconcile.outcome import OperationView, Stage
 from nks_operator.reconcile.reasons import Reason
@@ -93,10 +94,7 @@ class Deletion:
     ) -> Ending:
         """Delete once NKS is idle, then wait until NKS says it is gone."""
         adapter = p.adapter
-        try:
-            nks_status = await adapter.deleting.read_for_delete(account, location, nks_id)
-        except errors.NKSError as error:
-            raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
+        nks_status, other = await self._status(p, account, location, nks_id)
         if nks_status is None:
             p.event("Normal", Reason.DELETED, f"NKS {adapter.facts.noun} {nks_id} is gone")
             return await self.steps.release(p, nks_id)
@@ -117,10 +115,10 @@ class Deletion:
             return p.assess(
                 Stage.DELETING, message=f"NKS is deleting the {adapter.facts.noun}", operation=view
             )
-        if phase.is_in_progress(nks_status):
+        if phase.is_in_progress(nks_status) or other is not None:
             # NKS refuses a delete while another operation runs: wait for it to settle.
             return p.assess(
-                Stage.DELETING, message=f"waiting for {nks_status} to end before deleting"
+                Stage.DELETING, message=f"waiting for {other or nks_status} to end before deleting"
             )
         if nks_status.upper() == "DELETE_FAILED":
             p.warn_once(
@@ -130,22 +128,83 @@ class Deletion:
             )
         return await self._send_delete(p, account, location, nks_id, first=deleting_since is None)
 
+    async def _status(
+        self, p: AnyPass, account: Account, location: Location, nks_id: str
+    ) -> tuple[str | None, str | None]:
+        """NKS's status of the resource (None: gone), and another operation of its cluster
+        the snapshot shows running (NKS would refuse the delete). From the cluster's
+        snapshot when the poller read it after this resource's last look (its last read,
+        or its delete call): nothing newer is known then, and the passes that follow a
+        deletion every fast interval cost no call of their own. Otherwise (the first look,
+        after a restart, a snapshot not read since, failing or holding an unreadable
+        answer) read NKS now."""
+        poller = account.poller
+        cluster_id = location.cluster_id or nks_id
+        snapshot = poller.snapshot(cluster_id)
+        looked = p.memory.delete_looked_at
+        if snapshot is not None and (
+            snapshot.gone  # NKS answered 404: a cluster never comes back
+            or (
+                looked is not None
+                and max(snapshot.refreshed_at, snapshot.checked_at) > looked
+                and snapshot.read_error is None
+                and poller.last_error is None  # its list fails: the outage is reported
+                and snapshot.ready_to_use
+                and not snapshot.problems
+            )
+        ):
+            return p.adapter.deleting.status_in(snapshot, nks_id), _running(snapshot, nks_id)
+        looked_at = poller.clock()
+        try:
+            nks_status = await p.adapter.deleting.read_for_delete(account, location, nks_id)
+        except errors.NKSError as error:
+            raise self.steps.nks_error(p, error, stage=Stage.DELETING) from None
+        p.memory.delete_looked_at = looked_at
+        if nks_status is not None:
+            self.steps.watch(p, account, cluster_id)  # its poller wakes this resource
+        return nks_status, None
+
     async def _send_delete(
         self, p: AnyPass, account: Account, location: Location, nks_id: str, *, first: bool
     ) -> Ending:
         adapter = p.adapter
+        sent_at = account.poller.clock()
         try:
             accepted = await adapter.deleting.delete(account, location, nks_id)
         except errors.NotFoundError:
             return await self.steps.release(p, nks_id)
         except errors.NKSError as error:
+            if is_busy_refusal(error):
+                # Another operation runs (a sibling's delete sent at the same moment):
+                # nothing happened; the poller's next read (after this call) shows it and
+                # wakes this resource when it ends, instead of an error backoff.
+                p.memory.delete_looked_at = sent_at
+                account.poller.expect_change(location.cluster_id or nks_id, nodegroups=())
+                return p.assess(
+                    Stage.DELETING, message=f"NKS is busy, waiting to delete: {error.message}"
+                )
             p.warn_once(Reason.DELETE_REFUSED, str(error))
             raise self.steps.nks_error(p, error, stage=Stage.DELETING, message="deleting") from None
         if not accepted:
             return await self.steps.release(p, nks_id)
+        # Read every cycle until the deletion shows (and wakes this resource); only a read
+        # made after the call may answer for it. A group's deletion shows in its list
+        # entry, a cluster's in the cluster: no group needs a GET every cycle for it.
+        p.memory.delete_looked_at = sent_at
+        account.poller.expect_change(location.cluster_id or nks_id, nodegroups=())
         if first:
             p.status.last_operation = LastOperation(
                 type=adapter.facts.delete_operation, state="Requested", started_at=now_iso()
             )
         p.event("Normal", Reason.DELETE_REQUESTED, f"deleting NKS {adapter.facts.noun} {nks_id}")
         return p.assess(Stage.DELETING, message=f"NKS is deleting the {adapter.facts.noun}")
+
+
+def _running(snapshot: ClusterSnapshot, nks_id: str) -> str | None:
+    """The state of an operation the snapshot shows running on the cluster or on a worker
+    group other than `nks_id`; None when there is none (or the cluster is gone)."""
+    if snapshot.gone:
+        return None
+    states = [snapshot.status] if snapshot.uuid != nks_id else []
+    states += [g.status for g in snapshot.workers().values() if g.uuid != nks_id]
+    return next((s for s in states if s and phase.is_in_progress(s)), None)

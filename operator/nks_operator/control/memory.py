@@ -36,6 +36,9 @@ class ResourceMemory:
     credentials_secret: str | None = None
     # The NKS cluster whose poller wakes this resource.
     watching: tuple[AccountPoller, str] | None = None
+    # Poller-clock time of this resource's last own look at NKS while deleting (a read or
+    # the delete call): a snapshot refreshed after it may answer instead of another read.
+    delete_looked_at: float | None = None
 
 
 class Memories:

@@ -407,6 +407,10 @@ class NodeGroupDeleting(Deleting[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroup
         group = next((g for g in groups if g.uuid == nks_id), None)
         return None if group is None else group.status or ""
 
+    def status_in(self, snapshot: ClusterSnapshot, nks_id: str) -> str | None:
+        group = None if snapshot.gone else snapshot.nodegroup_by_uuid(nks_id)
+        return None if group is None else group.status or ""
+
     async def delete(self, account: Account, location: Location, nks_id: str) -> bool:
         assert location.cluster_id is not None
         result = await account.client.delete_nodegroup(location.cluster_id, nks_id)

@@ -20,7 +20,7 @@ from nks_operator.control.steps import SharedSteps, is_busy_refusal
 from nks_operator.nks import errors
 from nks_operator.polling.accounts import Account
 from nks_operator.reconcile import operation_state
-from nks_operator.reconcile.day2 import STATE_CONFIRMED, Action, Plan
+from nks_operator.reconcile.day2 import CONTROL_PLANE, STATE_CONFIRMED, Action, Plan
 from nks_operator.reconcile.outcome import Assessment, OperationView, Sending, Stage
 from nks_operator.reconcile.reasons import Reason
 
@@ -307,7 +307,10 @@ class Operations:
         except errors.NKSError as error:
             return self._send_failed(p, account, cluster_id, action.summary, error, fields)
         p.event("Normal", Reason.OPERATION_REQUESTED, action.summary)
-        account.poller.expect_change(cluster_id)
+        # A change to one worker group: that group is GET every cycle until it shows.
+        target = action.target
+        groups = None if target is None or target == CONTROL_PLANE else [target]
+        account.poller.expect_change(cluster_id, nodegroups=groups)
         view = OperationView(action.operation, action.summary, "waiting", upgrade=action.is_upgrade)
         return p.assess(
             Stage.RUNNING,

@@ -7,7 +7,16 @@ re-read. The list runs every `fast_seconds` while something is busy (an operatio
 or the operator just wrote and waits to see it) and every `slow_seconds` (jittered)
 otherwise. A busy cluster whose list entry did not change (node group operations do not
 show in it) is re-read every `detail_seconds`, or every cycle while the operator waits
-for what it sent to show and end (`expect_change`, bounded in time).
+for what it sent to show (`expect_change`, bounded in time); once it shows (a state in
+progress), its end shows in a list entry: the cluster's, compared every cycle anyway, or
+a group's, looked at with one group list per cycle instead of a whole refresh.
+
+A refresh reads the task history, the cluster and the node group list, and GETs only the
+worker groups the list cannot vouch for (`_needs_get`): new ones, those whose list entry
+changed, those a writer waits on or a new task names, and the rest after a while (a busy
+group every `detail_seconds`, an idle one every `slow_seconds`). It GETs every group on a
+forced or first read, after a failed or unreadable one, and when the cluster's entry
+changed while the operator awaited nothing (a change made outside it).
 
 Whatever fails, the account lists at most once per `fast_seconds`: a failing list backs
 off exponentially (with jitter) up to `slow_seconds`, and name lookups share the list. A
@@ -23,8 +32,8 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progress
@@ -49,6 +58,59 @@ class NKSReader(Protocol):
 
 
 Waker = Callable[[Hashable], None]
+
+
+def _kept(tasks: Sequence[TaskEvent]) -> list[TaskEvent]:
+    """The newest tasks, oldest first (what a snapshot keeps)."""
+    return sorted((t for t in tasks if t.id is not None), key=lambda t: t.id or 0)[-KEPT_TASKS:]
+
+
+class _GroupRead(NamedTuple):
+    """A worker group's last GET answer and the list entry it was read beside."""
+
+    entry: NodeGroup
+    answer: NodeGroup
+    at: float
+
+
+def _listed_digest(summary: Cluster, snapshot: ClusterSnapshot, fingerprint: bytes) -> bytes:
+    """The fingerprint the next list entry is compared with after a refresh: the entry's,
+    unless the GET read after it shows another state (a write landed in between; the
+    next entry would show it and call for the same reads again): then the GET's own
+    values of the entry's fields. Should these not match the next entry, that one refresh
+    runs and the state then agrees."""
+    details = snapshot.cluster
+    if (
+        details is None
+        or snapshot.gone
+        or "cluster" in snapshot.problems  # the GET was unreadable: its values are old
+        or details.status == summary.status
+    ):
+        return fingerprint
+    listed = details.model_dump(mode="json", by_alias=True, include=summary.model_fields_set)
+    return _digest(Cluster.model_validate(listed))
+
+
+def _deleting_now(read: _GroupRead, entry: NodeGroup) -> bool:
+    """The group's list entry moved to DELETE_IN_PROGRESS and nothing else of it did."""
+    return (entry.status or "").upper() == "DELETE_IN_PROGRESS" and read.entry == entry.model_copy(
+        update={"status": read.entry.status}
+    )
+
+
+def _task_groups(before: Sequence[TaskEvent], after: Sequence[TaskEvent]) -> set[str] | None:
+    """Names and uuids of the node groups that tasks new (or changed) since `before` are
+    about; None when such a task names none (every group is then read)."""
+    seen = {(task.uuid, task.state) for task in before}
+    named: set[str] = set()
+    for task in after:
+        if (task.uuid, task.state) in seen or (task.resource_type or "").lower() == "cluster":
+            continue
+        names = {name for name in (task.resource_uuid, task.resource_name) if name}
+        if not names:
+            return None
+        named |= names
+    return named
 
 
 def _unreadable(listing: Sequence[Any]) -> list[Any]:
@@ -108,7 +170,11 @@ class AccountPoller:
         self._watchers: dict[str, set[Hashable]] = {}
         self._fingerprints: dict[str, bytes] = {}  # cluster -> digest of its list entry
         self._forced: set[str] = set()
+        self._full: set[str] = set()  # forced clusters whose every worker group is GET
         self._expecting: dict[str, float] = {}  # cluster -> until when a change is expected
+        # cluster -> the node groups (names or uuids) a writer waits on; None: any of them
+        self._expected_groups: dict[str, set[str] | None] = {}
+        self._group_reads: dict[str, dict[str, _GroupRead]] = {}  # cluster -> group uuid -> GET
         self._summaries: list[Cluster] = []
         self._unreadable_ids: set[str] = set()  # listed, but their entries could not be read
         self._listed_at = -1e9  # last successful list
@@ -146,7 +212,8 @@ class AccountPoller:
             del self._watchers[cluster_id]
             self._snapshots.pop(cluster_id, None)
             self._fingerprints.pop(cluster_id, None)
-            self._expecting.pop(cluster_id, None)
+            self._group_reads.pop(cluster_id, None)
+            self._stop_expecting(cluster_id)
 
     def snapshot(self, cluster_id: str) -> ClusterSnapshot | None:
         return self._snapshots.get(cluster_id)
@@ -155,17 +222,40 @@ class AccountPoller:
         """How old the snapshot's details are."""
         return self._clock() - snapshot.refreshed_at
 
-    def expect_change(self, cluster_id: str, seconds: float = 120.0) -> None:
+    def expect_change(
+        self, cluster_id: str, seconds: float = 120.0, nodegroups: Collection[str] | None = None
+    ) -> None:
         """After a write: poll fast and re-read this cluster every cycle until a change shows
+        (while it visibly runs, only the list entries are looked at every cycle, `_due`)
         and the cluster is idle again, for at most `seconds` (NKS may accept a request and
-        drop it silently; a long operation is then re-read every `detail_seconds`)."""
+        drop it silently; a long operation is then re-read every `detail_seconds`).
+        `nodegroups`: the worker groups (names or uuids) the write may change, GET every
+        cycle meanwhile (the others when their list entry or a task says so); None: any
+        of them."""
+        known = (
+            self._expected_groups.get(cluster_id, set()) if cluster_id in self._expecting else set()
+        )
+        self._expected_groups[cluster_id] = (
+            None if known is None or nodegroups is None else known | set(nodegroups)
+        )
         self._expecting[cluster_id] = self._clock() + seconds
-        self.request_refresh(cluster_id)
+        self.request_refresh(cluster_id, full=False)
 
-    def request_refresh(self, cluster_id: str | None = None) -> None:
-        """Re-read now (as soon as the list interval allows); `cluster_id` in full."""
+    def _stop_expecting(self, cluster_id: str) -> None:
+        self._expecting.pop(cluster_id, None)
+        self._expected_groups.pop(cluster_id, None)
+
+    def clock(self) -> float:
+        """Now, on the clock of `ClusterSnapshot.refreshed_at`."""
+        return self._clock()
+
+    def request_refresh(self, cluster_id: str | None = None, *, full: bool = True) -> None:
+        """Re-read now (as soon as the list interval allows); `cluster_id` in full (every
+        worker group GET too) unless `full` is False."""
         if cluster_id is not None:
             self._forced.add(cluster_id)
+            if full:
+                self._full.add(cluster_id)
         self._kick.set()
         self._ensure_running()
 
@@ -344,10 +434,11 @@ class AccountPoller:
         snapshot = self._snapshots.get(cluster_id)
         if snapshot is None:
             snapshot = self._snapshots[cluster_id] = ClusterSnapshot(cluster_id)
-        forced = cluster_id in self._forced
+        forced, full = cluster_id in self._forced, cluster_id in self._full
         self._forced.discard(cluster_id)
+        self._full.discard(cluster_id)
         if self._expecting.get(cluster_id, now + 1) <= now:
-            del self._expecting[cluster_id]
+            self._stop_expecting(cluster_id)
         try:
             if self._detail_failures.get(cluster_id, (0, now))[1] > now:
                 pass  # its reads failed lately: retried after its own backoff
@@ -358,15 +449,16 @@ class AccountPoller:
             else:
                 fingerprint = _digest(summary)
                 changed = fingerprint != self._fingerprints.get(cluster_id)
-                expecting = cluster_id in self._expecting
-                busy = expecting or is_in_progress(summary.status) or _busy(snapshot)
-                # What the operator itself waits for is read every cycle: node group
-                # operations never show in the list entry.
-                age = now - snapshot.refreshed_at
-                stale = age >= (self.fast_seconds if expecting else self.detail_seconds)
-                if changed or forced or not snapshot.detailed or (busy and stale):
+                # In full: after an answer that could not be read (every cycle until it
+                # can be), and on a change nobody awaits (made outside the operator:
+                # nothing tells which of its groups it touched).
+                unreadable = bool(snapshot.problems)
+                unawaited = changed and cluster_id not in self._expecting
+                if changed or forced or unreadable or await self._due(snapshot, summary, now):
                     self._fingerprints[cluster_id] = fingerprint
-                    await self._refresh_details(snapshot)
+                    full = full or unreadable or unawaited
+                    await self._refresh_details(snapshot, full=full)
+                    self._fingerprints[cluster_id] = _listed_digest(summary, snapshot, fingerprint)
         except errors.NKSError as error:
             self._read_failed(snapshot, error)
             if isinstance(error, errors.RateLimitedError):
@@ -375,7 +467,48 @@ class AccountPoller:
             if cluster_id not in self._watchers:
                 self._snapshots.pop(cluster_id, None)
                 self._fingerprints.pop(cluster_id, None)
+                self._group_reads.pop(cluster_id, None)
                 self._detail_failures.pop(cluster_id, None)
+
+    async def _due(self, snapshot: ClusterSnapshot, summary: Cluster, now: float) -> bool:
+        """Whether a cluster whose list entry did not change is read again now: never read,
+        busy and not read for `detail_seconds`, or awaited by the operator (every cycle
+        until what it sent shows)."""
+        expecting = snapshot.uuid in self._expecting
+        busy = expecting or is_in_progress(summary.status) or _busy(snapshot)
+        age = now - snapshot.refreshed_at
+        if not snapshot.detailed or (busy and age >= self.detail_seconds):
+            return True
+        if not expecting or age < self.fast_seconds:
+            return False
+        # Node group operations never show in the cluster's list entry; once what the
+        # operator sent shows (a state in progress), its end shows in the list entries.
+        if not snapshot.busy or await self._groups_moved(snapshot):
+            return True
+        snapshot.checked_at = now
+        return False
+
+    async def _groups_moved(self, snapshot: ClusterSnapshot) -> bool:
+        """While an operation visibly runs: whether a list entry may show its end. The
+        cluster's own shows in its list entry (compared before; the groups a create or
+        delete of the cluster moves end with it); a worker group's in the group list,
+        read here (one call instead of a refresh), then read again after the task history
+        by the refresh it calls for."""
+        if is_in_progress(snapshot.status) or not any(
+            is_in_progress(group.status) for group in snapshot.workers().values()
+        ):
+            return False  # the cluster's own operation (its groups' with it): its entry tells
+        try:
+            listed = await self.reader.list_nodegroups(snapshot.uuid)
+        except errors.NotFoundError:
+            return True  # the refresh reads it gone
+        reads = self._group_reads.get(snapshot.uuid, {})
+        workers = [i for i in listed if (i.name or i.uuid) != DEFAULT_MASTER and i.role != "master"]
+        return (
+            bool(_unreadable(listed))
+            or {item.uuid for item in workers} != set(reads)
+            or any(reads[item.uuid].entry != item for item in workers)
+        )
 
     def _read_failed(self, snapshot: ClusterSnapshot, error: errors.NKSError) -> None:
         """A detail read of this cluster failed: its resources say so (nothing is planned on
@@ -384,6 +517,7 @@ class AccountPoller:
         failures = self._failures_for(self._detail_failures.get(cluster_id, (0, 0.0))[0] + 1, error)
         self._detail_failures[cluster_id] = (failures, self._clock() + self._backoff(failures))
         self._fingerprints.pop(cluster_id, None)
+        self._group_reads.pop(cluster_id, None)  # read in full once it answers again
         logger.info(
             "Reading cluster %s of %s failed (%d in a row): %s",
             cluster_id,
@@ -410,11 +544,13 @@ class AccountPoller:
             self._set_problem(snapshot, "cluster", error.message, force=changed)
             return
         # Listed nowhere but still readable (e.g. pagination race): keep it.
-        await self._refresh_details(snapshot, details)
+        await self._refresh_details(snapshot, details, full=True)
 
     async def _refresh_details(
-        self, snapshot: ClusterSnapshot, details: Cluster | None = None
+        self, snapshot: ClusterSnapshot, details: Cluster | None = None, *, full: bool = False
     ) -> None:
+        """Read the cluster's task history, details and node groups (`full`: GET every
+        worker group, whatever its list entry says)."""
         cluster_id = snapshot.uuid
         problems: dict[str, str] = {}
         try:
@@ -423,7 +559,9 @@ class AccountPoller:
             tasks = await self.reader.list_events(cluster_id)
             if details is None:
                 details = await self.reader.get_cluster(cluster_id)
-            nodegroups = await self._read_nodegroups(snapshot, problems)
+            kept = _kept(tasks)
+            wanted = self._wanted_groups(snapshot, kept, full)
+            nodegroups = await self._read_nodegroups(snapshot, problems, wanted)
         except errors.NotFoundError:
             self._answered(snapshot)
             snapshot.gone = True
@@ -438,7 +576,6 @@ class AccountPoller:
             return
         for entry in _unreadable(tasks):
             logger.warning("NKS task of cluster %s cannot be read: %s", cluster_id, entry)
-        kept = sorted((t for t in tasks if t.id is not None), key=lambda t: t.id or 0)[-KEPT_TASKS:]
         recovered = self._answered(snapshot)
         before = (snapshot.cluster, snapshot.nodegroups, snapshot.tasks, snapshot.problems)
         snapshot.cluster, snapshot.nodegroups, snapshot.tasks = details, nodegroups, kept
@@ -449,27 +586,64 @@ class AccountPoller:
             snapshot.version += 1
             if changed and not _busy(snapshot):
                 # What a writer waited for has happened and ended (or was never begun).
-                self._expecting.pop(cluster_id, None)
+                self._stop_expecting(cluster_id)
             self._notify(cluster_id)
 
+    def _wanted_groups(
+        self, snapshot: ClusterSnapshot, tasks: Sequence[TaskEvent], full: bool
+    ) -> set[str] | None:
+        """The worker groups (names or uuids) to GET whatever their list entries say; None:
+        all of them (a forced or first read, a write to the cluster itself, a new task that
+        names no group)."""
+        expected = self._expected_groups.get(snapshot.uuid, set())
+        if full or not snapshot.detailed or expected is None:
+            return None
+        named = _task_groups(snapshot.tasks, tasks)
+        return None if named is None else named | expected
+
+    def _needs_get(self, item: NodeGroup, read: _GroupRead | None, wanted: bool) -> bool:
+        """The list entry has no version, labels or addresses: a group is GET when its
+        entry cannot vouch for the last GET (new, changed, written to, named by a new task),
+        and anyway once its last GET is `detail_seconds` old while it is busy (its
+        addresses and reason move while the state does not) or `slow_seconds` old."""
+        if wanted or read is None or read.entry != item:
+            return True
+        age = self._clock() - read.at
+        return age >= (self.detail_seconds if is_in_progress(item.status) else self.slow_seconds)
+
     async def _read_nodegroups(
-        self, snapshot: ClusterSnapshot, problems: dict[str, str]
+        self, snapshot: ClusterSnapshot, problems: dict[str, str], wanted: set[str] | None
     ) -> dict[str, NodeGroup]:
-        """One list per cluster and a GET per worker group: the list entry has no version
-        or labels, so an operation that ran between two reads would not show in it."""
+        """One list per cluster and a GET per worker group the list entry cannot vouch for
+        (`_needs_get`): the entry has no version or labels, so an operation that ran
+        between two reads shows only in the GET (or in the task history, which names the
+        group); `wanted` None GETs every worker group."""
         listed = await self.reader.list_nodegroups(snapshot.uuid)
         for entry in _unreadable(listed):
             key = getattr(entry, "name", None) or getattr(entry, "uuid", None)
             if key:
                 problems[str(key)] = str(getattr(entry, "problem", ""))
+        reads = self._group_reads.get(snapshot.uuid, {})
+        fresh: dict[str, _GroupRead] = {}
         result: dict[str, NodeGroup] = {}
         for item in listed:
             name = item.name or item.uuid
             if name == DEFAULT_MASTER or item.role == "master":
                 result[name] = item  # the control plane: its GET answers 403
                 continue
+            read = reads.get(item.uuid)
+            named = wanted is None or name in wanted or item.uuid in wanted
+            if read is not None and not self._needs_get(item, read, named):
+                result[name], fresh[item.uuid] = read.answer, read
+                continue
+            if read is not None and _deleting_now(read, item):
+                # Only its state moved, to deleting: nothing of its GET matters any more.
+                answer = read.answer.model_copy(update={"status": item.status})
+                result[name], fresh[item.uuid] = answer, _GroupRead(item, answer, read.at)
+                continue
             try:
                 result[name] = await self.reader.get_nodegroup(snapshot.uuid, item.uuid)
+                fresh[item.uuid] = _GroupRead(item, result[name], self._clock())
             except errors.NotFoundError:
                 continue  # deleted between list and get
             except errors.ForbiddenError:
@@ -478,6 +652,7 @@ class AccountPoller:
                 problems[name] = error.message
                 problems[item.uuid] = error.message
                 result[name] = item
+        self._group_reads[snapshot.uuid] = fresh
         return result
 
     def _answered(self, snapshot: ClusterSnapshot) -> bool:

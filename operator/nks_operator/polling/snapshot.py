@@ -28,6 +28,9 @@ class ClusterSnapshot:
     # succeeds, so nothing is planned on it.
     read_error: str | None = None
     refreshed_at: float = 0.0  # monotonic time of the last detail refresh
+    # Monotonic time of the last look that found its states as the snapshot shows them
+    # while an awaited operation runs (the list entries only, not a refresh).
+    checked_at: float = 0.0
     version: int = 0  # bumped on every change a reconciler should react to
 
     @property
