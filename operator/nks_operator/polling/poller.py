@@ -28,17 +28,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progress
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER
 from nks_operator.polling.snapshot import KEPT_TASKS, ClusterSnapshot
+from nks_operator.polling.vouching import (
+    GroupRead,
+    deleting_now,
+    digest,
+    listed_digest,
+    task_groups,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,62 +71,9 @@ def _kept(tasks: Sequence[TaskEvent]) -> list[TaskEvent]:
     return sorted((t for t in tasks if t.id is not None), key=lambda t: t.id or 0)[-KEPT_TASKS:]
 
 
-class _GroupRead(NamedTuple):
-    """A worker group's last GET answer and the list entry it was read beside."""
-
-    entry: NodeGroup
-    answer: NodeGroup
-    at: float
-
-
-def _listed_digest(summary: Cluster, snapshot: ClusterSnapshot, fingerprint: bytes) -> bytes:
-    """The fingerprint the next list entry is compared with after a refresh: the entry's,
-    unless the GET read after it shows another state (a write landed in between; the
-    next entry would show it and call for the same reads again): then the GET's own
-    values of the entry's fields. Should these not match the next entry, that one refresh
-    runs and the state then agrees."""
-    details = snapshot.cluster
-    if (
-        details is None
-        or snapshot.gone
-        or "cluster" in snapshot.problems  # the GET was unreadable: its values are old
-        or details.status == summary.status
-    ):
-        return fingerprint
-    listed = details.model_dump(mode="json", by_alias=True, include=summary.model_fields_set)
-    return _digest(Cluster.model_validate(listed))
-
-
-def _deleting_now(read: _GroupRead, entry: NodeGroup) -> bool:
-    """The group's list entry moved to DELETE_IN_PROGRESS and nothing else of it did."""
-    return (entry.status or "").upper() == "DELETE_IN_PROGRESS" and read.entry == entry.model_copy(
-        update={"status": read.entry.status}
-    )
-
-
-def _task_groups(before: Sequence[TaskEvent], after: Sequence[TaskEvent]) -> set[str] | None:
-    """Names and uuids of the node groups that tasks new (or changed) since `before` are
-    about; None when such a task names none (every group is then read)."""
-    seen = {(task.uuid, task.state) for task in before}
-    named: set[str] = set()
-    for task in after:
-        if (task.uuid, task.state) in seen or (task.resource_type or "").lower() == "cluster":
-            continue
-        names = {name for name in (task.resource_uuid, task.resource_name) if name}
-        if not names:
-            return None
-        named |= names
-    return named
-
-
 def _unreadable(listing: Sequence[Any]) -> list[Any]:
     """Entries a list answer held that could not be read (see nks.client's Listing)."""
     return list(getattr(listing, "unreadable", None) or [])
-
-
-def _digest(entry: Cluster) -> bytes:
-    """A list entry's fingerprint (16 bytes instead of the whole entry per cluster)."""
-    return hashlib.blake2b(entry.model_dump_json().encode(), digest_size=16).digest()
 
 
 def _busy(snapshot: ClusterSnapshot) -> bool:
@@ -174,7 +127,7 @@ class AccountPoller:
         self._expecting: dict[str, float] = {}  # cluster -> until when a change is expected
         # cluster -> the node groups (names or uuids) a writer waits on; None: any of them
         self._expected_groups: dict[str, set[str] | None] = {}
-        self._group_reads: dict[str, dict[str, _GroupRead]] = {}  # cluster -> group uuid -> GET
+        self._group_reads: dict[str, dict[str, GroupRead]] = {}  # cluster -> group uuid -> GET
         self._summaries: list[Cluster] = []
         self._unreadable_ids: set[str] = set()  # listed, but their entries could not be read
         self._listed_at = -1e9  # last successful list
@@ -447,7 +400,7 @@ class AccountPoller:
                 if cluster_id not in self._unreadable_ids and not snapshot.gone:
                     await self._confirm_gone(snapshot)
             else:
-                fingerprint = _digest(summary)
+                fingerprint = digest(summary)
                 changed = fingerprint != self._fingerprints.get(cluster_id)
                 # In full: after an answer that could not be read (every cycle until it
                 # can be), and on a change nobody awaits (made outside the operator:
@@ -458,7 +411,7 @@ class AccountPoller:
                     self._fingerprints[cluster_id] = fingerprint
                     full = full or unreadable or unawaited
                     await self._refresh_details(snapshot, full=full)
-                    self._fingerprints[cluster_id] = _listed_digest(summary, snapshot, fingerprint)
+                    self._fingerprints[cluster_id] = listed_digest(summary, snapshot, fingerprint)
         except errors.NKSError as error:
             self._read_failed(snapshot, error)
             if isinstance(error, errors.RateLimitedError):
@@ -598,10 +551,10 @@ class AccountPoller:
         expected = self._expected_groups.get(snapshot.uuid, set())
         if full or not snapshot.detailed or expected is None:
             return None
-        named = _task_groups(snapshot.tasks, tasks)
+        named = task_groups(snapshot.tasks, tasks)
         return None if named is None else named | expected
 
-    def _needs_get(self, item: NodeGroup, read: _GroupRead | None, wanted: bool) -> bool:
+    def _needs_get(self, item: NodeGroup, read: GroupRead | None, wanted: bool) -> bool:
         """The list entry has no version, labels or addresses: a group is GET when its
         entry cannot vouch for the last GET (new, changed, written to, named by a new task),
         and anyway once its last GET is `detail_seconds` old while it is busy (its
@@ -624,7 +577,7 @@ class AccountPoller:
             if key:
                 problems[str(key)] = str(getattr(entry, "problem", ""))
         reads = self._group_reads.get(snapshot.uuid, {})
-        fresh: dict[str, _GroupRead] = {}
+        fresh: dict[str, GroupRead] = {}
         result: dict[str, NodeGroup] = {}
         for item in listed:
             name = item.name or item.uuid
@@ -636,14 +589,14 @@ class AccountPoller:
             if read is not None and not self._needs_get(item, read, named):
                 result[name], fresh[item.uuid] = read.answer, read
                 continue
-            if read is not None and _deleting_now(read, item):
+            if read is not None and deleting_now(read, item):
                 # Only its state moved, to deleting: nothing of its GET matters any more.
                 answer = read.answer.model_copy(update={"status": item.status})
-                result[name], fresh[item.uuid] = answer, _GroupRead(item, answer, read.at)
+                result[name], fresh[item.uuid] = answer, GroupRead(item, answer, read.at)
                 continue
             try:
                 result[name] = await self.reader.get_nodegroup(snapshot.uuid, item.uuid)
-                fresh[item.uuid] = _GroupRead(item, result[name], self._clock())
+                fresh[item.uuid] = GroupRead(item, result[name], self._clock())
             except errors.NotFoundError:
                 continue  # deleted between list and get
             except errors.ForbiddenError:

@@ -1,0 +1,64 @@
+"""What a list entry or the task history vouches for: when the poller may keep an earlier
+read instead of reading again (the list entries lack much of what a GET shows)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
+from nks_operator.polling.snapshot import ClusterSnapshot
+
+
+def digest(entry: Cluster) -> bytes:
+    """A list entry's fingerprint (16 bytes instead of the whole entry per cluster)."""
+    return hashlib.blake2b(entry.model_dump_json().encode(), digest_size=16).digest()
+
+
+class GroupRead(NamedTuple):
+    """A worker group's last GET answer and the list entry it was read beside."""
+
+    entry: NodeGroup
+    answer: NodeGroup
+    at: float
+
+
+def listed_digest(summary: Cluster, snapshot: ClusterSnapshot, fingerprint: bytes) -> bytes:
+    """The fingerprint the next list entry is compared with after a refresh: the entry's,
+    unless the GET read after it shows another state (a write landed in between; the
+    next entry would show it and call for the same reads again): then the GET's own
+    values of the entry's fields. Should these not match the next entry, that one refresh
+    runs and the state then agrees."""
+    details = snapshot.cluster
+    if (
+        details is None
+        or snapshot.gone
+        or "cluster" in snapshot.problems  # the GET was unreadable: its values are old
+        or details.status == summary.status
+    ):
+        return fingerprint
+    listed = details.model_dump(mode="json", by_alias=True, include=summary.model_fields_set)
+    return digest(Cluster.model_validate(listed))
+
+
+def deleting_now(read: GroupRead, entry: NodeGroup) -> bool:
+    """The group's list entry moved to DELETE_IN_PROGRESS and nothing else of it did."""
+    return (entry.status or "").upper() == "DELETE_IN_PROGRESS" and read.entry == entry.model_copy(
+        update={"status": read.entry.status}
+    )
+
+
+def task_groups(before: Sequence[TaskEvent], after: Sequence[TaskEvent]) -> set[str] | None:
+    """Names and uuids of the node groups that tasks new (or changed) since `before` are
+    about; None when such a task names none (every group is then read)."""
+    seen = {(task.uuid, task.state) for task in before}
+    named: set[str] = set()
+    for task in after:
+        if (task.uuid, task.state) in seen or (task.resource_type or "").lower() == "cluster":
+            continue
+        names = {name for name in (task.resource_uuid, task.resource_name) if name}
+        if not names:
+            return None
+        named |= names
+    return named
