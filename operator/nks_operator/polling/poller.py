@@ -39,9 +39,11 @@ from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progres
 from nks_operator.nks.models.nodegroup import DEFAULT_MASTER
 from nks_operator.polling.snapshot import KEPT_TASKS, ClusterSnapshot
 from nks_operator.polling.vouching import (
+    EntryKey,
     GroupRead,
     deleting_now,
     digest,
+    entry_key,
     listed_digest,
     task_groups,
 )
@@ -460,7 +462,7 @@ class AccountPoller:
         return (
             bool(_unreadable(listed))
             or {item.uuid for item in workers} != set(reads)
-            or any(reads[item.uuid].entry != item for item in workers)
+            or any(reads[item.uuid].entry != entry_key(item) for item in workers)
         )
 
     def _read_failed(self, snapshot: ClusterSnapshot, error: errors.NKSError) -> None:
@@ -554,15 +556,15 @@ class AccountPoller:
         named = task_groups(snapshot.tasks, tasks)
         return None if named is None else named | expected
 
-    def _needs_get(self, item: NodeGroup, read: GroupRead | None, wanted: bool) -> bool:
+    def _needs_get(self, key: EntryKey, read: GroupRead | None, wanted: bool) -> bool:
         """The list entry has no version, labels or addresses: a group is GET when its
         entry cannot vouch for the last GET (new, changed, written to, named by a new task),
         and anyway once its last GET is `detail_seconds` old while it is busy (its
         addresses and reason move while the state does not) or `slow_seconds` old."""
-        if wanted or read is None or read.entry != item:
+        if wanted or read is None or read.entry != key:
             return True
         age = self._clock() - read.at
-        return age >= (self.detail_seconds if is_in_progress(item.status) else self.slow_seconds)
+        return age >= (self.detail_seconds if is_in_progress(key.status) else self.slow_seconds)
 
     async def _read_nodegroups(
         self, snapshot: ClusterSnapshot, problems: dict[str, str], wanted: set[str] | None
@@ -584,19 +586,19 @@ class AccountPoller:
             if name == DEFAULT_MASTER or item.role == "master":
                 result[name] = item  # the control plane: its GET answers 403
                 continue
-            read = reads.get(item.uuid)
+            read, key = reads.get(item.uuid), entry_key(item)
             named = wanted is None or name in wanted or item.uuid in wanted
-            if read is not None and not self._needs_get(item, read, named):
+            if read is not None and not self._needs_get(key, read, named):
                 result[name], fresh[item.uuid] = read.answer, read
                 continue
-            if read is not None and deleting_now(read, item):
+            if read is not None and deleting_now(read, key):
                 # Only its state moved, to deleting: nothing of its GET matters any more.
                 answer = read.answer.model_copy(update={"status": item.status})
-                result[name], fresh[item.uuid] = answer, GroupRead(item, answer, read.at)
+                result[name], fresh[item.uuid] = answer, GroupRead(key, answer, read.at)
                 continue
             try:
                 result[name] = await self.reader.get_nodegroup(snapshot.uuid, item.uuid)
-                fresh[item.uuid] = GroupRead(item, result[name], self._clock())
+                fresh[item.uuid] = GroupRead(key, result[name], self._clock())
             except errors.NotFoundError:
                 continue  # deleted between list and get
             except errors.ForbiddenError:

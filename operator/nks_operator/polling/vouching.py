@@ -16,10 +16,23 @@ def digest(entry: Cluster) -> bytes:
     return hashlib.blake2b(entry.model_dump_json().encode(), digest_size=16).digest()
 
 
+class EntryKey(NamedTuple):
+    """What a node group's list entry is compared by: its state and a fingerprint of the
+    rest (kept per group instead of the entry itself)."""
+
+    status: str | None
+    rest: bytes
+
+
+def entry_key(entry: NodeGroup) -> EntryKey:
+    rest = entry.model_dump_json(exclude={"status"}).encode()
+    return EntryKey(entry.status, hashlib.blake2b(rest, digest_size=16).digest())
+
+
 class GroupRead(NamedTuple):
     """A worker group's last GET answer and the list entry it was read beside."""
 
-    entry: NodeGroup
+    entry: EntryKey
     answer: NodeGroup
     at: float
 
@@ -42,11 +55,9 @@ def listed_digest(summary: Cluster, snapshot: ClusterSnapshot, fingerprint: byte
     return digest(Cluster.model_validate(listed))
 
 
-def deleting_now(read: GroupRead, entry: NodeGroup) -> bool:
+def deleting_now(read: GroupRead, entry: EntryKey) -> bool:
     """The group's list entry moved to DELETE_IN_PROGRESS and nothing else of it did."""
-    return (entry.status or "").upper() == "DELETE_IN_PROGRESS" and read.entry == entry.model_copy(
-        update={"status": read.entry.status}
-    )
+    return (entry.status or "").upper() == "DELETE_IN_PROGRESS" and read.entry.rest == entry.rest
 
 
 def task_groups(before: Sequence[TaskEvent], after: Sequence[TaskEvent]) -> set[str] | None:
