@@ -413,13 +413,19 @@ async def test_while_the_cluster_itself_runs_its_entry_alone_is_looked_at() -> N
     await poller.close()
 
 
-async def test_a_write_that_lands_between_the_list_and_the_get_costs_one_refresh() -> None:
+async def _one_idle_cluster() -> tuple[FakeNKS, AccountPoller]:
+    """Cluster c1, idle, watched and read once, on the fake clock."""
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
-    clock = nks.clock
-    poller = poller_for(nks, clock=clock, sleep=clock.sleep)
+    poller = poller_for(nks, clock=nks.clock, sleep=nks.clock.sleep)
     poller.watch("c1", "k")
     await poller.poll()
+    return nks, poller
+
+
+async def test_a_write_that_lands_between_the_list_and_the_get_costs_one_refresh() -> None:
+    nks, poller = await _one_idle_cluster()
+    clock = nks.clock
     poller.request_refresh("c1")
     listed = nks.list_clusters
 
@@ -445,12 +451,8 @@ async def test_a_write_that_lands_between_the_list_and_the_get_costs_one_refresh
 
 
 async def test_a_forced_read_or_a_failed_one_gets_every_group_again() -> None:
-    nks = FakeNKS()
-    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
+    nks, poller = await _one_idle_cluster()
     clock = nks.clock
-    poller = poller_for(nks, clock=clock, sleep=clock.sleep)
-    poller.watch("c1", "k")
-    await poller.poll()
     nks.calls.clear()
     poller.request_refresh("c1")
     clock.advance(0.02)
