@@ -13,10 +13,11 @@ a group's, looked at with one group list per cycle instead of a whole refresh.
 
 A refresh reads the task history, the cluster and the node group list, and GETs only the
 worker groups the list cannot vouch for (`_needs_get`): new ones, those whose list entry
-changed, those a writer waits on or a new task names, and the rest after a while (a busy
-group every `detail_seconds`, an idle one every `slow_seconds`). It GETs every group on a
-forced or first read, after a failed or unreadable one, and when the cluster's entry
-changed while the operator awaited nothing (a change made outside it).
+changed, those a writer waits on or a new task names, and the rest after a while when
+their cluster is read (a busy group every `detail_seconds`, an idle one every
+`slow_seconds`). It GETs every group on a forced or first read, after a failed or
+unreadable one, and when the cluster's entry changed while the operator awaited nothing
+(a change made outside it).
 
 Whatever fails, the account lists at most once per `fast_seconds`: a failing list backs
 off exponentially (with jitter) up to `slow_seconds`, and name lookups share the list. A
