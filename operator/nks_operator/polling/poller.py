@@ -37,7 +37,6 @@ from typing import Any, Protocol
 
 from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progress
-from nks_operator.nks.models.nodegroup import DEFAULT_MASTER
 from nks_operator.polling.snapshot import KEPT_TASKS, ClusterSnapshot
 from nks_operator.polling.vouching import (
     EntryKey,
@@ -459,7 +458,7 @@ class AccountPoller:
         except errors.NotFoundError:
             return True  # the refresh reads it gone
         reads = self._group_reads.get(snapshot.uuid, {})
-        workers = [i for i in listed if (i.name or i.uuid) != DEFAULT_MASTER and i.role != "master"]
+        workers = [item for item in listed if not item.is_control_plane]
         return (
             bool(_unreadable(listed))
             or {item.uuid for item in workers} != set(reads)
@@ -584,7 +583,7 @@ class AccountPoller:
         result: dict[str, NodeGroup] = {}
         for item in listed:
             name = item.name or item.uuid
-            if name == DEFAULT_MASTER or item.role == "master":
+            if item.is_control_plane:
                 result[name] = item  # the control plane: its GET answers 403
                 continue
             read, key = reads.get(item.uuid), entry_key(item)

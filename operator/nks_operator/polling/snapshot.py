@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progress
-from nks_operator.nks.models.nodegroup import DEFAULT_MASTER
 
 # Task history kept per cluster: enough to follow operations and post each task once.
 KEPT_TASKS = 30
@@ -58,11 +57,8 @@ class ClusterSnapshot:
 
     def workers(self) -> dict[str, NodeGroup]:
         """Node groups other than the control plane (`default-master`)."""
-        return {
-            name: group
-            for name, group in self.nodegroups.items()
-            if name != DEFAULT_MASTER and (group.role or "worker") != "master"
-        }
+        groups = self.nodegroups.items()
+        return {name: group for name, group in groups if not group.is_control_plane}
 
     def problem_of(self, *names: str | None) -> str | None:
         """The unreadable-answer problem recorded under any of `names`."""

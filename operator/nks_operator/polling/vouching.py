@@ -11,9 +11,10 @@ from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
 from nks_operator.polling.snapshot import ClusterSnapshot
 
 
-def digest(entry: Cluster) -> bytes:
-    """A list entry's fingerprint (16 bytes instead of the whole entry per cluster)."""
-    return hashlib.blake2b(entry.model_dump_json().encode(), digest_size=16).digest()
+def digest(entry: Cluster | NodeGroup, exclude: set[str] | None = None) -> bytes:
+    """A list entry's fingerprint (16 bytes instead of the whole entry), without `exclude`."""
+    text = entry.model_dump_json(exclude=exclude).encode()
+    return hashlib.blake2b(text, digest_size=16).digest()
 
 
 class EntryKey(NamedTuple):
@@ -25,8 +26,7 @@ class EntryKey(NamedTuple):
 
 
 def entry_key(entry: NodeGroup) -> EntryKey:
-    rest = entry.model_dump_json(exclude={"status"}).encode()
-    return EntryKey(entry.status, hashlib.blake2b(rest, digest_size=16).digest())
+    return EntryKey(entry.status, digest(entry, exclude={"status"}))
 
 
 class GroupRead(NamedTuple):

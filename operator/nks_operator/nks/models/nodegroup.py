@@ -56,6 +56,12 @@ class NodeGroup(StatusMixin, NKSAnswer):
     )
 
     @property
+    def is_control_plane(self) -> bool:
+        """`default-master` (or role master): its GET answers 403, no operation but an
+        upgrade targets it."""
+        return (self.name or self.uuid) == DEFAULT_MASTER or self.role == "master"
+
+    @property
     def kubernetes_version(self) -> str | None:
         """The group's Kubernetes version (`labels.kube_tag`)."""
         return self.labels.kube_tag
