@@ -268,3 +268,49 @@ def test_request_models_reject_unreadable_required_values() -> None:
         "boot_volume_size",
         "master_lb_floating_ip_enabled",
     }
+
+
+# -- what an answer costs: one fields record for answers of the same shape ---------------
+
+
+def _answer(uuid: str, **labels: str) -> dict[str, object]:
+    return {"uuid": uuid, "name": "prod", "status": "CREATE_COMPLETE", "labels": labels}
+
+
+def test_answers_of_the_same_shape_share_their_record_of_set_fields() -> None:
+    first = Cluster.model_validate(_answer("c-1", kube_tag="v1.29.3", custom="x"))
+    second = Cluster.model_validate(_answer("c-2", kube_tag="v1.30.3", custom="y"))
+    assert first.model_fields_set is second.model_fields_set
+    assert first.labels.model_fields_set is second.labels.model_fields_set
+    assert first.model_fields_set == {"uuid", "name", "status", "labels"}
+    assert first.labels.model_fields_set == {"kube_tag", "custom"}
+    other = Cluster.model_validate({"uuid": "c-3"})
+    assert other.model_fields_set == {"uuid"}
+    assert first.model_dump(exclude_unset=True)["labels"] == {"kube_tag": "v1.29.3", "custom": "x"}
+
+
+def test_a_shared_answer_is_copied_not_assigned_to() -> None:
+    first = Cluster.model_validate(_answer("c-1", kube_tag="v1.29.3"))
+    second = Cluster.model_validate(_answer("c-2", kube_tag="v1.29.3"))
+    with pytest.raises(TypeError, match="read-only"):
+        first.status_reason = "assigned"
+    assert "status_reason" not in second.model_fields_set
+    copy = first.model_copy(update={"status_reason": "copied"})
+    assert copy.status_reason == "copied" and "status_reason" in copy.model_fields_set
+    assert "status_reason" not in first.model_fields_set | second.model_fields_set
+    deep = first.model_copy(deep=True)
+    deep.status_reason = "a deep copy is its own"
+    assert "status_reason" not in second.model_fields_set
+
+
+def test_request_models_stay_assignable() -> None:
+    labels = ClusterCreateLabels(
+        availability_zone="kr1-pub-a",
+        node_image="img",
+        boot_volume_type="General SSD",
+        boot_volume_size=20,
+        kube_tag="v1.29.3",
+        master_lb_floating_ip_enabled=False,
+    )
+    labels.ca_pod_replicas = 2
+    assert "ca_pod_replicas" in labels.model_fields_set

@@ -264,3 +264,22 @@ async def test_delete_calls_nks_with_cluster_and_group() -> None:
     account = OneCall(delete_nodegroup=DeleteResult.ACCEPTED)
     assert await ADAPTER.deleting.delete(account, LOCATION, GROUP_ID)  # type: ignore[arg-type]
     assert account.calls == [("delete_nodegroup", (CLUSTER_ID, GROUP_ID))]
+
+
+async def test_a_group_missing_from_the_snapshot_asks_for_a_read_not_a_full_one() -> None:
+    """A group just created is not in the snapshot read before it: the next read lists the
+    groups (which tells whether it exists) and GETs it as new; its siblings' GETs, which
+    their list entries vouch for, are not repeated."""
+    h = Harness()
+    p = new_pass(ADAPTER, spec(), {"nksID": "new-group", "clusterID": CLUSTER_ID}, harness=h)
+    requested: list[dict[str, Any]] = []
+
+    def request_refresh(cluster_id: str | None = None, *, full: bool = True) -> None:
+        requested.append({"cluster": cluster_id, "full": full})
+
+    h.account.poller.request_refresh = request_refresh  # type: ignore[method-assign]
+    found = snapshot()
+    found.refreshed_at = 5.0
+    missing = h.reconciler._missing(p, h.account, found, "new-group")  # type: ignore[arg-type]
+    assert missing is not None and missing.stage is Stage.OBSERVING
+    assert requested == [{"cluster": CLUSTER_ID, "full": False}]

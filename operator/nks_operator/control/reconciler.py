@@ -231,7 +231,9 @@ class Reconciler:
         if seen is None or snapshot.refreshed_at <= seen:
             if seen is None:
                 p.memory.missing_since = snapshot.refreshed_at
-            account.poller.request_refresh(snapshot.uuid)
+            # Not in full: the node group list (always read) and the cluster's GET tell
+            # presence; a group the poller never read is GET anyway.
+            account.poller.request_refresh(snapshot.uuid, full=False)
             return p.assess(Stage.OBSERVING, message="reading NKS")
         p.memory.missing_since = None
         raise p.stop(

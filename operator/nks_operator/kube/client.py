@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import kopf
 
+from nks_operator import json_answers
 from nks_operator.kube.login import LoginError, NoCredentials
 from nks_operator.kube.wire import AiohttpWire, Answer, HttpxWire, Wire, WireError
 
@@ -168,7 +169,7 @@ class KubeClient:
             if not answer.body:
                 return {}
             try:
-                decoded = json.loads(answer.body)
+                decoded = json_answers.loads(answer.body)
             except ValueError:
                 raise KubeUnavailable(answer.status, "InvalidAnswer", "not JSON") from None
             return decoded if isinstance(decoded, dict) else {}

@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from nks_operator import __version__
+from nks_operator import __version__, json_answers
 from nks_operator.nks.allowlist import EndpointPolicy, EndpointRefused
 from nks_operator.nks.error_body import describe_body, endpoint_text, parse_error_body
 from nks_operator.nks.errors import (
@@ -345,7 +345,7 @@ def decode_json(response: httpx.Response, operation: str) -> Any:
     if not response.content.strip():
         return None
     try:
-        return response.json()
+        return json_answers.loads(response.content)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         raise InvalidResponseError(
             "response body is not valid JSON "

@@ -15,6 +15,7 @@ operator. Request models reject what they cannot send. See docs/nks-api-notes.md
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Self, get_args
@@ -60,6 +61,40 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
+class _SharedFieldsSet(set[str]):
+    """pydantic's per-instance record of the fields an answer set, one object for every
+    answer with the same fields: a set of 50 label names costs about 2 KiB, and the
+    poller holds thousands of answers (nested label models each carry their own), so
+    sharing halves what an answer costs (BENCHMARKS.md, issue 21). Answers are read,
+    never assigned to: an assignment, which would add to the set, is refused. A copy
+    (`model_copy`, which may update it) gets a set of its own."""
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+    def _refuse(self, *args: object) -> None:
+        raise TypeError("an NKS answer is read-only: use model_copy(update=...)")
+
+    add = discard = remove = update = clear = pop = _refuse  # type: ignore[assignment]
+    difference_update = intersection_update = symmetric_difference_update = _refuse
+    __ior__ = __iand__ = __isub__ = __ixor__ = _refuse  # type: ignore[assignment]
+
+
+# Only what some answer holds stays: an entry goes with the last answer using it.
+_FIELDS_SETS: weakref.WeakValueDictionary[frozenset[str], _SharedFieldsSet] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def _share_fields_set(model: BaseModel) -> None:
+    own = model.__pydantic_fields_set__
+    key = frozenset(own)
+    shared = _FIELDS_SETS.get(key)
+    if shared is None:
+        shared = _FIELDS_SETS[key] = _SharedFieldsSet(own)
+    object.__setattr__(model, "__pydantic_fields_set__", shared)
+
+
 class NKSAnswer(NKSModel):
     """A model of an NKS answer: an unreadable value makes its field unknown, not the object.
 
@@ -95,6 +130,7 @@ class NKSAnswer(NKSModel):
             if _admits_none(cls.model_fields[field].annotation):
                 setattr(model, field, None)
         model._unreadable = {key: problem for key, (_, problem) in absorbed.items()}
+        _share_fields_set(model)
         return model
 
     @classmethod
