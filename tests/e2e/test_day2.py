@@ -363,7 +363,8 @@ def test_cluster_settings(ready_cluster: str, kubectl: Any, kube_api: Any, sim: 
 
 def test_argocd_cluster_secret(ready_cluster: str, kubectl: Any, kube_api: Any, sim: Sim) -> None:
     """Written into the Argo CD namespace the admin configured (the session's operator:
-    E2E_ARGOCD_ARGS), with NKS's API address, removed with the NKSCluster."""
+    E2E_ARGOCD_ARGS), with NKS's API address, removed when switched off and with the
+    NKSCluster."""
     ns, argo_ns = ready_cluster, E2E_ARGOCD_NAMESPACE
     patch(
         kubectl,
@@ -381,6 +382,13 @@ def test_argocd_cluster_secret(ready_cluster: str, kubectl: Any, kube_api: Any, 
     obj = get(kube_api, "nksclusters", ns, "demo")
     assert obj is not None and server == obj["status"]["apiAddress"]
     assert obj["status"]["argocdSecret"] == f"{argo_ns}/{name}"
+    # Switched off: removed; on again: written again (the off passes stopped looking).
+    patch(kubectl, ns, "nksc", "demo", {"spec": {"argocd": {"enabled": False}}})
+    wait_for(
+        lambda: secret_value(kube_api, argo_ns, name, "config") is None, 60, what="unregistered"
+    )
+    patch(kubectl, ns, "nksc", "demo", {"spec": {"argocd": {"enabled": True}}})
+    wait_for(lambda: secret_value(kube_api, argo_ns, name, "config"), 60, what="registered")
     kubectl("delete", "nksc", "demo", "-n", ns, "--wait=false")
     wait_gone(kube_api, "nksclusters", ns, "demo", timeout=60)
     assert secret_value(kube_api, argo_ns, name, "config") is None

@@ -284,3 +284,25 @@ def test_an_add_on_change_waits_while_another_node_group_is_busy() -> None:
     held = planned("CREATE_IN_PROGRESS", [METRICS])
     assert held.state == "waiting" and held.waiting.nks_busy
     assert planned("CREATE_IN_PROGRESS", []).state == "in_sync"
+
+
+async def test_with_registration_off_the_argo_cd_place_is_read_once_not_every_pass() -> None:
+    """Stable passes of a cluster not registered in Argo CD look for a Secret of theirs to
+    remove once; again only after a registration (or in another process)."""
+    p = new_pass(ADAPTER, spec())
+    reads: list[str] = []
+
+    async def read_secret(namespace: str, name: str) -> None:
+        reads.append(f"{namespace}/{name}")
+
+    p.around.read_secret = read_secret
+    for _ in range(3):
+        assert await ADAPTER.converging._register_in_argocd(p, None, ID, None) is None
+    assert len(reads) == 1
+    # A registration recorded in status (written, then switched off) is looked at again.
+    p.status.argocd_secret = "argocd/nks-ns.demo-old"
+    await ADAPTER.converging._register_in_argocd(p, None, ID, None)
+    assert reads[1:] == sorted([reads[0], "argocd/nks-ns.demo-old"])
+    assert p.status.argocd_secret is None
+    await ADAPTER.converging._register_in_argocd(p, None, ID, None)
+    assert len(reads) == 3

@@ -109,6 +109,9 @@ class ClusterMemory:
     kubeconfig_checked_at: float = -1e9
     kubeconfig_expiry: str | None = None  # the certificate expiry it was checked for
     kubeconfig_renewed: bool = False  # a renewal succeeded: read the kubeconfig again
+    # Registration is off and the Argo CD Secret's place was cleared since the last write
+    # of one: stable passes read it no more (a deletion, or a restart, looks again).
+    argocd_cleared: bool = False
 
 
 def _kept(p: ClusterPass) -> ClusterMemory:
@@ -619,8 +622,9 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         registration = p.spec.argocd
         status: NKSClusterStatus = p.status
         if registration is None or not registration.enabled:
-            await _unregister(p)
+            await _stay_unregistered(p)
             return None
+        _kept(p).argocd_cleared = False
         if kubeconfig is None:
             return None
         if not server:
@@ -698,6 +702,16 @@ def _installed(p: ClusterPass) -> dict[str, InstalledAddon] | None:
 async def _log_hash(p: ClusterPass, settings: Mapping[str, Any]) -> str:
     parts = control_plane_log.hash_parts(str(p.meta.get("uid", "")), settings)
     return await p.around.sign(*parts)
+
+
+async def _stay_unregistered(p: ClusterPass) -> None:
+    """Registration is off: a Secret of this NKSCluster's in Argo CD is removed, looked
+    for once (and after every registration), not in every pass."""
+    memory = _kept(p)
+    if memory.argocd_cleared and p.status.argocd_secret is None:
+        return
+    await _unregister(p)
+    memory.argocd_cleared = True
 
 
 async def _unregister(p: ClusterPass) -> None:
