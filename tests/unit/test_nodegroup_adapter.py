@@ -3,6 +3,7 @@ its NKSCluster, checks, records and calls (the generic steps: test_reconciler.py
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ from nks_operator.control.passes import Stop
 from nks_operator.kube.ownership import Owner
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.models import Cluster, NodeGroup
+from nks_operator.polling.poller import AccountPoller
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile.outcome import Assessment, Stage
 from nks_operator.reconcile.reasons import Reason
@@ -248,16 +250,35 @@ def test_a_node_action_s_success_makes_the_servers_read_again() -> None:
 # -- delete ------------------------------------------------------------------------------------
 
 
+def looking(**answers: Any) -> OneCall:
+    """An account whose poller reads through the one-call client."""
+    account = OneCall(**answers)
+    account.poller = AccountPoller(account, fast_seconds=1, slow_seconds=60, autostart=False)  # type: ignore[attr-defined,arg-type]
+    return account
+
+
 async def test_read_for_delete_finds_the_group_in_its_cluster() -> None:
     group = NodeGroup.model_validate({"uuid": GROUP_ID, "status": "DELETE_IN_PROGRESS"})
-    there = OneCall(list_nodegroups=[group])
+    there = looking(list_nodegroups=[group])
     assert await ADAPTER.deleting.read_for_delete(there, LOCATION, GROUP_ID) == "DELETE_IN_PROGRESS"  # type: ignore[arg-type]
     assert (
-        await ADAPTER.deleting.read_for_delete(OneCall(list_nodegroups=[]), LOCATION, GROUP_ID)
+        await ADAPTER.deleting.read_for_delete(looking(list_nodegroups=[]), LOCATION, GROUP_ID)  # type: ignore[arg-type]
         is None
-    )  # type: ignore[arg-type]
-    gone = OneCall(list_nodegroups=errors.NotFoundError("no cluster", status_code=404))
+    )
+    gone = looking(list_nodegroups=errors.NotFoundError("no cluster", status_code=404))
     assert await ADAPTER.deleting.read_for_delete(gone, LOCATION, GROUP_ID) is None  # type: ignore[arg-type]
+
+
+async def test_groups_deleted_at_once_share_one_look() -> None:
+    """The deletion passes of a cluster's groups look at the same moment: one list call
+    answers all of them; a look after it ended reads again."""
+    group = NodeGroup.model_validate({"uuid": GROUP_ID, "status": "DELETE_IN_PROGRESS"})
+    account = looking(list_nodegroups=[group])
+    looks = [ADAPTER.deleting.read_for_delete(account, LOCATION, g) for g in (GROUP_ID, "other")]  # type: ignore[arg-type]
+    assert await asyncio.gather(*looks) == ["DELETE_IN_PROGRESS", None]
+    assert len(account.calls) == 1
+    await ADAPTER.deleting.read_for_delete(account, LOCATION, GROUP_ID)  # type: ignore[arg-type]
+    assert len(account.calls) == 2
 
 
 async def test_delete_calls_nks_with_cluster_and_group() -> None:

@@ -401,7 +401,7 @@ class NodeGroupDeleting(Deleting[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroup
     ) -> str | None:
         assert location.cluster_id is not None
         try:
-            groups = await account.client.list_nodegroups(location.cluster_id)
+            groups = await account.poller.nodegroups_now(location.cluster_id)
         except errors.NotFoundError:
             return None  # the cluster is gone, and its node groups with it
         group = next((g for g in groups if g.uuid == nks_id), None)

@@ -136,6 +136,7 @@ class AccountPoller:
         self._list_tried_at = -1e9  # last list attempt, failed or not
         self._list_error: errors.NKSError | None = None
         self._listing: asyncio.Task[None] | None = None
+        self._group_lists: dict[str, asyncio.Future[Sequence[NodeGroup]]] = {}
         self._kick = asyncio.Event()
         self._failures = 0
         self._detail_failures: dict[str, tuple[int, float]] = {}  # cluster -> (count, retry at)
@@ -213,6 +214,16 @@ class AccountPoller:
                 self._full.add(cluster_id)
         self._kick.set()
         self._ensure_running()
+
+    async def nodegroups_now(self, cluster_id: str) -> Sequence[NodeGroup]:
+        """The cluster's node group list read now, one call for every caller asking while
+        it is in flight (the deletion passes of a cluster's groups look at once)."""
+        pending = self._group_lists.get(cluster_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self.reader.list_nodegroups(cluster_id))
+            self._group_lists[cluster_id] = pending
+            pending.add_done_callback(lambda _: self._group_lists.pop(cluster_id, None))
+        return await asyncio.shield(pending)
 
     async def find_by_name(self, name: str) -> list[Cluster]:
         """Clusters of this name (NKS names are not unique), from a list no older than one
