@@ -5,7 +5,8 @@ than the standard library and keeps one copy of each short string it has seen (k
 values under 64 characters, in a bounded cache): the label names and common values of
 thousands of NKS answers the poller holds are then shared, not repeated per answer
 (BENCHMARKS.md, issue 21). What it refuses and the standard library reads (a byte-order
-mark, a lone surrogate escape, nesting deeper than 200) is read as before.
+mark, a lone surrogate escape, nesting deeper than 200) is read as before. `shared`
+does the same for what kopf's watch decoded, before the cache keeps it.
 """
 
 from __future__ import annotations
@@ -22,3 +23,12 @@ def loads(body: bytes | str) -> Any:
         return pydantic_core.from_json(body)
     except ValueError:
         return json.loads(body)
+
+
+def shared(value: Any) -> Any:
+    """An equal copy of decoded JSON whose short strings are those the parser shares;
+    `value` itself when it cannot be written as JSON (a lone surrogate)."""
+    try:
+        return pydantic_core.from_json(pydantic_core.to_json(value))
+    except (ValueError, pydantic_core.PydanticSerializationError):
+        return value

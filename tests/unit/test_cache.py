@@ -195,3 +195,18 @@ def test_relations_given_by_the_caller() -> None:
         parent, {"metadata": {"name": "p", "annotations": {"mine": "x"}}, "spec": {"shared": 2}}
     )
     assert not stored.needs_pass and not stored.parent_changed
+
+
+def test_objects_are_kept_as_copies_sharing_their_short_strings() -> None:
+    """What kopf decoded is not held on to: the cache keeps an equal copy whose keys and
+    short values are one object across every object kept."""
+    cache = kinds_cache()
+    first, second = body(phase="Ready"), body(phase="Ready")
+    second["metadata"]["name"] = "other"
+    cache.store(CLUSTER, first)
+    cache.store(ObjectKey("NKSCluster", "ns", "other"), second)
+    kept_1, kept_2 = cache.get(CLUSTER), cache.get(ObjectKey("NKSCluster", "ns", "other"))
+    assert kept_1 is not None and kept_2 is not None
+    assert kept_1["spec"] == first["spec"] and kept_1["spec"] is not first["spec"]
+    assert kept_1["status"]["phase"] is kept_2["status"]["phase"]
+    assert next(iter(kept_1["metadata"])) is next(iter(kept_2["metadata"]))

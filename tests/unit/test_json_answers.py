@@ -36,3 +36,18 @@ def test_short_strings_of_separate_answers_are_one_object() -> None:
     ((key_1, value_1),) = first.items()
     ((key_2, value_2),) = second.items()
     assert key_1 is key_2 and value_1 is value_2
+
+
+def test_a_shared_copy_is_equal_and_shares_its_short_strings() -> None:
+    decoded = json.loads('{"status": {"conditions": [{"type": "Ready", "status": "True"}]}}')
+    other = json.loads('{"status": {"conditions": [{"type": "Ready", "status": "True"}]}}')
+    first, second = json_answers.shared(decoded), json_answers.shared(other)
+    assert first == decoded and first is not decoded
+    condition_1, condition_2 = first["status"]["conditions"][0], second["status"]["conditions"][0]
+    assert condition_1["type"] is condition_2["type"]
+    assert next(iter(condition_1)) is next(iter(condition_2))
+
+
+def test_what_cannot_be_written_as_json_is_kept_as_it_is() -> None:
+    odd = {"name": "\ud800"}
+    assert json_answers.shared(odd) is odd

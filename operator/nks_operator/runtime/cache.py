@@ -1,10 +1,11 @@
 """The operator's one copy of every object it manages, of any kind.
 
-kopf's watch delivers each object; the cache keeps a trimmed reference to it (no copy:
-`metadata.managedFields` and kubectl's last-applied annotation are dropped, nothing else
-is duplicated) and the index dependent objects need: which objects name a parent. What
-the cache knows of the kinds (who names a parent, what of a parent its children read,
-which annotations only the operator writes) is given by the caller (api/relations.py).
+kopf's watch delivers each object; the cache keeps a trimmed copy of it
+(`metadata.managedFields` and kubectl's last-applied annotation dropped, its short strings
+shared with every other object: json_answers.shared) and the index dependent objects
+need: which objects name a parent. What the cache knows of the kinds (who names a
+parent, what of a parent its children read, which annotations only the operator writes)
+is given by the caller (api/relations.py).
 
 Status written by the operator reaches the watch a moment later. Until the watch shows an
 object with that status (or that resourceVersion, or a later one), the cache serves the
@@ -20,6 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from nks_operator import json_answers
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -130,7 +133,9 @@ class ObjectCache:
     def store(self, key: ObjectKey, body: dict[str, Any]) -> Stored:
         """The watch saw `body`: keep it, and say what changed."""
         previous = self._objects.get(key)
-        trimmed = trim(body)
+        # A copy, with the strings every object repeats (keys, kinds, condition types)
+        # shared: kopf's decoded event is dropped once handled.
+        trimmed = json_answers.shared(trim(body))
         written = self._written.get(key)
         if written is not None:
             version, status = written
