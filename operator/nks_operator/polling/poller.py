@@ -222,7 +222,13 @@ class AccountPoller:
         if pending is None:
             pending = asyncio.ensure_future(self.reader.list_nodegroups(cluster_id))
             self._group_lists[cluster_id] = pending
-            pending.add_done_callback(lambda _: self._group_lists.pop(cluster_id, None))
+
+            def done(read: asyncio.Future[Sequence[NodeGroup]]) -> None:
+                self._group_lists.pop(cluster_id, None)
+                if not read.cancelled():
+                    read.exception()  # retrieved here too: every caller may have left
+
+            pending.add_done_callback(done)
         return await asyncio.shield(pending)
 
     async def find_by_name(self, name: str) -> list[Cluster]:
