@@ -14,6 +14,7 @@ from nks_operator.nks import (
     ClusterCreateLabels,
     ClusterLabels,
     NodeGroup,
+    NodeGroupCreateLabels,
     Supports,
     TaskEvent,
 )
@@ -304,13 +305,8 @@ def test_a_shared_answer_is_copied_not_assigned_to() -> None:
 
 
 def test_request_models_stay_assignable() -> None:
-    labels = ClusterCreateLabels(
-        availability_zone="kr1-pub-a",
-        node_image="img",
-        boot_volume_type="General SSD",
-        boot_volume_size=20,
-        kube_tag="v1.29.3",
-        master_lb_floating_ip_enabled=False,
+    labels = NodeGroupCreateLabels(
+        availability_zone="kr1-pub-a", boot_volume_type="General SSD", boot_volume_size=20
     )
-    labels.ca_pod_replicas = 2
-    assert "ca_pod_replicas" in labels.model_fields_set
+    labels.ca_enable = True
+    assert "ca_enable" in labels.model_fields_set
