@@ -102,6 +102,9 @@ class NKSAnswer(NKSModel):
     None when its type admits None (else it keeps its default, e.g. empty labels). What was
     wrong is kept in `unreadable` - field path -> problem, never the value, which may be a
     secret. Required fields stay required: without them the object is unusable.
+
+    An answer is read-only (it shares its record of set fields with answers of the same
+    shape): a changed one is a `model_copy(update=...)`.
     """
 
     _absorbs: ClassVar[bool] = True  # request models built on answer models turn it off
