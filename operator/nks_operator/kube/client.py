@@ -70,7 +70,7 @@ class LoginFailed(KubeUnavailable):
 def _error(answer: Answer) -> KubeAPIError:
     reason, message = answer.reason, ""
     try:
-        body = json.loads(answer.body)
+        body = json_answers.loads(answer.body)
     except ValueError:
         body = None
     if isinstance(body, dict):
