@@ -279,7 +279,13 @@ async def test_a_busy_cluster_is_re_read_even_when_its_entry_does_not_change() -
     assert nks.calls == {"list_clusters": 1}  # details fresh: only the list
     clock.advance(0.04)
     await poller.poll()
-    assert nks.calls["get_cluster"] == 1  # busy and stale: read again
+    # Busy and stale: read again; only a node group moves, so the cluster's GET is kept.
+    assert nks.calls["list_events"] == nks.calls["list_nodegroups"] == 1
+    assert nks.calls["get_cluster"] == 0
+    nks.calls.clear()
+    clock.advance(5.0)  # the cluster's GET is now slow_seconds old
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 1
     await poller.close()
 
 
@@ -308,7 +314,9 @@ async def test_what_the_operator_waits_for_is_looked_at_every_cycle_until_it_end
     assert await cycle() == {"list_clusters": 1, "list_nodegroups": 1}
     nks.groups["c1"] = {"status": "CREATE_COMPLETE"}
     woken.keys.clear()
-    assert (await cycle())["get_cluster"] == 1
+    ended = await cycle()
+    assert ended["get_cluster"] == 1 and ended["list_events"] == 1
+    assert ended["list_nodegroups"] == 1  # the look's list serves the refresh it calls for
     assert woken.keys == {"k": 1}  # the end is seen in the first cycle after it
     assert await cycle() == {"list_clusters": 1}  # idle and nothing expected: the list alone
     await poller.close()
@@ -401,7 +409,7 @@ async def test_while_the_cluster_itself_runs_its_entry_alone_is_looked_at() -> N
     clock.advance(0.02)
     await poller.poll()
     assert nks.calls == {"list_clusters": 1}  # the cluster's end shows in its entry
-    nks.clusters["c1"]["status"] = "DELETE_IN_PROGRESS"  # and a deletion's start
+    nks.clusters["c1"]["status"] = "CREATE_COMPLETE"  # its end, and its group's deletion
     nks.groups["c1"] = {"status": "DELETE_IN_PROGRESS"}
     clock.advance(0.02)
     await poller.poll()
@@ -580,4 +588,74 @@ async def test_a_throttled_detail_read_slows_the_whole_account_without_an_outage
     clock.advance(1.0)
     await poller.poll()
     assert poller._next_delay() == 0.05  # busy, and nothing failed: fast again
+    await poller.close()
+
+
+async def test_while_only_a_node_group_moves_the_cluster_get_is_kept_until_it_ends() -> None:
+    nks, poller = await _one_idle_cluster()
+    clock = nks.clock
+    poller.expect_change("c1", nodegroups=["default-worker"])  # e.g. a resize just sent
+    nks.groups["c1"] = {"status": "UPDATE_IN_PROGRESS"}
+    nks.clusters["c1"]["node_count"] = 3  # the list entry's sum of the groups' nodes
+    nks.calls.clear()
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls["get_nodegroup"] == 1 and nks.calls["get_cluster"] == 0
+    snapshot = poller.snapshot("c1")
+    assert snapshot is not None and snapshot.cluster is not None
+    assert snapshot.cluster.node_count == 3 and snapshot.cluster.api_address == "https://x"
+    assert snapshot.nodegroups["default-worker"].status == "UPDATE_IN_PROGRESS"
+    nks.groups["c1"] = {"status": "UPDATE_COMPLETE"}  # its end: its nodes may have moved
+    nks.calls.clear()
+    clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 1
+    await poller.close()
+
+
+async def test_a_write_to_the_cluster_itself_reads_its_get() -> None:
+    nks, poller = await _one_idle_cluster()
+    poller.expect_change("c1")  # any group, the control plane included
+    nks.groups["c1"] = {"status": "UPDATE_IN_PROGRESS"}
+    nks.calls.clear()
+    nks.clock.advance(0.02)
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 1
+    await poller.close()
+
+
+async def test_a_deletion_its_list_entry_shows_is_followed_there_alone() -> None:
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
+    woken = Woken()
+    clock = nks.clock
+    poller = poller_for(nks, woken, detail_seconds=0.05, clock=clock, sleep=clock.sleep)
+    poller.watch("c1", "k")
+    await poller.poll()
+    poller.expect_change("c1", nodegroups=())  # the delete just sent
+    nks.clusters["c1"]["status"] = "DELETE_IN_PROGRESS"
+    for _ in range(3):  # past detail_seconds too: its end shows in its entry
+        nks.calls.clear()
+        clock.advance(0.03)
+        await poller.poll()
+        assert nks.calls == {"list_clusters": 1}
+    snapshot = poller.snapshot("c1")
+    assert snapshot is not None and snapshot.status == "DELETE_IN_PROGRESS"
+    assert woken.keys["k"] == 2  # the first read, then the deletion
+    nks.clusters["c1"]["status"] = "DELETE_FAILED"
+    nks.calls.clear()
+    clock.advance(0.03)
+    await poller.poll()
+    assert nks.calls["list_events"] == nks.calls["get_cluster"] == 1  # why: read it
+    assert snapshot.status == "DELETE_FAILED"
+    await poller.close()
+
+
+async def test_a_deletion_made_outside_the_operator_is_read() -> None:
+    nks, poller = await _one_idle_cluster()
+    nks.clusters["c1"]["status"] = "DELETE_IN_PROGRESS"  # nobody here awaits it
+    nks.calls.clear()
+    nks.clock.advance(10.0)
+    await poller.poll()
+    assert nks.calls["list_events"] == nks.calls["get_cluster"] == 1
     await poller.close()

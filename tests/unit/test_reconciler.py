@@ -377,7 +377,7 @@ class FakeAdapter(
         self.calls.log.append("delete")
         if self.delete_error is not None:
             raise self.delete_error
-        return True
+        return self.delete_status is not None  # a 404: already gone
 
 
 class Harness:
@@ -1087,27 +1087,36 @@ async def test_delete_then_release_when_nks_says_gone() -> None:
 
 async def test_after_a_look_the_passes_answer_from_a_snapshot_read_since() -> None:
     h = deleting(Harness().status_of(nksID=ID))
-    h.observe("CREATE_COMPLETE")  # read before the deletion began: never answers for it
+    # Read before the deletion began, showing the cluster: the first look takes it (the
+    # delete call's own answer says whether it is gone meanwhile).
+    h.observe("CREATE_COMPLETE")
     await h.run()
-    assert h.calls.log.count("read for delete") == 1 and h.calls.log.count("delete") == 1
+    assert h.calls.log.count("read for delete") == 0 and h.calls.log.count("delete") == 1
     h.adapter.delete_status = "DELETE_IN_PROGRESS"
     await h.run()  # nothing read since the call: NKS is read
-    assert h.calls.log.count("read for delete") == 2
+    assert h.calls.log.count("read for delete") == 1
     h.observe("DELETE_IN_PROGRESS")  # the poller read it after that
     h.adapter.delete_status = "CREATE_COMPLETE"  # (a read now would send the delete again)
     await h.run()
-    assert h.calls.log.count("read for delete") == 2 and h.calls.log.count("delete") == 1
+    assert h.calls.log.count("read for delete") == 1 and h.calls.log.count("delete") == 1
     assert h.status["phase"] == "Deleting"
     h.account.poller.last_error = errors.ServerError("503", status_code=503)
     with contextlib.suppress(Exception):
         await h.run()  # the account's polls fail: NKS is read (and its outage shown)
-    assert h.calls.log.count("read for delete") == 3
+    assert h.calls.log.count("read for delete") == 2
     h.account.poller.last_error = None
     h.adapter.delete_status = "DELETE_IN_PROGRESS"
     h.account.poller.watch(ID, KEY).gone = True  # NKS answered 404
     result = await h.run()
-    assert h.calls.log.count("read for delete") == 3
+    assert h.calls.log.count("read for delete") == 2
     assert result.requeue_after is None and h.body["metadata"]["finalizers"] == []
+
+
+async def test_a_first_look_without_a_usable_snapshot_reads_nks() -> None:
+    h = deleting(Harness().status_of(nksID=ID))
+    h.observe("CREATE_COMPLETE").problems = {"cluster": "unreadable"}
+    await h.run()
+    assert h.calls.log.count("read for delete") == 1 and h.calls.log.count("delete") == 1
 
 
 async def test_a_deletion_waits_while_the_snapshot_shows_another_operation_running() -> None:

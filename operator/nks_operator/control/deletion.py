@@ -135,25 +135,32 @@ class Deletion:
         the snapshot shows running (NKS would refuse the delete). From the cluster's
         snapshot when the poller read it after this resource's last look (its last read,
         or its delete call): nothing newer is known then, and the passes that follow a
-        deletion every fast interval cost no call of their own. Otherwise (the first look,
-        after a restart, a snapshot not read since, failing or holding an unreadable
-        answer) read NKS now."""
+        deletion every fast interval cost no call of their own. A cluster's first look
+        takes it from the snapshot too when that shows the cluster: its state is in the
+        list entry the poller compares every cycle, and the delete call's own answer
+        tells whether it is gone or busy meanwhile (a node group's state is not in that
+        entry: its snapshot may be older). Otherwise (after a restart, a snapshot not read
+        since, failing or holding an unreadable answer) read NKS now: only NKS's own 404
+        lets a resource go undeleted."""
         poller = account.poller
         cluster_id = location.cluster_id or nks_id
         snapshot = poller.snapshot(cluster_id)
         looked = p.memory.delete_looked_at
-        if snapshot is not None and (
-            snapshot.gone  # NKS answered 404: a cluster never comes back
-            or (
-                looked is not None
-                and max(snapshot.refreshed_at, snapshot.checked_at) > looked
-                and snapshot.read_error is None
-                and poller.last_error is None  # its list fails: the outage is reported
-                and snapshot.ready_to_use
-                and not snapshot.problems
-            )
+        if snapshot is not None and snapshot.gone:  # NKS answered 404: never comes back
+            return None, None
+        if (
+            snapshot is not None
+            and snapshot.read_error is None
+            and poller.last_error is None  # its list fails: the outage is reported
+            and snapshot.ready_to_use
+            and not snapshot.problems
         ):
-            return p.adapter.deleting.status_in(snapshot, nks_id), _running(snapshot, nks_id)
+            status = p.adapter.deleting.status_in(snapshot, nks_id)
+            if looked is not None and max(snapshot.refreshed_at, snapshot.checked_at) > looked:
+                return status, _running(snapshot, nks_id)
+            if looked is None and status is not None and p.adapter.facts.nks_id_is_cluster_id:
+                self.steps.watch(p, account, cluster_id)  # its poller wakes this resource
+                return status, _running(snapshot, nks_id)
         looked_at = poller.clock()
         try:
             nks_status = await p.adapter.deleting.read_for_delete(account, location, nks_id)

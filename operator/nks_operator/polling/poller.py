@@ -11,13 +11,17 @@ for what it sent to show (`expect_change`, bounded in time); once it shows (a st
 progress), its end shows in a list entry: the cluster's, compared every cycle anyway, or
 a group's, looked at with one group list per cycle instead of a whole refresh.
 
-A refresh reads the task history, the cluster and the node group list, and GETs only the
+A refresh reads the task history, the node group list and the cluster, and GETs only the
 worker groups the list cannot vouch for (`_needs_get`): new ones, those whose list entry
 changed, those a writer waits on or a new task names, and the rest after a while when
 their cluster is read (a busy group every `detail_seconds`, an idle one every
 `slow_seconds`). It GETs every group on a forced or first read, after a failed or
 unreadable one, and when the cluster's entry changed while the operator awaited nothing
-(a change made outside it).
+(a change made outside it). While only worker groups move (one runs an operation, none
+ended or left, the list entry shows the cluster's GET unchanged but for its node count),
+the last cluster GET is kept, for at most `slow_seconds` (`_kept_cluster`). A deletion
+the list entry shows, with nothing else moved, is taken from it without a refresh; its
+end shows there too (gone, or failed).
 
 Whatever fails, the account lists at most once per `fast_seconds`: a failing list backs
 off exponentially (with jitter) up to `slow_seconds`, and name lookups share the list. A
@@ -44,11 +48,19 @@ from nks_operator.polling.vouching import (
     deleting_now,
     digest,
     entry_key,
+    groups_settled,
     listed_digest,
     task_groups,
+    unmoved,
 )
 
 logger = logging.getLogger(__name__)
+
+# What a list entry shows that a node group's operation moves (the sum of the groups'
+# nodes): the last cluster GET is kept with the entry's value while only groups move.
+_COUNTED = frozenset({"node_count"})
+# What a list entry shows moving when the cluster's deletion starts.
+_DELETION_MOVES = frozenset({"status", "status_reason", "node_count"})
 
 # Clusters whose details one account re-reads at a time: with hundreds changing at once
 # (a burst of creates) a serial cycle would hold every Ready back by hundreds of calls.
@@ -88,6 +100,16 @@ def _busy(snapshot: ClusterSnapshot) -> bool:
         # A task still running in the history read before the state: read both again.
         or any(task.state == "IN_PROGRESS" for task in snapshot.tasks[-10:])
     )
+
+
+def _deleting(status: str | None) -> bool:
+    return (status or "").upper() == "DELETE_IN_PROGRESS"
+
+
+def _only_workers_busy(nodegroups: dict[str, NodeGroup]) -> bool:
+    """A worker group's operation runs, and none of the control plane."""
+    busy = [group.is_control_plane for group in nodegroups.values() if is_in_progress(group.status)]
+    return bool(busy) and not any(busy)
 
 
 class AccountPoller:
@@ -137,6 +159,8 @@ class AccountPoller:
         self._list_error: errors.NKSError | None = None
         self._listing: asyncio.Task[None] | None = None
         self._group_lists: dict[str, asyncio.Future[Sequence[NodeGroup]]] = {}
+        # cluster -> the group list a look read this cycle, for the refresh it calls for
+        self._looked: dict[str, Sequence[NodeGroup]] = {}
         self._kick = asyncio.Event()
         self._failures = 0
         self._detail_failures: dict[str, tuple[int, float]] = {}  # cluster -> (count, retry at)
@@ -429,27 +453,61 @@ class AccountPoller:
                 if changed or forced or unreadable or await self._due(snapshot, summary, now):
                     self._fingerprints[cluster_id] = fingerprint
                     full = full or unreadable or unawaited
-                    await self._refresh_details(snapshot, full=full)
+                    await self._read_listed(snapshot, summary, full=full)
                     self._fingerprints[cluster_id] = listed_digest(summary, snapshot, fingerprint)
         except errors.NKSError as error:
             self._read_failed(snapshot, error)
             if isinstance(error, errors.RateLimitedError):
                 raise
         finally:
+            self._looked.pop(cluster_id, None)
             if cluster_id not in self._watchers:
                 self._snapshots.pop(cluster_id, None)
                 self._fingerprints.pop(cluster_id, None)
                 self._group_reads.pop(cluster_id, None)
                 self._detail_failures.pop(cluster_id, None)
 
+    async def _read_listed(
+        self, snapshot: ClusterSnapshot, summary: Cluster, *, full: bool
+    ) -> None:
+        """The refresh a list entry calls for; a deletion it shows needs none."""
+        if full or not self._deletion_listed(snapshot, summary):
+            await self._refresh_details(snapshot, full=full, summary=summary)
+
+    def _deletion_listed(self, snapshot: ClusterSnapshot, summary: Cluster) -> bool:
+        """The list entry shows the cluster being deleted and nothing else moved since
+        the last read: the snapshot takes the state from it instead of a refresh (nothing
+        but the state matters any more; the end shows in the list, gone or failed)."""
+        last = snapshot.cluster
+        if not (
+            _deleting(summary.status)
+            and last is not None
+            and snapshot.detailed
+            and not snapshot.problems
+            and snapshot.read_error is None
+            and unmoved(summary, last, _DELETION_MOVES)
+        ):
+            return False
+        moved = {name: getattr(summary, name) for name in _DELETION_MOVES}
+        if any(getattr(last, name) != value for name, value in moved.items()):
+            snapshot.cluster = last.model_copy(update=moved)
+            snapshot.version += 1
+            self._notify(snapshot.uuid)
+        snapshot.checked_at = self._clock()
+        return True
+
     async def _due(self, snapshot: ClusterSnapshot, summary: Cluster, now: float) -> bool:
         """Whether a cluster whose list entry did not change is read again now: never read,
-        busy and not read for `detail_seconds`, or awaited by the operator (every cycle
-        until what it sent shows)."""
+        busy (not deleting: that ends in its entry) and not read for `detail_seconds`, or
+        awaited by the operator (every cycle until what it sent shows)."""
         expecting = snapshot.uuid in self._expecting
         busy = expecting or is_in_progress(summary.status) or _busy(snapshot)
         age = now - snapshot.refreshed_at
-        if not snapshot.detailed or (busy and age >= self.detail_seconds):
+        if not snapshot.detailed:
+            return True
+        if _deleting(summary.status) and _deleting(snapshot.status):
+            return False  # its end shows in the list entry: gone, or failed
+        if busy and age >= self.detail_seconds:
             return True
         if not expecting or age < self.fast_seconds:
             return False
@@ -464,8 +522,9 @@ class AccountPoller:
         """While an operation visibly runs: whether a list entry may show its end. The
         cluster's own shows in its list entry (compared before; the groups a create or
         delete of the cluster moves end with it); a worker group's in the group list,
-        read here (one call instead of a refresh), then read again after the task history
-        by the refresh it calls for."""
+        read here (one call instead of a refresh) and handed to the refresh it calls for:
+        that one reads the task history after it, and GETs after the history every group
+        a new task names, so a state read before a task ended never stands for it."""
         if is_in_progress(snapshot.status) or not any(
             is_in_progress(group.status) for group in snapshot.workers().values()
         ):
@@ -476,11 +535,14 @@ class AccountPoller:
             return True  # the refresh reads it gone
         reads = self._group_reads.get(snapshot.uuid, {})
         workers = [item for item in listed if not item.is_control_plane]
-        return (
+        moved = (
             bool(_unreadable(listed))
             or {item.uuid for item in workers} != set(reads)
             or any(reads[item.uuid].entry != entry_key(item) for item in workers)
         )
+        if moved:
+            self._looked[snapshot.uuid] = listed
+        return moved
 
     def _read_failed(self, snapshot: ClusterSnapshot, error: errors.NKSError) -> None:
         """A detail read of this cluster failed: its resources say so (nothing is planned on
@@ -516,24 +578,34 @@ class AccountPoller:
             self._set_problem(snapshot, "cluster", error.message, force=changed)
             return
         # Listed nowhere but still readable (e.g. pagination race): keep it.
+        snapshot.cluster_read_at = self._clock()
         await self._refresh_details(snapshot, details, full=True)
 
     async def _refresh_details(
-        self, snapshot: ClusterSnapshot, details: Cluster | None = None, *, full: bool = False
+        self,
+        snapshot: ClusterSnapshot,
+        details: Cluster | None = None,
+        *,
+        full: bool = False,
+        summary: Cluster | None = None,
     ) -> None:
-        """Read the cluster's task history, details and node groups (`full`: GET every
-        worker group, whatever its list entry says)."""
+        """Read the cluster's task history, node groups and details (`full`: GET every
+        worker group, whatever its list entry says; `summary`: the list entry this read
+        follows, which may vouch for the last cluster GET)."""
         cluster_id = snapshot.uuid
         problems: dict[str, str] = {}
         try:
             # Task history first: a task it shows finished is then reflected in the state
             # read after it, so a finished operation is never mistaken for a pending one.
             tasks = await self.reader.list_events(cluster_id)
-            if details is None:
-                details = await self.reader.get_cluster(cluster_id)
             kept = _kept(tasks)
             wanted = self._wanted_groups(snapshot, kept, full)
             nodegroups = await self._read_nodegroups(snapshot, problems, wanted)
+            if details is None:
+                details = self._kept_cluster(snapshot, summary, nodegroups, full)
+            if details is None:
+                details = await self.reader.get_cluster(cluster_id)
+                snapshot.cluster_read_at = self._clock()
         except errors.NotFoundError:
             self._answered(snapshot)
             snapshot.gone = True
@@ -561,6 +633,37 @@ class AccountPoller:
                 self._stop_expecting(cluster_id)
             self._notify(cluster_id)
 
+    def _kept_cluster(
+        self,
+        snapshot: ClusterSnapshot,
+        summary: Cluster | None,
+        nodegroups: dict[str, NodeGroup],
+        full: bool,
+    ) -> Cluster | None:
+        """The last cluster GET, with the list entry's node count, while only worker
+        groups move: an operation of one of them runs and none ended or left since the
+        last read (what the GET shows of their nodes moves at the end, which is read), the
+        list entry shows the rest of the GET unchanged, and no write to the cluster itself
+        is awaited. None: GET it (and at least every `slow_seconds` anyway)."""
+        last = snapshot.cluster
+        if (
+            full
+            or summary is None
+            or last is None
+            or not snapshot.detailed
+            or snapshot.problems
+            or self._expected_groups.get(snapshot.uuid, set()) is None
+            or self._clock() - snapshot.cluster_read_at >= self.slow_seconds
+            or is_in_progress(summary.status)
+            or not _only_workers_busy(nodegroups)
+            or groups_settled(snapshot.nodegroups, nodegroups)
+            or not unmoved(summary, last, _COUNTED)
+        ):
+            return None
+        if summary.node_count == last.node_count:
+            return last
+        return last.model_copy(update={"node_count": summary.node_count})
+
     def _wanted_groups(
         self, snapshot: ClusterSnapshot, tasks: Sequence[TaskEvent], full: bool
     ) -> set[str] | None:
@@ -583,6 +686,11 @@ class AccountPoller:
         age = self._clock() - read.at
         return age >= (self.detail_seconds if is_in_progress(key.status) else self.slow_seconds)
 
+    async def _group_list(self, cluster_id: str) -> Sequence[NodeGroup]:
+        """The list a look read this cycle (`_groups_moved`), else a fresh one."""
+        listed = self._looked.pop(cluster_id, None)
+        return await self.reader.list_nodegroups(cluster_id) if listed is None else listed
+
     async def _read_nodegroups(
         self, snapshot: ClusterSnapshot, problems: dict[str, str], wanted: set[str] | None
     ) -> dict[str, NodeGroup]:
@@ -590,7 +698,7 @@ class AccountPoller:
         (`_needs_get`): the entry has no version or labels, so an operation that ran
         between two reads shows only in the GET (or in the task history, which names the
         group); `wanted` None GETs every worker group."""
-        listed = await self.reader.list_nodegroups(snapshot.uuid)
+        listed = await self._group_list(snapshot.uuid)
         for entry in _unreadable(listed):
             key = getattr(entry, "name", None) or getattr(entry, "uuid", None)
             if key:

@@ -27,6 +27,9 @@ class ClusterSnapshot:
     # succeeds, so nothing is planned on it.
     read_error: str | None = None
     refreshed_at: float = 0.0  # monotonic time of the last detail refresh
+    # Monotonic time of the last cluster GET: a refresh while only node groups move keeps
+    # the GET it has (`AccountPoller._kept_cluster`), for at most `slow_seconds`.
+    cluster_read_at: float = 0.0
     # Monotonic time of the last look that found its states as the snapshot shows them
     # while an awaited operation runs (the list entries only, not a refresh).
     checked_at: float = 0.0

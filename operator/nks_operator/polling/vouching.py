@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
+from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progress
 from nks_operator.polling.snapshot import ClusterSnapshot
 
 
@@ -53,6 +53,24 @@ def listed_digest(summary: Cluster, snapshot: ClusterSnapshot, fingerprint: byte
         return fingerprint
     listed = details.model_dump(mode="json", by_alias=True, include=summary.model_fields_set)
     return digest(Cluster.model_validate(listed))
+
+
+def unmoved(summary: Cluster, details: Cluster, ignore: frozenset[str]) -> bool:
+    """The cluster's list entry shows what its last GET showed, `ignore` aside."""
+    fields = summary.model_fields_set - ignore
+    return summary.model_dump(include=fields) == details.model_dump(include=fields)
+
+
+def groups_settled(before: dict[str, NodeGroup], after: dict[str, NodeGroup]) -> bool:
+    """A node group left, or ended an operation (or appeared idle), between two reads:
+    what the cluster's GET shows of its nodes (addresses, health) may have moved."""
+    if before.keys() - after.keys():
+        return True
+    for name, group in after.items():
+        old = before.get(name)
+        if (old is None or old.status != group.status) and not is_in_progress(group.status):
+            return True
+    return False
 
 
 def deleting_now(read: GroupRead, entry: EntryKey) -> bool:
