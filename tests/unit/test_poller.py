@@ -13,6 +13,7 @@ import pytest
 from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
 from nks_operator.polling.poller import AccountPoller
+from nks_operator.settings import OperatorSettings
 from tests.unit.fake_clock import FakeClock
 
 
@@ -592,24 +593,41 @@ async def test_a_throttled_detail_read_slows_the_whole_account_without_an_outage
 
 
 async def test_while_only_a_node_group_moves_the_cluster_get_is_kept_until_it_ends() -> None:
-    nks, poller = await _one_idle_cluster()
+    # The defaults users get: fast 2 s, slow 120 s, details every 10 s while busy.
+    defaults = OperatorSettings()
+    nks = FakeNKS()
+    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
     clock = nks.clock
+    poller = poller_for(
+        nks,
+        fast_seconds=defaults.fast_poll_seconds,
+        slow_seconds=defaults.slow_poll_seconds,
+        jitter_fraction=defaults.jitter_fraction,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    poller.watch("c1", "k")
+    await poller.poll()
     poller.expect_change("c1", nodegroups=["default-worker"])  # e.g. a resize just sent
     nks.groups["c1"] = {"status": "UPDATE_IN_PROGRESS"}
     nks.clusters["c1"]["node_count"] = 3  # the list entry's sum of the groups' nodes
-    nks.calls.clear()
-    clock.advance(0.02)
-    await poller.poll()
-    assert nks.calls["get_nodegroup"] == 1 and nks.calls["get_cluster"] == 0
+
+    async def cycle(seconds: float) -> Counter[str]:
+        nks.calls.clear()
+        clock.advance(seconds)
+        await poller.poll()
+        return nks.calls
+
+    assert (await cycle(2.0))["get_nodegroup"] == 1 and nks.calls["get_cluster"] == 0
     snapshot = poller.snapshot("c1")
     assert snapshot is not None and snapshot.cluster is not None
     assert snapshot.cluster.node_count == 3 and snapshot.cluster.api_address == "https://x"
     assert snapshot.nodegroups["default-worker"].status == "UPDATE_IN_PROGRESS"
+    # A long operation: its details every 10 s, the cluster's GET once it is 120 s old.
+    reads = [(await cycle(10.0))["get_cluster"] for _ in range(12)]
+    assert nks.calls["list_nodegroups"] == 1 and reads == [0] * 11 + [1]
     nks.groups["c1"] = {"status": "UPDATE_COMPLETE"}  # its end: its nodes may have moved
-    nks.calls.clear()
-    clock.advance(0.02)
-    await poller.poll()
-    assert nks.calls["get_cluster"] == 1
+    assert (await cycle(10.0))["get_cluster"] == 1  # (no longer awaited: the 10 s read)
     await poller.close()
 
 
@@ -625,18 +643,26 @@ async def test_a_write_to_the_cluster_itself_reads_its_get() -> None:
 
 
 async def test_a_deletion_its_list_entry_shows_is_followed_there_alone() -> None:
+    defaults = OperatorSettings()
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
     woken = Woken()
     clock = nks.clock
-    poller = poller_for(nks, woken, detail_seconds=0.05, clock=clock, sleep=clock.sleep)
+    poller = poller_for(
+        nks,
+        woken,
+        fast_seconds=defaults.fast_poll_seconds,
+        slow_seconds=defaults.slow_poll_seconds,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     poller.watch("c1", "k")
     await poller.poll()
     poller.expect_change("c1", nodegroups=())  # the delete just sent
     nks.clusters["c1"]["status"] = "DELETE_IN_PROGRESS"
-    for _ in range(3):  # past detail_seconds too: its end shows in its entry
+    for _ in range(10):  # 20 s, past the 10 s detail interval: its end shows in its entry
         nks.calls.clear()
-        clock.advance(0.03)
+        clock.advance(2.0)
         await poller.poll()
         assert nks.calls == {"list_clusters": 1}
     snapshot = poller.snapshot("c1")
@@ -644,10 +670,15 @@ async def test_a_deletion_its_list_entry_shows_is_followed_there_alone() -> None
     assert woken.keys["k"] == 2  # the first read, then the deletion
     nks.clusters["c1"]["status"] = "DELETE_FAILED"
     nks.calls.clear()
-    clock.advance(0.03)
+    clock.advance(2.0)
     await poller.poll()
     assert nks.calls["list_events"] == nks.calls["get_cluster"] == 1  # why: read it
     assert snapshot.status == "DELETE_FAILED"
+    nks.clusters.pop("c1")  # deleted at last: gone only once a GET answers 404
+    nks.calls.clear()
+    clock.advance(2.0)
+    await poller.poll()
+    assert nks.calls["get_cluster"] == 1 and snapshot.gone
     await poller.close()
 
 
