@@ -422,11 +422,13 @@ async def test_while_the_cluster_itself_runs_its_entry_alone_is_looked_at() -> N
     await poller.close()
 
 
-async def _one_idle_cluster() -> tuple[FakeNKS, AccountPoller]:
+async def _one_idle_cluster(
+    woken: Woken | None = None, **settings: Any
+) -> tuple[FakeNKS, AccountPoller]:
     """Cluster c1, idle, watched and read once, on the fake clock."""
     nks = FakeNKS()
     nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
-    poller = poller_for(nks, clock=nks.clock, sleep=nks.clock.sleep)
+    poller = poller_for(nks, woken, clock=nks.clock, sleep=nks.clock.sleep, **settings)
     poller.watch("c1", "k")
     await poller.poll()
     return nks, poller
@@ -592,22 +594,23 @@ async def test_a_throttled_detail_read_slows_the_whole_account_without_an_outage
     await poller.close()
 
 
-async def test_while_only_a_node_group_moves_the_cluster_get_is_kept_until_it_ends() -> None:
-    # The defaults users get: fast 2 s, slow 120 s, details every 10 s while busy.
+async def _one_idle_cluster_at_defaults(
+    woken: Woken | None = None,
+) -> tuple[FakeNKS, AccountPoller]:
+    """The same, polled at the defaults users get (fast 2 s, slow 120 s, details every
+    10 s while busy)."""
     defaults = OperatorSettings()
-    nks = FakeNKS()
-    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
-    clock = nks.clock
-    poller = poller_for(
-        nks,
+    return await _one_idle_cluster(
+        woken,
         fast_seconds=defaults.fast_poll_seconds,
         slow_seconds=defaults.slow_poll_seconds,
         jitter_fraction=defaults.jitter_fraction,
-        clock=clock,
-        sleep=clock.sleep,
     )
-    poller.watch("c1", "k")
-    await poller.poll()
+
+
+async def test_while_only_a_node_group_moves_the_cluster_get_is_kept_until_it_ends() -> None:
+    nks, poller = await _one_idle_cluster_at_defaults()
+    clock = nks.clock
     poller.expect_change("c1", nodegroups=["default-worker"])  # e.g. a resize just sent
     nks.groups["c1"] = {"status": "UPDATE_IN_PROGRESS"}
     nks.clusters["c1"]["node_count"] = 3  # the list entry's sum of the groups' nodes
@@ -643,21 +646,9 @@ async def test_a_write_to_the_cluster_itself_reads_its_get() -> None:
 
 
 async def test_a_deletion_its_list_entry_shows_is_followed_there_alone() -> None:
-    defaults = OperatorSettings()
-    nks = FakeNKS()
-    nks.clusters["c1"] = {"uuid": "c1", "name": "n", "status": "CREATE_COMPLETE"}
     woken = Woken()
+    nks, poller = await _one_idle_cluster_at_defaults(woken)
     clock = nks.clock
-    poller = poller_for(
-        nks,
-        woken,
-        fast_seconds=defaults.fast_poll_seconds,
-        slow_seconds=defaults.slow_poll_seconds,
-        clock=clock,
-        sleep=clock.sleep,
-    )
-    poller.watch("c1", "k")
-    await poller.poll()
     poller.expect_change("c1", nodegroups=())  # the delete just sent
     nks.clusters["c1"]["status"] = "DELETE_IN_PROGRESS"
     for _ in range(10):  # 20 s, past the 10 s detail interval: its end shows in its entry
