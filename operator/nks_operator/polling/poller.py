@@ -45,6 +45,7 @@ from nks_operator.polling.snapshot import KEPT_TASKS, ClusterSnapshot
 from nks_operator.polling.vouching import (
     EntryKey,
     GroupRead,
+    deleting,
     deleting_now,
     digest,
     entry_key,
@@ -100,10 +101,6 @@ def _busy(snapshot: ClusterSnapshot) -> bool:
         # A task still running in the history read before the state: read both again.
         or any(task.state == "IN_PROGRESS" for task in snapshot.tasks[-10:])
     )
-
-
-def _deleting(status: str | None) -> bool:
-    return (status or "").upper() == "DELETE_IN_PROGRESS"
 
 
 def _only_workers_busy(nodegroups: dict[str, NodeGroup]) -> bool:
@@ -480,7 +477,7 @@ class AccountPoller:
         but the state matters any more; the end shows in the list, gone or failed)."""
         last = snapshot.cluster
         if not (
-            _deleting(summary.status)
+            deleting(summary.status)
             and last is not None
             and snapshot.detailed
             and not snapshot.problems
@@ -505,7 +502,7 @@ class AccountPoller:
         age = now - snapshot.refreshed_at
         if not snapshot.detailed:
             return True
-        if _deleting(summary.status) and _deleting(snapshot.status):
+        if deleting(summary.status) and deleting(snapshot.status):
             return False  # its end shows in the list entry: gone, or failed
         if busy and age >= self.detail_seconds:
             return True

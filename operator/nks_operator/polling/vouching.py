@@ -73,9 +73,14 @@ def groups_settled(before: dict[str, NodeGroup], after: dict[str, NodeGroup]) ->
     return False
 
 
+def deleting(status: str | None) -> bool:
+    """A state of a deletion under way."""
+    return (status or "").upper() == "DELETE_IN_PROGRESS"
+
+
 def deleting_now(read: GroupRead, entry: EntryKey) -> bool:
     """The group's list entry moved to DELETE_IN_PROGRESS and nothing else of it did."""
-    return (entry.status or "").upper() == "DELETE_IN_PROGRESS" and read.entry.rest == entry.rest
+    return deleting(entry.status) and read.entry.rest == entry.rest
 
 
 def task_groups(before: Sequence[TaskEvent], after: Sequence[TaskEvent]) -> set[str] | None:
