@@ -244,15 +244,14 @@ def cache_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop where it is installed (a runtime dependency off Windows): the
-    operator's time goes to socket I/O, which libuv does for a fraction of asyncio's
-    cost. None: asyncio's own."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """asyncio's own loop, whatever loop policy a library installed. Not uvloop: when the
+    kube-apiserver restarts, its reuse of a closed socket's file descriptor
+    (MagicStack/uvloop#653) surfaces in kopf's watcher as a RuntimeError kopf does not
+    retry, and the whole operator stops; it measured no cheaper here (BENCHMARKS.md)."""
+    if sys.platform == "win32":
+        return asyncio.ProactorEventLoop
+    return asyncio.SelectorEventLoop
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,24 +1,37 @@
-"""`nks-operator run` runs kopf on uvloop where it is installed (a runtime dependency off
-Windows), and on asyncio's own loop where it is not."""
+"""`nks-operator run` runs kopf on asyncio's own loop, whatever loop policy is installed:
+uvloop's reuse of a closed socket's descriptor stopped the operator when the
+kube-apiserver restarted (MagicStack/uvloop#653)."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
+from collections.abc import Iterator
 
 import pytest
-import uvloop
 
 from nks_operator import run_command
 
 
-def test_the_operator_runs_on_uvloop() -> None:
-    factory = run_command.event_loop_factory()
-    assert factory is uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        assert isinstance(runner.get_loop(), uvloop.Loop)
+class _ForeignPolicy(asyncio.DefaultEventLoopPolicy):
+    """What `uvloop.install()` (or any library's policy) would put in place."""
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        raise AssertionError("the operator asked the installed policy for its loop")
 
 
-def test_without_uvloop_asyncio_runs_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if it were not installed
-    assert run_command.event_loop_factory() is None
+@pytest.fixture
+def foreign_policy() -> Iterator[None]:
+    before = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(_ForeignPolicy())
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop_policy(before)
+
+
+@pytest.mark.usefixtures("foreign_policy")
+def test_the_operator_runs_on_asyncios_own_loop() -> None:
+    with asyncio.Runner(loop_factory=run_command.event_loop_factory()) as runner:
+        loop = runner.get_loop()
+        assert isinstance(loop, asyncio.SelectorEventLoop)
+        assert runner.run(asyncio.sleep(0, result="ran")) == "ran"
