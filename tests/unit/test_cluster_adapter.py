@@ -246,16 +246,91 @@ async def test_when_stable_writes_the_kubeconfig_secret_once() -> None:
     assert len(account.calls) == 1
 
 
-async def test_a_secret_of_that_name_not_made_for_this_cluster_is_left_alone() -> None:
+def counting_reads(p: Any, namespace: str | None = None) -> list[str]:
+    """The Secrets the pass reads (in `namespace`, or anywhere), by namespace/name."""
+    reads: list[str] = []
+    read = p.around.read_secret
+
+    async def read_secret(where: str, name: str) -> Any:
+        if namespace in (None, where):
+            reads.append(f"{where}/{name}")
+        return await read(where, name)
+
+    p.around.read_secret = read_secret
+    return reads
+
+
+async def test_a_kubeconfig_secret_status_does_not_record_is_created_without_a_read() -> None:
+    """A create never replaces anything, so the first write needs no read; once status
+    records the Secret, each resync reads it before any write."""
     h = Harness()
-    h.server.store.objects["/api/v1/namespaces/ns/secrets/demo-kubeconfig"] = {
-        "metadata": {"name": "demo-kubeconfig", "resourceVersion": "1"}
-    }
     p = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    reads = counting_reads(p, "ns")
+    observed = ADAPTER.observe(snapshot(), ID)
+    assert observed is not None
+    account = OneCall(get_kubeconfig=SecretStr(KUBECONFIG))
+    assert await ADAPTER.converging.when_stable(p, account, observed) is None  # type: ignore[arg-type]
+    assert reads == [] and p.status.kubeconfig_secret_name == "demo-kubeconfig"
+    assert "secrets create demo-kubeconfig" in h.calls.log
+    p.around.remembered(ClusterMemory).kubeconfig_checked_at = -1e9  # a slow resync later
+    assert await ADAPTER.converging.when_stable(p, account, observed) is None  # type: ignore[arg-type]
+    assert reads == ["ns/demo-kubeconfig"] and len(account.calls) == 1
+
+
+FOREIGN = {"metadata": {"name": "demo-kubeconfig", "resourceVersion": "1"}}
+
+
+async def test_a_secret_of_that_name_not_made_for_this_cluster_is_left_alone() -> None:
+    """Found by the refused create: never written, and from then on read before NKS is
+    asked for a kubeconfig again."""
+    h = Harness()
+    path = "/api/v1/namespaces/ns/secrets/demo-kubeconfig"
+    h.server.store.objects[path] = dict(FOREIGN)
+    p = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    reads = counting_reads(p, "ns")
+    observed = ADAPTER.observe(snapshot(), ID)
+    assert observed is not None
+    account = OneCall(get_kubeconfig=SecretStr(KUBECONFIG))
+    for passes in (1, 2):
+        problem = await ADAPTER.converging.when_stable(p, account, observed)  # type: ignore[arg-type]
+        assert problem is not None and problem.reason == Reason.SECRET_NOT_OWNED
+        assert reads == ["ns/demo-kubeconfig"] * passes
+        assert len(account.calls) == 1  # the pass whose create was refused
+    assert h.server.store.objects[path] == FOREIGN
+    assert p.status.kubeconfig_secret_name is None
+
+
+async def test_a_recorded_secret_name_is_read_before_nks_is_asked() -> None:
+    h = Harness()
+    h.server.store.objects["/api/v1/namespaces/ns/secrets/demo-kubeconfig"] = dict(FOREIGN)
+    status = {"clusterID": ID, "kubeconfigSecretName": "demo-kubeconfig"}
+    p = new_pass(ADAPTER, spec(), status, harness=h)
     observed = ADAPTER.observe(snapshot(), ID)
     assert observed is not None
     problem = await ADAPTER.converging.when_stable(p, OneCall(), observed)  # type: ignore[arg-type]
     assert problem is not None and problem.reason == Reason.SECRET_NOT_OWNED
+
+
+async def test_an_own_current_secret_status_lost_is_taken_as_it_is() -> None:
+    """Written, then the status write recording it was lost: the refused create reads it,
+    and a current one is recorded, not written again."""
+    h = Harness()
+    first = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=h)
+    observed = ADAPTER.observe(snapshot(), ID)
+    assert observed is not None
+    account = OneCall(get_kubeconfig=SecretStr(KUBECONFIG))
+    assert await ADAPTER.converging.when_stable(first, account, observed) is None  # type: ignore[arg-type]
+    path = "/api/v1/namespaces/ns/secrets/demo-kubeconfig"
+    written = dict(h.server.store.objects[path])
+    again = Harness()  # another process: nothing remembered, status without the name
+    again.server.store.objects[path] = written
+    second = new_pass(ADAPTER, spec(), {"clusterID": ID}, harness=again)
+    second.body["metadata"]["uid"] = first.meta["uid"]
+    kubeconfig, problem = await ADAPTER.converging._write_kubeconfig(second, account, ID)  # type: ignore[arg-type]
+    assert problem is None and kubeconfig is not None and "k8s.example" in kubeconfig
+    assert second.status.kubeconfig_secret_name == "demo-kubeconfig"
+    assert again.server.store.objects[path] is written
+    assert not [line for line in again.calls.log if "secrets put" in line]
 
 
 def test_an_add_on_change_waits_while_another_node_group_is_busy() -> None:
@@ -289,7 +364,7 @@ def test_an_add_on_change_waits_while_another_node_group_is_busy() -> None:
 async def test_with_registration_off_the_argo_cd_place_is_read_once_not_every_pass() -> None:
     """Stable passes of a cluster not registered in Argo CD look for a Secret of theirs to
     remove once; again only after a registration (or in another process)."""
-    p = new_pass(ADAPTER, spec())
+    p = new_pass(ADAPTER, spec())  # generation 3: registration may have been on before
     reads: list[str] = []
 
     async def read_secret(namespace: str, name: str) -> None:
@@ -306,3 +381,16 @@ async def test_with_registration_off_the_argo_cd_place_is_read_once_not_every_pa
     assert p.status.argocd_secret is None
     await ADAPTER.converging._register_in_argocd(p, None, ID, None)
     assert len(reads) == 3
+
+
+async def test_a_spec_never_changed_without_registration_has_no_argo_cd_place_to_read() -> None:
+    """Generation 1: the spec is as created, so registration was never on; only a Secret
+    status records is looked for."""
+    p = new_pass(ADAPTER, spec())
+    p.body["metadata"]["generation"] = 1
+    reads = counting_reads(p)
+    assert await ADAPTER.converging._register_in_argocd(p, None, ID, None) is None
+    assert reads == []
+    p.status.argocd_secret = "argocd/nks-ns.demo-old"
+    await ADAPTER.converging._register_in_argocd(p, None, ID, None)
+    assert "argocd/nks-ns.demo-old" in reads and p.status.argocd_secret is None

@@ -211,6 +211,7 @@ class FakeStore:
         body = json.loads(request.content) if request.content else None
         kind = path.split("/")[-2]
         if request.method == "POST":
+            kind = path.rsplit("/", 1)[1]
             path = f"{path}/{body['metadata']['name']}"
             self.calls.log.append(f"{kind} create {body['metadata']['name']}")
             if path in self.objects:

@@ -34,7 +34,8 @@ from nks_operator.control.adapter import (
 from nks_operator.control.passes import RENEW_CERTIFICATE_ANNOTATION, Pass, parse_time
 from nks_operator.kube import argocd_secret, kubeconfig_secret
 from nks_operator.kube import credentials as kube_credentials
-from nks_operator.kube.client import KubeAPIError
+from nks_operator.kube.api import Secret
+from nks_operator.kube.client import KubeAPIError, KubeConflict
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.models import IPACL, Cluster, ClusterCreateRequest, InstalledAddon
 from nks_operator.nks.models.nodegroup import DEFAULT_WORKER
@@ -109,6 +110,8 @@ class ClusterMemory:
     kubeconfig_checked_at: float = -1e9
     kubeconfig_expiry: str | None = None  # the certificate expiry it was checked for
     kubeconfig_renewed: bool = False  # a renewal succeeded: read the kubeconfig again
+    # A Secret of this name was there before status recorded one: read it before writing.
+    kubeconfig_occupied: str | None = None
     # Registration is off and the Argo CD Secret's place was cleared since the last write
     # of one: stable passes read it no more (a deletion, or a restart, looks again).
     argocd_cleared: bool = False
@@ -116,6 +119,39 @@ class ClusterMemory:
 
 def _kept(p: ClusterPass) -> ClusterMemory:
     return p.around.remembered(ClusterMemory)
+
+
+async def _existing_kubeconfig(
+    p: ClusterPass, secret_name: str, cluster_id: str
+) -> tuple[Secret | None, tuple[str | None, Problem | None] | None]:
+    """The kubeconfig Secret as read, and the pass's answer when the read settles it: a
+    Secret not made for this NKSCluster (left untouched), or one already current."""
+    status: NKSClusterStatus = p.status
+    current = await p.around.read_secret(p.namespace, secret_name)
+    if current is not None and not kubeconfig_secret.is_owned(current, p.meta["uid"]):
+        status.kubeconfig_secret_name = None
+        return current, (
+            None,
+            Problem(
+                Reason.SECRET_NOT_OWNED,
+                f"Secret {secret_name} exists and was not created by the operator for this "
+                "NKSCluster: it is left untouched and the kubeconfig is not written; delete it "
+                "or set spec.kubeconfigSecret.name to another name",
+            ),
+        )
+    if not _kept(p).kubeconfig_renewed and kubeconfig_secret.is_current(
+        current, cluster_id, status.certificate_expiry
+    ):
+        _kubeconfig_checked(p, secret_name)
+        return current, (kubeconfig_secret.value_of(current), None)
+    return current, None
+
+
+def _kubeconfig_checked(p: ClusterPass, secret_name: str) -> None:
+    p.status.kubeconfig_secret_name = secret_name
+    memory = _kept(p)
+    memory.kubeconfig_checked_at = time.monotonic()
+    memory.kubeconfig_expiry = p.status.certificate_expiry
 
 
 def renewal_requested(p: ClusterPass) -> str | None:
@@ -560,7 +596,10 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
 
         The Secret is read by name at most once per slow resync (and after the certificate
         changed), so a deleted or edited Secret is repaired within one resync. A Secret of
-        that name the operator did not make for this NKSCluster is never written.
+        that name the operator did not make for this NKSCluster is never written. One that
+        status does not record yet is created without a read first: a create never
+        replaces anything, and a Secret already there (409) is then read and judged as
+        any other.
         """
         spec: NKSClusterSpec = p.spec
         status: NKSClusterStatus = p.status
@@ -580,32 +619,32 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
             and memory.kubeconfig_expiry == expiry
         ):
             return None, None
-        current = await p.around.read_secret(p.namespace, secret_name)
-        if current is not None and not kubeconfig_secret.is_owned(current, p.meta["uid"]):
-            status.kubeconfig_secret_name = None
-            return None, Problem(
-                Reason.SECRET_NOT_OWNED,
-                f"Secret {secret_name} exists and was not created by the operator for this "
-                "NKSCluster: it is left untouched and the kubeconfig is not written; delete it "
-                "or set spec.kubeconfigSecret.name to another name",
-            )
-        if not memory.kubeconfig_renewed and kubeconfig_secret.is_current(
-            current, cluster_id, expiry
-        ):
-            status.kubeconfig_secret_name = secret_name
-            memory.kubeconfig_checked_at = time.monotonic()
-            memory.kubeconfig_expiry = expiry
-            return kubeconfig_secret.value_of(current), None
+        unrecorded = (
+            status.kubeconfig_secret_name is None and memory.kubeconfig_occupied != secret_name
+        )
+        current: Secret | None = None
+        if not unrecorded:
+            current, found = await _existing_kubeconfig(p, secret_name, cluster_id)
+            if found is not None:
+                return found
         answer = (await account.client.get_kubeconfig(cluster_id)).get_secret_value()
         try:
             config = kubeconfig_secret.sanitize(answer)
         except ValueError as error:
             return None, Problem(Reason.NKS_ANSWER_INVALID, f"NKS's kubeconfig: {error}")
         secret = kubeconfig_secret.build(p.body, secret_name, config, cluster_id, expiry)
-        await p.around.write_secret(p.namespace, secret, current)
-        status.kubeconfig_secret_name = secret_name
-        memory.kubeconfig_checked_at = time.monotonic()
-        memory.kubeconfig_expiry = expiry
+        try:
+            await p.around.write_secret(p.namespace, secret, current)
+        except KubeConflict:
+            if not unrecorded:
+                raise
+            # Read first from now on: no NKS read per pass for a name someone else holds.
+            memory.kubeconfig_occupied = secret_name
+            current, found = await _existing_kubeconfig(p, secret_name, cluster_id)
+            if found is not None:
+                return found
+            await p.around.write_secret(p.namespace, secret, current)
+        _kubeconfig_checked(p, secret_name)
         memory.kubeconfig_renewed = False
         refreshed = current is not None
         p.event(
@@ -706,9 +745,11 @@ async def _log_hash(p: ClusterPass, settings: Mapping[str, Any]) -> str:
 
 async def _stay_unregistered(p: ClusterPass) -> None:
     """Registration is off: a Secret of this NKSCluster's in Argo CD is removed, looked
-    for once (and after every registration), not in every pass."""
+    for once (and after every registration), not in every pass. An NKSCluster whose spec
+    never changed (generation 1) and whose status records none never had registration
+    on, so it has no such Secret to look for."""
     memory = _kept(p)
-    if memory.argocd_cleared and p.status.argocd_secret is None:
+    if p.status.argocd_secret is None and (memory.argocd_cleared or p.meta.get("generation") == 1):
         return
     await _unregister(p)
     memory.argocd_cleared = True

@@ -202,12 +202,11 @@ class KubeAPI:
         body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
         await self._request("PUT", _ownership_path(existing["metadata"]["name"]), body=body)
 
-    async def delete_ownership(self, existing: dict[str, Any]) -> None:
-        meta = existing["metadata"]
-        options = {
-            "kind": "DeleteOptions",
-            "apiVersion": "v1",
-            "preconditions": {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]},
-        }
+    async def delete_ownership(self, name: str, version: str, uid: str | None = None) -> None:
+        """Delete the record only at `version` (and `uid`): 409 when it changed since."""
+        preconditions = {"resourceVersion": version}
+        if uid is not None:
+            preconditions["uid"] = uid
+        options = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": preconditions}
         with contextlib.suppress(KubeNotFound):
-            await self._request("DELETE", _ownership_path(meta["name"]), body=options)
+            await self._request("DELETE", _ownership_path(name), body=options)

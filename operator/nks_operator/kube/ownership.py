@@ -82,6 +82,9 @@ class Ownerships:
         self.kube = kube
         # Record name -> owner UID, as last written or read by this process.
         self._known: dict[str, str] = {}
+        # Record name -> the resourceVersion this process created it with: its release
+        # deletes on that version alone, with no read (anything changed since: 409, read).
+        self._created: dict[str, str] = {}
 
     async def claim(self, resource: NKSResource, nks_id: str, owner: Owner) -> bool:
         """Make `owner` the one manager of `nks_id`; False when another resource is."""
@@ -91,7 +94,7 @@ class Ownerships:
         body = _record(resource, nks_id, owner)
         for _ in range(3):  # a record deleted or taken over between our calls: look again
             try:
-                await self.kube.create_ownership(body)
+                created = await self.kube.create_ownership(body)
             except KubeConflict:
                 existing = await self.kube.read_ownership(name)
                 if existing is None:
@@ -107,6 +110,11 @@ class Ownerships:
                 except KubeConflict:
                     continue
                 logger.info("%s: took over the record of a resource that no longer exists", name)
+                self._created.pop(name, None)
+                break
+            version = (created.get("metadata") or {}).get("resourceVersion")
+            if isinstance(version, str) and version:
+                self._created[name] = version
             break
         else:
             raise KubeConflict(409, "Conflict", f"NKSOwnership {name} kept changing")
@@ -141,9 +149,19 @@ class Ownerships:
     async def release(self, resource: NKSResource, nks_id: str, owner: Owner) -> None:
         """Delete the record if `owner` holds it (never someone else's)."""
         name = record_name(resource, nks_id)
+        version = self._created.pop(name, None)
+        if version is not None and self._known.get(name) == owner.uid:
+            try:
+                await self.kube.delete_ownership(name, version)
+            except KubeConflict:
+                pass  # changed since this process wrote it: judged as read, below
+            else:
+                del self._known[name]
+                return
         record = await self.kube.read_ownership(name)
         if record is not None and _owner_uid(record) == owner.uid:
-            await self.kube.delete_ownership(record)
+            meta = record["metadata"]
+            await self.kube.delete_ownership(name, meta["resourceVersion"], meta["uid"])
         if self._known.get(name) == owner.uid:
             del self._known[name]
 
