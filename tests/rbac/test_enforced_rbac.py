@@ -94,6 +94,11 @@ RARE: dict[tuple[str, str, str], str] = {
         "taking over the ownership record of a resource that no longer exists "
         "(tests/unit/test_reconciler.py, tests/e2e/test_two_tenants.py)"
     ),
+    ("nks.nhncloud.com", "nksownerships", "get"): (
+        "reading an ownership record: a claim answered 409, a node group checking a record "
+        "another process wrote, a release after a restart or of a record changed since its "
+        "creation (tests/unit/test_ownerships.py, tests/e2e/test_two_tenants.py)"
+    ),
     ("nks.nhncloud.com", "nksownerships", "list"): (
         "finding what a resource manages when its status names another resource's id "
         "(tests/e2e/test_two_tenants.py)"
