@@ -365,12 +365,7 @@ async def test_with_registration_off_the_argo_cd_place_is_read_once_not_every_pa
     """Stable passes of a cluster not registered in Argo CD look for a Secret of theirs to
     remove once; again only after a registration (or in another process)."""
     p = new_pass(ADAPTER, spec())  # generation 3: registration may have been on before
-    reads: list[str] = []
-
-    async def read_secret(namespace: str, name: str) -> None:
-        reads.append(f"{namespace}/{name}")
-
-    p.around.read_secret = read_secret
+    reads = counting_reads(p)
     for _ in range(3):
         assert await ADAPTER.converging._register_in_argocd(p, None, ID, None) is None
     assert len(reads) == 1
