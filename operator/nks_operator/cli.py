@@ -95,10 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def keep_out_the_kubernetes_package() -> None:
+    """Make `import kubernetes` fail in this process, unless it is imported already.
+
+    kopf imports the `kubernetes` package whenever it is installed (for its own fallback
+    login and its types), about 20 MiB resident that the operator never uses: its one use,
+    the kubeconfig loader, runs in a child process (kube/kubeconfig_loader.py). None in
+    sys.modules makes the import fail at once, and kopf goes on without it."""
+    sys.modules.setdefault("kubernetes", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in TOOLING_COMMANDS:
         return run_tooling(argv[0], argv[1:])
+    if argv and argv[0] == "run":
+        keep_out_the_kubernetes_package()
     parser = build_parser()
     args = parser.parse_args(argv)
     # Every subcommand sets `func(args) -> int` on its parser.

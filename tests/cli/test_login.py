@@ -23,6 +23,7 @@ import kopf
 import pytest
 import yaml
 
+from nks_operator.kube import kubeconfig_loader
 from nks_operator.kube.client import KubeClient
 from nks_operator.kube.login import KubeLogin, LoginError
 from tests.cli.test_cli import nks_operator
@@ -181,9 +182,7 @@ def test_client_certificates_and_ca_from_data(tmp_path: pathlib.Path) -> None:
     )
     info = KubeLogin(str(path)).fresh()
     assert info.token is None
-    assert pathlib.Path(str(info.certificate_path)).read_text() == cert
-    assert pathlib.Path(str(info.private_key_path)).read_text() == key
-    assert pathlib.Path(str(info.ca_path)).read_text() == CA_PEM
+    assert (info.certificate_data, info.private_key_data, info.ca_data) == (cert, key, CA_PEM)
     assert info.insecure is False
 
 
@@ -199,8 +198,7 @@ def test_an_exec_plugin_may_print_a_client_certificate(tmp_path: pathlib.Path) -
     path = kubeconfig(tmp_path / "config", {"x": exec_user(plugin)}, current="x")
     info = KubeLogin(str(path)).fresh()
     assert info.token is None
-    assert pathlib.Path(str(info.certificate_path)).read_text() == cert
-    assert pathlib.Path(str(info.private_key_path)).read_text() == key
+    assert (info.certificate_data, info.private_key_data) == (cert, key)
 
 
 def test_oidc_auth_provider_token(tmp_path: pathlib.Path) -> None:
@@ -378,3 +376,62 @@ def test_a_plugin_that_cannot_run(tmp_path: pathlib.Path) -> None:
     )
     with pytest.raises(LoginError, match=r"exec plugin '.*not-installed' .* cannot run"):
         KubeLogin(str(path)).fresh()
+
+
+# -- the loader's own process (kube/kubeconfig_loader.py) --------------------------------
+
+
+def test_no_key_is_left_on_disk_after_a_login(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The `kubernetes` loader writes certificate and key data to temporary files that live
+    # as long as its process: the child's, which removes them as it exits.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    key = "-----BEGIN PRIVATE KEY-----\nMIIBkey\n-----END PRIVATE KEY-----\n"
+    data = {
+        "client-certificate-data": base64.b64encode(CA_PEM.encode()).decode(),
+        "client-key-data": base64.b64encode(key.encode()).decode(),
+    }
+    path = kubeconfig(tmp_path / "config", {"certs": data}, current="certs")
+    assert KubeLogin(str(path)).fresh().private_key_data == key
+    assert list(temporary.iterdir()) == []
+
+
+def test_a_loader_that_does_not_finish_in_time_is_stopped(tmp_path: pathlib.Path) -> None:
+    plugin = tmp_path / "slow-plugin"
+    plugin.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+    plugin.chmod(0o755)
+    path = kubeconfig(tmp_path / "config", {"x": exec_user(plugin)}, current="x")
+    started = time.monotonic()
+    with pytest.raises(kubeconfig_loader.LoadError, match=r"did not finish within 3 s"):
+        kubeconfig_loader.load([str(path)], None, timeout=3)
+    assert time.monotonic() - started < 30
+
+
+def test_an_answer_over_the_bound_is_refused(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = kubeconfig(tmp_path / "config", {"x": {"token": "t" * 400}}, current="x")
+    assert KubeLogin(str(path)).fresh().token == "t" * 400
+    monkeypatch.setattr(kubeconfig_loader, "ANSWER_LIMIT_BYTES", 300)
+    with pytest.raises(LoginError, match=r"answer is too large"):
+        KubeLogin(str(path)).fresh()
+
+
+def test_an_unexpected_loader_error_is_named_by_its_kind_only(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [{"name": "main", "cluster": {"server": "https://main.example"}}],
+                "users": [{"name": "x", "user": SECRET}],
+                "contexts": [{"name": "x", "context": {"cluster": "main", "user": "x"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    with pytest.raises(LoginError, match=r"^the kubeconfig loader failed \(\w+\)$") as raised:
+        KubeLogin(str(path)).fresh()
+    assert SECRET not in str(raised.value)

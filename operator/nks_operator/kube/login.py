@@ -1,11 +1,8 @@
 """Logging in to Kubernetes as kubectl does, for kopf and the operator's own client alike.
 
-The `kubernetes` package's config loader reads the kubeconfig (every file of KUBECONFIG,
-merged as kubectl merges them, relative paths from each file's folder) and turns its
-user into credentials: client certificates, tokens and token files, OIDC and other
-`auth-provider`s, basic auth. `exec` plugins (EKS, GKE, AKS, `kubelogin`) are run here
-rather than by the loader, which swallows a failing plugin and logs in with nothing: a
-plugin that fails is an error that names it, and its expiry is kept.
+A kubeconfig is read by the `kubernetes` package's loader, in a child process
+(kube/kubeconfig_loader.py: every kind of user kubectl knows, exec plugins included); the
+pod's service account is read here, as client-go reads it.
 
 Where the credentials come from, as controller-runtime (and `kubectl`, for the files)
 looks: `--kubeconfig`, else KUBECONFIG, else the pod's service account (in-cluster), else
@@ -24,34 +21,21 @@ Messages never carry a token, a key or a plugin's output, only names and paths.
 from __future__ import annotations
 
 import argparse
-import base64
 import dataclasses
 import datetime
 import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 import kopf
-import yaml
-from kubernetes.client import Configuration
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.exec_provider import ExecProvider
-from kubernetes.config.incluster_config import (
-    SERVICE_HOST_ENV_NAME,
-    SERVICE_PORT_ENV_NAME,
-    InClusterConfigLoader,
-)
-from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+from nks_operator.kube import kubeconfig_loader
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+SERVICE_HOST_ENV_NAME = "KUBERNETES_SERVICE_HOST"
+SERVICE_PORT_ENV_NAME = "KUBERNETES_SERVICE_PORT"
 DEFAULT_KUBECONFIG = "~/.kube/config"
-# Renew this long before a token's expiry (at most half of what is left), as client-go
-# does, so that no request goes out with a token about to lapse.
-EXPIRY_MARGIN = datetime.timedelta(seconds=60)
-# A plugin's message is shown as kubectl shows it, cut to this size.
-PLUGIN_MESSAGE_LIMIT = 300
 
 
 class LoginError(Exception):
@@ -190,184 +174,64 @@ class KubeLogin:
         return self._load_kubeconfig(paths)
 
     def _load_in_cluster(self) -> tuple[kopf.ConnectionInfo, Source]:
-        configuration = Configuration()
-        loader = InClusterConfigLoader(
-            token_filename=str(self._service_account_dir / "token"),
-            cert_filename=str(self._service_account_dir / "ca.crt"),
-            environ=self._environ,
-        )
-        try:
-            loader.load_and_set(configuration)
-        except (ConfigException, OSError) as error:
-            raise LoginError(f"in-cluster login failed: {error}") from None
+        host = self._environ.get(SERVICE_HOST_ENV_NAME)
+        port = self._environ.get(SERVICE_PORT_ENV_NAME)
+        if not host or not port:
+            raise LoginError(
+                f"in-cluster login failed: {SERVICE_HOST_ENV_NAME} or {SERVICE_PORT_ENV_NAME} "
+                "is not set"
+            )
+        token = _account_file(self._service_account_dir / "token").strip()
+        ca_path = self._service_account_dir / "ca.crt"
+        _account_file(ca_path)
         namespace_file = self._service_account_dir / "namespace"
         namespace = namespace_file.read_text().strip() if namespace_file.is_file() else None
-        source = Source(
-            "in-cluster service account "
-            f"({self._environ.get(SERVICE_HOST_ENV_NAME)}:"
-            f"{self._environ.get(SERVICE_PORT_ENV_NAME)})",
-            namespace or None,
+        # An IPv6 address is bracketed in a URL.
+        server = f"https://{f'[{host}]' if ':' in host else host}:{port}"
+        source = Source(f"in-cluster service account ({host}:{port})", namespace or None)
+        info = kopf.ConnectionInfo(
+            server=server,
+            ca_path=str(ca_path),
+            scheme="Bearer",
+            token=token,
+            default_namespace=namespace or None,
+            # The highest of kopf's own priorities: nothing else kopf might find wins.
+            priority=100,
         )
-        return _connection_info(configuration, namespace or None, None), source
+        return info, source
 
     def _load_kubeconfig(self, paths: list[str]) -> tuple[kopf.ConnectionInfo, Source]:
+        try:
+            loaded = kubeconfig_loader.load(paths, self.context)
+        except kubeconfig_loader.LoadError as error:
+            raise LoginError(str(error)) from None
         where = os.pathsep.join(paths)
-        try:
-            merger = KubeConfigMerger(where)
-        except OSError as error:
-            raise LoginError(
-                f"cannot read the kubeconfig {error.filename}: {error.strerror}"
-            ) from None
-        except yaml.YAMLError as error:
-            # Never the YAML error's text: it quotes the offending line, which may hold a
-            # token.
-            mark = getattr(error, "problem_mark", None)
-            line = f" (line {mark.line + 1})" if mark is not None else ""
-            raise LoginError(f"the kubeconfig is not valid YAML{line}: {where}") from None
-        except ConfigException as error:
-            raise LoginError(f"the kubeconfig {where} is not usable: {error}") from None
-        merged = merger.config
-        if merged is None or not isinstance(merged.value, dict):
-            raise LoginError(f"the kubeconfig {where} is empty")
-        # As kubectl: the first file that sets current-context wins (the loader takes the
-        # last one).
-        current = next(
-            (
-                merger.config_files[path]["current-context"]
-                for path in merger.paths
-                if (merger.config_files[path] or {}).get("current-context")
-            ),
-            None,
+        source = Source(f"kubeconfig {where}, context {loaded.context}", loaded.namespace)
+        info = kopf.ConnectionInfo(
+            server=loaded.server,
+            ca_data=loaded.ca_data,
+            insecure=loaded.insecure,
+            scheme=loaded.scheme,
+            token=loaded.token,
+            certificate_data=loaded.certificate_data,
+            private_key_data=loaded.private_key_data,
+            default_namespace=loaded.namespace,
+            proxy_url=loaded.proxy_url,
+            expiration=loaded.expiration,
+            priority=100,
         )
-        context_name = self.context or current
-        contexts = [
-            getattr(item, "value", item).get("name") for item in merged.value.get("contexts", [])
-        ]
-        if not context_name:
-            raise LoginError(
-                f"the kubeconfig {where} has no current context: pass --context (one of: "
-                f"{', '.join(map(str, contexts)) or 'none'})"
-            )
-        if context_name not in contexts:
-            raise LoginError(
-                f"the kubeconfig {where} has no context {context_name!r} (contexts: "
-                f"{', '.join(map(str, contexts)) or 'none'})"
-            )
-        try:
-            context = merged["contexts"].get_with_name(context_name)["context"]
-            expiration = self._run_exec_plugin(merged, context, context_name)
-            loader = KubeConfigLoader(
-                config_dict=merged, active_context=context_name, config_base_path=None
-            )
-            configuration = Configuration()
-            loader.load_and_set(configuration)
-        except ConfigException as error:
-            raise LoginError(f"the kubeconfig {where}, context {context_name!r}: {error}") from None
-        except OSError as error:
-            raise LoginError(
-                f"the kubeconfig {where}, context {context_name!r}: cannot read "
-                f"{error.filename}: {error.strerror}"
-            ) from None
-        namespace = context.safe_get("namespace") or None
-        source = Source(f"kubeconfig {where}, context {context_name}", namespace)
-        return _connection_info(configuration, namespace, expiration), source
-
-    def _run_exec_plugin(
-        self, merged: Any, context: Any, context_name: str
-    ) -> datetime.datetime | None:
-        """Run the user's exec plugin, if it has one, and put what it printed in its place
-        (a token, or a client certificate and key), so the loader logs in with that."""
-        user_name = context.safe_get("user")
-        user = merged["users"].get_with_name(user_name, safe=True) if user_name else None
-        if user is None or "exec" not in user["user"]:
-            return None
-        user = user["user"]
-        plugin = user["exec"]
-        command = plugin.safe_get("command") or "?"
-        cluster = merged["clusters"].get_with_name(context["cluster"])["cluster"]
-        base = os.path.dirname(os.path.abspath(user.path)) if user.path else None
-        try:
-            status = ExecProvider(plugin, base, cluster).run()
-        except ConfigException as error:
-            raise LoginError(
-                f"the exec plugin {command!r} of user {user_name!r} (context {context_name!r}) "
-                f"failed: {_plugin_message(error)}"
-            ) from None
-        except OSError as error:
-            raise LoginError(
-                f"the exec plugin {command!r} of user {user_name!r} (context {context_name!r}) "
-                f"cannot run: {error.strerror}"
-            ) from None
-        if not isinstance(status, dict):
-            raise LoginError(f"the exec plugin {command!r} printed no ExecCredential status")
-        values = user.value
-        values.pop("exec")
-        if status.get("token"):
-            values["token"] = status["token"]
-        elif status.get("clientCertificateData") and status.get("clientKeyData"):
-            values["client-certificate-data"] = _b64(status["clientCertificateData"])
-            values["client-key-data"] = _b64(status["clientKeyData"])
-        else:
-            raise LoginError(
-                f"the exec plugin {command!r} of user {user_name!r} printed neither a token "
-                "nor a client certificate and key"
-            )
-        expiry = status.get("expirationTimestamp")
-        if not expiry:
-            return None
-        try:
-            parsed = datetime.datetime.fromisoformat(str(expiry).replace("Z", "+00:00"))
-        except ValueError:
-            raise LoginError(
-                f"the exec plugin {command!r} printed an unreadable expirationTimestamp"
-            ) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=datetime.UTC)
-        margin = min(EXPIRY_MARGIN, max(parsed - _now(), datetime.timedelta()) / 2)
-        return parsed - margin
+        return info, source
 
 
-def _b64(pem: str) -> str:
-    return base64.standard_b64encode(pem.encode()).decode()
-
-
-def _plugin_message(error: ConfigException) -> str:
-    """The loader's message: the exit code and the plugin's stderr (what kubectl shows),
-    or what was wrong with its output - never the output itself."""
-    text = " ".join(str(error).split())
-    if len(text) > PLUGIN_MESSAGE_LIMIT:
-        text = text[:PLUGIN_MESSAGE_LIMIT] + "..."
+def _account_file(path: Path) -> str:
+    """A service account file's text; it must be there and not empty."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise LoginError(f"in-cluster login failed: cannot read {path}: {error.strerror}") from None
+    if not text.strip():
+        raise LoginError(f"in-cluster login failed: {path} is empty")
     return text
-
-
-def _connection_info(
-    configuration: Configuration, namespace: str | None, expiration: datetime.datetime | None
-) -> kopf.ConnectionInfo:
-    """kopf's credentials from the loader's result (as kopf's own `login_via_client`
-    reads them, which also calls the auth-provider's refresh hook)."""
-    header = configuration.get_api_key_with_prefix(
-        "BearerToken"
-    ) or configuration.get_api_key_with_prefix("authorization")
-    scheme, token = None, None
-    if header:
-        parts = header.split(" ", 1)
-        scheme, token = (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
-    if not configuration.host:
-        raise LoginError("the kubeconfig's cluster has no server")
-    return kopf.ConnectionInfo(
-        server=configuration.host,
-        ca_path=configuration.ssl_ca_cert or None,
-        insecure=not configuration.verify_ssl,
-        scheme=scheme,
-        token=token,
-        certificate_path=configuration.cert_file or None,
-        private_key_path=configuration.key_file or None,
-        default_namespace=namespace,
-        proxy_url=configuration.proxy or None,
-        expiration=expiration,
-        # The highest of kopf's own priorities: nothing else kopf might find wins.
-        priority=100,
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
