@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import asyncio.sslproto
 import importlib.util
 import logging
 import os
@@ -244,6 +245,21 @@ def cache_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
+# A TLS record carries at most 16 KiB; four of them per read.
+SSL_READ_BUFFER_BYTES = 64 * 1024
+
+
+def small_ssl_read_buffers() -> None:
+    """Read each TLS connection through a 64 KiB buffer instead of asyncio's 256 KiB.
+
+    asyncio's SSL protocol allocates and zero-fills a read buffer of `max_size` bytes per
+    connection, for as long as the connection is open: with the kube-apiserver's watches
+    and the two connection pools, 24 connections held 6 MiB in the benchmark's memory
+    scenario, more than every NKS answer the poller keeps (BENCHMARKS.md). A smaller
+    buffer only means more reads of a large answer, each still several records."""
+    asyncio.sslproto.SSLProtocol.max_size = SSL_READ_BUFFER_BYTES
+
+
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     """asyncio's own loop, whatever loop policy a library installed. Not uvloop: when the
     kube-apiserver restarts, its reuse of a closed socket's file descriptor
@@ -263,6 +279,7 @@ def run(args: argparse.Namespace) -> int:
     _require_kube_credentials(args.kubeconfig, args.context)
     _configure_logging(args.log_level, args.log_format)
     cache_missing_sniffio()
+    small_ssl_read_buffers()
     webhook_options = webhook.options_from_args(args)
     if webhook_options is not None:
         # Imported only now: without --webhook-port no server runs and no configuration
