@@ -259,6 +259,26 @@ def test_in_cluster_service_account(tmp_path: pathlib.Path) -> None:
     )
 
 
+def test_in_cluster_on_ipv6_and_without_a_ca(tmp_path: pathlib.Path) -> None:
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text("sa-token\n")
+    environ = {"KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"}
+    login = KubeLogin(environ=environ, service_account_dir=account)
+    with pytest.raises(LoginError, match=r"^in-cluster login failed: cannot read .*ca\.crt"):
+        login.fresh()
+    (account / "ca.crt").write_text("")
+    with pytest.raises(LoginError, match=r"^in-cluster login failed: .*ca\.crt is empty$"):
+        login.fresh()
+    (account / "ca.crt").write_text(CA_PEM)
+    info = login.fresh()
+    assert (info.server, info.token, info.default_namespace) == (
+        "https://[fd00::1]:443",
+        "sa-token",
+        None,
+    )
+
+
 # -- renewals: one plugin run per renewal, shared by every client ------------------------
 
 
@@ -435,3 +455,14 @@ def test_an_unexpected_loader_error_is_named_by_its_kind_only(tmp_path: pathlib.
     with pytest.raises(LoginError, match=r"^the kubeconfig loader failed \(\w+\)$") as raised:
         KubeLogin(str(path)).fresh()
     assert SECRET not in str(raised.value)
+
+
+def test_the_loader_never_imports_from_the_working_directory(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = kubeconfig(tmp_path / "config", {"x": {"token": "t"}}, current="x")
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "json.py").write_text("raise SystemExit('a json.py of the working directory')\n")
+    monkeypatch.chdir(folder)
+    assert KubeLogin(str(path)).fresh().token == "t"

@@ -83,7 +83,7 @@ def load(
     chosen = ["--context", context] if context is not None else []
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(write_end), *chosen, "--", *paths],
+            [sys.executable, "-P", "-c", _CHILD, str(write_end), *chosen, "--", *paths],
             pass_fds=(write_end,),
         )
     except OSError as error:
@@ -109,7 +109,7 @@ def load(
 
 # The child imports this module from where the caller found it, without touching the
 # environment it passes on to exec plugins (a PYTHONPATH would reach a plugin written in
-# Python).
+# Python); `-P`: never a module of the working directory.
 _CHILD = (
     f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); "
     f"from {__name__} import main; sys.exit(main())"
