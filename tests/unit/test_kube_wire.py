@@ -4,6 +4,8 @@ loopback: what it sends, the re-login on a 401, the error mapping, and what it n
 
 from __future__ import annotations
 
+import gzip
+import json
 import socket
 from collections.abc import AsyncIterator
 
@@ -143,3 +145,39 @@ async def test_a_reused_connection_that_fails_is_not_retried(server: Server) -> 
     finally:
         await client.aclose()
     assert [r.method for r in server.seen] == ["GET", "DELETE"]
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "gzip"])
+async def test_an_answer_over_the_bound_is_refused_and_one_within_is_read(
+    server: Server, framing: str
+) -> None:
+    """Refused before it is read whole: by its declared length, or counted as it arrives
+    (a chunked answer, a small compressed one that decodes large)."""
+    limit = 4096
+
+    def answer(size: int) -> web.Response:
+        body = json.dumps({"kind": "List", "pad": "x" * (size - 27)}).encode()
+        assert len(body) == size
+        if framing == "gzip":
+            response = web.Response(body=gzip.compress(body), content_type="application/json")
+            response.headers["Content-Encoding"] = "gzip"
+            return response
+        response = web.Response(body=body, content_type="application/json")
+        if framing == "chunked":
+            response.enable_chunked_encoding()
+        return response
+
+    client = KubeClient(
+        lambda: kopf.ConnectionInfo(server=server.url, token="t"), max_answer_bytes=limit
+    )
+    try:
+        server.answers.append(answer(limit))
+        assert (await client.request("GET", "/a"))["kind"] == "List"
+        server.answers.append(answer(limit + 1))
+        with pytest.raises(KubeUnavailable) as caught:
+            await client.request("GET", "/a")
+        # The next request is answered as usual.
+        assert await client.request("GET", "/a") == {"kind": "Status"}
+    finally:
+        await client.aclose()
+    assert (caught.value.status, caught.value.reason) == (0, "AnswerTooLarge")

@@ -26,7 +26,14 @@ import kopf
 
 from nks_operator import json_answers
 from nks_operator.kube.login import LoginError, NoCredentials
-from nks_operator.kube.wire import AiohttpWire, Answer, HttpxWire, Wire, WireError
+from nks_operator.kube.wire import (
+    MAX_ANSWER_BYTES,
+    AiohttpWire,
+    Answer,
+    HttpxWire,
+    Wire,
+    WireError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +101,7 @@ class KubeClient:
         login: Login,
         *,
         max_connections: int = 32,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
@@ -101,6 +109,7 @@ class KubeClient:
         self._login = login
         self._clock = clock  # what the credentials' expiration is compared with
         self._max_connections = max_connections
+        self._max_answer_bytes = max_answer_bytes
         self._timeout = timeout
         self._transport = transport
         self._wire: Wire | None = None
@@ -138,7 +147,12 @@ class KubeClient:
     def _build(self, info: kopf.ConnectionInfo) -> Wire:
         if self._transport is not None:  # a unit test's
             return HttpxWire(info, timeout=self._timeout, transport=self._transport)
-        return AiohttpWire(info, timeout=self._timeout, max_connections=self._max_connections)
+        return AiohttpWire(
+            info,
+            timeout=self._timeout,
+            max_connections=self._max_connections,
+            max_answer_bytes=self._max_answer_bytes,
+        )
 
     async def request(
         self,

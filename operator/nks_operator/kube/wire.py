@@ -22,6 +22,10 @@ from yarl import URL
 
 from nks_operator.aiohttp_transport import environment_proxies, no_hidden_retries, proxy_for
 
+# Far above any answer the operator asks for (one object: etcd keeps at most about 1.5 MiB;
+# a list of ownership records: about 1 KiB each), and refused before it is read whole.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
 
 class Answer(NamedTuple):
     status: int
@@ -65,8 +69,14 @@ class AiohttpWire:
     """One aiohttp session per login: its server, credentials, TLS and proxy."""
 
     def __init__(
-        self, info: kopf.ConnectionInfo, *, timeout: httpx.Timeout, max_connections: int
+        self,
+        info: kopf.ConnectionInfo,
+        *,
+        timeout: httpx.Timeout,
+        max_connections: int,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
+        self._max_answer_bytes = max_answer_bytes
         secure = info.server.startswith("https")
         verify: ssl.SSLContext | bool = info.as_ssl_context() if secure else False
         self._base = info.server.rstrip("/")
@@ -106,12 +116,30 @@ class AiohttpWire:
                 allow_redirects=False,
                 proxy=self._proxy or proxy_for(url, self._env_proxies),
             ) as response:
-                return Answer(response.status, response.reason or "", await response.read())
+                body = await _read_at_most(response, self._max_answer_bytes)
+                return Answer(response.status, response.reason or "", body)
         except (aiohttp.ClientError, TimeoutError) as error:
             raise WireError(type(error).__name__, str(error)) from None
 
     async def aclose(self) -> None:
         await self._session.close()
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole (decoded) body, or WireError("AnswerTooLarge") as soon as it is longer
+    than `limit`: before reading when the declared length says so, else counted as it is
+    read (and decompressed)."""
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        raise WireError("AnswerTooLarge", f"{declared} bytes, at most {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise WireError("AnswerTooLarge", f"more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class HttpxWire:
