@@ -99,7 +99,7 @@ def keep_out_the_kubernetes_package() -> None:
     """Make `import kubernetes` fail in this process, unless it is imported already.
 
     kopf imports the `kubernetes` package whenever it is installed (for its own fallback
-    login and its types), about 20 MiB resident that the operator never uses: its one use,
+    login and its types), about 12 MiB resident that the operator never uses: its one use,
     the kubeconfig loader, runs in a child process (kube/kubeconfig_loader.py). None in
     sys.modules makes the import fail at once, and kopf goes on without it."""
     sys.modules.setdefault("kubernetes", None)  # type: ignore[arg-type]

@@ -64,7 +64,7 @@ def test_the_run_path_loads_no_tooling() -> None:
     assert "nks_operator.run_command" in loaded and "nks_operator.handlers" in loaded
     tooling = [name for name in loaded if name.startswith(TOOLING)]
     assert tooling == [], tooling
-    # kopf imports it whenever it can; `run` keeps it out (about 20 MiB resident).
+    # kopf imports it whenever it can; `run` keeps it out (about 12 MiB resident).
     kubernetes = [name for name in loaded if name.split(".")[0] == "kubernetes"]
     assert kubernetes == [], kubernetes[:5]
 

@@ -1,12 +1,12 @@
 """A kubeconfig turned into credentials by the `kubernetes` package, in a process of its own.
 
-The `kubernetes` package is the largest single import the operator would have (about
-20 MiB resident, BENCHMARKS.md) and the operator needs it only for this: its loader reads
-every kind of kubeconfig kubectl reads. So `nks-operator run` never imports it
-(`cli.main`), and `load()` runs it in a child process, which answers and exits.
+The `kubernetes` package costs the operator about 12 MiB resident (BENCHMARKS.md) and is
+needed only for this: its loader reads every kind of kubeconfig kubectl reads. So
+`nks-operator run` never imports it (`cli.main`), and `load()` runs it in a child process,
+which answers and exits.
 
-The child is `python -m nks_operator.kube.kubeconfig_loader FD [--context NAME] -- PATH...`.
-It writes one JSON object to file descriptor FD: the credentials (certificates and keys
+The child runs this module's `main(FD [--context NAME] -- PATH...)` (`_CHILD`). It writes
+one JSON object to file descriptor FD: the credentials (certificates and keys
 as PEM text, whatever file or data the kubeconfig gave them in), or an error message that
 is safe to print. Its stdin, stdout and stderr are the caller's, so an exec plugin is
 interactive exactly when the caller's stdout is a terminal, as it was in one process.
