@@ -45,8 +45,12 @@ def allow_any_tracer() -> None:
 
 def main() -> int:
     tracing.install()  # before the imports it measures; nothing without its variable
-    from bench import per_resource
     from nks_operator import cli
+
+    if sys.argv[1:2] == ["run"]:
+        # As `nks-operator run` does, before per_resource's imports bring in kopf.
+        cli.keep_out_the_kubernetes_package()
+    from bench import per_resource
 
     if os.environ.get(POLLING_MODE) == PER_RESOURCE:
         per_resource.install()
