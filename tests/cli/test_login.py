@@ -14,6 +14,7 @@ import base64
 import datetime
 import json
 import pathlib
+import subprocess
 import sys
 import time
 from typing import Any
@@ -466,3 +467,28 @@ def test_the_loader_never_imports_from_the_working_directory(
     (folder / "json.py").write_text("raise SystemExit('a json.py of the working directory')\n")
     monkeypatch.chdir(folder)
     assert KubeLogin(str(path)).fresh().token == "t"
+
+
+def test_a_loader_whose_caller_is_gone_exits_quietly(tmp_path: pathlib.Path) -> None:
+    # The operator killed while it logs in: its child answers into a closed pipe. Its
+    # stderr is the operator's log, where a traceback reads as a crash.
+    plugin = tmp_path / "slow-plugin"
+    plugin.write_text(
+        f"#!{sys.executable}\nimport time\ntime.sleep(1)\n"
+        'print(\'{"apiVersion": "client.authentication.k8s.io/v1", '
+        '"kind": "ExecCredential", "status": {"token": "t"}}\')\n'
+    )
+    plugin.chmod(0o755)
+    path = kubeconfig(tmp_path / "config", {"x": exec_user(plugin)}, current="x")
+    caller = (
+        "import os, sys, threading\n"
+        "from nks_operator.kube import kubeconfig_loader\n"
+        "threading.Timer(0.2, os._exit, (0,)).start()\n"
+        "kubeconfig_loader.load([sys.argv[1]], None)\n"
+    )
+    # Its stderr reaches EOF only when the child, which shares it, has exited too.
+    result = subprocess.run(
+        [sys.executable, "-c", caller, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""

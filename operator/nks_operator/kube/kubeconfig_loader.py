@@ -173,8 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         answer = {"error": str(error)}
     except Exception as error:  # never an unexpected error's text: it may quote a secret
         answer = {"error": f"the kubeconfig loader failed ({type(error).__name__})"}
-    with os.fdopen(args.fd, "w") as out:
-        json.dump(answer, out)
+    try:
+        with os.fdopen(args.fd, "w") as out:
+            json.dump(answer, out)
+    except BrokenPipeError:
+        return 1  # the caller is gone (it was stopped while waiting): nobody to tell
     return 0
 
 
