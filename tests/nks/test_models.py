@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +16,7 @@ from nks_operator.nks import (
     ClusterLabels,
     NodeGroup,
     NodeGroupCreateLabels,
+    NodeGroupLabels,
     Supports,
     TaskEvent,
 )
@@ -83,11 +85,11 @@ def test_guide_cluster_example() -> None:
     assert labels.master_lb_floating_ip_enabled is True
     assert labels.cert_manager_api is True
     assert labels.pods_network_subnet == 24
-    # Unknown fields survive, top level and in labels.
-    assert cluster.model_extra is not None
-    assert cluster.model_extra["container_version"] == "1.12.6"
-    assert labels.model_extra is not None
-    assert labels.model_extra["etcd_volume_size"] == "10"
+    # Unknown fields are dropped as they are read, top level and in labels: nothing reads
+    # them, and the poller holds thousands of answers.
+    assert cluster.model_extra is None and labels.model_extra is None
+    assert "container_version" not in cluster.model_dump()
+    assert "etcd_volume_size" not in labels.model_dump()
 
 
 def test_cluster_nullable_fields() -> None:
@@ -146,9 +148,20 @@ def test_label_wire_shapes_round_trip() -> None:
         "ca_max_node_count": "5",
         "external_subnet_id_list": "a:b",
         "pods_network_subnet": 24,
-        "custom_label": "kept",
     }
-    assert ClusterLabels.model_validate(wire).to_wire() == wire
+    assert ClusterLabels.model_validate({**wire, "custom_label": "x"}).to_wire() == wire
+
+
+def test_a_request_sends_labels_it_does_not_model() -> None:
+    labels = NodeGroupCreateLabels.model_validate(
+        {
+            "availability_zone": "kr1-pub-a",
+            "boot_volume_type": "General SSD",
+            "boot_volume_size": 20,
+            "custom_label": "sent",
+        }
+    )
+    assert labels.to_wire()["custom_label"] == "sent"
 
 
 def test_extra_volumes_and_groups_encoded_as_strings() -> None:
@@ -199,7 +212,7 @@ def test_nodegroup_guide_example() -> None:
     assert group.labels.ca_enable is True
     assert group.labels.ca_min_node_count == 2
     assert group.is_stable
-    assert group.model_extra == {"id": 2697}
+    assert group.model_extra is None  # `id` is not modelled: dropped
 
 
 def test_autoscaler_accepts_strings_and_json_values() -> None:
@@ -279,15 +292,56 @@ def _answer(uuid: str, **labels: str) -> dict[str, object]:
 
 
 def test_answers_of_the_same_shape_share_their_record_of_set_fields() -> None:
-    first = Cluster.model_validate(_answer("c-1", kube_tag="v1.29.3", custom="x"))
-    second = Cluster.model_validate(_answer("c-2", kube_tag="v1.30.3", custom="y"))
+    first = Cluster.model_validate(_answer("c-1", kube_tag="v1.29.3", ca_enable="true"))
+    second = Cluster.model_validate(_answer("c-2", kube_tag="v1.30.3", ca_enable="false"))
     assert first.model_fields_set is second.model_fields_set
     assert first.labels.model_fields_set is second.labels.model_fields_set
     assert first.model_fields_set == {"uuid", "name", "status", "labels"}
-    assert first.labels.model_fields_set == {"kube_tag", "custom"}
+    assert first.labels.model_fields_set == {"kube_tag", "ca_enable"}
     other = Cluster.model_validate({"uuid": "c-3"})
     assert other.model_fields_set == {"uuid"}
-    assert first.model_dump(exclude_unset=True)["labels"] == {"kube_tag": "v1.29.3", "custom": "x"}
+    assert first.model_dump(exclude_unset=True)["labels"] == {
+        "kube_tag": "v1.29.3",
+        "ca_enable": True,
+    }
+
+
+def test_answers_read_cleanly_share_their_private_record() -> None:
+    first = Cluster.model_validate(_answer("c-1", kube_tag="v1.29.3"))
+    second = Cluster.model_validate(_answer("c-2", kube_tag="v1.30.3"))
+    odd = Cluster.model_validate({**_answer("c-3"), "node_count": "many"})
+    assert first.__pydantic_private__ is second.__pydantic_private__
+    assert first.labels.__pydantic_private__ is second.__pydantic_private__
+    assert odd.__pydantic_private__ is not first.__pydantic_private__
+    assert first.unreadable == {} and odd.unreadable == {"node_count": "expected a whole number"}
+    with pytest.raises(TypeError, match="read-only"):
+        first._unreadable = {"assigned": "no"}
+    assert second.unreadable == {}
+    assert first.model_copy(deep=True).unreadable == {}
+
+
+def test_an_empty_answer_part_is_one_shared_object() -> None:
+    listed = NodeGroup.model_validate({"uuid": "g-1"})  # a list entry: no labels
+    empty = NodeGroup.model_validate({"uuid": "g-2", "labels": None})
+    assert listed.labels is empty.labels is NodeGroupLabels.empty()
+    assert listed.labels == NodeGroupLabels() and listed.labels.model_fields_set == set()
+    assert Cluster.model_validate({"uuid": "c"}).labels is ClusterLabels.empty()
+    assert NodeGroupLabels.model_validate({"kube_tag": "v1.30.3"}) is not listed.labels
+
+
+def test_a_repeated_metric_policy_text_is_read_once() -> None:
+    off = '{"enable": false, "max_node_count": 10, "rules_operator": "OR", "rules": []}'
+    rule = '{"metric": "GROUP_CPU_USAGE", "threshold": 80, "duration": 5}'
+    on = f'{{"enable": true, "rules": [{rule}]}}'
+    first = NodeGroupLabels.model_validate({"mba_scale_out": off})
+    second = NodeGroupLabels.model_validate({"mba_scale_out": off, "mba_scale_in": on})
+    assert first.mba_scale_out is second.mba_scale_out
+    assert first.mba_scale_out is not None and first.mba_scale_out.max_node_count == 10
+    assert second.mba_scale_in is not None and second.mba_scale_in.enable is True
+    assert second.mba_scale_in is not second.mba_scale_out
+    as_value = NodeGroupLabels.model_validate({"mba_scale_out": json.loads(off)})
+    assert as_value.mba_scale_out == first.mba_scale_out
+    assert as_value.mba_scale_out is not first.mba_scale_out
 
 
 def test_a_shared_answer_is_copied_not_assigned_to() -> None:

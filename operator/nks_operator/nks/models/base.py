@@ -18,7 +18,7 @@ import json
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Self, get_args
+from typing import Annotated, Any, ClassVar, Self, cast, get_args
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,8 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -38,7 +40,8 @@ _FALSE = frozenset({"false", "0", "no", "n", "off"})
 
 
 class NKSModel(BaseModel):
-    """Accepts unknown fields (NKS adds internal ones) and keeps them for round trips."""
+    """A request (or a part of an answer) that keeps unknown fields: a request sends what it
+    is given. Answers (`NKSAnswer`) drop them."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -61,6 +64,10 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
+def _refuse(self: object, *args: object) -> None:
+    raise TypeError("an NKS answer is read-only: use model_copy(update=...)")
+
+
 class _SharedFieldsSet(set[str]):
     """pydantic's per-instance record of the fields an answer set, one object for every
     answer with the same fields: a set of 50 label names costs about 2 KiB, and the
@@ -72,12 +79,27 @@ class _SharedFieldsSet(set[str]):
     def __copy__(self) -> set[str]:
         return set(self)
 
-    def _refuse(self, *args: object) -> None:
-        raise TypeError("an NKS answer is read-only: use model_copy(update=...)")
-
     add = discard = remove = update = clear = pop = _refuse  # type: ignore[assignment]
     difference_update = intersection_update = symmetric_difference_update = _refuse
     __ior__ = __iand__ = __isub__ = __ixor__ = _refuse  # type: ignore[assignment]
+
+
+class _SharedPrivate(dict[str, Any]):
+    """pydantic's per-instance dict of private attributes, one read-only object for every
+    answer that read cleanly (about 250 bytes per model otherwise; an answer is four or
+    five models). A copy is a plain dict of its own."""
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return dict(self)
+
+    __setitem__ = __delitem__ = setdefault = update = clear = pop = popitem = _refuse  # type: ignore[assignment]
+    __ior__ = _refuse  # type: ignore[assignment]
+
+
+_READ_CLEANLY = _SharedPrivate({"_unreadable": _SharedPrivate()})
 
 
 # Only what some answer holds stays: an entry goes with the last answer using it.
@@ -86,7 +108,8 @@ _FIELDS_SETS: weakref.WeakValueDictionary[frozenset[str], _SharedFieldsSet] = (
 )
 
 
-def _share_fields_set(model: BaseModel) -> None:
+def _share_records(model: BaseModel) -> None:
+    """Give `model` the shared records of an answer of its shape (see above)."""
     own = model.__pydantic_fields_set__
     key = frozenset(own)
     shared = _FIELDS_SETS.get(key)
@@ -103,12 +126,18 @@ class NKSAnswer(NKSModel):
     wrong is kept in `unreadable` - field path -> problem, never the value, which may be a
     secret. Required fields stay required: without them the object is unusable.
 
-    An answer is read-only (it shares its record of set fields with answers of the same
-    shape): a changed one is a `model_copy(update=...)`.
+    An answer keeps the fields its model declares, which are those the operator reads:
+    anything else NKS sends (links, internal labels) is dropped as it is read, not held
+    for as long as the poller holds the answer.
+
+    An answer is read-only (it shares its records of set fields and private attributes
+    with answers of the same shape): a changed one is a `model_copy(update=...)`.
     """
 
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
     _absorbs: ClassVar[bool] = True  # request models built on answer models turn it off
-    _unreadable: dict[str, str] = PrivateAttr(default_factory=dict)
+    _unreadable: Mapping[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -132,9 +161,21 @@ class NKSAnswer(NKSModel):
         for field, _ in absorbed.values():
             if _admits_none(cls.model_fields[field].annotation):
                 setattr(model, field, None)
-        model._unreadable = {key: problem for key, (_, problem) in absorbed.items()}
-        _share_fields_set(model)
+        if absorbed:
+            model._unreadable = {key: problem for key, (_, problem) in absorbed.items()}
+        else:
+            object.__setattr__(model, "__pydantic_private__", _READ_CLEANLY)
+        _share_records(model)
         return model
+
+    @classmethod
+    def empty(cls) -> Self:
+        """The answer with nothing set (a default, e.g. a list entry's labels): one shared
+        object per class, as answers are read-only."""
+        empty = _EMPTY_ANSWERS.get(cls)
+        if empty is None:
+            empty = _EMPTY_ANSWERS[cls] = cls.model_validate({})
+        return cast(Self, empty)
 
     @classmethod
     def _field_problems(cls, error: ValidationError) -> dict[str, tuple[str, str]] | None:
@@ -167,6 +208,9 @@ class NKSAnswer(NKSModel):
                 prefix = info.alias or name
                 found.update({f"{prefix}.{k}": v for k, v in value.unreadable.items()})
         return found
+
+
+_EMPTY_ANSWERS: dict[type[NKSAnswer], NKSAnswer] = {}
 
 
 def _admits_none(annotation: Any) -> bool:
@@ -344,10 +388,6 @@ def _none_as_empty_list(value: Any) -> Any:
     return [] if value is None else value
 
 
-def _none_as_empty_dict(value: Any) -> Any:
-    return {} if value is None else value
-
-
 def _bool_label(value: bool) -> str:
     return "True" if value else "False"
 
@@ -399,9 +439,38 @@ _JSON_TEXT = PlainSerializer(json_text, return_type=str, when_used="json-unless-
 JsonObjectText = BeforeValidator(_json_object)
 JsonStringList = Annotated[list[str] | None, BeforeValidator(_json_string_list), _JSON_TEXT]
 JsonTextSerializer = _JSON_TEXT
+
+
+def shared_by_text() -> WrapValidator:
+    """For an answer's object that NKS sends as JSON text and many answers repeat (a node
+    group's metric autoscaler policies, the same while off): one read-only object for each
+    text among the answers held, read once. A JSON value (not text) is read each time."""
+    held: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if not isinstance(value, str):
+            return handler(value)
+        found = held.get(value)
+        if found is None:
+            found = handler(value)
+            if found is not None:
+                held[value] = found
+        return found
+
+    return WrapValidator(validate)
+
+
 # Nullable collections read as empty ones.
 # (null reads as empty; an unreadable value makes the field None, unknown)
 AddressList = Annotated[list[str] | None, BeforeValidator(_none_as_empty_list)]
 JsonList = BeforeValidator(_json_list)
 NullAsEmptyList = BeforeValidator(_none_as_empty_list)
-NoneAsEmptyDict = BeforeValidator(_none_as_empty_dict)
+
+
+def empty_as_shared(model: type[NKSAnswer]) -> BeforeValidator:
+    """A part of an answer that null or `{}` leaves empty, read as `model.empty()`."""
+
+    def validate(value: Any) -> Any:
+        return model.empty() if value is None or (isinstance(value, dict) and not value) else value
+
+    return BeforeValidator(validate)

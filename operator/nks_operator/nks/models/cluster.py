@@ -12,12 +12,12 @@ from nks_operator.nks.models.base import (
     LooseInt,
     NKSAnswer,
     NKSModel,
-    NoneAsEmptyDict,
     NullAsEmptyList,
     OptLabelInt,
     OptLooseBool,
     OptLooseInt,
     OptTimestamp,
+    empty_as_shared,
 )
 from nks_operator.nks.models.health import Freshness, HealthReason, freshness
 from nks_operator.nks.models.labels import ClusterCreateLabels, ClusterLabels
@@ -55,8 +55,8 @@ class Cluster(StatusMixin, NKSAnswer):
     create_timeout: OptLooseInt = None
     created_at: OptTimestamp = None
     updated_at: OptTimestamp = None
-    labels: Annotated[ClusterLabels, NoneAsEmptyDict] = Field(
-        default_factory=lambda: ClusterLabels()
+    labels: Annotated[ClusterLabels, empty_as_shared(ClusterLabels)] = Field(
+        default_factory=ClusterLabels.empty
     )
 
     @property

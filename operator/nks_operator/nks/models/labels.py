@@ -3,7 +3,8 @@
 Each label has a typed field: booleans and numbers are read from any shape and written
 as the strings the guide documents, colon-joined id lists are `list[str]` fields named
 `*_ids` (the wire name stays the alias), and `extra_security_groups` / `extra_volumes`
-are arrays of objects. Unknown labels are kept as extra fields.
+are arrays of objects. An answer keeps only the labels modelled here; a request sends
+any other label it is given.
 
 Answers carry labels as a string map (docs/nks-api-notes.md, "Labels"): any label may be
 missing, `""`, JSON text or another JSON type. Response classes have every field optional
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from nks_operator.nks.models.base import (
     ColonList,
@@ -129,10 +130,20 @@ class WorkerLabels(AutoscalerLabels):
     fip_selector: str | None = None
 
 
-class ClusterLabels(WorkerLabels):
+class VersionLabels(NKSAnswer):
+    """What a cluster's or a node group's labels say of its versions."""
+
+    kube_tag: str | None = None  # the Kubernetes version, e.g. "v1.27.3"
+    platform_version: str | None = None  # NKS platform version, e.g. "1.202511.0"
+    kube_version_status: str | None = None  # e.g. "LATEST", "NEED_UPGRADE"
+    # Versions the control plane (a group: the group) can move to; a hint, /v1/supports
+    # stays the source of versions.
+    upgradable_kube_versions: JsonStringList = None
+
+
+class ClusterLabels(WorkerLabels, VersionLabels):
     """A cluster's labels: cluster-wide settings plus its default worker group's."""
 
-    kube_tag: str | None = None  # the control plane's Kubernetes version, e.g. "v1.27.3"
     external_network_id: str | None = None
     external_subnet_ids: ColonList | None = Field(
         default=None,
@@ -150,23 +161,20 @@ class ClusterLabels(WorkerLabels):
     obs_sgw: str | None = None
     term_of_validity: OptLabelInt = None  # certificate validity, years
     certificate_expiry: str | None = None  # opaque: the guide does not give its format
-    kube_version_status: str | None = None  # e.g. "LATEST", "NEED_UPGRADE"
     clusterautoscale: str | None = None
     api_ep_ipacl_enable: OptLabelBool = (
         None  # seen in live answers; the ACL itself: GET api_ep_ipacl
     )
-    platform_version: str | None = None  # NKS platform version, e.g. "1.202511.0"
-    # Versions the control plane (a group: the group) can move to; a hint, /v1/supports
-    # stays the source of versions.
-    upgradable_kube_versions: JsonStringList = None
     upgradable_platform_version: str | None = None  # opaque (Live: empty)
     nks_registry_url: str | None = None  # Live: present once the NKS registry is enabled
     skm: SkmLabel = None
     control_plane_log: ControlPlaneLogStateLabel = None
 
 
-class NodeGroupLabels(ClusterLabels):
-    """A node group's labels: its own worker settings plus a copy of cluster-wide ones."""
+class NodeGroupLabels(WorkerLabels, VersionLabels):
+    """A node group's labels: its own worker settings and versions. NKS copies the
+    cluster-wide labels into them too; those are read from the cluster's answer and
+    dropped here (the poller holds thousands of group answers)."""
 
     # The group's node instance (compute server) UUIDs, colon-joined (Live, undocumented):
     # a hint that narrows the server join, never the only source of node identity.
@@ -178,7 +186,9 @@ class NodeGroupLabels(ClusterLabels):
 class ClusterCreateLabels(ClusterLabels):
     """Labels of "Create a Cluster"; the default worker group's settings live here too."""
 
-    _absorbs: ClassVar[bool] = False  # a request: refuse what cannot be sent
+    # A request: refuse what cannot be sent, send what it is given.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    _absorbs: ClassVar[bool] = False
 
     availability_zone: str
     node_image: str
@@ -201,7 +211,9 @@ class ClusterCreateLabels(ClusterLabels):
 class NodeGroupCreateLabels(WorkerLabels):
     """Labels of "Create a Node Group" (the image goes in the top-level `image_id`)."""
 
-    _absorbs: ClassVar[bool] = False  # a request: refuse what cannot be sent
+    # A request: refuse what cannot be sent, send what it is given.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    _absorbs: ClassVar[bool] = False
 
     availability_zone: str
     boot_volume_type: str

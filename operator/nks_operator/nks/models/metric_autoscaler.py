@@ -25,6 +25,7 @@ from nks_operator.nks.models.base import (
     NKSModel,
     OptLooseBool,
     OptLooseInt,
+    shared_by_text,
 )
 
 MetricName = Literal[
@@ -118,4 +119,6 @@ class MetricPolicyState(NKSAnswer):
 
 
 # Answers: a JSON object or its text; unreadable text makes the label unknown (None).
-MetricPolicyLabel = Annotated[MetricPolicyState | None, JsonObjectText, JsonTextSerializer]
+MetricPolicyLabel = Annotated[
+    MetricPolicyState | None, JsonObjectText, shared_by_text(), JsonTextSerializer
+]

@@ -13,10 +13,10 @@ from nks_operator.nks.models.base import (
     LooseInt,
     NKSAnswer,
     NKSModel,
-    NoneAsEmptyDict,
     OptLooseBool,
     OptLooseInt,
     OptTimestamp,
+    empty_as_shared,
 )
 from nks_operator.nks.models.labels import NodeGroupCreateLabels, NodeGroupLabels
 from nks_operator.nks.models.status import StatusMixin
@@ -51,8 +51,8 @@ class NodeGroup(StatusMixin, NKSAnswer):
     version: str | None = None
     created_at: OptTimestamp = None
     updated_at: OptTimestamp = None
-    labels: Annotated[NodeGroupLabels, NoneAsEmptyDict] = Field(
-        default_factory=lambda: NodeGroupLabels()
+    labels: Annotated[NodeGroupLabels, empty_as_shared(NodeGroupLabels)] = Field(
+        default_factory=NodeGroupLabels.empty
     )
 
     @property
