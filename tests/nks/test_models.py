@@ -364,3 +364,13 @@ def test_request_models_stay_assignable() -> None:
     )
     labels.ca_enable = True
     assert "ca_enable" in labels.model_fields_set
+
+
+def test_a_problem_two_levels_down_is_named_by_its_path() -> None:
+    odd = '{"enable": false, "delay": "soon", "rules": []}'
+    first = NodeGroup.model_validate({"uuid": "g-1", "labels": {"mba_scale_out": odd}})
+    second = NodeGroup.model_validate({"uuid": "g-2", "labels": {"mba_scale_out": odd}})
+    assert first.labels.mba_scale_out is second.labels.mba_scale_out  # read once, shared
+    expected = {"labels.mba_scale_out.delay": "expected a whole number"}
+    assert first.unreadable == expected and second.unreadable == expected
+    assert NodeGroup.model_validate({"uuid": "g-3"}).unreadable == {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +18,14 @@ from nks_operator.runtime.cache import ObjectCache, ObjectKey
 
 
 def now_iso() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The time now as status writes it (whole seconds, UTC)."""
+    return _iso(int(time.time()))
+
+
+@functools.lru_cache(maxsize=1)
+def _iso(second: int) -> str:
+    # Formatted once per second: every pass writes it, and strftime is not cheap.
+    return datetime.datetime.fromtimestamp(second, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _drop_empty_strings(value: Any) -> Any:

@@ -202,15 +202,34 @@ class NKSAnswer(NKSModel):
     def unreadable(self) -> dict[str, str]:
         """Field path (wire names, e.g. `labels.extra_volumes`) -> what was wrong with it."""
         found = dict(self._unreadable)
-        for name, info in type(self).model_fields.items():
-            value = getattr(self, name, None)
+        for name, prefix in _nested_answers(type(self)):
+            value = getattr(self, name)
             if isinstance(value, NKSAnswer):
-                prefix = info.alias or name
                 found.update({f"{prefix}.{k}": v for k, v in value.unreadable.items()})
         return found
 
 
 _EMPTY_ANSWERS: dict[type[NKSAnswer], NKSAnswer] = {}
+_NESTED_ANSWERS: dict[type[NKSAnswer], tuple[tuple[str, str], ...]] = {}
+
+
+def _nested_answers(model: type[NKSAnswer]) -> tuple[tuple[str, str], ...]:
+    """(field, wire name) of each field of `model` that may hold an answer of its own: the
+    few that `unreadable`, read on every look at a resource, has to visit."""
+    nested = _NESTED_ANSWERS.get(model)
+    if nested is None:
+        nested = _NESTED_ANSWERS[model] = tuple(
+            (name, info.alias or name)
+            for name, info in model.model_fields.items()
+            if _mentions_answer(info.annotation)
+        )
+    return nested
+
+
+def _mentions_answer(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, NKSAnswer):
+        return True
+    return any(_mentions_answer(arg) for arg in get_args(annotation))
 
 
 def _admits_none(annotation: Any) -> bool:
