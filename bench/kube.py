@@ -157,9 +157,9 @@ class Kube:
         """Delete every object of a kind in the namespace with one request (as a namespace
         deletion does); the operator's finalizers hold each until NKS has deleted it.
 
-        Under load the apiserver may stop waiting for a large collection (504, 2,000 node
-        groups on 2 CPUs) while the deletion goes on: the request is repeated, which marks
-        whatever is left."""
+        Under load the apiserver may stop waiting for a large collection (504, or 500
+        "context deadline exceeded", 2,000 node groups on 2 CPUs) while the deletion goes
+        on: the request is repeated, which marks whatever is left."""
         for attempt in range(1, attempts + 1):
             self._count("DELETECOLLECTION", plural)
             try:
@@ -168,7 +168,10 @@ class Kube:
                 )
                 return
             except ApiException as error:
-                if error.status != 504 or attempt == attempts:
+                gave_up = error.status == 504 or (
+                    error.status == 500 and "deadline exceeded" in str(error.body or "")
+                )
+                if not gave_up or attempt == attempts:
                     raise
 
     def request_totals(self) -> Counter[RequestKey]:

@@ -4,6 +4,7 @@ loopback: what it sends, the re-login on a 401, the error mapping, and what it n
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import socket
@@ -14,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from nks_operator.kube.client import KubeClient, KubeConflict, KubeNotFound, KubeUnavailable
+from nks_operator.kube.wire import REQUEST_DEADLINE_SECONDS
 
 
 class Server:
@@ -181,3 +183,66 @@ async def test_an_answer_over_the_bound_is_refused_and_one_within_is_read(
     finally:
         await client.aclose()
     assert (caught.value.status, caught.value.reason) == (0, "AnswerTooLarge")
+
+
+class Dripping:
+    """Answers /drip with headers, then one byte of its body every `every` seconds (within
+    the read timeout, so only a total deadline ends it), for as long as the client stays."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.dripped = 0
+        self.left = asyncio.Event()
+
+    async def drip(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            while True:
+                await response.write(b" ")
+                self.dripped += 1
+                await asyncio.sleep(self.every)
+        except (ConnectionError, asyncio.CancelledError):
+            self.left.set()
+            raise
+
+
+async def _dripping_client_request(every: float, **deadline: float) -> tuple[Dripping, str]:
+    state = Dripping(every)
+    server = Server()
+    app = web.Application()
+    app.router.add_get("/drip", state.drip)
+    app.router.add_route("*", "/{tail:.*}", server.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    client = KubeClient(lambda: kopf.ConnectionInfo(server=url, token="t"), **deadline)
+    # Without a deadline the request would wait for ever: the test fails instead.
+    bound = deadline.get("deadline", REQUEST_DEADLINE_SECONDS) + 30
+    try:
+        with pytest.raises(KubeUnavailable) as caught:
+            await asyncio.wait_for(client.request("GET", "/drip"), bound)
+        await asyncio.wait_for(state.left.wait(), 30)  # the connection was let go
+        # The next request is answered as usual.
+        assert await client.request("GET", "/a") == {"kind": "Status"}
+    finally:
+        await client.aclose()
+        await runner.cleanup()
+    return state, caught.value.reason
+
+
+async def test_an_answer_that_drips_ends_at_the_deadline() -> None:
+    state, reason = await _dripping_client_request(0.2, deadline=2.0)
+    assert reason == "TimeoutError" and state.dripped >= 3
+
+
+async def test_an_answer_that_drips_ends_at_the_default_deadline() -> None:
+    """At the deadline users get (120 s): a byte every 10 s never trips the 30 s read
+    timeout, so what ends the request is the deadline."""
+    every = 10.0
+    state, reason = await _dripping_client_request(every)
+    assert reason == "TimeoutError"
+    assert state.dripped >= REQUEST_DEADLINE_SECONDS // every - 1

@@ -28,6 +28,7 @@ from nks_operator import json_answers
 from nks_operator.kube.login import LoginError, NoCredentials
 from nks_operator.kube.wire import (
     MAX_ANSWER_BYTES,
+    REQUEST_DEADLINE_SECONDS,
     AiohttpWire,
     Answer,
     HttpxWire,
@@ -103,6 +104,7 @@ class KubeClient:
         max_connections: int = 32,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = REQUEST_DEADLINE_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
@@ -111,6 +113,7 @@ class KubeClient:
         self._max_connections = max_connections
         self._max_answer_bytes = max_answer_bytes
         self._timeout = timeout
+        self._deadline = deadline
         self._transport = transport
         self._wire: Wire | None = None
         self._expiration: datetime.datetime | None = None
@@ -152,6 +155,7 @@ class KubeClient:
             timeout=self._timeout,
             max_connections=self._max_connections,
             max_answer_bytes=self._max_answer_bytes,
+            deadline=self._deadline,
         )
 
     async def request(

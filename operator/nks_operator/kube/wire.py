@@ -25,6 +25,10 @@ from nks_operator.aiohttp_transport import environment_proxies, no_hidden_retrie
 # Far above any answer the operator asks for (one object: etcd keeps at most about 1.5 MiB;
 # a list of ownership records: about 1 KiB each), and refused before it is read whole.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
+# One request, answer included, ends after this long whatever the server does: the read
+# timeout alone would let an answer that drips a byte at a time hold a pass for ever. The
+# kube-apiserver itself ends a request after 60 s (`--request-timeout`'s default).
+REQUEST_DEADLINE_SECONDS = 120.0
 
 
 class Answer(NamedTuple):
@@ -75,6 +79,7 @@ class AiohttpWire:
         timeout: httpx.Timeout,
         max_connections: int,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        deadline: float = REQUEST_DEADLINE_SECONDS,
     ) -> None:
         self._max_answer_bytes = max_answer_bytes
         secure = info.server.startswith("https")
@@ -84,7 +89,7 @@ class AiohttpWire:
         self._proxy = info.proxy_url or None
         self._env_proxies = environment_proxies() if info.trust_env else {}
         self._timeout = aiohttp.ClientTimeout(
-            total=None,
+            total=deadline,
             connect=timeout.pool,
             sock_connect=timeout.connect,
             sock_read=timeout.read,
