@@ -95,8 +95,8 @@ class _SharedPrivate(dict[str, Any]):
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
         return dict(self)
 
-    __setitem__ = __delitem__ = setdefault = update = clear = pop = popitem = _refuse  # type: ignore[assignment]
-    __ior__ = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    setdefault = update = clear = pop = popitem = _refuse  # type: ignore[assignment]
 
 
 _READ_CLEANLY = _SharedPrivate({"_unreadable": _SharedPrivate()})
@@ -108,8 +108,11 @@ _FIELDS_SETS: weakref.WeakValueDictionary[frozenset[str], _SharedFieldsSet] = (
 )
 
 
-def _share_records(model: BaseModel) -> None:
-    """Give `model` the shared records of an answer of its shape (see above)."""
+def _share_records(model: BaseModel, *, read_cleanly: bool) -> None:
+    """Give `model` the shared records of an answer of its shape: its set fields, and its
+    private attributes when nothing in it was unreadable (see above)."""
+    if read_cleanly:
+        object.__setattr__(model, "__pydantic_private__", _READ_CLEANLY)
     own = model.__pydantic_fields_set__
     key = frozenset(own)
     shared = _FIELDS_SETS.get(key)
@@ -163,9 +166,7 @@ class NKSAnswer(NKSModel):
                 setattr(model, field, None)
         if absorbed:
             model._unreadable = {key: problem for key, (_, problem) in absorbed.items()}
-        else:
-            object.__setattr__(model, "__pydantic_private__", _READ_CLEANLY)
-        _share_records(model)
+        _share_records(model, read_cleanly=not absorbed)
         return model
 
     @classmethod
