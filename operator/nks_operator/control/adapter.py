@@ -47,6 +47,11 @@ class Location:
     # before it exists) or the node group's cluster.
     cluster_id: str | None
 
+    def snapshot_id(self, nks_id: str) -> str:
+        """The NKS cluster whose snapshot holds the resource `nks_id`: `cluster_id`, else
+        (a cluster whose location was read before it existed) the cluster itself."""
+        return self.cluster_id or nks_id
+
 
 @dataclass(frozen=True)
 class Observed:

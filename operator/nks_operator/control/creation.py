@@ -164,7 +164,7 @@ class Creation:
         )
         message = f"NKS {adapter.facts.noun} {name} ({nks_id}) requested"
         p.event("Normal", Reason.CREATE_REQUESTED, message)
-        watched = location.cluster_id or nks_id
+        watched = location.snapshot_id(nks_id)
         self.steps.watch(p, account, watched)
         # What was created is new to the poller, whose first sight of it GETs it (a new
         # cluster's groups too); its state then shows in its list entry.
@@ -194,7 +194,7 @@ class Creation:
         p.adapter.identity.set_nks_id(p.status, nks_id, location)
         await self.steps.ensure_finalizer(p)
         p.event("Normal", Reason.ADOPTED, f"{why}: {nks_id}")
-        watched = location.cluster_id or nks_id
+        watched = location.snapshot_id(nks_id)
         self.steps.watch(p, account, watched)
         account.poller.expect_change(watched)
         return p.assess(Stage.ADOPTED, message=f"{why}: {nks_id}")

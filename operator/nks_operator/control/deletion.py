@@ -143,7 +143,7 @@ class Deletion:
         since, failing or holding an unreadable answer) read NKS now: only NKS's own 404
         lets a resource go undeleted."""
         poller = account.poller
-        cluster_id = location.cluster_id or nks_id
+        cluster_id = location.snapshot_id(nks_id)
         snapshot = poller.snapshot(cluster_id)
         looked = p.memory.delete_looked_at
         if snapshot is not None and snapshot.gone:  # NKS answered 404: never comes back
@@ -186,7 +186,7 @@ class Deletion:
                 # nothing happened; the poller's next read (after this call) shows it and
                 # wakes this resource when it ends, instead of an error backoff.
                 p.memory.delete_looked_at = sent_at
-                account.poller.expect_change(location.cluster_id or nks_id, nodegroups=())
+                account.poller.expect_change(location.snapshot_id(nks_id), nodegroups=())
                 return p.assess(
                     Stage.DELETING, message=f"NKS is busy, waiting to delete: {error.message}"
                 )
@@ -198,7 +198,7 @@ class Deletion:
         # made after the call may answer for it. A group's deletion shows in its list
         # entry, a cluster's in the cluster: no group needs a GET every cycle for it.
         p.memory.delete_looked_at = sent_at
-        account.poller.expect_change(location.cluster_id or nks_id, nodegroups=())
+        account.poller.expect_change(location.snapshot_id(nks_id), nodegroups=())
         if first:
             p.status.last_operation = LastOperation(
                 type=adapter.facts.delete_operation, state="Requested", started_at=now_iso()
