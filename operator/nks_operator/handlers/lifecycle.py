@@ -38,6 +38,7 @@ CREDENTIALS_FINALIZER = f"{GROUP}/credentials-in-use"
 # kopf removes its own finalizer from objects no handler of its needs; the operator manages
 # its finalizer itself, so kopf's is a name no object carries.
 KOPF_FINALIZER = f"{GROUP}/kopf-unused"
+IDLE_WORKER_SECONDS = 0.5  # kopf's default: 5
 
 
 def build_context(settings: OperatorSettings, metrics: OperatorMetrics) -> OperatorContext:
@@ -72,6 +73,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.diffbase_storage = NoDiffBase()
     settings.posting.level = logging.WARNING  # kopf's own per-handler chatter stays in logs
     settings.watching.server_timeout = 300
+    # kopf keeps a worker per object for this long after its last watch event, holding
+    # that event (the whole object as decoded, managedFields included): under a burst of
+    # thousands of objects, megabytes the cache already holds trimmed. Events come seconds
+    # apart per object, so a short wait loses nothing (BENCHMARKS.md, issue 21).
+    settings.queueing.idle_timeout = IDLE_WORKER_SECONDS
     operator_settings = _with_namespace(memo.get("settings") or OperatorSettings.from_env())
     memo.settings = operator_settings
     metrics = OperatorMetrics()
