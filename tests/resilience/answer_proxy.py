@@ -9,8 +9,10 @@ the token's service catalog, and the compute API is read through the proxy too.
 
 A steady cluster is read in detail only when its entry in the cluster list changes (the
 poller's fingerprint), as a real change at NKS shows there. `rewrite(..., poke=uuid)`
-therefore also bumps an extra field `x_answer_revision` of that cluster's list entry, so
-the poller reads the rewritten answers (and, after `clear`, the faithful ones) again.
+therefore also moves that cluster's list entry `updated_at` (NKS moves it with every change
+of the cluster; answers keep only the fields the operator models, so an unknown field
+would not do), so the poller reads the rewritten answers (and, after `clear`, the
+faithful ones) again.
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ class _Missing:
 MISSING: Any = _Missing()
 """A rewrite `value` that removes the field."""
 
-REVISION_FIELD = "x_answer_revision"
+
+def _revision_time(revision: int) -> str:
+    """A list entry's `updated_at` that differs for every revision of the rules."""
+    return f"2030-01-01T00:00:00.{revision:06d}+00:00"
+
+
 LIST_KEYS = {
     Operation.LIST_CLUSTERS: "clusters",
     Operation.LIST_NODEGROUPS: "nodegroups",
@@ -172,7 +179,7 @@ class AnswerProxy(MangleProxy):
         if operation is Operation.LIST_CLUSTERS and poke is not None:
             for entry in data.get("clusters") or []:
                 if isinstance(entry, dict) and entry.get("uuid") == poke:
-                    entry[REVISION_FIELD] = revision
+                    entry["updated_at"] = _revision_time(revision)
         for index, rewrite, targets in planned:
             for container, key in targets:
                 _put(container, key, rewrite.path, rewrite.value)
