@@ -348,6 +348,12 @@ def _configure_logging(level: str, log_format: str) -> None:
     )
     if level == "ERROR":
         logging.getLogger().setLevel(logging.ERROR)
+    # kopf logs "Handler 'cluster_event' succeeded." at INFO for every watch event: most
+    # of the log's lines and about 2 % of the CPU under load, saying nothing (BENCHMARKS.md,
+    # issue 21). A failing handler is still logged, at ERROR.
+    logging.getLogger("kopf.objects").setLevel(
+        logging.NOTSET if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level))
+    )
     # Transport chatter stays out of the operator's log.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
