@@ -67,6 +67,22 @@ def test_unusable_kubeconfigs_are_refused_without_quoting_them(text: str) -> Non
     assert "s3cr3t" not in str(refused.value) and "10.0.0.1" not in str(refused.value)
 
 
+def test_python_tags_are_refused() -> None:
+    """The faster loader is a safe one: a tag that would run code is not YAML to it."""
+    text = nks_kubeconfig() + "preferences: !!python/object/apply:os.system ['touch /tmp/x']\n"
+    with pytest.raises(ValueError, match="not valid YAML"):
+        kubeconfig_secret.sanitize(text)
+
+
+def test_a_trimmed_kubeconfig_is_written_as_the_pure_python_dumper_writes_it() -> None:
+    """The text of an existing Secret stays the same, so no Secret is rewritten for a
+    change of YAML library alone."""
+    dirty = with_changes(users={"exec": {"command": "/bin/sh"}})
+    clean = kubeconfig_secret.sanitize(dirty)
+    assert clean != dirty
+    assert clean == yaml.safe_dump(yaml.safe_load(clean), sort_keys=False)
+
+
 def owned_secret(**reference: Any) -> dict[str, Any]:
     built = kubeconfig_secret.build(
         {"metadata": {"namespace": "team-a", "name": "demo", "uid": UID}},

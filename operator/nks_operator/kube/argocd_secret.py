@@ -26,6 +26,7 @@ from nks_operator.api.annotations import (
     OWNER_UID_ANNOTATION,
 )
 from nks_operator.api.cluster import ArgoCDRegistration
+from nks_operator.kube import yaml_text
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -125,7 +126,7 @@ def parse_kubeconfig(kubeconfig_yaml: str) -> ClusterAccess:
     NKS embeds everything (`*-data` fields); file paths would point into someone else's
     disk, so they count as missing. Errors name fields, never their values."""
     try:
-        config = yaml.safe_load(kubeconfig_yaml)
+        config = yaml_text.load(kubeconfig_yaml)
     except yaml.YAMLError:
         # YAML errors quote the offending text, which may be key material.
         raise ValueError("kubeconfig: not valid YAML") from None

@@ -18,6 +18,7 @@ import yaml
 
 from nks_operator.api.annotations import CERTIFICATE_EXPIRY_ANNOTATION, CLUSTER_ID_ANNOTATION
 from nks_operator.api.resources import CLUSTER, GROUP, VERSION
+from nks_operator.kube import yaml_text
 
 SECRET_TYPE = "cluster.x-k8s.io/secret"
 CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
@@ -113,7 +114,7 @@ def sanitize(kubeconfig: str) -> str:
     unchanged when nothing had to go. Raises ValueError (naming no value) when it is not a
     kubeconfig or its servers are not https URLs."""
     try:
-        config = yaml.safe_load(kubeconfig)
+        config = yaml_text.load(kubeconfig)
     except yaml.YAMLError:
         raise ValueError("kubeconfig: not valid YAML") from None
     if not isinstance(config, dict):
@@ -133,4 +134,4 @@ def sanitize(kubeconfig: str) -> str:
         raise ValueError("kubeconfig: no cluster or no user")
     if clean == config:
         return kubeconfig
-    return yaml.safe_dump(clean, sort_keys=False)
+    return yaml_text.dump(clean)
