@@ -7,6 +7,7 @@ clouds and the government cloud (`*.gov-nhncloudservice.com`).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -65,11 +66,14 @@ def check_region(region: str | None) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=256)
 def normalize_base_url(url: str, *, strip_suffixes: tuple[str, ...] = ()) -> str:
     """`url` without trailing slashes or an API path the caller already appends.
 
     Tolerates `https://host/v2.0/tokens` for an identity base, or `.../v1` for NKS, since
-    those are the forms people copy from documentation.
+    those are the forms people copy from documentation. Remembered in a bounded cache: a
+    credentials Secret's URLs are checked on every pass (a refused URL raises, and is not
+    remembered).
     """
     base = url.strip().rstrip("/")
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@", base):
