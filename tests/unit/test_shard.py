@@ -1,11 +1,10 @@
-"""Label-selector sharding: parsing, the kopf filter and the finalizer per shard."""
+"""Label-selector sharding: parsing, the match and the finalizer per shard."""
 
 from __future__ import annotations
 
 import pytest
 
 from nks_operator.handlers import shard
-from nks_operator.settings import OperatorSettings
 
 
 def test_parse_repeated_and_comma_separated() -> None:
@@ -23,18 +22,14 @@ def test_parse_refuses_what_it_does_not_support(bad: str) -> None:
         shard.parse_selector([bad])
 
 
-class Memo:
-    def __init__(self, selector: dict[str, str]) -> None:
-        self.settings = OperatorSettings(selector=selector)
-
-
-def test_filter_matches_every_pair() -> None:
-    assert shard.in_shard(labels={"anything": "x"}, memo=Memo({}))  # no selector: everything
-    memo = Memo({"shard": "a", "team": "x"})
-    assert shard.in_shard(labels={"shard": "a", "team": "x", "other": "y"}, memo=memo)
-    assert not shard.in_shard(labels={"shard": "a"}, memo=memo)
-    assert not shard.in_shard(labels={"shard": "b", "team": "x"}, memo=memo)
-    assert not shard.in_shard(labels=None, memo=memo)
+def test_a_selector_matches_every_pair() -> None:
+    assert shard.matches({}, {"anything": "x"})  # no selector: everything
+    assert shard.matches({}, None)
+    selector = {"shard": "a", "team": "x"}
+    assert shard.matches(selector, {"shard": "a", "team": "x", "other": "y"})
+    assert not shard.matches(selector, {"shard": "a"})
+    assert not shard.matches(selector, {"shard": "b", "team": "x"})
+    assert not shard.matches(selector, None)
 
 
 def test_each_shard_has_a_finalizer_of_its_own() -> None:

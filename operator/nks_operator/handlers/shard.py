@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
 
 
 class SelectorError(ValueError):
@@ -44,12 +43,6 @@ def finalizer(base: str, selector: Mapping[str, str]) -> str:
 
 
 def matches(selector: Mapping[str, str], labels: Mapping[str, str] | None) -> bool:
+    """True when the resource's labels match this process's selector (every pair)."""
     labels = labels or {}
     return all(labels.get(key) == value for key, value in selector.items())
-
-
-def in_shard(labels: Mapping[str, str] | None = None, memo: Any = None, **_: Any) -> bool:
-    """kopf `when=` filter: True when the resource's labels match this process's selector."""
-    settings = getattr(memo, "settings", None) if memo is not None else None
-    selector = getattr(settings, "selector", None) or {}
-    return matches(selector, labels)
