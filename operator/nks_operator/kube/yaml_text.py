@@ -1,9 +1,9 @@
 """Reading and writing the kubeconfigs NKS answers: libyaml's safe loader and dumper when
 PyYAML was built with it, the pure-Python ones otherwise.
 
-Both refuse every tag that would build a Python object; libyaml's parse is about ten times
-cheaper, and every NKSCluster's kubeconfig is parsed when it is fetched (BENCHMARKS.md,
-issue 21).
+Both refuse every tag that would build a Python object. libyaml parses an NKS kubeconfig
+about twenty times faster (0.18 against 3.5 ms here), and every NKSCluster's kubeconfig is
+parsed when it is fetched (BENCHMARKS.md, issue 21).
 """
 
 from __future__ import annotations
