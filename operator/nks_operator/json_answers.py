@@ -6,7 +6,8 @@ values under 64 characters, in a bounded cache): the label names and common valu
 thousands of NKS answers the poller holds are then shared, not repeated per answer
 (BENCHMARKS.md, issue 21). What it refuses and the standard library reads (a byte-order
 mark, a lone surrogate escape, nesting deeper than 200) is read as before. `shared`
-does the same for what kopf's watch decoded, before the cache keeps it.
+does the same for what kopf's watch decoded, before the cache keeps it. `dumps` writes
+the bodies of Kubernetes requests with its encoder (five times faster).
 """
 
 from __future__ import annotations
@@ -32,3 +33,12 @@ def shared(value: Any) -> Any:
         return pydantic_core.from_json(pydantic_core.to_json(value))
     except (ValueError, pydantic_core.PydanticSerializationError):
         return value
+
+
+def dumps(value: Any) -> bytes:
+    """`value` as compact UTF-8 JSON; the standard library's text when pydantic-core cannot
+    write it (a lone surrogate, which the standard library escapes)."""
+    try:
+        return pydantic_core.to_json(value)
+    except pydantic_core.PydanticSerializationError:
+        return json.dumps(value, separators=(",", ":")).encode()

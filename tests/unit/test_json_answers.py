@@ -51,3 +51,17 @@ def test_a_shared_copy_is_equal_and_shares_its_short_strings() -> None:
 def test_what_cannot_be_written_as_json_is_kept_as_it_is() -> None:
     odd = {"name": "\ud800"}
     assert json_answers.shared(odd) is odd
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"status": {"message": "NKS reports CREATE_COMPLETE", "nodeCount": 3, "ratio": 1.5}},
+        {"message": '클러스터 "demo"\n', "none": None, "list": [True, False, {}]},
+        {"message": "\udc80 from an answer the standard library decoded"},
+    ],
+)
+def test_a_request_body_reads_back_as_the_value(value: object) -> None:
+    body = json_answers.dumps(value)
+    assert isinstance(body, bytes)
+    assert json.loads(body) == value

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -168,7 +167,7 @@ class KubeClient:
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """The decoded JSON answer; raises a `KubeAPIError` for anything else."""
-        content = None if body is None else json.dumps(body).encode()
+        content = None if body is None else json_answers.dumps(body)
         headers = {"Content-Type": content_type} if content is not None else {}
         renewed = False
         while True:
