@@ -206,12 +206,15 @@ def test_ip_acl_and_certificate_changes_are_confirmed_by_reading_them_back(
 
     obj = wait_for(renewed, 60, what="certificate renewed")
     assert obj["status"]["certificateRenewalRequest"] == "one"
-    seen = reasons(kube_api, ns, "demo")
+
+    # Events are posted in the background, after the status that reports the same outcome.
+    def both_succeeded() -> list[str] | None:
+        seen = reasons(kube_api, ns, "demo")
+        done = seen.count("OperationSucceeded") >= 2 and "KubeconfigRefreshed" in seen
+        return seen if done else None
+
+    seen = wait_for(both_succeeded, 30, what="both operations' Events and the refresh")
     assert "OperationDropped" not in seen
-    assert seen.count("OperationSucceeded") >= 2
-    assert "KubeconfigRefreshed" in seen or wait_for(
-        lambda: "KubeconfigRefreshed" in reasons(kube_api, ns, "demo"), 30, what="refreshed"
-    )
     writes = sim.writes()
     assert writes["set_ip_acl"] == 1 and writes["renew_certificate"] == 1
 
