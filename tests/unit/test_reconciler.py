@@ -885,11 +885,17 @@ async def test_refused_operation_is_not_retried_until_the_spec_changes() -> None
     h.nks.send_error = errors.InvalidRequestError("quota exceeded", status_code=400)
     result = await h.run()
     assert h.condition("Synced")["reason"] == "OperationRefused"
-    # A person must act: a terminal error (counted), retried only on the slow timer.
-    assert result.error == "terminal" and result.requeue_after == 60
+    # A person must act: a terminal error (counted), looked at again on the slow timer.
+    assert result.error == "terminal" and result.requeue_after == h.settings.slow_poll_seconds
+    assert h.status["lastOperation"]["refused"] is True
+    message = h.condition("Synced")["message"]
     await h.run()
     assert sum(c.startswith("resize") for c in h.calls.log) == 1
-    assert h.condition("Synced")["reason"] == "OperationFailed"
+    # Shown the same way on every later pass: the same reason and words, one Warning.
+    assert h.condition("Synced")["reason"] == "OperationRefused"
+    assert h.condition("Synced")["message"] == message
+    assert "change the spec to try again" in message
+    assert h.reasons().count("OperationRefused") == 1
 
 
 async def test_a_busy_refusal_is_a_wait_not_a_failure() -> None:

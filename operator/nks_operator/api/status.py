@@ -86,6 +86,9 @@ class LastOperation(StatusModel):
     attempt: int = 1
     """How many times it was sent for this change: NKS may accept a request and never start
     it, and the operator sends it once more before it reports that as a failure."""
+    refused: bool | None = None
+    """True when NKS refused the call itself (an HTTP 4xx answer): nothing started, and
+    Synced shows `OperationRefused` until the spec changes."""
 
     @property
     def operation(self) -> OperationType | None:

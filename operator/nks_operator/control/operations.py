@@ -58,6 +58,12 @@ class FollowResult:
     just_ended: bool = False
 
 
+def _not_sent_again(last: LastOperation) -> str:
+    """What Synced says of an operation that ended badly for this generation (the same
+    words on every pass, so its Warning is posted once)."""
+    return f"{last.message}; change the spec to try again"
+
+
 class Operations:
     def __init__(self, steps: SharedSteps) -> None:
         self.steps = steps
@@ -242,8 +248,9 @@ class Operations:
             and last.type == action.operation
             and last.target == action.target
         ):
-            fields["plan_message"] = f"{last.message}; change the spec to try again"
-            return p.assess(Stage.RUNNING, sending=Sending.FAILED_BEFORE, **fields)
+            fields["plan_message"] = _not_sent_again(last)
+            before = Sending.REFUSED_BEFORE if last.refused else Sending.FAILED_BEFORE
+            return p.assess(Stage.RUNNING, sending=before, **fields)
         if p.paused:
             return p.assess(Stage.RUNNING, sending=Sending.PAUSED, **fields)
         snapshot = observed.snapshot
@@ -345,13 +352,13 @@ class Operations:
             error, errors.ServerError | errors.RateLimitedError | errors.UnauthorizedError
         ):
             self.steps.ctx.claims.release(cluster_id, p.key)
-            last.state = "Failed"
+            last.state, last.refused = "Failed", True
             last.message = f"NKS refused to {summary}: {error}"
             if isinstance(error, errors.NotFoundError):
                 # The cluster is there (it was just read): the call itself is unknown to
                 # this NKS, as the CNI change is to the guide's current edition.
                 last.message += " (this NKS does not offer that call)"
-            fields["plan_message"] = last.message
+            fields["plan_message"] = _not_sent_again(last)
             return p.assess(Stage.RUNNING, sending=Sending.REFUSED, **fields)
         if isinstance(error, errors.RateLimitedError):
             p.status.last_operation = None  # refused unread: nothing happened, try later

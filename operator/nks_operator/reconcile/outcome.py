@@ -48,6 +48,7 @@ class Sending(StrEnum):
     NONE = "None"  # nothing to send (see PlanState)
     SENT = "Sent"  # `Assessment.operation` describes it
     REFUSED = "Refused"  # NKS refused it (4xx): not retried until the spec changes
+    REFUSED_BEFORE = "RefusedBefore"  # NKS refused the same operation for this generation
     FAILED_BEFORE = "FailedBefore"  # the same operation failed for this generation
     PAUSED = "Paused"  # would be sent, but the resource is paused
     CLUSTER_BUSY = "ClusterBusy"  # another operation of the cluster goes first
@@ -196,18 +197,10 @@ def _not_sent(a: Assessment, timing: Timing) -> _Shown | None:
     """Synced and Progressing when the plan's action was not sent or cannot be; None: the
     plan is in sync (or only paused)."""
     message = a.plan_message
-    if a.sending == Sending.REFUSED:
-        reason = Reason.OPERATION_REFUSED
-        return _Shown(
-            conditions=[
-                _cond(SYNCED, "False", reason, message),
-                _cond(PROGRESSING, "False", reason, message),
-            ],
-            warnings=[(reason, message)],
-            requeue=timing.error_backoff_seconds,
-        )
-    if a.sending == Sending.FAILED_BEFORE:
-        reason = Reason.OPERATION_FAILED
+    if a.sending in (Sending.REFUSED, Sending.REFUSED_BEFORE, Sending.FAILED_BEFORE):
+        # Shown the same way on every pass until the spec changes.
+        refused = a.sending != Sending.FAILED_BEFORE
+        reason = Reason.OPERATION_REFUSED if refused else Reason.OPERATION_FAILED
         return _Shown(
             conditions=[
                 _cond(SYNCED, "False", reason, message),
