@@ -139,6 +139,18 @@ def events(api: client.ApiClient, namespace: str, name: str) -> list[dict[str, s
     ]
 
 
+def wait_events(
+    api: client.ApiClient, namespace: str, name: str, reason: str, timeout: float = 30
+) -> list[dict[str, str]]:
+    """The Events of `reason` about `name`, once there is one: the operator posts Events in
+    the background, after the status write that reports the same outcome."""
+    return wait_for(
+        lambda: [e for e in events(api, namespace, name) if e["reason"] == reason],
+        timeout,
+        what=f"a {reason} Event of {name}",
+    )
+
+
 def secret_value(api: client.ApiClient, namespace: str, name: str, key: str) -> str | None:
     try:
         secret = client.CoreV1Api(api).read_namespaced_secret(name, namespace)

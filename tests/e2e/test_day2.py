@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     nks_call,
     secret_value,
     wait_condition,
+    wait_events,
     wait_gone,
     write_log,
 )
@@ -109,7 +110,8 @@ def test_resize_default_worker(ready_cluster: str, kubectl: Any, kube_api: Any, 
     assert obj["status"]["lastOperation"]["type"] == "CLUSTER_RESIZE"
     assert nks_group(sim, "default-worker")["node_count"] == 3
     assert sim.writes()["resize_cluster"] == 1
-    assert {"OperationRequested", "OperationSucceeded"} <= set(reasons(kube_api, ns, "demo"))
+    wait_events(kube_api, ns, "demo", "OperationSucceeded")
+    assert "OperationRequested" in reasons(kube_api, ns, "demo")
     progressing = condition(obj, "Progressing")
     assert progressing is not None and progressing["status"] == "False"
 
@@ -213,7 +215,7 @@ def test_node_group_day2_operations(
     )
     assert sim.writes()["resize_cluster"] == resizes
     assert sim.writes()["stop_nodes"] == 1
-    blocked = [e for e in events(kube_api, ns, "demo-pool") if e["reason"] == "StopNodesBlocked"]
+    blocked = wait_events(kube_api, ns, "demo-pool", "StopNodesBlocked")
     assert blocked and "autoscaler" in " ".join(e["message"] for e in blocked)
 
 
@@ -329,7 +331,7 @@ def test_cluster_settings(ready_cluster: str, kubectl: Any, kube_api: Any, sim: 
         what="kubeconfig refreshed",
     )
     assert sim.writes()["renew_certificate"] == 1
-    assert "KubeconfigRefreshed" in reasons(kube_api, ns, "demo")
+    wait_events(kube_api, ns, "demo", "KubeconfigRefreshed")
     wait_idle(kube_api, ns, "nksclusters", "demo")
     assert sim.writes()["renew_certificate"] == 1  # once per annotation value
 
@@ -433,8 +435,8 @@ def test_service_gateway_change_and_refusal(
     obj = wait_condition(kube_api, "nksclusters", ns, "gw", "Synced", "True", "Synced")
     assert obj["status"]["lastOperation"]["type"] == "UPDATE_SERVICE_GATEWAY"
     assert obj["status"]["lastOperation"]["state"] == "Succeeded"
-    gw_reasons = reasons(kube_api, ns, "gw")
-    assert "OperationSucceeded" in gw_reasons and "OperationDropped" not in gw_reasons
+    wait_events(kube_api, ns, "gw", "OperationSucceeded")
+    assert "OperationDropped" not in reasons(kube_api, ns, "gw")
     assert [c["labels"].get("obs_sgw") for c in sim.clusters() if c["name"] == "gw"] == [OBS]
 
     # Only one gateway known: NKS needs both in the call, so nothing is sent.

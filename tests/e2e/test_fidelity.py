@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     new_tenant,
     nks_call,
     wait_condition,
+    wait_events,
     wait_gone,
 )
 from tests.fixtures.operator import OperatorProcess, namespace_fixture, wait_for
@@ -80,7 +81,7 @@ def test_a_rolled_back_operation_failed(
 
     obj = wait_for(failed, 60, what="resize failed")
     assert "PodDisruptionBudget" in obj["status"]["lastOperation"]["message"]
-    failures = [e for e in events(kube_api, ns, "demo") if e["reason"] == "OperationFailed"]
+    failures = wait_events(kube_api, ns, "demo", "OperationFailed")
     assert failures and failures[0]["type"] == "Warning"
     # NKS undid it: the cluster works as before, and the same change is not sent again.
     obj = wait_condition(kube_api, "nksclusters", ns, "demo", "Synced", "False", "OperationFailed")
@@ -127,7 +128,7 @@ def test_an_operation_past_its_deadline_is_reported_and_recovers(
     )
     assert obj["status"]["phase"] == "Updating"
     assert condition(obj, "Ready")["status"] == "True"  # the cluster still works
-    timeouts = [e for e in events(kube_api, ns, "demo") if e["reason"] == "OperationTimedOut"]
+    timeouts = wait_events(kube_api, ns, "demo", "OperationTimedOut")
     assert len(timeouts) == 1 and timeouts[0]["type"] == "Warning"
     # NKS finishes later: the operator still followed it and recovers by itself.
     sim.http.post("/_sim/finish-operations", json={"tenant": sim.tenant}).raise_for_status()

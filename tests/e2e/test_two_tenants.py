@@ -39,6 +39,7 @@ from tests.e2e.helpers import (
     new_tenant,
     secret_value,
     wait_condition,
+    wait_events,
     wait_gone,
 )
 from tests.fixtures.hygiene import session_hygiene
@@ -259,7 +260,7 @@ def test_a_status_written_by_someone_else_is_not_trusted(
         60,
         what="status restored from the operator's record",
     )
-    assert any(e["reason"] == "ManagedByAnotherResource" for e in events(kube_api, t.b, "own"))
+    wait_events(kube_api, t.b, "own", "ManagedByAnotherResource")
     secret = client.CoreV1Api(kube_api).read_namespaced_secret("own-kubeconfig", t.b)
     assert secret.metadata.annotations["nks.nhncloud.com/cluster-id"] == own
 
