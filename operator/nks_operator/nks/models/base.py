@@ -147,8 +147,8 @@ class NKSAnswer(NKSModel):
     def _absorb_unreadable(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         if not cls._absorbs or not isinstance(data, Mapping):
             return handler(data)
-        remaining = dict(data)
         absorbed: dict[str, tuple[str, str]] = {}  # wire key -> (field name, problem)
+        remaining = data  # copied only when a value is dropped (most answers read cleanly)
         while True:
             try:
                 model = handler(remaining)
@@ -156,8 +156,8 @@ class NKSAnswer(NKSModel):
                 problems = cls._field_problems(exc)
                 if problems is None or not set(problems) - set(absorbed):
                     raise
+                remaining = {k: v for k, v in remaining.items() if k not in problems}
                 for key, problem in problems.items():
-                    remaining.pop(key, None)
                     absorbed.setdefault(key, problem)
                 continue
             break
