@@ -19,6 +19,7 @@ from tests.e2e.helpers import (
     new_tenant,
     nks_call,
     wait_condition,
+    wait_events,
     write_log,
 )
 from tests.e2e.test_day2 import patch, wait_idle, wait_polls
@@ -149,12 +150,7 @@ def test_addon_lifecycle(
 
     # Remove a mandatory one: it stays, unmanaged, with a Warning; nothing is sent.
     patch(kubectl, ns, "nksc", "demo", {"spec": {"addons": [CALICO, newer]}})
-    wait_for(
-        lambda: any(e["reason"] == "AddonNotRemoved" for e in events(kube_api, ns, "demo")),
-        30,
-        what="AddonNotRemoved",
-    )
-    [warning] = [e for e in events(kube_api, ns, "demo") if e["reason"] == "AddonNotRemoved"]
+    [warning] = wait_events(kube_api, ns, "demo", "AddonNotRemoved")
     assert warning["type"] == "Warning" and "coredns" in warning["message"]
     wait_polls(sim, 3)
     assert "coredns" in nks_addons(sim)

@@ -249,7 +249,7 @@ class Operations:
             and last.target == action.target
         ):
             fields["plan_message"] = _not_sent_again(last)
-            before = Sending.REFUSED_BEFORE if last.refused else Sending.FAILED_BEFORE
+            before = Sending.REFUSED if last.refused else Sending.FAILED_BEFORE
             return p.assess(Stage.RUNNING, sending=before, **fields)
         if p.paused:
             return p.assess(Stage.RUNNING, sending=Sending.PAUSED, **fields)

@@ -47,8 +47,7 @@ class Sending(StrEnum):
 
     NONE = "None"  # nothing to send (see PlanState)
     SENT = "Sent"  # `Assessment.operation` describes it
-    REFUSED = "Refused"  # NKS refused it (4xx): not retried until the spec changes
-    REFUSED_BEFORE = "RefusedBefore"  # NKS refused the same operation for this generation
+    REFUSED = "Refused"  # NKS refused it (4xx), now or before: not sent until the spec changes
     FAILED_BEFORE = "FailedBefore"  # the same operation failed for this generation
     PAUSED = "Paused"  # would be sent, but the resource is paused
     CLUSTER_BUSY = "ClusterBusy"  # another operation of the cluster goes first
@@ -197,9 +196,9 @@ def _not_sent(a: Assessment, timing: Timing) -> _Shown | None:
     """Synced and Progressing when the plan's action was not sent or cannot be; None: the
     plan is in sync (or only paused)."""
     message = a.plan_message
-    if a.sending in (Sending.REFUSED, Sending.REFUSED_BEFORE, Sending.FAILED_BEFORE):
+    if a.sending in (Sending.REFUSED, Sending.FAILED_BEFORE):
         # Shown the same way on every pass until the spec changes.
-        refused = a.sending != Sending.FAILED_BEFORE
+        refused = a.sending == Sending.REFUSED
         reason = Reason.OPERATION_REFUSED if refused else Reason.OPERATION_FAILED
         return _Shown(
             conditions=[
