@@ -157,6 +157,20 @@ async def test_silent_drop_accepts_and_changes_nothing(
     )
 
 
+async def test_busy_refuses_a_write_as_a_running_operation_would(
+    http: httpx.AsyncClient, nks: Nks, cpath: str
+) -> None:
+    await _put_faults(http, {"action": "busy", "count": 1})
+    assert (await nks.get(cpath)).status_code == 200  # a read is not refused
+    body = {"node_count": 3, "nodegroup": "default-worker"}
+    refused = await nks.post(f"{cpath}/actions/resize", body)
+    assert_error(refused, 400)
+    assert "in progress" in refused.json()["errors"][0]["detail"].lower()
+    assert (await nks.json(cpath))["status"] == "CREATE_COMPLETE"  # nothing started
+    accepted = await nks.post(f"{cpath}/actions/resize", body)
+    assert accepted.status_code == 202  # once
+
+
 async def test_silent_drop_keeps_other_running_operations(
     http: httpx.AsyncClient, nks: Nks
 ) -> None:

@@ -15,7 +15,7 @@ from nks_operator.control.passes import Stop
 from nks_operator.nks import DeleteResult, errors
 from nks_operator.nks.models import Cluster, NodeGroup
 from nks_operator.polling.snapshot import ClusterSnapshot
-from nks_operator.reconcile.day2 import CONTROL_PLANE
+from nks_operator.reconcile.day2 import CONTROL_PLANE, Plan
 from nks_operator.reconcile.outcome import Assessment
 from nks_operator.reconcile.reasons import Reason
 from tests.unit.adapter_pass import new_pass
@@ -25,6 +25,8 @@ from tests.unit.test_reconciler import Harness
 ID = "0b6c8a30-5e4b-4bb4-a3c1-1b1d1bd7d1a0"
 WORKER = "5d2f0a3e-7a4c-4f1e-9d55-3b2a1c0e9f88"
 ADAPTER = ClusterAdapter()
+EXPIRY = "2031-09-28T01:40:19+00:00"
+LATER = "2031-12-06T10:00:00+00:00"
 
 
 def spec(**changes: Any) -> dict[str, Any]:
@@ -137,9 +139,11 @@ def test_an_operation_is_followed_by_its_target_s_status() -> None:
 
 def test_after_send_records_the_renewal_and_the_user_script_generation() -> None:
     annotations = {"nks.nhncloud.com/renew-certificate": "2026-01"}
-    p = new_pass(ADAPTER, spec(), {"clusterID": ID}, annotations=annotations)
+    status = {"clusterID": ID, "certificateExpiry": EXPIRY}
+    p = new_pass(ADAPTER, spec(), status, annotations=annotations)
     ADAPTER.converging.after_send(p, "RENEW_CERTIFICATE", {})
     assert p.status.certificate_renewal_request == "2026-01"
+    assert p.status.certificate_renewal_sent_at_expiry == EXPIRY
     ADAPTER.converging.after_send(p, "NODEGROUP_USERSCRIPT_UPDATE", {})
     assert p.status.user_script_generation == 3
 
@@ -150,8 +154,33 @@ def test_after_success_makes_the_next_pass_read_again() -> None:
     memory.ip_acl_read_at = memory.kubeconfig_checked_at = 100.0
     ADAPTER.converging.after_success(p, None, "SET_IP_ACL")  # type: ignore[arg-type]
     assert memory.ip_acl_read_at < 0
+    p.status.certificate_renewal_sent_at_expiry = EXPIRY
     ADAPTER.converging.after_success(p, None, "RENEW_CERTIFICATE")  # type: ignore[arg-type]
     assert memory.kubeconfig_checked_at < 0 and memory.kubeconfig_renewed
+    assert p.status.certificate_renewal_sent_at_expiry is None
+
+
+def test_a_sent_renewal_is_wanted_until_nks_shows_it_whatever_the_plan_says() -> None:
+    last = {"type": "RENEW_CERTIFICATE", "state": "Requested", "sinceTaskID": 0}
+    status = {"clusterID": ID, "lastOperation": last, "certificateRenewalSentAtExpiry": EXPIRY}
+    p = new_pass(ADAPTER, spec(), status)
+    record = p.status.last_operation
+    assert record is not None
+    labels = {"certificate_expiry": EXPIRY}
+    unchanged = ADAPTER.observe(snapshot(labels=labels), ID)
+    assert unchanged is not None
+    # The plan's next operation is another one (the spec changed meanwhile).
+    assert ADAPTER.converging.still_wanted(p, unchanged, Plan(), record)
+    renewed = ADAPTER.observe(snapshot(labels={"certificate_expiry": LATER}), ID)
+    assert renewed is not None
+    assert not ADAPTER.converging.still_wanted(p, renewed, Plan(), record)
+    # Dropped once (to be sent again): the plan asks for it.
+    record.state, record.generation = "Failed", None
+    unchanged.snapshot.nodegroups["default-worker"] = NodeGroup.model_validate(
+        {"uuid": WORKER, "name": "default-worker", "status": "CREATE_COMPLETE", "node_count": 2}
+    )
+    planned = ADAPTER.converging.plan(p, unchanged, {}, Location("kr2", None, ID))
+    assert planned.action is not None and planned.action.operation == "RENEW_CERTIFICATE"
 
 
 def test_what_a_cluster_keeps_lasts_from_pass_to_pass() -> None:

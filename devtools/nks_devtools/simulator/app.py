@@ -178,11 +178,17 @@ async def _read_json(request: web.Request, error: type[ApiError] | None = None) 
         raise BadRequest("The request body is not valid JSON.") from None
 
 
+# The `busy` fault's detail: `rules.ensure_idle`'s words without a cluster to name.
+BUSY = "Operation in progress on the cluster; retry once it has finished."
+
+
 def _fault_response(rule: FaultRule, request_id: str) -> web.Response:
     headers = {"X-Openstack-Request-Id": request_id}
     if rule.action == "throttle":
         headers["Retry-After"] = str(math.ceil(rule.retry_after))  # whole seconds, never less
         detail = "Too many requests; retry later."
+    elif rule.action == "busy":
+        detail = BUSY
     else:
         detail = INTERNAL_ERROR
     if rule.body == "empty":
@@ -276,7 +282,7 @@ async def _dispatch(
     if decision.latency:
         await asyncio.sleep(decision.latency)
     rule = decision.rule
-    if rule is not None and rule.action in ("error", "throttle"):
+    if rule is not None and rule.action in ("error", "throttle", "busy"):
         response = _fault_response(rule, request_id)
         _record(sim, request, operation, response.status, None, rule.action)
         return response

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from nks_operator.nks.operations import Operation
 
-FaultAction = Literal["error", "throttle", "latency", "drop_response", "silent_drop", "fail_async"]
+FaultAction = Literal[
+    "error", "throttle", "busy", "latency", "drop_response", "silent_drop", "fail_async"
+]
 
 
 class FaultRule(BaseModel):
@@ -27,6 +29,9 @@ class FaultRule(BaseModel):
     - `error`: answer `status` (500/502/503/504, ...) without touching the state; `body`
       picks a JSON error, an HTML gateway page or nothing.
     - `throttle`: answer 429 with `Retry-After: retry_after` without touching the state.
+    - `busy`: refuse a write as NKS does while another operation runs on the cluster (400,
+      "Operation in progress ..."), without touching the state: the cluster turned busy
+      between the caller's read and its call.
     - `latency`: wait `latency` seconds before handling the call (combines with others).
     - `drop_response`: handle the call (the change is applied), then lose the answer:
       `drop_mode` "error" answers 500, "close" closes the connection, "timeout" hangs
@@ -60,12 +65,14 @@ class FaultRule(BaseModel):
     def _throttle_status(self) -> FaultRule:
         if self.action == "throttle":
             self.status = 429
+        elif self.action == "busy":
+            self.status = 400
         return self
 
     def matches(self, operation: Operation) -> bool:
         if self.operation not in ("*", operation.value):
             return False
-        if self.action in ("silent_drop", "fail_async"):
+        if self.action in ("silent_drop", "fail_async", "busy"):
             return operation.is_write  # nothing to drop or fail on a read
         return True
 

@@ -375,6 +375,10 @@ class NKSClusterStatus(ResourceStatus):
     """Name of the Secret holding the kubeconfig (key `value`)."""
     certificate_renewal_request: str | None = None
     """Last value of the renew-certificate annotation that was acted on."""
+    certificate_renewal_sent_at_expiry: str | None = None
+    """The certificate expiry NKS showed when the last renewal was sent ("" when none): the
+    renewal counts as done once NKS shows another expiry, the cluster updating, or a renewal
+    task that ended well; until then a renewal NKS dropped is sent once more."""
     argocd_secret: str | None = None
     """`namespace/name` of the Argo CD cluster Secret the operator maintains."""
     addons: list[AddonStatus] | None = None

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from nks_operator.api.base import SecretKeyReference
 from nks_operator.api.resources import Resource
-from nks_operator.api.status import CreationIntent, ResourceStatus
+from nks_operator.api.status import CreationIntent, LastOperation, ResourceStatus
 from nks_operator.kube.ownership import NKSResource
 from nks_operator.nks.models import Cluster, NodeGroup
 from nks_operator.polling.accounts import Account
@@ -231,6 +231,14 @@ class Converging(ABC, Generic[SpecT, StatusT, FoundT]):
         supported: Mapping[str, bool],
         location: Location,
     ) -> Plan: ...
+
+    def still_wanted(
+        self, p: Pass[SpecT, StatusT, FoundT], observed: Observed, plan: Plan, last: LastOperation
+    ) -> bool:
+        """Whether NKS's state does not show the change `last` sent yet, so that it would be
+        sent again (how a state-confirmed operation is confirmed): by default, the plan's
+        next operation is that one."""
+        return plan.wants(last.type, last.target)
 
     @abstractmethod
     def operation_status(

@@ -19,7 +19,7 @@ from nks_operator.api.cluster import (
 )
 from nks_operator.api.operations import OperationType
 from nks_operator.api.resources import CLUSTER
-from nks_operator.api.status import CreationIntent
+from nks_operator.api.status import CreationIntent, LastOperation
 from nks_operator.control.adapter import (
     Adapter,
     Checking,
@@ -43,6 +43,7 @@ from nks_operator.polling.accounts import Account
 from nks_operator.polling.snapshot import ClusterSnapshot
 from nks_operator.reconcile import (
     addons,
+    certificate_renewal,
     control_plane_log,
     immutability,
     payloads,
@@ -160,6 +161,17 @@ def renewal_requested(p: ClusterPass) -> str | None:
     if value and value != p.status.certificate_renewal_request:
         return str(value)
     return None
+
+
+def renewal_unconfirmed(p: ClusterPass, snapshot: ClusterSnapshot) -> bool:
+    """A renewal was sent and NKS shows nothing of it yet (`certificate_renewal`)."""
+    cluster = snapshot.cluster
+    return certificate_renewal.unconfirmed(
+        p.status.certificate_renewal_sent_at_expiry,
+        None if cluster is None else cluster.labels.certificate_expiry,
+        p.status.last_operation,
+        snapshot.tasks,
+    )
 
 
 class ClusterAdapter(Adapter[NKSClusterSpec, NKSClusterStatus, ClusterFindings]):
@@ -498,7 +510,9 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
             observed.snapshot.nodegroups,
             supported,
             ip_acl=_kept(p).ip_acl,
-            renew_requested=renewal_requested(p) is not None,
+            renew_requested=(
+                renewal_requested(p) is not None or renewal_unconfirmed(p, observed.snapshot)
+            ),
             user_script_sent_for=p.status.user_script_generation,
             generation=p.generation,
             sent_settings=p.status.sent_settings,
@@ -538,6 +552,14 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         group = observed.snapshot.nodegroup(target)
         return None if group is None else group.status
 
+    def still_wanted(
+        self, p: ClusterPass, observed: Observed, plan: Plan, last: LastOperation
+    ) -> bool:
+        if last.type == OperationType.RENEW_CERTIFICATE:
+            # The plan's next operation may be another one (a spec changed meanwhile).
+            return renewal_unconfirmed(p, observed.snapshot)
+        return plan.wants(last.type, last.target)
+
     def operation_status(
         self, p: ClusterPass, observed: Observed, target: str | None
     ) -> str | None:
@@ -554,6 +576,10 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         if operation == OperationType.RENEW_CERTIFICATE:
             p.status.certificate_renewal_request = renewal_requested(p) or (
                 p.status.certificate_renewal_request
+            )
+            # Reported from this pass's read, before the plan was made.
+            p.status.certificate_renewal_sent_at_expiry = certificate_renewal.expiry_mark(
+                p.status.certificate_expiry
             )
         elif operation == OperationType.NODEGROUP_USERSCRIPT_UPDATE:
             p.status.user_script_generation = p.generation
@@ -575,6 +601,7 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         if operation == OperationType.SET_IP_ACL:
             memory.ip_acl_read_at = -1e9
         if operation == OperationType.RENEW_CERTIFICATE:
+            p.status.certificate_renewal_sent_at_expiry = None
             # New certificates whatever the expiry says (a renewal may keep the same date).
             memory.kubeconfig_checked_at = -1e9
             memory.kubeconfig_renewed = True

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from nks_operator.api.operations import OperationType
-from nks_operator.api.status import LastOperation
+from nks_operator.api.status import LastOperation, ResourceStatus
 from nks_operator.control import events
 from nks_operator.control.adapter import Location, Observed
 from nks_operator.control.passes import (
@@ -64,6 +64,15 @@ def _not_sent_again(last: LastOperation) -> str:
     return f"{last.message}; change the spec to try again"
 
 
+def _forget_send(p: AnyPass, unsent: ResourceStatus) -> None:
+    """NKS took nothing: status as it was before the send was recorded, with no operation
+    to follow - what the adapter noted of the send goes too (a renewal request marked as
+    acted on, a setting marked as sent), so the plan asks for it again."""
+    for name in type(p.status).model_fields:
+        setattr(p.status, name, getattr(unsent, name))
+    p.status.last_operation = None
+
+
 class Operations:
     def __init__(self, steps: SharedSteps) -> None:
         self.steps = steps
@@ -95,7 +104,7 @@ class Operations:
             observed.snapshot.tasks,
             p.adapter.converging.operation_status(p, observed, last.target),
             confirmation="state" if last.type in STATE_CONFIRMED else "task",
-            still_wanted=plan.wants(last.type, last.target),
+            still_wanted=p.adapter.converging.still_wanted(p, observed, plan, last),
             age_seconds=age,
             confirm_seconds=self.steps.confirm_seconds,
             deadline_seconds=deadline,
@@ -292,6 +301,7 @@ class Operations:
         p.memory.resend_uncounted = p.memory.answer_lost = False
         # Claimed before the first await: a sibling's pass may run at any await below.
         self.steps.ctx.claims.claim(cluster_id, p.key, self.steps.confirm_seconds)
+        unsent = p.status.model_copy(deep=True)  # what status was if NKS takes nothing
         p.status.last_operation = LastOperation(
             type=action.operation,
             state="Requested",
@@ -312,7 +322,7 @@ class Operations:
         try:
             await action.send(account.client, cluster_id)
         except errors.NKSError as error:
-            return self._send_failed(p, account, cluster_id, action.summary, error, fields)
+            return self._send_failed(p, account, cluster_id, action.summary, error, fields, unsent)
         p.event("Normal", Reason.OPERATION_REQUESTED, action.summary)
         # A change to one worker group: that group is GET every cycle until it shows.
         target = action.target
@@ -335,11 +345,12 @@ class Operations:
         summary: str,
         error: errors.NKSError,
         fields: dict[str, Any],
+        unsent: ResourceStatus,
     ) -> Assessment:
         last = p.status.last_operation
         assert last is not None
         if is_busy_refusal(error):
-            p.status.last_operation = None  # NKS is busy: nothing happened, try again soon
+            _forget_send(p, unsent)  # NKS is busy: nothing happened, try again soon
             self.steps.ctx.claims.release(cluster_id, p.key)
             account.poller.expect_change(cluster_id)
             return p.assess(
@@ -361,7 +372,7 @@ class Operations:
             fields["plan_message"] = _not_sent_again(last)
             return p.assess(Stage.RUNNING, sending=Sending.REFUSED, **fields)
         if isinstance(error, errors.RateLimitedError):
-            p.status.last_operation = None  # refused unread: nothing happened, try later
+            _forget_send(p, unsent)  # refused unread: nothing happened, try later
             self.steps.ctx.claims.release(cluster_id, p.key)
             raise self.steps.nks_error(p, error, **fields)
         # 5xx, timeout, lost answer: it may have happened; following confirms or drops it.
