@@ -69,6 +69,7 @@ class FakeSpec(BaseModel):
 
 class FakeStatus(ResourceStatus):
     nks_id: Annotated[str | None, Field(alias="nksID")] = None
+    sent_for: str | None = None  # the adapter's own record of a send
 
 
 class Calls:
@@ -369,6 +370,9 @@ class FakeAdapter(
 
     def operation_status(self, p: Pass, observed: Observed, target: str | None) -> str | None:
         return observed.status
+
+    def after_send(self, p: Pass, operation: str, args: Mapping[str, Any]) -> None:
+        p.status.sent_for = operation
 
     async def read_for_delete(self, account: Any, location: Location, nks_id: str) -> str | None:
         self.calls.log.append("read for delete")
@@ -904,8 +908,13 @@ async def test_a_busy_refusal_is_a_wait_not_a_failure() -> None:
     h.adapter.plan_result = Plan(action=resize())
     h.nks.send_error = errors.InvalidRequestError("cluster update in progress", status_code=400)
     await h.run()
-    assert "lastOperation" not in h.status
+    # Nothing happened: no operation to follow, and the adapter's record of it is gone.
+    assert "lastOperation" not in h.status and "sentFor" not in h.status
     assert h.condition("Progressing")["reason"] == "Waiting"
+    h.nks.send_error = None
+    await h.run()
+    assert h.status["lastOperation"]["state"] == "Requested"
+    assert h.status["sentFor"] == "CLUSTER_RESIZE"
 
 
 async def test_a_throttled_send_leaves_no_record_and_backs_off() -> None:
@@ -915,6 +924,7 @@ async def test_a_throttled_send_leaves_no_record_and_backs_off() -> None:
     h.nks.send_error = errors.RateLimitedError("slow down", status_code=429, retry_after=5)
     result = await h.run()
     assert "lastOperation" not in h.status  # refused unread: nothing to follow
+    assert "sentFor" not in h.status
     assert h.condition("Synced")["reason"] == "NKSUnavailable"
     assert result.error == "transient"
 

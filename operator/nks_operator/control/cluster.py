@@ -558,7 +558,7 @@ class ClusterConverging(Converging[NKSClusterSpec, NKSClusterStatus, ClusterFind
         if last.type == OperationType.RENEW_CERTIFICATE:
             # The plan's next operation may be another one (a spec changed meanwhile).
             return renewal_unconfirmed(p, observed.snapshot)
-        return plan.wants(last.type, last.target)
+        return super().still_wanted(p, observed, plan, last)
 
     def operation_status(
         self, p: ClusterPass, observed: Observed, target: str | None
