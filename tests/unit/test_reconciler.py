@@ -1028,10 +1028,19 @@ async def test_an_old_view_never_counts_an_operation_as_dropped() -> None:
 async def test_a_rollback_fails_the_operation() -> None:
     h = Harness().status_of(nksID=ID, lastOperation=operation(state="InProgress"))
     h.observe("ROLLBACK_COMPLETE", status_reason="pdb blocked the drain")
+    h.adapter.plan_result = Plan(action=resize())  # the spec still asks for it
     await h.run()
     assert h.status["lastOperation"]["state"] == "Failed"
     assert "pdb blocked the drain" in h.status["lastOperation"]["message"]
     assert h.status["phase"] == "Ready"  # NKS undid it: the cluster works as before
+    # Held back on the next passes, in the words of the one Warning posted for it.
+    await h.run()
+    await h.run()
+    assert not any(c.startswith("resize") for c in h.calls.log)
+    [warning] = h.messages("OperationFailed")
+    assert h.condition("Synced")["reason"] == "OperationFailed"
+    assert h.condition("Synced")["message"] == warning
+    assert warning.endswith("change the spec to try again")
 
 
 async def test_an_operation_past_its_deadline_is_reported_and_still_followed() -> None:

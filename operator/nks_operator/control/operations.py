@@ -64,6 +64,13 @@ def _not_sent_again(last: LastOperation) -> str:
     return f"{last.message}; change the spec to try again"
 
 
+def _warn_failed(p: AnyPass, last: LastOperation) -> None:
+    """One Warning for a failed operation: in the words every later pass shows while it is
+    held back for this generation (`_held_back`), so that those passes post none."""
+    held_back = last.generation is not None and last.generation == p.generation
+    p.warn_once(Reason.OPERATION_FAILED, _not_sent_again(last) if held_back else last.message)
+
+
 def _forget_send(p: AnyPass, unsent: ResourceStatus) -> None:
     """NKS took nothing: status as it was before the send was recorded, with no operation
     to follow - what the adapter noted of the send goes too (a renewal request marked as
@@ -129,7 +136,7 @@ class Operations:
             last.message = (
                 f"{last.message or last.type} failed: {following.detail or 'see NKS task history'}"
             )
-            p.event("Warning", Reason.OPERATION_FAILED, last.message)
+            _warn_failed(p, last)
         elif following.verdict == "dropped":
             self._dropped(p, last)
         return FollowResult(just_ended=True)
@@ -196,7 +203,7 @@ class Operations:
             # the spec changes).
             last.message = f"NKS accepted {what} {last.attempt} times but never applied it"
             last.generation = p.generation
-            p.event("Warning", Reason.OPERATION_FAILED, last.message)
+            _warn_failed(p, last)
         else:
             last.generation = None  # the next plan sends it once more
             message = f"NKS accepted {what} but never applied it; sending it again"
@@ -226,13 +233,21 @@ class Operations:
     ) -> Assessment:
         """Send the action the plan asks for, unless something holds it back."""
         fields: dict[str, Any] = {**base, **self.plan_fields(plan)}
-        if not plan.blocked and plan.waiting is None:
-            events.clear_warnings(p.memory, *PLAN_WARNINGS)
         action = plan.action
+        cluster_id = location.cluster_id or observed.snapshot.uuid
+        held = None
+        if action is not None:
+            held = self._held_back(p, account, cluster_id, observed, action, fields)
+        # The plan goes on: its earlier Warnings may be posted again. An operation held
+        # back after it failed does not: its Warning stays posted once.
+        failed_before = held is not None and held.sending in (
+            Sending.REFUSED,
+            Sending.FAILED_BEFORE,
+        )
+        if not plan.blocked and plan.waiting is None and not failed_before:
+            events.clear_warnings(p.memory, *PLAN_WARNINGS)
         if action is None:
             return p.assess(Stage.RUNNING, **fields)
-        cluster_id = location.cluster_id or observed.snapshot.uuid
-        held = self._held_back(p, account, cluster_id, observed, action, fields)
         if held is not None:
             return held
         return await self._send_action(p, account, cluster_id, observed, action, fields)
