@@ -51,7 +51,7 @@ def snapshot(cluster_status: str = "UPDATE_COMPLETE", **group: Any) -> ClusterSn
 def without_its_cluster(p: Any) -> Any:
     """The NKSCluster is neither cached nor in the apiserver (the one read a fake)."""
 
-    async def not_found(name: str, *, fresh: bool = False) -> None:
+    async def not_found(name: str) -> None:
         return None
 
     p.around.cluster_object = not_found
@@ -162,6 +162,17 @@ async def test_another_cluster_s_group_is_refused() -> None:
 async def test_a_deletion_without_its_cluster_has_nothing_to_call() -> None:
     p = without_its_cluster(new_pass(ADAPTER, spec(), {"nodeGroupID": GROUP_ID}, name="pool"))
     assert await ADAPTER.deleting.locate_for_delete(p) is None
+
+
+async def test_a_deletion_takes_its_cluster_from_the_watch() -> None:
+    # A deleting group's pass runs every fast interval: no apiserver read of its cluster
+    # each time (the fake apiserver here cannot answer one).
+    h = Harness()
+    ready_parent(h)
+    status = {"nodeGroupID": GROUP_ID, "clusterID": CLUSTER_ID}
+    p = new_pass(ADAPTER, spec(), status, name="pool", harness=h)
+    assert await ADAPTER.deleting.locate_for_delete(p) == Location("kr2", "nhn", CLUSTER_ID)
+    assert h.calls.log == []
 
 
 # -- observe and check -------------------------------------------------------------------------

@@ -389,7 +389,7 @@ class NodeGroupDeleting(Deleting[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroup
 
     async def locate_for_delete(self, p: NodeGroupPass) -> Location | None:
         raw = p.body.get("spec") or {}
-        parent = await _parent(p, (raw.get("clusterRef") or {}).get("name", ""), fresh=True)
+        parent = await _parent(p, (raw.get("clusterRef") or {}).get("name", ""))
         cluster_id = p.status.cluster_id or (parent.cluster_id if parent else None)
         if parent is None or cluster_id is None:
             return None  # without its cluster there is nothing to call: NKS deleted it with it
@@ -417,8 +417,7 @@ class NodeGroupDeleting(Deleting[NKSNodeGroupSpec, NKSNodeGroupStatus, NodeGroup
         return result is DeleteResult.ACCEPTED
 
 
-async def _parent(p: NodeGroupPass, name: str, *, fresh: bool = False) -> Parent | None:
-    """The NKSCluster: as the watch delivered it, or read when not seen (or `fresh`,
-    where a stale "gone" could leak a node group in NKS)."""
-    body = await p.around.cluster_object(name, fresh=fresh)
+async def _parent(p: NodeGroupPass, name: str) -> Parent | None:
+    """The NKSCluster: as the watch delivered it, or read when not seen."""
+    body = await p.around.cluster_object(name)
     return None if body is None else Parent(body)

@@ -81,11 +81,14 @@ class Surroundings:
 
     # -- the parent NKSCluster and the siblings -------------------------------------------------
 
-    async def cluster_object(self, name: str, *, fresh: bool = False) -> dict[str, Any] | None:
+    async def cluster_object(self, name: str) -> dict[str, Any] | None:
         """An NKSCluster of the resource's namespace: as the watch delivered it, or read
-        when not seen (or `fresh`)."""
+        when the watch has not shown it. Only the apiserver's answer says it is gone (a
+        node group whose cluster is gone is released without an NKS call, so a stale
+        "gone" could leak it in NKS). One the watch still shows after its deletion is
+        harmless: NKS answers for the cluster it names."""
         key = ObjectKey(CLUSTER.kind, self._key.namespace, name)
-        body = None if fresh else self._ctx.cache.get(key)
+        body = self._ctx.cache.get(key)
         if body is None:
             body = await self._ctx.kube.get_object(CLUSTER, self._key.namespace, name)
         return body
