@@ -85,8 +85,9 @@ class Surroundings:
         """An NKSCluster of the resource's namespace: as the watch delivered it, or read
         when the watch has not shown it. Only the apiserver's answer says it is gone (a
         node group whose cluster is gone is released without an NKS call, so a stale
-        "gone" could leak it in NKS). One the watch still shows after its deletion is
-        harmless: NKS answers for the cluster it names."""
+        "gone" could leak it in NKS). One the watch still shows for a moment after its
+        deletion only means the group's own deletion policy is carried out in NKS, which
+        answers for the cluster it names."""
         key = ObjectKey(CLUSTER.kind, self._key.namespace, name)
         body = self._ctx.cache.get(key)
         if body is None:
