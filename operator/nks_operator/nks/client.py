@@ -22,7 +22,7 @@ from nks_operator.nks.allowlist import EndpointPolicy
 from nks_operator.nks.auth import CacheKey, Credentials, TokenCache
 from nks_operator.nks.endpoints import Endpoints, resolve_endpoints
 from nks_operator.nks.errors import InvalidResponseError, NotFoundError
-from nks_operator.nks.listing import Listing, UnreadableEntry
+from nks_operator.nks.listing import Listing, ReadEntries, UnreadableEntry
 from nks_operator.nks.metrics import MetricsHook
 from nks_operator.nks.models import (
     IPACL,
@@ -142,6 +142,7 @@ class NKSClient:
         )
         # Operations whose path answered without its trailing slash (see `_call`).
         self._unslashed: set[Operation] = set()
+        self._listed_clusters: ReadEntries[Cluster] = ReadEntries()
 
     @property
     def retry(self) -> RetryPolicy:
@@ -264,17 +265,21 @@ class NKSClient:
         *,
         path: Mapping[str, str] | None = None,
         page_size: int | None = None,
+        entries: ReadEntries[M] | None = None,
     ) -> Listing[M]:
         """All items of a list call, following `next` links (limit/marker) transparently.
 
         An entry that cannot be parsed goes to the listing's `unreadable` (named by its
         uuid and name when they can be read) and never hides the others; an answer that
-        is not a list at all raises InvalidResponseError.
+        is not a list at all raises InvalidResponseError. With `entries`, an entry read
+        by the previous complete list from the same JSON is taken from it.
         """
+        entries = entries or ReadEntries(remember=False)
         params: dict[str, str] = {"limit": str(page_size)} if page_size else {}
         seen_pages: set[tuple[tuple[str, str], ...]] = set()
         items: dict[str, M] = {}
         unreadable: dict[str, UnreadableEntry] = {}
+        read: dict[bytes, M] = {}  # by the mark of the JSON each entry was read from
         for _ in range(MAX_PAGES):
             data = await self._call_json(operation, path=path, params=params or None)
             if not isinstance(data, dict) or not isinstance(data.get(key), list):
@@ -283,13 +288,18 @@ class NKSClient:
                 )
             page = data[key]
             for raw in page:
-                try:
-                    item = _parse(model, raw, operation)
-                except InvalidResponseError as exc:
-                    entry = UnreadableEntry.of(raw, exc.message)
-                    unreadable[entry.uuid or f"#{len(unreadable)}"] = entry
-                    logger.warning("NKS %s: unreadable entry %s", operation, entry.describe())
-                    continue
+                mark = entries.mark(raw)
+                item = entries.known(mark)
+                if item is None:
+                    try:
+                        item = _parse(model, raw, operation)
+                    except InvalidResponseError as exc:
+                        entry = UnreadableEntry.of(raw, exc.message)
+                        unreadable[entry.uuid or f"#{len(unreadable)}"] = entry
+                        logger.warning("NKS %s: unreadable entry %s", operation, entry.describe())
+                        continue
+                if mark is not None:
+                    read[mark] = item
                 # Keyed by uuid: an item shifting across a page boundary is kept once.
                 items[getattr(item, "uuid", None) or str(len(items))] = item
             params = _next_page_params(data.get("next"))
@@ -301,6 +311,7 @@ class NKSClient:
             logger.warning("NKS %s: stopped after %d pages", operation, MAX_PAGES)
         for uuid in items:
             unreadable.pop(uuid, None)  # read on another page after all
+        entries.keep(read)
         return Listing(items.values(), unreadable.values())
 
     async def _delete(self, operation: Operation, path: Mapping[str, str]) -> DeleteResult:
@@ -323,7 +334,13 @@ class NKSClient:
         """Every cluster of the project, all pages (`page_size` sets `limit` per page).
 
         Clusters NKS describes unreadably are in the result's `unreadable`."""
-        return await self._list(Cluster, Operation.LIST_CLUSTERS, "clusters", page_size=page_size)
+        return await self._list(
+            Cluster,
+            Operation.LIST_CLUSTERS,
+            "clusters",
+            page_size=page_size,
+            entries=self._listed_clusters,
+        )
 
     async def find_clusters(self, name: str) -> Listing[Cluster]:
         """Clusters named `name` (names are not unique at NKS): recovery after a restart.
