@@ -12,6 +12,7 @@ import pytest
 
 from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent
+from nks_operator.polling import vouching
 from nks_operator.polling.poller import AccountPoller
 from nks_operator.settings import OperatorSettings
 from tests.unit.fake_clock import FakeClock
@@ -681,3 +682,22 @@ async def test_a_deletion_made_outside_the_operator_is_read() -> None:
     await poller.poll()
     assert nks.calls["list_events"] == nks.calls["get_cluster"] == 1
     await poller.close()
+
+
+def test_an_entry_s_digest_is_computed_once_per_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    computed: list[Cluster] = []
+    real = vouching.digest
+
+    def counting(entry: Cluster, exclude: set[str] | None = None) -> bytes:
+        computed.append(entry)
+        return real(entry, exclude)
+
+    monkeypatch.setattr(vouching, "digest", counting)
+    digests = vouching.EntryDigests()
+    listed = Cluster.model_validate({"uuid": "a", "name": "a", "status": "CREATE_COMPLETE"})
+    first = digests.of("a", listed)
+    assert digests.of("a", listed) == first and computed == [listed]
+    moved = Cluster.model_validate({"uuid": "a", "name": "a", "status": "UPDATE_IN_PROGRESS"})
+    assert digests.of("a", moved) != first and computed == [listed, moved]
+    digests.forget("a")
+    assert digests.of("a", moved) != first and computed == [listed, moved, moved]

@@ -43,11 +43,11 @@ from nks_operator.nks import errors
 from nks_operator.nks.models import Cluster, NodeGroup, TaskEvent, is_in_progress
 from nks_operator.polling.snapshot import KEPT_TASKS, ClusterSnapshot
 from nks_operator.polling.vouching import (
+    EntryDigests,
     EntryKey,
     GroupRead,
     deleting,
     deleting_now,
-    digest,
     entry_key,
     groups_settled,
     listed_digest,
@@ -143,6 +143,7 @@ class AccountPoller:
         self._snapshots: dict[str, ClusterSnapshot] = {}
         self._watchers: dict[str, set[Hashable]] = {}
         self._fingerprints: dict[str, bytes] = {}  # cluster -> digest of its list entry
+        self._entry_digests = EntryDigests()  # of the entries as listed, for the comparison
         self._forced: set[str] = set()
         self._full: set[str] = set()  # forced clusters whose every worker group is GET
         self._expecting: dict[str, float] = {}  # cluster -> until when a change is expected
@@ -189,6 +190,7 @@ class AccountPoller:
             del self._watchers[cluster_id]
             self._snapshots.pop(cluster_id, None)
             self._fingerprints.pop(cluster_id, None)
+            self._entry_digests.forget(cluster_id)
             self._group_reads.pop(cluster_id, None)
             self._stop_expecting(cluster_id)
 
@@ -440,7 +442,7 @@ class AccountPoller:
                 if cluster_id not in self._unreadable_ids and not snapshot.gone:
                     await self._confirm_gone(snapshot)
             else:
-                fingerprint = digest(summary)
+                fingerprint = self._entry_digests.of(cluster_id, summary)
                 changed = fingerprint != self._fingerprints.get(cluster_id)
                 # In full: after an answer that could not be read (every cycle until it
                 # can be), and on a change nobody awaits (made outside the operator:
@@ -463,6 +465,7 @@ class AccountPoller:
                 self._fingerprints.pop(cluster_id, None)
                 self._group_reads.pop(cluster_id, None)
                 self._detail_failures.pop(cluster_id, None)
+                self._entry_digests.forget(cluster_id)
 
     async def _read_listed(
         self, snapshot: ClusterSnapshot, summary: Cluster, *, full: bool

@@ -17,6 +17,26 @@ def digest(entry: Cluster | NodeGroup, exclude: set[str] | None = None) -> bytes
     return hashlib.blake2b(text, digest_size=16).digest()
 
 
+class EntryDigests:
+    """Each cluster's list entry digest, computed once per answer: the client hands out the
+    last list's model for an entry NKS answers as before (nks/listing.py), and answers
+    are read-only, so the same object has the same digest."""
+
+    def __init__(self) -> None:
+        self._by_cluster: dict[str, tuple[Cluster, bytes]] = {}
+
+    def of(self, cluster_id: str, entry: Cluster) -> bytes:
+        known = self._by_cluster.get(cluster_id)
+        if known is not None and known[0] is entry:
+            return known[1]
+        found = digest(entry)
+        self._by_cluster[cluster_id] = (entry, found)
+        return found
+
+    def forget(self, cluster_id: str) -> None:
+        self._by_cluster.pop(cluster_id, None)
+
+
 class EntryKey(NamedTuple):
     """What a node group's list entry is compared by: its state and a fingerprint of the
     rest (kept per group instead of the entry itself)."""
