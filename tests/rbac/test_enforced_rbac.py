@@ -99,6 +99,10 @@ RARE: dict[tuple[str, str, str], str] = {
         "another process wrote, a release after a restart or of a record changed since its "
         "creation (tests/unit/test_ownerships.py, tests/e2e/test_two_tenants.py)"
     ),
+    ("nks.nhncloud.com", "nksclusters", "get"): (
+        "reading an NKSCluster the watch has not shown, which a node group names: its cluster "
+        "deleted first, or not created yet (tests/e2e/test_cluster_lifecycle.py)"
+    ),
     ("nks.nhncloud.com", "nksownerships", "list"): (
         "finding what a resource manages when its status names another resource's id "
         "(tests/e2e/test_two_tenants.py)"

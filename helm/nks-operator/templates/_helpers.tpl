@@ -89,7 +89,8 @@ part of the ClusterRole in cluster scope). README "RBAC" explains each rule.
 */}}
 {{- define "nks-operator.namespacedRules" -}}
 # Watched (list, watch); metadata patched for the finalizer and the create intent; an
-# NKSCluster read fresh (get) when a node group is deleted.
+# NKSCluster read (get) when the watch has not shown it: a node group's cluster that is
+# gone, or not there yet.
 - apiGroups: ["nks.nhncloud.com"]
   resources: ["nksclusters"]
   verbs: ["get", "list", "watch", "patch"]
