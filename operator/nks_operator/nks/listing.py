@@ -61,10 +61,11 @@ class ReadEntries(Generic[T]):
     """The entries of the last complete list, by a fingerprint of the JSON each was read
     from: an entry NKS answers again as it was is not validated again. The poller lists
     every cluster of an account each fast interval while anything is busy, and most
-    entries are as they were; validating one took about 0.2 ms (issue 21's profile), a
-    thousand per list at the benchmark's full size. Answers are read-only, so one model
-    serves both lists. Only the last complete list's entries are kept: a list that fails
-    part-way leaves them as they were. `remember=False`: a list read without them."""
+    entries are as they were: a thousand per list at the benchmark's full size, each
+    validated in about 55 us against 10 us for its fingerprint (BENCHMARKS.md, issue 21).
+    Answers are read-only, so one model serves both lists. Only the last complete list's
+    entries are kept: a list that fails part-way leaves them as they were.
+    `remember=False`: a list read without them."""
 
     def __init__(self, *, remember: bool = True) -> None:
         self._remember = remember
